@@ -1,0 +1,43 @@
+"""Shared test kit: offline environment, the fixture mirror, and a tiny model built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+FIXTURE_MIRROR = FIXTURES / "hf_mirror"
+
+os.environ["NATIVEVAL_DATA_DIR"] = str(FIXTURE_MIRROR)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def fixture_mirror() -> Path:
+    return FIXTURE_MIRROR
+
+
+@pytest.fixture(autouse=True)
+def _fixture_mirror_env(monkeypatch):
+    """Every test starts with the fixture mirror as the only data directory."""
+    monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(FIXTURE_MIRROR))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random-init Llama + byte-level BPE tokenizer (with a chat template), loadable by lm-eval."""
+    from harness_ext.toymodel import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
