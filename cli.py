@@ -48,49 +48,168 @@ def data():
     """Dataset mirrors for offline clusters: download and check."""
 
 
-@data.command("download", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def data_download(args):
+@data.command("download")
+@click.option("--tasks", "task_names", required=True, help="Comma-separated tasks or collections.")
+@click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="Mirror directory to write.")
+@click.option("--force", is_flag=True, help="Fetch again splits that are already there.")
+@friendly_errors
+def data_download(task_names, to, force):
     """Write a mirror of the tasks' datasets (needs internet)."""
-    not_implemented("data download")
+    from pathlib import Path
+
+    from harness_ext.data_mirror import download
+    from harness_ext.run_eval import parse_task_list
+
+    records = download(parse_task_list(task_names), Path(to), force=force)
+    click.echo(f"wrote {len(records)} dataset config(s) under {to}; add it to NATIVEVAL_DATA_DIR to use it offline")
 
 
-@data.command("check", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def data_check(args):
-    """Print where each task's data would come from and whether it is available."""
-    not_implemented("data check")
+@data.command("check")
+@click.option("--tasks", "task_names", default="native,translated", show_default=True,
+              help="Comma-separated tasks or collections.")
+@friendly_errors
+def data_check(task_names):
+    """Print where each task's data would come from and whether it is available (exit 1 if any is missing)."""
+    from harness_ext.data_mirror import check
+    from harness_ext.run_eval import parse_task_list
+
+    reports = check(parse_task_list(task_names))
+    for report in reports:
+        click.echo(report.summary())
+    sys.exit(1 if any(r.missing for r in reports) else 0)
 
 
 # --- tasks ------------------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def tasks(args):
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
+@click.option("--markdown", is_flag=True, help="A Markdown table (as in the README).")
+@friendly_errors
+def tasks(as_json, markdown):
     """The task catalogue: name, language, provenance, type, shots, metrics, data."""
-    not_implemented("tasks")
+    import json
+
+    from harness_ext import catalogue_view
+    from harness_ext.catalogue import catalogue
+
+    cat = catalogue()
+    if as_json:
+        click.echo(json.dumps(catalogue_view.as_json(cat), indent=2, ensure_ascii=False))
+    else:
+        click.echo(catalogue_view.as_markdown(cat) if markdown else catalogue_view.as_table(cat))
 
 
 # --- eval -------------------------------------------------------------------------------------------
-@main.command("eval", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def eval_(args):
+@main.command("eval")
+@click.option("--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, ...")
+@click.option("--model-args", default="", help="lm-eval model arguments, e.g. pretrained=Qwen/Qwen1.5-7B.")
+@click.option("--tasks", "task_names", required=True, help="Comma-separated tasks or collections.")
+@click.option("--output-path", required=True, type=click.Path(), help="Where lm-eval's results files go.")
+@click.option("--limit", type=float, default=None, help="Documents per task (a fraction if < 1).")
+@click.option("--apply-chat-template", is_flag=True, help="Wrap prompts in the model's chat template.")
+@click.option("--log-samples/--no-log-samples", default=True, show_default=True, help="Write samples_*.jsonl.")
+@click.option("--batch-size", default="1", show_default=True, help="Batch size (or 'auto').")
+@click.option("--device", default=None, help="Device, e.g. cuda:0 or cpu.")
+@click.option("--skip-missing-data", is_flag=True, help="Leave out tasks whose data is missing (warn) instead of failing.")
+@friendly_errors
+def eval_(model, model_args, task_names, output_path, limit, apply_chat_template, log_samples, batch_size,
+          device, skip_missing_data):
     """Run lm-eval on nativeval tasks (and the judge, when configured)."""
-    not_implemented("eval")
+    from pathlib import Path
+
+    from harness_ext.run_eval import EvalRequest, run, summary_table
+
+    request = EvalRequest(
+        model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
+        limit=limit, apply_chat_template=apply_chat_template, log_samples=log_samples, batch_size=batch_size,
+        device=device, skip_missing=skip_missing_data)
+    # Judge hook: pass `after_eval=` (harness_ext.run_eval.run) to judge open-QA samples after lm-eval.
+    outcome = run(request)
+    if outcome.results:
+        click.echo(summary_table(outcome.results))
+    for name in outcome.skipped:
+        click.echo(f"warning: skipped {name} (data missing)", err=True)
+    if outcome.results_file:
+        click.echo(f"results: {outcome.results_file}")
 
 
 # --- translate / rtt --------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def translate(args):
+def _translation_options(fn):
+    """Options shared by `translate` and `rtt`."""
+    options = [
+        click.option("--backend", type=click.Choice(["google", "llm", "hf"]), required=True),
+        click.option("--in", "in_spec", required=True,
+                     help="Alpaca/Aya JSON list, JSONL, or hf://dataset_id[:config][@revision][#split]."),
+        click.option("--out", required=True, type=click.Path(dir_okay=False)),
+        click.option("--fields", default="instruction,output", show_default=True,
+                     help="Comma-separated fields, each translated separately."),
+        click.option("--model", default=None, help="LLM model / Google model / HF MT model (id or directory)."),
+        click.option("--base-url", default=None, help="OpenAI-compatible endpoint (llm) or API host (google)."),
+        click.option("--api-key-env", default=None,
+                     help="Environment variable holding the API key (llm: OPENAI_API_KEY; google: GOOGLE_TRANSLATE_API_KEY)."),
+        click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT)."),
+        click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True),
+        click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1)."),
+        click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass."),
+        click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present)."),
+        click.option("--concurrency", type=int, default=None, help="Requests in flight (default per backend)."),
+        click.option("--cache", "cache_path", default=None, help="Segment cache (default OUT.segments.sqlite)."),
+        click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD)."),
+        click.option("--dry-run", is_flag=True, help="Estimate segments and cost; send and write nothing."),
+        click.option("--skip-invalid", is_flag=True, help="Skip records lacking a field (reported) instead of failing."),
+        click.option("--report", "report_path", default=None, help="Quality report JSON (default OUT.report.json)."),
+        click.option("--split", default="train", show_default=True, help="Split for hf:// inputs."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run_translation(job, backend_name: str, options: dict) -> None:
+    from translate.backends import make_backend
+    from translate.quality import summary_lines
+
+    backend_keys = ("model", "base_url", "api_key_env", "project", "google_api", "prompt", "batch_size", "device")
+    backend = make_backend(backend_name, **{k: options.pop(k) for k in backend_keys})
+    run = job(backend, **options)
+    if run.dry_run:
+        est = run.report["estimate"]
+        units = ", ".join(f"{k} {v:,}" for k, v in est.items() if k != "usd")
+        seg = run.report["segments"]
+        click.echo(f"dry run: {seg['unique']} unique segments, {seg['cached']} cached, "
+                   f"{seg['unique'] - seg['cached']} to send ({units}); estimated cost ${est['usd']:.4f}")
+        return
+    for line in summary_lines(run.report):
+        click.echo(line)
+    if "round_trip_chrf" in run.report:
+        for name, chrf in run.report["round_trip_chrf"].items():
+            click.echo(f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}")
+
+
+@main.command()
+@_translation_options
+@click.option("--src", required=True, help="Source language code (e.g. en).")
+@click.option("--tgt", required=True, help="Target language code (e.g. zh).")
+@friendly_errors
+def translate(backend, in_spec, out, src, tgt, **options):
     """Translate a dataset with Google, an LLM or a local MT model."""
-    not_implemented("translate")
+    from translate.runner import translate_file
+
+    _run_translation(lambda b, **o: translate_file(b, in_spec, out, src, tgt, **o), backend, options)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def rtt(args):
+@main.command()
+@_translation_options
+@click.option("--lang", required=True, help="Language of the input (e.g. zh).")
+@click.option("--pivot-out", required=True, type=click.Path(dir_okay=False), help="Where to keep the pivot translation.")
+@click.option("--pivot-lang", default="en", show_default=True)
+@friendly_errors
+def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
     """Round-trip translate X -> en -> X, keeping the English pivot."""
-    not_implemented("rtt")
+    from translate.runner import round_trip_file
+
+    _run_translation(
+        lambda b, **o: round_trip_file(b, in_spec, out, pivot_out, lang, pivot_lang=pivot_lang, **o), backend, options
+    )
 
 
 # --- finetune ---------------------------------------------------------------------------------------
@@ -102,27 +221,90 @@ def finetune(args):
 
 
 # --- judge ------------------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def judge(args):
-    """Judge open-ended answers with GPT-4 or any OpenAI-compatible model."""
-    not_implemented("judge")
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--judge", "judges", multiple=True, default=("gpt-4-turbo",), show_default=True,
+              help="Judge name (harness_ext/judges/*.yaml: gpt-4-turbo, command-r-plus, vllm-local) or YAML path; repeatable.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint, overriding the judge config's.")
+@click.option("--model", default=None, help="Judge model id, overriding the judge config's.")
+@click.option("--prompt", default=None, help="Prompt version (harness_ext/judges/prompts) or YAML path.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
+@click.option("--max-cost", type=float, default=None, help="Hard cap in USD: stop before it would be exceeded.")
+@click.option("--prices", default=None, type=click.Path(dir_okay=False), help="Price table YAML (default: built-in).")
+@click.option("--cache", default=None, type=click.Path(dir_okay=False),
+              help="Verdict cache (default $NATIVEVAL_CACHE_DIR or ~/.cache/nativeval/judge_cache.sqlite).")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Write outputs under DIR/<run dir name> (default: beside the samples).")
+@click.option("--tasks", default="", help="Comma-separated tasks to judge (default: the open-QA tasks found).")
+@click.option("--dry-run", is_flag=True, help="Print the calls to make and a cost estimate; send nothing.")
+@click.option("--pairwise", nargs=2, default=None, type=click.Path(exists=True),
+              help="Compare two runs (A B) on the same questions, both orders; flips count as ties.")
+@friendly_errors
+def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices, cache, out, tasks, dry_run, pairwise):
+    """Judge open-ended answers with GPT-4 or any OpenAI-compatible model.
+
+    PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
+    API keys come from the environment variable named in the judge config (OPENAI_API_KEY, COHERE_API_KEY).
+    """
+    from harness_ext.judge import main_from_cli
+
+    main_from_cli(paths=paths, judges=judges, base_url=base_url, model=model, prompt=prompt,
+                  concurrency=concurrency, max_cost=max_cost, prices=prices, cache=cache, out=out,
+                  tasks=[t for t in tasks.split(",") if t.strip()], dry_run=dry_run,
+                  pairwise=tuple(pairwise) if pairwise else None)
 
 
 # --- leaderboard ------------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def leaderboard(args):
+@main.command()
+@click.argument("results", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Site directory to write.")
+@click.option("--reference", default=None, help="CSV of published rows (paper_results.csv columns), or 'paper'.")
+@click.option("--baseline", default="native", show_default=True, help="Training-data variant compared against.")
+@click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=int, help="Bootstrap resamples.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for bootstrap and randomization.")
+@click.option("--title", default="nativeval leaderboard", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["site", "json"]), default="site", show_default=True,
+              help="site: md, csv, html, plots and json; json: leaderboard.json only.")
+@click.option("--push-to-hub", "push_repo", default=None, help="Upload the site to this HF dataset repo.")
+@friendly_errors
+def leaderboard(results, out_dir, reference, baseline, resamples, seed, title, output_format, push_repo):
     """Markdown, CSV, HTML and plots that expose the native-translated gap."""
-    not_implemented("leaderboard")
+    from harness_ext.leaderboard import run_leaderboard
+
+    board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
+                            push_repo)
+    for note in board.warnings + board.superseded:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(f"leaderboard: {len(board.entries)} rows x {len(board.columns)} columns -> {out_dir}")
 
 
 # --- study ------------------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def study(args):
+@main.command()
+@click.argument("study_file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print the plan, what is done, estimated GPU-hours and API calls.")
+@click.option("--only", multiple=True, metavar="STEP", help="Run only matching steps (kind, id, id prefix or glob).")
+@click.option("--force", multiple=True, metavar="STEP", help="Rerun matching steps and everything downstream.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a ${NAME} of the study file.")
+@click.option("--export-slurm", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write one command per step (commands.sh, stage files, an sbatch array, submit.sh); run nothing.")
+@click.option("--show-output", is_flag=True, help="Stream each step's output (it always goes to the step's log).")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed step (default: go on with independent steps).")
+@friendly_errors
+def study(study_file, dry_run, only, force, variables, export_slurm, show_output, fail_fast):
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
-    not_implemented("study")
+    from harness_ext.study import StudyRunner, describe_plan, load_plan, subprocess_executor
+    from harness_ext.study import export_slurm as write_slurm
+    from harness_ext.study_config import parse_vars
+
+    overrides = parse_vars(variables)
+    plan = load_plan(study_file, overrides)
+    if dry_run:
+        click.echo("\n".join(describe_plan(plan, list(only), list(force))))
+    elif export_slurm:
+        for path in write_slurm(plan, export_slurm, study_file, overrides, list(only), list(force)):
+            click.echo(f"wrote {path}")
+    else:
+        StudyRunner(plan, subprocess_executor(show_output)).run(list(only), list(force), fail_fast)
 
 
 if __name__ == "__main__":
