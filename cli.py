@@ -110,9 +110,14 @@ def tasks(as_json, markdown):
 @click.option("--batch-size", default="1", show_default=True, help="Batch size (or 'auto').")
 @click.option("--device", default=None, help="Device, e.g. cuda:0 or cpu.")
 @click.option("--skip-missing-data", is_flag=True, help="Leave out tasks whose data is missing (warn) instead of failing.")
+@click.option("--judge", "judges", multiple=True, help="Judge open-QA answers after generation (see `judge --help`); repeatable.")
+@click.option("--judge-base-url", default=None, help="Judge endpoint, overriding the judge config's.")
+@click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--judge-max-cost", type=float, default=None, help="Judge spending cap in USD.")
+@click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @friendly_errors
 def eval_(model, model_args, task_names, output_path, limit, apply_chat_template, log_samples, batch_size,
-          device, skip_missing_data):
+          device, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost, judge_cache):
     """Run lm-eval on nativeval tasks (and the judge, when configured)."""
     from pathlib import Path
 
@@ -122,8 +127,16 @@ def eval_(model, model_args, task_names, output_path, limit, apply_chat_template
         model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
         limit=limit, apply_chat_template=apply_chat_template, log_samples=log_samples, batch_size=batch_size,
         device=device, skip_missing=skip_missing_data)
-    # Judge hook: pass `after_eval=` (harness_ext.run_eval.run) to judge open-QA samples after lm-eval.
-    outcome = run(request)
+    after_eval = None
+    if judges:
+        if not log_samples:
+            raise click.UsageError("--judge needs the samples: drop --no-log-samples")
+        from harness_ext.judge import JudgeOptions, judge_after_eval
+
+        after_eval = judge_after_eval(JudgeOptions(
+            judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
+            cache=judge_cache), echo=click.echo)
+    outcome = run(request, after_eval=after_eval)
     if outcome.results:
         click.echo(summary_table(outcome.results))
     for name in outcome.skipped:
@@ -213,11 +226,48 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
 
 
 # --- finetune ---------------------------------------------------------------------------------------
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def finetune(args):
+@main.command()
+@click.option("--base", required=True, help="Base model directory or Hub id.")
+@click.option("--data", "data_specs", multiple=True, required=True,
+              help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")
+@click.option("--lang", required=True, help="Language code(s), comma-separated (zh or zh,es,ru); 'all' keeps every language.")
+@click.option("--variant", required=True, help="Data variant label: native, google, cohere, rtt_google, rtt_cohere or any name.")
+@click.option("--out", required=True, type=click.Path(), help="Output directory (adapter or model, tokenizer, manifest).")
+@click.option("--lora/--full", "use_lora", default=True, show_default=True, help="LoRA (q,k,v; r=8) or full fine-tuning.")
+@click.option("--lr", default=1e-4, show_default=True, type=float)
+@click.option("--epochs", default=10, show_default=True, type=int, help="Maximum epochs; the best held-out epoch is kept.")
+@click.option("--patience", default=3, show_default=True, type=int, help="Early stop after this many epochs without improvement.")
+@click.option("--batch-size", default=64, show_default=True, type=int, help="Effective batch size (via accumulation).")
+@click.option("--micro-batch-size", default=8, show_default=True, type=int, help="Per-device batch size.")
+@click.option("--max-length", default=1024, show_default=True, type=int, help="Longer examples lose the start of the prompt.")
+@click.option("--template", type=click.Choice(["alpaca", "chat"]), default="alpaca", show_default=True)
+@click.option("--eval-split", default=0.05, show_default=True, type=float, help="Held-out fraction for per-epoch perplexity.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling, the held-out split and training.")
+@click.option("--per-language-cap", type=int, default=None, help="Keep at most N records per language (seeded draw).")
+@click.option("--target-modules", default=None, help="Override the LoRA target modules (comma-separated).")
+@click.option("--load-in-8bit", is_flag=True, help="8-bit base model (bitsandbytes; CUDA only).")
+@click.option("--gradient-checkpointing", is_flag=True, help="Trade compute for memory.")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@click.option("--merge", is_flag=True, help="Also write base + adapter merged into OUT/merged (for vLLM).")
+@click.option("--keep-checkpoints", is_flag=True, help="Keep OUT/checkpoints after a successful run.")
+@friendly_errors
+def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patience, batch_size, micro_batch_size,
+             max_length, template, eval_split, seed, per_language_cap, target_modules, load_in_8bit,
+             gradient_checkpointing, resume, merge, keep_checkpoints):
     """LoRA or full SFT with the study's recipe."""
-    not_implemented("finetune")
+    from finetune.train import FinetuneConfig, run_finetune, summary
+
+    languages = None if lang.strip().lower() in ("all", "multi") else [c.strip() for c in lang.split(",") if c.strip()]
+    config = FinetuneConfig(
+        base=base, data=list(data_specs), out=out, variant=variant, languages=languages,
+        method="lora" if use_lora else "full", lr=lr, epochs=epochs, patience=patience, batch_size=batch_size,
+        micro_batch_size=micro_batch_size, max_length=max_length, template=template, eval_split=eval_split,
+        seed=seed, per_language_cap=per_language_cap,
+        target_modules=[m.strip() for m in target_modules.split(",")] if target_modules else None,
+        load_in_8bit=load_in_8bit, gradient_checkpointing=gradient_checkpointing, resume=resume, merge=merge,
+        keep_checkpoints=keep_checkpoints,
+    )
+    click.echo(summary(run_finetune(config), out))
 
 
 # --- judge ------------------------------------------------------------------------------------------
