@@ -3,7 +3,8 @@
 It stands in for paid APIs in tests, benchmarks and the offline demo, so the real ``openai``
 client code runs end to end, failures included. Faults are scripted per request, in order:
 ``Fault("429", retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=5)``,
-``Fault("malformed")`` (a 200 with a body that is not JSON), ``Fault("empty")`` (no choices).
+``Fault("malformed")`` (a 200 with a body that is not JSON), ``Fault("empty")`` (no choices),
+``Fault("ok")`` (a normal reply: places later faults further down the sequence).
 
 Run standalone (the demo's stand-in judge): ``python -m harness_ext.openai_stub --port 8765``.
 """
@@ -11,6 +12,7 @@ Run standalone (the demo's stand-in judge): ``python -m harness_ext.openai_stub 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import re
@@ -19,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Responder = Callable[[dict[str, Any]], str]
@@ -27,7 +28,7 @@ Responder = Callable[[dict[str, Any]], str]
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "timeout" | "malformed" | "empty"
+    kind: str  # "429" | "500" | "timeout" | "malformed" | "empty" | "ok"
     retry_after: float | None = None
     seconds: float = 5.0
 
@@ -48,16 +49,16 @@ def deterministic_judge(request: dict[str, Any]) -> str:
     return f"Stand-in judge (deterministic, not a real model). Rating: [[{rating}]]"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512  # a burst of concurrent clients must not be reset at the listen backlog
-
-    def handle_error(self, request, client_address):  # a client that hung up is not news
-        pass
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 class OpenAIStub:
-    """Start with ``with OpenAIStub(...) as stub:``; point clients at ``stub.base_url``."""
+    """Start with ``with OpenAIStub(...) as stub:``; point clients at ``stub.base_url``.
+
+    The server is an asyncio HTTP/1.1 server (keep-alive) on its own thread and event loop, so
+    simulated latency costs no thread per request and a burst of concurrent clients is served at
+    the scripted latency rather than at the speed of a thread pool fighting over the GIL.
+    """
 
     def __init__(
         self,
@@ -75,8 +76,14 @@ class OpenAIStub:
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._server = _Server((host, port), self._handler_class())
+        self._host = host
+        self._port = port
+        self._address: tuple[str, int] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
 
     # --- scripting --------------------------------------------------------------------------------
     def add_faults(self, *faults: Fault) -> None:
@@ -90,18 +97,35 @@ class OpenAIStub:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        if self._address is None:
+            raise RuntimeError("OpenAIStub is not started")
+        host, port = self._address
         return f"http://{host}:{port}/v1"
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> OpenAIStub:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="openai-stub", daemon=True)
         self._thread.start()
+        self._started.wait()
+        if self._start_error is not None:
+            raise self._start_error
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        loop, server = self._loop, self._server
+        if loop is None or server is None:
+            return
+
+        async def shutdown() -> None:
+            server.close()
+            for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                task.cancel()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._loop = self._server = None
 
     def __enter__(self) -> OpenAIStub:
         return self.start()
@@ -109,86 +133,111 @@ class OpenAIStub:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._handle_connection, self._host, self._port, backlog=1024)
+            )
+            self._address = self._server.sockets[0].getsockname()[:2]
+        except BaseException as err:  # e.g. port in use: re-raised in start()
+            self._start_error = err
+            self._started.set()
+            loop.close()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
     # --- HTTP -------------------------------------------------------------------------------------
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self.faults.popleft() if self.faults else None
 
-    def _handler_class(self):
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, json.dumps({"object": "list", "data": [{"id": stub.model, "object": "model"}]}).encode())
-                else:
-                    self._send(404, b'{"error": {"message": "not found"}}')
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
+    async def _handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
                 try:
-                    request = json.loads(raw)
-                except json.JSONDecodeError:
-                    self._send(400, b'{"error": {"message": "bad json"}}')
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
-                with stub._lock:
-                    stub.requests.append(request)
-                    stub.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
-                if not self.path.rstrip("/").endswith("/chat/completions"):
-                    self._send(404, b'{"error": {"message": "unknown path"}}')
+                lines = head.decode("latin-1").split("\r\n")
+                parts = lines[0].split(" ")
+                if len(parts) < 2:
                     return
-                fault = stub._next_fault()
-                if stub.latency:
-                    time.sleep(stub.latency)
-                if fault is not None:
-                    if fault.kind == "429":
-                        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                        self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', headers)
-                        return
-                    if fault.kind == "500":
-                        self._send(500, b'{"error": {"message": "internal error"}}')
-                        return
-                    if fault.kind == "timeout":
-                        time.sleep(fault.seconds)
-                    elif fault.kind == "malformed":
-                        self._send(200, b'{"id": "x", "choices": [ this is not json')
-                        return
-                    elif fault.kind == "empty":
-                        self._send(200, json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                                                    "model": request.get("model", stub.model), "choices": []}).encode())
-                        return
-                text = stub.responder(request)
-                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
-                completion_tokens = len(text.split())
-                body = {
-                    "id": f"chatcmpl-{len(stub.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": request.get("model", stub.model),
-                    "system_fingerprint": "fp_stub",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                              "total_tokens": prompt_tokens + completion_tokens},
-                }
-                self._send(200, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+                method, path = parts[0], parts[1]
+                headers: dict[str, str] = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        key, value = line.split(":", 1)
+                        headers[key.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                status, payload, extra = await self._respond(method, path, headers, body)
+                reply = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+                         "Content-Type: application/json", f"Content-Length: {len(payload)}"]
+                reply += [f"{k}: {v}" for k, v in extra.items()]
+                writer.write(("\r\n".join(reply) + "\r\n\r\n").encode("latin-1") + payload)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
 
-        return Handler
+    async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        path = path.split("?", 1)[0].rstrip("/")
+        if method == "GET":
+            if path.endswith("/stub/stats"):  # for benchmarks that run the stub in another process
+                return 200, json.dumps({"requests": self.request_count}).encode(), {}
+            if path.endswith("/models"):
+                return 200, json.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}).encode(), {}
+            return 404, b'{"error": {"message": "not found"}}', {}
+        try:
+            request = json.loads(raw)
+        except json.JSONDecodeError:
+            return 400, b'{"error": {"message": "bad json"}}', {}
+        with self._lock:
+            self.requests.append(request)
+            self.headers_seen.append(dict(headers))
+            number = len(self.requests)
+        if not path.endswith("/chat/completions"):
+            return 404, b'{"error": {"message": "unknown path"}}', {}
+        fault = self._next_fault()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if fault is not None:
+            if fault.kind == "429":
+                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                return 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', extra
+            if fault.kind == "500":
+                return 500, b'{"error": {"message": "internal error"}}', {}
+            if fault.kind == "timeout":
+                await asyncio.sleep(fault.seconds)
+            elif fault.kind == "malformed":
+                return 200, b'{"id": "x", "choices": [ this is not json', {}
+            elif fault.kind == "empty":
+                return 200, json.dumps({"id": "x", "object": "chat.completion", "created": 0,
+                                        "model": request.get("model", self.model), "choices": []}).encode(), {}
+        text = self.responder(request)
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
+        completion_tokens = len(text.split())
+        body = {
+            "id": f"chatcmpl-{number}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", self.model),
+            "system_fingerprint": "fp_stub",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+        return 200, json.dumps(body, ensure_ascii=False).encode("utf-8"), {}
 
 
 RESPONDERS: dict[str, Responder] = {"echo": echo_responder, "judge": deterministic_judge}

@@ -1,0 +1,105 @@
+"""File-level jobs behind ``cli.py translate`` and ``cli.py rtt``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness_ext.cache import KVCache
+from harness_ext.errors import InputError
+from harness_ext.io import atomic_write_json
+from translate.backends.base import Backend
+from translate.dataset import format_for, read_dataset, write_dataset
+from translate.pipeline import RunResult, translate_records
+from translate.quality import chrf_report
+
+DEFAULT_FIELDS = ("instruction", "output")
+
+
+def parse_fields(fields: str | None) -> list[str]:
+    names = [f.strip() for f in (fields or ",".join(DEFAULT_FIELDS)).split(",") if f.strip()]
+    if not names:
+        raise InputError("--fields names no field")
+    return names
+
+
+def default_cache(out: str | Path) -> Path:
+    return Path(f"{out}.segments.sqlite")
+
+
+def default_report(out: str | Path) -> Path:
+    return Path(f"{out}.report.json")
+
+
+def _check_out(in_spec: str, out: str | Path) -> None:
+    if not in_spec.startswith("hf://") and Path(in_spec).resolve() == Path(out).resolve():
+        raise InputError(f"--out {out} would overwrite the input; choose another path")
+
+
+def translate_file(
+    backend: Backend,
+    in_spec: str,
+    out: str | Path,
+    src: str,
+    tgt: str,
+    *,
+    fields: str | None = None,
+    cache_path: str | Path | None = None,
+    report_path: str | Path | None = None,
+    split: str = "train",
+    **options: Any,
+) -> RunResult:
+    """Translate ``in_spec`` into ``out`` (same format); write the report; return the run."""
+    _check_out(in_spec, out)
+    dataset = read_dataset(in_spec, split=split)
+    with KVCache(cache_path or default_cache(out)) as cache:
+        run = translate_records(dataset.records, parse_fields(fields), backend, src, tgt, cache, **options)
+    run.report["input"] = in_spec
+    if run.dry_run:
+        return run
+    fmt = dataset.fmt if not in_spec.startswith("hf://") else format_for(out)
+    write_dataset(out, run.records, fmt)
+    run.report["output"] = str(out)
+    atomic_write_json(report_path or default_report(out), run.report)
+    return run
+
+
+def round_trip_file(
+    backend: Backend,
+    in_spec: str,
+    out: str | Path,
+    pivot_out: str | Path,
+    lang: str,
+    *,
+    pivot_lang: str = "en",
+    fields: str | None = None,
+    cache_path: str | Path | None = None,
+    report_path: str | Path | None = None,
+    split: str = "train",
+    **options: Any,
+) -> RunResult:
+    """``lang`` -> ``pivot_lang`` -> ``lang``, keeping the pivot; chrF of original vs round trip."""
+    _check_out(in_spec, out)
+    _check_out(in_spec, pivot_out)
+    dataset = read_dataset(in_spec, split=split)
+    names = parse_fields(fields)
+    fmt = dataset.fmt if not in_spec.startswith("hf://") else format_for(out)
+    with KVCache(cache_path or default_cache(out)) as cache:
+        forward = translate_records(dataset.records, names, backend, lang, pivot_lang, cache, **options)
+        if forward.dry_run:
+            back_estimate = {"note": "the back translation is estimated as costing about as much as the forward one"}
+            forward.report["round_trip"] = back_estimate
+            return forward
+        write_dataset(pivot_out, forward.records, fmt)
+        options = {**options, "skip_invalid": False}  # invalid records were already dropped (and reported)
+        back = translate_records(forward.records, names, backend, pivot_lang, lang, cache, **options)
+    write_dataset(out, back.records, fmt)
+    kept = [dataset.records[i] for i in forward.kept]
+    chrf = {name: chrf_report([r[name] for r in kept], [r[name] for r in back.records]) for name in names}
+    report = {
+        "input": in_spec, "output": str(out), "pivot_output": str(pivot_out), "lang": lang, "pivot": pivot_lang,
+        **back.report, "forward": forward.report, "back": back.report, "round_trip_chrf": chrf,
+    }
+    report["records"] = forward.report["records"]
+    atomic_write_json(report_path or default_report(out), report)
+    return RunResult(back.records, report, kept=forward.kept)
