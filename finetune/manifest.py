@@ -1,0 +1,90 @@
+"""``nativeval_run.json``: what a fine-tuning run was, written last and atomically (its presence = done).
+
+Shape (schema_version 1), read by the leaderboards to label runs::
+
+    {"kind": "nativeval_run", "schema_version": 1, "base_model", "variant", "languages", "tuning",
+     "method", "template", "hyperparameters": {...}, "data": [{path, sha256, records, used,
+     skipped_empty, truncated}], "seed", "best_epoch", "epochs": [{epoch, train_loss,
+     eval_perplexity}], "versions": {torch, transformers, peft, nativeval}, "created"}
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness_ext.io import atomic_write_json, read_json
+
+MANIFEST_NAME = "nativeval_run.json"
+SCHEMA_VERSION = 1
+
+
+def epoch_records(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-epoch mean training loss and held-out perplexity from a Trainer's ``log_history``."""
+    losses: dict[int, list[float]] = defaultdict(list)
+    perplexities: dict[int, float] = {}
+    for entry in log_history:
+        if "epoch" not in entry:
+            continue
+        if "loss" in entry:
+            losses[max(1, math.ceil(entry["epoch"] - 1e-6))].append(float(entry["loss"]))
+        if "eval_perplexity" in entry:
+            perplexities[max(1, round(entry["epoch"]))] = float(entry["eval_perplexity"])
+    epochs = sorted(set(losses) | set(perplexities))
+    return [{"epoch": e,
+             "train_loss": sum(losses[e]) / len(losses[e]) if losses[e] else None,
+             "eval_perplexity": perplexities.get(e)} for e in epochs]
+
+
+def select_best_epoch(epochs: list[dict[str, Any]]) -> int:
+    """The epoch with the lowest held-out perplexity (the earliest on ties); the last one without held-out data."""
+    scored = [e for e in epochs if e.get("eval_perplexity") is not None]
+    if not scored:
+        return epochs[-1]["epoch"] if epochs else 0
+    return min(scored, key=lambda e: (e["eval_perplexity"], e["epoch"]))["epoch"]
+
+
+def library_versions() -> dict[str, str]:
+    import peft
+    import torch
+    import transformers
+
+    from harness_ext import __version__
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+            "nativeval": __version__}
+
+
+def build_manifest(*, base_model: str, variant: str, languages: list[str], method: str, template: str,
+                   hyperparameters: dict[str, Any], data: list[dict[str, Any]], seed: int,
+                   epochs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "kind": "nativeval_run",
+        "schema_version": SCHEMA_VERSION,
+        "base_model": base_model,
+        "variant": variant,
+        "languages": languages,
+        "tuning": "multi" if len(languages) > 1 else "mono",
+        "method": method,
+        "template": template,
+        "hyperparameters": hyperparameters,
+        "data": data,
+        "seed": seed,
+        "best_epoch": select_best_epoch(epochs),
+        "epochs": epochs,
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_manifest(out_dir: str | Path, manifest: dict[str, Any]) -> Path:
+    path = Path(out_dir) / MANIFEST_NAME
+    atomic_write_json(path, manifest)
+    return path
+
+
+def read_manifest(out_dir: str | Path) -> dict[str, Any]:
+    return read_json(Path(out_dir) / MANIFEST_NAME)
