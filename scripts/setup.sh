@@ -21,5 +21,5 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
       || .venv/bin/python -m pip install --quiet "torch>=2.3,<3" --index-url https://download.pytorch.org/whl/cpu
   fi
 fi
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m pip install --quiet -e ".[dev,google]"
 touch "$STAMP"
