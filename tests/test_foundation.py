@@ -73,6 +73,24 @@ def test_entry_point_and_package_data_declared():
     assert {"vllm", "google", "dev"} <= set(meta["project"]["optional-dependencies"])
 
 
+def test_every_data_file_of_the_packages_is_declared_as_package_data():
+    """`pip install .` must carry the YAMLs, prompts, templates and embedded data, not only the code."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    for name in tracked:
+        package, _, rest = name.partition("/")
+        if package not in globs or (name.endswith(".py") and package != "tasks"):
+            continue  # modules of the import packages are found by packages.find; tasks' utils.py are data
+        assert any(fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]), (
+            f"{name} would be missing from a `pip install .`: add its pattern to [tool.setuptools.package-data]"
+        )
+
+
 def test_readme_quickstart_and_ci_run_the_same_test_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
