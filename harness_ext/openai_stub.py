@@ -39,13 +39,13 @@ def echo_responder(request: dict[str, Any]) -> str:
 
 
 def deterministic_judge(request: dict[str, Any]) -> str:
-    """A stand-in judge: a stable 1-5 rating from the judged answer's length and a hash, in the
-    study's verdict format. Labelled as a stand-in wherever the demo shows it; it measures nothing."""
+    """A stand-in judge: a stable 1-5 rating from a hash of the judged answer (1 for an empty one), in
+    the study's verdict format. Labelled as a stand-in wherever the demo shows it; it measures nothing."""
     prompt = request["messages"][-1]["content"]
     match = re.search(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", prompt, re.S)
     answer = (match.group(1) if match else prompt).strip()
     digest = int(hashlib.sha256(answer.encode("utf-8")).hexdigest(), 16)
-    rating = 1 if not answer else min(5, 1 + len(answer) // 80 + digest % 2)
+    rating = 1 + digest % 5 if answer else 1
     return f"Stand-in judge (deterministic, not a real model). Rating: [[{rating}]]"
 
 

@@ -259,14 +259,22 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def model_label(name: str) -> str:
+    """A Hub id stays as it is; a local path is shown by its last component (``/scratch/m/Qwen1.5-7B`` -> ``Qwen1.5-7B``)."""
+    name = name.rstrip("/")
+    if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:
+        return Path(name).name or name
+    return name
+
+
 def row_key_for(model_name: str, manifest: dict | None) -> RowKey:
     if not manifest:
-        return RowKey(base_model=model_name)
+        return RowKey(base_model=model_label(model_name))
     hyper = manifest.get("hyperparameters") or {}
     languages = manifest.get("languages") or []
     tuning = str(manifest.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else ""))
     return RowKey(
-        base_model=str(manifest.get("base_model") or model_name),
+        base_model=model_label(str(manifest.get("base_model") or model_name)),
         variant=str(manifest.get("variant") or ""),
         lr=format_lr(hyper.get("lr", hyper.get("learning_rate"))),
         tuning=tuning,

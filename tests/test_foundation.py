@@ -196,3 +196,18 @@ def test_tiny_model_covers_three_scripts_and_has_a_chat_template(tiny_model):
     assert "hola" in prompt and prompt.endswith("<|assistant|>\n")
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     assert {"q_proj", "k_proj", "v_proj"} <= {n.split(".")[-1] for n, _ in model.named_modules()}
+
+
+def test_stand_in_judge_is_deterministic_and_speaks_the_verdict_format():
+    from harness_ext.openai_stub import deterministic_judge
+
+    def ask(answer):
+        prompt = f"[Question]\nq\n\n[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
+        return deterministic_judge({"messages": [{"role": "user", "content": prompt}]})
+
+    import re
+
+    ratings = {a: int(re.search(r"Rating: \[\[(\d)\]\]", ask(a)).group(1)) for a in [f"answer {i}" for i in range(40)]}
+    assert set(ratings.values()) == {1, 2, 3, 4, 5}
+    assert all(ask(a) == ask(a) for a in ratings)
+    assert "Rating: [[1]]" in ask("") and "stand-in" in ask("x").lower()

@@ -291,3 +291,12 @@ def test_judge_outputs_join_their_model_row(study, tmp_path):
     assert CMMLU in entry.values  # the lm-eval run's scores stay on the same row
     comp = next(c for c in board.comparisons if c["column"]["benchmark"] == "open_qa" and c["kind"] == "measured")
     assert comp["n"] == 4 and comp["diff"] == pytest.approx(2.25)
+
+
+def test_local_model_paths_are_labelled_by_their_last_component_and_hub_ids_stay():
+    from harness_ext.results import model_label
+
+    assert model_label("/scratch/models/Qwen1.5-7B/") == "Qwen1.5-7B"
+    assert model_label("./runs/toy") == "toy"
+    assert model_label("Qwen/Qwen1.5-7B") == "Qwen/Qwen1.5-7B"
+    assert model_label("google/gemma-2b") == "google/gemma-2b"
