@@ -76,6 +76,7 @@ def test_entry_point_and_package_data_declared():
 def test_every_data_file_of_the_packages_is_declared_as_package_data():
     """`pip install .` must carry the YAMLs, prompts, templates and embedded data, not only the code."""
     import fnmatch
+
     import tomllib
 
     globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
