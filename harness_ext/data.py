@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
 DEFAULT_CONFIG_DIR = "default"
+_warned_missing: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def mirror_dirs() -> list[Path]:
         path = Path(entry).expanduser()
         if path.is_dir():
             dirs.append(path)
-        else:
+        elif path not in _warned_missing:
+            _warned_missing.add(path)
             log.warning("%s names %s, which does not exist; skipping it", DATA_DIR_ENV, path)
     return dirs
 
