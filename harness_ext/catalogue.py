@@ -54,7 +54,7 @@ class Benchmark:
     template: str
     origin: str
     translator: str | None
-    source_language: str
+    source_language: str | None  # None: written in each task's own language
     task_type: str
     num_fewshot: int
     metrics: tuple[str, ...]
@@ -102,6 +102,10 @@ class CatalogueTask:
     def collections(self) -> tuple[str, str]:
         group = self.benchmark.origin_group
         return (f"{group}_{self.language}", group)
+
+    @property
+    def source_language(self) -> str:
+        return self.benchmark.source_language or self.language
 
     @property
     def dataset_ref(self) -> str:
@@ -202,7 +206,7 @@ def _benchmark(raw: dict[str, Any], path: Path) -> Benchmark:
             name=raw["benchmark"], title=raw.get("title", raw["benchmark"]),
             source_file=f"harness_ext/catalogue_data/{path.name}",
             task_dir=raw["task_dir"], template=raw["template"], origin=raw["origin"],
-            translator=raw.get("translator"), source_language=raw["source_language"],
+            translator=raw.get("translator"), source_language=raw.get("source_language"),
             task_type=raw["task_type"], num_fewshot=int(raw["num_fewshot"]), metrics=tuple(raw["metrics"]),
             dataset_id=ds["id"], revision=str(ds["revision"]), splits=tuple(ds["splits"]),
             license=ds.get("license"), version=float(raw.get("version", 1.0)), raw=raw,
@@ -268,7 +272,7 @@ def provenance(task: CatalogueTask, leaf: Leaf | None = None) -> dict[str, Any]:
         "language": task.language,
         "origin": bench.origin,
         "translator": bench.translator,
-        "source_language": bench.source_language,
+        "source_language": task.source_language,
         "task_type": bench.task_type,
         "num_fewshot": bench.num_fewshot,
         "metrics": list(bench.metrics),

@@ -13,7 +13,7 @@ def _provenance_text(task: CatalogueTask) -> str:
     bench = task.benchmark
     if bench.origin == "native":
         return "native"
-    return f"{bench.origin.replace('_', '-')} from {bench.source_language} ({bench.translator})"
+    return f"{bench.origin.replace('_', '-')} from {task.source_language} ({bench.translator})"
 
 
 def task_row(task: CatalogueTask) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "provenance": _provenance_text(task),
         "origin": bench.origin,
         "translator": bench.translator,
-        "source_language": bench.source_language,
+        "source_language": task.source_language,
         "type": bench.task_type + subtasks,
         "shots": bench.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
