@@ -76,6 +76,28 @@ def tasks_with_data(names: list[str], skip_missing: bool, cat: Catalogue) -> tup
     return kept, skipped
 
 
+MODEL_PATH_ARGS = ("pretrained", "peft", "lora_local_path", "tokenizer", "delta")
+
+
+def check_model_paths(model_args: dict[str, Any]) -> None:
+    """A model argument naming a missing local directory (or a Hub id while offline) is a one-line error,
+    not a transformers traceback after the tasks were built."""
+    from harness_ext.data import hub_offline
+
+    for key in MODEL_PATH_ARGS:
+        value = model_args.get(key)
+        if not isinstance(value, str) or not value or Path(value).expanduser().exists():
+            continue
+        looks_local = value.startswith(("/", "./", "../", "~")) or value.count("/") != 1
+        if looks_local:
+            raise InputError(f"--model-args {key}={value}: no such directory; give an existing model directory or a Hub id")
+        if hub_offline():
+            raise InputError(
+                f"--model-args {key}={value}: not a local directory and the Hugging Face Hub is offline "
+                "(HF_HUB_OFFLINE=1); download the model first or pass its local directory"
+            )
+
+
 def _lm_eval_names(report) -> list[str]:
     if len(report.sources) == len(report.task.leaves):
         return [report.task.name]
@@ -101,6 +123,7 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     names, skipped = tasks_with_data(names, request.skip_missing, cat)
 
     model_args = simple_parse_args_string(request.model_args)
+    check_model_paths(model_args)
     task_manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=dict(model_args))
     tracker = EvaluationTracker(output_path=str(request.output_path))
     started = time.time()
