@@ -75,7 +75,10 @@ class ColumnKey:
     @property
     def display(self) -> str:
         info = benchmark_catalogue()["benchmarks"].get(self.benchmark, {})
-        return f"{info.get('display', self.benchmark)} {self.language}"
+        label = f"{info.get('display', self.benchmark)} {self.language}"
+        if "origin" in info and info["origin"] is None and self.origin != "unknown":
+            label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
+        return label
 
     @property
     def slug(self) -> str:

@@ -300,3 +300,12 @@ def test_local_model_paths_are_labelled_by_their_last_component_and_hub_ids_stay
     assert model_label("./runs/toy") == "toy"
     assert model_label("Qwen/Qwen1.5-7B") == "Qwen/Qwen1.5-7B"
     assert model_label("google/gemma-2b") == "google/gemma-2b"
+
+
+def test_open_qa_columns_say_which_test_set_they_are():
+    from harness_ext.results import ColumnKey as Column
+
+    native = Column("open_qa", "zh", "rating", "native").display
+    translated = Column("open_qa", "zh", "rating", "human_translated").display
+    assert native == "open QA zh (native)" and translated == "open QA zh (translated)"
+    assert Column("xquad", "zh", "exact_match", "human_translated").display == "XQuAD zh"
