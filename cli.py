@@ -29,11 +29,6 @@ def friendly_errors(fn):
     return wrapper
 
 
-def not_implemented(name: str):
-    click.echo(f"nativeval {name}: not implemented yet", err=True)
-    sys.exit(2)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nativeval")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")

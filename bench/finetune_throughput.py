@@ -13,7 +13,6 @@ small subset embedded in finetune/data.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import torch  # noqa: E402
 from finetune.collate import PadToLongestCollator  # noqa: E402
 from finetune.data import EMBEDDED_DATA_DIR, Record, tokenize  # noqa: E402
 from finetune.train import FinetuneConfig, make_trainer_class, to_dataset, training_arguments  # noqa: E402
+from harness_ext.io import read_json  # noqa: E402
 from harness_ext.toymodel import build_tiny_model  # noqa: E402
 
 STUDY_AYA_ZH = Path("/work/shared/data/aya/aya_native/aya_native_data_processed.zh.json")
@@ -56,7 +56,7 @@ class CountingSeq2SeqCollator:
 
 
 def load_examples(path: Path, n: int, tokenizer, max_length: int, seed: int):
-    rows = json.loads(path.read_text(encoding="utf-8"))
+    rows = read_json(path)
     rows = [r for r in rows if r["output"].strip()]
     random.Random(seed).shuffle(rows)
     return [tokenize(Record(r["instruction"], r.get("input", ""), r["output"], r["id"], "zh", 0), tokenizer,

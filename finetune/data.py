@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from harness_ext.errors import InputError
-from harness_ext.io import read_json, read_jsonl
+from harness_ext.io import file_sha256, read_json, read_jsonl
 
 PACKAGE_DIR = Path(__file__).parent
 EMBEDDED_DATA_DIR = PACKAGE_DIR / "data"
@@ -136,7 +136,7 @@ def _read_rows(spec: str) -> tuple[list[dict[str, Any]], str]:
     path = Path(spec).expanduser()
     if not path.is_file():
         raise InputError(f"--data {spec}: file not found (give a JSON list, a JSONL file or hf://DATASET_ID)")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if path.suffix == ".jsonl":
         return read_jsonl(path), digest
     rows = read_json(path)

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from finetune.collate import LengthGroupedSampler, PadToLongestCollator
-from finetune.data import Example, PreparedData, prepare, templates
+from finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
 from finetune.manifest import MANIFEST_NAME, build_manifest, epoch_records, read_manifest, write_manifest
 from finetune.modeling import (
     apply_lora,
@@ -131,7 +131,7 @@ def heldout_perplexity(model, examples: list[Example], collator: PadToLongestCol
     for start in range(0, len(ordered), batch_size):
         batch = counting([{"input_ids": e.input_ids, "labels": e.labels} for e in ordered[start:start + batch_size]])
         batch = {k: v.to(device) for k, v in batch.items()}
-        tokens = int((batch["labels"][:, 1:] != -100).sum())
+        tokens = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
         if tokens == 0:
             continue
         loss = model(**batch).loss
@@ -173,7 +173,7 @@ def accumulation_steps(config: FinetuneConfig) -> int:
     return max(1, round(config.batch_size / (config.micro_batch_size * world_size())))
 
 
-def training_arguments(config: FinetuneConfig, has_heldout: bool, max_steps: int = -1):
+def training_arguments(config: FinetuneConfig, has_heldout: bool):
     from transformers import TrainingArguments
 
     prec = precision()
@@ -187,7 +187,6 @@ def training_arguments(config: FinetuneConfig, has_heldout: bool, max_steps: int
         per_device_eval_batch_size=config.micro_batch_size,
         gradient_accumulation_steps=accumulation_steps(config),
         num_train_epochs=config.epochs,
-        max_steps=max_steps,
         learning_rate=config.lr,
         lr_scheduler_type=config.lr_scheduler,
         warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio of the total steps
@@ -356,7 +355,6 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         write_manifest(config.out, manifest)
     log.info("finished %s: best epoch %s", config.out, manifest["best_epoch"])
     return manifest
-
 
 
 def summary(manifest: dict[str, Any], out: str) -> str:

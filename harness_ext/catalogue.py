@@ -38,6 +38,7 @@ import yaml
 
 from harness_ext import data as data_layer
 from harness_ext.errors import InputError
+from harness_ext.io import atomic_write_text
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue_data"
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
@@ -72,6 +73,11 @@ class Benchmark:
     @property
     def revision_pinned(self) -> bool:
         return len(self.revision) == 40 and all(c in "0123456789abcdef" for c in self.revision)
+
+    @property
+    def embedded(self) -> str | None:
+        """The data file shipped inside ``tasks/<task_dir>`` (nothing to mirror or download), if any."""
+        return self.raw["dataset"].get("embedded")
 
 
 @dataclass(frozen=True)
@@ -142,19 +148,21 @@ class Catalogue:
     def resolve(self, names: Iterable[str]) -> list[CatalogueTask | tuple[CatalogueTask, Leaf]]:
         """Expand task, collection and member names; unknown or empty ones raise a one-line InputError."""
         resolved: list[CatalogueTask | tuple[CatalogueTask, Leaf]] = []
+        collections = set(self.collection_names())
+        by_name = {t.name: t for t in self.tasks}
         by_leaf = {leaf.name: (t, leaf) for t, leaf in self.leaves() if t.is_group}
         for name in names:
             name = name.strip()
             if not name:
                 continue
-            if name in self.collection_names():
+            if name in collections:
                 members = self.collection_members(name)
                 if not members:
                     note = self.empty_notes.get(name, "no task belongs to it yet")
                     raise InputError(f"collection {name} has no tasks: {note}")
                 resolved.extend(members)
-            elif any(t.name == name for t in self.tasks):
-                resolved.append(self.task(name))
+            elif name in by_name:
+                resolved.append(by_name[name])
             elif name in by_leaf:
                 resolved.append(by_leaf[name])
             else:
@@ -293,7 +301,7 @@ def provenance(task: CatalogueTask, leaf: Leaf | None = None) -> dict[str, Any]:
 
 
 def leaf_sources(task: CatalogueTask, leaf: Leaf) -> list[data_layer.SplitSource]:
-    embedded = task.benchmark.raw["dataset"].get("embedded")  # data shipped inside tasks/<task_dir>
+    embedded = task.benchmark.embedded
     if embedded:
         where = str(TASKS_DIR / task.benchmark.task_dir / embedded)
         return [data_layer.SplitSource(split, "embedded", where) for split in task.benchmark.splits]
@@ -390,25 +398,22 @@ def _generated_files(tasks_dir: Path) -> set[Path]:
     return found
 
 
+def _differing(wanted: dict[Path, str]) -> list[Path]:
+    return [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+
+
 def out_of_date(cat: Catalogue, tasks_dir: Path = TASKS_DIR) -> list[Path]:
     """Generated files that differ from the catalogue, are missing, or are stale."""
     wanted = render(cat, tasks_dir)
-    differing = [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
-    stale = sorted(_generated_files(tasks_dir) - set(wanted))
-    return sorted(differing) + stale
+    return sorted(_differing(wanted)) + sorted(_generated_files(tasks_dir) - set(wanted))
 
 
 def write(cat: Catalogue, tasks_dir: Path = TASKS_DIR) -> list[Path]:
     """Write every generated file that changed and delete stale ones; returns the paths touched."""
-    from harness_ext.io import atomic_write_text
-
     wanted = render(cat, tasks_dir)
-    touched = []
-    for path, text in wanted.items():
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, text)
-            touched.append(path)
+    touched = _differing(wanted)
+    for path in touched:
+        atomic_write_text(path, wanted[path])
     for path in sorted(_generated_files(tasks_dir) - set(wanted)):
         path.unlink()
         touched.append(path)

@@ -59,8 +59,13 @@ def _collections_text(cat: Catalogue) -> list[str]:
     return lines
 
 
+def _column_cells(cat: Catalogue) -> list[list[str]]:
+    """Each task's COLUMNS as text; one task_row per task (each row stats every leaf's data files)."""
+    return [[str(row[c]) for c in COLUMNS] for row in map(task_row, cat.tasks)]
+
+
 def as_table(cat: Catalogue) -> str:
-    rows = [[str(task_row(t)[c]) for c in COLUMNS] for t in cat.tasks]
+    rows = _column_cells(cat)
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
     line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     out = [line(COLUMNS), line(["-" * w for w in widths])] + [line(r) for r in rows]
@@ -70,7 +75,7 @@ def as_table(cat: Catalogue) -> str:
 def as_markdown(cat: Catalogue) -> str:
     header = "| " + " | ".join(COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    rows = ["| " + " | ".join(str(task_row(t)[c]).replace("|", "\\|") for c in COLUMNS) + " |" for t in cat.tasks]
+    rows = ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in _column_cells(cat)]
     collections = [f"- `{r['name']}`: " + (", ".join(f"`{n}`" for n in r["tasks"]) or f"none: {r['note']}")
                    for r in collection_rows(cat)]
     return "\n".join([header, rule, *rows, "", "Collections:", "", *collections])

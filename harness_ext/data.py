@@ -9,6 +9,7 @@ string in another (MGSM's ``answer``) does not break the load.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -64,8 +65,8 @@ def locate(dataset_id: str, config: str | None, splits: Sequence[str]) -> list[S
     dirs = mirror_dirs()
     sources = []
     for split in splits:
-        found = next((mirror_path(d, dataset_id, config, split) for d in dirs
-                      if mirror_path(d, dataset_id, config, split).is_file()), None)
+        candidates = (mirror_path(d, dataset_id, config, split) for d in dirs)
+        found = next((path for path in candidates if path.is_file()), None)
         if found is not None:
             sources.append(SplitSource(split, "mirror", str(found)))
         elif hub_offline():
@@ -96,11 +97,22 @@ def _from_hub(dataset_id: str, config: str | None, split: str, revision: str | N
         raise _unavailable(dataset_id, config, split, revision, f"no mirror has it and the Hub failed ({reason})") from None
 
 
+@functools.lru_cache(maxsize=8)
+def _parse_mirror_file(path: str, stamp: tuple[int, int, int]) -> datasets.Dataset:
+    return datasets.Dataset.from_list(read_jsonl(path))
+
+
+def _read_mirror_file(path: str) -> datasets.Dataset:
+    """A mirror split file as a Dataset, parsed once while it is unchanged: the subjects of a group that share
+    one file (HT-MMLU's 57 per locale) each load it. Datasets are immutable, so sharing one is safe."""
+    stat = os.stat(path)
+    return _parse_mirror_file(path, (stat.st_ino, stat.st_mtime_ns, stat.st_size))
+
+
 def load_split(dataset_id: str, config: str | None, split: str, revision: str | None = None) -> datasets.Dataset:
     (source,) = locate(dataset_id, config, [split])
     if source.kind == "mirror":
-        rows = read_jsonl(source.location)
-        return datasets.Dataset.from_list(rows)
+        return _read_mirror_file(source.location)
     return _from_hub(dataset_id, config, split, revision)
 
 

@@ -75,10 +75,6 @@ def resolve_revision(dataset_id: str, revision: str | None) -> str | None:
         return None
 
 
-def _rows(dataset: datasets.Dataset) -> Iterable[dict[str, Any]]:
-    yield from dataset
-
-
 def download_config(task: CatalogueTask, config: str | None, to: Path, force: bool = False,
                     loader: Callable[..., datasets.Dataset] | None = None) -> dict[str, Any]:
     """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
@@ -100,19 +96,17 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise DatasetUnavailable(f"could not download {bench.dataset_id} (config {config or 'default'}, "
                                      f"split {split}, revision {bench.revision}): {reason}") from None
-        atomic_write_jsonl(path, _rows(dataset))
+        atomic_write_jsonl(path, dataset)
         split_rows[split] = len(dataset)
+    kept = {} if force else record  # a forced (re)download records its revision and time afresh
     record = {
         "dataset_id": bench.dataset_id,
         "config": config,
         "requested_revision": bench.revision,
-        "resolved_revision": record.get("resolved_revision") if not force and record else None,
+        "resolved_revision": kept.get("resolved_revision") or resolve_revision(bench.dataset_id, bench.revision),
         "splits": split_rows,
-        "downloaded_at": record.get("downloaded_at") if record and not force else None,
+        "downloaded_at": kept.get("downloaded_at") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    if record["resolved_revision"] is None:
-        record["resolved_revision"] = resolve_revision(bench.dataset_id, bench.revision)
-    record["downloaded_at"] = record["downloaded_at"] or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(record_path, record)
     return record
 
@@ -129,7 +123,7 @@ def download(names: Sequence[str], to: Path, force: bool = False, cat: Catalogue
         if key in seen:
             continue
         seen.add(key)
-        if task.benchmark.raw["dataset"].get("embedded"):
+        if task.benchmark.embedded:
             continue  # shipped with nativeval: nothing to download
         record = download_config(task, leaf.config, Path(to), force=force)
         records.append(record)

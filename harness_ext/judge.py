@@ -27,6 +27,7 @@ import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +37,18 @@ from harness_ext.errors import InputError, NativevalError
 from harness_ext.io import atomic_write_json, atomic_write_jsonl
 from harness_ext.judge_config import JudgeConfig, PromptTemplate, load_judge, load_prices, load_prompt
 from harness_ext.judge_parse import (
+    SAMPLES_NAME,
     JudgeItem,
     RunOutputs,
     TaskSamples,
     collect_runs,
+    is_judged_task,
     parse_pairwise,
     parse_rating,
 )
 from harness_ext.resilience import (
     BudgetExceeded,
     CostLedger,
-    RetryPolicy,
     TransientError,
     call_with_retries,
     run_bounded,
@@ -77,23 +79,32 @@ class Call:
     key: str
 
 
+def single_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str) -> str:
+    return cache_key("single", judge.model, prompt.version, prompt.sha256, question, response)
+
+
+def pairwise_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> str:
+    return cache_key("pairwise", judge.model, prompt.version, prompt.sha256, question, first, second)
+
+
 def single_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str) -> Call:
     messages = prompt.render(question=question, answer=response)
     return Call(judge, prompt, messages, quoted=[response, messages[-1]["content"], *_template_quotes(prompt)],
-                key=cache_key("single", judge.model, prompt.version, prompt.sha256, question, response))
+                key=single_key(judge, prompt, question, response))
 
 
 def pairwise_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> Call:
     messages = prompt.render(question=question, answer_a=first, answer_b=second)
     return Call(judge, prompt, messages, quoted=[first, second, messages[-1]["content"], *_template_quotes(prompt)],
-                key=cache_key("pairwise", judge.model, prompt.version, prompt.sha256, question, first, second))
+                key=pairwise_key(judge, prompt, question, first, second))
 
 
-def _template_quotes(prompt: PromptTemplate) -> list[str]:
+@cache
+def _template_quotes(prompt: PromptTemplate) -> tuple[str, ...]:
     """The prompt's own instruction text (with its example verdict), which a judge may quote back."""
     texts = [prompt.system or ""] + [line for line in prompt.user.splitlines() if "{" not in line]
     examples = re.findall(r'"[^"\n]*' + prompt.verdict_pattern + r'[^"\n]*"', prompt.user + (prompt.system or ""))
-    return [t for t in texts + examples if t.strip()]
+    return tuple(t for t in texts + examples if t.strip())
 
 
 def estimate_tokens(text: str) -> int:
@@ -102,9 +113,19 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(cjk * 1.2 + (len(text) - cjk) / 4)
 
 
+def estimated_input_tokens(messages: list[dict[str, str]]) -> int:
+    return estimate_tokens("".join(m["content"] for m in messages))
+
+
 def worst_case_input_tokens(messages: list[dict[str, str]]) -> int:
     """An upper bound: a byte-level BPE token covers at least one UTF-8 byte."""
     return sum(len(m["content"].encode("utf-8")) + _MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+def worst_case_cost(ledger: CostLedger, call: Call) -> float:
+    """What the ledger reserves before ``call`` is sent: the whole prompt in bytes plus ``max_tokens`` out."""
+    return ledger.price(call.judge.model, input_tokens=worst_case_input_tokens(call.messages),
+                        output_tokens=call.judge.max_tokens)
 
 
 def parse_verdict(call: Call, text: str) -> int | str | None:
@@ -126,42 +147,40 @@ class EngineStats:
 def _make_client(judge: JudgeConfig, api_key: str):
     from openai import AsyncOpenAI
 
-    http_client = None
+    kwargs: dict[str, Any] = {}
     try:
         from openai import DefaultAioHttpClient
 
-        http_client = DefaultAioHttpClient(timeout=judge.timeout_s)
+        kwargs["http_client"] = DefaultAioHttpClient(timeout=judge.timeout_s)
     except Exception:  # aiohttp extra missing (or an older openai): the default httpx transport
-        http_client = None
-    kwargs = {"http_client": http_client} if http_client is not None else {}
+        pass
     return AsyncOpenAI(base_url=judge.base_url, api_key=api_key, max_retries=0, timeout=judge.timeout_s, **kwargs)
+
+
+def _distinct(calls: Sequence[Call]) -> list[Call]:
+    """One call per key, first occurrence kept, in order."""
+    by_key: dict[str, Call] = {}
+    for call in calls:
+        by_key.setdefault(call.key, call)
+    return list(by_key.values())
 
 
 class JudgeEngine:
     """Runs :class:`Call` s concurrently: cache first, then the ledger, then the endpoint with retries."""
 
-    def __init__(self, cache: KVCache, ledger: CostLedger, *, concurrency: int = 16, progress: bool = True,
-                 retry_policy: Callable[[JudgeConfig], RetryPolicy] | None = None):
+    def __init__(self, cache: KVCache, ledger: CostLedger, *, concurrency: int = 16, progress: bool = True):
         self.cache = cache
         self.ledger = ledger
         self.concurrency = concurrency
         self.progress = progress
         self.stats = EngineStats()
-        self._retry_policy = retry_policy or (lambda j: RetryPolicy(
-            max_attempts=j.max_attempts, base_delay=j.retry_base_delay_s, timeout=j.timeout_s + 5))
         self._clients: dict[str, Any] = {}
         self._keys: dict[str, str] = {}
         self._budget_error: BudgetExceeded | None = None
 
     def pending(self, calls: Sequence[Call]) -> list[Call]:
         """The distinct calls that the cache cannot answer."""
-        seen: set[str] = set()
-        out = []
-        for call in calls:
-            if call.key not in seen and call.key not in self.cache:
-                seen.add(call.key)
-                out.append(call)
-        return out
+        return [call for call in _distinct(calls) if call.key not in self.cache]
 
     def run(self, calls: Sequence[Call]) -> dict[str, dict[str, Any]]:
         """Verdicts by call key. Raises BudgetExceeded after the in-flight calls have landed and been cached."""
@@ -170,11 +189,7 @@ class JudgeEngine:
     async def run_async(self, calls: Sequence[Call]) -> dict[str, dict[str, Any]]:
         verdicts: dict[str, dict[str, Any]] = {}
         todo: list[Call] = []
-        seen: set[str] = set()
-        for call in calls:
-            if call.key in seen:
-                continue
-            seen.add(call.key)
+        for call in _distinct(calls):
             hit = self.cache.get(call.key)
             if hit is not None:
                 verdicts[call.key] = hit
@@ -236,29 +251,26 @@ class JudgeEngine:
         verdict: int | str | None = None
         data: dict[str, Any] = {}
         usage_total = {"prompt_tokens": 0, "completion_tokens": 0}
+        worst = worst_case_cost(self.ledger, call)
         for _ in range(1 + max(0, call.judge.invalid_retries)):
             if self._budget_error is not None:
                 return None
-            worst = self.ledger.price(call.judge.model, input_tokens=worst_case_input_tokens(call.messages),
-                                      output_tokens=call.judge.max_tokens)
             try:
                 self.ledger.reserve(worst)
             except BudgetExceeded as err:
                 self._budget_error = err
                 return None
             try:
-                data = await call_with_retries(lambda: self._request(call), self._retry_policy(call.judge),
+                data = await call_with_retries(lambda: self._request(call), call.judge.retry_policy(),
                                                describe=f"judge {call.judge.name} at {call.judge.base_url}",
                                                on_retry=self._on_retry)
             except BaseException:
-                self.ledger.reserved = max(0.0, self.ledger.reserved - worst)
+                self.ledger.release(worst)
                 raise
-            usage = data.get("usage") or {}
-            prompt_tokens = int(usage.get("prompt_tokens") or estimate_tokens("".join(m["content"] for m in call.messages)))
-            completion_tokens = int(usage.get("completion_tokens") or 0)
             text = data["choices"][0]["message"]["content"]
-            if not usage.get("completion_tokens"):
-                completion_tokens = estimate_tokens(text)
+            usage = data.get("usage") or {}
+            prompt_tokens = int(usage.get("prompt_tokens") or estimated_input_tokens(call.messages))
+            completion_tokens = int(usage.get("completion_tokens") or estimate_tokens(text))
             self.ledger.settle(worst, call.judge.model, input_tokens=prompt_tokens, output_tokens=completion_tokens)
             usage_total["prompt_tokens"] += prompt_tokens
             usage_total["completion_tokens"] += completion_tokens
@@ -316,7 +328,7 @@ def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
     score = TaskScore(samples.task, ratings=[], invalid=0, off_language=sum(f is True for f in flags),
                       n_items=len(samples.items))
     for item, off in zip(samples.items, flags, strict=True):
-        verdict = verdicts[single_call(judge, prompt, item.question, item.response).key]
+        verdict = verdicts[single_key(judge, prompt, item.question, item.response)]
         if verdict["valid"]:
             score.ratings.append(int(verdict["verdict"]))
         else:
@@ -456,8 +468,8 @@ def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Se
                 verdicts: dict[str, dict[str, Any]]) -> PairScore:
     score = PairScore(task)
     for a, b in pairs:
-        first = verdicts[pairwise_call(judge, prompt, a.question, a.response, b.response).key]
-        second = verdicts[pairwise_call(judge, prompt, a.question, b.response, a.response).key]
+        first = verdicts[pairwise_key(judge, prompt, a.question, a.response, b.response)]
+        second = verdicts[pairwise_key(judge, prompt, a.question, b.response, a.response)]
         w1, w2 = _winner(first, a_first=True), _winner(second, a_first=False)
         if w1 is None or w2 is None:
             outcome = None
@@ -546,19 +558,18 @@ def _ledger(options: JudgeOptions, judges: Sequence[JudgeConfig]) -> CostLedger:
     return CostLedger(prices=prices, max_cost=options.max_cost)
 
 
-def _dry_run_report(engine: JudgeEngine, ledger: CostLedger, calls_by_judge: dict[str, tuple[JudgeConfig, list[Call]]],
+def _dry_run_report(engine: JudgeEngine, ledger: CostLedger, calls_by_judge: Sequence[tuple[JudgeConfig, list[Call]]],
                     echo: Callable[[str], None]) -> None:
     total_expected = total_worst = 0.0
-    for name, (judge, calls) in calls_by_judge.items():
+    for judge, calls in calls_by_judge:
         todo = engine.pending(calls)
-        expected = sum(ledger.price(judge.model, input_tokens=estimate_tokens("".join(m["content"] for m in c.messages)),
+        expected = sum(ledger.price(judge.model, input_tokens=estimated_input_tokens(c.messages),
                                     output_tokens=judge.expected_output_tokens) for c in todo)
-        worst = sum(ledger.price(judge.model, input_tokens=worst_case_input_tokens(c.messages),
-                                 output_tokens=judge.max_tokens) for c in todo)
+        worst = sum(worst_case_cost(ledger, c) for c in todo)
         priced = judge.model in ledger.prices
         total_expected += expected
         total_worst += worst
-        echo(f"dry run: judge {name} ({judge.model} at {judge.base_url}): {len(todo)} call(s) to make, "
+        echo(f"dry run: judge {judge.name} ({judge.model} at {judge.base_url}): {len(todo)} call(s) to make, "
              f"{len(set(c.key for c in calls)) - len(todo)} cached; estimated ${expected:.4f} (worst case ${worst:.4f})"
              + ("" if priced else "; model not in the price table, counted as $0"))
     echo(f"dry run: total estimated ${total_expected:.4f} (worst case ${total_worst:.4f}); "
@@ -595,7 +606,7 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
                  for run in runs for samples in run.tasks.values() for item in samples.items]
         plan[judge.name] = (judge, prompt, calls)
     if options.dry_run:
-        _dry_run_report(engine, ledger, {n: (j, c) for n, (j, _p, c) in plan.items()}, echo)
+        _dry_run_report(engine, ledger, [(j, c) for j, _p, c in plan.values()], echo)
         return []
     verdicts = engine.run([c for _j, _p, calls in plan.values() for c in calls])
     written = []
@@ -628,7 +639,7 @@ def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: 
         pairs = {t: pair_items(run_a.tasks[t], run_b.tasks[t]) for t in shared}
         plan.append((judge, prompt, pairs, [c for t in shared for c in pairwise_calls(judge, prompt, pairs[t])]))
     if options.dry_run:
-        _dry_run_report(engine, ledger, {j.name: (j, calls) for j, _p, _pairs, calls in plan}, echo)
+        _dry_run_report(engine, ledger, [(j, calls) for j, _p, _pairs, calls in plan], echo)
         return []
     verdicts = engine.run([c for *_rest, calls in plan for c in calls])
     out = Path(options.out or "pairwise")
@@ -671,7 +682,6 @@ def main_from_cli(**kwargs: Any) -> None:
 
 def judge_after_eval(options: JudgeOptions, echo: Callable[[str], None] = print) -> Callable[[Any], None]:
     """A ``harness_ext.run_eval.run(after_eval=...)`` hook: judge the open-QA samples lm-eval just wrote."""
-    from harness_ext.judge_parse import SAMPLES_NAME, is_judged_task
 
     def hook(outcome: Any) -> None:
         configs = (outcome.results or {}).get("configs") or {}

@@ -13,12 +13,14 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness_ext.errors import InputError
+from harness_ext.resilience import RetryPolicy
 
 JUDGES_DIR = Path(__file__).resolve().parent / "judges"
 PROMPTS_DIR = JUDGES_DIR / "prompts"
@@ -35,7 +37,7 @@ class PromptTemplate:
     verdict_pattern: str
     scale: tuple[int, int] = (1, 5)
 
-    @property
+    @cached_property  # part of every cache key: hashed once per prompt, not once per call
     def sha256(self) -> str:
         blob = "\x00".join([self.system or "", self.user, self.verdict_pattern])
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
@@ -75,6 +77,10 @@ class JudgeConfig:
             return "EMPTY"
         raise InputError(f"judge {self.name}: set the environment variable {self.api_key_env} to its API key "
                          f"(or use --dry-run to see the calls and cost without one)")
+
+    def retry_policy(self) -> RetryPolicy:
+        """Transport retries for this judge; the per-attempt limit leaves the client's own timeout room to fire."""
+        return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay_s, timeout=self.timeout_s + 5)
 
     def public(self) -> dict[str, Any]:
         """What results files record about this judge: settings, never the key."""
@@ -137,8 +143,9 @@ def load_prompt(version: str) -> PromptTemplate:
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, dict[str, float]]:
-    raw = _read_yaml(Path(path) if path else PRICES_FILE)
+    source = Path(path) if path else PRICES_FILE
+    raw = _read_yaml(source)
     table = raw.get("per_million_tokens", raw)
     if not isinstance(table, dict):
-        raise InputError(f"{path}: expected per_million_tokens: {{model: {{input: USD, output: USD}}}}")
+        raise InputError(f"{source}: expected per_million_tokens: {{model: {{input: USD, output: USD}}}}")
     return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in table.items() if isinstance(v, dict)}

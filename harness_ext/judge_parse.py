@@ -100,12 +100,7 @@ def response_of(sample: dict[str, Any]) -> str:
     return first[0] if isinstance(first, list) and first else str(first)
 
 
-def read_samples(path: Path, task: str | None = None, date: str | None = None) -> list[JudgeItem]:
-    if task is None:
-        match = SAMPLES_NAME.match(path.name)
-        if not match:
-            raise InputError(f"{path}: not an lm-eval samples file (expected samples_<task>_<date>.jsonl)")
-        task = match["task"]
+def read_samples(path: Path, task: str) -> list[JudgeItem]:
     items = []
     for lineno, sample in enumerate(iter_jsonl(path), start=1):
         if "doc_id" not in sample:
@@ -115,7 +110,7 @@ def read_samples(path: Path, task: str | None = None, date: str | None = None) -
     return items
 
 
-def task_language(task: str, config: dict[str, Any], items: Sequence[JudgeItem] = ()) -> str | None:
+def task_language(task: str, config: dict[str, Any]) -> str | None:
     provenance = (config.get("metadata") or {}).get("provenance") or {}
     if provenance.get("language"):
         return provenance["language"]
@@ -180,9 +175,8 @@ def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list
             wanted = task in tasks if tasks else (file.resolve() in explicit or is_judged_task(task, config))
             if not wanted:
                 continue
-            items = read_samples(file, task, date)
-            per_task[task] = TaskSamples(task=task, path=file, date=date, items=items,
-                                         language=task_language(task, config, items), config=config,
+            per_task[task] = TaskSamples(task=task, path=file, date=date, items=read_samples(file, task),
+                                         language=task_language(task, config), config=config,
                                          version=versions.get(task))
         if per_task:
             runs.append(RunOutputs(directory=directory, tasks=per_task, results_header=header))

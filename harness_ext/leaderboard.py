@@ -95,15 +95,26 @@ def group_label(group: tuple[str, str, str, str]) -> str:
     return " · ".join(p for p in group if p)
 
 
-# --- analysis -------------------------------------------------------------------------------------------
-def comparisons(entries: list[Entry], baseline: str, resamples: int, seed: int) -> list[dict[str, Any]]:
-    """Baseline minus every other variant, per group and column; paired bootstrap when items exist."""
+def variant_groups(entries: list[Entry]) -> list[tuple[tuple[str, tuple[str, str, str, str]], list[Entry]]]:
+    """Rows with a training-data variant, grouped by (kind, group_key), in sorted order."""
     groups: dict[tuple, list[Entry]] = defaultdict(list)
     for entry in entries:
         if entry.key.variant:
             groups[(entry.kind, group_key(entry.key))].append(entry)
+    return sorted(groups.items())
+
+
+def group_fields(kind: str, group: tuple[str, str, str, str]) -> dict[str, Any]:
+    """The fields that say which kind and configuration a comparison, verdict or gap record is about."""
+    return {"kind": kind, "group": list(group), "base_model": group[0], "lr": group[1], "tuning": group[2],
+            "method": group[3]}
+
+
+# --- analysis -------------------------------------------------------------------------------------------
+def comparisons(entries: list[Entry], baseline: str, resamples: int, seed: int) -> list[dict[str, Any]]:
+    """Baseline minus every other variant, per group and column; paired bootstrap when items exist."""
     out: list[dict[str, Any]] = []
-    for (kind, group), members in sorted(groups.items()):
+    for (kind, group), members in variant_groups(entries):
         base = next((e for e in members if e.key.variant == baseline), None)
         if base is None:
             continue
@@ -114,8 +125,7 @@ def comparisons(entries: list[Entry], baseline: str, resamples: int, seed: int) 
                 if column not in base.values or column not in other.values:
                     continue
                 record: dict[str, Any] = {
-                    "kind": kind, "group": list(group), "base_model": group[0], "lr": group[1],
-                    "tuning": group[2], "method": group[3], "column": column_dict(column),
+                    **group_fields(kind, group), "column": column_dict(column),
                     "baseline": baseline, "variant": other.key.variant,
                     "variant_origin": variant_origin(other.key.variant, baseline),
                     "diff": base.values[column] - other.values[column],
@@ -176,20 +186,15 @@ def verdicts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             verdict = ("native higher (untested)" if all(r["diff"] > 0 for r in recs)
                        else "translated higher (untested)" if all(r["diff"] < 0 for r in recs) else "mixed (untested)")
-        out.append({"kind": kind, "group": list(group), "base_model": group[0], "lr": group[1],
-                    "tuning": group[2], "method": group[3], "column": recs[0]["column"],
+        out.append({**group_fields(kind, group), "column": recs[0]["column"],
                     "variants": [r["variant"] for r in recs], "verdict": verdict, "tested": tested})
     return out
 
 
 def native_gaps(entries: list[Entry], baseline: str) -> list[dict[str, Any]]:
     """ΔS = S_native − mean of the translated variants, per group and column (the paper's Fig. 4)."""
-    groups: dict[tuple, list[Entry]] = defaultdict(list)
-    for entry in entries:
-        if entry.key.variant:
-            groups[(entry.kind, group_key(entry.key))].append(entry)
     out = []
-    for (kind, group), members in sorted(groups.items()):
+    for (kind, group), members in variant_groups(entries):
         base = next((e for e in members if e.key.variant == baseline), None)
         translated = [e for e in members if variant_origin(e.key.variant, baseline) == "translated"]
         if base is None or not translated:
@@ -198,8 +203,7 @@ def native_gaps(entries: list[Entry], baseline: str) -> list[dict[str, Any]]:
             scores = [e.values[column] for e in translated if column in e.values]
             if column not in base.values or not scores:
                 continue
-            out.append({"kind": kind, "group": list(group), "base_model": group[0], "lr": group[1],
-                        "tuning": group[2], "method": group[3], "column": column_dict(column),
+            out.append({**group_fields(kind, group), "column": column_dict(column),
                         "native_score": base.values[column], "translated_mean": mean(scores),
                         "translated_variants": sorted(e.key.variant for e in translated if column in e.values),
                         "gap": base.values[column] - mean(scores)})
@@ -345,6 +349,10 @@ def csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def md_row(cells: list[Any]) -> str:
+    return "| " + " | ".join(md_escape(c) for c in cells) + " |\n"
+
+
 def render_markdown(board: Leaderboard) -> str:
     out = io.StringIO()
     out.write(f"# {md_escape(board.title)}\n\n")
@@ -352,7 +360,7 @@ def render_markdown(board: Leaderboard) -> str:
         out.write("> **Toy/demo data:** some rows come from a random-init toy model; their scores are noise.\n\n")
     header = ["model", "variant", "lr", "tuning", "method", "kind"] + [
         f"{c.display} ({ORIGIN_LABEL.get(c.origin, c.origin)}, {c.metric})" for c in board.columns]
-    out.write("| " + " | ".join(md_escape(h) for h in header) + " |\n")
+    out.write(md_row(header))
     out.write("|" + "---|" * len(header) + "\n")
     for entry in board.entries:
         kind = "reference: " + entry.source if entry.kind == "reference" else ("toy" if entry.is_toy else "measured")
@@ -361,7 +369,7 @@ def render_markdown(board: Leaderboard) -> str:
             value = entry.values.get(column)
             ci = entry.cis.get(column)
             cells.append("" if value is None else fmt(value) + (f" {fmt_ci(ci)}" if ci else ""))
-        out.write("| " + " | ".join(md_escape(c) for c in cells) + " |\n")
+        out.write(md_row(cells))
     out.write("\nCells: score, then its 95% bootstrap CI over test items when samples were logged "
               "(blank: not evaluated).\n")
     tested = [c for c in board.comparisons if c["kind"] == "measured"]
@@ -372,21 +380,21 @@ def render_markdown(board: Leaderboard) -> str:
             ci = (c["ci_low"], c["ci_high"]) if c["ci_low"] is not None else None
             cells = [group_label(tuple(c["group"])), c["column"]["display"], c["variant"], fmt(c["diff"], 2),
                      fmt_ci(ci), c["n"] or "n/a", fmt(c["p_value"], 4) or "n/a", fmt(c["p_holm"], 4) or "n/a"]
-            out.write("| " + " | ".join(md_escape(str(x)) for x in cells) + " |\n")
+            out.write(md_row(cells))
         out.write("\np-values: sign-flip randomization test; Holm-adjusted within each base-model configuration.\n")
     if board.verdicts:
         out.write("\n## Which benchmarks tell native from translated training data\n\n")
         out.write("| kind | model | benchmark | verdict |\n|---|---|---|---|\n")
         for v in board.verdicts:
             cells = [v["kind"], group_label(tuple(v["group"])), v["column"]["display"], v["verdict"]]
-            out.write("| " + " | ".join(md_escape(x) for x in cells) + " |\n")
+            out.write(md_row(cells))
     if board.correlations:
         out.write("\n## Gap vs native score (ΔS = S_native − mean of translated variants)\n\n")
         out.write("| kind | benchmark | lr | tuning | n | Pearson r | all gaps > 0 |\n|---|---|---|---|---|---|---|\n")
         for r in board.correlations:
             cells = [r["kind"], r["column"]["display"], r["lr"], r["tuning"], r["n"],
                      fmt(r["pearson_r"], 2) or "n/a", "yes" if r["all_gaps_positive"] else "no"]
-            out.write("| " + " | ".join(md_escape(str(x)) for x in cells) + " |\n")
+            out.write(md_row(cells))
     notes = board.warnings + board.superseded
     if notes:
         out.write("\n## Notes\n\n" + "".join(f"- {md_escape(n)}\n" for n in notes))

@@ -30,7 +30,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from harness_ext.errors import InputError
 
@@ -134,16 +134,33 @@ def _contains_run(haystack: list[str], needle: list[str]) -> bool:
     return any(haystack[start : start + width] == needle for start in range(len(haystack) - width + 1))
 
 
+def _exact(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
+    return float(prediction_tokens == gold_tokens)
+
+
+def _include(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
+    return float(_contains_run(prediction_tokens, gold_tokens))
+
+
+_QA_SCORERS: dict[str, Callable[[list[str], list[str]], float]] = {
+    "exact_match": _exact, "f1": _token_f1, "include": _include}
+
+
+def _best_over_golds(prediction: str, golds: Sequence[str] | str, lang: str, names: Sequence[str]) -> dict[str, float]:
+    """Each named score's best over all gold answers (0.0 with no gold); every text is normalized once."""
+    predicted = answer_tokens(prediction, lang)
+    gold_tokens = [answer_tokens(gold, lang) for gold in _as_gold_list(golds)]
+    return {name: max((_QA_SCORERS[name](predicted, gold) for gold in gold_tokens), default=0.0) for name in names}
+
+
 def qa_exact_match(prediction: str, golds: Sequence[str], lang: str) -> float:
     """1.0 if the normalized prediction equals some normalized gold answer; 0.0 when there is no gold."""
-    predicted = normalize_answer(prediction, lang)
-    return max((float(predicted == normalize_answer(gold, lang)) for gold in _as_gold_list(golds)), default=0.0)
+    return _best_over_golds(prediction, golds, lang, ["exact_match"])["exact_match"]
 
 
 def qa_f1(prediction: str, golds: Sequence[str], lang: str) -> float:
     """SQuAD token F1 with per-language tokens (:func:`answer_tokens`), the best over all gold answers."""
-    predicted = answer_tokens(prediction, lang)
-    return max((_token_f1(predicted, answer_tokens(gold, lang)) for gold in _as_gold_list(golds)), default=0.0)
+    return _best_over_golds(prediction, golds, lang, ["f1"])["f1"]
 
 
 def qa_include(prediction: str, golds: Sequence[str], lang: str) -> float:
@@ -151,17 +168,12 @@ def qa_include(prediction: str, golds: Sequence[str], lang: str) -> float:
 
     A gold answer that normalizes to nothing (e.g. "the") only counts for an empty prediction.
     """
-    predicted = answer_tokens(prediction, lang)
-    return max((float(_contains_run(predicted, answer_tokens(gold, lang))) for gold in _as_gold_list(golds)), default=0.0)
+    return _best_over_golds(prediction, golds, lang, ["include"])["include"]
 
 
 def qa_scores(prediction: str, golds: Sequence[str], lang: str) -> dict[str, float]:
     """``exact_match``, ``f1`` and ``include`` of one prediction against its gold answers."""
-    return {
-        "exact_match": qa_exact_match(prediction, golds, lang),
-        "f1": qa_f1(prediction, golds, lang),
-        "include": qa_include(prediction, golds, lang),
-    }
+    return _best_over_golds(prediction, golds, lang, list(_QA_SCORERS))
 
 
 # --------------------------------------------------------------------------- MGSM numbers

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
+import io
 import re
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from harness_ext.io import atomic_write_bytes  # noqa: E402
 
 if TYPE_CHECKING:
     from harness_ext.leaderboard import Leaderboard
@@ -35,19 +36,14 @@ def colour_for(variant: str, index: int) -> str:
 
 
 def save_figure(fig, stem: Path) -> list[Path]:
-    """PNG and SVG, each written to a temporary file and renamed into place."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    """PNG and SVG, each replaced atomically (``stem`` may contain dots: the extension is appended)."""
     paths = []
     for ext in ("png", "svg"):
-        fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{stem.name}.", suffix=f".{ext}")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=ext, dpi=110, bbox_inches="tight")
-            os.replace(tmp, stem.with_suffix(f".{ext}"))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        paths.append(stem.with_suffix(f".{ext}"))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=110, bbox_inches="tight")
+        path = stem.parent / f"{stem.name}.{ext}"
+        atomic_write_bytes(path, buffer.getvalue())
+        paths.append(path)
     plt.close(fig)
     return paths
 

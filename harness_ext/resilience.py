@@ -203,6 +203,10 @@ class CostLedger:
             )
         self.reserved += amount
 
+    def release(self, reserved: float) -> None:
+        """Give back a reservation whose call failed (nothing was spent)."""
+        self.reserved = max(0.0, self.reserved - reserved)
+
     def settle(self, reserved: float, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0) -> float:
         cost = self.price(model, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters)
         self.reserved = max(0.0, self.reserved - reserved)

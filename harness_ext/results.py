@@ -9,10 +9,9 @@ the ``peft=`` or ``pretrained=`` directory of ``config.model_args``; without one
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,8 +33,12 @@ PAPER_SOURCE = "Chen et al. 2024 (arXiv 2406.12822)"
 @lru_cache(maxsize=1)
 def benchmark_catalogue() -> dict[str, Any]:
     """The versioned table of known benchmarks, headline metrics and display names."""
-    text = resources.files("harness_ext").joinpath("leaderboard_benchmarks.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return read_json(Path(str(resources.files("harness_ext").joinpath("leaderboard_benchmarks.json"))))
+
+
+def benchmark_info(benchmark: str) -> dict[str, Any]:
+    """The catalogue's entry for one benchmark; empty for benchmarks it does not know."""
+    return benchmark_catalogue()["benchmarks"].get(benchmark, {})
 
 
 # --- labels --------------------------------------------------------------------------------------------
@@ -74,7 +77,7 @@ class ColumnKey:
 
     @property
     def display(self) -> str:
-        info = benchmark_catalogue()["benchmarks"].get(self.benchmark, {})
+        info = benchmark_info(self.benchmark)
         label = f"{info.get('display', self.benchmark)} {self.language}"
         if "origin" in info and info["origin"] is None and self.origin != "unknown":
             label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
@@ -147,9 +150,9 @@ def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
     meta = (config or {}).get("metadata") or {}
     record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     parsed = parse_task_name(task)
-    origin = str(record.get("origin") or "") if isinstance(record, dict) else ""
-    language = str(record.get("language") or "") if isinstance(record, dict) else ""
-    benchmark = str(record.get("benchmark") or "") if isinstance(record, dict) else ""
+    origin = str(record.get("origin") or "")
+    language = str(record.get("language") or "")
+    benchmark = str(record.get("benchmark") or "")
     if parsed:
         provenance, name_language, name_benchmark = parsed
         origin = origin or provenance
@@ -157,7 +160,7 @@ def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
         benchmark = benchmark or name_benchmark
     if not benchmark:
         benchmark = task
-    known_origin = benchmark_catalogue()["benchmarks"].get(benchmark, {}).get("origin")
+    known_origin = benchmark_info(benchmark).get("origin")
     if origin in ("", "translated") and known_origin and known_origin != "native":
         origin = known_origin  # the catalogue says how it was translated
     return (origin or known_origin or "unknown"), (language or "?"), benchmark
@@ -178,7 +181,7 @@ def choose_metric(benchmark: str, task_results: dict[str, Any]) -> tuple[str, st
         available.setdefault(metric, []).append(filt)
     if not available:
         return None
-    wanted = catalogue["benchmarks"].get(benchmark, {}).get("metric")
+    wanted = benchmark_info(benchmark).get("metric")
     if wanted == "rating" and wanted not in available:
         return None  # a judged task before judging: the judge's results file carries its score
     order = ([wanted] if wanted else []) + catalogue["metric_preference"]
@@ -300,12 +303,9 @@ def detect_toy(data: dict, args: dict[str, str], manifest: dict | None, results_
 
 
 def samples_file(results_path: Path, task: str, timestamp: str) -> Path | None:
-    exact = results_path.parent / f"samples_{task}_{timestamp}.jsonl"
-    if exact.is_file():
-        return exact
-    candidates = sorted(results_path.parent.glob(f"samples_{task}_*.jsonl"))
-    same_run = [c for c in candidates if c.stem == f"samples_{task}_{timestamp}"]
-    return same_run[0] if same_run else None
+    """The ``--log_samples`` file written by the same run as ``results_path``, if there is one."""
+    path = results_path.parent / f"samples_{task}_{timestamp}.jsonl"
+    return path if path.is_file() else None
 
 
 def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
@@ -323,13 +323,13 @@ def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "") -> di
 
 def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, float] | None:
     """Per-item ratings from the judge's ``judgments_<task>_<judge>_<date>.jsonl`` (newest file wins)."""
-    scores: dict[str, float] = {}
-    for path in sorted(results_path.parent.glob(f"judgments_{task}_*.jsonl")):
+    for path in sorted(results_path.parent.glob(f"judgments_{task}_*.jsonl"), reverse=True):
         rows = [r for r in iter_jsonl(path) if r.get("judge") == judge]
         if rows:
             scores = {str(r.get("doc_id")): float(r["rating"]) for r in rows
                       if isinstance(r.get("rating"), (int, float)) and not isinstance(r.get("rating"), bool)}
-    return scores or None
+            return scores or None
+    return None
 
 
 def item_scores_for(results_path: Path, data: dict, task: str, metric: str, filt: str, ts: str) -> dict | None:
@@ -403,8 +403,7 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
     for run in sorted(runs, key=lambda r: (r.timestamp, str(r.path))):
         target = merged.get(run.key)
         if target is None:
-            merged[run.key] = Run(run.path, run.model_name, run.timestamp, run.key, dict(run.scores),
-                                  run.manifest_path, run.is_toy)
+            merged[run.key] = replace(run, scores=dict(run.scores))
             continue
         for column, score in run.scores.items():
             if column in target.scores:
@@ -468,7 +467,7 @@ def load_reference(spec: str) -> list[ReferenceRow]:
         source = rec.get("source") or default_source
         key = RowKey(rec["base_model"], rec["train_data"], format_lr(rec["lr"]), rec["tuning"])
         benchmark = rec["benchmark"]
-        origin = benchmark_catalogue()["benchmarks"].get(benchmark, {}).get("origin") or "unknown"
+        origin = benchmark_info(benchmark).get("origin") or "unknown"
         column = ColumnKey(benchmark, rec["lang"], rec["metric"], origin)
         row = rows.setdefault((key, source), ReferenceRow(key, source))
         row.scores.setdefault(column, score)  # the same number appears in several of the paper's tables

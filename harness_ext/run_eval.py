@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.catalogue import TASKS_DIR, Catalogue, catalogue
-from harness_ext.data_mirror import check
+from harness_ext.data import hub_offline
+from harness_ext.data_mirror import TaskData, check
 from harness_ext.errors import DatasetUnavailable, InputError
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,6 @@ MODEL_PATH_ARGS = ("pretrained", "peft", "lora_local_path", "tokenizer", "delta"
 def check_model_paths(model_args: dict[str, Any]) -> None:
     """A model argument naming a missing local directory (or a Hub id while offline) is a one-line error,
     not a transformers traceback after the tasks were built."""
-    from harness_ext.data import hub_offline
-
     for key in MODEL_PATH_ARGS:
         value = model_args.get(key)
         if not isinstance(value, str) or not value or Path(value).expanduser().exists():
@@ -98,7 +97,7 @@ def check_model_paths(model_args: dict[str, Any]) -> None:
             )
 
 
-def _lm_eval_names(report) -> list[str]:
+def _lm_eval_names(report: TaskData) -> list[str]:
     if len(report.sources) == len(report.task.leaves):
         return [report.task.name]
     return [leaf.name for leaf, _ in report.sources]
@@ -118,9 +117,8 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     from lm_eval.utils import simple_parse_args_string
 
     cat = catalogue()
-    names = parse_task_list(request.tasks)
-    cat.resolve(names)  # unknown names: one-line error with close matches, before anything is loaded
-    names, skipped = tasks_with_data(names, request.skip_missing, cat)
+    # resolving the names here (unknown ones: a one-line error with close matches) precedes any loading
+    names, skipped = tasks_with_data(parse_task_list(request.tasks), request.skip_missing, cat)
 
     model_args = simple_parse_args_string(request.model_args)
     check_model_paths(model_args)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import fnmatch
-import json
 import os
 import random
 import shlex
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_ext.errors import InputError, NativevalError
-from harness_ext.io import atomic_write_json, atomic_write_text, read_json
+from harness_ext.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json, read_jsonl
 from harness_ext.study_config import StudyConfig, load_study
 from harness_ext.study_plan import (
     DATA_FILE,
@@ -58,15 +57,19 @@ class StudyStepsFailed(NativevalError):
 
 
 # --- state --------------------------------------------------------------------------------------------
+def _recorded_key(path: Path) -> str | None:
+    """The ``key`` a marker file records; None when it is missing or damaged."""
+    try:
+        return read_json(path).get("key")
+    except (InputError, OSError, ValueError):
+        return None
+
+
 def step_state(step: Step) -> str:
     """done (marker matches the key) | changed (marker of another key) | partial (leftovers) | todo."""
     marker = step.out / MARKER
     if marker.is_file():
-        try:
-            recorded = json.loads(marker.read_text(encoding="utf-8")).get("key")
-        except (json.JSONDecodeError, OSError):
-            recorded = None
-        return "done" if recorded == step.key else "changed"
+        return "done" if _recorded_key(marker) == step.key else "changed"
     if step.out.exists() and any(step.out.iterdir()):
         return "partial"
     return "todo"
@@ -223,11 +226,7 @@ class StudyRunner:
         attempt with the same key; return True when it should resume."""
         (step.out / MARKER).unlink(missing_ok=True)
         started = step.out / STARTED
-        try:
-            same_key = started.is_file() and json.loads(started.read_text(encoding="utf-8")).get("key") == step.key
-        except (json.JSONDecodeError, OSError):
-            same_key = False
-        if same_key and resumes_in_place(step, self.config):
+        if _recorded_key(started) == step.key and resumes_in_place(step, self.config):
             return True
         if step.out.exists():
             shutil.rmtree(step.out)
@@ -444,8 +443,6 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
 def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
     """Write n records drawn with a seeded RNG (kept in file order) in the source's format."""
     if source.suffix == ".jsonl":
-        from harness_ext.io import read_jsonl
-
         records, jsonl = read_jsonl(source), True
     else:
         records, jsonl = read_json(source), False
@@ -454,7 +451,7 @@ def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
     chosen = sorted(random.Random(seed).sample(range(len(records)), min(n, len(records))))
     rows = [records[i] for i in chosen]
     if jsonl:
-        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        atomic_write_jsonl(out, rows)
     else:
         atomic_write_json(out, rows)
     return len(rows)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.errors import InputError
-from harness_ext.io import atomic_write_json
+from harness_ext.io import atomic_write_json, file_sha256
 from harness_ext.study_config import BaseModel, StudyConfig, Variant, settings
 
 STEP_FORMAT_VERSION = 1
@@ -92,13 +92,10 @@ class HashCache:
         entry = self._entries.get(str(path))
         if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
             return entry[2]
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        self._entries[str(path)] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()]
+        digest = file_sha256(path)
+        self._entries[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
         self._dirty = True
-        return digest.hexdigest()
+        return digest
 
     def fingerprint(self, path: str) -> str:
         """A file's content hash, or a directory's hash over its files' relative paths and content hashes."""
@@ -237,7 +234,7 @@ class _Builder:
             else:
                 deps[f"data{i}"] = [ref]
         params = {**base_params, "lang": scope, "variant": variant.name, "tuning": tuning,
-                  **{k: v for k, v in recipe.items()}, "lr": lr}
+                  **recipe, "lr": lr}
         tokens = n * self.est["tokens_per_example"] * recipe["epochs"]
         step = Step(id=step_id, kind="finetune", out=self.config.output_dir / "checkpoints" / model.name / scope /
                     variant.name / f"lr{format_lr(lr)}", params=params, inputs=inputs, deps=deps,

@@ -44,9 +44,7 @@ def qa_results(results: list[str], golds: list[str], lang: str) -> dict[str, flo
 
 
 def mgsm_results(doc: Mapping[str, Any], results: list[str], lang: str) -> dict[str, float]:
-    scores = mgsm_scores(results[0], doc["answer_number"], lang)
-    return {"exact_match_strict": scores["exact_match_strict"],
-            "exact_match_flexible": scores["exact_match_flexible"]}
+    return mgsm_scores(results[0], doc["answer_number"], lang)
 
 
 def mmmlu_subject(raw_subject: Any) -> Any:

@@ -212,3 +212,14 @@ def test_stand_in_judge_is_deterministic_and_speaks_the_verdict_format():
     assert set(ratings.values()) == {1, 2, 3, 4, 5}
     assert all(ask(a) == ask(a) for a in ratings)
     assert "Rating: [[1]]" in ask("") and "stand-in" in ask("x").lower()
+
+
+def test_atomic_writes_get_ordinary_permissions_not_owner_only(tmp_path):
+    import os
+    import stat
+
+    from harness_ext.io import _UMASK, atomic_write_text
+
+    target = tmp_path / "mirror" / "rows.jsonl"
+    atomic_write_text(target, "{}\n")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~_UMASK

@@ -16,7 +16,7 @@ from typing import Any
 from harness_ext.cache import KVCache, cache_key
 from harness_ext.errors import InputError
 from harness_ext.resilience import CostLedger, RetryPolicy, call_with_retries, run_bounded
-from translate.backends.base import Backend, estimate_tokens
+from translate.backends.base import Backend
 from translate.dataset import record_id
 from translate.protect import Piece, restore, split_field
 from translate.quality import FieldOutcome, check_fields
@@ -98,12 +98,8 @@ def make_ledger(backend: Backend, max_cost: float | None) -> CostLedger:
 
 
 def estimate(backend: Backend, segments: list[str], ledger: CostLedger) -> dict[str, Any]:
-    """Expected billing of sending ``segments`` (dry run); output tokens guessed as 1.2x input text."""
-    if backend.name == "llm":
-        units = backend.worst_case(segments)
-        units["output_tokens"] = sum(int(estimate_tokens(s) * 1.2) for s in segments)
-    else:
-        units = backend.worst_case(segments)
+    """Expected billing of sending ``segments`` (dry run)."""
+    units = backend.expected_usage(segments)
     return {**units, "usd": round(ledger.price(backend.model, **units), 6), "requests": sum(1 for _ in batches(segments, backend))}
 
 
@@ -118,8 +114,10 @@ async def send_segments(
     concurrency: int,
     policy: RetryPolicy | None = None,
     progress: str | None = None,
-) -> int:
-    """Translate ``pending`` segments, committing each batch to ``cache`` as it lands; returns calls made."""
+) -> tuple[dict[str, str], int]:
+    """Translate ``pending`` segments, committing each batch to ``cache`` as it lands.
+
+    Returns the translations by segment and the number of calls made."""
 
     async def work(batch: list[str]) -> list[str]:
         reserved = ledger.price(backend.model, **backend.worst_case(batch))
@@ -129,22 +127,25 @@ async def send_segments(
                 lambda: backend.translate_batch(batch, src, tgt), policy, describe=f"{backend.name} translation"
             )
         except BaseException:
-            ledger.reserved = max(0.0, ledger.reserved - reserved)
+            ledger.release(reserved)
             raise
         ledger.settle(reserved, backend.model, input_tokens=result.input_tokens,
                       output_tokens=result.output_tokens, characters=result.characters)
         return result.texts
 
+    translated: dict[str, str] = {}
+
     def persist(batch: list[str], texts: list[str]) -> None:
         for segment, text in zip(batch, texts, strict=True):
             cache.put(segment_key(backend, src, tgt, segment), {"text": text})
+            translated[segment] = text
 
     work_batches = list(batches(pending, backend))
     try:
         await run_bounded(work_batches, work, concurrency=concurrency, on_result=persist, progress=progress)
     finally:
         await backend.aclose()
-    return len(work_batches)
+    return translated, len(work_batches)
 
 
 def translate_records(
@@ -198,11 +199,10 @@ def translate_records(
 
     if pending:
         label = f"translate {src}->{tgt}" if progress else None
-        calls = asyncio.run(send_segments(pending, backend, src, tgt, cache, ledger,
-                                          concurrency=concurrency or backend.default_concurrency,
-                                          policy=policy, progress=label))
-        for segment in pending:
-            done[segment] = cache.get(segment_key(backend, src, tgt, segment))["text"]
+        translated, calls = asyncio.run(send_segments(pending, backend, src, tgt, cache, ledger,
+                                                      concurrency=concurrency or backend.default_concurrency,
+                                                      policy=policy, progress=label))
+        done.update(translated)
         report["segments"]["requests"] = calls
 
     out_records = [dict(records[i]) for i in valid]

@@ -9,7 +9,7 @@ from harness_ext.cache import KVCache
 from harness_ext.errors import InputError
 from harness_ext.io import atomic_write_json
 from translate.backends.base import Backend
-from translate.dataset import format_for, read_dataset, write_dataset
+from translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from translate.pipeline import RunResult, translate_records
 from translate.quality import chrf_report
 
@@ -31,9 +31,17 @@ def default_report(out: str | Path) -> Path:
     return Path(f"{out}.report.json")
 
 
-def _check_out(in_spec: str, out: str | Path) -> None:
-    if not in_spec.startswith("hf://") and Path(in_spec).resolve() == Path(out).resolve():
-        raise InputError(f"--out {out} would overwrite the input; choose another path")
+def _read_input(in_spec: str, split: str, *outs: str | Path) -> Dataset:
+    """The input dataset, once no output path would overwrite it."""
+    for out in outs:
+        if not in_spec.startswith("hf://") and Path(in_spec).resolve() == Path(out).resolve():
+            raise InputError(f"--out {out} would overwrite the input; choose another path")
+    return read_dataset(in_spec, split=split)
+
+
+def _output_format(dataset: Dataset, out: str | Path) -> str:
+    """The input's format; an ``hf://`` input takes the output's suffix."""
+    return format_for(out) if dataset.source.startswith("hf://") else dataset.fmt
 
 
 def translate_file(
@@ -50,15 +58,13 @@ def translate_file(
     **options: Any,
 ) -> RunResult:
     """Translate ``in_spec`` into ``out`` (same format); write the report; return the run."""
-    _check_out(in_spec, out)
-    dataset = read_dataset(in_spec, split=split)
+    dataset = _read_input(in_spec, split, out)
     with KVCache(cache_path or default_cache(out)) as cache:
         run = translate_records(dataset.records, parse_fields(fields), backend, src, tgt, cache, **options)
     run.report["input"] = in_spec
     if run.dry_run:
         return run
-    fmt = dataset.fmt if not in_spec.startswith("hf://") else format_for(out)
-    write_dataset(out, run.records, fmt)
+    write_dataset(out, run.records, _output_format(dataset, out))
     run.report["output"] = str(out)
     atomic_write_json(report_path or default_report(out), run.report)
     return run
@@ -79,11 +85,9 @@ def round_trip_file(
     **options: Any,
 ) -> RunResult:
     """``lang`` -> ``pivot_lang`` -> ``lang``, keeping the pivot; chrF of original vs round trip."""
-    _check_out(in_spec, out)
-    _check_out(in_spec, pivot_out)
-    dataset = read_dataset(in_spec, split=split)
+    dataset = _read_input(in_spec, split, out, pivot_out)
     names = parse_fields(fields)
-    fmt = dataset.fmt if not in_spec.startswith("hf://") else format_for(out)
+    fmt = _output_format(dataset, out)
     with KVCache(cache_path or default_cache(out)) as cache:
         forward = translate_records(dataset.records, names, backend, lang, pivot_lang, cache, **options)
         if forward.dry_run:

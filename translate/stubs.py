@@ -5,22 +5,19 @@
   behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
 - :func:`llm_translating_responder`: an :class:`harness_ext.openai_stub.OpenAIStub` responder that
   reads the target language from the system prompt and fake-translates the user message.
-- :class:`GoogleTranslateStub`: real HTTP on 127.0.0.1 speaking Cloud Translation v2 REST and v3
-  REST (``:translateText``), with scripted faults, latency and a request log.
+- :class:`GoogleTranslateStub`: the :class:`harness_ext.openai_stub.OpenAIStub` loopback server
+  speaking Cloud Translation v2 REST and v3 REST (``:translateText``) instead of chat completions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from harness_ext.openai_stub import Fault
+from harness_ext.openai_stub import OpenAIStub
 from translate.languages import language_table
 
 CJK_BASE = 0x4E00  # ASCII letter c <-> chr(CJK_BASE + ord(c))
@@ -61,42 +58,21 @@ def llm_translating_responder(request: dict[str, Any]) -> str:
     return fake_translate(request["messages"][-1]["content"], tgt)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
+class GoogleTranslateStub(OpenAIStub):
+    """``with GoogleTranslateStub() as g:`` then point a backend at ``g.base_url``.
 
-    def handle_error(self, request, client_address):  # a client that hung up is not news
-        pass
-
-
-class GoogleTranslateStub:
-    """``with GoogleTranslateStub() as g:`` then point a backend at ``g.base_url``."""
+    The loopback server, fault script, latency and request log are :class:`OpenAIStub`'s; only the
+    replies differ (Google's paths and bodies, plus a ``Fault("403")``). ``requests`` holds
+    ``{"path", "body"}`` per request.
+    """
 
     def __init__(self, translate: Callable[[str, str], str] = fake_translate, *, latency: float = 0.0):
+        super().__init__(latency=latency)
         self.translate = translate
-        self.latency = latency
-        self.faults: deque[Fault] = deque()
-        self.requests: list[dict[str, Any]] = []
-        self.headers_seen: list[dict[str, str]] = []
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def add_faults(self, *faults: Fault) -> None:
-        with self._lock:
-            self.faults.extend(faults)
-
-    def __enter__(self) -> GoogleTranslateStub:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return super().base_url.removesuffix("/v1")
 
     def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         path = path.split("?", 1)[0]
@@ -109,55 +85,32 @@ class GoogleTranslateStub:
             return 200, {"translations": [{"translatedText": self.translate(t, tgt)} for t in body["contents"]]}
         return 404, {"error": {"code": 404, "message": "unknown path"}}
 
-    def _handler(self):
-        stub = self
+    async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            return 400, _json({"error": {"code": 400, "message": "bad json"}}), {}
+        with self._lock:
+            self.requests.append({"path": path, "body": body})
+            self.headers_seen.append(dict(headers))
+        fault = self._next_fault()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if fault is not None:
+            if fault.kind == "429":
+                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                return 429, _json({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}), extra
+            if fault.kind == "500":
+                return 500, _json({"error": {"code": 500, "message": "backend error", "status": "INTERNAL"}}), {}
+            if fault.kind == "403":
+                return 403, _json({"error": {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}}), {}
+            if fault.kind == "timeout":
+                await asyncio.sleep(fault.seconds)
+            elif fault.kind == "malformed":
+                return 200, b'{"data": {"translations": [ nope', {}
+        status, reply = self._reply(path, body)
+        return status, _json(reply), {}
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, obj: Any, headers: dict[str, str] | None = None, raw: bytes | None = None):
-                data = raw if raw is not None else json.dumps(obj, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                try:
-                    body = json.loads(raw)
-                except json.JSONDecodeError:
-                    self._send(400, {"error": {"code": 400, "message": "bad json"}})
-                    return
-                with stub._lock:
-                    stub.requests.append({"path": self.path, "body": body})
-                    stub.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
-                    fault = stub.faults.popleft() if stub.faults else None
-                if stub.latency:
-                    time.sleep(stub.latency)
-                if fault is not None:
-                    if fault.kind == "429":
-                        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                        self._send(429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}, headers)
-                        return
-                    if fault.kind == "500":
-                        self._send(500, {"error": {"code": 500, "message": "backend error", "status": "INTERNAL"}})
-                        return
-                    if fault.kind == "403":
-                        self._send(403, {"error": {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}})
-                        return
-                    if fault.kind == "timeout":
-                        time.sleep(fault.seconds)
-                    elif fault.kind == "malformed":
-                        self._send(200, None, raw=b'{"data": {"translations": [ nope')
-                        return
-                status, reply = stub._reply(self.path, body)
-                self._send(status, reply)
-
-        return Handler
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")

@@ -45,7 +45,6 @@ class Backend(ABC):
     max_batch_chars: int = 0
     sort_by_length: bool = False
     default_concurrency: int = 8
-    code_scheme: str = "google"
 
     def supported_languages(self) -> list[str]:
         return sorted(language_table())
@@ -62,6 +61,10 @@ class Backend(ABC):
     def worst_case(self, texts: list[str]) -> dict[str, int]:
         """Upper bound of the units a call on ``texts`` is billed for (reserved before the call)."""
         return {"characters": sum(len(t) for t in texts)}
+
+    def expected_usage(self, texts: list[str]) -> dict[str, int]:
+        """The units a call on ``texts`` is likely billed for (the dry-run estimate)."""
+        return self.worst_case(texts)
 
     def description(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model, "prompt_version": self.prompt_version}

@@ -93,6 +93,10 @@ class LLMBackend(Backend):
             "output_tokens": sum(self.max_output_tokens(t) for t in texts),
         }
 
+    def expected_usage(self, texts: list[str]) -> dict[str, int]:
+        """Worst-case input; output guessed as 1.2x the input text's tokens."""
+        return {**self.worst_case(texts), "output_tokens": sum(int(estimate_tokens(t) * 1.2) for t in texts)}
+
     async def translate_batch(self, texts: list[str], src: str, tgt: str) -> BatchResult:
         result = BatchResult([])
         for text in texts:
