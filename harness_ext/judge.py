@@ -334,7 +334,7 @@ def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
         else:
             score.invalid += 1
         score.rows.append({
-            "doc_id": item.doc_id, "doc_hash": item.doc_hash, "question": item.question, "response": item.response,
+            "task": samples.task, "doc_id": item.doc_id, "doc_hash": item.doc_hash, "question": item.question, "response": item.response,
             "rating": verdict["verdict"] if verdict["valid"] else None, "valid": verdict["valid"],
             "explanation": verdict["text"], "attempts": verdict["attempts"], "off_language": off,
             "judge": judge.name, "judge_model": judge.model, "model_snapshot": verdict.get("model"),

@@ -322,9 +322,12 @@ def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "") -> di
 
 
 def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, float] | None:
-    """Per-item ratings from the judge's ``judgments_<task>_<judge>_<date>.jsonl`` (newest file wins)."""
+    """Per-item ratings from the judge's ``judgments_<task>_<judge>_<date>.jsonl`` (newest file wins).
+
+    The glob also matches tasks whose name extends ``task`` (``..._open_qa_v2``), so rows are kept by
+    their own ``task`` field (files written before it existed count as this task's)."""
     for path in sorted(results_path.parent.glob(f"judgments_{task}_*.jsonl"), reverse=True):
-        rows = [r for r in iter_jsonl(path) if r.get("judge") == judge]
+        rows = [r for r in iter_jsonl(path) if r.get("judge") == judge and r.get("task", task) == task]
         if rows:
             scores = {str(r.get("doc_id")): float(r["rating"]) for r in rows
                       if isinstance(r.get("rating"), (int, float)) and not isinstance(r.get("rating"), bool)}

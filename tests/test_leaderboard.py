@@ -309,3 +309,15 @@ def test_open_qa_columns_say_which_test_set_they_are():
     translated = Column("open_qa", "zh", "rating", "human_translated").display
     assert native == "open QA zh (native)" and translated == "open QA zh (translated)"
     assert Column("xquad", "zh", "exact_match", "human_translated").display == "XQuAD zh"
+
+
+def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
+    from harness_ext.io import atomic_write_jsonl
+    from harness_ext.results import judged_item_scores
+
+    results = tmp_path / "results_2026.json"
+    row = {"judge": "gpt-4-turbo", "doc_id": 0}
+    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_gpt-4-turbo_2026.jsonl", [{**row, "task": "native_zh_open_qa", "rating": 2}])
+    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_v2_gpt-4-turbo_2027.jsonl", [{**row, "task": "native_zh_open_qa_v2", "rating": 5}])
+    assert judged_item_scores(results, "native_zh_open_qa", "gpt-4-turbo") == {"0": 2.0}
+    assert judged_item_scores(results, "native_zh_open_qa_v2", "gpt-4-turbo") == {"0": 5.0}
