@@ -9,7 +9,7 @@ import sys
 import click
 
 from harness_ext import __version__
-from harness_ext.errors import NativevalError
+from harness_ext.core.errors import NativevalError
 
 
 def friendly_errors(fn):
@@ -52,8 +52,8 @@ def data_download(task_names, to, force):
     """Write a mirror of the tasks' datasets (needs internet)."""
     from pathlib import Path
 
-    from harness_ext.data_mirror import download
-    from harness_ext.run_eval import parse_task_list
+    from harness_ext.catalogue.mirror import download
+    from harness_ext.eval.run import parse_task_list
 
     records = download(parse_task_list(task_names), Path(to), force=force)
     click.echo(f"wrote {len(records)} dataset config(s) under {to}; add it to NATIVEVAL_DATA_DIR to use it offline")
@@ -65,8 +65,8 @@ def data_download(task_names, to, force):
 @friendly_errors
 def data_check(task_names):
     """Print where each task's data would come from and whether it is available (exit 1 if any is missing)."""
-    from harness_ext.data_mirror import check
-    from harness_ext.run_eval import parse_task_list
+    from harness_ext.catalogue.mirror import check
+    from harness_ext.eval.run import parse_task_list
 
     reports = check(parse_task_list(task_names))
     for report in reports:
@@ -83,8 +83,8 @@ def tasks(as_json, markdown):
     """The task catalogue: name, language, provenance, type, shots, metrics, data."""
     import json
 
-    from harness_ext import catalogue_view
-    from harness_ext.catalogue import catalogue
+    from harness_ext.catalogue import view as catalogue_view
+    from harness_ext.catalogue.model import catalogue
 
     cat = catalogue()
     if as_json:
@@ -116,7 +116,7 @@ def eval_(model, model_args, task_names, output_path, limit, apply_chat_template
     """Run lm-eval on nativeval tasks (and the judge, when configured)."""
     from pathlib import Path
 
-    from harness_ext.run_eval import EvalRequest, run, summary_table
+    from harness_ext.eval.run import EvalRequest, run, summary_table
 
     request = EvalRequest(
         model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
@@ -126,7 +126,7 @@ def eval_(model, model_args, task_names, output_path, limit, apply_chat_template
     if judges:
         if not log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from harness_ext.judge import JudgeOptions, judge_after_eval
+        from harness_ext.judge.engine import JudgeOptions, judge_after_eval
 
         after_eval = judge_after_eval(JudgeOptions(
             judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
@@ -269,10 +269,10 @@ def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patienc
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--judge", "judges", multiple=True, default=("gpt-4-turbo",), show_default=True,
-              help="Judge name (harness_ext/judges/*.yaml: gpt-4-turbo, command-r-plus, vllm-local) or YAML path; repeatable.")
+              help="Judge name (harness_ext/judge/configs/*.yaml: gpt-4-turbo, command-r-plus, vllm-local) or YAML path; repeatable.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint, overriding the judge config's.")
 @click.option("--model", default=None, help="Judge model id, overriding the judge config's.")
-@click.option("--prompt", default=None, help="Prompt version (harness_ext/judges/prompts) or YAML path.")
+@click.option("--prompt", default=None, help="Prompt version (harness_ext/judge/configs/prompts) or YAML path.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
 @click.option("--max-cost", type=float, default=None, help="Hard cap in USD: stop before it would be exceeded.")
 @click.option("--prices", default=None, type=click.Path(dir_okay=False), help="Price table YAML (default: built-in).")
@@ -291,7 +291,7 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
     PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
     API keys come from the environment variable named in the judge config (OPENAI_API_KEY, COHERE_API_KEY).
     """
-    from harness_ext.judge import main_from_cli
+    from harness_ext.judge.engine import main_from_cli
 
     main_from_cli(paths=paths, judges=judges, base_url=base_url, model=model, prompt=prompt,
                   concurrency=concurrency, max_cost=max_cost, prices=prices, cache=cache, out=out,
@@ -314,7 +314,7 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
 @friendly_errors
 def leaderboard(results, out_dir, reference, baseline, resamples, seed, title, output_format, push_repo):
     """Markdown, CSV, HTML and plots that expose the native-translated gap."""
-    from harness_ext.leaderboard import run_leaderboard
+    from harness_ext.leaderboard.build import run_leaderboard
 
     board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
                             push_repo)
@@ -337,9 +337,9 @@ def leaderboard(results, out_dir, reference, baseline, resamples, seed, title, o
 @friendly_errors
 def study(study_file, dry_run, only, force, variables, export_slurm, show_output, fail_fast):
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
-    from harness_ext.study import StudyRunner, describe_plan, load_plan, subprocess_executor
-    from harness_ext.study import export_slurm as write_slurm
-    from harness_ext.study_config import parse_vars
+    from harness_ext.study.config import parse_vars
+    from harness_ext.study.runner import StudyRunner, describe_plan, load_plan, subprocess_executor
+    from harness_ext.study.runner import export_slurm as write_slurm
 
     overrides = parse_vars(variables)
     plan = load_plan(study_file, overrides)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness_ext.io import atomic_write_json, read_json
+from harness_ext.core.io import atomic_write_json, read_json
 
 MANIFEST_NAME = "nativeval_run.json"
 SCHEMA_VERSION = 1

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import yaml
 
-from harness_ext.errors import InputError
+from harness_ext.core.errors import InputError
 
 PACKAGE_DIR = Path(__file__).parent
 

@@ -34,8 +34,8 @@ from finetune.modeling import (
     precision,
     resolve_target_modules,
 )
-from harness_ext.errors import InputError
-from harness_ext.io import atomic_write_jsonl
+from harness_ext.core.errors import InputError
+from harness_ext.core.io import atomic_write_jsonl
 
 log = logging.getLogger("nativeval.finetune")
 CHECKPOINT_DIR = "checkpoints"

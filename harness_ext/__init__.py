@@ -1,9 +1,17 @@
-"""What lm-eval lacks for native-vs-translated evaluation.
+"""What lm-eval lacks for native-vs-translated evaluation, in sub-packages of one concern each.
 
-Foundation modules (``errors``, ``io``, ``data``, ``resilience``, ``cache``, ``langid_check``,
-``toymodel``) import nothing from the other nativeval packages, so ``translate`` and ``finetune``
-may use them. The evaluation-side modules (metrics, catalogue, judge, results, stats, leaderboard)
-never import ``translate`` or ``finetune``.
+- ``core``: errors, atomic io, caches, resilience (retries, concurrency, cost ledger), language
+  identification, the language registry and model references. The base every package may use.
+- ``catalogue``: the benchmark catalogue (``catalogue/data/*.yaml``), task-YAML generation, the dataset
+  layer and mirrors.
+- ``eval``: running lm-eval, the tasks' runtime helpers, metrics.
+- ``judge``: the judge engine, judge configs and prompts as data, verdict parsing.
+- ``leaderboard``: reading results, statistics, the table model, renderers and plots.
+- ``study``: study files, planning, the local runner, the Slurm export.
+- ``testing``: every stand-in the demo and the tests use (loopback servers, toy LM, toy MT).
+
+``core`` and ``catalogue`` import no other nativeval sub-package except ``core``; nothing in
+``harness_ext`` imports ``translate``, ``finetune`` or ``cli`` (a test checks this).
 """
 
 __version__ = "0.1.0"

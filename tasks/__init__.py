@@ -1,4 +1,4 @@
-"""nativeval's lm-eval tasks: YAMLs generated from harness_ext/catalogue_data by
+"""nativeval's lm-eval tasks: YAMLs generated from harness_ext/catalogue/data by
 `python -m harness_ext.catalogue --write`, hand-written templates, and small utils.py files that delegate
 to harness_ext. Use with `lm_eval --include_path tasks` or `nativeval eval`."""
 

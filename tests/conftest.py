@@ -38,6 +38,6 @@ def _fixture_mirror_env(monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A random-init Llama + byte-level BPE tokenizer (with a chat template), loadable by lm-eval."""
-    from harness_ext.toymodel import build_tiny_model
+    from harness_ext.testing.toymodel import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from harness_ext import data_mirror
-from harness_ext.errors import InputError
+from harness_ext.catalogue import mirror as data_mirror
+from harness_ext.core.errors import InputError
 
 
 def invoke(*args: str):
@@ -68,7 +68,7 @@ def test_missing_data_dir_warns_and_goes_on(monkeypatch, fixture_mirror, tmp_pat
 
 
 def test_malformed_mirror_line_names_file_and_line(monkeypatch, tmp_path):
-    from harness_ext.tasks_runtime import load_docs
+    from harness_ext.eval.runtime import load_docs
 
     split = tmp_path / "google/xquad/xquad.es/validation.jsonl"
     split.parent.mkdir(parents=True)

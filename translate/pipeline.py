@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_ext.cache import KVCache, cache_key
-from harness_ext.errors import InputError
-from harness_ext.resilience import CostLedger, RetryPolicy, call_with_retries, run_bounded
+from harness_ext.core.cache import KVCache, cache_key
+from harness_ext.core.errors import InputError
+from harness_ext.core.resilience import CostLedger, RetryPolicy, call_with_retries, run_bounded
 from translate.backends.base import Backend
 from translate.dataset import record_id
 from translate.protect import Piece, restore, split_field

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness_ext.cache import KVCache
-from harness_ext.errors import InputError
-from harness_ext.io import atomic_write_json
+from harness_ext.core.cache import KVCache
+from harness_ext.core.errors import InputError
+from harness_ext.core.io import atomic_write_json
 from translate.backends.base import Backend
 from translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from translate.pipeline import RunResult, translate_records

@@ -1,7 +1,7 @@
 """custom_dataset, the Russian filter (id prefix from the catalogue) and scoring for TyDi QA GoldP."""
 
-from harness_ext.catalogue import catalogue
-from harness_ext.tasks_runtime import load_docs, qa_results, tydiqa_docs
+from harness_ext.catalogue.model import catalogue
+from harness_ext.eval.runtime import load_docs, qa_results, tydiqa_docs
 
 __all__ = ["load_docs", "process_docs_ru", "process_results_ru"]
 

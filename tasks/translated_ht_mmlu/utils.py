@@ -2,8 +2,8 @@
 
 from functools import partial
 
-from harness_ext.catalogue import catalogue
-from harness_ext.tasks_runtime import keep_subject, load_docs
+from harness_ext.catalogue.model import catalogue
+from harness_ext.eval.runtime import keep_subject, load_docs
 
 __all__ = ["load_docs"]
 

@@ -1,6 +1,6 @@
 """custom_dataset and per-language scoring for MGSM (localized number extraction, strict and flexible)."""
 
-from harness_ext.tasks_runtime import load_docs, mgsm_results
+from harness_ext.eval.runtime import load_docs, mgsm_results
 
 __all__ = ["load_docs", "process_results_es", "process_results_ru", "process_results_zh"]
 

@@ -1,6 +1,6 @@
-"""custom_dataset and per-language scoring for XQuAD (harness_ext.metrics.qa_scores over all gold answers)."""
+"""custom_dataset and per-language scoring for XQuAD (harness_ext.eval.metrics.qa_scores over all gold answers)."""
 
-from harness_ext.tasks_runtime import load_docs, qa_results
+from harness_ext.eval.runtime import load_docs, qa_results
 
 __all__ = ["load_docs", "process_results_es", "process_results_ru", "process_results_zh"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from harness_ext.errors import InputError
+from harness_ext.core.errors import InputError
 from translate.backends.base import Backend, BatchResult
 
 BACKENDS = ("google", "llm", "hf")

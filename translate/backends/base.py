@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from translate.languages import language_table, require_language
+from harness_ext.core.languages import language_table, require_language
 
 PRICES = Path(__file__).resolve().parents[1] / "prices.yaml"
 

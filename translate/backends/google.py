@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from harness_ext.errors import InputError
-from harness_ext.resilience import TransientError
+from harness_ext.core.errors import InputError
+from harness_ext.core.languages import backend_code
+from harness_ext.core.resilience import TransientError
 from translate.backends.base import Backend, BatchResult
-from translate.languages import backend_code
 
 V2_URL = "https://translation.googleapis.com/language/translate/v2"
 API_KEY_ENVS = ("GOOGLE_TRANSLATE_API_KEY", "GOOGLE_API_KEY")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness_ext.errors import InputError
-from harness_ext.resilience import TransientError
+from harness_ext.core.errors import InputError
+from harness_ext.core.languages import language_name
+from harness_ext.core.resilience import TransientError
 from translate.backends.base import Backend, BatchResult, estimate_tokens
-from translate.languages import language_name
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -76,7 +76,7 @@ class LLMBackend(Backend):
     @property
     def _client(self):
         # made inside the running event loop, dropped by aclose(): one backend serves several runs.
-        # Our retry layer (harness_ext.resilience) retries; the client must not add its own.
+        # Our retry layer (harness_ext.core.resilience) retries; the client must not add its own.
         if self._openai is None:
             from openai import AsyncOpenAI
 

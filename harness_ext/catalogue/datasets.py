@@ -1,0 +1,135 @@
+"""The dataset layer: every nativeval task loads its data through :func:`load_dataset`.
+
+Resolution order for each split: the mirror directories in ``NATIVEVAL_DATA_DIR``
+(``os.pathsep``-separated, searched in order; layout ``<dir>/<dataset id>/<config or
+"default">/<split>.jsonl``, rows exactly in the Hub schema), then the Hugging Face Hub at the
+pinned revision. Each split file is read on its own, so a column that is null in one split and a
+string in another (MGSM's ``answer``) does not break the load.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+
+from harness_ext.core.errors import DatasetUnavailable
+from harness_ext.core.io import read_jsonl
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
+DEFAULT_CONFIG_DIR = "default"
+_warned_missing: set[Path] = set()
+
+
+@dataclass(frozen=True)
+class SplitSource:
+    """Where one split would come from: ``kind`` is "mirror", "hub" or "missing"."""
+
+    split: str
+    kind: str
+    location: str
+
+
+def mirror_dirs() -> list[Path]:
+    """The existing mirror directories of ``NATIVEVAL_DATA_DIR``, in order; warns about missing ones."""
+    dirs = []
+    for entry in os.environ.get(DATA_DIR_ENV, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        path = Path(entry).expanduser()
+        if path.is_dir():
+            dirs.append(path)
+        elif path not in _warned_missing:
+            _warned_missing.add(path)
+            log.warning("%s names %s, which does not exist; skipping it", DATA_DIR_ENV, path)
+    return dirs
+
+
+def mirror_path(root: str | os.PathLike, dataset_id: str, config: str | None, split: str) -> Path:
+    return Path(root) / dataset_id / (config or DEFAULT_CONFIG_DIR) / f"{split}.jsonl"
+
+
+def hub_offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def locate(dataset_id: str, config: str | None, splits: Sequence[str]) -> list[SplitSource]:
+    """Where each split would be read from, without reading it."""
+    dirs = mirror_dirs()
+    sources = []
+    for split in splits:
+        candidates = (mirror_path(d, dataset_id, config, split) for d in dirs)
+        found = next((path for path in candidates if path.is_file()), None)
+        if found is not None:
+            sources.append(SplitSource(split, "mirror", str(found)))
+        elif hub_offline():
+            sources.append(SplitSource(split, "missing", f"hf://{dataset_id}"))
+        else:
+            sources.append(SplitSource(split, "hub", f"hf://{dataset_id}"))
+    return sources
+
+
+def _unavailable(dataset_id: str, config: str | None, split: str, revision: str | None, why: str) -> DatasetUnavailable:
+    cfg = config or DEFAULT_CONFIG_DIR
+    return DatasetUnavailable(
+        f"dataset {dataset_id} (config {cfg}, split {split}) is not available: {why}. "
+        f"Fix: put {dataset_id}/{cfg}/{split}.jsonl under a directory listed in {DATA_DIR_ENV} "
+        f"(`nativeval data download` writes one on a machine with internet), "
+        f"or allow network access to the Hugging Face Hub (unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE)"
+        + (f"; revision {revision}" if revision else "")
+    )
+
+
+def _from_hub(dataset_id: str, config: str | None, split: str, revision: str | None) -> datasets.Dataset:
+    if hub_offline():
+        raise _unavailable(dataset_id, config, split, revision, "no mirror has it and the Hub is offline")
+    try:
+        return datasets.load_dataset(dataset_id, config, split=split, revision=revision)
+    except Exception as err:  # the Hub raises many types: connection, auth, missing config
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise _unavailable(dataset_id, config, split, revision, f"no mirror has it and the Hub failed ({reason})") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_mirror_file(path: str, stamp: tuple[int, int, int]) -> datasets.Dataset:
+    return datasets.Dataset.from_list(read_jsonl(path))
+
+
+def _read_mirror_file(path: str) -> datasets.Dataset:
+    """A mirror split file as a Dataset, parsed once while it is unchanged: the subjects of a group that share
+    one file (HT-MMLU's 57 per locale) each load it. Datasets are immutable, so sharing one is safe."""
+    stat = os.stat(path)
+    return _parse_mirror_file(path, (stat.st_ino, stat.st_mtime_ns, stat.st_size))
+
+
+def load_split(dataset_id: str, config: str | None, split: str, revision: str | None = None) -> datasets.Dataset:
+    (source,) = locate(dataset_id, config, [split])
+    if source.kind == "mirror":
+        return _read_mirror_file(source.location)
+    return _from_hub(dataset_id, config, split, revision)
+
+
+def load_dataset(
+    dataset_id: str | None = None,
+    config: str | None = None,
+    splits: Sequence[str] | str = ("test",),
+    revision: str | None = None,
+    **_ignored,
+) -> datasets.DatasetDict:
+    """Load ``splits`` of ``dataset_id``/``config`` from a mirror or the Hub at ``revision``.
+
+    Used by every task YAML as ``custom_dataset``; lm-eval passes the task's metadata and
+    ``dataset_kwargs`` as keyword arguments, so unknown keywords are ignored.
+    """
+    if not dataset_id:
+        raise DatasetUnavailable("no dataset id given: set dataset_kwargs.dataset_id in the task YAML")
+    if isinstance(splits, str):
+        splits = [splits]
+    return datasets.DatasetDict({split: load_split(dataset_id, config, split, revision) for split in splits})

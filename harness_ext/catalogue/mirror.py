@@ -1,0 +1,132 @@
+"""`nativeval data check` and `nativeval data download`: where each task's data comes from, and mirrors.
+
+A mirror written by :func:`download` has the layout the dataset layer reads
+(``<dir>/<dataset id>/<config or "default">/<split>.jsonl``, rows in the Hub schema) plus, per dataset
+config, ``_source.json`` recording the requested and the resolved Hub revision (the commit SHA to pin in
+``harness_ext/catalogue/data``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from harness_ext.catalogue import datasets as data_layer
+from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
+from harness_ext.core.errors import DatasetUnavailable
+from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json
+
+log = logging.getLogger(__name__)
+SOURCE_FILE = "_source.json"
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Where one catalogue task's data comes from, over all its leaves and splits."""
+
+    task: CatalogueTask
+    sources: tuple[tuple[Leaf, tuple[data_layer.SplitSource, ...]], ...]
+
+    @property
+    def missing(self) -> list[str]:
+        return [f"{leaf.config or 'default'}/{s.split}" for leaf, srcs in self.sources for s in srcs
+                if s.kind == "missing"]
+
+    def summary(self) -> str:
+        kinds: dict[str, int] = {}
+        for _, srcs in self.sources:
+            for s in srcs:
+                kinds[s.kind] = kinds.get(s.kind, 0) + 1
+        total = sum(kinds.values())
+        parts = [f"{kind} {n}/{total} splits" for kind, n in sorted(kinds.items())]
+        depth = len(self.task.benchmark.dataset_id.split("/")) + 1  # <dir>/<id>/<config>/<split>.jsonl
+        mirrors = sorted({str(Path(s.location).parents[depth]) for _, srcs in self.sources for s in srcs
+                          if s.kind == "mirror"})
+        where = f" from {', '.join(mirrors)}" if mirrors else ""
+        status = "MISSING" if self.missing else "ok"
+        return f"{status:7} {self.task.name}: {self.task.dataset_ref}: {', '.join(parts)}{where}"
+
+
+def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:
+    cat = cat or catalogue()
+    by_task: dict[str, list[Leaf]] = {}
+    tasks: dict[str, CatalogueTask] = {}
+    for task, leaf in cat.resolve_leaves(names):
+        by_task.setdefault(task.name, []).append(leaf)
+        tasks[task.name] = task
+    return [TaskData(tasks[name], tuple((leaf, tuple(leaf_sources(tasks[name], leaf))) for leaf in leaves))
+            for name, leaves in by_task.items()]
+
+
+def resolve_revision(dataset_id: str, revision: str | None) -> str | None:
+    """The commit SHA ``revision`` points to on the Hub, or None when it cannot be found out."""
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi().dataset_info(dataset_id, revision=revision).sha
+    except Exception as err:  # any Hub failure only loses the record, not the download
+        log.warning("could not resolve the revision of %s@%s: %s", dataset_id, revision, str(err).splitlines()[0])
+        return None
+
+
+def download_config(task: CatalogueTask, config: str | None, to: Path, force: bool = False,
+                    loader: Callable[..., datasets.Dataset] | None = None) -> dict[str, Any]:
+    """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
+    bench = task.benchmark
+    loader = loader or datasets.load_dataset
+    folder = to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR)
+    record_path = folder / SOURCE_FILE
+    record = read_json(record_path) if record_path.is_file() else {}
+    if record.get("requested_revision") not in (None, bench.revision):
+        force = True  # the catalogue now pins another revision: fetch again
+    split_rows = dict(record.get("splits", {}))
+    for split in bench.splits:
+        path = folder / f"{split}.jsonl"
+        if path.is_file() and split in split_rows and not force:
+            continue
+        try:
+            dataset = loader(bench.dataset_id, config, split=split, revision=bench.revision)
+        except Exception as err:  # the Hub raises many types
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise DatasetUnavailable(f"could not download {bench.dataset_id} (config {config or 'default'}, "
+                                     f"split {split}, revision {bench.revision}): {reason}") from None
+        atomic_write_jsonl(path, dataset)
+        split_rows[split] = len(dataset)
+    kept = {} if force else record  # a forced (re)download records its revision and time afresh
+    record = {
+        "dataset_id": bench.dataset_id,
+        "config": config,
+        "requested_revision": bench.revision,
+        "resolved_revision": kept.get("resolved_revision") or resolve_revision(bench.dataset_id, bench.revision),
+        "splits": split_rows,
+        "downloaded_at": kept.get("downloaded_at") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(record_path, record)
+    return record
+
+
+def download(names: Sequence[str], to: Path, force: bool = False, cat: Catalogue | None = None,
+             progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Write a mirror of the named tasks' datasets under ``to``; finished configs are not fetched again."""
+    cat = cat or catalogue()
+    seen: set[tuple[str, str | None]] = set()
+    records = []
+    leaves = cat.resolve_leaves(names)
+    for i, (task, leaf) in enumerate(leaves, 1):
+        key = (task.benchmark.dataset_id, leaf.config)
+        if key in seen:
+            continue
+        seen.add(key)
+        if task.benchmark.embedded:
+            continue  # shipped with nativeval: nothing to download
+        record = download_config(task, leaf.config, Path(to), force=force)
+        records.append(record)
+        progress(f"[{i}/{len(leaves)}] {task.benchmark.dataset_id} {leaf.config or 'default'}: "
+                 f"{sum(record['splits'].values())} rows @ {record['resolved_revision'] or record['requested_revision']}")
+    return records

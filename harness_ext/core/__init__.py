@@ -1,0 +1,1 @@
+"""Errors, atomic io, caches, resilience, language identification, the language registry, model references."""

@@ -1,0 +1,151 @@
+"""Judge settings, prompts and prices: versioned data files under ``harness_ext/judge/configs/``.
+
+- ``judges/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
+- ``judges/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale).
+- ``judges/prices.yaml``: USD per 1M input / output tokens by model name.
+
+``--judge`` takes a built-in name or a path to a YAML file of the same shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness_ext.core.errors import InputError
+from harness_ext.core.resilience import RetryPolicy
+
+JUDGES_DIR = Path(__file__).resolve().parent / "configs"
+PROMPTS_DIR = JUDGES_DIR / "prompts"
+PRICES_FILE = JUDGES_DIR / "prices.yaml"
+_PLACEHOLDER = re.compile(r"\{(question|answer|answer_a|answer_b)\}")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    version: str
+    kind: str  # "single" | "pairwise"
+    system: str | None
+    user: str
+    verdict_pattern: str
+    scale: tuple[int, int] = (1, 5)
+
+    @cached_property  # part of every cache key: hashed once per prompt, not once per call
+    def sha256(self) -> str:
+        blob = "\x00".join([self.system or "", self.user, self.verdict_pattern])
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def render(self, **values: str) -> list[dict[str, str]]:
+        """Chat messages with the placeholders filled in one pass (an answer's own braces stay as they are)."""
+        user = _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.user)
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        return messages + [{"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    name: str
+    model: str
+    base_url: str
+    api_key_env: str = "OPENAI_API_KEY"
+    api_key_optional: bool = False
+    prompt: str = "single_v1"
+    pairwise_prompt: str = "pairwise_v1"
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    expected_output_tokens: int = 250
+    timeout_s: float = 120.0
+    max_attempts: int = 6
+    retry_base_delay_s: float = 0.5
+    invalid_retries: int = 1
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    source: str = ""
+
+    def api_key(self) -> str:
+        """The key from the environment (never stored); a one-line error when it is missing."""
+        key = os.environ.get(self.api_key_env, "")
+        if key:
+            return key
+        if self.api_key_optional:
+            return "EMPTY"
+        raise InputError(f"judge {self.name}: set the environment variable {self.api_key_env} to its API key "
+                         f"(or use --dry-run to see the calls and cost without one)")
+
+    def retry_policy(self) -> RetryPolicy:
+        """Transport retries for this judge; the per-attempt limit leaves the client's own timeout room to fire."""
+        return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay_s, timeout=self.timeout_s + 5)
+
+    def public(self) -> dict[str, Any]:
+        """What results files record about this judge: settings, never the key."""
+        return {"name": self.name, "model": self.model, "base_url": self.base_url, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "api_key_env": self.api_key_env, "config": self.source}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(loaded, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def builtin_judges() -> list[str]:
+    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml") if p.stem != "prices")
+
+
+def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | None = None) -> JudgeConfig:
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        path = JUDGES_DIR / f"{name_or_path}.yaml"
+        if not path.is_file() or name_or_path == "prices":
+            raise InputError(f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
+                             "(or pass a path to a judge YAML)")
+    raw = _read_yaml(path)
+    known = set(JudgeConfig.__dataclass_fields__) - {"source"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(f"{path}: unknown judge setting(s) {', '.join(unknown)}")
+    for required in ("name", "model", "base_url"):
+        if not raw.get(required):
+            raise InputError(f"{path}: missing judge setting {required!r}")
+    config = JudgeConfig(**raw, source=str(path.name if path.parent == JUDGES_DIR else path))
+    if base_url:
+        config = replace(config, base_url=base_url)
+    if model:
+        config = replace(config, model=model)
+    return config
+
+
+def load_prompt(version: str) -> PromptTemplate:
+    path = Path(version) if version.endswith((".yaml", ".yml")) else PROMPTS_DIR / f"{version}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.yaml")))
+        raise InputError(f"unknown judge prompt {version!r}; available: {known}")
+    raw = _read_yaml(path)
+    try:
+        scale = tuple(raw.get("scale") or (1, 5))
+        return PromptTemplate(version=str(raw["version"]), kind=raw["kind"], system=raw.get("system"),
+                              user=raw["user"], verdict_pattern=raw["verdict_pattern"],
+                              scale=(int(scale[0]), int(scale[1])))
+    except KeyError as err:
+        raise InputError(f"{path}: missing prompt field {err.args[0]!r}") from None
+
+
+def load_prices(path: str | Path | None = None) -> dict[str, dict[str, float]]:
+    source = Path(path) if path else PRICES_FILE
+    raw = _read_yaml(source)
+    table = raw.get("per_million_tokens", raw)
+    if not isinstance(table, dict):
+        raise InputError(f"{source}: expected per_million_tokens: {{model: {{input: USD, output: USD}}}}")
+    return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in table.items() if isinstance(v, dict)}

@@ -1,0 +1,187 @@
+"""Reading verdicts out of a judge's reply, and judge inputs out of lm-eval's output files.
+
+Only the judge's own words are parsed: anything the judge merely quotes back (the judged answer, or
+the prompt with its "Rating: [[5]]" example) is cut out first, so a model answer that contains
+"Rating: [[5]]" cannot set its own score.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_ext.core.errors import InputError
+from harness_ext.core.io import iter_jsonl, read_json
+
+SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
+_MIN_QUOTE = 8
+QUESTION_FIELDS = ("question", "prompt", "instruction", "text")
+LANG_IN_NAME = re.compile(r"(?:^|_)(es|ru|zh|en|de|fr|ja|ko|pt|it)(?:_|$)")
+
+
+def _without_quotes(reply: str, quoted: Iterable[str]) -> str:
+    for text in sorted({q.strip() for q in quoted if q and len(q.strip()) >= _MIN_QUOTE}, key=len, reverse=True):
+        reply = reply.replace(text, " ")
+    return reply
+
+
+def parse_rating(reply: str, pattern: str, scale: tuple[int, int], quoted: Sequence[str] = ()) -> int | None:
+    """The judge's rating: the last ``[[n]]`` in its own text, if it is an integer on the scale."""
+    matches = re.findall(pattern, _without_quotes(reply or "", quoted))
+    if not matches:
+        return None
+    try:
+        value = float(matches[-1])
+    except ValueError:
+        return None
+    if value != int(value) or not scale[0] <= value <= scale[1]:
+        return None
+    return int(value)
+
+
+def parse_pairwise(reply: str, pattern: str, quoted: Sequence[str] = ()) -> str | None:
+    """"A", "B" or "C" (tie) from the last ``[[X]]`` in the judge's own text."""
+    matches = re.findall(pattern, _without_quotes(reply or "", quoted))
+    return matches[-1] if matches else None
+
+
+# --- lm-eval output files ---------------------------------------------------------------------------
+@dataclass
+class JudgeItem:
+    task: str
+    doc_id: Any
+    question: str
+    response: str
+    doc_hash: str | None = None
+
+
+@dataclass
+class TaskSamples:
+    task: str
+    path: Path
+    date: str
+    items: list[JudgeItem]
+    language: str | None
+    config: dict[str, Any] = field(default_factory=dict)
+    version: Any = None
+
+
+@dataclass
+class RunOutputs:
+    """One lm-eval output directory (one model): its sample files and what its results files say."""
+
+    directory: Path
+    tasks: dict[str, TaskSamples]
+    results_header: dict[str, Any]
+
+
+def question_of(sample: dict[str, Any]) -> str:
+    doc = sample.get("doc") or {}
+    for name in QUESTION_FIELDS:
+        if isinstance(doc.get(name), str) and doc[name].strip():
+            return doc[name]
+    args = sample.get("arguments") or {}
+    first = args.get("gen_args_0", {}).get("arg_0") if isinstance(args, dict) else (args[0][0] if args else None)
+    if isinstance(first, str):
+        return first
+    raise InputError(f"sample {sample.get('doc_id')} has no question field ({', '.join(QUESTION_FIELDS)})")
+
+
+def response_of(sample: dict[str, Any]) -> str:
+    filtered = sample.get("filtered_resps")
+    if isinstance(filtered, list) and filtered:
+        first = filtered[0]
+        return first if isinstance(first, str) else str(first[0] if isinstance(first, list) and first else "")
+    resps = sample.get("resps") or [[""]]
+    first = resps[0]
+    return first[0] if isinstance(first, list) and first else str(first)
+
+
+def read_samples(path: Path, task: str) -> list[JudgeItem]:
+    items = []
+    for lineno, sample in enumerate(iter_jsonl(path), start=1):
+        if "doc_id" not in sample:
+            raise InputError(f"{path}:{lineno}: not an lm-eval sample (no doc_id); run lm-eval with --log_samples")
+        items.append(JudgeItem(task=task, doc_id=sample["doc_id"], question=question_of(sample),
+                               response=response_of(sample), doc_hash=sample.get("doc_hash")))
+    return items
+
+
+def task_language(task: str, config: dict[str, Any]) -> str | None:
+    provenance = (config.get("metadata") or {}).get("provenance") or {}
+    if provenance.get("language"):
+        return provenance["language"]
+    match = LANG_IN_NAME.search(task)
+    return match.group(1) if match else None
+
+
+def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], dict[str, Any]]:
+    """Model/config header, per-task configs and versions from the lm-eval results files (latest wins)."""
+    header: dict[str, Any] = {}
+    configs: dict[str, dict] = {}
+    versions: dict[str, Any] = {}
+    for path in sorted(directory.glob("results_*.json")):
+        data = read_json(path)
+        if not isinstance(data, dict) or "judge" in data or "pairwise" in data:
+            continue  # our own outputs
+        configs.update(data.get("configs") or {})
+        versions.update(data.get("versions") or {})
+        for key in ("config", "model_name", "model_name_sanitized", "model_source", "git_hash", "date"):
+            if key in data:
+                header[key] = data[key]
+    return header, configs, versions
+
+
+def is_judged_task(task: str, config: dict[str, Any]) -> bool:
+    provenance = (config.get("metadata") or {}).get("provenance") or {}
+    metrics = provenance.get("metrics") or []
+    return "judge_rating" in metrics or task.endswith("_open_qa")
+
+
+def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list[RunOutputs]:
+    """Group the given sample files / directories by output directory; the newest samples file per task.
+
+    Files named explicitly are always judged; in directories, the tasks meant for a judge (open QA, or
+    any whose provenance lists ``judge_rating``) or those named in ``tasks``.
+    """
+    chosen: dict[Path, dict[str, tuple[Path, str]]] = {}
+    explicit: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            files = [path]
+            explicit.add(path.resolve())
+        elif path.is_dir():
+            files = sorted(path.rglob("samples_*.jsonl"))
+        else:
+            raise InputError(f"{path}: no such file or directory")
+        for file in files:
+            match = SAMPLES_NAME.match(file.name)
+            if not match:
+                raise InputError(f"{file}: not an lm-eval samples file (expected samples_<task>_<date>.jsonl)")
+            per_dir = chosen.setdefault(file.parent.resolve(), {})
+            task, date = match["task"], match["date"]
+            if task not in per_dir or date > per_dir[task][1]:
+                per_dir[task] = (file, date)
+    runs = []
+    for directory, files in sorted(chosen.items()):
+        header, configs, versions = _results_header(directory)
+        per_task: dict[str, TaskSamples] = {}
+        for task, (file, date) in sorted(files.items()):
+            config = configs.get(task, {})
+            wanted = task in tasks if tasks else (file.resolve() in explicit or is_judged_task(task, config))
+            if not wanted:
+                continue
+            per_task[task] = TaskSamples(task=task, path=file, date=date, items=read_samples(file, task),
+                                         language=task_language(task, config), config=config,
+                                         version=versions.get(task))
+        if per_task:
+            runs.append(RunOutputs(directory=directory, tasks=per_task, results_header=header))
+    if not runs:
+        where = ", ".join(str(p) for p in paths)
+        raise InputError(f"no samples of judged tasks (open QA) found in {where}; run lm-eval with --log_samples "
+                         "on *_open_qa tasks, or name samples files / --tasks explicitly")
+    return runs

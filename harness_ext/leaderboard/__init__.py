@@ -1,0 +1,1 @@
+"""Leaderboards: reading results, statistics, the table model, renderers (md/csv/json/html) and plots."""

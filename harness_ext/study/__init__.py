@@ -1,0 +1,1 @@
+"""Studies: study files, planning, the local resumable runner and the Slurm export."""

@@ -1,0 +1,505 @@
+"""The study file: load, check and normalise it (every bad input is one line naming the key or file).
+
+Schema (full reference in configs/README.md)::
+
+    study: NAME                         # required
+    output_dir: DIR                     # required; relative paths are relative to the study file
+    vars: {NAME: VALUE}                 # ${NAME} substitution in every string; `--var NAME=VALUE` overrides
+    languages: [zh, ...]                # required; es | ru | zh
+    base_models: {NAME: HF_ID | LOCAL_DIR | {path, revision, params_b} | {toy: {seed}}}
+    variants:                           # required; exactly one of file / translate / round_trip each
+      NAME: {file: PATH}                # `{lang}` in a path is replaced per language
+      NAME: {translate: {backend, source, src, model, base_url, fields, sample, seed, extra_args}}
+      NAME: {round_trip: {backend, source: VARIANT_OR_PATH, model, base_url, fields, extra_args}}
+      # any variant may add `multi_file: PATH | [PATHS]` (the data for tuning: multi)
+    finetune:
+      recipe: {method, lr, epochs, batch_size, micro_batch_size, max_length, seed, extra_args}
+      runs: [{models: all | [..], variants: all | [..], lr: [..], tuning: [mono, multi]}]
+    eval: {tasks, limit, batch_size, apply_chat_template, base_models, model_args, device, data_dirs, extra_args}
+    judges: [{name, base_url, config: JUDGE_YAML, serve: stub, label, extra_args}]
+    leaderboard: {title, reference, extra_args}
+    commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness_ext.core.errors import InputError
+
+SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
+STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")
+TUNINGS = ("mono", "multi")
+TRANSLATE_BACKENDS = ("google", "llm", "hf")
+
+
+@lru_cache(maxsize=1)
+def settings() -> dict[str, Any]:
+    return yaml.safe_load(SETTINGS_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    name: str
+    path: str  # a Hugging Face id or an absolute local directory ("" for a toy model)
+    revision: str | None = None
+    params_b: float = 0.0
+    toy_seed: int | None = None
+
+    @property
+    def is_toy(self) -> bool:
+        return self.toy_seed is not None
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str  # file | translate | round_trip
+    file: str | None = None  # path template ({lang})
+    source: str | None = None  # translate: a path template; round_trip: a variant name or a path template
+    backend: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    src: str = "en"
+    fields: tuple[str, ...] = ("instruction", "output")
+    sample: int | None = None
+    seed: int = 0
+    extra_args: tuple[str, ...] = ()
+    multi_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    models: tuple[str, ...]
+    variants: tuple[str, ...]
+    lrs: tuple[float, ...]
+    tunings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Judge:
+    name: str
+    base_url: str | None
+    serve: str | None = None  # "stub": the runner serves a local deterministic stand-in judge
+    config: str | None = None  # a judge YAML (harness_ext/judge/configs shape) passed as --judge instead of the name
+    label: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    tasks: tuple[str, ...]
+    limit: float | None = None
+    batch_size: str | None = None
+    apply_chat_template: bool = False
+    base_models: bool = False
+    model_args: str | None = None
+    device: str | None = None
+    data_dirs: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass
+class StudyConfig:
+    path: Path
+    name: str
+    output_dir: Path
+    languages: tuple[str, ...]
+    base_models: dict[str, BaseModel]
+    variants: dict[str, Variant]
+    recipe: dict[str, Any]
+    runs: list[RunGroup]
+    eval: EvalSettings
+    judges: list[Judge]
+    leaderboard: dict[str, Any]
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+# --- small checking helpers ---------------------------------------------------------------------------
+class _Where:
+    """Names the place of a value in the study file for error messages: `study.yaml: finetune.runs[1].lr`."""
+
+    def __init__(self, file: Path, key: str = ""):
+        self.file, self.key = file, key
+
+    def __truediv__(self, part: str | int) -> _Where:
+        sub = f"[{part}]" if isinstance(part, int) else (f".{part}" if self.key else str(part))
+        return _Where(self.file, self.key + sub)
+
+    def error(self, message: str) -> InputError:
+        return InputError(f"{self.file}: {self.key}: {message}" if self.key else f"{self.file}: {message}")
+
+
+def _mapping(value: Any, where: _Where, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    if not isinstance(value, dict):
+        raise where.error(f"expected a mapping, got {type(value).__name__}")
+    unknown = sorted(set(map(str, value)) - allowed)
+    if unknown:
+        raise (where / unknown[0]).error(f"unknown key (known keys here: {', '.join(sorted(allowed))})")
+    missing = sorted(required - set(value))
+    if missing:
+        raise (where / missing[0]).error("required key is missing")
+    return value
+
+
+def _str(value: Any, where: _Where) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
+        raise where.error("expected a non-empty string")
+    return str(value)
+
+
+def _str_list(value: Any, where: _Where) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not value:
+        raise where.error("expected a string or a non-empty list of strings")
+    return tuple(_str(v, where / i) for i, v in enumerate(value))
+
+
+def _args(value: Any, where: _Where) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.split())
+    if not isinstance(value, list):
+        raise where.error("expected a list of command-line arguments")
+    return tuple(_str(v, where / i) for i, v in enumerate(value))
+
+
+def _number(value: Any, where: _Where, kind=float) -> Any:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise where.error(f"expected a number, got {value!r}") from None
+    if number < 0:
+        raise where.error(f"expected a non-negative number, got {value!r}")
+    return number
+
+
+def _bool(value: Any, where: _Where) -> bool:
+    if not isinstance(value, bool):
+        raise where.error(f"expected true or false, got {value!r}")
+    return value
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
+    if isinstance(value, str):
+
+        def repl(match: re.Match) -> str:
+            if match.group(1) not in variables:
+                raise where.error(f"${{{match.group(1)}}} is not defined under `vars` (or by --var)")
+            return variables[match.group(1)]
+
+        return _VAR.sub(repl, value)
+    if isinstance(value, list):
+        return [_substitute(v, variables, where / i) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables, where / str(k)) for k, v in value.items()}
+    return value
+
+
+# --- loading ------------------------------------------------------------------------------------------
+TOP_KEYS = {"study", "output_dir", "vars", "languages", "base_models", "variants", "finetune", "eval",
+            "judges", "leaderboard", "commands"}
+
+
+def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None) -> StudyConfig:
+    """Read and check a study file; raise InputError (one line, naming key or file) on any problem."""
+    shown = Path(path)
+    path = shown.resolve()
+    if not path.is_file():
+        raise InputError(f"{shown}: study file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{shown}{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+    root = _Where(shown)
+    raw = _mapping(raw, root, TOP_KEYS, {"study", "output_dir", "languages", "base_models", "variants"})
+    raw_vars = raw.get("vars") or {}
+    if not isinstance(raw_vars, dict):
+        raise (root / "vars").error("expected a mapping of names to values")
+    variables = {str(k): _str(v, root / "vars" / str(k)) for k, v in raw_vars.items()}
+    variables.update(overrides or {})
+    raw = _substitute(raw, variables, root)
+    base_dir = path.parent
+
+    languages = _str_list(raw["languages"], root / "languages")
+    known_languages = settings()["languages"]
+    for i, lang in enumerate(languages):
+        if lang not in known_languages:
+            raise (root / "languages" / i).error(f"unknown language {lang!r} (supported: {', '.join(known_languages)})")
+
+    base_models = _load_base_models(raw["base_models"], root / "base_models", base_dir)
+    variants = _load_variants(raw["variants"], root / "variants", base_dir)
+    finetune = _mapping(raw.get("finetune") or {}, root / "finetune", {"recipe", "runs"})
+    recipe = _load_recipe(finetune.get("recipe") or {}, root / "finetune" / "recipe")
+    runs = _load_runs(finetune.get("runs"), root / "finetune" / "runs", base_models, variants)
+    config = StudyConfig(
+        path=path,
+        name=_str(raw["study"], root / "study"),
+        output_dir=(base_dir / _str(raw["output_dir"], root / "output_dir")).resolve(),
+        languages=languages,
+        base_models=base_models,
+        variants=variants,
+        recipe=recipe,
+        runs=runs,
+        eval=_load_eval(raw.get("eval") or {}, root / "eval", base_dir),
+        judges=_load_judges(raw.get("judges") or [], root / "judges", base_dir),
+        leaderboard=_load_leaderboard(raw.get("leaderboard") or {}, root / "leaderboard", base_dir),
+        commands=_load_commands(raw.get("commands") or {}, root / "commands"),
+    )
+    _check_files(config, root)
+    return config
+
+
+def parse_vars(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`--var NAME=VALUE` options as a mapping; a malformed one is a one-line error."""
+    variables = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not _VAR.fullmatch("${" + name + "}"):
+            raise InputError(f"--var {item!r}: expected NAME=VALUE")
+        variables[name] = value
+    return variables
+
+
+def resolve_path(value: str, base_dir: Path) -> str:
+    return str((base_dir / os.path.expanduser(value)).resolve())
+
+
+def _looks_local(value: str, base_dir: Path) -> bool:
+    return value.startswith((".", "/", "~")) or (base_dir / value).exists()
+
+
+def _params_from_name(*names: str) -> float:
+    for name in names:
+        match = re.search(r"(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])", name)
+        if match:
+            return float(match.group(1))
+    return 0.0
+
+
+def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, BaseModel]:
+    if not isinstance(value, dict) or not value:
+        raise where.error("expected a mapping of model names to Hugging Face ids or local directories")
+    models = {}
+    for name, spec in value.items():
+        w = where / str(name)
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        spec = _mapping(spec, w, {"path", "revision", "params_b", "toy"})
+        if "toy" in spec:
+            if "path" in spec:
+                raise (w / "toy").error("a toy model has no path; give either `toy` or `path`")
+            toy = _mapping(spec["toy"] or {}, w / "toy", {"seed"})
+            models[str(name)] = BaseModel(str(name), "", None, 0.0, _number(toy.get("seed", 0), w / "toy" / "seed", int))
+            continue
+        if "path" not in spec:
+            raise (w / "path").error("required key is missing (a Hugging Face id or a local directory)")
+        model_path = _str(spec["path"], w / "path")
+        if _looks_local(model_path, base_dir):
+            model_path = resolve_path(model_path, base_dir)
+            if not Path(model_path).is_dir():
+                raise (w / "path").error(f"{model_path}: local model directory not found")
+        params = spec.get("params_b")
+        models[str(name)] = BaseModel(
+            str(name), model_path, spec.get("revision") and _str(spec["revision"], w / "revision"),
+            _number(params, w / "params_b") if params is not None else _params_from_name(str(name), model_path),
+        )
+    return models
+
+
+def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Variant]:
+    if not isinstance(value, dict) or not value:
+        raise where.error("expected a mapping of variant names to {file | translate | round_trip}")
+    variants = {}
+    for name, spec in value.items():
+        w = where / str(name)
+        spec = _mapping(spec, w, {"file", "translate", "round_trip", "multi_file"})
+        kinds = [k for k in ("file", "translate", "round_trip") if k in spec]
+        if len(kinds) != 1:
+            raise w.error("give exactly one of `file`, `translate`, `round_trip`")
+        kind = kinds[0]
+        multi = tuple(resolve_path(p, base_dir) for p in _str_list(spec["multi_file"], w / "multi_file")) \
+            if "multi_file" in spec else ()
+        if kind == "file":
+            variants[str(name)] = Variant(str(name), "file", file=resolve_path(_str(spec["file"], w / "file"), base_dir),
+                                          multi_files=multi)
+            continue
+        ws = w / kind
+        allowed = {"backend", "source", "model", "base_url", "fields", "extra_args"}
+        if kind == "translate":
+            allowed |= {"src", "sample", "seed"}
+        body = _mapping(spec[kind], ws, allowed, {"backend", "source"})
+        backend = _str(body["backend"], ws / "backend")
+        if backend not in TRANSLATE_BACKENDS:
+            raise (ws / "backend").error(f"unknown backend {backend!r} (known: {', '.join(TRANSLATE_BACKENDS)})")
+        source = _str(body["source"], ws / "source")
+        if kind == "translate" or source not in value:
+            source = resolve_path(source, base_dir)
+        variants[str(name)] = Variant(
+            str(name), kind, source=source, backend=backend,
+            model=body.get("model") and _str(body["model"], ws / "model"),
+            base_url=body.get("base_url") and _str(body["base_url"], ws / "base_url"),
+            src=_str(body.get("src", "en"), ws / "src"),
+            fields=_str_list(body.get("fields", ["instruction", "output"]), ws / "fields"),
+            sample=_number(body["sample"], ws / "sample", int) if body.get("sample") is not None else None,
+            seed=_number(body.get("seed", 0), ws / "seed", int),
+            extra_args=_args(body.get("extra_args"), ws / "extra_args"),
+            multi_files=multi,
+        )
+    for name, variant in variants.items():
+        if variant.kind == "round_trip" and variant.source in variants and variants[variant.source].kind != "file":
+            raise (where / name / "round_trip" / "source").error(
+                f"round trip source {variant.source!r} must be a `file` variant or a path")
+    return variants
+
+
+def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
+    defaults = dict(settings()["recipe"])
+    body = _mapping(value, where, set(defaults) | {"extra_args"})
+    recipe = {**defaults, **body}
+    if recipe["method"] not in ("lora", "full"):
+        raise (where / "method").error(f"expected lora or full, got {recipe['method']!r}")
+    recipe["lr"] = _number(recipe["lr"], where / "lr")
+    for key in ("epochs", "batch_size", "micro_batch_size", "max_length", "seed"):
+        recipe[key] = _number(recipe[key], where / key, int)
+    recipe["extra_args"] = list(_args(recipe.get("extra_args"), where / "extra_args"))
+    return recipe
+
+
+def _names(value: Any, where: _Where, known: dict) -> tuple[str, ...]:
+    if value in (None, "all"):
+        return tuple(known)
+    names = _str_list(value, where)
+    for i, name in enumerate(names):
+        if name not in known:
+            raise (where / i).error(f"unknown name {name!r} (defined: {', '.join(known)})")
+    return names
+
+
+def _load_runs(value: Any, where: _Where, models: dict, variants: dict) -> list[RunGroup]:
+    if value is None:
+        value = [{}]
+    if not isinstance(value, list) or not value:
+        raise where.error("expected a non-empty list of run groups")
+    groups = []
+    for i, spec in enumerate(value):
+        w = where / i
+        spec = _mapping(spec or {}, w, {"models", "variants", "lr", "tuning"})
+        lrs = spec.get("lr")
+        lrs = [None] if lrs is None else (lrs if isinstance(lrs, list) else [lrs])
+        tunings = _str_list(spec.get("tuning", "mono"), w / "tuning")
+        for j, tuning in enumerate(tunings):
+            if tuning not in TUNINGS:
+                raise (w / "tuning" / j).error(f"expected mono or multi, got {tuning!r}")
+        group = RunGroup(
+            models=_names(spec.get("models"), w / "models", models),
+            variants=_names(spec.get("variants"), w / "variants", variants),
+            lrs=tuple(_number(lr, w / "lr" / j) if lr is not None else -1.0 for j, lr in enumerate(lrs)),
+            tunings=tunings,
+        )
+        if "multi" in group.tunings:
+            for name in group.variants:
+                if not variants[name].multi_files:
+                    raise (w / "tuning").error(f"tuning multi needs `multi_file` on variant {name!r}")
+        groups.append(group)
+    return groups
+
+
+def _load_eval(value: Any, where: _Where, base_dir: Path) -> EvalSettings:
+    body = _mapping(value, where, {"tasks", "limit", "batch_size", "apply_chat_template", "base_models",
+                                   "model_args", "device", "data_dirs", "extra_args"})
+    return EvalSettings(
+        tasks=_str_list(body.get("tasks", ["native_{lang}", "translated_{lang}"]), where / "tasks"),
+        limit=_number(body["limit"], where / "limit") if body.get("limit") is not None else None,
+        batch_size=body.get("batch_size") and _str(body["batch_size"], where / "batch_size"),
+        apply_chat_template=_bool(body.get("apply_chat_template", False), where / "apply_chat_template"),
+        base_models=_bool(body.get("base_models", False), where / "base_models"),
+        model_args=body.get("model_args") and _str(body["model_args"], where / "model_args"),
+        device=body.get("device") and _str(body["device"], where / "device"),
+        data_dirs=tuple(resolve_path(d, base_dir) for d in _str_list(body["data_dirs"], where / "data_dirs"))
+        if body.get("data_dirs") else (),
+        extra_args=_args(body.get("extra_args"), where / "extra_args"),
+    )
+
+
+def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
+    if not isinstance(value, list):
+        raise where.error("expected a list of judges")
+    judges = []
+    for i, spec in enumerate(value):
+        w = where / i
+        spec = _mapping(spec, w, {"name", "base_url", "serve", "config", "label", "extra_args"}, {"name"})
+        serve = spec.get("serve")
+        if serve not in (None, "stub"):
+            raise (w / "serve").error(f"expected `stub` (a local deterministic stand-in judge), got {serve!r}")
+        if serve is None and not spec.get("base_url") and not spec.get("config"):
+            raise (w / "base_url").error("required key is missing (or give `config` or `serve: stub`)")
+        config = resolve_path(_str(spec["config"], w / "config"), base_dir) if spec.get("config") else None
+        if config and not Path(config).is_file():
+            raise (w / "config").error(f"{config}: file not found")
+        judges.append(Judge(_str(spec["name"], w / "name"), spec.get("base_url"), serve, config,
+                            spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
+    names = [j.name for j in judges]
+    if len(set(names)) != len(names):
+        raise where.error("judge names must be unique")
+    return judges
+
+
+def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, Any]:
+    body = _mapping(value, where, {"title", "reference", "extra_args"})
+    return {
+        "title": body.get("title") and _str(body["title"], where / "title"),
+        "reference": resolve_path(_str(body["reference"], where / "reference"), base_dir)
+        if body.get("reference") else None,
+        "extra_args": list(_args(body.get("extra_args"), where / "extra_args")),
+    }
+
+
+def _load_commands(value: Any, where: _Where) -> dict[str, tuple[str, ...]]:
+    body = _mapping(value, where, set(STEP_KINDS))
+    return {kind: _args(argv, where / kind) for kind, argv in body.items()}
+
+
+def _check_files(config: StudyConfig, root: _Where) -> None:
+    """Every input file the matrix needs must exist before anything runs."""
+    needed: list[tuple[_Where, str]] = []
+    used_variants = {v for group in config.runs for v in group.variants}
+    for name in used_variants:
+        variant = config.variants[name]
+        w = root / "variants" / name
+        templates = [(w / "file", variant.file)] if variant.kind == "file" else []
+        if variant.kind == "translate" or (variant.kind == "round_trip" and variant.source not in config.variants):
+            templates.append((w / variant.kind / "source", variant.source))
+        for lang in config.languages:
+            needed += [(where, template.replace("{lang}", lang)) for where, template in templates]
+        needed += [(w / "multi_file", f) for f in variant.multi_files]
+        if variant.kind == "round_trip" and variant.source in config.variants:
+            source = config.variants[variant.source]
+            needed += [(root / "variants" / variant.source / "file", source.file.replace("{lang}", lang))
+                       for lang in config.languages]
+    needed += [(root / "eval" / "data_dirs", d) for d in config.eval.data_dirs]
+    if config.leaderboard["reference"]:
+        needed.append((root / "leaderboard" / "reference", config.leaderboard["reference"]))
+    for where, file in needed:
+        if not Path(file).exists():
+            raise where.error(f"{file}: file not found")

@@ -1,0 +1,493 @@
+"""Run a whole study — data, fine-tuning, evaluation, judging, leaderboard — resumably, or export it.
+
+Each step writes into its own directory and, only after its command succeeded, writes the marker
+``.nativeval_step.json`` (atomically, last) holding the step's key. A step is done when its marker's key
+equals the key computed now (see ``study_plan``); anything else in its directory is a leftover of an
+unfinished or outdated run and is removed before the step runs again. So a killed run resumes where
+it stopped, a no-op rerun only hashes inputs, and a changed input reruns just what depends on it.
+
+Also the entry point of two tiny built-in steps: ``python -m harness_ext.study sample|toy-model ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import fnmatch
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness_ext.core.errors import InputError, NativevalError
+from harness_ext.core.io import (
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_json,
+    read_jsonl,
+)
+from harness_ext.study.config import StudyConfig, load_study
+from harness_ext.study.plan import (
+    DATA_FILE,
+    CommandContext,
+    HashCache,
+    Plan,
+    Step,
+    build_plan,
+    cli_path,
+    command_for,
+    compute_keys,
+    resumes_in_place,
+)
+
+MARKER = ".nativeval_step.json"
+STARTED = ".nativeval_step.started.json"
+GPU_KINDS = {"finetune", "eval"}
+STUB_JUDGE_KEY = "stand-in-judge-needs-no-key"
+
+Executor = Callable[[list[str], dict[str, str], Path], int]  # argv, environment, log file -> exit status
+
+
+class StudyStepsFailed(NativevalError):
+    """Some steps failed; the others finished and are kept."""
+
+    exit_code = 1
+
+
+# --- state --------------------------------------------------------------------------------------------
+def _recorded_key(path: Path) -> str | None:
+    """The ``key`` a marker file records; None when it is missing or damaged."""
+    try:
+        return read_json(path).get("key")
+    except (InputError, OSError, ValueError):
+        return None
+
+
+def step_state(step: Step) -> str:
+    """done (marker matches the key) | changed (marker of another key) | partial (leftovers) | todo."""
+    marker = step.out / MARKER
+    if marker.is_file():
+        return "done" if _recorded_key(marker) == step.key else "changed"
+    if step.out.exists() and any(step.out.iterdir()):
+        return "partial"
+    return "todo"
+
+
+def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = None) -> Plan:
+    config = load_study(study_file, variables)
+    plan = build_plan(config)
+    hashes = HashCache(config.output_dir / ".nativeval_hashes.json")
+    compute_keys(plan, hashes)
+    plan.hashes = hashes
+    if config.output_dir.is_dir():
+        hashes.save()
+    return plan
+
+
+# --- selection ----------------------------------------------------------------------------------------
+def _matches(step: Step, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return (step.kind == pattern or step.id == pattern or step.id.startswith(pattern + "/")
+            or fnmatch.fnmatchcase(step.id, pattern))
+
+
+def _select(plan: Plan, patterns: list[str], option: str) -> set[str]:
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hits = {s.id for s in plan.steps.values() if _matches(s, pattern)}
+        if not hits:
+            example = next(iter(plan.steps))
+            raise InputError(f"{option} {pattern!r} matches no step (give a step kind, an id such as {example!r}, "
+                             f"an id prefix or a glob; `--dry-run` lists them)")
+        chosen |= hits
+    return chosen
+
+
+@dataclass
+class Selection:
+    states: dict[str, str]
+    to_run: list[Step]
+    forced: set[str] = field(default_factory=set)
+
+
+def select_steps(plan: Plan, only: list[str] | None = None, force: list[str] | None = None) -> Selection:
+    states = {s.id: step_state(s) for s in plan.steps.values()}
+    forced = plan.descendants(_select(plan, force or [], "--force"))
+    scope = _select(plan, only, "--only") if only else set(plan.steps)
+    to_run = [s for s in plan.steps.values() if s.id in scope and (states[s.id] != "done" or s.id in forced)]
+    running = {s.id for s in to_run}
+    for step in to_run:
+        missing = [d for d in step.dep_ids() if d not in running and states[d] != "done"]
+        if missing:
+            raise InputError(f"step {step.id} needs {missing[0]}, which is not done; run it first "
+                             f"(`--only {missing[0]}`) or run without --only")
+    return Selection(states, to_run, forced & {s.id for s in to_run})
+
+
+# --- execution ----------------------------------------------------------------------------------------
+def subprocess_executor(show_output: bool = False) -> Executor:
+    """Run a step's command as a child process; its output goes to the log (and the console if asked)."""
+
+    def run(argv: list[str], env: dict[str, str], log: Path) -> int:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"$ {shlex.join(argv)}\n")
+            fh.flush()
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if show_output else fh,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace")
+            try:
+                if show_output:
+                    for line in proc.stdout:
+                        fh.write(line)
+                        sys.stdout.write("    " + line)
+                        sys.stdout.flush()
+                return proc.wait()
+            except BaseException:  # Ctrl-C: the child got SIGINT too; give it a moment to save, then end it
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                raise
+
+    return run
+
+
+@contextmanager
+def _step_lock(plan: Plan, step: Step):
+    lock_dir = plan.config.output_dir / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{step.slug}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _has_output(step: Step) -> bool:
+    if step.kind in ("sample", "translate", "rtt"):
+        return (step.out / DATA_FILE).is_file()
+    return step.out.is_dir() and any(not p.name.startswith(".nativeval_step") for p in step.out.iterdir())
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class StudyRunner:
+    def __init__(self, plan: Plan, executor: Executor | None = None, echo: Callable[[str], None] | None = None):
+        self.plan = plan
+        self.config: StudyConfig = plan.config
+        self.executor = executor or subprocess_executor()
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self.ctx = CommandContext(plan)
+        self._stubs: dict[str, object] = {}
+
+    # each step --------------------------------------------------------------------------------------
+    def _env(self, step: Step) -> dict[str, str]:
+        env = dict(os.environ)
+        if step.kind == "eval" and self.config.eval.data_dirs:
+            env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
+                                                        *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
+        if step.kind == "judge" and step.params["serve"]:
+            env["OPENAI_API_KEY"] = STUB_JUDGE_KEY  # never send a real key to the stand-in
+        return env
+
+    def _ensure_stub(self, step: Step) -> None:
+        if step.kind != "judge" or not step.params["serve"] or step.params["judge"] in self._stubs:
+            return
+        name = step.params["judge"]
+        from harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
+
+        stub = OpenAIStub(deterministic_judge, model=name).start()
+        self._stubs[name] = stub
+        self.ctx.judge_urls[name] = stub.base_url
+        self.echo(f"  started a local STAND-IN judge for {name!r} at {stub.base_url} "
+                  "(deterministic, not a real model: its ratings measure nothing)")
+
+    def _stop_stubs(self) -> None:
+        for stub in self._stubs.values():
+            stub.stop()
+        self._stubs.clear()
+
+    def _prepare_dir(self, step: Step) -> bool:
+        """Remove what an unfinished or outdated run left behind, then record that this key started.
+
+        A command that can continue an interrupted attempt (``RESUME_FLAGS``) keeps the leftovers of an
+        attempt with the same key; return True when it should resume."""
+        (step.out / MARKER).unlink(missing_ok=True)
+        started = step.out / STARTED
+        if _recorded_key(started) == step.key and resumes_in_place(step, self.config):
+            return True
+        if step.out.exists():
+            shutil.rmtree(step.out)
+        step.out.mkdir(parents=True)
+        atomic_write_json(started, {"key": step.key, "id": step.id, "started": time.time()})
+        return False
+
+    def run_step(self, step: Step, forced: bool) -> str:
+        """Run one step; return done | failed | not_implemented | busy | skipped."""
+        with _step_lock(self.plan, step) as locked:
+            if not locked:
+                self.echo(f"  {step.id}: running in another process; skipped here")
+                return "busy"
+            if step_state(step) == "done" and not forced:  # finished meanwhile by another process
+                return "skipped"
+            self._ensure_stub(step)
+            resume = self._prepare_dir(step)
+            argv = command_for(step, self.ctx, resume)
+            if resume:
+                self.echo(f"  {step.id}: continuing the interrupted attempt in {step.out}")
+            log = self.config.output_dir / "logs" / f"{step.slug}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(f"# step {step.id} key {step.key}\n", encoding="utf-8")
+            started = time.time()
+            status = self.executor(argv, self._env(step), log)
+            seconds = time.time() - started
+            if status == 0 and not _has_output(step):
+                with open(log, "a", encoding="utf-8") as fh:
+                    fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
+                status = 1
+            if status != 0:
+                text = _tail(log, 400)
+                if "not implemented yet" in text:
+                    self.echo(f"  {step.id}: `{step.kind}` is not implemented yet in this checkout; skipped")
+                    return "not_implemented"
+                self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")
+                self.echo("\n".join("    | " + line for line in _tail(log).splitlines()))
+                return "failed"
+            atomic_write_json(step.out / MARKER, {
+                "key": step.key, "id": step.id, "kind": step.kind, "params": step.params, "command": argv,
+                "seconds": round(seconds, 3), "finished": time.time()})
+            (step.out / STARTED).unlink(missing_ok=True)
+            return "done"
+
+    # the whole plan ---------------------------------------------------------------------------------
+    def run(self, only: list[str] | None = None, force: list[str] | None = None, fail_fast: bool = False) -> dict:
+        selection = select_steps(self.plan, only, force)
+        total = len(self.plan.steps)
+        done_before = sum(1 for s in selection.states.values() if s == "done")
+        self.echo(f"study {self.config.name}: {total} steps, {done_before} already done, "
+                  f"{len(selection.to_run)} to run; output in {self.config.output_dir}")
+        outcome: dict[str, str] = {}
+        bad: set[str] = set()
+        try:
+            for i, step in enumerate(selection.to_run, start=1):
+                blocked_by = next((d for d in step.dep_ids() if d in bad), None)
+                if blocked_by:
+                    outcome[step.id] = "blocked"
+                    bad.add(step.id)
+                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: blocked (needs {blocked_by})")
+                    continue
+                self.echo(f"[{i}/{len(selection.to_run)}] {step.id} ...")
+                started = time.time()
+                result = self.run_step(step, step.id in selection.forced)
+                outcome[step.id] = result
+                if result in ("done", "skipped"):
+                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: done in {time.time() - started:.1f}s")
+                else:
+                    bad.add(step.id)
+                    if fail_fast:
+                        break
+        finally:
+            self._stop_stubs()
+            if self.plan.hashes is not None and self.config.output_dir.is_dir():
+                self.plan.hashes.save()
+        self._report(outcome)
+        return outcome
+
+    def _report(self, outcome: dict[str, str]) -> None:
+        counts: dict[str, int] = {}
+        for result in outcome.values():
+            counts[result] = counts.get(result, 0) + 1
+        if outcome:
+            self.echo("summary: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        site = self.plan.steps["leaderboard"].out
+        if step_state(self.plan.steps["leaderboard"]) == "done":
+            page = site / "index.html"
+            self.echo(f"leaderboard: {page if page.is_file() else site}  (open file://{page} in a browser)")
+        if any(j.serve for j in self.config.judges):
+            self.echo("note: judge ratings in this study come from a local deterministic STAND-IN judge, "
+                      "not a real model")
+        failed = [k for k, v in outcome.items() if v in ("failed", "not_implemented", "busy")]
+        blocked = [k for k, v in outcome.items() if v == "blocked"]
+        if failed:
+            raise StudyStepsFailed(
+                f"{len(failed)} step(s) did not finish ({failed[0]}{', ...' if len(failed) > 1 else ''}), "
+                f"{len(blocked)} blocked; finished steps are kept — fix and rerun the same command to resume "
+                f"(logs in {self.config.output_dir / 'logs'})")
+
+
+# --- dry run and cluster export -----------------------------------------------------------------------
+def _hours(hours: float) -> str:
+    return f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
+
+
+def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | None = None) -> list[str]:
+    selection = select_steps(plan, only, force)
+    run_ids = {s.id for s in selection.to_run}
+    width = max(len(s) for s in plan.steps)
+    lines = [f"study {plan.config.name}: {len(plan.steps)} steps; output in {plan.config.output_dir}",
+             f"  {'status':<9} {'step':<{width}}  {'GPU-h':>8}  {'API calls':>9}"]
+    for step in plan.steps.values():
+        state = selection.states[step.id]
+        label = ("forced" if step.id in selection.forced else {"todo": "to run", "partial": "resume"}.get(state, state)) \
+            if step.id in run_ids else ("done" if state == "done" else "skip")
+        gpu = f"{_hours(step.gpu_hours):>8}" if step.gpu_hours else f"{'':8}"
+        api = f"{step.api_calls:9,d}" if step.api_calls else f"{'':9}"
+        lines.append(f"  {label:<9} {step.id:<{width}}  {gpu}  {api}")
+    todo = selection.to_run
+    done = sum(1 for s in selection.states.values() if s == "done")
+    translate_calls = sum(s.api_calls for s in todo if s.kind in ("translate", "rtt"))
+    judge_calls = sum(s.api_calls for s in todo if s.kind == "judge")
+    lines.append(f"already done: {done} of {len(plan.steps)}; to run: {len(todo)}")
+    lines.append(f"estimated for the steps to run: {_hours(sum(s.gpu_hours for s in todo))} GPU-hours "
+                 f"(fine-tuning {_hours(sum(s.gpu_hours for s in todo if s.kind == 'finetune'))}, evaluation "
+                 f"{_hours(sum(s.gpu_hours for s in todo if s.kind == 'eval'))}); {translate_calls + judge_calls:,d} "
+                 f"API calls (translation segments {translate_calls:,d}, judge calls {judge_calls:,d}); rough figures "
+                 f"from harness_ext/study/settings.yaml")
+    return lines
+
+
+def _stage_of(plan: Plan) -> dict[str, int]:
+    depth: dict[str, int] = {}
+    for step in plan.steps.values():
+        depth[step.id] = 1 + max((depth[d] for d in step.dep_ids()), default=-1)
+    return depth
+
+
+SBATCH_TEMPLATE = """#!/bin/bash
+# One nativeval study step per array task: line $SLURM_ARRAY_TASK_ID (0-based) of the stage file given as $1.
+# submit.sh submits the arrays of each dependency level after those of the level before (afterok).
+# Adjust partition, time and memory for your cluster; GPU stages get --gres from submit.sh.
+#SBATCH --job-name=nativeval
+#SBATCH --cpus-per-task=8
+#SBATCH --mem=64G
+#SBATCH --time=24:00:00
+#SBATCH --output=%x-%A_%a.out
+set -euo pipefail
+cd {workdir}
+line=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$1")
+echo "nativeval step: $line"
+eval "$line"
+"""
+
+
+def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variables: dict[str, str],
+                 only: list[str] | None = None, force: list[str] | None = None, gpu_gres: str = "gpu:1") -> list[Path]:
+    """Write commands.sh (every step, in order), one stage file per DAG level, an sbatch array script,
+    submit.sh and steps.tsv. Each command is `cli.py study STUDY --only STEP`, which writes the marker."""
+    out_dir = Path(out_dir)
+    selection = select_steps(plan, only, force)
+    stage_of = _stage_of(plan)
+    workdir = Path.cwd()
+    base = [sys.executable, cli_path(), "study", str(Path(study_file).resolve())]
+    base += [a for k, v in sorted(variables.items()) for a in ("--var", f"{k}={v}")]
+    ctx = CommandContext(plan)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    stages: dict[int, dict[str, list[Step]]] = {}
+    for step in selection.to_run:
+        device = "gpu" if step.kind in GPU_KINDS else "cpu"
+        stages.setdefault(stage_of[step.id], {}).setdefault(device, []).append(step)
+    lines = ["#!/bin/bash", f"# nativeval study {plan.config.name}: {len(selection.to_run)} steps, in order.",
+             "# Each line runs one step and records it as done; rerunning a finished line is a no-op.",
+             "set -euo pipefail", f"cd {shlex.quote(str(workdir))}"]
+    tsv = ["stage\tstep\tkey\tstatus\tcommand"]
+    submit = ["#!/bin/bash", "# Submit the study to SLURM: per dependency level, one job array for GPU steps and one",
+              "# for CPU steps, each waiting for every array of the level before (afterok).",
+              "set -euo pipefail", 'cd "$(dirname "$0")"', "previous=''"]
+    for number, stage in enumerate(sorted(stages)):
+        submit.append("current=''")
+        for device, steps in sorted(stages[stage].items()):
+            stage_file = out_dir / f"stage_{number:02d}_{device}.txt"
+            commands = []
+            for step in steps:
+                argv = base + ["--only", step.id] + (["--force", step.id] if step.id in selection.forced else [])
+                raw = shlex.join(command_for(step, ctx))
+                commands.append(shlex.join(argv))
+                lines += [f"# {step.id}  (runs: {raw})", shlex.join(argv)]
+                tsv.append(f"{number}\t{step.id}\t{step.key}\t{selection.states[step.id]}\t{raw}")
+            atomic_write_text(stage_file, "\n".join(commands) + "\n")
+            written.append(stage_file)
+            gres = f" --gres={gpu_gres}" if device == "gpu" else ""
+            kinds = "+".join(sorted({s.kind for s in steps}))
+            submit.append(f'jid=$(sbatch --parsable --array=0-{len(steps) - 1}{gres} '
+                          f'${{previous:+--dependency=afterok$previous}} nativeval_step.sbatch {stage_file.name})')
+            submit.append(f'echo "stage {number} {device} ({kinds}, {len(steps)} steps): job $jid"; current="$current:$jid"')
+        submit.append('previous=$current')
+    files = {
+        "commands.sh": "\n".join(lines) + "\n",
+        "submit.sh": "\n".join(submit) + "\n",
+        "nativeval_step.sbatch": SBATCH_TEMPLATE.format(workdir=shlex.quote(str(workdir))),
+        "steps.tsv": "\n".join(tsv) + "\n",
+    }
+    for name, text in files.items():
+        atomic_write_text(out_dir / name, text)
+        if name.endswith((".sh", ".sbatch")):
+            os.chmod(out_dir / name, 0o755)
+        written.append(out_dir / name)
+    return written
+
+
+# --- built-in steps: `python -m harness_ext.study sample|toy-model` -----------------------------------
+def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
+    """Write n records drawn with a seeded RNG (kept in file order) in the source's format."""
+    if source.suffix == ".jsonl":
+        records, jsonl = read_jsonl(source), True
+    else:
+        records, jsonl = read_json(source), False
+    if not isinstance(records, list):
+        raise InputError(f"{source}: expected a JSON list of records")
+    chosen = sorted(random.Random(seed).sample(range(len(records)), min(n, len(records))))
+    rows = [records[i] for i in chosen]
+    if jsonl:
+        atomic_write_jsonl(out, rows)
+    else:
+        atomic_write_json(out, rows)
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness_ext.study", description="built-in study steps")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sample = sub.add_parser("sample", help="draw a seeded sample of records")
+    sample.add_argument("--in", dest="source", required=True)
+    sample.add_argument("--out", required=True)
+    sample.add_argument("--n", type=int, required=True)
+    sample.add_argument("--seed", type=int, default=0)
+    toy = sub.add_parser("toy-model", help="build the random-init toy model")
+    toy.add_argument("--out", required=True)
+    toy.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sample":
+            n = sample_records(Path(args.source), Path(args.out), args.n, args.seed)
+            print(f"sampled {n} records into {args.out}")
+        else:
+            from harness_ext.testing.toymodel import build_tiny_model
+
+            print(f"toy model (random init, seed {args.seed}) in {build_tiny_model(args.out, seed=args.seed)}")
+    except NativevalError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

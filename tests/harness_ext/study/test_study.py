@@ -1,0 +1,482 @@
+"""The study runner: config checking, matrix expansion, content-hash keys, resume, reruns, export.
+
+Step commands are replaced (the study file's `commands`) by a tiny Python script that writes files, so
+these tests exercise the runner's mechanics without the real translate/finetune/eval/judge commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import cli
+from harness_ext.study.plan import CommandContext, command_for, format_lr
+from harness_ext.study.runner import (
+    MARKER,
+    STARTED,
+    StudyRunner,
+    describe_plan,
+    export_slurm,
+    load_plan,
+    sample_records,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+
+FAKE_STEP = textwrap.dedent("""
+    import json, os, sys, time
+    kind, out, inputs = sys.argv[1], sys.argv[2], [p for p in sys.argv[3].split(",") if p]
+    with open(os.environ["FAKE_CALLS"], "a") as fh:
+        fh.write(out + "\\n")
+    if os.environ.get("FAKE_SLEEP_ON") and os.environ["FAKE_SLEEP_ON"] in out:
+        open(os.path.join(out, "partial.txt"), "w").write("half")
+        time.sleep(60)
+    if os.environ.get("FAKE_FAIL_ON") and os.environ["FAKE_FAIL_ON"] in out:
+        print("boom: simulated failure")
+        sys.exit(3)
+    if os.environ.get("FAKE_NOT_IMPLEMENTED") == kind:
+        print(f"nativeval {kind}: not implemented yet", file=sys.stderr)
+        sys.exit(2)
+    seen = []
+    for p in inputs:
+        seen.append(open(p, encoding="utf-8").read() if os.path.isfile(p) else sorted(os.listdir(p)))
+    name = "data.json" if kind in ("sample", "translate", "rtt") else "result.json"
+    json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, name), "w"))
+""")
+
+
+def write_study(tmp: Path, **changes) -> Path:
+    """A small study: a toy model, a native file variant, a translated variant, a round trip; fake commands."""
+    data = tmp / "data"
+    data.mkdir(exist_ok=True)
+    for name, rows in {"native_zh.json": 3, "native_ru.json": 2, "en_pool.json": 4, "multi.json": 5}.items():
+        if not (data / name).exists():
+            (data / name).write_text(json.dumps([{"instruction": f"q{i}", "output": f"a{i}", "id": str(i)}
+                                                 for i in range(rows)]))
+    fake = tmp / "fake_step.py"
+    fake.write_text(FAKE_STEP)
+    study = {
+        "study": "mini",
+        "output_dir": "out",
+        "vars": {"data": "data"},
+        "languages": ["zh"],
+        "base_models": {"toy": {"toy": {"seed": 0}}},
+        "variants": {
+            "native": {"file": "${data}/native_{lang}.json", "multi_file": "${data}/multi.json"},
+            "google": {"translate": {"backend": "google", "source": "${data}/en_pool.json", "sample": 2}},
+            "rtt_google": {"round_trip": {"backend": "google", "source": "native"}},
+        },
+        "finetune": {"runs": [{"models": "all", "variants": ["native", "google"], "lr": [1e-4]}]},
+        "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 2},
+        "judges": [{"name": "stand-in", "serve": "stub"}],
+        "commands": {kind: ["{python}", str(fake), "{kind}", "{out}", "{inputs}"]
+                     for kind in ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")},
+    }
+    for key, value in changes.items():
+        study[key] = value
+    path = tmp / "study.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+@pytest.fixture()
+def fake_env(tmp_path, monkeypatch):
+    calls = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_CALLS", str(calls))
+    for name in ("FAKE_SLEEP_ON", "FAKE_FAIL_ON", "FAKE_NOT_IMPLEMENTED"):
+        monkeypatch.delenv(name, raising=False)
+    return calls
+
+
+def ran(calls: Path) -> list[str]:
+    """Output dirs of the steps that ran since the last call (relative to out/), and reset the log."""
+    if not calls.exists():
+        return []
+    lines = calls.read_text().splitlines()
+    calls.unlink()
+    return sorted(str(Path(line).relative_to(calls.parent / "out")) for line in lines)
+
+
+def run_cli(*args: str):
+    result = CliRunner().invoke(cli.main, ["study", *args])
+    return result.exit_code, result.output
+
+
+# --- expansion and keys ---------------------------------------------------------------------------------
+def test_plan_expands_matrix_in_dependency_order(tmp_path):
+    plan = load_plan(write_study(tmp_path))
+    assert list(plan.steps) == [
+        "toy_model/toy",
+        "finetune/toy/zh/native/lr1e-4",
+        "eval/toy/zh/native/lr1e-4-mono",
+        "sample/zh/google",
+        "translate/zh/google",
+        "finetune/toy/zh/google/lr1e-4",
+        "eval/toy/zh/google/lr1e-4-mono",
+        "judge/stand-in/toy/zh/native/lr1e-4-mono",
+        "judge/stand-in/toy/zh/google/lr1e-4-mono",
+        "leaderboard",
+    ]
+    assert plan.steps["translate/zh/google"].api_calls == 2 * 2  # 2 sampled records x 2 fields
+    assert load_plan(write_study(tmp_path)).steps["leaderboard"].key == plan.steps["leaderboard"].key
+
+
+def test_multi_tuning_trains_once_for_all_languages_and_round_trip_reads_native(tmp_path):
+    runs = [{"variants": ["native"], "tuning": ["mono", "multi"], "lr": [1e-4, 1e-6]},
+            {"variants": ["rtt_google"]}]
+    plan = load_plan(write_study(tmp_path, languages=["zh", "ru"], finetune={"runs": runs}))
+    finetunes = sorted(s for s in plan.steps if s.startswith("finetune/"))
+    assert finetunes == sorted([
+        "finetune/toy/zh/native/lr1e-4", "finetune/toy/zh/native/lr1e-6", "finetune/toy/ru/native/lr1e-4",
+        "finetune/toy/ru/native/lr1e-6", "finetune/toy/multi/native/lr1e-4", "finetune/toy/multi/native/lr1e-6",
+        "finetune/toy/zh/rtt_google/lr1e-4", "finetune/toy/ru/rtt_google/lr1e-4"])
+    evals_of_multi = [s for s in plan.steps.values() if s.deps.get("adapter") == ["finetune/toy/multi/native/lr1e-4"]]
+    assert sorted(s.id for s in evals_of_multi) == ["eval/toy/ru/native/lr1e-4-multi", "eval/toy/zh/native/lr1e-4-multi"]
+    rtt = plan.steps["rtt/ru/rtt_google"]
+    assert rtt.inputs["source"].endswith("data/native_ru.json") and rtt.api_calls == 2 * 2 * 2
+
+
+def test_step_commands_follow_the_documented_cli(tmp_path):
+    path = write_study(tmp_path, commands={})
+    plan = load_plan(path)
+    ctx = CommandContext(plan, judge_urls={"stand-in": "http://127.0.0.1:9/v1"})
+    out = tmp_path / "out"
+
+    def argv(step_id):
+        return command_for(plan.steps[step_id], ctx)[2:]  # drop python, cli.py
+
+    assert argv("translate/zh/google") == [
+        "translate", "--backend", "google", "--src", "en", "--tgt", "zh", "--in", f"{out}/data/zh/google-sample/data.json",
+        "--out", f"{out}/data/zh/google/data.json", "--fields", "instruction,output", "--cache", f"{out}/cache/translate.sqlite"]
+    assert argv("finetune/toy/zh/native/lr1e-4") == [
+        "finetune", "--base", f"{out}/models/toy", "--data", str(tmp_path / "data/native_zh.json"), "--lang", "zh",
+        "--variant", "native", "--out", f"{out}/checkpoints/toy/zh/native/lr1e-4", "--lora", "--lr", "1e-4",
+        "--epochs", "10", "--batch-size", "64", "--micro-batch-size", "8", "--max-length", "1024", "--seed", "0"]
+    assert argv("eval/toy/zh/google/lr1e-4-mono") == [
+        "eval", "--model", "hf", "--model-args", f"pretrained={out}/models/toy,peft={out}/checkpoints/toy/zh/google/lr1e-4",
+        "--tasks", "translated_zh_xquad", "--output-path", f"{out}/eval/toy/zh/google/lr1e-4-mono", "--limit", "2"]
+    assert argv("judge/stand-in/toy/zh/native/lr1e-4-mono") == [
+        "judge", f"{out}/eval/toy/zh/native/lr1e-4-mono", "--judge", "stand-in", "--base-url", "http://127.0.0.1:9/v1",
+        "--cache", f"{out}/cache/judge.sqlite", "--out", f"{out}/judge/stand-in/toy/zh/native/lr1e-4-mono"]
+    lb = argv("leaderboard")
+    assert lb[0] == "leaderboard" and lb[-4:] == ["--out", f"{out}/site", "--title", "nativeval study mini"]
+    assert f"{out}/judge/stand-in/toy/zh/google/lr1e-4-mono" in lb
+    assert format_lr(1e-4) == "1e-4" and format_lr(2.5e-5) == "2.5e-5" and format_lr(0.001) == "1e-3"
+
+
+# --- running, rerunning, changing inputs ---------------------------------------------------------------
+def test_run_then_noop_rerun_then_change_one_input_reruns_only_dependents(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    first = ran(fake_env)
+    assert len(first) == 10 and "site" in first
+    assert all((tmp_path / "out" / d / MARKER).is_file() for d in first)
+    assert "STAND-IN judge" in output
+
+    code, output = run_cli(str(path))
+    assert code == 0 and ran(fake_env) == [] and "10 already done, 0 to run" in output
+
+    native = tmp_path / "data/native_zh.json"
+    native.write_text(json.dumps([{"instruction": "changed", "output": "x", "id": "0"}]))
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    assert ran(fake_env) == ["checkpoints/toy/zh/native/lr1e-4", "eval/toy/zh/native/lr1e-4-mono",
+                             "judge/stand-in/toy/zh/native/lr1e-4-mono", "site"]
+    trained_on = json.loads((tmp_path / "out/checkpoints/toy/zh/native/lr1e-4/result.json").read_text())
+    assert any("changed" in str(i) for i in trained_on["inputs"])
+
+
+def test_changing_a_setting_reruns_only_what_reads_it(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    assert run_cli(str(path))[0] == 0
+    ran(fake_env)
+    path = write_study(tmp_path, eval={"tasks": ["translated_{lang}_xquad"], "limit": 3})
+    assert run_cli(str(path))[0] == 0
+    assert ran(fake_env) == ["eval/toy/zh/google/lr1e-4-mono", "eval/toy/zh/native/lr1e-4-mono",
+                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "judge/stand-in/toy/zh/native/lr1e-4-mono",
+                             "site"]
+
+
+def test_force_reruns_a_step_and_its_dependents_only(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    assert run_cli(str(path))[0] == 0
+    ran(fake_env)
+    code, output = run_cli(str(path), "--force", "translate")
+    assert code == 0, output
+    assert ran(fake_env) == ["checkpoints/toy/zh/google/lr1e-4", "data/zh/google", "eval/toy/zh/google/lr1e-4-mono",
+                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "site"]
+
+
+def test_only_runs_matching_steps_and_needs_their_upstream_done(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    code, output = run_cli(str(path), "--only", "eval/toy/zh/native/*")
+    assert code == 2 and output.count("\n") == 1
+    assert "step eval/toy/zh/native/lr1e-4-mono needs toy_model/toy, which is not done" in output
+    assert run_cli(str(path), "--only", "toy_model")[0] == 0
+    assert run_cli(str(path), "--only", "finetune/toy/zh/native")[0] == 0
+    assert ran(fake_env) == ["checkpoints/toy/zh/native/lr1e-4", "models/toy"]
+    code, output = run_cli(str(path), "--only", "nonsense")
+    assert code == 2 and "--only 'nonsense' matches no step" in output
+
+
+def test_failed_step_blocks_dependents_others_finish_and_rerun_resumes(tmp_path, fake_env, monkeypatch):
+    path = write_study(tmp_path)
+    monkeypatch.setenv("FAKE_FAIL_ON", "checkpoints/toy/zh/google")
+    code, output = run_cli(str(path))
+    assert code == 1
+    assert "FAILED (exit 3)" in output and "boom: simulated failure" in output
+    assert "blocked (needs finetune/toy/zh/google/lr1e-4)" in output
+    assert (tmp_path / "out/eval/toy/zh/native/lr1e-4-mono" / MARKER).is_file()
+    assert not (tmp_path / "out/site").exists()
+    ran(fake_env)
+    monkeypatch.delenv("FAKE_FAIL_ON")
+    assert run_cli(str(path))[0] == 0
+    assert ran(fake_env) == ["checkpoints/toy/zh/google/lr1e-4", "eval/toy/zh/google/lr1e-4-mono",
+                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "site"]
+
+
+def test_a_command_not_implemented_yet_is_reported_as_such(tmp_path, fake_env, monkeypatch):
+    monkeypatch.setenv("FAKE_NOT_IMPLEMENTED", "judge")
+    code, output = run_cli(str(write_study(tmp_path)))
+    assert code == 1
+    assert "`judge` is not implemented yet in this checkout; skipped" in output
+    assert "leaderboard: blocked" in output
+
+
+def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    env = {**os.environ, "FAKE_SLEEP_ON": "checkpoints/toy/zh/google"}
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path)], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    partial = tmp_path / "out/checkpoints/toy/zh/google/lr1e-4/partial.txt"
+    try:
+        while not partial.exists():
+            assert proc.poll() is None, "the runner ended before reaching the slow step"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    step_dir = partial.parent
+    assert (step_dir / STARTED).is_file() and not (step_dir / MARKER).exists()
+    finished_before = ran(fake_env)
+    assert "models/toy" in finished_before and "checkpoints/toy/zh/google/lr1e-4" in finished_before
+
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    rerun = ran(fake_env)
+    assert "models/toy" not in rerun and "data/zh/google" not in rerun
+    assert "checkpoints/toy/zh/google/lr1e-4" in rerun and "site" in rerun
+    assert not partial.exists() and (step_dir / MARKER).is_file()
+    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "result.json"]
+
+
+def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-secret")
+    plan = load_plan(write_study(tmp_path, commands={}))
+    replies = []
+
+    def executor(argv, env, log):
+        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
+        if argv[2] == "judge":
+            assert env["OPENAI_API_KEY"] != "sk-real-secret"
+            url = argv[argv.index("--base-url") + 1] + "/chat/completions"
+            body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "[The Start of Assistant's "
+                               "Answer]\nhello\n[The End of Assistant's Answer]"}]}).encode()
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            replies.append(json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"])
+        else:
+            assert env["OPENAI_API_KEY"] == "sk-real-secret"
+        target = out if out.suffix == ".json" else out / "x"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("[]")
+        return 0
+
+    outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
+    assert set(outcome.values()) == {"done"}
+    assert len(replies) == 2 and all("Rating: [[" in r for r in replies)
+
+
+# --- dry run, export, bad input ------------------------------------------------------------------------
+def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_env):
+    path = write_study(tmp_path, base_models={"Qwen1.5-7B": "Qwen/Qwen1.5-7B"},
+                       eval={"tasks": ["translated_{lang}_open_qa"], "limit": 2})
+    assert run_cli(str(path), "--only", "sample")[0] == 0
+    ran(fake_env)
+    code, output = run_cli(str(path), "--dry-run")
+    assert code == 0 and ran(fake_env) == []
+    assert "  done      sample/zh/google" in output
+    assert "  to run    finetune/Qwen1.5-7B/zh/native/lr1e-4" in output
+    assert "already done: 1 of 9; to run: 8" in output
+    assert "API calls (translation segments 4, judge calls 4)" in output
+    gpu = float(output.split("estimated for the steps to run: ")[1].split(" GPU-hours")[0])
+    assert gpu > 0
+
+
+def test_export_slurm_writes_one_command_per_step_in_stages(tmp_path):
+    path = write_study(tmp_path)
+    plan = load_plan(path)
+    export = tmp_path / "slurm"
+    export_slurm(plan, export, str(path), {"data": "data"})
+    commands = [line for line in (export / "commands.sh").read_text().splitlines() if "--only" in line
+                and not line.startswith("#")]
+    assert len(commands) == 10 and all(" study " in c and "--var data=data" in c for c in commands)
+    stages = sorted(p.name for p in export.glob("stage_*.txt"))
+    assert stages[0] == "stage_00_cpu.txt" and (export / stages[-1]).read_text().strip().endswith("--only leaderboard")
+    for stage in stages:
+        ids = [line.split("--only ")[1].split("/")[0] for line in (export / stage).read_text().splitlines()]
+        assert set(ids) <= ({"finetune", "eval"} if stage.endswith("_gpu.txt") else {"toy_model", "sample",
+                            "translate", "judge", "leaderboard"}), (stage, ids)
+    submit = (export / "submit.sh").read_text()
+    assert "afterok" in submit and "--gres=gpu:1" in submit and submit.count("sbatch --parsable") == len(stages)
+    for script in ("commands.sh", "submit.sh", "nativeval_step.sbatch"):
+        assert subprocess.run(["bash", "-n", str(export / script)]).returncode == 0
+    assert len((export / "steps.tsv").read_text().splitlines()) == 11
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"colour": "red"}, "colour: unknown key"),
+    ({"languages": ["zh", "fr"]}, "languages[1]: unknown language 'fr' (supported: es, ru, zh)"),
+    ({"variants": {"native": {"file": "data/missing_{lang}.json"}, "google": {"file": "data/en_pool.json"}}},
+     "variants.native.file: "),
+    ({"finetune": {"recipe": {"lrr": 1}}}, "finetune.recipe.lrr: unknown key"),
+    ({"finetune": {"runs": [{"models": ["llama"]}]}}, "finetune.runs[0].models[0]: unknown name 'llama'"),
+    ({"finetune": {"runs": [{"variants": ["google"], "tuning": "multi"}]}}, "needs `multi_file` on variant 'google'"),
+    ({"finetune": {"runs": [{"lr": ["fast"]}]}}, "finetune.runs[0].lr[0]: expected a number"),
+    ({"variants": {"x": {"translate": {"backend": "babel", "source": "data/en_pool.json"}}}}, "unknown backend 'babel'"),
+    ({"judges": [{"name": "gpt"}]}, "judges[0].base_url: required key is missing"),
+    ({"output_dir": None}, "output_dir: expected a non-empty string"),
+    ({"vars": {}}, "${data} is not defined"),
+])
+def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, message):
+    code, output = run_cli(str(write_study(tmp_path, **change)))
+    assert code == 2
+    assert output.startswith("error: ") and output.count("\n") == 1 and message in output, output
+    if "missing_" in message or "variants.native.file" in message:
+        assert "missing_zh.json: file not found" in output
+
+
+def test_missing_study_file_and_malformed_yaml_and_bad_var(tmp_path):
+    code, output = run_cli(str(tmp_path / "nope.yaml"))
+    assert code == 2 and "study file not found" in output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study: [unclosed\n")
+    code, output = run_cli(str(bad))
+    assert code == 2 and "malformed YAML" in output and output.count("\n") == 1
+    code, output = run_cli(str(write_study(tmp_path)), "--var", "nonsense")
+    assert code == 2 and "expected NAME=VALUE" in output
+
+
+def test_sample_step_is_seeded_and_keeps_format(tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"id": str(i)} for i in range(20)]))
+    assert sample_records(source, tmp_path / "a.json", 5, seed=1) == 5
+    sample_records(source, tmp_path / "b.json", 5, seed=1)
+    a = json.loads((tmp_path / "a.json").read_text())
+    assert a == json.loads((tmp_path / "b.json").read_text())
+    assert [r["id"] for r in a] == sorted((r["id"] for r in a), key=int)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": i}) + "\n" for i in range(4)))
+    assert sample_records(jsonl, tmp_path / "c.jsonl", 10, seed=0) == 4
+
+
+# --- the shipped study files ----------------------------------------------------------------------------
+PAPER_FILES = {
+    "aya_native/aya_native_data_processed.{}.json": ("en", "es", "ru", "zh", "all"),
+    "aya_google_translated/aya_google_translated_data_processed.all.json": (None,),
+    "aya_cohere_translated/aya_cohere_translated_data_processed.all.json": (None,),
+}
+
+
+def fake_aya_release(root: Path) -> Path:
+    for pattern, langs in PAPER_FILES.items():
+        for lang in langs:
+            path = root / (pattern.format(lang) if lang else pattern)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([{"instruction": "q", "input": "", "output": "a", "id": "0"}] * 3))
+    return root
+
+
+@pytest.mark.parametrize(("lang", "finetunes", "rtt"), [("es", 48, 0), ("ru", 58, 10), ("zh", 58, 10)])
+def test_paper_configs_encode_the_study_matrix(tmp_path, lang, finetunes, rtt):
+    aya = fake_aya_release(tmp_path / "aya")
+    plan = load_plan(REPO / "configs" / f"paper_{lang}.yaml", {"aya": str(aya)})
+    steps = [s for s in plan.steps.values() if s.kind == "finetune"]
+    assert len(steps) == finetunes
+    combos = {(s.id.split("/")[1], s.params["variant"], format_lr(s.params["lr"]), s.params["tuning"]) for s in steps}
+    small = ("Gemma-2B", "Qwen1.5-0.5B", "Qwen1.5-1.8B", "Qwen1.5-4B")
+    assert all(lr == "1e-4" and tuning == "mono" for m, v, lr, tuning in combos if m in small)
+    assert ("Qwen1.5-14B", "native", "1e-6", "mono") in combos and ("Llama2-7B", "cohere", "1e-4", "multi") in combos
+    assert len([c for c in combos if c[1].startswith("rtt_")]) == rtt
+    lines = describe_plan(plan)
+    assert "GPU-hours" in lines[-1]
+
+
+def test_demo_config_plans_toy_model_three_variants_and_stand_in_judge():
+    plan = load_plan(REPO / "configs" / "demo.yaml")
+    kinds = [s.kind for s in plan.steps.values()]
+    assert kinds.count("toy_model") == 1 and kinds.count("finetune") == 3 and kinds.count("judge") == 3
+    assert plan.config.judges[0].serve == "stub"
+    assert "toy model" in plan.steps["leaderboard"].params["title"].lower()
+
+
+def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
+    plan = load_plan(write_study(tmp_path, commands={}))
+    step = plan.steps["finetune/toy/zh/native/lr1e-4"]
+    step.out.mkdir(parents=True)
+    (step.out / "checkpoints").mkdir()
+    (step.out / STARTED).write_text(json.dumps({"key": step.key}))
+    other = plan.steps["finetune/toy/zh/google/lr1e-4"]
+    other.out.mkdir(parents=True)
+    (other.out / "stale.bin").write_text("from an attempt with another key")
+    (other.out / STARTED).write_text(json.dumps({"key": "0" * 64}))
+    seen = {}
+
+    def executor(argv, env, log):
+        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
+        seen[str(out)] = argv
+        target = out if out.suffix == ".json" else out / "x"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("[]")
+        return 0
+
+    StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
+    assert seen[str(step.out)][-1] == "--resume" and (step.out / "checkpoints").is_dir()
+    assert "--resume" not in seen[str(other.out)] and not (other.out / "stale.bin").exists()
+    assert (step.out / MARKER).is_file() and not (step.out / STARTED).exists()
+
+
+@pytest.mark.slow
+def test_miniature_study_end_to_end_with_the_real_commands(tmp_path):
+    """Toy model, LoRA on two embedded Aya variants, lm-eval on one task, leaderboard; then a no-op rerun."""
+    study = {
+        "study": "mini_e2e",
+        "output_dir": str(tmp_path / "out"),
+        "languages": ["zh"],
+        "base_models": {"toy": {"toy": {"seed": 0}}},
+        "variants": {"native": {"file": str(REPO / "finetune/data/aya_native_{lang}_32.json")},
+                     "google": {"file": str(REPO / "finetune/data/aya_google_{lang}_32.json")}},
+        "finetune": {"recipe": {"epochs": 1, "batch_size": 8, "micro_batch_size": 8, "max_length": 128}},
+        "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 2, "device": "cpu"},
+        "leaderboard": {"title": "miniature study (toy model: numbers are noise)"},
+    }
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    assert len(list((tmp_path / "out/eval").rglob("results_*.json"))) == 2
+    assert (tmp_path / "out/checkpoints/toy/zh/native/lr1e-4/nativeval_run.json").is_file()
+    assert (tmp_path / "out/site/index.html").is_file() and "leaderboard: " in output
+    code, output = run_cli(str(path))
+    assert code == 0 and "6 already done, 0 to run" in output
