@@ -2,7 +2,7 @@
 
 - ``judges/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
 - ``judges/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale).
-- ``judges/prices.yaml``: USD per 1M input / output tokens by model name.
+- prices: the one table, ``harness_ext/core/prices.yaml`` (``harness_ext.core.prices``).
 
 ``--judge`` takes a built-in name or a path to a YAML file of the same shape.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
+from harness_ext.core.prices import token_prices
 from harness_ext.core.render import render_template
 from harness_ext.core.resilience import RetryPolicy
 
 JUDGES_DIR = Path(__file__).resolve().parent / "configs"
 PROMPTS_DIR = JUDGES_DIR / "prompts"
-PRICES_FILE = JUDGES_DIR / "prices.yaml"
 
 
 @dataclass(frozen=True)
@@ -87,14 +87,14 @@ class JudgeConfig:
 
 
 def builtin_judges() -> list[str]:
-    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml") if p.stem != "prices")
+    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml"))
 
 
 def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | None = None) -> JudgeConfig:
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         path = JUDGES_DIR / f"{name_or_path}.yaml"
-        if not path.is_file() or name_or_path == "prices":
+        if not path.is_file():
             raise InputError(f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
                              "(or pass a path to a judge YAML)")
     raw = read_yaml(path)
@@ -129,9 +129,5 @@ def load_prompt(version: str) -> PromptTemplate:
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, dict[str, float]]:
-    source = Path(path) if path else PRICES_FILE
-    raw = read_yaml(source)
-    table = raw.get("per_million_tokens", raw)
-    if not isinstance(table, dict):
-        raise InputError(f"{source}: expected per_million_tokens: {{model: {{input: USD, output: USD}}}}")
-    return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in table.items() if isinstance(v, dict)}
+    """Token prices of judge models: the core price table, or the ``--prices`` file given."""
+    return token_prices(path)

@@ -49,6 +49,7 @@ def render_messages(prompt: dict[str, Any], text: str, src: str, tgt: str) -> li
 
 class LLMBackend(Backend):
     name = "llm"
+    price_unit = "tokens"
     max_batch_segments = 1
     default_concurrency = 16
 
