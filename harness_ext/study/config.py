@@ -5,7 +5,7 @@ Schema (full reference in configs/README.md)::
     study: NAME                         # required
     output_dir: DIR                     # required; relative paths are relative to the study file
     vars: {NAME: VALUE}                 # ${NAME} substitution in every string; `--var NAME=VALUE` overrides
-    languages: [zh, ...]                # required; es | ru | zh
+    languages: [zh, ...]                # required; any language a catalogue task is in
     base_models: {NAME: HF_ID | LOCAL_DIR | {path, revision, params_b} | {toy: {seed}}}
     variants:                           # required; exactly one of file / translate / round_trip each
       NAME: {file: PATH}                # `{lang}` in a path is replaced per language

@@ -288,3 +288,21 @@ def test_lm_eval_validate_accepts_every_task_and_collection():
                            "--tasks", ",".join(names)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All tasks found and valid" in proc.stdout
+
+
+def test_per_language_task_functions_are_resolved_from_the_registry():
+    import importlib.util
+
+    from harness_ext.core.errors import InputError
+
+    spec = importlib.util.spec_from_file_location("utils", TASKS_DIR / "translated_xquad" / "utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)  # as lm-eval's `!function utils.name` does, then getattr
+    doc = {"answers": {"text": ["el Prado"], "answer_start": [0]}}
+    assert utils.process_results_es(doc, ["Prado"])["exact_match"] == 1.0  # Spanish articles
+    assert utils.process_results_en(doc, ["Prado"])["exact_match"] == 0.0
+    with pytest.raises(InputError) as caught:
+        utils.process_results_fr  # noqa: B018 - in the registry, without evaluation settings
+    assert "\n" not in str(caught.value) and "no evaluation settings" in str(caught.value)
+    with pytest.raises(AttributeError):
+        utils.something_else  # noqa: B018
