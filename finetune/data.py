@@ -21,10 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import file_sha256, read_json, read_jsonl
+from harness_ext.core.io import file_sha256, read_json, read_jsonl, read_yaml
+from harness_ext.core.languages import by_iso639_3, codes
 
 PACKAGE_DIR = Path(__file__).parent
 EMBEDDED_DATA_DIR = PACKAGE_DIR / "data"
@@ -71,28 +70,25 @@ class Example:
 
 @cache
 def templates() -> dict[str, Any]:
-    return yaml.safe_load((PACKAGE_DIR / "templates.yaml").read_text(encoding="utf-8"))
-
-
-@cache
-def _iso3_to_1() -> dict[str, str]:
-    return yaml.safe_load((PACKAGE_DIR / "languages.yaml").read_text(encoding="utf-8"))["iso639_3_to_1"]
+    return read_yaml(PACKAGE_DIR / "templates.yaml")
 
 
 def normalize_lang(code: str) -> str:
+    """A record's language as nativeval's code: ISO 639-3 codes (``zho``) map through the language registry."""
     code = code.strip().lower()
-    return _iso3_to_1().get(code, code)
+    return by_iso639_3(code) or code
 
 
 def lang_from_id(record_id: str) -> str | None:
     """The last ISO 639-3 code in an Aya id: ``aya_eng_google_translated_to_zho_3`` -> ``zh``."""
-    codes = [tok for tok in re.split(r"[_\-.]", record_id.lower()) if tok in _iso3_to_1()]
-    return _iso3_to_1()[codes[-1]] if codes else None
+    found = [by_iso639_3(tok) for tok in re.split(r"[_\-.]", record_id.lower()) if len(tok) == 3]
+    found = [code for code in found if code]
+    return found[-1] if found else None
 
 
 def lang_from_filename(path: str) -> str | None:
     """``aya_native_data_processed.zh.json`` or ``aya_native_zh_32.json`` -> ``zh``."""
-    known = set(_iso3_to_1().values())
+    known = set(codes())
     tokens = [tok for tok in re.split(r"[_\-.]", Path(path).name.lower()) if tok in known]
     return tokens[-1] if tokens else None
 

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
 
 PACKAGE_DIR = Path(__file__).parent
 
 
 @cache
 def lora_target_table() -> dict[str, Any]:
-    return yaml.safe_load((PACKAGE_DIR / "lora_targets.yaml").read_text(encoding="utf-8"))
+    return read_yaml(PACKAGE_DIR / "lora_targets.yaml")
 
 
 def _looks_local(base: str) -> bool:

@@ -91,7 +91,7 @@ def make_ledger(backend: Backend, max_cost: float | None) -> CostLedger:
     price = backend.price()
     if price is None and max_cost is not None and backend.name != "hf":
         raise InputError(
-            f"no price known for {backend.name} model {backend.model!r} (translate/prices.yaml), "
+            f"no price known for {backend.name} model {backend.model!r} (harness_ext/core/prices.yaml or $NATIVEVAL_PRICES), "
             "so --max-cost cannot be enforced; add its price or drop --max-cost"
         )
     return CostLedger(prices={backend.model: price or {}}, max_cost=max_cost)

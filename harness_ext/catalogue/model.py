@@ -38,7 +38,8 @@ import yaml
 
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_text
+from harness_ext.core.io import atomic_write_text, read_yaml
+from harness_ext.core.languages import language
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "data"
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
@@ -105,7 +106,9 @@ class CatalogueTask:
     extra: dict[str, Any] = field(compare=False, hash=False)
 
     @property
-    def collections(self) -> tuple[str, str]:
+    def collections(self) -> tuple[str, ...]:
+        if self.extra.get("collections") is False:  # e.g. the *_lmeval MGSM variants: MGSM counts once
+            return ()
         group = self.benchmark.origin_group
         return (f"{group}_{self.language}", group)
 
@@ -197,16 +200,6 @@ def unknown_name_message(name: str, known: Sequence[str]) -> str:
 
 
 # --- loading ----------------------------------------------------------------------------------------
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(loaded, dict):
-        raise InputError(f"{path}: expected a mapping at the top level")
-    return loaded
-
-
 def _benchmark(raw: dict[str, Any], path: Path) -> Benchmark:
     try:
         ds = raw["dataset"]
@@ -247,20 +240,23 @@ def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:
 
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
     """Read every ``<benchmark>.yaml`` (files starting with ``_`` hold shared settings)."""
-    settings = _read_yaml(directory / "_collections.yaml")
+    settings = read_yaml(directory / "_collections.yaml")
     tasks: list[CatalogueTask] = []
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
         bench = _benchmark(raw, path)
         tasks.extend(_task(t, bench) for t in raw.get("tasks", []))
+    for task in tasks:
+        language(task.language)  # an unknown code is a one-line error naming the language registry
     tasks.sort(key=lambda t: t.benchmark.origin_group != "native")  # stable: native first, then by file
     names = [t.name for t in tasks]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"catalogue: task names defined twice: {', '.join(duplicates)}")
-    return Catalogue(tasks=tuple(tasks), languages=tuple(settings["languages"]),
+    languages = tuple(dict.fromkeys(sorted(t.language for t in tasks)))
+    return Catalogue(tasks=tuple(tasks), languages=languages,
                      origin_groups=tuple(settings["origin_groups"]),
                      empty_notes=dict(settings.get("empty_notes") or {}))
 

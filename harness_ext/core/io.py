@@ -87,6 +87,32 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}:{err.lineno}:{err.colno}: malformed JSON ({err.msg})") from None
 
 
+def read_yaml(path: str | os.PathLike, *, shown: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Read a YAML file whose top level is a mapping; any problem is one InputError line naming the file.
+
+    ``shown`` is the name the message uses (default ``path``): a missing file, malformed YAML (with its
+    line) and a top level that is not a mapping each get their own line.
+    """
+    import yaml  # imported here: most io users never read YAML
+
+    path = Path(path)
+    shown = shown if shown is not None else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{shown}: file not found") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InputError(f"{shown}{line}: malformed YAML ({problem})") from None
+    if not isinstance(loaded, dict):
+        raise InputError(f"{shown}: expected a mapping at the top level")
+    return loaded
+
+
 def append_jsonl(path: str | os.PathLike, row: Any) -> None:
     """Append one record and fsync it: a crash loses at most the record being written."""
     path = Path(path)

@@ -2,20 +2,22 @@
 
 ``language("zh").segmentation``, ``language("es").articles``, ``backend_code("zh", "nllb")``. A code that
 is not in the registry is a one-line :class:`UnknownLanguage` naming the file to add it to.
+``NATIVEVAL_LANGUAGES=<file>`` replaces the table (same schema), for a site's own languages or a test.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
 
 TABLE = Path(__file__).with_name("languages.yaml")
+TABLE_ENV = "NATIVEVAL_LANGUAGES"
 BACKEND_SCHEMES = ("google", "nllb", "m2m100", "marian")
 
 
@@ -38,6 +40,7 @@ class Language:
     iso639_3: str
     langid: str | None
     codes: dict[str, str] = field(compare=False, hash=False)  # backend scheme -> code
+    iso639_3_aliases: tuple[str, ...] = ()
     articles: tuple[str, ...] = ()
     segmentation: str | None = None  # "whitespace" | "character"; None: no evaluation settings yet
     numbers: NumberConventions = NumberConventions()
@@ -59,6 +62,7 @@ def _language(code: str, row: dict[str, Any]) -> Language:
     numbers = row.get("numbers") or {}
     return Language(
         code=code, name=row["name"], script=row["script"], iso639_3=row["iso639_3"], langid=row.get("langid"),
+        iso639_3_aliases=tuple(row.get("iso639_3_aliases") or ()),
         codes={scheme: row[scheme] for scheme in BACKEND_SCHEMES if scheme in row},
         articles=tuple(row.get("articles") or ()), segmentation=row.get("segmentation"),
         numbers=NumberConventions(decimal=numbers.get("decimal", "."),
@@ -69,10 +73,29 @@ def _language(code: str, row: dict[str, Any]) -> Language:
     )
 
 
+def table_path() -> Path:
+    """The registry file in use: ``$NATIVEVAL_LANGUAGES`` if set, else ``languages.yaml`` beside this module."""
+    return Path(os.environ.get(TABLE_ENV) or TABLE)
+
+
 @lru_cache(maxsize=8)
-def registry(path: Path = TABLE) -> dict[str, Language]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["languages"]
-    return {code: _language(code, row) for code, row in raw.items()}
+def _load(path: Path, mtime_ns: int) -> dict[str, Language]:
+    raw = read_yaml(path).get("languages")
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a `languages:` mapping of code -> entry")
+    try:
+        return {str(code): _language(str(code), row) for code, row in raw.items()}
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{path}: a language entry lacks {err}; see the header of {TABLE}") from None
+
+
+def registry(path: Path | None = None) -> dict[str, Language]:
+    path = path or table_path()
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise InputError(f"language registry {path} not found (set by ${TABLE_ENV}?)") from None
+    return _load(path, mtime_ns)
 
 
 def language(code: str) -> Language:
@@ -80,8 +103,20 @@ def language(code: str) -> Language:
         return registry()[code]
     except KeyError:
         raise UnknownLanguage(
-            f"unknown language {code!r}: add an entry for it to {TABLE} (known: {', '.join(sorted(registry()))})"
+            f"unknown language {code!r}: add an entry for it to {table_path()} "
+            f"(known: {', '.join(sorted(registry()))})"
         ) from None
+
+
+def evaluable_language(code: str) -> Language:
+    """``language(code)`` if its entry has the evaluation settings metrics need, else a one-line error."""
+    lang = language(code)
+    if not lang.evaluable:
+        raise UnknownLanguage(
+            f"language {code!r} has no evaluation settings (articles, segmentation, numbers, mgsm) in "
+            f"{table_path()}; add them (evaluable: {', '.join(evaluation_languages())})"
+        )
+    return lang
 
 
 def codes() -> list[str]:
@@ -109,7 +144,19 @@ def backend_code(code: str, scheme: str) -> str:
 
 def by_iso639_3(code3: str) -> str | None:
     """nativeval's code for an ISO 639-3 code (Aya record ids such as aya_zho_12), or None."""
-    return next((code for code, lang in registry().items() if lang.iso639_3 == code3), None)
+    code3 = code3.strip().lower()
+    return next((code for code, lang in registry().items()
+                 if code3 == lang.iso639_3 or code3 in lang.iso639_3_aliases), None)
+
+
+def langid_codes() -> list[str]:
+    """The langid.py codes of every registry language langid can tell."""
+    return sorted({lang.langid for lang in registry().values() if lang.langid})
+
+
+def language_by_langid(langid_code: str) -> str | None:
+    """nativeval's code for a langid.py code, or None."""
+    return next((code for code, lang in registry().items() if lang.langid == langid_code), None)
 
 
 def require_language(code: str, supported: list[str], backend: str, role: str) -> str:

@@ -1,13 +1,18 @@
-"""Multilingual metrics for extractive QA (TyDi QA, XQuAD) and MGSM, for en, es, ru and zh.
+"""Multilingual metrics for extractive QA (TyDi QA, XQuAD) and MGSM, for every evaluable registry language.
+
+Everything language-specific comes from the language registry (harness_ext/core/languages.yaml): articles,
+segmentation, number conventions and MGSM answer phrases. A language whose entry lacks them is a one-line
+:class:`UnsupportedLanguage` error.
 
 Extractive QA follows the MLQA evaluation script (Lewis et al. 2020), a per-language SQuAD script:
 
 * normalization: lowercase; delete every punctuation character (ASCII ``string.punctuation`` plus
   every Unicode ``P*`` category, which covers Chinese 。，、？！：；「」《》（） and Spanish ¿¡);
-  delete articles (en: a, an, the; es: el, la, los, las, un, una, unos, unas; ru, zh: none);
-  collapse whitespace;
-* tokens: whitespace tokens for en, es, ru; for zh MLQA's mixed segmentation — every Han character
-  is a token of its own, runs of anything else (Latin letters, digits) are split on whitespace;
+  delete the language's ``articles`` (en: a, an, the; es: el, la, los, las, un, una, unos, unas; ru, zh:
+  none); collapse whitespace;
+* tokens: whitespace tokens for ``segmentation: whitespace``; for ``segmentation: character`` (zh) MLQA's
+  mixed segmentation — every Han character is a token of its own, runs of anything else (Latin letters,
+  digits) are split on whitespace;
 * ``exact_match`` and ``f1`` (SQuAD's bag-of-tokens F1) take the maximum over all gold answers;
 * ``include`` (the study's second XQuAD metric): 1.0 when some normalized gold answer occurs in the
   normalized prediction as a contiguous run of whole tokens ("paris" is in "it is paris", but not
@@ -16,8 +21,8 @@ Extractive QA follows the MLQA evaluation script (Lewis et al. 2020), a per-lang
 
 MGSM compares the extracted number with the target numerically (absolute tolerance 1e-6):
 
-* strict: the number right after the language's answer phrase (en "The answer is", es "La respuesta
-  es", ru "Ответ" / "Ответ:" / "Ответ —", zh "答案是" / "答案：" / "答案:"), last occurrence wins;
+* strict: the number right after one of the language's ``mgsm.answer_phrases`` (en "The answer is", es "La
+  respuesta es", ru "Ответ" / "Ответ:" / "Ответ —", zh "答案是" / "答案：" / "答案:"), last occurrence wins;
 * flexible: the last number anywhere in the output.
 
 See :func:`parse_localized_number` for how "1,234", "1.234,5", "1 234" and friends are read.
@@ -31,33 +36,18 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
-from harness_ext.core.errors import InputError
-
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru", "zh")
-
-ARTICLES: dict[str, tuple[str, ...]] = {
-    "en": ("a", "an", "the"),
-    "es": ("el", "la", "los", "las", "un", "una", "unos", "unas"),
-    "ru": (),
-    "zh": (),
-}
-
-MIXED_SEGMENTATION_LANGUAGES = frozenset({"zh"})
+from harness_ext.core.languages import Language, NumberConventions, UnknownLanguage, evaluable_language
 
 NUMBER_TOLERANCE = 1e-6
 
-
-class UnsupportedLanguage(InputError):
-    """A language code the metrics do not know."""
+UnsupportedLanguage = UnknownLanguage  # a language the registry knows nothing or too little about
 
 
 def check_language(lang: str) -> str:
-    """Return ``lang`` if the metrics support it; raise :class:`UnsupportedLanguage` otherwise."""
-    if lang not in SUPPORTED_LANGUAGES:
-        raise UnsupportedLanguage(
-            f"unsupported language {lang!r} for nativeval metrics; use one of: {', '.join(SUPPORTED_LANGUAGES)}"
-        )
+    """Return ``lang`` if the registry has its evaluation settings; raise :class:`UnsupportedLanguage` otherwise."""
+    evaluable_language(lang)
     return lang
 
 
@@ -74,10 +64,10 @@ _HAN_CHARACTER = re.compile(
     "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f]"
 )
 
-_ARTICLE_PATTERNS: dict[str, re.Pattern[str] | None] = {
-    lang: re.compile(r"\b(?:" + "|".join(words) + r")\b") if words else None
-    for lang, words in ARTICLES.items()
-}
+
+@lru_cache(maxsize=64)
+def _article_pattern(articles: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, articles)) + r")\b") if articles else None
 
 
 def _mixed_segmentation(text: str) -> list[str]:
@@ -97,17 +87,17 @@ def _mixed_segmentation(text: str) -> list[str]:
 
 def normalize_answer(text: str, lang: str) -> str:
     """SQuAD/MLQA normalization for ``lang``; zh comes back as space-separated segmentation tokens."""
-    check_language(lang)
+    entry = evaluable_language(lang)
     text = "".join(char for char in text.lower() if not is_punctuation(char))
-    article_pattern = _ARTICLE_PATTERNS[lang]
+    article_pattern = _article_pattern(entry.articles)
     if article_pattern is not None:
         text = article_pattern.sub(" ", text)
-    tokens = _mixed_segmentation(text) if lang in MIXED_SEGMENTATION_LANGUAGES else text.split()
+    tokens = _mixed_segmentation(text) if entry.segmentation == "character" else text.split()
     return " ".join(tokens)
 
 
 def answer_tokens(text: str, lang: str) -> list[str]:
-    """The tokens F1 counts: of the normalized text, per character for Han script (zh), else by whitespace."""
+    """The tokens F1 counts: of the normalized text, per character (``segmentation: character``), else by whitespace."""
     return normalize_answer(text, lang).split()
 
 
@@ -179,44 +169,52 @@ def qa_scores(prediction: str, golds: Sequence[str], lang: str) -> dict[str, flo
 # --------------------------------------------------------------------------- MGSM numbers
 
 # Thousands-separator spaces: no-break space, narrow no-break space and thin space everywhere;
-# a plain space too in es and ru, where "1 234" is the usual way to write a thousand.
+# a plain space too where the registry says so (``numbers.space_thousands``: es, ru write "1 234").
 _TYPOGRAPHIC_SPACES = "\u00a0\u202f\u2009"
-_SPACES_BY_LANGUAGE = {"en": _TYPOGRAPHIC_SPACES, "zh": _TYPOGRAPHIC_SPACES,
-                       "es": " " + _TYPOGRAPHIC_SPACES, "ru": " " + _TYPOGRAPHIC_SPACES}
+_SEPARATOR_NAMES = {".": "dot", ",": "comma", "'": "apostrophe", "\u2019": "right_quote"}
 
-# Each language's number shapes, tried in this order at each position: (name, regex, thousands
+# A language's number shapes, tried in this order at each position: (name, regex, thousands
 # separators, decimal separator). The first that matches decides how the digits are read.
 _NumberShape = tuple[str, str, str, str]
 
 
-def _number_shapes(lang: str) -> list[_NumberShape]:
-    spaces = _SPACES_BY_LANGUAGE[lang]
+def _grouped(separator: str, decimal: str) -> str:
+    """Digits grouped in threes by ``separator``, with an optional ``decimal`` fraction."""
+    return rf"\d{{1,3}}(?:{separator}\d{{3}})+(?!\d)(?:{re.escape(decimal)}\d+)?"
+
+
+@lru_cache(maxsize=64)
+def _number_shapes(numbers: NumberConventions) -> tuple[_NumberShape, ...]:
+    spaces = (" " if numbers.space_thousands else "") + _TYPOGRAPHIC_SPACES
     space_class = "[" + spaces + "]"
-    if lang in ("es", "ru"):
-        return [
-            ("dot_thousands", r"\d{1,3}(?:\.\d{3})+(?!\d)(?:,\d+)?", ".", ","),
-            ("space_thousands", rf"\d{{1,3}}(?:{space_class}\d{{3}})+(?!\d)(?:,\d+)?", spaces, ","),
-            ("comma_thousands", r"\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?", ",", "."),
+    own = [(f"{_SEPARATOR_NAMES.get(sep, f'sep{i}')}_thousands", _grouped(re.escape(sep), numbers.decimal),
+            sep, numbers.decimal) for i, sep in enumerate(numbers.thousands)]
+    space = [("space_thousands", _grouped(space_class, numbers.decimal), spaces, numbers.decimal)]
+    if numbers.decimal == ",":
+        # Decimal comma (es, ru): models often write English-style numbers too ("1,234" is 1234, "1,234.5").
+        english = [] if "," in numbers.thousands else [("comma_thousands", _grouped(",", "."), ",", ".")]
+        return tuple(own + space + english + [
             ("comma_decimal", r"\d+,\d+", "", ","),
             ("dot_decimal", r"\d+\.\d+", "", "."),
             ("integer", r"\d+", "", "."),
-        ]
-    return [
-        ("comma_thousands", r"\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?", ",", "."),
+        ])
+    # Decimal point (en, zh): European shapes that cannot be read otherwise are accepted as well.
+    european = [] if "." in numbers.thousands else [
         ("dot_thousands_comma_decimal", r"\d{1,3}(?:\.\d{3})+(?!\d),\d+", ".", ","),
         ("dot_thousands", r"\d{1,3}(?:\.\d{3}){2,}(?!\d)", ".", ","),
-        ("space_thousands", rf"\d{{1,3}}(?:{space_class}\d{{3}})+(?!\d)(?:\.\d+)?", spaces, "."),
+    ]
+    return tuple(own + european + space + [
         ("dot_decimal", r"\d+\.\d+", "", "."),
         ("integer", r"\d+", "", "."),
-    ]
+    ])
 
 
 # A minus sign (ASCII hyphen-minus or U+2212) counts only where it cannot be a binary minus ("74-35").
 _SIGN = r"(?P<sign>(?<![\w.,])[-\u2212])?"
 
 
-def _number_pattern(lang: str) -> str:
-    alternatives = "|".join(f"(?P<{name}>{pattern})" for name, pattern, _, _ in _number_shapes(lang))
+def _number_pattern(numbers: NumberConventions) -> str:
+    alternatives = "|".join(f"(?P<{name}>{pattern})" for name, pattern, _, _ in _number_shapes(numbers))
     return rf"{_SIGN}(?<!\d)(?:{alternatives})"
 
 
@@ -228,23 +226,25 @@ _FULLWIDTH_TO_ASCII = str.maketrans(
 # What may stand between an answer phrase and its number: a colon or dash, markdown bold, a currency sign.
 _PHRASE_GLUE = rf"\s*(?:[:—–]|-(?!\d))?\s*\**\s*(?:[{re.escape(_CURRENCY_SYMBOLS)}]\s*)?"
 
-ANSWER_PHRASES: dict[str, str] = {
-    "en": r"\bthe answer is",
-    "es": r"\bla respuesta es",
-    "ru": r"\bответ",
-    "zh": r"答案\s*(?:是|为|為)?",
-}
-
-_NUMBER_RE = {lang: re.compile(_number_pattern(lang)) for lang in SUPPORTED_LANGUAGES}
-_STRICT_RE = {
-    lang: re.compile(ANSWER_PHRASES[lang] + _PHRASE_GLUE + _number_pattern(lang), re.IGNORECASE)
-    for lang in SUPPORTED_LANGUAGES
-}
-_SHAPES = {lang: _number_shapes(lang) for lang in SUPPORTED_LANGUAGES}
+# How MGSM targets (dataset fields) are written, whatever the language: "18", "1234.5", "1,234".
+_DATASET_NUMBERS = NumberConventions()
 
 
-def _value_of(match: re.Match[str], lang: str) -> float:
-    for name, _, thousands, decimal in _SHAPES[lang]:
+@lru_cache(maxsize=64)
+def _number_re(numbers: NumberConventions) -> re.Pattern[str]:
+    return re.compile(_number_pattern(numbers))
+
+
+@lru_cache(maxsize=64)
+def _strict_re(entry: Language) -> re.Pattern[str]:
+    if not entry.mgsm_answer_phrases:
+        raise UnsupportedLanguage(f"language {entry.code!r} has no mgsm.answer_phrases in the language registry")
+    phrases = "(?:" + "|".join(entry.mgsm_answer_phrases) + ")"
+    return re.compile(phrases + _PHRASE_GLUE + _number_pattern(entry.numbers), re.IGNORECASE)
+
+
+def _value_of(match: re.Match[str], numbers: NumberConventions) -> float:
+    for name, _, thousands, decimal in _number_shapes(numbers):
         digits = match.group(name)
         if digits is None:
             continue
@@ -255,12 +255,23 @@ def _value_of(match: re.Match[str], lang: str) -> float:
     raise AssertionError("a number match always has one shape")
 
 
+def _parse_number(token: str, numbers: NumberConventions) -> float | None:
+    text = token.translate(_FULLWIDTH_TO_ASCII).strip()
+    text = text.lstrip(_CURRENCY_SYMBOLS + " ")
+    text = text.rstrip(_CURRENCY_SYMBOLS + "元%.。!?,，！？ ")
+    match = _number_re(numbers).fullmatch(text)
+    return _value_of(match, numbers) if match else None
+
+
 def parse_localized_number(token: str, lang: str) -> float | None:
     """Read one number written the way ``lang`` writes numbers; None if ``token`` is not one number.
 
     A currency sign before or after ($ € £ ¥ ₽ ₹ ₩, 元), a percent sign, and closing sentence
     punctuation (". 。 ! ? , ，") are ignored; unit words ("18 км") are not — extraction handles those.
     A leading "-" or "−" (U+2212) makes the number negative.
+
+    The rules follow the registry's ``numbers`` (decimal separator, thousands separators, plain-space
+    grouping); for the four languages shipped:
 
     * en, zh: "," groups thousands and "." is the decimal point ("1,234.5"); "18." is 18, the
       period ending a sentence. European shapes that cannot be read otherwise are accepted:
@@ -273,28 +284,24 @@ def parse_localized_number(token: str, lang: str) -> float | None:
     * everywhere: when both "." and "," appear, the last one is the decimal separator; no-break
       space (U+00A0), narrow no-break space (U+202F) and thin space (U+2009) group thousands.
     """
-    check_language(lang)
-    text = token.translate(_FULLWIDTH_TO_ASCII).strip()
-    text = text.lstrip(_CURRENCY_SYMBOLS + " ")
-    text = text.rstrip(_CURRENCY_SYMBOLS + "元%.。!?,，！？ ")
-    match = _NUMBER_RE[lang].fullmatch(text)
-    return _value_of(match, lang) if match else None
+    return _parse_number(token, evaluable_language(lang).numbers)
 
 
 def extract_answer_number(text: str, lang: str, strict: bool) -> float | None:
     """The answer number of an MGSM output, or None when there is none.
 
-    ``strict``: the number right after the last answer phrase of ``lang`` that is followed by a
+    ``strict``: the number right after the last answer phrase of ``lang`` (registry ``mgsm.answer_phrases``)
+    that is followed by a
     number (en "The answer is N", es "La respuesta es N", ru "Ответ: N" / "Ответ — N" / "Ответ N",
     zh "答案是 N" / "答案：N" / "答案: N"; case-insensitive; a colon, dash, "**" or currency sign may
     come between). Otherwise: the last number anywhere in ``text``. Numbers are read by
     :func:`parse_localized_number`'s rules.
     """
-    check_language(lang)
+    entry = evaluable_language(lang)
     text = text.translate(_FULLWIDTH_TO_ASCII)
-    pattern = _STRICT_RE[lang] if strict else _NUMBER_RE[lang]
+    pattern = _strict_re(entry) if strict else _number_re(entry.numbers)
     matches = list(pattern.finditer(text))
-    return _value_of(matches[-1], lang) if matches else None
+    return _value_of(matches[-1], entry.numbers) if matches else None
 
 
 def numbers_equal(a: float | None, b: float | int | str | None) -> bool:
@@ -309,7 +316,7 @@ def numbers_equal(a: float | None, b: float | int | str | None) -> bool:
         try:
             b = float(b.strip())
         except ValueError:
-            b = parse_localized_number(b, "en")
+            b = _parse_number(b, _DATASET_NUMBERS)
             if b is None:
                 return False
     a, b = float(a), float(b)
@@ -318,9 +325,24 @@ def numbers_equal(a: float | None, b: float | int | str | None) -> bool:
     return math.isclose(a, b, rel_tol=0.0, abs_tol=NUMBER_TOLERANCE)
 
 
-def mgsm_scores(output: str, target: float | int | str, lang: str) -> dict[str, float]:
-    """``exact_match_strict`` and ``exact_match_flexible`` of one MGSM output against its target number."""
-    return {
-        "exact_match_strict": float(numbers_equal(extract_answer_number(output, lang, strict=True), target)),
-        "exact_match_flexible": float(numbers_equal(extract_answer_number(output, lang, strict=False), target)),
-    }
+def canonical_number(value: float | int | str | None) -> str | None:
+    """One spelling per number, so that string equality is numeric equality (to 1e-6): "18", "-3", "1234.5".
+
+    A string is read as a dataset field ("18", "1234.5", "1,234"); None, NaN, infinities and unreadable
+    strings give None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            value = _parse_number(value, _DATASET_NUMBERS)
+            if value is None:
+                return None
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    rounded = round(value / NUMBER_TOLERANCE) * NUMBER_TOLERANCE
+    text = f"{rounded:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

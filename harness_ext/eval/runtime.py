@@ -1,15 +1,24 @@
-"""What the task YAMLs' small utils.py files delegate to: data loading, document filters and scoring."""
+"""What the task YAMLs' small utils.py files delegate to: data loading, document filters and scoring.
+
+Nothing here is per language: the language is an argument (a filter's ``language`` in the task YAML, or the
+``<lang>`` suffix of a name that :func:`per_language` resolves), and its rules come from the registry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import datasets
+from lm_eval.api.filter import Filter
+from lm_eval.api.registry import register_filter
 
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.eval.metrics import mgsm_scores, qa_scores
+from harness_ext.eval.metrics import canonical_number, check_language, extract_answer_number, qa_scores
+
+INVALID = "[invalid]"  # what lm-eval's regex filters emit when nothing matches
 
 
 def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> datasets.DatasetDict:
@@ -43,8 +52,79 @@ def qa_results(results: list[str], golds: list[str], lang: str) -> dict[str, flo
     return qa_scores(results[0].strip(), golds, lang)
 
 
-def mgsm_results(doc: Mapping[str, Any], results: list[str], lang: str) -> dict[str, float]:
-    return mgsm_scores(results[0], doc["answer_number"], lang)
+def per_language(module_name: str, attribute: str, factories: Mapping[str, Callable[[str], Any]]) -> Any:
+    """PEP 562 ``__getattr__`` for a task's utils.py: ``process_results_<lang>`` -> ``factory(lang)``.
+
+    lm-eval resolves ``!function utils.process_results_de`` with ``getattr``, so a new language needs a
+    registry entry and catalogue lines, never a new Python function.
+    """
+    for prefix, factory in factories.items():
+        if attribute.startswith(prefix + "_"):
+            return factory(check_language(attribute[len(prefix) + 1:]))
+    raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
+
+
+def qa_process_results(golds: Callable[[Mapping[str, Any]], list[str]]) -> Callable[[str], Callable]:
+    """``lang -> process_results(doc, results)`` scoring extractive QA against ``golds(doc)``."""
+
+    def for_language(lang: str) -> Callable[[Mapping[str, Any], list[str]], dict[str, float]]:
+        def process_results(doc: Mapping[str, Any], results: list[str]) -> dict[str, float]:
+            return qa_results(results, golds(doc), lang)
+
+        process_results.__name__ = f"process_results_{lang}"
+        return process_results
+
+    return for_language
+
+
+# --- MGSM -------------------------------------------------------------------------------------------
+@register_filter("localized_number")
+class LocalizedNumberFilter(Filter):
+    """lm-eval filter: each response -> the canonical spelling of its answer number, or ``[invalid]``.
+
+    ``mode: strict`` takes the number after the language's MGSM answer phrase, ``mode: flexible`` the last
+    number (harness_ext.eval.metrics.extract_answer_number). Localized numbers ("1.234,5", "1 234") come
+    out canonical ("1234.5"), as does the target (:func:`mgsm_target`), so lm-eval's ``exact_match`` on
+    the two strings is a numeric comparison. In a task YAML::
+
+        filter_list:
+          - name: strict-match
+            filter: [{function: localized_number, language: zh, mode: strict}, {function: take_first}]
+    """
+
+    def __init__(self, language: str, mode: str = "strict") -> None:
+        if mode not in ("strict", "flexible"):
+            raise ValueError(f"localized_number: mode must be strict or flexible, not {mode!r}")
+        self.language = check_language(language)
+        self.strict = mode == "strict"
+
+    def apply(self, resps: Iterable[Sequence[str]], docs: Sequence[Mapping[str, Any]]) -> Iterable[list[str]]:
+        return [[self._canonical(resp) for resp in inst] for inst in resps]
+
+    def _canonical(self, response: Any) -> str:
+        text = response if isinstance(response, str) else ""
+        return canonical_number(extract_answer_number(text, self.language, strict=self.strict)) or INVALID
+
+
+# An exemplar answer starts with its language's step-by-step cue ("逐步解答：", "Respuesta paso a paso: ",
+# "Пошаговое решение: "): a short run without digits up to the first colon (ASCII or full-width).
+_ANSWER_CUE = re.compile(r"^[^\d:：\n]{1,40}[:：]\s*")
+
+
+def exemplar_answer(answer: str) -> str:
+    """An MGSM exemplar's worked answer without its cue, whatever the cue's length in characters.
+
+    lm-eval 0.4.13 cuts a fixed ``answer[N:]`` per language, which drops the first characters of every
+    Chinese exemplar (the cue is 5 characters, the slice 6).
+    """
+    return _ANSWER_CUE.sub("", answer, count=1)
+
+
+def mgsm_target(doc: Mapping[str, Any]) -> str:
+    """``doc_to_target``: an exemplar's worked answer (cue removed), or a test item's canonical number."""
+    if doc.get("answer") is not None:
+        return exemplar_answer(doc["answer"])
+    return canonical_number(doc["answer_number"]) or str(doc["answer_number"])
 
 
 def mmmlu_subject(raw_subject: Any) -> Any:

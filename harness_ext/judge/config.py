@@ -2,7 +2,7 @@
 
 - ``judges/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
 - ``judges/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale).
-- ``judges/prices.yaml``: USD per 1M input / output tokens by model name.
+- prices: the one table, ``harness_ext/core/prices.yaml`` (``harness_ext.core.prices``).
 
 ``--judge`` takes a built-in name or a path to a YAML file of the same shape.
 """
@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
+from harness_ext.core.prices import token_prices
+from harness_ext.core.render import render_template
 from harness_ext.core.resilience import RetryPolicy
 
 JUDGES_DIR = Path(__file__).resolve().parent / "configs"
 PROMPTS_DIR = JUDGES_DIR / "prompts"
-PRICES_FILE = JUDGES_DIR / "prices.yaml"
-_PLACEHOLDER = re.compile(r"\{(question|answer|answer_a|answer_b)\}")
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class PromptTemplate:
 
     def render(self, **values: str) -> list[dict[str, str]]:
         """Chat messages with the placeholders filled in one pass (an answer's own braces stay as they are)."""
-        user = _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.user)
+        user = render_template(self.user, values)
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return messages + [{"role": "user", "content": user}]
 
@@ -88,30 +86,18 @@ class JudgeConfig:
                 "max_tokens": self.max_tokens, "api_key_env": self.api_key_env, "config": self.source}
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(loaded, dict):
-        raise InputError(f"{path}: expected a mapping at the top level")
-    return loaded
-
-
 def builtin_judges() -> list[str]:
-    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml") if p.stem != "prices")
+    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml"))
 
 
 def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | None = None) -> JudgeConfig:
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         path = JUDGES_DIR / f"{name_or_path}.yaml"
-        if not path.is_file() or name_or_path == "prices":
+        if not path.is_file():
             raise InputError(f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
                              "(or pass a path to a judge YAML)")
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     known = set(JudgeConfig.__dataclass_fields__) - {"source"}
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -132,7 +118,7 @@ def load_prompt(version: str) -> PromptTemplate:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.yaml")))
         raise InputError(f"unknown judge prompt {version!r}; available: {known}")
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     try:
         scale = tuple(raw.get("scale") or (1, 5))
         return PromptTemplate(version=str(raw["version"]), kind=raw["kind"], system=raw.get("system"),
@@ -143,9 +129,5 @@ def load_prompt(version: str) -> PromptTemplate:
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, dict[str, float]]:
-    source = Path(path) if path else PRICES_FILE
-    raw = _read_yaml(source)
-    table = raw.get("per_million_tokens", raw)
-    if not isinstance(table, dict):
-        raise InputError(f"{source}: expected per_million_tokens: {{model: {{input: USD, output: USD}}}}")
-    return {str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in table.items() if isinstance(v, dict)}
+    """Token prices of judge models: the core price table, or the ``--prices`` file given."""
+    return token_prices(path)

@@ -554,7 +554,7 @@ def _ledger(options: JudgeOptions, judges: Sequence[JudgeConfig]) -> CostLedger:
         unpriced = sorted({j.model for j in judges if j.model not in prices})
         if unpriced:
             raise InputError(f"no price for judge model(s) {', '.join(unpriced)}: add them to the price table "
-                             "(harness_ext/judge/configs/prices.yaml, --prices FILE, or `prices:` in the judge YAML) to use --max-cost")
+                             "(harness_ext/core/prices.yaml, --prices FILE, or `prices:` in the judge YAML) to use --max-cost")
     return CostLedger(prices=prices, max_cost=options.max_cost)
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
+from harness_ext.core.languages import codes
 
 SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 _MIN_QUOTE = 8
 QUESTION_FIELDS = ("question", "prompt", "instruction", "text")
-LANG_IN_NAME = re.compile(r"(?:^|_)(es|ru|zh|en|de|fr|ja|ko|pt|it)(?:_|$)")
 
 
 def _without_quotes(reply: str, quoted: Iterable[str]) -> str:
@@ -114,8 +115,14 @@ def task_language(task: str, config: dict[str, Any]) -> str | None:
     provenance = (config.get("metadata") or {}).get("provenance") or {}
     if provenance.get("language"):
         return provenance["language"]
-    match = LANG_IN_NAME.search(task)
+    match = _language_in_name(tuple(codes())).search(task)
     return match.group(1) if match else None
+
+
+@lru_cache(maxsize=4)
+def _language_in_name(known: tuple[str, ...]) -> re.Pattern[str]:
+    """A registry language code as one ``_``-separated part of a task name (``translated_zh_open_qa``)."""
+    return re.compile(r"(?:^|_)(" + "|".join(map(re.escape, known)) + r")(?:_|$)")
 
 
 def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], dict[str, Any]]:

@@ -5,7 +5,7 @@ Schema (full reference in configs/README.md)::
     study: NAME                         # required
     output_dir: DIR                     # required; relative paths are relative to the study file
     vars: {NAME: VALUE}                 # ${NAME} substitution in every string; `--var NAME=VALUE` overrides
-    languages: [zh, ...]                # required; es | ru | zh
+    languages: [zh, ...]                # required; any language a catalogue task is in
     base_models: {NAME: HF_ID | LOCAL_DIR | {path, revision, params_b} | {toy: {seed}}}
     variants:                           # required; exactly one of file / translate / round_trip each
       NAME: {file: PATH}                # `{lang}` in a path is replaced per language
@@ -30,9 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")
@@ -42,7 +41,7 @@ TRANSLATE_BACKENDS = ("google", "llm", "hf")
 
 @lru_cache(maxsize=1)
 def settings() -> dict[str, Any]:
-    return yaml.safe_load(SETTINGS_FILE.read_text(encoding="utf-8"))
+    return read_yaml(SETTINGS_FILE)
 
 
 @dataclass(frozen=True)
@@ -225,12 +224,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None)
     path = shown.resolve()
     if not path.is_file():
         raise InputError(f"{shown}: study file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{shown}{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+    raw = read_yaml(path, shown=shown)
     root = _Where(shown)
     raw = _mapping(raw, root, TOP_KEYS, {"study", "output_dir", "languages", "base_models", "variants"})
     raw_vars = raw.get("vars") or {}
@@ -242,7 +236,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None)
     base_dir = path.parent
 
     languages = _str_list(raw["languages"], root / "languages")
-    known_languages = settings()["languages"]
+    from harness_ext.catalogue.model import catalogue  # here: the catalogue loads `datasets`, slow to import
+
+    known_languages = catalogue().languages  # the languages some catalogue task is in
     for i, lang in enumerate(languages):
         if lang not in known_languages:
             raise (root / "languages" / i).error(f"unknown language {lang!r} (supported: {', '.join(known_languages)})")

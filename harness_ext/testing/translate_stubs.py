@@ -1,7 +1,7 @@
 """Loopback stand-ins for the paid translation APIs (tests, benches, offline demos).
 
 - :func:`fake_translate`: a deterministic, lossless "translation" that moves ASCII letters into the
-  target language's script (CJK for zh, Cyrillic for ru/uk), so language checks and round trips
+  target language's script (registry ``script``: Han for Hans, Cyrillic for Cyrl), so language checks and round trips
   behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
 - :func:`llm_translating_responder`: an :class:`harness_ext.testing.openai_stub.OpenAIStub` responder that
   reads the target language from the system prompt and fake-translates the user message.
@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harness_ext.core.languages import language_table
+from harness_ext.core.languages import language_table, registry
 from harness_ext.testing.openai_stub import OpenAIStub
 
 CJK_BASE = 0x4E00  # ASCII letter c <-> chr(CJK_BASE + ord(c))
@@ -37,9 +37,10 @@ def _to_ascii(ch: str) -> str:
 
 def fake_translate(text: str, tgt: str) -> str:
     plain = "".join(_to_ascii(c) for c in text)
-    if tgt == "zh":
+    script = registry()[tgt].script if tgt in registry() else None
+    if script == "Hans":
         return "".join(chr(CJK_BASE + ord(c)) if c.isascii() and c.isalpha() else c for c in plain)
-    if tgt in ("ru", "uk"):
+    if script == "Cyrl":
         return "".join(
             chr(0x0430 + ord(c) - 97) if "a" <= c <= "z" else chr(0x0410 + ord(c) - 65) if "A" <= c <= "Z" else c
             for c in plain

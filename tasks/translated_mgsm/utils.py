@@ -1,17 +1,8 @@
-"""custom_dataset and per-language scoring for MGSM (localized number extraction, strict and flexible)."""
+"""custom_dataset, targets and the localized-number filter (`localized_number`, registered on import) for MGSM.
 
-from harness_ext.eval.runtime import load_docs, mgsm_results
+Nothing here is per language: each task YAML names its language in its filters (see the catalogue).
+"""
 
-__all__ = ["load_docs", "process_results_es", "process_results_ru", "process_results_zh"]
+from harness_ext.eval.runtime import LocalizedNumberFilter, load_docs, mgsm_target
 
-
-def process_results_es(doc, results):
-    return mgsm_results(doc, results, "es")
-
-
-def process_results_ru(doc, results):
-    return mgsm_results(doc, results, "ru")
-
-
-def process_results_zh(doc, results):
-    return mgsm_results(doc, results, "zh")
+__all__ = ["LocalizedNumberFilter", "load_docs", "mgsm_target"]

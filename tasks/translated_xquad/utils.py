@@ -1,17 +1,14 @@
-"""custom_dataset and per-language scoring for XQuAD (harness_ext.eval.metrics.qa_scores over all gold answers)."""
+"""custom_dataset and scoring for XQuAD (harness_ext.eval.metrics.qa_scores over all gold answers).
 
-from harness_ext.eval.runtime import load_docs, qa_results
+``process_results_<lang>`` exists for every evaluable registry language (PEP 562 ``__getattr__``).
+"""
 
-__all__ = ["load_docs", "process_results_es", "process_results_ru", "process_results_zh"]
+from harness_ext.eval.runtime import load_docs, per_language, qa_process_results
 
+__all__ = ["load_docs"]
 
-def process_results_es(doc, results):
-    return qa_results(results, doc["answers"]["text"], "es")
-
-
-def process_results_ru(doc, results):
-    return qa_results(results, doc["answers"]["text"], "ru")
+_PER_LANGUAGE = {"process_results": qa_process_results(lambda doc: doc["answers"]["text"])}
 
 
-def process_results_zh(doc, results):
-    return qa_results(results, doc["answers"]["text"], "zh")
+def __getattr__(name):
+    return per_language(__name__, name, _PER_LANGUAGE)

@@ -14,7 +14,7 @@ from lm_eval.tasks._yaml_loader import load_yaml
 
 from harness_ext.catalogue import datasets as data
 from harness_ext.catalogue.model import TASKS_DIR, catalogue, provenance
-from harness_ext.eval.runtime import load_docs
+from harness_ext.eval.runtime import exemplar_answer, load_docs
 
 BUILTIN = Path(lm_eval.__file__).parent / "tasks"
 SEED = 1234  # simple_evaluate's default few-shot seed
@@ -84,11 +84,95 @@ def test_multiple_choice_matches_builtin_prompts_and_loglikelihoods(ours, builti
 
 
 @pytest.mark.parametrize("lang", ["es", "ru", "zh"])
-def test_mgsm_prompts_and_generation_settings_match_builtin(lang):
+def test_mgsm_lmeval_variants_build_the_builtins_requests_byte_for_byte(lang):
+    fixture = data.load_dataset("juletxara/mgsm", lang, ["train", "test"])
+    ours = arguments(our_task(f"translated_{lang}_mgsm_lmeval"))
+    theirs = arguments(builtin_task(f"mgsm/native_cot/mgsm_native_cot_{lang}.yaml", fixture, num_fewshot=5))
+    assert ours == theirs and len(ours) == 3
+
+
+@pytest.mark.parametrize("lang", ["es", "ru", "zh"])
+def test_mgsm_default_tasks_differ_from_the_builtin_only_in_exemplar_cues_and_the_russian_cue(lang):
     fixture = data.load_dataset("juletxara/mgsm", lang, ["train", "test"])
     ours = arguments(our_task(f"translated_{lang}_mgsm"))
     theirs = arguments(builtin_task(f"mgsm/native_cot/mgsm_native_cot_{lang}.yaml", fixture, num_fewshot=5))
-    assert ours == theirs and len(ours) == 3
+    assert [gen for _, gen in ours] == [gen for _, gen in theirs]  # same stop sequences and decoding
+    exemplars = list(fixture["train"])
+    for (context, _), (builtin_context, _) in zip(ours, theirs, strict=True):
+        for doc in exemplars:
+            if doc["question"] in context:
+                body = exemplar_answer(doc["answer"])
+                assert f": {body}\n\n" in context  # the whole worked answer, after the cue and one space
+        if lang == "ru":
+            assert "Пошаговое решение:" in context and "Пошаговоерешение" not in context
+            assert context.replace("Пошаговое решение:", "Пошаговоерешение:") != builtin_context  # and the cut
+        else:
+            assert context != builtin_context or lang == "es"  # es: 23 characters is exactly its cue
+
+
+def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch, capsys):
+    """Measured on real MGSM zh (the demo's embedded data): lm-eval's `answer[6:]` cuts every exemplar."""
+    from lm_eval import simple_evaluate
+
+    from harness_ext.testing.scripted_lm import ScriptedLM
+
+    demo = repo_root / "configs" / "demo_data" / "hf_mirror"
+    monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(demo))
+    exemplars = list(data.load_dataset("juletxara/mgsm", "zh", ["train"])["train"])
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+    contexts = {}
+    for name in ("translated_zh_mgsm", "translated_zh_mgsm_lmeval"):
+        lm = ScriptedLM({}, default="答案是 18。")
+        simple_evaluate(model=lm, tasks=[name], task_manager=manager, limit=10)
+        contexts[name] = lm.contexts
+    ours, builtin = contexts["translated_zh_mgsm"], contexts["translated_zh_mgsm_lmeval"]
+    assert len(ours) == len(builtin) == 10
+    shown = cut = 0
+    lost = set()
+    for our_context, builtin_context in zip(ours, builtin, strict=True):
+        for doc in exemplars:
+            if doc["question"] in our_context:
+                shown += 1
+                body = exemplar_answer(doc["answer"])
+                assert body in our_context
+                if body not in builtin_context:
+                    cut += 1
+                    lost.add(body[0])
+    differing = sum(a != b for a, b in zip(ours, builtin, strict=True))
+    with capsys.disabled():
+        print(f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut by "
+              f"lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}")
+    assert differing == 10 and shown == 50 and cut == shown  # every prompt, every exemplar
+    assert "5" in lost  # "5 个单价 3 美元的百吉饼" becomes " 个单价 3 美元的百吉饼": the arithmetic changes
+
+
+def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_path):
+    from lm_eval import simple_evaluate
+
+    from harness_ext.testing.scripted_lm import ScriptedLM
+
+    test_docs = list(data.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
+    # doc 0: strict and flexible right; doc 1: only the last number right; the rest: wrong everywhere
+    replies = {test_docs[0]["question"]: f"所以一共是 {test_docs[0]['answer_number']:,} 元。答案是 "
+                                         f"{test_docs[0]['answer_number']:,}。",
+               test_docs[1]["question"]: f"答案是 0。不对，是 {test_docs[1]['answer_number']}"}
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+    out = simple_evaluate(model=ScriptedLM(replies, default="答案是 -1。"), tasks=["translated_zh_mgsm"],
+                          task_manager=manager)
+    scores = out["results"]["translated_zh_mgsm"]
+    n = len(test_docs)
+    assert scores["exact_match,strict-match"] == pytest.approx(1 / n)
+    assert scores["exact_match,flexible-extract"] == pytest.approx(2 / n)
+    assert not any(key.startswith(("exact_match_strict", "exact_match_flexible")) for key in scores)
+
+
+def test_mgsm_lmeval_variants_join_no_collection():
+    cat = catalogue()
+    for lang in ("es", "ru", "zh"):
+        members = {t.name for t in cat.collection_members(f"translated_{lang}")}
+        assert f"translated_{lang}_mgsm" in members and f"translated_{lang}_mgsm_lmeval" not in members
+        assert cat.task(f"translated_{lang}_mgsm_lmeval").collections == ()
+    assert not any(t.name.endswith("_lmeval") for t in cat.collection_members("translated"))
 
 
 def test_tydiqa_prompts_match_builtin_and_keep_only_russian():
@@ -152,8 +236,13 @@ def test_mgsm_scoring_reads_localized_numbers_unlike_builtin_regex(lang, output,
     match = re.search(pattern, output)
     builtin_hit = bool(match) and match.group(1).strip(".,") == str(target)
     assert builtin_hit == builtin_strict_ok
-    scores = our_task(f"translated_{lang}_mgsm").config.process_results({"answer_number": target}, [output])
-    assert scores == {"exact_match_strict": ours_strict, "exact_match_flexible": ours_flexible}
+    task = our_task(f"translated_{lang}_mgsm")
+    doc = {"question": "q", "answer": None, "answer_number": target}
+    scores = {}
+    for ensemble in task._filters:
+        (filtered,) = [list(step(**{}).apply([[output]], [doc]))[0] for step in ensemble.filters[:1]]
+        scores[ensemble.name] = float(filtered[0] == task.doc_to_target(doc))
+    assert scores == {"strict-match": ours_strict, "flexible-extract": ours_flexible}
 
 
 def test_every_leaf_loads_its_fixture_docs_with_provenance():
@@ -199,3 +288,21 @@ def test_lm_eval_validate_accepts_every_task_and_collection():
                            "--tasks", ",".join(names)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All tasks found and valid" in proc.stdout
+
+
+def test_per_language_task_functions_are_resolved_from_the_registry():
+    import importlib.util
+
+    from harness_ext.core.errors import InputError
+
+    spec = importlib.util.spec_from_file_location("utils", TASKS_DIR / "translated_xquad" / "utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)  # as lm-eval's `!function utils.name` does, then getattr
+    doc = {"answers": {"text": ["el Prado"], "answer_start": [0]}}
+    assert utils.process_results_es(doc, ["Prado"])["exact_match"] == 1.0  # Spanish articles
+    assert utils.process_results_en(doc, ["Prado"])["exact_match"] == 0.0
+    with pytest.raises(InputError) as caught:
+        utils.process_results_fr  # noqa: B018 - in the registry, without evaluation settings
+    assert "\n" not in str(caught.value) and "no evaluation settings" in str(caught.value)
+    with pytest.raises(AttributeError):
+        utils.something_else  # noqa: B018

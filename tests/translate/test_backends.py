@@ -214,3 +214,22 @@ def test_hf_pipeline_sorts_by_length_and_keeps_record_order(tiny_mt):
     reference = HFBackend(str(tiny_mt), batch_size=1, max_new_tokens=6, device="cpu")
     assert run.records[1]["instruction"] == asyncio.run(reference.translate_batch([TEXTS[1]], "en", "ru")).texts[0]
     assert [r["id"] for r in run.records] == [f"r{i}" for i in range(5)]
+
+
+def test_llm_prompt_renders_in_one_pass_so_user_text_with_placeholders_survives():
+    from translate.backends.llm import load_prompt, render_messages
+
+    text = "Keep {tgt_name}, {src_name} and {text} as written; {other} too."
+    system, user = render_messages(load_prompt(), text, "en", "zh")
+    assert text in user["content"]  # the old chained .replace turned {tgt_name} into "Simplified Chinese"
+    assert "Simplified Chinese" in system["content"] and "{tgt_name}" not in system["content"]
+
+
+def test_translation_and_judge_read_one_price_table():
+    from harness_ext.core.prices import TABLE, token_prices
+    from harness_ext.judge.config import load_prices
+
+    assert LLMBackend(model="command-r-plus", base_url="http://127.0.0.1:9").price() == \
+        load_prices()["command-r-plus"] == token_prices(TABLE)["command-r-plus"]
+    assert GoogleV2Backend(api_key="k").price() == {"char": 20.0}
+    assert "stub-model" not in token_prices(TABLE)  # the loopback server's model is priced by the tests

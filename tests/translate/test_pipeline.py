@@ -64,16 +64,25 @@ def test_dry_run_estimates_and_sends_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-def test_max_cost_stops_before_the_cap_and_a_rerun_finishes_the_rest(tmp_path):
+@pytest.fixture
+def stub_prices(tmp_path) -> dict[str, str]:
+    """The loopback server's model in a price table of its own (product config prices real models only)."""
+    table = tmp_path / "prices.yaml"
+    table.write_text("per_million_tokens:\n  stub-model: {input: 1.0, output: 2.0}\n", encoding="utf-8")
+    return {"NATIVEVAL_PRICES": str(table)}
+
+
+def test_max_cost_stops_before_the_cap_and_a_rerun_finishes_the_rest(tmp_path, stub_prices):
     src = write_json(tmp_path / "in.json", records(30))
     out = tmp_path / "out.json"
     with OpenAIStub(llm_translating_responder) as stub:
-        capped = run_cli(*llm_args(stub, src, out, "--max-cost", "0.002", "--concurrency", "1"), env=KEY_ENV)
+        capped = run_cli(*llm_args(stub, src, out, "--max-cost", "0.002", "--concurrency", "1"),
+                         env={**KEY_ENV, **stub_prices})
         sent_capped = stub.request_count
         assert capped.exit_code != 0
         assert "error: stopping before --max-cost $0.00 would be exceeded" in capped.output
         assert not out.exists() and 0 < sent_capped < 60
-        done = run_cli(*llm_args(stub, src, out), env=KEY_ENV)
+        done = run_cli(*llm_args(stub, src, out), env={**KEY_ENV, **stub_prices})
         assert done.exit_code == 0
         assert stub.request_count == 60  # nothing finished under the cap was sent again
     assert len(json.loads(out.read_text(encoding="utf-8"))) == 30

@@ -5,20 +5,10 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.languages import language_table, require_language
-
-PRICES = Path(__file__).resolve().parents[1] / "prices.yaml"
-
-
-@lru_cache(maxsize=1)
-def price_table() -> dict[str, Any]:
-    return yaml.safe_load(PRICES.read_text(encoding="utf-8"))
+from harness_ext.core.prices import character_prices, token_prices
 
 
 @dataclass
@@ -45,6 +35,7 @@ class Backend(ABC):
     max_batch_chars: int = 0
     sort_by_length: bool = False
     default_concurrency: int = 8
+    price_unit: str | None = None  # "tokens" | "characters": which section of the price table bills it
 
     def supported_languages(self) -> list[str]:
         return sorted(language_table())
@@ -55,8 +46,10 @@ class Backend(ABC):
         require_language(tgt, supported, self.name, "target")
 
     def price(self) -> dict[str, float] | None:
-        """This model's entry of prices.yaml, or None if unknown."""
-        return (price_table().get(self.name) or {}).get(self.model)
+        """This model's entry of the price table (harness_ext/core/prices.yaml), or None if unknown."""
+        if self.price_unit is None:
+            return None
+        return (token_prices() if self.price_unit == "tokens" else character_prices()).get(self.model)
 
     def worst_case(self, texts: list[str]) -> dict[str, int]:
         """Upper bound of the units a call on ``texts`` is billed for (reserved before the call)."""

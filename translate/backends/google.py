@@ -32,6 +32,7 @@ class GoogleV2Backend(Backend):
     """Cloud Translation Basic (v2): POST {q: [...], source, target, format: text}."""
 
     name = "google"
+    price_unit = "characters"
     max_batch_segments = 128  # v2 accepts at most 128 q per request
     max_batch_chars = 5000  # Google's recommended maximum per request
     default_concurrency = 8
@@ -85,6 +86,7 @@ class GoogleV3Backend(Backend):
     """
 
     name = "google"
+    price_unit = "characters"
     max_batch_segments = 1024  # v3 limit per request
     max_batch_chars = 30000  # v3 recommends at most 30k code points per request
     default_concurrency = 8

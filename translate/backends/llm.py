@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
 from harness_ext.core.languages import language_name
+from harness_ext.core.render import render_template
 from harness_ext.core.resilience import TransientError
 from translate.backends.base import Backend, BatchResult, estimate_tokens
 
@@ -33,7 +33,7 @@ def load_prompt(name_or_path: str = DEFAULT_PROMPT) -> dict[str, Any]:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROMPTS.glob("*.yaml")))
         raise InputError(f"translation prompt {name_or_path!r} not found; known prompts: {known}")
-    prompt = yaml.safe_load(path.read_text(encoding="utf-8"))
+    prompt = read_yaml(path)
     for key in ("version", "system", "user"):
         if key not in prompt:
             raise InputError(f"{path}: prompt file lacks {key!r}")
@@ -42,15 +42,14 @@ def load_prompt(name_or_path: str = DEFAULT_PROMPT) -> dict[str, Any]:
 
 def render_messages(prompt: dict[str, Any], text: str, src: str, tgt: str) -> list[dict[str, str]]:
     names = {"src_name": language_name(src), "tgt_name": language_name(tgt)}
-    system = prompt["system"].format(**names)
-    user = prompt["user"].replace("{text}", text).replace("{src_name}", names["src_name"]).replace(
-        "{tgt_name}", names["tgt_name"]
-    )
+    system = render_template(prompt["system"], names)
+    user = render_template(prompt["user"], {**names, "text": text})
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 class LLMBackend(Backend):
     name = "llm"
+    price_unit = "tokens"
     max_batch_segments = 1
     default_concurrency = 16
 

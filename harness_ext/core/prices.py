@@ -1,0 +1,40 @@
+"""The one price table (``prices.yaml`` beside this module, or ``$NATIVEVAL_PRICES``) for the judge and translation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness_ext.core.errors import InputError
+from harness_ext.core.io import read_yaml
+
+TABLE = Path(__file__).with_name("prices.yaml")
+TABLE_ENV = "NATIVEVAL_PRICES"
+Prices = dict[str, dict[str, float]]
+
+
+def table_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get(TABLE_ENV) or TABLE)
+
+
+def _section(path: str | os.PathLike | None, key: str, shape: str) -> Prices:
+    source = table_path(path)
+    raw = read_yaml(source)
+    section = raw.get(key, {} if key != "per_million_tokens" or "per_million_characters" in raw else raw)
+    if not isinstance(section, dict):
+        raise InputError(f"{source}: expected {key}: {{model: {shape}}}")
+    try:
+        return {str(model): {unit: float(usd) for unit, usd in entry.items()}
+                for model, entry in section.items() if isinstance(entry, dict)}
+    except (TypeError, ValueError):
+        raise InputError(f"{source}: {key}: every price must be a number of USD, as {shape}") from None
+
+
+def token_prices(path: str | os.PathLike | None = None) -> Prices:
+    """model -> {"input", "output"} USD per 1M tokens. A file without sections is read as this section."""
+    return _section(path, "per_million_tokens", "{input: USD, output: USD}")
+
+
+def character_prices(path: str | os.PathLike | None = None) -> Prices:
+    """model -> {"char"} USD per 1M characters (machine translation APIs)."""
+    return _section(path, "per_million_characters", "{char: USD}")
