@@ -10,10 +10,13 @@ COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "datase
 
 
 def _provenance_text(task: CatalogueTask) -> str:
-    bench = task.benchmark
-    if bench.origin == "native":
-        return "native"
-    return f"{bench.origin.replace('_', '-')} from {task.source_language} ({bench.translator})"
+    if task.origin == "native":
+        text = "native"
+    else:
+        text = f"{task.origin.replace('_', '-')} from {task.source_language} ({task.translator})"
+    if task.subset is not None:
+        text += f"; {task.subset.title} items of {task.subset_of}"
+    return text
 
 
 def task_row(task: CatalogueTask) -> dict[str, Any]:
@@ -23,11 +26,11 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "name": task.name,
         "language": task.language,
         "provenance": _provenance_text(task),
-        "origin": bench.origin,
-        "translator": bench.translator,
+        "origin": task.origin,
+        "translator": task.translator,
         "source_language": task.source_language,
         "type": bench.task_type + subtasks,
-        "shots": bench.num_fewshot,
+        "shots": task.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
         "dataset": task.dataset_ref + ("" if bench.revision_pinned else " (unpinned)"),
         "data": availability(task),
