@@ -95,7 +95,14 @@ class Benchmark:
 
     @property
     def revision_pinned(self) -> bool:
-        return len(self.revision) == 40 and all(c in "0123456789abcdef" for c in self.revision)
+        """The data read is fixed: the pinned commit, or for a script repo its parquet export's commit."""
+        pinned = self.hub_source.load_revision or ""
+        return len(pinned) == 40 and all(c in "0123456789abcdef" for c in pinned)
+
+    @property
+    def hub_source(self) -> data_layer.HubSource:
+        ds = self.raw["dataset"]
+        return data_layer.HubSource(self.dataset_id, self.revision, ds.get("loading_script"), ds.get("parquet_export"))
 
     @property
     def embedded(self) -> str | None:
@@ -398,8 +405,9 @@ def provenance(task: CatalogueTask, leaf: Leaf | None = None) -> dict[str, Any]:
         record["subtask"] = leaf.member
     if "dataset_filter" in task.extra:
         record["dataset"]["filter"] = dict(task.extra["dataset_filter"])
-    if "dataset_source" in bench.raw["dataset"]:
-        record["dataset"]["source"] = dict(bench.raw["dataset"]["dataset_source"])
+    if bench.hub_source.via_parquet_export:  # the repo has a loading script: its parquet export is read
+        record["dataset"]["loading_script"] = bench.hub_source.loading_script
+        record["dataset"]["parquet_export"] = bench.hub_source.parquet_export
     if bench.item_tags:
         record["item_tags"] = list(bench.item_tags)
     if task.subset is not None:
