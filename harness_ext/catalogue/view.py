@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.catalogue.model import Catalogue, CatalogueTask, availability
+from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask, availability
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 
@@ -17,6 +17,12 @@ def _provenance_text(task: CatalogueTask) -> str:
     if task.subset is not None:
         text += f"; {task.subset.title} items of {task.subset_of}"
     return text
+
+
+def _dataset_note(bench: Benchmark) -> str:
+    notes = ["parquet export"] if bench.hub_source.via_parquet_export else []
+    notes += [] if bench.revision_pinned else ["unpinned"]
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def task_row(task: CatalogueTask) -> dict[str, Any]:
@@ -32,7 +38,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "type": bench.task_type + subtasks,
         "shots": task.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
-        "dataset": task.dataset_ref + ("" if bench.revision_pinned else " (unpinned)"),
+        "dataset": task.dataset_ref + _dataset_note(bench),
         "data": availability(task),
         "benchmark": bench.name,
         "lm_eval_builtin": task.lm_eval_builtin,
