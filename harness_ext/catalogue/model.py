@@ -122,6 +122,7 @@ class Leaf:
     fields: dict[str, Any] = field(compare=False, hash=False)
     function_fields: dict[str, str] = field(compare=False, hash=False)
     template: str | None = None  # None: the benchmark's template
+    member_tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # tags of all its items
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class CatalogueTask:
 
     @property
     def translator(self) -> str | None:
-        return self.extra["translator"] if "translator" in self.extra else self.benchmark.translator
+        return self.extra.get("translator", self.benchmark.translator)
 
     @property
     def origin_group(self) -> str:
@@ -331,7 +332,8 @@ def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:
         leaves = tuple(
             Leaf(name=f"{name}_{m['name']}", task_name=name, member=m["name"], config=m.get("config", raw.get("config")),
                  lm_eval_builtin=m.get("lm_eval_builtin"), fields=dict(m.get("fields") or {}),
-                 function_fields=dict(m.get("function_fields") or {}), template=raw.get("template"))
+                 function_fields=dict(m.get("function_fields") or {}), template=raw.get("template"),
+                 member_tags={k: str(v) for k, v in (m.get("member_tags") or {}).items()})
             for m in group["members"]
         )
         aggregate = tuple(group.get("aggregate_metrics") or bench.metrics)
@@ -403,6 +405,8 @@ def provenance(task: CatalogueTask, leaf: Leaf | None = None) -> dict[str, Any]:
     }
     if leaf is not None and leaf.member is not None:
         record["subtask"] = leaf.member
+    if leaf is not None and leaf.member_tags:
+        record["member_tags"] = dict(leaf.member_tags)  # item tags every item of this subject shares
     if "dataset_filter" in task.extra:
         record["dataset"]["filter"] = dict(task.extra["dataset_filter"])
     if bench.hub_source.via_parquet_export:  # the repo has a loading script: its parquet export is read

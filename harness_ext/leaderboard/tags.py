@@ -128,9 +128,11 @@ def subset_names(vocabulary: Sequence[str] | None) -> list[str]:
 
 def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Sequence[str], *,
                        filter_name: str | None = None, cluster_field: str | None = None,
-                       prefix: str = "") -> list[TaggedItem]:
+                       prefix: str = "", member_tags: Mapping[str, str] | None = None) -> list[TaggedItem]:
     """lm-eval ``samples_*.jsonl`` rows -> tagged items (keyed ``<prefix><doc_id>``, as the leaderboard keys
-    items). Rows of another filter and rows without a numeric ``metric`` are skipped."""
+    items). Rows of another filter and rows without a numeric ``metric`` are skipped. ``member_tags`` are the
+    tags every row of the file shares (CMMLU / C-Eval subject categories: the task's
+    ``metadata.provenance.member_tags``); a doc field of the same name wins."""
     items = []
     for row in rows:
         if filter_name is not None and row.get("filter", filter_name) != filter_name:
@@ -138,7 +140,7 @@ def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Seq
         value = row.get(metric)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        doc = row.get("doc") or {}
+        doc = {**(member_tags or {}), **(row.get("doc") or {})}
         item_tags = {tag: "" if doc.get(tag) is None else str(doc.get(tag)) for tag in tags}
         cluster = None if cluster_field is None or doc.get(cluster_field) is None else str(doc[cluster_field])
         items.append(TaggedItem(f"{prefix}{row.get('doc_id')}", float(value), item_tags, cluster))

@@ -132,3 +132,10 @@ def test_contrast_sign_follows_the_pair(pair):
     split = split_by_tag(items({"CS": 0.9, "CA": 0.3}, 200, seed=7), "cultural_sensitivity_label", VOCAB,
                          pair=pair)
     assert (split.contrast.mean > 0) == (pair[0] == "CS")
+
+
+def test_member_tags_tag_every_row_of_a_subject_file():
+    rows = [{"doc_id": i, "doc": {"Question": "q"}, "acc": float(i % 2)} for i in range(4)]
+    got = items_from_samples(rows, "acc", ["china_specific", "subject_category"],
+                             member_tags={"china_specific": "yes", "subject_category": "Humanities"})
+    assert {(i.tags["china_specific"], i.tags["subject_category"]) for i in got} == {("yes", "Humanities")}
