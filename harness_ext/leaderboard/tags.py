@@ -128,11 +128,13 @@ def subset_names(vocabulary: Sequence[str] | None) -> list[str]:
 
 def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Sequence[str], *,
                        filter_name: str | None = None, cluster_field: str | None = None,
-                       prefix: str = "", member_tags: Mapping[str, str] | None = None) -> list[TaggedItem]:
+                       prefix: str = "", member_tags: Mapping[str, str] | None = None,
+                       default_cluster: str | None = None) -> list[TaggedItem]:
     """lm-eval ``samples_*.jsonl`` rows -> tagged items (keyed ``<prefix><doc_id>``, as the leaderboard keys
     items). Rows of another filter and rows without a numeric ``metric`` are skipped. ``member_tags`` are the
     tags every row of the file shares (CMMLU / C-Eval subject categories: the task's
-    ``metadata.provenance.member_tags``); a doc field of the same name wins."""
+    ``metadata.provenance.member_tags``); a doc field of the same name wins. Items whose doc lacks
+    ``cluster_field`` fall in ``default_cluster`` (a subject task's member name), else in their own."""
     items = []
     for row in rows:
         if filter_name is not None and row.get("filter", filter_name) != filter_name:
@@ -142,7 +144,9 @@ def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Seq
             continue
         doc = {**(member_tags or {}), **(row.get("doc") or {})}
         item_tags = {tag: "" if doc.get(tag) is None else str(doc.get(tag)) for tag in tags}
-        cluster = None if cluster_field is None or doc.get(cluster_field) is None else str(doc[cluster_field])
+        cluster = default_cluster
+        if cluster_field is not None and doc.get(cluster_field) is not None:
+            cluster = str(doc[cluster_field])
         items.append(TaggedItem(f"{prefix}{row.get('doc_id')}", float(value), item_tags, cluster))
     return items
 
@@ -230,3 +234,24 @@ def tag_report_lines(split: TagSplit, scale: float = 100.0) -> list[str]:
         a, b = split.pair
         lines.append(f"{a} - {b}: {split.contrast.text(scale, unit=' points')}")
     return lines
+
+
+def task_items(rows: Iterable[Mapping[str, Any]], record: Mapping[str, Any], metric: str, *,
+               filter_name: str | None = None, prefix: str = "") -> list[TaggedItem]:
+    """The tagged items of one task's samples, with the tags, cluster unit and member tags its
+    ``metadata.provenance`` record (``record``) and the catalogue name."""
+    from harness_ext.catalogue.model import catalogue
+
+    bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None)
+    tags = list(record.get("item_tags") or (bench.item_tags if bench else ()))
+    cluster = bench.raw.get("cluster_unit") if bench else None
+    return items_from_samples(rows, metric, tags, filter_name=filter_name, prefix=prefix, cluster_field=cluster,
+                              default_cluster=record.get("subtask"), member_tags=record.get("member_tags"))
+
+
+def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
+    """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
+    from harness_ext.catalogue.model import catalogue
+
+    bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
+    return bench.tag_vocabulary(tag) if bench else None

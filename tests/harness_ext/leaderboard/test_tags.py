@@ -139,3 +139,20 @@ def test_member_tags_tag_every_row_of_a_subject_file():
     got = items_from_samples(rows, "acc", ["china_specific", "subject_category"],
                              member_tags={"china_specific": "yes", "subject_category": "Humanities"})
     assert {(i.tags["china_specific"], i.tags["subject_category"]) for i in got} == {("yes", "Humanities")}
+
+
+def test_task_items_take_tags_and_clusters_from_the_provenance_record():
+    from harness_ext.catalogue.model import catalogue, provenance
+    from harness_ext.leaderboard.tags import tag_vocabulary, task_items
+
+    task = catalogue().task("native_zh_cmmlu")
+    leaf = next(leaf for leaf in task.leaves if leaf.member == "chinese_history")
+    rows = [{"doc_id": i, "doc": {"Question": "q"}, "acc": 1.0} for i in range(3)]
+    got = task_items(rows, provenance(task, leaf), "acc", prefix="chinese_history:")
+    assert {i.cluster for i in got} == {"chinese_history"}
+    assert all(i.tags == {"subject_category": "Humanities", "china_specific": "yes"} for i in got)
+    assert tag_vocabulary("cmmlu", "china_specific") == ("yes", "no")
+    gm = catalogue().task("translated_zh_global_mmlu_cs")
+    rows = [{"doc_id": 0, "doc": {"subject": "virology", "cultural_sensitivity_label": "CS"}, "acc": 1.0}]
+    (item,) = task_items(rows, provenance(gm, gm.leaves[0]), "acc")
+    assert item.cluster == "virology" and item.tags["cultural_sensitivity_label"] == "CS"
