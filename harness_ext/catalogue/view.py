@@ -16,6 +16,8 @@ def _provenance_text(task: CatalogueTask) -> str:
         text = f"{task.origin.replace('_', '-')} from {task.source_language} ({task.translator})"
     if task.subset is not None:
         text += f"; {task.subset.title} items of {task.subset_of}"
+    if task.extra.get("variant_of"):
+        text += f"; variant of {task.extra['variant_of']}"
     return text
 
 
