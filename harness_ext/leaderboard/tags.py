@@ -255,3 +255,33 @@ def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
 
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
     return bench.tag_vocabulary(tag) if bench else None
+
+
+SUBSET_TAG = "subset"
+
+
+def with_subset_tag(items: Sequence[TaggedItem], subsets: Sequence[tuple[str, str, Sequence[str]]]) -> list[TaggedItem]:
+    """Add the tag ``subset``: the name of the first (name, field, values) subset an item's tag matches, else
+    "" - the catalogue's ``subsets`` group tag values (INCLUDE's regional = region explicit, region
+    implicit, culture), so ``split_by_tag(items, SUBSET_TAG, subset_vocabulary(subsets), pair=...)`` contrasts
+    them."""
+    out = []
+    for item in items:
+        name = next((n for n, tag, values in subsets if item.tags.get(tag, "") in set(values)), "")
+        out.append(TaggedItem(item.item_id, item.score, {**item.tags, SUBSET_TAG: name}, item.cluster))
+    return out
+
+
+def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tuple[str, ...]:
+    return (*[name for name, _, _ in subsets], "")
+
+
+def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
+    from harness_ext.catalogue.model import catalogue
+
+    seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    for task in catalogue().tasks:
+        if task.benchmark.name == benchmark and task.subset is not None:
+            seen.setdefault(task.subset.name, (task.subset.name, task.subset.field, task.subset.values))
+    return list(seen.values())

@@ -156,3 +156,21 @@ def test_task_items_take_tags_and_clusters_from_the_provenance_record():
     rows = [{"doc_id": 0, "doc": {"subject": "virology", "cultural_sensitivity_label": "CS"}, "acc": 1.0}]
     (item,) = task_items(rows, provenance(gm, gm.leaves[0]), "acc")
     assert item.cluster == "virology" and item.tags["cultural_sensitivity_label"] == "CS"
+
+
+def test_catalogue_subsets_group_include_regional_values_against_agnostic():
+    from harness_ext.leaderboard.tags import SUBSET_TAG, catalogue_subsets, subset_vocabulary, with_subset_tag
+
+    subsets = catalogue_subsets("include")
+    assert [name for name, _, _ in subsets] == ["regional", "agnostic"]
+    rng = np.random.default_rng(8)
+    data = []
+    for feature, rate in (("region explicit", 0.9), ("region implicit", 0.9), ("culture", 0.9),
+                          ("region agnostic", 0.4)):
+        data += [TaggedItem(f"{feature}-{i}", float(rng.random() < rate), {"regional_feature": feature})
+                 for i in range(150)]
+    split = split_by_tag(with_subset_tag(data, subsets), SUBSET_TAG, subset_vocabulary(subsets),
+                         pair=("regional", "agnostic"))
+    assert split.subsets["regional"].n == 450 and split.subsets["agnostic"].n == 150
+    assert split.subsets[UNLABELLED].empty
+    assert split.contrast.ci_low > 0.3
