@@ -17,6 +17,14 @@ How it works
     otherwise. A collection with no task is not written (``catalogue_data/_collections.yaml`` says why).
   Generated files start with :data:`GENERATED_HEADER`; stale ones are deleted. ``--check`` exits 1 when any
   generated file is out of date (tests run it).
+* Provenance origins: native, human_translated, machine_translated, machine_translated_post_edited
+  (:data:`ORIGIN_GROUPS`); a benchmark that mixes them per language (Global-MMLU) sets ``origin`` and
+  ``translator`` on the task. A task with ``variant_of`` (another prompt or shot count, e.g. INCLUDE's
+  in-language 5-shot) and the tag subsets stay out of the collections.
+* Item tags: ``item_tags`` names the doc fields that tag items (their known values in ``tag_vocabulary``);
+  a group member's ``member_tags`` tag all its items (CMMLU / C-Eval subject categories). ``subsets``
+  (name, field, values) generate ``<task>_<name>``: one flat task over the task's config from
+  ``subset_template`` (+ ``subset_fields``) whose ``process_docs`` is ``utils.subset_<name>``.
 * Adding a benchmark (for example open QA): write ``tasks/<task_dir>/<template>`` and its ``utils.py``
   (``custom_dataset: !function utils.load_docs``), add ``catalogue_data/<benchmark>.yaml``, run
   ``python -m harness_ext.catalogue --write``. The collections, ``cli.py tasks``, ``data check`` /
