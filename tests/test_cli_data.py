@@ -20,7 +20,7 @@ def invoke(*args: str):
 def test_tasks_table_json_and_markdown():
     table = invoke("tasks")
     assert table.exit_code == 0
-    assert "native_zh_cmmlu" in table.output and "haonan-li/cmmlu@main" in table.output
+    assert "native_zh_cmmlu" in table.output and "haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e (parquet export, unpinned)" in table.output
     rows = json.loads(invoke("tasks", "--json").output)
     by_name = {r["name"]: r for r in rows["tasks"]}
     assert by_name["translated_es_mt_mmlu"]["origin"] == "machine_translated"
@@ -35,7 +35,7 @@ def test_tasks_table_json_and_markdown():
 def test_data_check_reports_mirror(fixture_mirror):
     result = invoke("data", "check", "--tasks", "native_zh,translated_ru_xquad")
     assert result.exit_code == 0, result.output
-    assert f"ok      native_zh_cmmlu: haonan-li/cmmlu@main: mirror 134/134 splits from {fixture_mirror}" in result.output
+    assert f"ok      native_zh_cmmlu: haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e: mirror 134/134 splits from {fixture_mirror}" in result.output
     assert "translated_ru_xquad" in result.output
 
 
@@ -56,7 +56,7 @@ def test_data_check_missing_data_exits_1(monkeypatch, tmp_path):
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
     result = invoke("data", "check", "--tasks", "translated_es_xquad")
     assert result.exit_code == 1
-    assert "MISSING translated_es_xquad: google/xquad@main: missing 1/1 splits" in result.output
+    assert "MISSING translated_es_xquad: google/xquad@51adfef1c1287aab1d2d91b5bead9bcfb9c68583: missing 1/1 splits" in result.output
 
 
 def test_missing_data_dir_warns_and_goes_on(monkeypatch, fixture_mirror, tmp_path, caplog):

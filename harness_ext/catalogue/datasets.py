@@ -5,6 +5,13 @@ Resolution order for each split: the mirror directories in ``NATIVEVAL_DATA_DIR`
 "default">/<split>.jsonl``, rows exactly in the Hub schema), then the Hugging Face Hub at the
 pinned revision. Each split file is read on its own, so a column that is null in one split and a
 string in another (MGSM's ``answer``) does not break the load.
+
+Hub repos that still carry a loading script: ``datasets`` >= 4 refuses them ("Dataset scripts are no
+longer supported") and, at a pinned revision, does not fall back to the Hub's parquet export. The
+catalogue records such a repo (``dataset.loading_script``) and the commit of its parquet export
+(``dataset.parquet_export``, the ``refs/convert/parquet`` branch, laid out ``<config>/<split>/*.parquet``);
+:func:`hub_load` then reads that export. A script repo the catalogue does not know about fails with one
+line naming that fix.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +33,55 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
 DEFAULT_CONFIG_DIR = "default"
+PARQUET_EXPORT_REF = "refs/convert/parquet"
+_SCRIPT_ERROR = re.compile(r"Dataset scripts are no longer supported, but found (\S+)")
 _warned_missing: set[Path] = set()
+_warned_unpinned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where a dataset lives on the Hub: the pinned revision, and for a repo that still has a loading
+    script there, the commit of its parquet export (None: not recorded yet, the export branch is read)."""
+
+    dataset_id: str
+    revision: str | None
+    loading_script: str | None = None
+    parquet_export: str | None = None
+
+    @property
+    def via_parquet_export(self) -> bool:
+        return self.loading_script is not None
+
+    @property
+    def load_revision(self) -> str | None:
+        return (self.parquet_export or PARQUET_EXPORT_REF) if self.via_parquet_export else self.revision
+
+
+def script_error_message(dataset_id: str, revision: str | None, script: str) -> str:
+    return (f"dataset {dataset_id} at revision {revision or 'main'} has a loading script ({script}), which "
+            f"datasets >= 4 no longer runs. Fix: load its parquet export - set `loading_script: {script}` and "
+            f"`parquet_export: <commit of {PARQUET_EXPORT_REF}>` under `dataset:` in its file in "
+            f"harness_ext/catalogue/data/ - or put a mirror under {DATA_DIR_ENV} (`nativeval data download`)")
+
+
+def hub_load(source: HubSource, config: str | None, split: str) -> datasets.Dataset:
+    """One split from the Hub at the pinned revision, or from the parquet export of a script repo."""
+    if source.via_parquet_export:
+        if source.parquet_export is None and source.dataset_id not in _warned_unpinned:
+            _warned_unpinned.add(source.dataset_id)
+            log.warning("%s has a loading script and no recorded parquet-export commit: reading %s unpinned",
+                        source.dataset_id, PARQUET_EXPORT_REF)
+        pattern = f"{config or DEFAULT_CONFIG_DIR}/{split}/*.parquet"
+        return datasets.load_dataset(source.dataset_id, split=split, revision=source.load_revision,
+                                     data_files={split: pattern})
+    try:
+        return datasets.load_dataset(source.dataset_id, config, split=split, revision=source.revision)
+    except RuntimeError as err:
+        found = _SCRIPT_ERROR.search(str(err))
+        if found:
+            raise DatasetUnavailable(script_error_message(source.dataset_id, source.revision, found.group(1))) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -87,11 +143,14 @@ def _unavailable(dataset_id: str, config: str | None, split: str, revision: str 
     )
 
 
-def _from_hub(dataset_id: str, config: str | None, split: str, revision: str | None) -> datasets.Dataset:
+def _from_hub(source: HubSource, config: str | None, split: str) -> datasets.Dataset:
+    dataset_id, revision = source.dataset_id, source.load_revision
     if hub_offline():
         raise _unavailable(dataset_id, config, split, revision, "no mirror has it and the Hub is offline")
     try:
-        return datasets.load_dataset(dataset_id, config, split=split, revision=revision)
+        return hub_load(source, config, split)
+    except DatasetUnavailable:
+        raise
     except Exception as err:  # the Hub raises many types: connection, auth, missing config
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise _unavailable(dataset_id, config, split, revision, f"no mirror has it and the Hub failed ({reason})") from None
@@ -109,11 +168,12 @@ def _read_mirror_file(path: str) -> datasets.Dataset:
     return _parse_mirror_file(path, (stat.st_ino, stat.st_mtime_ns, stat.st_size))
 
 
-def load_split(dataset_id: str, config: str | None, split: str, revision: str | None = None) -> datasets.Dataset:
+def load_split(dataset_id: str, config: str | None, split: str, revision: str | None = None,
+               hub: HubSource | None = None) -> datasets.Dataset:
     (source,) = locate(dataset_id, config, [split])
     if source.kind == "mirror":
         return _read_mirror_file(source.location)
-    return _from_hub(dataset_id, config, split, revision)
+    return _from_hub(hub or HubSource(dataset_id, revision), config, split)
 
 
 def load_dataset(
@@ -121,9 +181,12 @@ def load_dataset(
     config: str | None = None,
     splits: Sequence[str] | str = ("test",),
     revision: str | None = None,
+    loading_script: str | None = None,
+    parquet_export: str | None = None,
     **_ignored,
 ) -> datasets.DatasetDict:
-    """Load ``splits`` of ``dataset_id``/``config`` from a mirror or the Hub at ``revision``.
+    """Load ``splits`` of ``dataset_id``/``config`` from a mirror or the Hub at ``revision`` (for a repo
+    with a ``loading_script``, its parquet export at commit ``parquet_export``).
 
     Used by every task YAML as ``custom_dataset``; lm-eval passes the task's metadata and
     ``dataset_kwargs`` as keyword arguments, so unknown keywords are ignored.
@@ -132,4 +195,5 @@ def load_dataset(
         raise DatasetUnavailable("no dataset id given: set dataset_kwargs.dataset_id in the task YAML")
     if isinstance(splits, str):
         splits = [splits]
-    return datasets.DatasetDict({split: load_split(dataset_id, config, split, revision) for split in splits})
+    hub = HubSource(dataset_id, revision, loading_script, parquet_export)
+    return datasets.DatasetDict({split: load_split(dataset_id, config, split, revision, hub) for split in splits})

@@ -79,7 +79,7 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
                     loader: Callable[..., datasets.Dataset] | None = None) -> dict[str, Any]:
     """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
     bench = task.benchmark
-    loader = loader or datasets.load_dataset
+    loader = loader or (lambda _id, cfg, split, revision: data_layer.hub_load(bench.hub_source, cfg, split))
     folder = to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR)
     record_path = folder / SOURCE_FILE
     record = read_json(record_path) if record_path.is_file() else {}
@@ -103,7 +103,8 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
         "dataset_id": bench.dataset_id,
         "config": config,
         "requested_revision": bench.revision,
-        "resolved_revision": kept.get("resolved_revision") or resolve_revision(bench.dataset_id, bench.revision),
+        "resolved_revision": kept.get("resolved_revision")
+        or resolve_revision(bench.dataset_id, bench.hub_source.load_revision),
         "splits": split_rows,
         "downloaded_at": kept.get("downloaded_at") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.catalogue.model import Catalogue, CatalogueTask, availability
+from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask, availability
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 
 
 def _provenance_text(task: CatalogueTask) -> str:
-    bench = task.benchmark
-    if bench.origin == "native":
-        return "native"
-    return f"{bench.origin.replace('_', '-')} from {task.source_language} ({bench.translator})"
+    if task.origin == "native":
+        text = "native"
+    else:
+        text = f"{task.origin.replace('_', '-')} from {task.source_language} ({task.translator})"
+    if task.subset is not None:
+        text += f"; {task.subset.title} items of {task.subset_of}"
+    if task.extra.get("variant_of"):
+        text += f"; variant of {task.extra['variant_of']}"
+    return text
+
+
+def _dataset_note(bench: Benchmark) -> str:
+    notes = ["parquet export"] if bench.hub_source.via_parquet_export else []
+    notes += [] if bench.revision_pinned else ["unpinned"]
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def task_row(task: CatalogueTask) -> dict[str, Any]:
@@ -23,13 +34,13 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "name": task.name,
         "language": task.language,
         "provenance": _provenance_text(task),
-        "origin": bench.origin,
-        "translator": bench.translator,
+        "origin": task.origin,
+        "translator": task.translator,
         "source_language": task.source_language,
         "type": bench.task_type + subtasks,
-        "shots": bench.num_fewshot,
+        "shots": task.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
-        "dataset": task.dataset_ref + ("" if bench.revision_pinned else " (unpinned)"),
+        "dataset": task.dataset_ref + _dataset_note(bench),
         "data": availability(task),
         "benchmark": bench.name,
         "lm_eval_builtin": task.lm_eval_builtin,

@@ -31,7 +31,8 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
         raise DatasetUnavailable("task has no metadata.provenance.dataset: regenerate it with "
                                  "`python -m harness_ext.catalogue --write`")
     source = provenance["dataset"]
-    return data_layer.load_dataset(source["id"], source.get("config"), source["splits"], source.get("revision"))
+    return data_layer.load_dataset(source["id"], source.get("config"), source["splits"], source.get("revision"),
+                                   source.get("loading_script"), source.get("parquet_export"))
 
 
 def keep_id_prefix(dataset: datasets.Dataset, prefix: str) -> datasets.Dataset:

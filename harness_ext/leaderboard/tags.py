@@ -1,0 +1,287 @@
+"""Scores split by an item tag (Global-MMLU cultural sensitivity, INCLUDE regional feature), with CIs.
+
+Pure functions over per-item scores that carry their tags (lm-eval's ``samples_*.jsonl`` rows keep the whole
+``doc``, so the catalogue's ``item_tags`` fields are in every row):
+
+* :func:`items_from_samples` - sample rows -> :class:`TaggedItem` (id, score, tags, sampling cluster);
+* :func:`split_by_tag` - one model's score on every value of a tag (CS vs CA), each with a bootstrap CI,
+  and the difference between two values with its CI (:attr:`TagSplit.contrast`);
+* :func:`gap_by_tag` - for a variant study, the native-minus-translated training gap on each value, paired
+  over the items both runs scored, and how much larger the gap is on one value than on another, with a CI
+  ("the translated-data penalty is 4.2 points larger on CS items [1.0, 7.5]").
+
+A value outside the catalogue's vocabulary for the tag is counted under ``"other"`` (one warning per value,
+never dropped); a value with no items (a ``--limit`` run) is reported as empty (``n == 0``, ``mean is None``),
+never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), resampling draws whole
+clusters, so items of one subject are not treated as independent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+OTHER = "other"
+UNLABELLED = "(none)"  # how an empty tag value ("" on Global-MMLU rows nobody annotated) is shown
+DEFAULT_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class TaggedItem:
+    item_id: str
+    score: float
+    tags: Mapping[str, str]
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean (or a difference of means) over ``n`` items with a percentile bootstrap CI; empty when n == 0."""
+
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    @property
+    def empty(self) -> bool:
+        return self.n == 0
+
+    def text(self, scale: float = 100.0, unit: str = "%") -> str:
+        if self.mean is None:
+            return "empty (no items)"
+        return f"{self.mean * scale:.1f}{unit} [{self.ci_low * scale:.1f}, {self.ci_high * scale:.1f}] (n={self.n})"
+
+
+@dataclass(frozen=True)
+class TagSplit:
+    tag: str
+    subsets: dict[str, Estimate]
+    contrast: Estimate | None = None  # subsets[a] - subsets[b] for the pair asked for
+    pair: tuple[str, str] | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "subsets": {k: asdict(v) for k, v in self.subsets.items()},
+                "contrast": asdict(self.contrast) if self.contrast else None, "pair": self.pair,
+                "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class GapSplit:
+    """Native-minus-translated gap per tag value and the gap's difference between two values."""
+
+    tag: str
+    gaps: dict[str, Estimate]
+    pair: tuple[str, str] | None = None
+    gap_difference: Estimate | None = None
+    warnings: tuple[str, ...] = ()
+    unpaired: int = 0  # items scored by only one of the two runs (left out of every gap)
+
+    def sentence(self, scale: float = 100.0) -> str:
+        if self.pair is None or self.gap_difference is None:
+            return ""
+        a, b = self.pair
+        diff = self.gap_difference
+        if diff.mean is None:
+            return f"the translated-data penalty cannot be compared on {a} and {b} items: one of them is empty"
+        word = "larger" if diff.mean >= 0 else "smaller"
+        return (f"the translated-data penalty is {abs(diff.mean) * scale:.1f} points {word} on {a} items than on "
+                f"{b} items [{diff.ci_low * scale:.1f}, {diff.ci_high * scale:.1f}]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "gaps": {k: asdict(v) for k, v in self.gaps.items()}, "pair": self.pair,
+                "gap_difference": asdict(self.gap_difference) if self.gap_difference else None,
+                "sentence": self.sentence(), "warnings": list(self.warnings), "unpaired": self.unpaired}
+
+
+@dataclass
+class _Normalizer:
+    vocabulary: tuple[str, ...] | None
+    tag: str
+    warnings: list[str] = field(default_factory=list)
+    _warned: set[str] = field(default_factory=set)
+
+    def __call__(self, raw: Any) -> str:
+        value = "" if raw is None else str(raw)
+        if self.vocabulary is None or value in self.vocabulary:
+            return value or UNLABELLED
+        if value not in self._warned:
+            self._warned.add(value)
+            message = (f"tag {self.tag}: value {value!r} is not in the catalogue's vocabulary "
+                       f"({', '.join(repr(v) for v in self.vocabulary)}); counted under {OTHER!r}")
+            self.warnings.append(message)
+            log.warning(message)
+        return OTHER
+
+
+def subset_names(vocabulary: Sequence[str] | None) -> list[str]:
+    """The names a tag's values are reported under (empty value -> UNLABELLED), vocabulary order."""
+    return [v or UNLABELLED for v in vocabulary] if vocabulary is not None else []
+
+
+def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Sequence[str], *,
+                       filter_name: str | None = None, cluster_field: str | None = None,
+                       prefix: str = "", member_tags: Mapping[str, str] | None = None,
+                       default_cluster: str | None = None) -> list[TaggedItem]:
+    """lm-eval ``samples_*.jsonl`` rows -> tagged items (keyed ``<prefix><doc_id>``, as the leaderboard keys
+    items). Rows of another filter and rows without a numeric ``metric`` are skipped. ``member_tags`` are the
+    tags every row of the file shares (CMMLU / C-Eval subject categories: the task's
+    ``metadata.provenance.member_tags``); a doc field of the same name wins. Items whose doc lacks
+    ``cluster_field`` fall in ``default_cluster`` (a subject task's member name), else in their own."""
+    items = []
+    for row in rows:
+        if filter_name is not None and row.get("filter", filter_name) != filter_name:
+            continue
+        value = row.get(metric)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        doc = {**(member_tags or {}), **(row.get("doc") or {})}
+        item_tags = {tag: "" if doc.get(tag) is None else str(doc.get(tag)) for tag in tags}
+        cluster = default_cluster
+        if cluster_field is not None and doc.get(cluster_field) is not None:
+            cluster = str(doc[cluster_field])
+        items.append(TaggedItem(f"{prefix}{row.get('doc_id')}", float(value), item_tags, cluster))
+    return items
+
+
+def _groups(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None,
+            normalize: _Normalizer) -> dict[str, list[TaggedItem]]:
+    groups: dict[str, list[TaggedItem]] = {name: [] for name in subset_names(vocabulary)}
+    for item in items:
+        groups.setdefault(normalize(item.tags.get(tag)), []).append(item)
+    return groups
+
+
+def _resample_means(values: np.ndarray, clusters: np.ndarray, resamples: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap means of ``values``, drawing whole clusters (each item its own cluster when all differ)."""
+    labels, index = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(index, weights=values, minlength=labels.size)
+    counts = np.bincount(index, minlength=labels.size).astype(float)
+    draws = rng.integers(0, labels.size, size=(resamples, labels.size))
+    return sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+
+
+def _arrays(values: Sequence[float], items: Sequence[TaggedItem]) -> tuple[np.ndarray, np.ndarray]:
+    clusters = np.array([item.cluster if item.cluster is not None else f"item:{item.item_id}" for item in items])
+    return np.asarray(values, dtype=float), clusters
+
+
+def _estimate(values: Sequence[float], items: Sequence[TaggedItem], resamples: int, confidence: float,
+              rng: np.random.Generator) -> tuple[Estimate, np.ndarray | None]:
+    if not values:
+        return Estimate(0, None, None, None), None
+    arr, clusters = _arrays(values, items)
+    boot = _resample_means(arr, clusters, resamples, rng)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return Estimate(arr.size, float(arr.mean()), float(low), float(high)), boot
+
+
+def _difference(a: tuple[Estimate, np.ndarray | None], b: tuple[Estimate, np.ndarray | None],
+                confidence: float) -> Estimate:
+    (est_a, boot_a), (est_b, boot_b) = a, b
+    if boot_a is None or boot_b is None:
+        return Estimate(est_a.n + est_b.n, None, None, None)
+    diff = boot_a - boot_b  # the two subsets hold different items: independent resamples
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(diff, [alpha, 1 - alpha])
+    return Estimate(est_a.n + est_b.n, est_a.mean - est_b.mean, float(low), float(high))
+
+
+def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None = None, *,
+                 pair: tuple[str, str] | None = None, resamples: int = DEFAULT_RESAMPLES,
+                 confidence: float = 0.95, seed: int = 0) -> TagSplit:
+    """One model's score on each value of ``tag`` (every vocabulary value is listed, empty ones as empty),
+    and ``pair[0] - pair[1]`` with its CI when ``pair`` is given (e.g. ("CS", "CA"))."""
+    normalize = _Normalizer(tuple(vocabulary) if vocabulary is not None else None, tag)
+    groups = _groups(items, tag, vocabulary, normalize)
+    rng = np.random.default_rng(seed)
+    estimates = {name: _estimate([i.score for i in members], members, resamples, confidence, rng)
+                 for name, members in groups.items()}
+    contrast = None
+    if pair is not None:
+        empty = (Estimate(0, None, None, None), None)
+        contrast = _difference(estimates.get(pair[0], empty), estimates.get(pair[1], empty), confidence)
+    return TagSplit(tag, {k: v[0] for k, v in estimates.items()}, contrast, pair, tuple(normalize.warnings))
+
+
+def gap_by_tag(native: Sequence[TaggedItem], translated: Sequence[TaggedItem], tag: str,
+               vocabulary: Sequence[str] | None = None, *, pair: tuple[str, str] | None = None,
+               resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95, seed: int = 0) -> GapSplit:
+    """The training-data gap (model tuned on native data minus model tuned on translated data, same test
+    items) on each value of ``tag``, paired per item, and ``gap[pair[0]] - gap[pair[1]]`` with its CI."""
+    by_id = {item.item_id: item for item in translated}
+    paired = [TaggedItem(item.item_id, item.score - by_id[item.item_id].score, item.tags, item.cluster)
+              for item in native if item.item_id in by_id]
+    unpaired = len(native) + len(translated) - 2 * len(paired)
+    split = split_by_tag(paired, tag, vocabulary, pair=pair, resamples=resamples, confidence=confidence,
+                         seed=seed)
+    return GapSplit(tag, split.subsets, pair, split.contrast, split.warnings, unpaired)
+
+
+def tag_report_lines(split: TagSplit, scale: float = 100.0) -> list[str]:
+    """Plain lines for a page or a terminal: one per value, then the contrast."""
+    lines = [f"{split.tag} = {name}: {estimate.text(scale)}" for name, estimate in split.subsets.items()]
+    if split.pair and split.contrast is not None:
+        a, b = split.pair
+        lines.append(f"{a} - {b}: {split.contrast.text(scale, unit=' points')}")
+    return lines
+
+
+def task_items(rows: Iterable[Mapping[str, Any]], record: Mapping[str, Any], metric: str, *,
+               filter_name: str | None = None, prefix: str = "") -> list[TaggedItem]:
+    """The tagged items of one task's samples, with the tags, cluster unit and member tags its
+    ``metadata.provenance`` record (``record``) and the catalogue name."""
+    from harness_ext.catalogue.model import catalogue
+
+    bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None)
+    tags = list(record.get("item_tags") or (bench.item_tags if bench else ()))
+    cluster = bench.raw.get("cluster_unit") if bench else None
+    return items_from_samples(rows, metric, tags, filter_name=filter_name, prefix=prefix, cluster_field=cluster,
+                              default_cluster=record.get("subtask"), member_tags=record.get("member_tags"))
+
+
+def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
+    """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
+    from harness_ext.catalogue.model import catalogue
+
+    bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
+    return bench.tag_vocabulary(tag) if bench else None
+
+
+SUBSET_TAG = "subset"
+
+
+def with_subset_tag(items: Sequence[TaggedItem], subsets: Sequence[tuple[str, str, Sequence[str]]]) -> list[TaggedItem]:
+    """Add the tag ``subset``: the name of the first (name, field, values) subset an item's tag matches, else
+    "" - the catalogue's ``subsets`` group tag values (INCLUDE's regional = region explicit, region
+    implicit, culture), so ``split_by_tag(items, SUBSET_TAG, subset_vocabulary(subsets), pair=...)`` contrasts
+    them."""
+    out = []
+    for item in items:
+        name = next((n for n, tag, values in subsets if item.tags.get(tag, "") in set(values)), "")
+        out.append(TaggedItem(item.item_id, item.score, {**item.tags, SUBSET_TAG: name}, item.cluster))
+    return out
+
+
+def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tuple[str, ...]:
+    return (*[name for name, _, _ in subsets], "")
+
+
+def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
+    from harness_ext.catalogue.model import catalogue
+
+    seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    for task in catalogue().tasks:
+        if task.benchmark.name == benchmark and task.subset is not None:
+            seen.setdefault(task.subset.name, (task.subset.name, task.subset.field, task.subset.values))
+    return list(seen.values())
