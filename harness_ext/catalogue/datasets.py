@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
 DEFAULT_CONFIG_DIR = "default"
 _warned_missing: set[Path] = set()
+_load_progress: Callable[[], None] | None = None
+
+
+def set_load_progress(hook: Callable[[], None] | None) -> Callable[[], None] | None:
+    """Call ``hook`` after each :func:`load_dataset` (one task's data), e.g. to advance one progress bar over
+    all tasks; returns the previous hook so that a caller can restore it."""
+    global _load_progress
+    previous, _load_progress = _load_progress, hook
+    return previous
 
 
 @dataclass(frozen=True)
@@ -132,4 +141,7 @@ def load_dataset(
         raise DatasetUnavailable("no dataset id given: set dataset_kwargs.dataset_id in the task YAML")
     if isinstance(splits, str):
         splits = [splits]
-    return datasets.DatasetDict({split: load_split(dataset_id, config, split, revision) for split in splits})
+    loaded = datasets.DatasetDict({split: load_split(dataset_id, config, split, revision) for split in splits})
+    if _load_progress is not None:
+        _load_progress()
+    return loaded

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.catalogue.model import Catalogue, CatalogueTask, availability
+from harness_ext.catalogue.mirror import task_data
+from harness_ext.catalogue.model import Catalogue, CatalogueTask
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 
 
-def _provenance_text(task: CatalogueTask) -> str:
+def provenance_text(task: CatalogueTask) -> str:
     bench = task.benchmark
     if bench.origin == "native":
         return "native"
@@ -22,15 +23,15 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
     return {
         "name": task.name,
         "language": task.language,
-        "provenance": _provenance_text(task),
+        "provenance": provenance_text(task),
         "origin": bench.origin,
         "translator": bench.translator,
         "source_language": task.source_language,
         "type": bench.task_type + subtasks,
         "shots": bench.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
-        "dataset": task.dataset_ref + ("" if bench.revision_pinned else " (unpinned)"),
-        "data": availability(task),
+        "dataset": task.dataset_ref + ("" if bench.revision_pinned or bench.embedded else " (unpinned)"),
+        "data": task_data(task).source,
         "benchmark": bench.name,
         "lm_eval_builtin": task.lm_eval_builtin,
         "collections": list(task.collections),
