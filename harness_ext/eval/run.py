@@ -195,8 +195,10 @@ def parse_metadata(items: Sequence[str]) -> dict[str, Any]:
             if not isinstance(value, dict):
                 raise InputError(f"--metadata {text}: give a JSON object or key=value pairs")
             merged.update(value)
-        else:
+        elif all("=" in pair and pair.split("=", 1)[0].strip() for pair in text.split(",") if pair):
             merged.update(simple_parse_args_string(text))
+        else:
+            raise InputError(f"--metadata {text}: give a JSON object or key=value pairs")
     return merged
 
 
@@ -205,10 +207,9 @@ def parse_gen_kwargs(gen_kwargs: str | None) -> dict[str, Any] | None:
 
     if not gen_kwargs or not gen_kwargs.strip():
         return None
-    parsed = simple_parse_args_string(gen_kwargs)
-    if any(not key for key in parsed):
+    if not all("=" in pair and pair.split("=", 1)[0].strip() for pair in gen_kwargs.split(",") if pair):
         raise InputError(f"--gen-kwargs {gen_kwargs}: give key=value pairs, e.g. temperature=0,max_gen_toks=256")
-    return parsed
+    return simple_parse_args_string(gen_kwargs)
 
 
 def multiturn(fewshot_as_multiturn: bool | None, apply_chat_template: bool | str) -> bool:
@@ -383,6 +384,14 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
             if friendly is None:
                 raise
             raise friendly from None
+        except (ConnectionError, FileNotFoundError) as err:
+            if len(names) == len(kept):
+                raise  # nativeval's own data was checked above: this is not a missing dataset
+            raise DatasetUnavailable(
+                f"an lm-eval task's dataset could not be loaded ({str(err).splitlines()[0] if str(err) else err!r}); "
+                "lm-eval's own tasks read the Hugging Face Hub: allow it (unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) "
+                "or run where the dataset is in the datasets cache"
+            ) from None
     if results is None:  # non-zero ranks of a distributed run write nothing
         return EvalOutcome(results={}, results_file=None, skipped=skipped)
     if label is not None:
