@@ -33,14 +33,15 @@ def test_cached_hub_id_loads_offline_with_lm_eval_spellings_and_a_label(tiny_mod
     add_to_hub_cache(tiny_model, cache, "nativeval-test/tiny")
     out = tmp_path / "out"
     proc = nativeval(
-        "eval", "--model", "hf", "--model_args", "pretrained=nativeval-test/tiny,nativeval_label=tiny-from-cache",
+        "eval", "--model", "hf", "--model_args", "pretrained=hf://nativeval-test/tiny,nativeval_label=tiny-from-cache",
         "--tasks", "translated_zh_mt_mmlu", "--limit", "1", "--output_path", str(out), "--batch_size", "2",
         "--num_fewshot", "1", "--seed", "7", "--metadata", '{"note": "kept"}',
         env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = only_results(out)
     assert results["nativeval"] == {"label": "tiny-from-cache"}
-    assert results["config"]["model_args"] == "pretrained=nativeval-test/tiny"  # the label never reaches lm-eval
+    # hf:// unwrapped for transformers; the label never reaches lm-eval
+    assert results["config"]["model_args"] == "pretrained=nativeval-test/tiny"
     assert results["config"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert results["config"]["batch_size"] == "2"
     assert results["n-shot"]["translated_zh_mt_mmlu"] == 1
