@@ -251,11 +251,15 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
 
 
 # --- quiet output -----------------------------------------------------------------------------------
-class _DropCustomDatasetAdvisory(logging.Filter):
-    """lm-eval 0.4.13 warns, for every task whose data comes from a ``custom_dataset`` function, that "Custom
-    kwargs can be passed to `--metadata`" — two lines per task, ~181 for native_zh,translated_zh. nativeval's
-    tasks all load through one such function (the mirror-aware dataset layer) and take no custom kwargs, so
-    the advice does not apply to them; it is dropped for nativeval's task names only."""
+class _DropPerTaskNotices(logging.Filter):
+    """Per-task lm-eval warnings that say nothing about nativeval's tasks, dropped for those tasks only:
+
+    - lm-eval 0.4.13 warns, for every task whose data comes from a ``custom_dataset`` function, that "Custom
+      kwargs can be passed to `--metadata`" (two lines per task, ~181 for native_zh,translated_zh). nativeval's
+      tasks all load through one such function (the mirror-aware dataset layer) and take no custom kwargs.
+    - "Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
+      the --num-fewshot the user asked for; the n-shot column of the results table shows it.
+    """
 
     def __init__(self, task_names: set[str]):
         super().__init__()
@@ -263,9 +267,11 @@ class _DropCustomDatasetAdvisory(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "Custom kwargs can be passed to `--metadata`" not in message:
-            return True
-        return message.split(":", 1)[0] not in self.task_names
+        if "Custom kwargs can be passed to `--metadata`" in message:
+            return message.split(":", 1)[0] not in self.task_names
+        if message.startswith("Overwriting default num_fewshot of "):
+            return message.removeprefix("Overwriting default num_fewshot of ").split(" ", 1)[0] not in self.task_names
+        return True
 
 
 @contextlib.contextmanager
@@ -277,8 +283,8 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
     import lm_eval.api.task as lm_eval_task
     from tqdm.auto import tqdm
 
-    task_logger = logging.getLogger(lm_eval_task.__name__)
-    advisory = _DropCustomDatasetAdvisory({leaf.name for _, leaf in cat.leaves()} | {t.name for t in cat.tasks})
+    loggers = [logging.getLogger(name) for name in (lm_eval_task.__name__, "lm_eval.evaluator")]
+    advisory = _DropPerTaskNotices({leaf.name for _, leaf in cat.leaves()} | {t.name for t in cat.tasks})
     bars_were_on = not datasets.are_progress_bars_disabled()
     loaded_count, task_count = counts
     bars: dict[str, Any] = {}
@@ -298,7 +304,8 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
         return iterable
 
     original_tqdm = getattr(lm_eval_task, "tqdm", None)
-    task_logger.addFilter(advisory)
+    for logger in loggers:
+        logger.addFilter(advisory)
     datasets.disable_progress_bars()
     previous_hook = data_layer.set_load_progress(lambda: advance("load", "Loading task data", loaded_count))
     if original_tqdm is not None:
@@ -311,7 +318,8 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
         data_layer.set_load_progress(previous_hook)
         if bars_were_on:
             datasets.enable_progress_bars()
-        task_logger.removeFilter(advisory)
+        for logger in loggers:
+            logger.removeFilter(advisory)
         for bar in bars.values():
             bar.close()
 
