@@ -395,8 +395,9 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
         except (ConnectionError, FileNotFoundError) as err:
             if len(names) == len(kept):
                 raise  # nativeval's own data was checked above: this is not a missing dataset
+            reason = str(err).splitlines()[0].strip("\"'") if str(err) else repr(err)
             raise DatasetUnavailable(
-                f"an lm-eval task's dataset could not be loaded ({str(err).splitlines()[0] if str(err) else err!r}); "
+                f"an lm-eval task's dataset could not be loaded ({reason}); "
                 "lm-eval's own tasks read the Hugging Face Hub: allow it (unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) "
                 "or run where the dataset is in the datasets cache"
             ) from None
