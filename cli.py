@@ -94,16 +94,45 @@ def tasks(as_json, markdown):
 
 
 # --- eval -------------------------------------------------------------------------------------------
+# Option names are lm-eval 0.4.13's (`lm_eval run --help`); its underscore spellings and short flags are aliases.
 @main.command("eval")
-@click.option("--model", default="hf", show_default=True, help="lm-eval model type: hf, vllm, ...")
-@click.option("--model-args", default="", help="lm-eval model arguments, e.g. pretrained=Qwen/Qwen1.5-7B.")
-@click.option("--tasks", "task_names", required=True, help="Comma-separated tasks or collections.")
-@click.option("--output-path", required=True, type=click.Path(), help="Where lm-eval's results files go.")
-@click.option("--limit", type=float, default=None, help="Documents per task (a fraction if < 1).")
-@click.option("--apply-chat-template", is_flag=True, help="Wrap prompts in the model's chat template.")
-@click.option("--log-samples/--no-log-samples", default=True, show_default=True, help="Write samples_*.jsonl.")
-@click.option("--batch-size", default="1", show_default=True, help="Batch size (or 'auto').")
-@click.option("--device", default=None, help="Device, e.g. cuda:0 or cpu.")
+@click.option("--model", "-M", default="hf", show_default=True, help="lm-eval model type: hf, vllm, ...")
+@click.option("--model-args", "--model_args", "-a", "model_args", default="",
+              help="lm-eval model arguments, e.g. pretrained=Qwen/Qwen1.5-7B,peft=DIR; a model is a directory, "
+                   "a Hub id or hf://ID; nativeval_label=NAME names the run (like --label).")
+@click.option("--tasks", "-t", "task_names", required=True,
+              help="Comma-separated nativeval tasks or collections and/or lm-eval tasks (e.g. mgsm_native_cot_zh).")
+@click.option("--output-path", "--output_path", "-o", "output_path", required=True, type=click.Path(),
+              help="Where lm-eval's results files go.")
+@click.option("--label", default=None, help="Name of this run in leaderboards (written to the results file).")
+@click.option("--limit", "-L", type=float, default=None, help="Documents per task (a fraction if < 1); for testing.")
+@click.option("--num-fewshot", "--num_fewshot", "-f", "num_fewshot", type=int, default=None,
+              help="Few-shot examples, overriding the tasks' (a task set to 0 stays 0, as in lm-eval).")
+@click.option("--batch-size", "--batch_size", "-b", "batch_size", default="1", show_default=True,
+              help="Batch size: an integer, 'auto' or 'auto:N'.")
+@click.option("--max-batch-size", "--max_batch_size", "max_batch_size", type=int, default=None,
+              help="Largest batch size tried with --batch-size auto.")
+@click.option("--device", default=None,
+              help="cuda, cuda:N, mps or cpu (default: cuda when available, else mps where present, else cpu).")
+@click.option("--gen-kwargs", "--gen_kwargs", "gen_kwargs", multiple=True,
+              help="Generation arguments key=value,... overriding the tasks' (e.g. temperature=0,max_gen_toks=256).")
+@click.option("--apply-chat-template", "--apply_chat_template", "apply_chat_template", is_flag=False,
+              flag_value="", default=None, help="Wrap prompts in the model's chat template (optionally a template name).")
+@click.option("--fewshot-as-multiturn", "--fewshot_as_multiturn", "fewshot_as_multiturn", is_flag=False,
+              flag_value="true", default=None,
+              help="Few-shot examples as a multi-turn chat (default: on with --apply-chat-template; 'false' turns it off).")
+@click.option("--system-instruction", "--system_instruction", "system_instruction", default=None,
+              help="A system instruction prepended to every prompt.")
+@click.option("--seed", default=None,
+              help="Seeds as lm-eval takes them: one integer for all, or python,numpy,torch,fewshot "
+                   "(default 0,1234,1234,1234; None leaves one unset).")
+@click.option("--metadata", multiple=True, help="Task metadata: a JSON object or key=value,... (merged with --model-args).")
+@click.option("--include-path", "--include_path", "include_paths", multiple=True, type=click.Path(),
+              help="Another folder of lm-eval task YAMLs (repeatable); nativeval's tasks are always included.")
+@click.option("--use-cache", "--use_cache", "-c", "use_cache", default=None,
+              help="SQLite file prefix caching model responses (lm-eval's --use_cache).")
+@click.option("--log-samples/--no-log-samples", "--log_samples/--no_log_samples", "-s", "log_samples", default=True,
+              show_default=True, help="Write samples_*.jsonl (on by default: the leaderboard's statistics need them).")
 @click.option("--skip-missing-data", is_flag=True, help="Leave out tasks whose data is missing (warn) instead of failing.")
 @click.option("--judge", "judges", multiple=True, help="Judge open-QA answers after generation (see `judge --help`); repeatable.")
 @click.option("--judge-base-url", default=None, help="Judge endpoint, overriding the judge config's.")
@@ -111,17 +140,24 @@ def tasks(as_json, markdown):
 @click.option("--judge-max-cost", type=float, default=None, help="Judge spending cap in USD.")
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @friendly_errors
-def eval_(model, model_args, task_names, output_path, limit, apply_chat_template, log_samples, batch_size,
-          device, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost, judge_cache):
-    """Run lm-eval on nativeval tasks (and the judge, when configured)."""
+def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
+          gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
+          use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
+          judge_cache):
+    """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
     from pathlib import Path
 
     from harness_ext.eval.run import EvalRequest, run, summary_table
 
+    if fewshot_as_multiturn is not None:
+        fewshot_as_multiturn = fewshot_as_multiturn.strip().lower() in ("true", "1", "yes")
     request = EvalRequest(
         model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
-        limit=limit, apply_chat_template=apply_chat_template, log_samples=log_samples, batch_size=batch_size,
-        device=device, skip_missing=skip_missing_data)
+        limit=limit, apply_chat_template=(apply_chat_template or True) if apply_chat_template is not None else False,
+        log_samples=log_samples, batch_size=batch_size, max_batch_size=max_batch_size, device=device,
+        skip_missing=skip_missing_data, num_fewshot=num_fewshot, gen_kwargs=",".join(gen_kwargs) or None, seed=seed,
+        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
+        include_paths=include_paths, label=label, use_cache=use_cache)
     after_eval = None
     if judges:
         if not log_samples:

@@ -10,6 +10,7 @@ import torch
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
+from harness_ext.core.models import resolve_model
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -19,26 +20,20 @@ def lora_target_table() -> dict[str, Any]:
     return read_yaml(PACKAGE_DIR / "lora_targets.yaml")
 
 
-def _looks_local(base: str) -> bool:
-    return base.startswith(("/", ".", "~")) or base.count("/") > 1
-
-
-def check_base(base: str) -> None:
-    """A local path must exist and hold a config.json; anything else is tried as a Hub id later."""
-    path = Path(base).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise InputError(f"--base {base}: directory has no config.json; give a Hugging Face model directory or Hub id")
-    elif _looks_local(base):
-        raise InputError(f"--base {base}: no such model directory; give an existing model directory or a Hub id")
+def check_base(base: str) -> str:
+    """``--base`` by the one model-reference rule (harness_ext.core.models); a local one must hold a config.json.
+    Returns what ``from_pretrained`` takes (``hf://`` unwrapped)."""
+    ref = resolve_model(base, f"--base {base}")
+    if ref.is_local and not (Path(ref.location) / "config.json").is_file():
+        raise InputError(f"--base {base}: directory has no config.json; give a Hugging Face model directory or Hub id")
+    return base if ref.is_local else ref.location
 
 
 def load_tokenizer(base: str):
     from transformers import AutoTokenizer
 
-    check_base(base)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(base)
+        tokenizer = AutoTokenizer.from_pretrained(check_base(base))
     except (OSError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"--base {base}: cannot load a tokenizer ({first})") from None
@@ -67,7 +62,7 @@ def load_model(base: str, *, lora: bool, load_in_8bit: bool, local_rank: int):
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
         kwargs["device_map"] = {"": local_rank}
     try:
-        model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(check_base(base), **kwargs)
     except (OSError, ValueError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"--base {base}: cannot load a causal LM ({first})") from None

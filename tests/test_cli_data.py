@@ -130,7 +130,7 @@ def test_data_download_failure_is_one_line_and_keeps_finished_work(monkeypatch, 
 
 
 def test_eval_unknown_task_is_one_line_exit_2(tmp_path):
-    result = invoke("eval", "--model-args", "pretrained=x", "--tasks", "native_zh,translatd_zh",
+    result = invoke("eval", "--model-args", f"pretrained={tmp_path}", "--tasks", "native_zh,translatd_zh",
                     "--output-path", str(tmp_path))
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
@@ -139,11 +139,12 @@ def test_eval_unknown_task_is_one_line_exit_2(tmp_path):
 
 def test_eval_missing_data_fails_up_front(monkeypatch, tmp_path):
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
-    result = invoke("eval", "--model-args", "pretrained=x", "--tasks", "translated_es_xquad",
+    result = invoke("eval", "--model-args", f"pretrained={tmp_path}", "--tasks", "translated_es_xquad,translated_es_mgsm",
                     "--output-path", str(tmp_path / "out"))
     assert result.exit_code == 2
     line = result.output.strip()
     assert "\n" not in line and "data for translated_es_xquad is missing: google/xquad xquad.es/validation" in line
+    assert "`nativeval data download --tasks translated_es_xquad,translated_es_mgsm --to DIR`" in line
     assert "--skip-missing-data" in line
     assert not (tmp_path / "out").exists()
 
@@ -169,3 +170,16 @@ def test_eval_writes_lm_eval_results_and_samples_and_skips_missing(tiny_model, f
     assert results["configs"]["translated_zh_xquad"]["metadata"]["provenance"]["origin"] == "human_translated"
     (samples,) = out.rglob("samples_translated_zh_xquad_*.jsonl")
     assert len(samples.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize("mirror", ["fixture", "empty"])
+def test_tasks_and_data_check_agree_on_every_tasks_source(mirror, fixture_mirror, tmp_path, monkeypatch):
+    if mirror == "empty":
+        monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
+    listed = {r["name"]: r["data"] for r in json.loads(invoke("tasks", "--json").output)["tasks"]}
+    checked = {r.task.name: r.source for r in data_mirror.check(list(listed))}
+    assert listed == checked
+    assert {listed[f"translated_{lang}_open_qa"] for lang in ("es", "ru", "zh")} == {"embedded"}
+    assert listed["native_zh_cmmlu"] == ("mirror" if mirror == "fixture" else "missing")
+    line = next(li for li in invoke("data", "check", "--tasks", "translated_zh_open_qa").output.splitlines())
+    assert line.startswith("ok      translated_zh_open_qa:") and "embedded 1/1 splits" in line

@@ -20,7 +20,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,15 @@ def hub_load(source: HubSource, config: str | None, split: str) -> datasets.Data
         if found:
             raise DatasetUnavailable(script_error_message(source.dataset_id, source.revision, found.group(1))) from None
         raise
+_load_progress: Callable[[], None] | None = None
+
+
+def set_load_progress(hook: Callable[[], None] | None) -> Callable[[], None] | None:
+    """Call ``hook`` after each :func:`load_dataset` (one task's data), e.g. to advance one progress bar over
+    all tasks; returns the previous hook so that a caller can restore it."""
+    global _load_progress
+    previous, _load_progress = _load_progress, hook
+    return previous
 
 
 @dataclass(frozen=True)
@@ -196,4 +205,7 @@ def load_dataset(
     if isinstance(splits, str):
         splits = [splits]
     hub = HubSource(dataset_id, revision, loading_script, parquet_export)
-    return datasets.DatasetDict({split: load_split(dataset_id, config, split, revision, hub) for split in splits})
+    loaded = datasets.DatasetDict({split: load_split(dataset_id, config, split, revision, hub) for split in splits})
+    if _load_progress is not None:
+        _load_progress()
+    return loaded

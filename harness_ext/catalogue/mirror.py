@@ -38,11 +38,29 @@ class TaskData:
         return [f"{leaf.config or 'default'}/{s.split}" for leaf, srcs in self.sources for s in srcs
                 if s.kind == "missing"]
 
-    def summary(self) -> str:
+    def split_kinds(self) -> dict[str, int]:
+        """How many splits come from each kind of source ("mirror", "hub", "embedded", "missing")."""
         kinds: dict[str, int] = {}
         for _, srcs in self.sources:
             for s in srcs:
                 kinds[s.kind] = kinds.get(s.kind, 0) + 1
+        return kinds
+
+    @property
+    def source(self) -> str:
+        """One word for the task ("mirror", "hub", "embedded", "missing"), or a mix over its leaves such as
+        "mirror 3/67, missing 64/67"; `nativeval tasks` and `nativeval data check` both report this."""
+        per_leaf: dict[str, int] = {}
+        for _, srcs in self.sources:
+            kinds = {s.kind for s in srcs}
+            kind = "missing" if "missing" in kinds else next(iter(kinds)) if len(kinds) == 1 else "hub"
+            per_leaf[kind] = per_leaf.get(kind, 0) + 1
+        if len(per_leaf) == 1:
+            return next(iter(per_leaf))
+        return ", ".join(f"{k} {n}/{len(self.sources)}" for k, n in sorted(per_leaf.items()))
+
+    def summary(self) -> str:
+        kinds = self.split_kinds()
         total = sum(kinds.values())
         parts = [f"{kind} {n}/{total} splits" for kind, n in sorted(kinds.items())]
         depth = len(self.task.benchmark.dataset_id.split("/")) + 1  # <dir>/<id>/<config>/<split>.jsonl
@@ -51,6 +69,11 @@ class TaskData:
         where = f" from {', '.join(mirrors)}" if mirrors else ""
         status = "MISSING" if self.missing else "ok"
         return f"{status:7} {self.task.name}: {self.task.dataset_ref}: {', '.join(parts)}{where}"
+
+
+def task_data(task: CatalogueTask) -> TaskData:
+    """Where every leaf split of ``task`` would be read from."""
+    return TaskData(task, tuple((leaf, tuple(leaf_sources(task, leaf))) for leaf in task.leaves))
 
 
 def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:

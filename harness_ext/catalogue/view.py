@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask, availability
+from harness_ext.catalogue.mirror import task_data
+from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 
 
-def _provenance_text(task: CatalogueTask) -> str:
+def provenance_text(task: CatalogueTask) -> str:
     if task.origin == "native":
         text = "native"
     else:
@@ -23,7 +24,7 @@ def _provenance_text(task: CatalogueTask) -> str:
 
 def _dataset_note(bench: Benchmark) -> str:
     notes = ["parquet export"] if bench.hub_source.via_parquet_export else []
-    notes += [] if bench.revision_pinned else ["unpinned"]
+    notes += [] if bench.revision_pinned or bench.embedded else ["unpinned"]
     return f" ({', '.join(notes)})" if notes else ""
 
 
@@ -33,7 +34,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
     return {
         "name": task.name,
         "language": task.language,
-        "provenance": _provenance_text(task),
+        "provenance": provenance_text(task),
         "origin": task.origin,
         "translator": task.translator,
         "source_language": task.source_language,
@@ -41,7 +42,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "shots": task.num_fewshot,
         "metrics": ", ".join(task.aggregate_metrics or bench.metrics),
         "dataset": task.dataset_ref + _dataset_note(bench),
-        "data": availability(task),
+        "data": task_data(task).source,
         "benchmark": bench.name,
         "lm_eval_builtin": task.lm_eval_builtin,
         "collections": list(task.collections),

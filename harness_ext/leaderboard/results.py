@@ -19,6 +19,7 @@ from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
+from harness_ext.core.models import hub_id_of
 
 log = logging.getLogger(__name__)
 
@@ -268,9 +269,8 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 def model_label(name: str) -> str:
     """A Hub id stays as it is; a local path is shown by its last component (``/scratch/m/Qwen1.5-7B`` -> ``Qwen1.5-7B``)."""
     name = name.rstrip("/")
-    if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:
-        return Path(name).name or name
-    return name
+    hub_id = hub_id_of(name)  # the one model-reference rule (harness_ext.core.models), by spelling alone
+    return hub_id if hub_id is not None else Path(name).name or name
 
 
 def row_key_for(model_name: str, manifest: dict | None) -> RowKey:

@@ -32,6 +32,7 @@ from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
+from harness_ext.core.models import resolve_model
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")
@@ -281,10 +282,6 @@ def resolve_path(value: str, base_dir: Path) -> str:
     return str((base_dir / os.path.expanduser(value)).resolve())
 
 
-def _looks_local(value: str, base_dir: Path) -> bool:
-    return value.startswith((".", "/", "~")) or (base_dir / value).exists()
-
-
 def _params_from_name(*names: str) -> float:
     for name in names:
         match = re.search(r"(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])", name)
@@ -311,10 +308,10 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
         if "path" not in spec:
             raise (w / "path").error("required key is missing (a Hugging Face id or a local directory)")
         model_path = _str(spec["path"], w / "path")
-        if _looks_local(model_path, base_dir):
-            model_path = resolve_path(model_path, base_dir)
-            if not Path(model_path).is_dir():
-                raise (w / "path").error(f"{model_path}: local model directory not found")
+        try:  # the one model-reference rule; the eval and finetune steps check the Hub cache when they run
+            model_path = resolve_model(model_path, model_path, base_dir=base_dir, check_cache=False).location
+        except InputError as err:
+            raise (w / "path").error(str(err)) from None
         params = spec.get("params_b")
         models[str(name)] = BaseModel(
             str(name), model_path, spec.get("revision") and _str(spec["revision"], w / "revision"),

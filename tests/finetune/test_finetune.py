@@ -403,7 +403,7 @@ def _one_line_error(result) -> str:
 
 
 @pytest.mark.parametrize("case,extra,expected", [
-    ("unknown base", None, "no such model directory"),
+    ("unknown base", None, "no such directory"),
     ("missing data", ["--data", "/nonexistent/aya.json"], "file not found"),
     ("targets not found", ["--target-modules", "query,key"], "its linear layers are: down_proj, gate_proj, k_proj"),
     ("8-bit on CPU", ["--load-in-8bit"], "needs a CUDA GPU"),
