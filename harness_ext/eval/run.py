@@ -19,6 +19,7 @@ from harness_ext.catalogue.datasets import hub_offline
 from harness_ext.catalogue.mirror import TaskData, check
 from harness_ext.catalogue.model import TASKS_DIR, Catalogue, catalogue
 from harness_ext.core.errors import DatasetUnavailable, InputError
+from harness_ext.core.runs import refuse_unfinished_runs
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
 
     model_args = simple_parse_args_string(request.model_args)
     check_model_paths(model_args)
+    refuse_unfinished_runs(model_args)
     task_manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=dict(model_args))
     tracker = EvaluationTracker(output_path=str(request.output_path))
     started = time.time()
