@@ -61,6 +61,7 @@ from harness_ext.judge.parse import (
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _MESSAGE_OVERHEAD_TOKENS = 8
 CLAIM_POLL_S = 0.2  # how often to look for a verdict that another process is making
+CLAIMED_ELSEWHERE = object()  # a worker's answer for an item another process holds the claim on
 
 
 def default_cache_path() -> Path:
@@ -206,16 +207,26 @@ class JudgeEngine:
         for call in todo:  # every key is checked before any request is sent
             if call.judge.name not in self._keys:
                 self._keys[call.judge.name] = call.judge.api_key()
+        not_made = 0
         try:
-            results = await run_bounded(todo, self._judge, concurrency=self.concurrency,
-                                        progress="judging" if self.progress else None)
+            pending, first = todo, True
+            while pending:  # later rounds: items another process was judging when this one reached them
+                results = await run_bounded(pending, self._judge, concurrency=self.concurrency,
+                                            progress="judging" if self.progress and first else None)
+                verdicts.update({c.key: v for c, v in zip(pending, results, strict=True) if isinstance(v, dict)})
+                not_made += sum(v is None for v in results)
+                pending, first = [c for c, v in zip(pending, results, strict=True) if v is CLAIMED_ELSEWHERE], False
+                if pending and self._budget_error is not None:
+                    not_made += len(pending)
+                    break
+                if pending:
+                    await asyncio.sleep(CLAIM_POLL_S)
         except NativevalError as err:
             raise type(err)(self.redact(str(err))) from None
         finally:
             await self._close_clients()
-        verdicts.update({call.key: v for call, v in zip(todo, results, strict=True) if v is not None})
         if self._budget_error is not None:
-            self.stats.skipped_budget = sum(v is None for v in results)
+            self.stats.skipped_budget = not_made
             stop = BudgetExceeded(f"{self.ledger.cap_message()} ({self.stats.skipped_budget} judgment(s) not made)")
             stop.verdicts = verdicts  # what was judged before the cap, for a results file marked partial
             raise stop
@@ -252,15 +263,15 @@ class JudgeEngine:
     def _on_retry(self, attempt: int, exc: BaseException, delay: float) -> None:
         self.stats.transport_retries += 1
 
-    async def _judge(self, call: Call) -> dict[str, Any] | None:
+    async def _judge(self, call: Call) -> dict[str, Any] | object | None:
         """The verdict for ``call``: from the cache if another process wrote it meanwhile, else requested
         under this process's claim on the key (so processes sharing the cache send each item once)."""
-        while not self.cache.claim(call.key):
+        if not self.cache.claim(call.key):
             hit = self.cache.get(call.key)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return hit
-            await asyncio.sleep(CLAIM_POLL_S)  # another process is judging this item right now
+            return CLAIMED_ELSEWHERE  # another process is judging it: look again in the next round
         try:
             return await self._judge_claimed(call)
         finally:
