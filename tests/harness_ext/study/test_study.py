@@ -475,7 +475,7 @@ def test_impossible_values_fail_in_dry_run_before_anything_runs(tmp_path, fake_e
 def test_study_file_with_bad_bytes_is_one_line_naming_the_byte(tmp_path):
     path = write_study(tmp_path)
     text = path.read_bytes()
-    path.write_bytes(text + "# 注释".encode("utf-8")[:-1])  # cut inside the last character
+    path.write_bytes(text + "# 注释".encode()[:-1])  # cut inside the last character
     code, output = run_cli(str(path))
     assert code == 2 and output.count("\n") == 1, output
     assert f"byte {len(text) + 2 + 3}: the file ends in the middle of a character" in output

@@ -227,3 +227,20 @@ def test_cli_summary_counts_train_and_held_out(tiny_model, tmp_path):
     assert result.exit_code == 0, result.output
     assert "data: 30 train / 2 held out of 32 records" in result.output
     assert "examples used of" not in result.output
+
+
+@pytest.mark.parametrize("name,blob,where", [
+    ("bad.zh.json", b'[{"instruction": "\xff", "output": "b"}]', "bad.zh.json: byte 18: the file is not valid UTF-8"),
+    ("bad.zh.jsonl", b'{"instruction": "a", "output": "\xe4\xbd', "bad.zh.jsonl: byte 32: the file ends in the middle"),
+])
+def test_data_with_bad_bytes_is_one_line_naming_file_and_byte(tiny_model, tmp_path, name, blob, where):
+    import cli
+
+    data = tmp_path / name
+    data.write_bytes(blob)
+    result = CliRunner().invoke(cli.main, ["finetune", "--base", str(tiny_model), "--data", str(data), "--lang", "zh",
+                                           "--variant", "native", "--out", str(tmp_path / "o"), "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and where in errors[0], result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o" / MANIFEST_NAME).exists()
