@@ -146,12 +146,16 @@ BUSY_WAIT_S = 15.0  # how long a rerun waits for a step that is still running el
 def _die_with_parent(parent: int) -> Callable[[], None]:
     """For ``preexec_fn``: on Linux the child gets SIGTERM when the runner dies, even by SIGKILL."""
 
-    def arm() -> None:
-        if sys.platform.startswith("linux"):
-            import ctypes
+    prctl = None
+    if sys.platform.startswith("linux"):  # looked up here: no dynamic loading between fork and exec
+        import ctypes
 
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arm() -> None:
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
         if os.getppid() != parent:  # the runner died before the line above took effect
             os._exit(1)
 
