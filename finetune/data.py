@@ -48,13 +48,16 @@ class SourceStats:
     path: str
     sha256: str
     records: int
-    used: int = 0
+    used: int = 0  # train + held_out
+    train: int = 0
+    held_out: int = 0
     skipped_empty: int = 0
     truncated: int = 0
 
     def as_manifest(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "records": self.records, "used": self.used,
-                "skipped_empty": self.skipped_empty, "truncated": self.truncated}
+                "train": self.train, "held_out": self.held_out, "skipped_empty": self.skipped_empty,
+                "truncated": self.truncated}
 
 
 @dataclass
@@ -272,7 +275,10 @@ def prepare(specs: list[str], tokenizer, *, template: str, max_length: int, lang
     train_records, heldout_records = split_heldout(selected, eval_split, seed)
     train = [tokenize(r, tokenizer, template, max_length) for r in train_records]
     heldout = [tokenize(r, tokenizer, template, max_length) for r in heldout_records]
-    for example in train + heldout:
-        sources[example.source].used += 1
-        sources[example.source].truncated += int(example.truncated)
+    for examples, role in ((train, "train"), (heldout, "held_out")):
+        for example in examples:
+            stats = sources[example.source]
+            stats.used += 1
+            setattr(stats, role, getattr(stats, role) + 1)
+            stats.truncated += int(example.truncated)
     return PreparedData(train, heldout, sources, sorted({r.lang for r in selected}))

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.core.io import atomic_write_json, read_json
+from harness_ext.core.runs import RUN_MANIFEST
 
-MANIFEST_NAME = "nativeval_run.json"
+MANIFEST_NAME = RUN_MANIFEST
 SCHEMA_VERSION = 1
 
 

@@ -2,8 +2,11 @@
 
 Flow: load tokenizer -> prepare data (finetune.data) -> load model (+ LoRA) -> Trainer with
 length-grouped sampling and pad-to-longest batches -> held-out perplexity after every epoch, a
-checkpoint per epoch, early stopping, the best epoch restored -> adapter/model + tokenizer ->
-optional merged model -> ``nativeval_run.json`` (written last, atomically).
+checkpoint per epoch, early stopping, the best epoch restored -> adapter/model + tokenizer + model card
+(+ optional merged model) staged in ``.final.partial/``, renamed ``.final/``, moved into place with
+``nativeval_run.json`` last -> checkpoints removed. ``.nativeval_run.started`` is written first, so an
+unfinished directory is never taken for a model (harness_ext.core.runs); ``--resume`` continues from the
+newest *complete* checkpoint or finishes a staged save.
 
 Works unchanged under ``torchrun --nproc_per_node N`` and ``accelerate launch``: the Trainer shards
 batches; the held-out perplexity is computed on every rank over the whole (small) held-out set, so
@@ -15,13 +18,16 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from finetune.card import data_counts, load_arguments, model_card
 from finetune.collate import LengthGroupedSampler, PadToLongestCollator
 from finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
 from finetune.manifest import MANIFEST_NAME, build_manifest, epoch_records, read_manifest, write_manifest
@@ -35,11 +41,14 @@ from finetune.modeling import (
     resolve_target_modules,
 )
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_jsonl
+from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
+from harness_ext.core.runs import RUN_STARTED
 
 log = logging.getLogger("nativeval.finetune")
 CHECKPOINT_DIR = "checkpoints"
 MERGED_DIR = "merged"
+PARTIAL_STAGED_DIR = ".final.partial"  # the final save being written
+STAGED_DIR = ".final"  # the final save, complete, being moved into place
 TRAIN_LOG_NAME = "train_log.jsonl"  # the Trainer's log history: loss per step, perplexity per epoch
 
 
@@ -84,6 +93,10 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def validate(config: FinetuneConfig) -> None:
     if config.method not in ("lora", "full"):
         raise InputError(f"method {config.method}: choose lora or full")
@@ -101,15 +114,34 @@ def validate(config: FinetuneConfig) -> None:
 
 
 def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
-    """Refuse to overwrite finished or interrupted runs unless resuming; return a finished run's manifest."""
+    """Refuse to overwrite finished or interrupted runs unless resuming; return a finished run's manifest.
+
+    Resuming also finishes what a kill cut short after training: a staged final save is moved into place,
+    and checkpoints left over from a kill after the manifest was written are removed."""
     out = Path(config.out)
+    if (out / STAGED_DIR).is_dir() and not (out / MANIFEST_NAME).is_file():
+        if not config.resume:
+            raise InputError(f"--out {out} holds the final save of an interrupted run; pass --resume to finish it "
+                             "or delete the folder")
+        if is_main_process():
+            install_final(out)
     if (out / MANIFEST_NAME).is_file():
         if config.resume:
+            if is_main_process():
+                shutil.rmtree(out / STAGED_DIR, ignore_errors=True)
+                if not config.keep_checkpoints:
+                    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
             return read_manifest(out)
         raise InputError(f"--out {out} already holds a finished run ({MANIFEST_NAME}); choose another --out or delete it")
     if (out / CHECKPOINT_DIR).is_dir() and any((out / CHECKPOINT_DIR).glob("checkpoint-*")) and not config.resume:
         raise InputError(f"--out {out} has checkpoints of an interrupted run; pass --resume to continue it or delete the folder")
     return None
+
+
+def mark_started(out: Path) -> None:
+    """The marker that makes an unfinished ``out`` recognisable (harness_ext.core.runs), written before anything."""
+    if not (out / RUN_STARTED).is_file():
+        atomic_write_json(out / RUN_STARTED, {"started": time.time(), "pid": os.getpid()})
 
 
 def to_dataset(examples: list[Example]):
@@ -276,14 +308,51 @@ def prepare_data(config: FinetuneConfig, tokenizer) -> PreparedData:
     return data
 
 
-def save_outputs(trainer, tokenizer, config: FinetuneConfig) -> None:
+def save_outputs(trainer, tokenizer, config: FinetuneConfig, manifest: dict[str, Any]) -> None:
+    """Write the final adapter/model into a staging folder, then move it into ``out`` with the manifest last.
+
+    A kill at any moment leaves either the checkpoints (``--resume`` redoes the save from the last one), a
+    complete staging folder (``--resume`` moves it into place), or a finished run; never a half-written
+    adapter that loads."""
     out = Path(config.out)
-    trainer.save_model(str(out))
+    partial, staged = out / PARTIAL_STAGED_DIR, out / STAGED_DIR
+    if trainer.is_world_process_zero() and partial.exists():
+        shutil.rmtree(partial)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(partial))
+    trainer.accelerator.wait_for_everyone()
     if not trainer.is_world_process_zero():
         return
-    tokenizer.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(partial))
     if config.merge and config.method == "lora":
-        merge_adapter(config.base, out, out / MERGED_DIR)
+        merge_adapter(config.base, partial, partial / MERGED_DIR)
+    atomic_write_text(partial / "README.md", model_card(manifest, str(out)))
+    atomic_write_jsonl(partial / TRAIN_LOG_NAME, trainer.state.log_history)
+    write_manifest(partial, manifest)
+    fsync_tree(partial)
+    os.replace(partial, staged)
+    install_final(out)
+    if not config.keep_checkpoints:
+        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file of ``folder`` to disk before it is renamed into place."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def install_final(out: Path) -> None:
+    """Move the complete staged save into ``out``, entry by entry, the manifest last (idempotent)."""
+    staged = out / STAGED_DIR
+    for entry in sorted(staged.iterdir(), key=lambda p: p.name == MANIFEST_NAME):
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    staged.rmdir()
 
 
 def merge_adapter(base: str, adapter_dir: Path, merged_dir: Path) -> Path:
@@ -298,11 +367,39 @@ def merge_adapter(base: str, adapter_dir: Path, merged_dir: Path) -> Path:
     return merged_dir
 
 
-def last_checkpoint(config: FinetuneConfig) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin",
+                "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a Trainer checkpoint cannot be resumed from (the Trainer writes trainer_state.json last); None if it can."""
+    if not any((folder / name).is_file() for name in WEIGHT_FILES):
+        return "no weights"
+    state = folder / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json"
+    try:
+        read_json(state)
+    except InputError:
+        return "a damaged trainer_state.json"
+    return None
+
+
+def last_checkpoint(config: FinetuneConfig) -> str | None:
+    """The newest complete checkpoint; incomplete ones (a kill during a save) are removed with a warning."""
     folder = Path(config.out) / CHECKPOINT_DIR
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"checkpoint-\d+", p.name)]
+    for checkpoint in sorted(found, key=lambda p: int(p.name.split("-")[1]), reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return str(checkpoint)
+        log.warning("--resume: %s is incomplete (%s; a save was interrupted); removing it and falling back to "
+                    "an earlier checkpoint", checkpoint, problem)
+        if is_main_process():
+            shutil.rmtree(checkpoint, ignore_errors=True)
+    return None
 
 
 def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
@@ -314,6 +411,8 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     if finished is not None:
         log.warning("%s already holds a finished run; nothing to do", config.out)
         return finished
+    if is_main_process():
+        mark_started(Path(config.out))
     tokenizer = load_tokenizer(config.base)
     data = prepare_data(config, tokenizer)
     set_seed(config.seed)  # identical adapter initialisation on every rank and every rerun
@@ -333,9 +432,9 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     )
     resume_from = last_checkpoint(config) if config.resume else None
     if config.resume and resume_from is None:
-        log.warning("--resume: no checkpoint in %s; starting from the beginning", Path(config.out) / CHECKPOINT_DIR)
+        log.warning("--resume: no complete checkpoint in %s; starting from the beginning",
+                    Path(config.out) / CHECKPOINT_DIR)
     trainer.train(resume_from_checkpoint=resume_from)
-    save_outputs(trainer, tokenizer, config)
     manifest = build_manifest(
         base_model=str(Path(config.base).resolve()) if Path(config.base).exists() else config.base,
         variant=config.variant,
@@ -347,26 +446,18 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         seed=config.seed,
         epochs=epoch_records(trainer.state.log_history),
     )
-    trainer.accelerator.wait_for_everyone()
-    if trainer.is_world_process_zero():
-        if not config.keep_checkpoints:
-            shutil.rmtree(Path(config.out) / CHECKPOINT_DIR, ignore_errors=True)
-        atomic_write_jsonl(Path(config.out) / TRAIN_LOG_NAME, trainer.state.log_history)
-        write_manifest(config.out, manifest)
+    save_outputs(trainer, tokenizer, config, manifest)
     log.info("finished %s: best epoch %s", config.out, manifest["best_epoch"])
     return manifest
 
 
 def summary(manifest: dict[str, Any], out: str) -> str:
     """A few lines for the terminal: data counts, best epoch, how to evaluate."""
-    data = manifest["data"]
     best = next((e for e in manifest["epochs"] if e["epoch"] == manifest["best_epoch"]), {})
     ppl = best.get("eval_perplexity")
-    load = (f"pretrained={manifest['base_model']},peft={out}" if manifest["method"] == "lora" else f"pretrained={out}")
     return "\n".join([
-        f"data: {sum(d['used'] for d in data)} examples used of {sum(d['records'] for d in data)} records; "
-        f"{sum(d['skipped_empty'] for d in data)} skipped (empty response); {sum(d['truncated'] for d in data)} truncated",
+        f"data: {data_counts(manifest['data'])}",
         f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
         + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
-        f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load}",
+        f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load_arguments(manifest, out)}",
     ])

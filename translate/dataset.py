@@ -57,9 +57,9 @@ def read_dataset(spec: str, split: str = "train") -> Dataset:
 
 
 def _looks_like_jsonl(path: Path) -> bool:
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         head = fh.read(1024).lstrip()
-    return not head.startswith("[")
+    return not head.startswith(b"[")
 
 
 def write_dataset(path: str | Path, records: list[dict[str, Any]], fmt: str) -> None:

@@ -1,9 +1,11 @@
 """Translate records field by field: protect formatting, reuse cached segments, send the rest in
 bounded-concurrency batches (retries, cost cap), persist each segment as it lands, check quality.
 
-Resumability comes from the segment cache: every finished segment is committed to SQLite before
+Resumability comes from the segment cache: every finished batch is committed to SQLite before
 the next one is handled, so after kill -9 a rerun sends only what was not finished, and the output
 file (written once, atomically, from the whole input) can hold no lost or duplicated records.
+When ``--max-cost`` is reached, the requests already in flight finish and are billed and cached (a rerun
+does not send them again); only the ones not yet sent are left.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import Any
 
 from harness_ext.core.cache import KVCache, cache_key
 from harness_ext.core.errors import InputError
-from harness_ext.core.resilience import CostLedger, RetryPolicy, call_with_retries, run_bounded
+from harness_ext.core.resilience import (
+    BudgetExceeded,
+    CostLedger,
+    RetryPolicy,
+    call_with_retries,
+    run_bounded,
+)
 from translate.backends.base import Backend
 from translate.dataset import record_id
 from translate.protect import Piece, restore, split_field
@@ -119,9 +127,15 @@ async def send_segments(
 
     Returns the translations by segment and the number of calls made."""
 
-    async def work(batch: list[str]) -> list[str]:
+    not_sent: list[list[str]] = []
+
+    async def work(batch: list[str]) -> list[str] | None:
         reserved = ledger.price(backend.model, **backend.worst_case(batch))
-        ledger.reserve(reserved)
+        try:
+            await ledger.reserve_or_wait(reserved)
+        except BudgetExceeded:  # the calls in flight still land, are billed and cached
+            not_sent.append(batch)
+            return None
         try:
             result = await call_with_retries(
                 lambda: backend.translate_batch(batch, src, tgt), policy, describe=f"{backend.name} translation"
@@ -135,16 +149,20 @@ async def send_segments(
 
     translated: dict[str, str] = {}
 
-    def persist(batch: list[str], texts: list[str]) -> None:
-        for segment, text in zip(batch, texts, strict=True):
-            cache.put(segment_key(backend, src, tgt, segment), {"text": text})
-            translated[segment] = text
+    def persist(batch: list[str], texts: list[str] | None) -> None:
+        if texts is None:
+            return
+        cache.put_many((segment_key(backend, src, tgt, s), {"text": t}) for s, t in zip(batch, texts, strict=True))
+        translated.update(zip(batch, texts, strict=True))
 
     work_batches = list(batches(pending, backend))
     try:
         await run_bounded(work_batches, work, concurrency=concurrency, on_result=persist, progress=progress)
     finally:
         await backend.aclose()
+    if not_sent:
+        segments = sum(len(b) for b in not_sent)
+        raise BudgetExceeded(f"{ledger.cap_message()} ({segments} segment(s) in {len(not_sent)} request(s) not sent)")
     return translated, len(work_batches)
 
 

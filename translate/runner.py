@@ -31,11 +31,23 @@ def default_report(out: str | Path) -> Path:
     return Path(f"{out}.report.json")
 
 
-def _read_input(in_spec: str, split: str, *outs: str | Path) -> Dataset:
-    """The input dataset, once no output path would overwrite it."""
-    for out in outs:
-        if not in_spec.startswith("hf://") and Path(in_spec).resolve() == Path(out).resolve():
-            raise InputError(f"--out {out} would overwrite the input; choose another path")
+def check_path_clashes(paths: dict[str, str | Path | None]) -> None:
+    """Refuse two options naming one file (``{"--in": .., "--out": .., "--pivot-out": ..}``), naming both."""
+    seen: dict[Path, str] = {}
+    for option, value in paths.items():
+        if value is None or str(value).startswith("hf://"):
+            continue
+        resolved = Path(value).expanduser().resolve()
+        if resolved in seen:
+            first = seen[resolved]
+            what = "would overwrite the input" if first == "--in" else f"is the same file as {first}"
+            raise InputError(f"{option} {value} {what}; choose another path for {option}")
+        seen[resolved] = option
+
+
+def _read_input(in_spec: str, split: str, outputs: dict[str, str | Path]) -> Dataset:
+    """The input dataset, once no output path would overwrite it or another output."""
+    check_path_clashes({"--in": in_spec, **outputs})
     return read_dataset(in_spec, split=split)
 
 
@@ -58,7 +70,7 @@ def translate_file(
     **options: Any,
 ) -> RunResult:
     """Translate ``in_spec`` into ``out`` (same format); write the report; return the run."""
-    dataset = _read_input(in_spec, split, out)
+    dataset = _read_input(in_spec, split, {"--out": out})
     with KVCache(cache_path or default_cache(out)) as cache:
         run = translate_records(dataset.records, parse_fields(fields), backend, src, tgt, cache, **options)
     run.report["input"] = in_spec
@@ -85,7 +97,7 @@ def round_trip_file(
     **options: Any,
 ) -> RunResult:
     """``lang`` -> ``pivot_lang`` -> ``lang``, keeping the pivot; chrF of original vs round trip."""
-    dataset = _read_input(in_spec, split, out, pivot_out)
+    dataset = _read_input(in_spec, split, {"--out": out, "--pivot-out": pivot_out})
     names = parse_fields(fields)
     fmt = _output_format(dataset, out)
     with KVCache(cache_path or default_cache(out)) as cache:

@@ -1,17 +1,39 @@
-"""A persistent, crash-safe key-value cache (SQLite, WAL): every finished item is durable at once.
+"""A persistent, crash-safe key-value cache shared by concurrent processes: each item is paid for once.
 
 Keys are built from their parts (model, prompt version, text, ...) and hashed, so a rerun of the
 same work reads the cache instead of calling (and paying for) a remote API again. Values are JSON.
+
+Several processes may share one cache file — threads of one job, jobs on one machine, or array tasks on
+several cluster nodes over NFS/Lustre. Two things make that safe:
+
+- **Claims.** Before sending a request a worker takes a claim on the item's key (a row: owner, host,
+  pid, expiry) in the same transaction that checks the value is still missing. Others see the claim and
+  wait for the value instead of sending the request too. A claim ends when its value is written, when
+  its owner releases it or closes the cache, when it expires (``claim_ttl`` seconds, for an owner on
+  another host that died), or at once when its owner is a dead process on this host.
+- **No WAL.** SQLite's WAL mode keeps its index in shared memory, which does not work across the hosts
+  of a network file system. The cache uses the rollback journal (``journal_mode=DELETE``), which needs
+  only POSIX advisory locks (NFSv4, NFSv3 with lockd, Lustre mounted with ``flock``), ``synchronous=FULL``,
+  and a long busy timeout; every write is one short ``BEGIN IMMEDIATE`` transaction. Where the file
+  system has no working locks (Lustre ``localflock``/``noflock``), give every process its own cache file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
+import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+BUSY_TIMEOUT_S = 300.0
+DEFAULT_CLAIM_TTL_S = 900.0
 
 
 def cache_key(*parts: Any) -> str:
@@ -20,21 +42,53 @@ def cache_key(*parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class KVCache:
-    """``get``/``put`` JSON values by key in an SQLite file; ``path=None`` keeps it in memory."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def __init__(self, path: str | Path | None):
+
+class KVCache:
+    """``get``/``put`` JSON values by key in an SQLite file; ``path=None`` keeps it in memory.
+
+    ``claim``/``release`` coordinate concurrent writers so that each missing item is computed once."""
+
+    def __init__(self, path: str | Path | None, *, claim_ttl: float = DEFAULT_CLAIM_TTL_S):
         self.path = Path(path) if path else None
+        self.claim_ttl = claim_ttl
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False)
+        self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", timeout=BUSY_TIMEOUT_S,
+                                     isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
             if self.path:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-            self._conn.commit()
+                self._conn.execute("PRAGMA journal_mode=DELETE")
+                self._conn.execute("PRAGMA synchronous=FULL")
+            with self._transaction():
+                self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                self._conn.execute("CREATE TABLE IF NOT EXISTS claims (k TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                                   "host TEXT NOT NULL, pid INTEGER NOT NULL, expires REAL NOT NULL)")
+
+    class _Txn:
+        def __init__(self, conn: sqlite3.Connection):
+            self.conn = conn
+
+        def __enter__(self):
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, *exc):
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _transaction(self) -> KVCache._Txn:
+        return KVCache._Txn(self._conn)
 
     def get(self, key: str) -> Any | None:
         with self._lock:
@@ -46,10 +100,41 @@ class KVCache:
             return self._conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone() is not None
 
     def put(self, key: str, value: Any) -> None:
-        blob = json.dumps(value, ensure_ascii=False)
+        self.put_many([(key, value)])
+
+    def put_many(self, items: Iterable[tuple[str, Any]]) -> None:
+        """Write several values (and end their claims) in one transaction."""
+        rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in items]
+        if not rows:
+            return
+        with self._lock, self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", rows)
+            conn.executemany("DELETE FROM claims WHERE k = ?", [(k,) for k, _ in rows])
+
+    def claim(self, key: str) -> bool:
+        """True when this cache object now owns ``key`` and should compute it; False when the value exists
+        or a live owner holds the claim (then wait and look again)."""
+        now = time.time()
+        with self._lock, self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone():
+                return False
+            row = conn.execute("SELECT owner, host, pid, expires FROM claims WHERE k = ?", (key,)).fetchone()
+            if row and row[0] != self.owner and row[3] > now and not (row[1] == self.host and not _pid_alive(row[2])):
+                return False
+            conn.execute("INSERT OR REPLACE INTO claims (k, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
+                         (key, self.owner, self.host, os.getpid(), now + self.claim_ttl))
+            return True
+
+    def release(self, key: str) -> None:
+        """Give up a claim without a value (the work failed); another process may take it over."""
+        with self._lock, self._transaction() as conn:
+            conn.execute("DELETE FROM claims WHERE k = ? AND owner = ?", (key, self.owner))
+
+    def claimed_by_others(self) -> int:
+        now = time.time()
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (key, blob))
-            self._conn.commit()
+            return self._conn.execute("SELECT COUNT(*) FROM claims WHERE owner != ? AND expires > ?",
+                                      (self.owner, now)).fetchone()[0]
 
     def __len__(self) -> int:
         with self._lock:
@@ -57,7 +142,11 @@ class KVCache:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            try:
+                with self._transaction() as conn:
+                    conn.execute("DELETE FROM claims WHERE owner = ?", (self.owner,))
+            finally:
+                self._conn.close()
 
     def __enter__(self):
         return self

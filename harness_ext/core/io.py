@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.core.errors import InputError
+
+log = logging.getLogger("nativeval")
 
 
 def _current_umask() -> int:
@@ -55,19 +58,55 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
 
 
-def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    """Yield the objects of a JSONL file; a malformed line raises InputError naming file and line."""
+def decode_utf8(path: str | os.PathLike, data: bytes, offset: int = 0) -> str:
+    """``data`` (the bytes of ``path`` from byte ``offset``) as text; bad UTF-8 raises InputError naming the byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        where = offset + err.start
+        cut = err.reason == "unexpected end of data"
+        what = "ends in the middle of a character (a truncated write?)" if cut else f"is not valid UTF-8 ({err.reason})"
+        raise InputError(f"{path}: byte {where}: the file {what}; re-save it as UTF-8 or restore it") from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A UTF-8 text file's content; a missing file or bad bytes raise InputError (one line: file and byte)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    return decode_utf8(path, data)
+
+
+def iter_jsonl(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -> Iterator[dict]:
+    """Yield the objects of a JSONL file; a malformed line raises InputError naming file, line and byte.
+
+    With ``allow_truncated_tail`` a last line cut off by a crash (no newline, not decodable or not JSON) is
+    reported as a warning and left out, as lm-eval's samples files can end after an interrupted write."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
+    offset = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            start, offset = offset, offset + len(raw)
+            if not raw.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield json.loads(decode_utf8(path, raw, start))
+                continue
+            except InputError as err:
+                problem = str(err)
             except json.JSONDecodeError as err:
-                raise InputError(f"{path}:{lineno}: malformed JSON line ({err.msg}); fix or remove that line") from None
+                problem = f"{path}:{lineno}: malformed JSON line (from byte {start}: {err.msg}); fix or remove that line"
+            if allow_truncated_tail and not raw.endswith(b"\n"):
+                log.warning("%s:%d: the last line is cut off at byte %d (an interrupted write); it is left out",
+                            path, lineno, start)
+                return
+            raise InputError(problem)
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -75,12 +114,9 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; malformed JSON raises InputError naming file, line and column."""
+    """Read a JSON file; malformed JSON raises InputError naming file, line and column; bad bytes, the byte."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -97,10 +133,9 @@ def read_yaml(path: str | os.PathLike, *, shown: str | os.PathLike | None = None
 
     path = Path(path)
     shown = shown if shown is not None else path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{shown}: file not found") from None
+    if not path.is_file():
+        raise InputError(f"{shown}: file not found")
+    text = read_text(path)
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as err:

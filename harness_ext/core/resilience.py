@@ -5,7 +5,8 @@
   fails at once on errors that a retry cannot fix (400, 401, 403, 404).
 - :func:`run_bounded`: runs an async worker over many items with bounded concurrency, a progress
   bar, and a callback per finished item (so callers persist each result as it lands).
-- :class:`CostLedger`: adds up spend from usage and stops *before* a hard cap would be exceeded.
+- :class:`CostLedger`: adds up spend from usage and stops *before* a hard cap would be exceeded; under
+  concurrency a reservation that does not fit waits for the calls in flight before the cap counts as reached.
 """
 
 from __future__ import annotations
@@ -176,8 +177,10 @@ class CostLedger:
     """Spend in USD from token (or character) usage against a price table and a hard cap.
 
     ``prices`` maps a model name to ``{"input": usd_per_1M, "output": usd_per_1M}`` (tokens) or
-    ``{"char": usd_per_1M}`` (characters). ``reserve`` is called before a request with its worst
-    case; it raises BudgetExceeded if that could cross the cap, so the cap is never exceeded.
+    ``{"char": usd_per_1M}`` (characters). A request reserves its worst case first, so the cap is never
+    exceeded. Under concurrency use :meth:`reserve_or_wait`: a reservation that does not fit waits for the
+    calls in flight to settle (their true cost is usually far below their worst case) and the cap counts as
+    reached only when it still does not fit with nothing in flight; from then on every reservation fails.
     """
 
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -188,6 +191,10 @@ class CostLedger:
     output_tokens: int = 0
     characters: int = 0
     calls: int = 0
+    in_flight: int = 0
+    cap_reached: bool = False
+    _settled: asyncio.Event | None = field(default=None, repr=False, compare=False)
+    _settled_loop: Any = field(default=None, repr=False, compare=False)
 
     def price(self, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0) -> float:
         p = self.prices.get(model) or self.prices.get("default") or {}
@@ -195,26 +202,50 @@ class CostLedger:
             input_tokens * p.get("input", 0.0) + output_tokens * p.get("output", 0.0) + characters * p.get("char", 0.0)
         ) / 1e6
 
+    def fits(self, amount: float) -> bool:
+        return self.max_cost is None or self.spent + self.reserved + amount <= self.max_cost + 1e-12
+
+    def cap_message(self) -> str:
+        """Why work stopped, with the true spend so far (read when nothing is in flight, it is final)."""
+        return (f"stopping before --max-cost ${self.max_cost:.2f} would be exceeded (spent ${self.spent:.4f} "
+                f"in {self.calls} call(s)); finished items are saved, raise --max-cost and rerun to continue")
+
     def reserve(self, amount: float) -> None:
-        if self.max_cost is not None and self.spent + self.reserved + amount > self.max_cost + 1e-12:
-            raise BudgetExceeded(
-                f"stopping before --max-cost ${self.max_cost:.2f} would be exceeded "
-                f"(spent ${self.spent:.4f}); finished items are saved, raise --max-cost and rerun to continue"
-            )
+        """Reserve at once or raise BudgetExceeded (for one call at a time)."""
+        if self.cap_reached or not self.fits(amount):
+            self.cap_reached = True
+            raise BudgetExceeded(self.cap_message())
         self.reserved += amount
+        self.in_flight += 1
+
+    async def reserve_or_wait(self, amount: float) -> None:
+        """Reserve ``amount``; while it does not fit, wait for calls in flight to settle first."""
+        while not self.cap_reached and not self.fits(amount) and self.in_flight:
+            loop = asyncio.get_running_loop()
+            if self._settled is None or self._settled_loop is not loop:
+                self._settled, self._settled_loop = asyncio.Event(), loop
+            await self._settled.wait()
+        self.reserve(amount)
+
+    def _one_landed(self, reserved: float) -> None:
+        self.reserved = max(0.0, self.reserved - reserved)
+        self.in_flight = max(0, self.in_flight - 1)
+        settled, self._settled = self._settled, None
+        if settled is not None:
+            settled.set()
 
     def release(self, reserved: float) -> None:
         """Give back a reservation whose call failed (nothing was spent)."""
-        self.reserved = max(0.0, self.reserved - reserved)
+        self._one_landed(reserved)
 
     def settle(self, reserved: float, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0) -> float:
         cost = self.price(model, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters)
-        self.reserved = max(0.0, self.reserved - reserved)
         self.spent += cost
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
         self.characters += characters
         self.calls += 1
+        self._one_landed(reserved)
         return cost
 
     def summary(self) -> dict[str, Any]:
@@ -225,4 +256,5 @@ class CostLedger:
             "characters": self.characters,
             "spent_usd": round(self.spent, 6),
             "max_cost_usd": self.max_cost,
+            "cap_reached": self.cap_reached,
         }

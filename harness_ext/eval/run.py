@@ -27,6 +27,7 @@ from harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, cat
 from harness_ext.catalogue.view import provenance_text
 from harness_ext.core.errors import DatasetUnavailable, InputError
 from harness_ext.core.models import resolve_model
+from harness_ext.core.runs import refuse_unfinished_runs
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,7 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     kept, skipped = tasks_with_data(ours, request.skip_missing, cat) if ours else ([], [])
     names = [n for n in requested if n not in known] + kept
 
+    refuse_unfinished_runs(simple_parse_args_string(model_args))
     tracker = EvaluationTracker(output_path=str(request.output_path))
     started = time.time()
     with quiet_phases(cat, _phase_counts(names, cat)):

@@ -9,8 +9,12 @@ judge's own text -> per-item judgments beside the samples and an lm-eval-shaped 
   read as JSON (``client.post(..., cast_to=object)``), skipping per-call model validation.
 - Every verdict is written to the :class:`~harness_ext.core.cache.KVCache` as it lands (key: judge model, prompt
   version and hash, question, response), so a rerun makes no request and a crash or Ctrl-C loses nothing.
+  Just before each request the cache is read again and a claim on the key is taken, so processes sharing
+  one cache (array tasks on a cluster) send each item once.
 - :class:`~harness_ext.core.resilience.CostLedger` reserves each call's worst case (UTF-8 bytes of the prompt as
-  input tokens, ``max_tokens`` as output) before it is sent, so ``--max-cost`` is never exceeded.
+  input tokens, ``max_tokens`` as output) before it is sent, so ``--max-cost`` is never exceeded; a call that
+  does not fit waits for those in flight to settle. Items judged before the cap go to a results file marked
+  ``"partial"``.
 - A reply without a valid verdict is asked again ``invalid_retries`` times, then recorded invalid: excluded
   from the mean and counted.
 """
@@ -56,6 +60,8 @@ from harness_ext.judge.parse import (
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _MESSAGE_OVERHEAD_TOKENS = 8
+CLAIM_POLL_S = 0.2  # how often to look for a verdict that another process is making
+CLAIMED_ELSEWHERE = object()  # a worker's answer for an item another process holds the claim on
 
 
 def default_cache_path() -> Path:
@@ -201,17 +207,29 @@ class JudgeEngine:
         for call in todo:  # every key is checked before any request is sent
             if call.judge.name not in self._keys:
                 self._keys[call.judge.name] = call.judge.api_key()
+        not_made = 0
         try:
-            results = await run_bounded(todo, self._judge, concurrency=self.concurrency,
-                                        progress="judging" if self.progress else None)
+            pending, first = todo, True
+            while pending:  # later rounds: items another process was judging when this one reached them
+                results = await run_bounded(pending, self._judge, concurrency=self.concurrency,
+                                            progress="judging" if self.progress and first else None)
+                verdicts.update({c.key: v for c, v in zip(pending, results, strict=True) if isinstance(v, dict)})
+                not_made += sum(v is None for v in results)
+                pending, first = [c for c, v in zip(pending, results, strict=True) if v is CLAIMED_ELSEWHERE], False
+                if pending and self._budget_error is not None:
+                    not_made += len(pending)
+                    break
+                if pending:
+                    await asyncio.sleep(CLAIM_POLL_S)
         except NativevalError as err:
             raise type(err)(self.redact(str(err))) from None
         finally:
             await self._close_clients()
-        verdicts.update({call.key: v for call, v in zip(todo, results, strict=True) if v is not None})
         if self._budget_error is not None:
-            self.stats.skipped_budget = sum(v is None for v in results)
-            raise BudgetExceeded(f"{self._budget_error} ({self.stats.skipped_budget} judgment(s) not made)")
+            self.stats.skipped_budget = not_made
+            stop = BudgetExceeded(f"{self.ledger.cap_message()} ({self.stats.skipped_budget} judgment(s) not made)")
+            stop.verdicts = verdicts  # what was judged before the cap, for a results file marked partial
+            raise stop
         return verdicts
 
     def redact(self, text: str) -> str:
@@ -245,7 +263,21 @@ class JudgeEngine:
     def _on_retry(self, attempt: int, exc: BaseException, delay: float) -> None:
         self.stats.transport_retries += 1
 
-    async def _judge(self, call: Call) -> dict[str, Any] | None:
+    async def _judge(self, call: Call) -> dict[str, Any] | object | None:
+        """The verdict for ``call``: from the cache if another process wrote it meanwhile, else requested
+        under this process's claim on the key (so processes sharing the cache send each item once)."""
+        if not self.cache.claim(call.key):
+            hit = self.cache.get(call.key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return hit
+            return CLAIMED_ELSEWHERE  # another process is judging it: look again in the next round
+        try:
+            return await self._judge_claimed(call)
+        finally:
+            self.cache.release(call.key)  # a no-op once the verdict is written
+
+    async def _judge_claimed(self, call: Call) -> dict[str, Any] | None:
         attempts = 0
         text = ""
         verdict: int | str | None = None
@@ -256,7 +288,7 @@ class JudgeEngine:
             if self._budget_error is not None:
                 return None
             try:
-                self.ledger.reserve(worst)
+                await self.ledger.reserve_or_wait(worst)
             except BudgetExceeded as err:
                 self._budget_error = err
                 return None
@@ -295,6 +327,7 @@ class TaskScore:
     off_language: int
     n_items: int
     rows: list[dict[str, Any]] = field(default_factory=list)
+    not_judged: int = 0
 
     @property
     def mean(self) -> float | None:
@@ -328,7 +361,10 @@ def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
     score = TaskScore(samples.task, ratings=[], invalid=0, off_language=sum(f is True for f in flags),
                       n_items=len(samples.items))
     for item, off in zip(samples.items, flags, strict=True):
-        verdict = verdicts[single_key(judge, prompt, item.question, item.response)]
+        verdict = verdicts.get(single_key(judge, prompt, item.question, item.response))
+        if verdict is None:  # not judged: the cost cap stopped the run first
+            score.not_judged += 1
+            continue
         if verdict["valid"]:
             score.ratings.append(int(verdict["verdict"]))
         else:
@@ -368,7 +404,7 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
         }
         configs[score.task] = samples.config or {"task": score.task, "metadata": {"language": samples.language}}
         versions[score.task] = samples.version
-        n_samples[score.task] = {"original": score.n_items, "effective": score.n_items}
+        n_samples[score.task] = {"original": score.n_items, "effective": score.n_items - score.not_judged}
         higher[score.task] = {"rating": True, "sum_rating": True, "n": True, "invalid": False,
                               "off_language_rate": False}
     header = dict(run.results_header)
@@ -400,14 +436,17 @@ def output_dir(run: RunOutputs, out: Path | None) -> Path:
 
 
 def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                         out: Path | None, ledger: CostLedger | None) -> Path:
+                         out: Path | None, ledger: CostLedger | None, partial: str | None = None) -> Path:
     folder = output_dir(run, out)
     for score in scores:
         samples = run.tasks[score.task]
         atomic_write_jsonl(folder / f"judgments_{score.task}_{safe_name(judge.name)}_{samples.date}.jsonl", score.rows)
     date = max(run.tasks[s.task].date for s in scores)
     path = folder / f"results_judge_{safe_name(judge.name)}_{date}.json"
-    atomic_write_json(path, results_document(run, judge, prompt, scores, ledger))
+    document = results_document(run, judge, prompt, scores, ledger)
+    if partial:  # the same name as the full file, so the rerun that finishes the items replaces it
+        document["partial"] = {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}
+    atomic_write_json(path, document)
     return path
 
 
@@ -608,19 +647,26 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     if options.dry_run:
         _dry_run_report(engine, ledger, [(j, c) for j, _p, c in plan.values()], echo)
         return []
-    verdicts = engine.run([c for _j, _p, calls in plan.values() for c in calls])
+    stopped: BudgetExceeded | None = None
+    try:
+        verdicts = engine.run([c for _j, _p, calls in plan.values() for c in calls])
+    except BudgetExceeded as err:
+        verdicts, stopped = getattr(err, "verdicts", {}), err
     written = []
     out = Path(options.out) if options.out else None
     for run in runs:
         for judge, prompt, _calls in plan.values():
             scores = [score_task(samples, judge, prompt, verdicts) for samples in run.tasks.values()]
-            written.append(write_single_outputs(run, judge, prompt, scores, out, ledger))
+            written.append(write_single_outputs(run, judge, prompt, scores, out, ledger,
+                                                partial=str(stopped) if stopped else None))
             for s in scores:
                 mean = f"{s.mean:.3f}" if s.mean is not None else "n/a"
                 off = f"{s.off_language_rate:.2f}" if s.off_language_rate is not None else "n/a"
                 echo(f"{run.directory.name} {s.task} [{judge.name}]: rating {mean} (sum {sum(s.ratings)}, n {len(s.ratings)}, "
                      f"invalid {s.invalid}), off_language_rate {off}")
     _summary(engine, ledger, written, echo)
+    if stopped is not None:
+        raise stopped
     return written
 
 

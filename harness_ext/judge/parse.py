@@ -103,7 +103,7 @@ def response_of(sample: dict[str, Any]) -> str:
 
 def read_samples(path: Path, task: str) -> list[JudgeItem]:
     items = []
-    for lineno, sample in enumerate(iter_jsonl(path), start=1):
+    for lineno, sample in enumerate(iter_jsonl(path, allow_truncated_tail=True), start=1):
         if "doc_id" not in sample:
             raise InputError(f"{path}:{lineno}: not an lm-eval sample (no doc_id); run lm-eval with --log_samples")
         items.append(JudgeItem(task=task, doc_id=sample["doc_id"], question=question_of(sample),

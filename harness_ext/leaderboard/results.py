@@ -20,6 +20,7 @@ from typing import Any
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.models import hub_id_of
+from harness_ext.core.runs import refuse_unfinished_runs
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def samples_file(results_path: Path, task: str, timestamp: str) -> Path | None:
 def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
     """Per-item scores keyed by doc_id (prefixed by subtask for groups), for one metric and filter."""
     scores: dict[str, float] = {}
-    for row in iter_jsonl(path):
+    for row in iter_jsonl(path, allow_truncated_tail=True):
         if "filter" in row and row["filter"] != filt and not metric.endswith("rating"):
             continue
         value = row.get(metric)
@@ -358,6 +359,7 @@ def load_run(path: Path) -> Run:
         raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
+    refuse_unfinished_runs(args, relative_to=path.parent)
     model_name = str(data.get("model_name") or args.get("pretrained") or args.get("model") or path.parent.name)
     manifest_path = find_manifest(args, path.parent)
     manifest = read_manifest(manifest_path) if manifest_path else None

@@ -189,6 +189,19 @@ def _number(value: Any, where: _Where, kind=float) -> Any:
     return number
 
 
+def _positive(value: Any, where: _Where, kind=float, at_least: float | None = None) -> Any:
+    """A number that must be above zero (or at least ``at_least``): an impossible value fails before anything runs."""
+    number = _number(value, where, kind)
+    if at_least is not None and number < at_least:
+        raise where.error(f"expected at least {at_least}, got {value!r}")
+    if number <= 0:
+        raise where.error(f"expected a positive number, got {value!r}")
+    return number
+
+
+MINIMUM_RECIPE_VALUES = {"epochs": 1, "batch_size": 1, "micro_batch_size": 1, "max_length": 8}
+
+
 def _bool(value: Any, where: _Where) -> bool:
     if not isinstance(value, bool):
         raise where.error(f"expected true or false, got {value!r}")
@@ -354,7 +367,7 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
             base_url=body.get("base_url") and _str(body["base_url"], ws / "base_url"),
             src=_str(body.get("src", "en"), ws / "src"),
             fields=_str_list(body.get("fields", ["instruction", "output"]), ws / "fields"),
-            sample=_number(body["sample"], ws / "sample", int) if body.get("sample") is not None else None,
+            sample=_positive(body["sample"], ws / "sample", int) if body.get("sample") is not None else None,
             seed=_number(body.get("seed", 0), ws / "seed", int),
             extra_args=_args(body.get("extra_args"), ws / "extra_args"),
             multi_files=multi,
@@ -372,9 +385,10 @@ def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
     recipe = {**defaults, **body}
     if recipe["method"] not in ("lora", "full"):
         raise (where / "method").error(f"expected lora or full, got {recipe['method']!r}")
-    recipe["lr"] = _number(recipe["lr"], where / "lr")
-    for key in ("epochs", "batch_size", "micro_batch_size", "max_length", "seed"):
-        recipe[key] = _number(recipe[key], where / key, int)
+    recipe["lr"] = _positive(recipe["lr"], where / "lr")
+    for key, minimum in MINIMUM_RECIPE_VALUES.items():
+        recipe[key] = _positive(recipe[key], where / key, int, at_least=minimum)
+    recipe["seed"] = _number(recipe["seed"], where / "seed", int)
     recipe["extra_args"] = list(_args(recipe.get("extra_args"), where / "extra_args"))
     return recipe
 
@@ -407,7 +421,7 @@ def _load_runs(value: Any, where: _Where, models: dict, variants: dict) -> list[
         group = RunGroup(
             models=_names(spec.get("models"), w / "models", models),
             variants=_names(spec.get("variants"), w / "variants", variants),
-            lrs=tuple(_number(lr, w / "lr" / j) if lr is not None else -1.0 for j, lr in enumerate(lrs)),
+            lrs=tuple(_positive(lr, w / "lr" / j) if lr is not None else -1.0 for j, lr in enumerate(lrs)),
             tunings=tunings,
         )
         if "multi" in group.tunings:
@@ -423,7 +437,7 @@ def _load_eval(value: Any, where: _Where, base_dir: Path) -> EvalSettings:
                                    "model_args", "device", "data_dirs", "extra_args"})
     return EvalSettings(
         tasks=_str_list(body.get("tasks", ["native_{lang}", "translated_{lang}"]), where / "tasks"),
-        limit=_number(body["limit"], where / "limit") if body.get("limit") is not None else None,
+        limit=_positive(body["limit"], where / "limit") if body.get("limit") is not None else None,
         batch_size=body.get("batch_size") and _str(body["batch_size"], where / "batch_size"),
         apply_chat_template=_bool(body.get("apply_chat_template", False), where / "apply_chat_template"),
         base_models=_bool(body.get("base_models", False), where / "base_models"),

@@ -12,14 +12,19 @@ Also the entry point of two tiny built-in steps: ``python -m harness_ext.study s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import fnmatch
+import json
 import os
 import random
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -133,47 +138,194 @@ def select_steps(plan: Plan, only: list[str] | None = None, force: list[str] | N
 
 
 # --- execution ----------------------------------------------------------------------------------------
-def subprocess_executor(show_output: bool = False) -> Executor:
-    """Run a step's command as a child process; its output goes to the log (and the console if asked)."""
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_S = 10.0  # after SIGTERM, before SIGKILL
+BUSY_WAIT_S = 15.0  # how long a rerun waits for a step that is still running elsewhere
 
-    def run(argv: list[str], env: dict[str, str], log: Path) -> int:
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """For ``preexec_fn``: on Linux the child gets SIGTERM when the runner dies, even by SIGKILL."""
+
+    prctl = None
+    if sys.platform.startswith("linux"):  # looked up here: no dynamic loading between fork and exec
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arm() -> None:
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the runner died before the line above took effect
+            os._exit(1)
+
+    return arm
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies, already dead, do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def stop_group(pgid: int, grace: float = STOP_GRACE_S) -> None:
+    """SIGTERM every process of the group, then SIGKILL what is left after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+class SubprocessExecutor:
+    """Run a step's command as a child in its own process group; its output goes to the log (and console).
+
+    The child holds the step lock (it inherits the locked file) and dies with the runner (SIGTERM/SIGINT
+    handlers here, PR_SET_PDEATHSIG for a SIGKILL); when it ends, any process it left in its group is ended
+    too, so nothing of a step outlives the step."""
+
+    def __init__(self, show_output: bool = False):
+        self.show_output = show_output
+
+    def __call__(self, argv: list[str], env: dict[str, str], log: Path, lock: StepLock | None = None) -> int:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"$ {shlex.join(argv)}\n")
             fh.flush()
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if show_output else fh,
-                                    stderr=subprocess.STDOUT, text=True, errors="replace")
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if self.show_output else fh,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()),
+                                    pass_fds=(lock.fileno(),) if lock else ())
+            if lock:
+                lock.record(proc.pid)
             try:
-                if show_output:
+                if self.show_output:
                     for line in proc.stdout:
                         fh.write(line)
                         sys.stdout.write("    " + line)
                         sys.stdout.flush()
                 return proc.wait()
-            except BaseException:  # Ctrl-C: the child got SIGINT too; give it a moment to save, then end it
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                raise
+            finally:  # Ctrl-C, SIGTERM or an error here: end the whole step, then let the caller see why
+                if proc.poll() is None or group_alive(proc.pid):
+                    stop_group(proc.pid)
+                proc.wait()
 
-    return run
+
+def subprocess_executor(show_output: bool = False) -> Executor:
+    return SubprocessExecutor(show_output)
+
+
+class StepBusy(Exception):
+    def __init__(self, pid: int | None):
+        self.pid = pid
+
+
+class StepLock:
+    """An exclusive lock on one step, held by the runner and by the step's child process.
+
+    The lock file records the child's pid (= its process group). A step counts as running while the lock
+    is held or while any process of the recorded group lives (a grandchild the kill left behind)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for as long as the lock
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def recorded(self) -> dict:
+        self._fh.seek(0)
+        try:
+            data = json.loads(self._fh.read() or "{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def acquire(self) -> None:
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StepBusy(self.recorded().get("pid")) from None
+        previous = self.recorded()
+        pgid = previous.get("pgid")
+        if isinstance(pgid, int) and previous.get("host") == socket.gethostname() and group_alive(pgid):
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            raise StepBusy(previous.get("pid"))
+        self._write({})
+
+    def record(self, pid: int) -> None:
+        self._write({"pid": pid, "pgid": pid, "host": socket.gethostname(), "runner": os.getpid(),
+                     "started": time.time()})
+
+    def _write(self, data: dict) -> None:
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(json.dumps(data) if data else "")
+        self._fh.flush()
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._write({})
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 @contextmanager
 def _step_lock(plan: Plan, step: Step):
     lock_dir = plan.config.output_dir / ".locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{step.slug}.lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    lock = StepLock(lock_dir / f"{step.slug}.lock")
+    try:
+        lock.acquire()
+    except StepBusy as busy:
+        lock.close()
+        yield busy
+        return
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+class RunnerStopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP reached the runner: like Ctrl-C, the running step's processes are ended first."""
+
+
+@contextmanager
+def _stop_on_signals():
+    """SIGTERM ends the runner like Ctrl-C does: the step's process group is ended before it exits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise RunnerStopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _has_output(step: Step) -> bool:
@@ -225,14 +377,14 @@ class StudyRunner:
             stub.stop()
         self._stubs.clear()
 
-    def _prepare_dir(self, step: Step) -> bool:
+    def _prepare_dir(self, step: Step, forced: bool = False) -> bool:
         """Remove what an unfinished or outdated run left behind, then record that this key started.
 
         A command that can continue an interrupted attempt (``RESUME_FLAGS``) keeps the leftovers of an
-        attempt with the same key; return True when it should resume."""
+        attempt with the same key unless the step is forced; return True when it should resume."""
         (step.out / MARKER).unlink(missing_ok=True)
         started = step.out / STARTED
-        if _recorded_key(started) == step.key and resumes_in_place(step, self.config):
+        if not forced and _recorded_key(started) == step.key and resumes_in_place(step, self.config):
             return True
         if step.out.exists():
             shutil.rmtree(step.out)
@@ -240,16 +392,35 @@ class StudyRunner:
         atomic_write_json(started, {"key": step.key, "id": step.id, "started": time.time()})
         return False
 
+    @contextmanager
+    def _locked(self, step: Step):
+        """The step's lock; a step still running elsewhere is waited for up to BUSY_WAIT_S (a runner killed a
+        moment ago takes its step down within that time), then reported as StepBusy."""
+        deadline = time.monotonic() + BUSY_WAIT_S
+        told = False
+        while True:
+            with _step_lock(self.plan, step) as lock:
+                if not isinstance(lock, StepBusy) or time.monotonic() >= deadline:
+                    yield lock
+                    return
+            if not told:
+                self.echo(f"  step {step.id} is running in process {lock.pid or '?'}; waiting up to "
+                          f"{BUSY_WAIT_S:.0f}s for it to end")
+                told = True
+            time.sleep(0.2)
+
     def run_step(self, step: Step, forced: bool) -> str:
         """Run one step; return done | failed | not_implemented | busy | skipped."""
-        with _step_lock(self.plan, step) as locked:
-            if not locked:
-                self.echo(f"  {step.id}: running in another process; skipped here")
+        with self._locked(step) as lock:
+            if isinstance(lock, StepBusy):
+                where = f"in process {lock.pid}" if lock.pid else "in another process"
+                self.echo(f"  step {step.id} is running {where}; skipped here (rerun when it has finished"
+                          + (f", or end it with `kill -- -{lock.pid}`)" if lock.pid else ")"))
                 return "busy"
             if step_state(step) == "done" and not forced:  # finished meanwhile by another process
                 return "skipped"
             self._ensure_stub(step)
-            resume = self._prepare_dir(step)
+            resume = self._prepare_dir(step, forced)
             argv = command_for(step, self.ctx, resume)
             if resume:
                 self.echo(f"  {step.id}: continuing the interrupted attempt in {step.out}")
@@ -257,7 +428,10 @@ class StudyRunner:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(f"# step {step.id} key {step.key}\n", encoding="utf-8")
             started = time.time()
-            status = self.executor(argv, self._env(step), log)
+            if isinstance(self.executor, SubprocessExecutor):
+                status = self.executor(argv, self._env(step), log, lock)
+            else:
+                status = self.executor(argv, self._env(step), log)
             seconds = time.time() - started
             if status == 0 and not _has_output(step):
                 with open(log, "a", encoding="utf-8") as fh:
@@ -286,28 +460,29 @@ class StudyRunner:
                   f"{len(selection.to_run)} to run; output in {self.config.output_dir}")
         outcome: dict[str, str] = {}
         bad: set[str] = set()
-        try:
-            for i, step in enumerate(selection.to_run, start=1):
-                blocked_by = next((d for d in step.dep_ids() if d in bad), None)
-                if blocked_by:
-                    outcome[step.id] = "blocked"
-                    bad.add(step.id)
-                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: blocked (needs {blocked_by})")
-                    continue
-                self.echo(f"[{i}/{len(selection.to_run)}] {step.id} ...")
-                started = time.time()
-                result = self.run_step(step, step.id in selection.forced)
-                outcome[step.id] = result
-                if result in ("done", "skipped"):
-                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: done in {time.time() - started:.1f}s")
-                else:
-                    bad.add(step.id)
-                    if fail_fast:
-                        break
-        finally:
-            self._stop_stubs()
-            if self.plan.hashes is not None and self.config.output_dir.is_dir():
-                self.plan.hashes.save()
+        with _stop_on_signals():
+            try:
+                for i, step in enumerate(selection.to_run, start=1):
+                    blocked_by = next((d for d in step.dep_ids() if d in bad), None)
+                    if blocked_by:
+                        outcome[step.id] = "blocked"
+                        bad.add(step.id)
+                        self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: blocked (needs {blocked_by})")
+                        continue
+                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id} ...")
+                    started = time.time()
+                    result = self.run_step(step, step.id in selection.forced)
+                    outcome[step.id] = result
+                    if result in ("done", "skipped"):
+                        self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: done in {time.time() - started:.1f}s")
+                    else:
+                        bad.add(step.id)
+                        if fail_fast:
+                            break
+            finally:
+                self._stop_stubs()
+                if self.plan.hashes is not None and self.config.output_dir.is_dir():
+                    self.plan.hashes.save()
         self._report(outcome)
         return outcome
 

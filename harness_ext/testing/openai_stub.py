@@ -73,6 +73,7 @@ class OpenAIStub:
         self.latency = latency
         self.model = model
         self.faults: deque[Fault] = deque()
+        self.paused = False  # while True, requests are received and counted but not answered
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -207,6 +208,8 @@ class OpenAIStub:
             number = len(self.requests)
         if not path.endswith("/chat/completions"):
             return 404, b'{"error": {"message": "unknown path"}}', {}
+        while self.paused:
+            await asyncio.sleep(0.01)
         fault = self._next_fault()
         if self.latency:
             await asyncio.sleep(self.latency)

@@ -26,7 +26,7 @@ NATIVE_ES = str(EMBEDDED_DATA_DIR / "aya_native_es_16.json")
 NATIVE_RU = str(EMBEDDED_DATA_DIR / "aya_native_ru_16.json")
 MANIFEST_KEYS = {"kind", "schema_version", "base_model", "variant", "languages", "tuning", "method", "template",
                  "hyperparameters", "data", "seed", "best_epoch", "epochs", "versions", "created"}
-DATA_KEYS = {"path", "sha256", "records", "used", "skipped_empty", "truncated"}
+DATA_KEYS = {"path", "sha256", "records", "used", "train", "held_out", "skipped_empty", "truncated"}
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -266,7 +266,7 @@ def test_max_cost_stops_before_it_is_exceeded_and_resumes(tmp_path):
         assert 0 < spent <= 1.0
         first = stub.request_count
         assert 1 <= first < len(QA)
-        assert not list(run.glob("results_judge_*"))
+        assert results_file(run)["partial"]["not_judged"] == {"native_es_open_qa": len(QA) - first}
         code, output = judge_cli(*args, "--base-url", stub.base_url, "--max-cost", "100")
         assert code == 0 and stub.request_count - first == len(QA) - first
         spent = results_file(run)["judge"]["cost_this_run"]["spent_usd"]
@@ -356,3 +356,20 @@ def test_a_malformed_samples_file_names_file_and_line(tmp_path):
     path.write_text(path.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
     code, output = judge_cli(str(run), "--cache", str(tmp_path / "c"), "--dry-run")
     assert code == 2 and f"{path}:{len(QA) + 1}: malformed JSON line" in output
+
+
+def test_a_samples_file_cut_mid_character_is_judged_without_its_last_line(tmp_path):
+    run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA})
+    path = next(run.glob("samples_*"))
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) - 40])  # a crash in the middle of writing the last sample
+    config = judge_yaml(tmp_path / "judge.yaml")
+    with OpenAIStub(rating_by_length) as stub:
+        code, output = judge_cli(str(run), "--judge", str(config), "--base-url", stub.base_url,
+                                 "--cache", str(tmp_path / "c"))
+        assert stub.request_count == len(QA) - 1
+    assert code == 0, output
+    assert results_file(run)["results"]["native_es_open_qa"]["n,test-judge"] == len(QA) - 1
+    path.write_bytes(b"\xff" + blob)
+    code, output = judge_cli(str(run), "--cache", str(tmp_path / "c"), "--dry-run")
+    assert code == 2 and f"{path}: byte 0: the file is not valid UTF-8" in output and "Traceback" not in output

@@ -6,6 +6,7 @@ these tests exercise the runner's mechanics without the real translate/finetune/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,7 +41,10 @@ FAKE_STEP = textwrap.dedent("""
     with open(os.environ["FAKE_CALLS"], "a") as fh:
         fh.write(out + "\\n")
     if os.environ.get("FAKE_SLEEP_ON") and os.environ["FAKE_SLEEP_ON"] in out:
-        open(os.path.join(out, "partial.txt"), "w").write("half")
+        if os.environ.get("FAKE_ORPHAN"):  # a worker of the step that outlives the step's main process
+            import subprocess
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        open(os.path.join(out, "partial.txt"), "w").write(str(os.getpid()))
         time.sleep(60)
     if os.environ.get("FAKE_FAIL_ON") and os.environ["FAKE_FAIL_ON"] in out:
         print("boom: simulated failure")
@@ -94,7 +98,7 @@ def write_study(tmp: Path, **changes) -> Path:
 def fake_env(tmp_path, monkeypatch):
     calls = tmp_path / "calls.log"
     monkeypatch.setenv("FAKE_CALLS", str(calls))
-    for name in ("FAKE_SLEEP_ON", "FAKE_FAIL_ON", "FAKE_NOT_IMPLEMENTED"):
+    for name in ("FAKE_SLEEP_ON", "FAKE_FAIL_ON", "FAKE_NOT_IMPLEMENTED", "FAKE_ORPHAN"):
         monkeypatch.delenv(name, raising=False)
     return calls
 
@@ -282,6 +286,91 @@ def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
     assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "result.json"]
 
 
+def _start_runner_until_slow_step(tmp_path: Path, path: Path, **env_extra: str):
+    env = {**os.environ, "FAKE_SLEEP_ON": "checkpoints/toy/zh/google", **env_extra}
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path)], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    partial = tmp_path / "out/checkpoints/toy/zh/google/lr1e-4/partial.txt"
+    while not (partial.exists() and partial.read_text()):
+        assert proc.poll() is None, "the runner ended before reaching the slow step"
+        time.sleep(0.05)
+    return proc, int(partial.read_text())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split(") ")[-1].startswith("Z"))
+
+
+def _wait_gone(pid: int) -> bool:
+    for _ in range(600):  # a bound on a hang, not a speed requirement
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_killed_runner_takes_its_step_process_with_it(tmp_path, fake_env, how):
+    path = write_study(tmp_path)
+    proc, child = _start_runner_until_slow_step(tmp_path, path)
+    assert os.getpgid(child) == child != proc.pid  # the step runs in its own process group
+    os.kill(proc.pid, how)
+    proc.wait()
+    assert _wait_gone(child), "the step's process outlived the runner"
+    code, output = run_cli(str(path))  # nothing of the killed step is running: the rerun resumes it
+    assert code == 0, output
+
+
+def test_rerun_while_an_orphan_of_the_step_runs_says_so_and_does_not_run_the_step(tmp_path, fake_env, monkeypatch):
+    from harness_ext.study import runner
+
+    monkeypatch.setattr(runner, "BUSY_WAIT_S", 0.5)
+    path = write_study(tmp_path)
+    proc, child = _start_runner_until_slow_step(tmp_path, path, FAKE_ORPHAN="1")
+    os.kill(proc.pid, signal.SIGKILL)  # no handler runs: only the parent-death signal reaches the child
+    proc.wait()
+    assert _wait_gone(child)
+    try:
+        assert _group_alive(child), "the orphaned worker should still be running for this test"
+        ran(fake_env)
+        code, output = run_cli(str(path))
+        assert code == 1
+        assert f"step finetune/toy/zh/google/lr1e-4 is running in process {child}; skipped here" in output, output
+        assert "checkpoints/toy/zh/google/lr1e-4" not in ran(fake_env)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child, signal.SIGKILL)
+    for _ in range(600):
+        if not _group_alive(child):
+            break
+        time.sleep(0.05)
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    assert "checkpoints/toy/zh/google/lr1e-4" in ran(fake_env)
+
+
+def test_forced_interrupted_finetune_starts_clean(tmp_path):
+    plan = load_plan(write_study(tmp_path, commands={}))
+    step = plan.steps["finetune/toy/zh/native/lr1e-4"]
+    (step.out / "checkpoints" / "checkpoint-12").mkdir(parents=True)
+    (step.out / STARTED).write_text(json.dumps({"key": step.key}))
+    assert StudyRunner(plan, lambda *a: 0, echo=lambda line: None)._prepare_dir(step, forced=True) is False
+    assert not (step.out / "checkpoints").exists()
+
+
 def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-secret")
     plan = load_plan(write_study(tmp_path, commands={}))
@@ -357,6 +446,15 @@ def test_export_slurm_writes_one_command_per_step_in_stages(tmp_path):
     ({"variants": {"x": {"translate": {"backend": "babel", "source": "data/en_pool.json"}}}}, "unknown backend 'babel'"),
     ({"judges": [{"name": "gpt"}]}, "judges[0].base_url: required key is missing"),
     ({"output_dir": None}, "output_dir: expected a non-empty string"),
+    ({"finetune": {"recipe": {"lr": 0}}}, "finetune.recipe.lr: expected a positive number, got 0"),
+    ({"finetune": {"runs": [{"lr": [1e-4, 0.0]}]}}, "finetune.runs[0].lr[1]: expected a positive number, got 0.0"),
+    ({"finetune": {"recipe": {"epochs": 0}}}, "finetune.recipe.epochs: expected at least 1, got 0"),
+    ({"finetune": {"recipe": {"micro_batch_size": 0}}}, "finetune.recipe.micro_batch_size: expected at least 1"),
+    ({"finetune": {"recipe": {"max_length": 4}}}, "finetune.recipe.max_length: expected at least 8, got 4"),
+    ({"eval": {"tasks": ["translated_{lang}_xquad"], "limit": 0}}, "eval.limit: expected a positive number, got 0"),
+    ({"variants": {"native": {"file": "data/native_{lang}.json"},
+                   "google": {"translate": {"backend": "google", "source": "data/en_pool.json", "sample": 0}}}},
+     "variants.google.translate.sample: expected a positive number, got 0"),
     ({"vars": {}}, "${data} is not defined"),
 ])
 def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, message):
@@ -365,6 +463,25 @@ def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, mes
     assert output.startswith("error: ") and output.count("\n") == 1 and message in output, output
     if "missing_" in message or "variants.native.file" in message:
         assert "missing_zh.json: file not found" in output
+
+
+def test_impossible_values_fail_in_dry_run_before_anything_runs(tmp_path, fake_env):
+    path = write_study(tmp_path, finetune={"recipe": {"lr": 0}})
+    code, output = run_cli(str(path), "--dry-run")
+    assert code == 2 and output.count("\n") == 1 and "finetune.recipe.lr: expected a positive number" in output
+    assert not (tmp_path / "out").exists() and ran(fake_env) == []
+
+
+def test_study_file_with_bad_bytes_is_one_line_naming_the_byte(tmp_path):
+    path = write_study(tmp_path)
+    text = path.read_bytes()
+    path.write_bytes(text + "# 注释".encode()[:-1])  # cut inside the last character
+    code, output = run_cli(str(path))
+    assert code == 2 and output.count("\n") == 1, output
+    assert f"byte {len(text) + 2 + 3}: the file ends in the middle of a character" in output
+    path.write_bytes(b"study: caf\xe9\n" + text)
+    code, output = run_cli(str(path))
+    assert code == 2 and "byte 10: the file is not valid UTF-8" in output and output.count("\n") == 1
 
 
 def test_missing_study_file_and_malformed_yaml_and_bad_var(tmp_path):
