@@ -111,13 +111,12 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
     base += ["--output-dir", str(config.output_dir)] if output_dir else []
     number = {s.id: i for i, s in enumerate(steps)}
     ctx = CommandContext(plan)
-    plan.cache_per_step = True
     workdir = Path.cwd()
     lines, table, commands = [], ["number\tclass\tstep\tkey\tstatus\tafter\tcommand"], []
     groups: dict[tuple[str, tuple[int, ...]], _Group] = {}
     for step in steps:
         argv = base + ["--only", step.id, "--cache-per-step"] + (["--force", step.id] if step.id in selection.forced else [])
-        raw = shlex.join(command_for(step, ctx))
+        raw = shlex.join(_sharded_command(plan, step, ctx))
         upstream = _direct_upstream(plan, step, number)
         resource_class = step_class(step.kind)
         groups.setdefault((resource_class, upstream), _Group(resource_class, upstream, [])).steps.append(number[step.id])
@@ -125,7 +124,6 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
         lines += [f"# {number[step.id]} {step.id}  (runs: {raw})", shlex.join(argv)]
         table.append(f"{number[step.id]}\t{resource_class}\t{step.id}\t{step.key}\t{selection.states[step.id]}\t"
                      f"{','.join(map(str, upstream))}\t{raw}")
-    plan.cache_per_step = False
 
     name = job_name(plan)
     jobs_file = config.output_dir / JOBS_FILE
@@ -141,8 +139,8 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
         "set -euo pipefail",
         'cd "$(dirname "$0")"',
         "if ! command -v sbatch >/dev/null 2>&1; then",
-        f"  echo 'submit.sh: sbatch not found on the PATH: this script needs Slurm; to run the study on this machine "
-        f"instead: {local}' >&2",
+        "  echo " + shlex.quote(f"submit.sh: sbatch not found on the PATH: this script needs Slurm; to run the study "
+                                f"on this machine instead: {local}") + " >&2",
         "  exit 2",
         "fi",
         f"name={shlex.quote(name)}",
@@ -167,7 +165,7 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
         submit.append(f'j{g}=$(submit {_array_spec(group.steps)} "{after}" {options})')
         submit.append(f'echo "job $j{g}: {group.resource_class} array of {len(group.steps)} ({kinds})"')
         submit += [f'printf "%s\\t%s\\n" "${{j{g}}}_{i}" {shlex.quote(steps[i].id)} >>"$jobs"' for i in group.steps]
-    submit.append(f'echo "submitted; progress: nativeval study {shlex.quote(str(Path(study_file).resolve()))} --status"')
+    submit.append("echo " + shlex.quote(f"submitted; progress: {local} --status"))
 
     files = {
         "steps.txt": "\n".join(commands) + "\n",
@@ -187,6 +185,15 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
             os.chmod(out_dir / file_name, 0o755)
         written.append(out_dir / file_name)
     return written
+
+
+def _sharded_command(plan: Plan, step: Step, ctx: CommandContext) -> list[str]:
+    """The raw command the exported line runs (with --cache-per-step), for steps.tsv and commands.sh."""
+    shared, plan.cache_per_step = plan.cache_per_step, True
+    try:
+        return command_for(step, ctx)
+    finally:
+        plan.cache_per_step = shared
 
 
 def _direct_upstream(plan: Plan, step: Step, number: dict[str, int]) -> tuple[int, ...]:
@@ -217,19 +224,21 @@ def _submitted(plan: Plan) -> dict[str, str]:
     return tasks
 
 
-def _slurm_states(tasks: set[str]) -> dict[str, tuple[str, str]]:
-    """JOB_N -> (state, reason) from squeue, then sacct for what squeue no longer knows."""
+def _slurm_states(name: str, tasks: set[str]) -> dict[str, tuple[str, str]]:
+    """JOB_N -> (state, reason) from squeue (jobs named ``name``), then sacct for what squeue forgot."""
     found: dict[str, tuple[str, str]] = {}
     jobs = sorted({t.split("_")[0] for t in tasks})
     if not jobs:
         return found
     if shutil.which("squeue"):
-        result = subprocess.run(["squeue", "-h", "-r", "-t", "all", "-j", ",".join(jobs), "-o", "%i|%T|%r"],
+        result = subprocess.run(["squeue", "-h", "-r", "-t", "all", "-n", name, "-o", "%i|%T|%r"],
                                 capture_output=True, text=True)
+        whole: dict[str, tuple[str, str]] = {}  # an array's own record: the tasks that never started
         for line in result.stdout.splitlines():
             task, _, rest = line.strip().partition("|")
             state, _, reason = rest.partition("|")
-            found[task] = (state, reason)
+            (found if "_" in task else whole)[task] = (state, reason)
+        found = {t: found.get(t) or whole[t.split("_")[0]] for t in tasks if t in found or t.split("_")[0] in whole}
     missing = tasks - set(found)
     if missing and shutil.which("sacct"):
         result = subprocess.run(["sacct", "-n", "-P", "-X", "-j", ",".join(jobs), "-o", "JobID,State,Reason"],
@@ -259,7 +268,7 @@ def _locked_here(plan: Plan, step: Step) -> bool:
 def study_status(plan: Plan) -> tuple[dict[str, str], list[str]]:
     """Each step's status (done | running | queued | failed | blocked | to run) and the lines to print."""
     tasks = _submitted(plan)
-    slurm = _slurm_states(set(tasks.values()))
+    slurm = _slurm_states(job_name(plan), set(tasks.values()))
     status: dict[str, str] = {}
     notes: dict[str, str] = {}
     for step in plan.steps.values():

@@ -56,12 +56,11 @@ def study(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def leaderboard_numbers(out: Path) -> dict:
-    """The leaderboard's rows: label -> every score (paths and timings left out)."""
+    """The leaderboard's numbers: every row's scores with their CIs, and the native-vs-translated comparisons."""
     board = json.loads((out / "site" / "leaderboard.json").read_text())
-    rows = {}
-    for entry in board["entries"]:
-        rows[entry["label"]] = {k: v for k, v in entry["scores"].items()}
-    return rows
+    rows = {row["label"]: sorted(json.dumps(score, sort_keys=True) for score in row["scores"]) for row in board["rows"]}
+    assert rows and all(rows.values())
+    return {"rows": rows, "comparisons": board["comparisons"], "gaps": board["gaps"]}
 
 
 @pytest.fixture(scope="module")

@@ -235,16 +235,20 @@ def test_status_reads_the_array_tasks_submit_recorded(tmp_path, monkeypatch):
     StudyRunner(plan, echo=lambda line: None).run(only=["toy_model"])
     plan.config.output_dir.mkdir(exist_ok=True)
     (plan.config.output_dir / ".nativeval_slurm_jobs.tsv").write_text(
-        "7_0\ttoy_model/toy\n7_1\tfinetune/toy/zh/native/lr1e-4\n8_3\ttranslate/zh/google\n")
+        "7_0\ttoy_model/toy\n7_1\tfinetune/toy/zh/native/lr1e-4\n8_3\ttranslate/zh/google\n"
+        "9_2\teval/toy/zh/native/lr1e-4-mono\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "squeue").write_text("#!/bin/sh\nprintf '7_1|RUNNING|None\\n8_3|PENDING|Priority\\n'\n")
+    # an array cancelled before its task started has only the array's own record ("9", not "9_2")
+    (bin_dir / "squeue").write_text("#!/bin/sh\nprintf '7_1|RUNNING|None\\n8_3|PENDING|Priority\\n"
+                                    "9|CANCELLED|Dependency\\n'\n")
     (bin_dir / "squeue").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     status, lines = study_status(load_plan(study))
     assert status["toy_model/toy"] == "done"
     assert status["finetune/toy/zh/native/lr1e-4"] == "running" and status["translate/zh/google"] == "queued"
-    assert any("job 7_1 RUNNING" in line for line in lines)
+    assert status["eval/toy/zh/native/lr1e-4-mono"] == "failed"
+    assert any("job 7_1 RUNNING" in line for line in lines) and any("job 9_2 CANCELLED" in line for line in lines)
 
 
 # --- money ----------------------------------------------------------------------------------------------
