@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean slurm slurm-stop
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,15 @@ lint: setup
 test: setup lint
 	@bash scripts/browser.sh
 	$(OFFLINE) $(PY) -m pytest -q tests
+
+# A single-node Slurm on this machine (root; Debian's slurm-wlm + munge) for the `slurm` tests and for
+# trying `--export-slurm` by hand; `eval "$$(bash scripts/slurm_local.sh env)"` points sbatch/squeue at it.
+slurm:
+	@bash scripts/slurm_install.sh
+	@start=$$(date +%s); bash scripts/slurm_local.sh; echo "slurm: up in $$(( $$(date +%s) - start ))s"
+
+slurm-stop:
+	@bash scripts/slurm_local.sh stop
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo_out

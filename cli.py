@@ -366,23 +366,44 @@ def leaderboard(results, out_dir, reference, baseline, resamples, seed, title, o
 @click.option("--only", multiple=True, metavar="STEP", help="Run only matching steps (kind, id, id prefix or glob).")
 @click.option("--force", multiple=True, metavar="STEP", help="Rerun matching steps and everything downstream.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a ${NAME} of the study file.")
+@click.option("--output-dir", default=None, type=click.Path(file_okay=False),
+              help="Write the study here instead of the study file's output_dir.")
 @click.option("--export-slurm", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write one command per step (commands.sh, stage files, an sbatch array, submit.sh); run nothing.")
+              help="Write Slurm job arrays (steps.txt, nativeval_step.sbatch, submit.sh) and commands.sh; run nothing.")
+@click.option("--status", is_flag=True, help="Say which steps are done, running, queued, failed or blocked (markers, "
+              "squeue, sacct).")
+@click.option("--cache-per-step", is_flag=True, help="One translation/judge cache file per step instead of per kind "
+              "(the Slurm export's commands use it: no SQLite file shared by concurrent jobs).")
 @click.option("--show-output", is_flag=True, help="Stream each step's output (it always goes to the step's log).")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed step (default: go on with independent steps).")
 @friendly_errors
-def study(study_file, dry_run, only, force, variables, export_slurm, show_output, fail_fast):
+def study(study_file, dry_run, only, force, variables, output_dir, export_slurm, status, cache_per_step, show_output,
+          fail_fast):
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
     from harness_ext.study.config import parse_vars
-    from harness_ext.study.runner import StudyRunner, describe_plan, load_plan, subprocess_executor
-    from harness_ext.study.runner import export_slurm as write_slurm
+    from harness_ext.study.plan import cost_line
+    from harness_ext.study.runner import (
+        StudyRunner,
+        describe_plan,
+        load_plan,
+        select_steps,
+        subprocess_executor,
+    )
 
     overrides = parse_vars(variables)
-    plan = load_plan(study_file, overrides)
+    plan = load_plan(study_file, overrides, output_dir)
+    plan.cache_per_step = cache_per_step
     if dry_run:
         click.echo("\n".join(describe_plan(plan, list(only), list(force))))
+        click.echo(cost_line(select_steps(plan, list(only), list(force)).to_run))
+    elif status:
+        from harness_ext.study.slurm import study_status
+
+        click.echo("\n".join(study_status(plan)[1]))
     elif export_slurm:
-        for path in write_slurm(plan, export_slurm, study_file, overrides, list(only), list(force)):
+        from harness_ext.study.slurm import export_slurm as write_slurm
+
+        for path in write_slurm(plan, export_slurm, study_file, overrides, list(only), list(force), output_dir):
             click.echo(f"wrote {path}")
     else:
         StudyRunner(plan, subprocess_executor(show_output)).run(list(only), list(force), fail_fast)

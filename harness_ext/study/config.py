@@ -3,7 +3,7 @@
 Schema (full reference in configs/README.md)::
 
     study: NAME                         # required
-    output_dir: DIR                     # required; relative paths are relative to the study file
+    output_dir: DIR                     # required; relative to the study file; `--output-dir` overrides it
     vars: {NAME: VALUE}                 # ${NAME} substitution in every string; `--var NAME=VALUE` overrides
     languages: [zh, ...]                # required; any language a catalogue task is in
     base_models: {NAME: HF_ID | LOCAL_DIR | {path, revision, params_b} | {toy: {seed}}}
@@ -19,6 +19,7 @@ Schema (full reference in configs/README.md)::
     judges: [{name, base_url, config: JUDGE_YAML, serve: stub, label, extra_args}]
     leaderboard: {title, reference, extra_args}
     commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
+    slurm: {gpu | cpu | api: {partition, time, memory, cpus, gpus, extra_args}}   # --export-slurm resources
 """
 
 from __future__ import annotations
@@ -106,6 +107,18 @@ class EvalSettings:
     extra_args: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SlurmResources:
+    """What one class of steps (gpu, cpu, api: settings.yaml `slurm.classes`) asks Slurm for."""
+
+    partition: str | None
+    time: str
+    memory: str
+    cpus: int
+    gpus: int
+    extra_args: tuple[str, ...] = ()
+
+
 @dataclass
 class StudyConfig:
     path: Path
@@ -120,6 +133,7 @@ class StudyConfig:
     judges: list[Judge]
     leaderboard: dict[str, Any]
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    slurm: dict[str, SlurmResources] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -229,11 +243,15 @@ def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
 
 # --- loading ------------------------------------------------------------------------------------------
 TOP_KEYS = {"study", "output_dir", "vars", "languages", "base_models", "variants", "finetune", "eval",
-            "judges", "leaderboard", "commands"}
+            "judges", "leaderboard", "commands", "slurm"}
 
 
-def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None) -> StudyConfig:
-    """Read and check a study file; raise InputError (one line, naming key or file) on any problem."""
+def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
+               output_dir: str | os.PathLike | None = None) -> StudyConfig:
+    """Read and check a study file; raise InputError (one line, naming key or file) on any problem.
+
+    ``output_dir`` (the `--output-dir` option) replaces the file's `output_dir`; relative to the working
+    directory, where the file's own value is relative to the study file."""
     shown = Path(path)
     path = shown.resolve()
     if not path.is_file():
@@ -265,7 +283,8 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None)
     config = StudyConfig(
         path=path,
         name=_str(raw["study"], root / "study"),
-        output_dir=(base_dir / _str(raw["output_dir"], root / "output_dir")).resolve(),
+        output_dir=Path(os.path.expanduser(output_dir)).resolve() if output_dir
+        else (base_dir / os.path.expanduser(_str(raw["output_dir"], root / "output_dir"))).resolve(),
         languages=languages,
         base_models=base_models,
         variants=variants,
@@ -275,6 +294,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None)
         judges=_load_judges(raw.get("judges") or [], root / "judges", base_dir),
         leaderboard=_load_leaderboard(raw.get("leaderboard") or {}, root / "leaderboard", base_dir),
         commands=_load_commands(raw.get("commands") or {}, root / "commands"),
+        slurm=_load_slurm(raw.get("slurm") or {}, root / "slurm"),
     )
     _check_files(config, root)
     return config
@@ -485,6 +505,32 @@ def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, An
 def _load_commands(value: Any, where: _Where) -> dict[str, tuple[str, ...]]:
     body = _mapping(value, where, set(STEP_KINDS))
     return {kind: _args(argv, where / kind) for kind, argv in body.items()}
+
+
+SLURM_KEYS = {"partition", "time", "memory", "cpus", "gpus", "extra_args"}
+_SLURM_TIME = re.compile(r"(\d+-)?\d+(:\d{1,2}){0,2}")
+_SLURM_MEMORY = re.compile(r"\d+[KMGT]?", re.IGNORECASE)
+
+
+def _load_slurm(value: Any, where: _Where) -> dict[str, SlurmResources]:
+    """Per-class Slurm resources: settings.yaml `slurm.defaults`, then the study file's `slurm` section."""
+    defaults = settings()["slurm"]["defaults"]
+    body = _mapping(value, where, set(defaults))
+    classes = {}
+    for name, default in defaults.items():
+        w = where / name
+        spec = {**default, **_mapping(body.get(name) or {}, w, SLURM_KEYS)}
+        time_limit = _str(spec["time"], w / "time")
+        if not _SLURM_TIME.fullmatch(time_limit):
+            raise (w / "time").error(f"expected a Slurm time limit such as 4:00:00 or 1-12:00:00, got {time_limit!r}")
+        memory = _str(spec["memory"], w / "memory")
+        if not _SLURM_MEMORY.fullmatch(memory):
+            raise (w / "memory").error(f"expected a Slurm memory size such as 16G or 4000M, got {memory!r}")
+        classes[name] = SlurmResources(
+            partition=_str(spec["partition"], w / "partition") if spec.get("partition") else None,
+            time=time_limit, memory=memory, cpus=max(1, _number(spec["cpus"], w / "cpus", int)),
+            gpus=_number(spec["gpus"], w / "gpus", int), extra_args=_args(spec.get("extra_args"), w / "extra_args"))
+    return classes
 
 
 def _check_files(config: StudyConfig, root: _Where) -> None:

@@ -18,8 +18,11 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_json, file_sha256
@@ -54,6 +57,7 @@ class Plan:
     config: StudyConfig
     steps: dict[str, Step]  # in topological order
     hashes: HashCache | None = None
+    cache_per_step: bool = False  # each translate/rtt/judge step gets its own cache file (cluster runs)
 
     def descendants(self, ids: set[str]) -> set[str]:
         found = set(ids)
@@ -356,8 +360,12 @@ class CommandContext:
     def base(self, step: Step) -> str:
         return self.ref(step, "base")[0] if "base" in step.deps else step.params["base"]
 
-    def cache(self, name: str) -> str:
-        return str(self.plan.config.output_dir / "cache" / name)
+    def cache(self, name: str, step: Step) -> str:
+        """The SQLite cache a step's command writes: one per kind, shared by the steps of one local run;
+        with ``plan.cache_per_step`` (the Slurm export) one per step, so that concurrent array tasks never
+        write one SQLite file over a network file system (each shard has one writer: the step's lock)."""
+        cache_dir = self.plan.config.output_dir / "cache"
+        return str(cache_dir / "steps" / step.slug / name if self.plan.cache_per_step else cache_dir / name)
 
 
 def _opt(flag: str, value: Any) -> list[str]:
@@ -375,7 +383,7 @@ def _translate_cmd(s: Step, c: CommandContext) -> list[str]:
     tail = ["--pivot-out", s.out / "pivot_en.json"] if s.kind == "rtt" else []
     return _nativeval(*head, "--in", c.ref(s, "source")[0], "--out", s.out / DATA_FILE, *tail,
                       "--fields", ",".join(p["fields"]), *_opt("--model", p["model"]),
-                      *_opt("--base-url", p["base_url"]), "--cache", c.cache(f"{s.kind}.sqlite"), *p["extra_args"])
+                      *_opt("--base-url", p["base_url"]), "--cache", c.cache(f"{s.kind}.sqlite", s), *p["extra_args"])
 
 
 def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
@@ -405,7 +413,7 @@ def _judge_cmd(s: Step, c: CommandContext) -> list[str]:
     base_url = c.judge_urls.get(p["judge"], "http://127.0.0.1:0/v1") if p["serve"] else p["base_url"]
     return _nativeval("judge", *c.ref(s, "results"), "--judge", s.inputs.get("judge_config", p["judge"]),
                       *_opt("--base-url", base_url),
-                      "--cache", c.cache("judge.sqlite"), "--out", s.out, *p["extra_args"])
+                      "--cache", c.cache("judge.sqlite", s), "--out", s.out, *p["extra_args"])
 
 
 def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
@@ -451,3 +459,86 @@ def command_for(step: Step, ctx: CommandContext, resume: bool = False) -> list[s
     except (KeyError, IndexError, ValueError) as err:
         raise InputError(f"{ctx.plan.config.path}: commands.{step.kind}: unknown placeholder {err} "
                          f"(available: {', '.join(sorted(fields))})") from None
+
+
+# --- money: the price tables --------------------------------------------------------------------------
+_ROOT = Path(__file__).resolve().parents[2]
+# The one place that names the price tables (USD per 1M units). When they become one table in
+# harness_ext/core, point this (and `price_tables`) at it.
+PRICE_FILES = {"translate": _ROOT / "translate" / "prices.yaml",
+               "judge": _ROOT / "harness_ext" / "judge" / "configs" / "prices.yaml"}
+JUDGE_CONFIGS = _ROOT / "harness_ext" / "judge" / "configs"
+
+
+@lru_cache(maxsize=1)
+def price_tables() -> dict[str, dict[str, dict[str, float]]]:
+    """USD per 1M units: ``{"tokens": {model: {input, output}}, "characters": {google model: {char}}}``."""
+    translate = yaml.safe_load(PRICE_FILES["translate"].read_text(encoding="utf-8")) or {}
+    judge = yaml.safe_load(PRICE_FILES["judge"].read_text(encoding="utf-8")) or {}
+    return {"tokens": {**(translate.get("llm") or {}), **(judge.get("per_million_tokens") or {})},
+            "characters": dict(translate.get("google") or {})}
+
+
+@dataclass
+class CostEstimate:
+    translation: float = 0.0
+    judging: float = 0.0
+    unpriced: list[str] = field(default_factory=list)  # steps calling a model the tables do not price
+
+    @property
+    def total(self) -> float:
+        return self.translation + self.judging
+
+
+def _judge_model(step: Step) -> tuple[str, int]:
+    """(model, expected output tokens) of a judge step, from its judge config."""
+    path = Path(step.inputs.get("judge_config") or JUDGE_CONFIGS / f"{step.params['judge']}.yaml")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    return str(config.get("model") or step.params["judge"]), int(config.get("expected_output_tokens") or 250)
+
+
+def estimate_costs(steps: list[Step]) -> CostEstimate:
+    """Money for the API calls of ``steps`` (translation segments, judge calls) at list prices."""
+    sizes = settings()["costs"]
+    prices = price_tables()
+    cost = CostEstimate()
+    for step in steps:
+        if not step.api_calls:
+            continue
+        if step.kind in ("translate", "rtt"):
+            backend, model = step.params["backend"], step.params["model"]
+            if backend == "hf":
+                continue  # a local model: no API bill
+            if backend == "google":
+                price = prices["characters"].get(model or "nmt")
+                amount = price and price["char"] * step.api_calls * sizes["translation_chars_per_segment"]
+            else:
+                price, tokens = prices["tokens"].get(model or ""), sizes["translation_tokens_per_segment"]
+                amount = price and step.api_calls * (price["input"] * tokens["input"] + price["output"] * tokens["output"])
+            if price:
+                cost.translation += amount / 1e6
+            else:
+                cost.unpriced.append(step.id)
+        elif step.kind == "judge" and not step.params.get("serve"):
+            model, output_tokens = _judge_model(step)
+            price = prices["tokens"].get(model)
+            if price:
+                per_call = price["input"] * sizes["judge_tokens_per_call"]["input"] + price["output"] * output_tokens
+                cost.judging += step.api_calls * per_call / 1e6
+            else:
+                cost.unpriced.append(step.id)
+    return cost
+
+
+def cost_line(steps: list[Step]) -> str:
+    cost = estimate_costs(steps)
+    files = ", ".join(str(p.relative_to(_ROOT)) if p.is_relative_to(_ROOT) else str(p) for p in PRICE_FILES.values())
+    line = (f"estimated API cost for the steps to run: ${cost.total:,.2f} (translation ${cost.translation:,.2f}, "
+            f"judging ${cost.judging:,.2f}) at list prices from {files}")
+    if cost.unpriced:
+        line += (f"; {len(cost.unpriced)} step(s) call a model without a listed price, not counted "
+                 f"(e.g. {cost.unpriced[0]})")
+    return line

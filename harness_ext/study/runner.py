@@ -35,7 +35,6 @@ from harness_ext.core.errors import InputError, NativevalError
 from harness_ext.core.io import (
     atomic_write_json,
     atomic_write_jsonl,
-    atomic_write_text,
     read_json,
     read_jsonl,
 )
@@ -47,7 +46,6 @@ from harness_ext.study.plan import (
     Plan,
     Step,
     build_plan,
-    cli_path,
     command_for,
     compute_keys,
     resumes_in_place,
@@ -55,7 +53,6 @@ from harness_ext.study.plan import (
 
 MARKER = ".nativeval_step.json"
 STARTED = ".nativeval_step.started.json"
-GPU_KINDS = {"finetune", "eval"}
 STUB_JUDGE_KEY = "stand-in-judge-needs-no-key"
 
 Executor = Callable[[list[str], dict[str, str], Path], int]  # argv, environment, log file -> exit status
@@ -86,8 +83,9 @@ def step_state(step: Step) -> str:
     return "todo"
 
 
-def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = None) -> Plan:
-    config = load_study(study_file, variables)
+def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = None,
+              output_dir: str | os.PathLike | None = None) -> Plan:
+    config = load_study(study_file, variables, output_dir)
     plan = build_plan(config)
     hashes = HashCache(config.output_dir / ".nativeval_hashes.json")
     compute_keys(plan, hashes)
@@ -508,7 +506,7 @@ class StudyRunner:
                 f"(logs in {self.config.output_dir / 'logs'})")
 
 
-# --- dry run and cluster export -----------------------------------------------------------------------
+# --- dry run (the cluster export is in slurm.py) -----------------------------------------------------
 def _hours(hours: float) -> str:
     return f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
 
@@ -537,87 +535,6 @@ def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | 
                  f"API calls (translation segments {translate_calls:,d}, judge calls {judge_calls:,d}); rough figures "
                  f"from harness_ext/study/settings.yaml")
     return lines
-
-
-def _stage_of(plan: Plan) -> dict[str, int]:
-    depth: dict[str, int] = {}
-    for step in plan.steps.values():
-        depth[step.id] = 1 + max((depth[d] for d in step.dep_ids()), default=-1)
-    return depth
-
-
-SBATCH_TEMPLATE = """#!/bin/bash
-# One nativeval study step per array task: line $SLURM_ARRAY_TASK_ID (0-based) of the stage file given as $1.
-# submit.sh submits the arrays of each dependency level after those of the level before (afterok).
-# Adjust partition, time and memory for your cluster; GPU stages get --gres from submit.sh.
-#SBATCH --job-name=nativeval
-#SBATCH --cpus-per-task=8
-#SBATCH --mem=64G
-#SBATCH --time=24:00:00
-#SBATCH --output=%x-%A_%a.out
-set -euo pipefail
-cd {workdir}
-line=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$1")
-echo "nativeval step: $line"
-eval "$line"
-"""
-
-
-def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variables: dict[str, str],
-                 only: list[str] | None = None, force: list[str] | None = None, gpu_gres: str = "gpu:1") -> list[Path]:
-    """Write commands.sh (every step, in order), one stage file per DAG level, an sbatch array script,
-    submit.sh and steps.tsv. Each command is `cli.py study STUDY --only STEP`, which writes the marker."""
-    out_dir = Path(out_dir)
-    selection = select_steps(plan, only, force)
-    stage_of = _stage_of(plan)
-    workdir = Path.cwd()
-    base = [sys.executable, cli_path(), "study", str(Path(study_file).resolve())]
-    base += [a for k, v in sorted(variables.items()) for a in ("--var", f"{k}={v}")]
-    ctx = CommandContext(plan)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    stages: dict[int, dict[str, list[Step]]] = {}
-    for step in selection.to_run:
-        device = "gpu" if step.kind in GPU_KINDS else "cpu"
-        stages.setdefault(stage_of[step.id], {}).setdefault(device, []).append(step)
-    lines = ["#!/bin/bash", f"# nativeval study {plan.config.name}: {len(selection.to_run)} steps, in order.",
-             "# Each line runs one step and records it as done; rerunning a finished line is a no-op.",
-             "set -euo pipefail", f"cd {shlex.quote(str(workdir))}"]
-    tsv = ["stage\tstep\tkey\tstatus\tcommand"]
-    submit = ["#!/bin/bash", "# Submit the study to SLURM: per dependency level, one job array for GPU steps and one",
-              "# for CPU steps, each waiting for every array of the level before (afterok).",
-              "set -euo pipefail", 'cd "$(dirname "$0")"', "previous=''"]
-    for number, stage in enumerate(sorted(stages)):
-        submit.append("current=''")
-        for device, steps in sorted(stages[stage].items()):
-            stage_file = out_dir / f"stage_{number:02d}_{device}.txt"
-            commands = []
-            for step in steps:
-                argv = base + ["--only", step.id] + (["--force", step.id] if step.id in selection.forced else [])
-                raw = shlex.join(command_for(step, ctx))
-                commands.append(shlex.join(argv))
-                lines += [f"# {step.id}  (runs: {raw})", shlex.join(argv)]
-                tsv.append(f"{number}\t{step.id}\t{step.key}\t{selection.states[step.id]}\t{raw}")
-            atomic_write_text(stage_file, "\n".join(commands) + "\n")
-            written.append(stage_file)
-            gres = f" --gres={gpu_gres}" if device == "gpu" else ""
-            kinds = "+".join(sorted({s.kind for s in steps}))
-            submit.append(f'jid=$(sbatch --parsable --array=0-{len(steps) - 1}{gres} '
-                          f'${{previous:+--dependency=afterok$previous}} nativeval_step.sbatch {stage_file.name})')
-            submit.append(f'echo "stage {number} {device} ({kinds}, {len(steps)} steps): job $jid"; current="$current:$jid"')
-        submit.append('previous=$current')
-    files = {
-        "commands.sh": "\n".join(lines) + "\n",
-        "submit.sh": "\n".join(submit) + "\n",
-        "nativeval_step.sbatch": SBATCH_TEMPLATE.format(workdir=shlex.quote(str(workdir))),
-        "steps.tsv": "\n".join(tsv) + "\n",
-    }
-    for name, text in files.items():
-        atomic_write_text(out_dir / name, text)
-        if name.endswith((".sh", ".sbatch")):
-            os.chmod(out_dir / name, 0o755)
-        written.append(out_dir / name)
-    return written
 
 
 # --- built-in steps: `python -m harness_ext.study sample|toy-model` -----------------------------------

@@ -28,7 +28,6 @@ from harness_ext.study.runner import (
     STARTED,
     StudyRunner,
     describe_plan,
-    export_slurm,
     load_plan,
     sample_records,
 )
@@ -411,27 +410,6 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
     assert "API calls (translation segments 4, judge calls 4)" in output
     gpu = float(output.split("estimated for the steps to run: ")[1].split(" GPU-hours")[0])
     assert gpu > 0
-
-
-def test_export_slurm_writes_one_command_per_step_in_stages(tmp_path):
-    path = write_study(tmp_path)
-    plan = load_plan(path)
-    export = tmp_path / "slurm"
-    export_slurm(plan, export, str(path), {"data": "data"})
-    commands = [line for line in (export / "commands.sh").read_text().splitlines() if "--only" in line
-                and not line.startswith("#")]
-    assert len(commands) == 10 and all(" study " in c and "--var data=data" in c for c in commands)
-    stages = sorted(p.name for p in export.glob("stage_*.txt"))
-    assert stages[0] == "stage_00_cpu.txt" and (export / stages[-1]).read_text().strip().endswith("--only leaderboard")
-    for stage in stages:
-        ids = [line.split("--only ")[1].split("/")[0] for line in (export / stage).read_text().splitlines()]
-        assert set(ids) <= ({"finetune", "eval"} if stage.endswith("_gpu.txt") else {"toy_model", "sample",
-                            "translate", "judge", "leaderboard"}), (stage, ids)
-    submit = (export / "submit.sh").read_text()
-    assert "afterok" in submit and "--gres=gpu:1" in submit and submit.count("sbatch --parsable") == len(stages)
-    for script in ("commands.sh", "submit.sh", "nativeval_step.sbatch"):
-        assert subprocess.run(["bash", "-n", str(export / script)]).returncode == 0
-    assert len((export / "steps.tsv").read_text().splitlines()) == 11
 
 
 @pytest.mark.parametrize(("change", "message"), [
