@@ -20,15 +20,19 @@ from harness_ext.core.languages import language
 from harness_ext.judge.agreement import (
     CONFIDENCE,
     Estimate,
-    bootstrap_counts,
+    Resampler,
+    centred_ranks,
     estimate,
+    estimates,
+    exact_and_within_one,
     group_means,
+    group_sums,
     krippendorff_alpha_interval,
+    pearson_of_centred,
     quadratic_kappa,
+    spearman,
     spearman_rows,
-    spearman_weighted,
     weighted_mean,
-    with_full_sample,
 )
 from harness_ext.judge.diagnostics_io import JudgeInfo, JudgeOutputs, PairJudgments, SingleJudgments
 
@@ -165,17 +169,12 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, local
 
 
-def _stratum_weights(n_docs: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Row 0 all ones (the point estimate), then ``resamples`` cluster-bootstrap rows over questions."""
-    return with_full_sample(bootstrap_counts(n_docs, resamples, rng))
-
-
 def _est(values: np.ndarray, n: int) -> Estimate:
+    """Row 0 is the point estimate, the other rows the bootstrap replicates."""
     return estimate(values[0], values[1:], n)
 
 
-def _agreement(s: SingleJudgments, rows: np.ndarray, weights: np.ndarray, doc_local: np.ndarray,
-               top: int) -> Agreement | None:
+def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int) -> Agreement | None:
     judges, judge_local = _compact(s.judge[rows])
     if judges.size < 2:
         return None
@@ -184,30 +183,32 @@ def _agreement(s: SingleJudgments, rows: np.ndarray, weights: np.ndarray, doc_lo
     ratings[judge_local, item_local] = s.rating[rows]
     row_of = np.full((judges.size, items.size), -1)
     row_of[judge_local, item_local] = rows
-    item_doc = np.zeros(items.size, dtype=np.int64)
-    item_doc[item_local] = doc_local
-    item_model = np.zeros(items.size, dtype=np.int64)
-    item_model[item_local] = s.model[rows]
-    models, model_local = _compact(item_model)
-    w_items = weights[:, item_doc]
+    first_row = np.zeros(items.size, dtype=np.int64)
+    first_row[item_local] = np.arange(rows.size)
+    r = by_doc.restrict(first_row)  # one unit per answer, clustered by its question
+    models, model_local = _compact(s.model[rows][first_row])
     rated = np.isfinite(ratings)
-    system = [group_means(w_items * rated[j], np.where(rated[j], ratings[j], 0.0), model_local, models.size)
-              for j in range(judges.size)]
+    system = [group_means(r, ratings[j], model_local, models.size, rated[j]) for j in range(judges.size)]
+    complete = [bool(np.isfinite(m).all()) for m in system]
+    ranks = [centred_ranks(m) if ok else None for m, ok in zip(system, complete, strict=True)]
+
+    def system_spearman(a: int, b: int) -> np.ndarray:
+        if complete[a] and complete[b] and models.size >= 3:
+            return pearson_of_centred(ranks[a], ranks[b])
+        return spearman_rows(system[a], system[b])
+
     pairs = []
     for a, b in combinations(range(judges.size), 2):
         both = rated[a] & rated[b]
-        x, y = np.where(both, ratings[a], 0.0), np.where(both, ratings[b], 0.0)
-        w = w_items * both
-        gap = np.abs(np.round(x) - np.round(y))
+        n = int(both.sum())
+        exact, within = exact_and_within_one(r, ratings[a], ratings[b], both)
         pairs.append(PairAgreement(
-            s.judges[judges[a]], s.judges[judges[b]], int(both.sum()),
-            kappa=_est(quadratic_kappa(w, x, y), int(both.sum())),
-            exact=_est(weighted_mean(w, (gap == 0).astype(float)), int(both.sum())),
-            within_one=_est(weighted_mean(w, (gap <= 1).astype(float)), int(both.sum())),
-            system_spearman=_est(spearman_rows(system[a], system[b]), int(models.size))))
+            s.judges[judges[a]], s.judges[judges[b]], n, kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n),
+            exact=_est(exact, n), within_one=_est(within, n),
+            system_spearman=_est(system_spearman(a, b), int(models.size))))
     alpha = None
     if judges.size >= 3:
-        alpha = _est(krippendorff_alpha_interval(w_items, ratings), int((rated.sum(axis=0) >= 2).sum()))
+        alpha = _est(krippendorff_alpha_interval(r, ratings), int((rated.sum(axis=0) >= 2).sum()))
     return Agreement([s.judges[j] for j in judges], int(items.size), alpha, pairs,
                      _disagreements(s, ratings, row_of, judges, top))
 
@@ -233,79 +234,95 @@ def _disagreements(s: SingleJudgments, ratings: np.ndarray, row_of: np.ndarray, 
     return found
 
 
-def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray, tolerance: float = 1e-9) -> list[str]:
-    """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips or is lost."""
+def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray) -> list[str]:
+    """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips or is lost.
+
+    An interval excludes 0 when fewer than 2.5% of the replicates lie on the other side: the percentile rule
+    without sorting the (resamples x pairs) matrix."""
+    a, b = np.triu_indices(len(models), k=1)
+    if a.size == 0:
+        return []
+    tail = (1 - CONFIDENCE) / 2
+
+    def side(diff: np.ndarray) -> np.ndarray:
+        """+1 / -1 where the interval lies above / below 0, else 0."""
+        replicates = diff[1:]
+        if replicates.shape[0] < 2:
+            return np.zeros(diff.shape[1])
+        above, below = (replicates <= 0).mean(axis=0) < tail, (replicates >= 0).mean(axis=0) < tail
+        return above.astype(int) - below.astype(int)
+
+    raw_diff, lc_diff = raw[:, a] - raw[:, b], controlled[:, a] - controlled[:, b]
+    raw_side, lc_side = side(raw_diff), side(lc_diff)
     changes = []
-    for a, b in combinations(range(len(models)), 2):
-        raw_diff, lc_diff = raw[:, a] - raw[:, b], controlled[:, a] - controlled[:, b]
-        raw_est, lc_est = _est(raw_diff, 0), _est(lc_diff, 0)
-        if raw_est.value is None or lc_est.value is None or abs(raw_est.value) <= tolerance:
-            continue
-        hi, lo = (models[a], models[b]) if raw_est.value > 0 else (models[b], models[a])
-        if np.sign(lc_est.value) == -np.sign(raw_est.value) and lc_est.excludes(0):
+    for k in np.flatnonzero(raw_side != 0):
+        i, j = a[k], b[k]
+        hi, lo = (models[i], models[j]) if raw_side[k] > 0 else (models[j], models[i])
+        if lc_side[k] == -raw_side[k]:
             changes.append(f"{hi} > {lo} flips to {hi} < {lo}")
-        elif raw_est.excludes(0) and not lc_est.excludes(0):
+        elif lc_side[k] == 0:
             changes.append(f"{hi} > {lo} is no longer separated")
     return changes
 
 
-def _length_bias(s: SingleJudgments, rows: np.ndarray, doc_w: np.ndarray, doc_local: np.ndarray,
-                 judge: int, unit: str) -> LengthBias | None:
+def _split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return values[0], values[1:]
+
+
+def _length_bias(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int, unit: str) -> LengthBias | None:
     """AlpacaEval-style length control for ratings.
 
     rating - (question's mean rating) = model term + slope * z, z = (length - question's mean length) / SD;
     the slope is fitted within models (two-way fixed effects), and a model's length-controlled rating is its
     mean rating minus slope times its mean z: the model term at zero length difference, on the rating scale.
     """
-    mine = rows[(s.judge[rows] == judge) & np.isfinite(s.rating[rows])]
-    if mine.size < 3:
+    local = np.flatnonzero((s.judge[rows] == judge) & np.isfinite(s.rating[rows]))
+    if local.size < 3:
         return None
-    docs_here = doc_local[np.searchsorted(rows, mine)]
+    r = by_doc.restrict(local)
+    mine = rows[local]
+    docs_here = r.cluster
     models, model_local = _compact(s.model[mine])
     y, length = s.rating[mine], s.length[mine]
-    n_docs = int(doc_w.shape[1])
-    per_doc = np.bincount(docs_here, minlength=n_docs).astype(float)
-    doc_y = np.bincount(docs_here, y, minlength=n_docs) / np.where(per_doc > 0, per_doc, 1)
-    doc_len = np.bincount(docs_here, length, minlength=n_docs) / np.where(per_doc > 0, per_doc, 1)
+    n_docs = int(by_doc.weights.shape[1])
+    per_doc = np.maximum(np.bincount(docs_here, minlength=n_docs), 1).astype(float)
+    doc_y = np.bincount(docs_here, y, minlength=n_docs) / per_doc
+    doc_len = np.bincount(docs_here, length, minlength=n_docs) / per_doc
     y_dev, len_dev = y - doc_y[docs_here], length - doc_len[docs_here]
     spread = float(np.std(len_dev))
     z = len_dev / spread if spread > 0 else np.zeros_like(len_dev)
-    w = doc_w[:, docs_here]
-    onehot = np.zeros((mine.size, models.size))
-    onehot[np.arange(mine.size), model_local] = 1.0
-    count = w @ onehot
-    sz, sy, szz, szy = (w @ (onehot * v[:, None]) for v in (z, y_dev, z * z, z * y_dev))
+    count, sz, sy, szz, szy, s_raw = group_sums(r, model_local, models.size, z, y_dev, z * z, z * y_dev, y)
     with np.errstate(invalid="ignore", divide="ignore"):
         safe = np.where(count > 0, count, 1)
         sxx = (szz - sz**2 / safe).sum(axis=1)
         sxy = (szy - sz * sy / safe).sum(axis=1)
         slope = np.where(sxx > 1e-12, sxy / np.where(sxx > 1e-12, sxx, 1), 0.0)
-        raw = np.where(count > 0, (w @ (onehot * y[:, None])) / safe, np.nan)
+        raw = np.where(count > 0, s_raw / safe, np.nan)
         controlled = raw - slope[:, None] * np.where(count > 0, sz / safe, np.nan)
-    correlation = spearman_weighted(w, y, length)
-    mean_length = np.bincount(model_local, length, minlength=models.size) / np.bincount(model_local, minlength=models.size)
+    n_per_model = np.bincount(model_local, minlength=models.size)
+    mean_length = np.bincount(model_local, length, minlength=models.size) / np.maximum(n_per_model, 1)
     names = [s.models[m] for m in models]
-    per_model = [ModelRating(names[k], int((model_local == k).sum()), float(mean_length[k]),
-                             _est(raw[:, k], int((model_local == k).sum())),
-                             _est(controlled[:, k], int((model_local == k).sum()))) for k in range(models.size)]
+    raw_est, lc_est = estimates(*_split(raw), 0), estimates(*_split(controlled), 0)
+    per_model = [ModelRating(names[k], int(n_per_model[k]), float(mean_length[k]),
+                             Estimate(raw_est[k].value, raw_est[k].low, raw_est[k].high, int(n_per_model[k])),
+                             Estimate(lc_est[k].value, lc_est[k].low, lc_est[k].high, int(n_per_model[k])))
+                 for k in range(models.size)]
     changes = _ranking_changes(names, raw, controlled)
-    return LengthBias(s.judges[judge], unit, int(mine.size), _est(correlation, int(mine.size)), _est(slope, int(mine.size)),
-                      per_model, bool(changes), changes)
+    return LengthBias(s.judges[judge], unit, int(mine.size), _est(spearman(r, y, length), int(mine.size)),
+                      _est(slope, int(mine.size)), per_model, bool(changes), changes)
 
 
-def _language_check(s: SingleJudgments, rows: np.ndarray, doc_w: np.ndarray, doc_local: np.ndarray,
-                    judge: int) -> LanguageCheck | None:
-    mine_mask = s.judge[rows] == judge
-    mine = rows[mine_mask]
-    known = mine[np.isfinite(s.rating[mine]) & (s.off_language[mine] >= 0)]
-    if mine.size == 0:
+def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> LanguageCheck | None:
+    mine_local = np.flatnonzero(s.judge[rows] == judge)
+    if mine_local.size == 0:
         return None
-    w = doc_w[:, doc_local[np.searchsorted(rows, known)]]
+    mine = rows[mine_local]
+    known_local = mine_local[np.isfinite(s.rating[mine]) & (s.off_language[mine] >= 0)]
+    known = rows[known_local]
+    r = by_doc.restrict(known_local)
     off = (s.off_language[known] == 1).astype(float)
     y = s.rating[known]
-    off_mean = weighted_mean(w * off, y)
-    on_mean = weighted_mean(w * (1 - off), y)
-    difference = _est(off_mean - on_mean, int(known.size))
+    difference = _est(weighted_mean(r, y, off) - weighted_mean(r, y, 1 - off), int(known.size))
     models = []
     for m in np.unique(s.model[mine]):
         rows_m = mine[s.model[mine] == m]
@@ -319,27 +336,26 @@ def _language_check(s: SingleJudgments, rows: np.ndarray, doc_w: np.ndarray, doc
                          difference.above(0.0), models)
 
 
-def _self_consistency(s: SingleJudgments, rows: np.ndarray, doc_w: np.ndarray, doc_local: np.ndarray,
-                      judge: int) -> SelfConsistency | None:
-    mine = rows[(s.judge[rows] == judge) & np.isfinite(s.repeat_sd[rows])]
-    if mine.size == 0:
+def _self_consistency(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> SelfConsistency | None:
+    local = np.flatnonzero((s.judge[rows] == judge) & np.isfinite(s.repeat_sd[rows]))
+    if local.size == 0:
         return None
-    w = doc_w[:, doc_local[np.searchsorted(rows, mine)]]
+    mine, r = rows[local], by_doc.restrict(local)
     return SelfConsistency(s.judges[judge], int(s.repeats[mine].max()), int(mine.size),
-                           _est(weighted_mean(w, s.repeat_sd[mine]), int(mine.size)),
-                           _est(weighted_mean(w, s.repeat_identical[mine]), int(mine.size)))
+                           _est(weighted_mean(r, s.repeat_sd[mine]), int(mine.size)),
+                           _est(weighted_mean(r, s.repeat_identical[mine]), int(mine.size)))
 
 
 def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.random.Generator) -> list[PositionBias]:
     found = []
     for judge in np.unique(p.judge[rows]):
         mine = rows[p.judge[rows] == judge]
-        w = with_full_sample(bootstrap_counts(mine.size, resamples, rng))
+        r = Resampler.units(mine.size, resamples, rng)
         valid = np.isfinite(p.consistent[mine])
-        consistency = weighted_mean(w * valid, np.where(valid, p.consistent[mine], 0.0))
+        consistency = weighted_mean(r, p.consistent[mine], valid)
+        sums = r.sums(p.first_slot_wins[mine], p.decisive[mine])
         with np.errstate(invalid="ignore", divide="ignore"):
-            decisive = w @ p.decisive[mine]
-            first = np.where(decisive > 0, (w @ p.first_slot_wins[mine]) / np.where(decisive > 0, decisive, 1), np.nan)
+            first = np.where(sums[:, 1] > 0, sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], 1), np.nan)
         share = _est(first, int(p.decisive[mine].sum()))
         found.append(PositionBias(p.judges[judge], sorted({p.comparisons[c] for c in p.comparison[mine]}),
                                   int(mine.size), _est(consistency, int(valid.sum())), share, share.excludes(0.5)))
@@ -353,25 +369,20 @@ def judge_report(outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, s
     strata: dict[tuple[str, str], Stratum] = {}
     s = outputs.single
     if s is not None:
-        keys = sorted({(t.language, t.test_set) for t in s.tasks})
-        for lang, test_set in keys:
+        for lang, test_set in sorted({(t.language, t.test_set) for t in s.tasks}):
             tasks_here = [i for i, t in enumerate(s.tasks) if (t.language, t.test_set) == (lang, test_set)]
             rows = np.flatnonzero(np.isin(s.task, tasks_here))
             docs, doc_local = _compact(s.doc[rows])
-            weights = _stratum_weights(docs.size, resamples, rng)
+            by_doc = Resampler.bootstrap(doc_local, docs.size, resamples, rng)
             unit = language(lang).length_unit
-            stratum = Stratum(lang, test_set, int(np.unique(s.item[rows]).size),
-                              _agreement(s, rows, weights, doc_local, top))
+            stratum = Stratum(lang, test_set, int(np.unique(s.item[rows]).size), _agreement(s, rows, by_doc, top))
             for judge in np.unique(s.judge[rows]):
-                length = _length_bias(s, rows, weights, doc_local, judge, unit)
-                if length:
-                    stratum.length.append(length)
-                check = _language_check(s, rows, weights, doc_local, judge)
-                if check:
-                    stratum.language_checks.append(check)
-                consistency = _self_consistency(s, rows, weights, doc_local, judge)
-                if consistency:
-                    stratum.consistency.append(consistency)
+                length = _length_bias(s, rows, by_doc, judge, unit)
+                check = _language_check(s, rows, by_doc, judge)
+                consistency = _self_consistency(s, rows, by_doc, judge)
+                stratum.length += [length] if length else []
+                stratum.language_checks += [check] if check else []
+                stratum.consistency += [consistency] if consistency else []
             strata[(lang, test_set)] = stratum
     p = outputs.pairwise
     if p is not None:
@@ -380,5 +391,5 @@ def judge_report(outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, s
             rows = np.flatnonzero(np.isin(p.task, tasks_here))
             stratum = strata.setdefault(key, Stratum(key[0], key[1], 0, None))
             stratum.position.extend(_position_bias(p, rows, resamples, rng))
-    ordered = [strata[k] for k in sorted(strata)]
-    return JudgeReport(outputs.judges, ordered, resamples, seed, CONFIDENCE, outputs.sources)
+    return JudgeReport(outputs.judges, [strata[k] for k in sorted(strata)], resamples, seed, CONFIDENCE,
+                       outputs.sources)

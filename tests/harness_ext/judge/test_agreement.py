@@ -8,14 +8,15 @@ from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
 from harness_ext.judge.agreement import (
+    Resampler,
     bootstrap_counts,
     estimate,
     exact_and_within_one,
     group_means,
     krippendorff_alpha_interval,
     quadratic_kappa,
+    spearman,
     spearman_rows,
-    spearman_weighted,
     with_full_sample,
 )
 
@@ -27,6 +28,11 @@ KRIPPENDORFF_EXAMPLE = np.array([
     [NA, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NA],
     [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NA],
 ])
+
+
+def full(n: int) -> Resampler:
+    """No resampling: every unit once."""
+    return Resampler(np.ones((1, n)), np.arange(n))
 
 
 def alpha_by_pairs(ratings: np.ndarray) -> float:
@@ -42,19 +48,18 @@ def alpha_by_pairs(ratings: np.ndarray) -> float:
 
 
 def test_krippendorff_alpha_matches_the_published_example_and_the_definition():
-    weights = np.ones((1, KRIPPENDORFF_EXAMPLE.shape[1]))
-    assert krippendorff_alpha_interval(weights, KRIPPENDORFF_EXAMPLE)[0] == pytest.approx(0.849, abs=5e-4)
+    assert krippendorff_alpha_interval(full(12), KRIPPENDORFF_EXAMPLE)[0] == pytest.approx(0.849, abs=5e-4)
     rng = np.random.default_rng(3)
     ratings = rng.integers(1, 6, size=(5, 40)).astype(float)
     ratings[rng.random(ratings.shape) < 0.3] = np.nan
-    assert krippendorff_alpha_interval(np.ones((1, 40)), ratings)[0] == pytest.approx(alpha_by_pairs(ratings))
+    assert krippendorff_alpha_interval(full(40), ratings)[0] == pytest.approx(alpha_by_pairs(ratings))
 
 
 def test_quadratic_kappa_matches_scikit_learn():
     rng = np.random.default_rng(0)
     x = rng.integers(1, 6, 300)
     for y in (np.clip(x + rng.integers(-1, 2, 300), 1, 5), rng.integers(1, 6, 300), 6 - x):
-        ours = quadratic_kappa(np.ones(300), x.astype(float), y.astype(float))[0]
+        ours = quadratic_kappa(full(300), x.astype(float), y.astype(float))[0]
         assert ours == pytest.approx(cohen_kappa_score(x, y, weights="quadratic"))
 
 
@@ -65,8 +70,10 @@ def test_weights_are_resamples_a_bootstrap_row_equals_the_statistic_on_the_resam
     assert counts.shape == (3, 50) and (counts.sum(axis=1) == 50).all()
     for row in counts:
         index = np.repeat(np.arange(50), row.astype(int))
-        assert quadratic_kappa(row, x, y)[0] == pytest.approx(cohen_kappa_score(x[index], y[index], weights="quadratic"))
-        exact, within = exact_and_within_one(row, x, y)
+        resampled = Resampler(row, np.arange(50))
+        assert quadratic_kappa(resampled, x, y)[0] == pytest.approx(
+            cohen_kappa_score(x[index], y[index], weights="quadratic"))
+        exact, within = exact_and_within_one(resampled, x, y)
         assert exact[0] == pytest.approx(np.mean(x[index] == y[index]))
         assert within[0] == pytest.approx(np.mean(np.abs(x[index] - y[index]) <= 1))
 
@@ -75,7 +82,7 @@ def test_spearman_agrees_with_scipy():
     rng = np.random.default_rng(2)
     x = rng.normal(size=80)
     y = x + rng.normal(size=80)
-    assert spearman_weighted(np.ones(80), x, y)[0] == pytest.approx(spearmanr(x, y).statistic)
+    assert spearman(full(80), x, y)[0] == pytest.approx(spearmanr(x, y).statistic)
     a, b = rng.normal(size=(4, 12)), rng.normal(size=(4, 12))
     expected = [spearmanr(a[i], b[i]).statistic for i in range(4)]
     assert spearman_rows(a, b) == pytest.approx(expected)
@@ -85,8 +92,8 @@ def test_spearman_agrees_with_scipy():
 def test_group_means_and_estimates():
     values = np.array([1.0, 2.0, 3.0, 5.0])
     groups = np.array([0, 0, 1, 1])
-    assert group_means(np.ones(4), values, groups, 2)[0] == pytest.approx([1.5, 4.0])
-    assert np.isnan(group_means(np.array([1.0, 1.0, 0.0, 0.0]), values, groups, 2)[0, 1])
+    assert group_means(full(4), values, groups, 2)[0] == pytest.approx([1.5, 4.0])
+    assert np.isnan(group_means(full(4), values, groups, 2, mask=np.array([1, 1, 0, 0]))[0, 1])
     e = estimate(0.5, np.linspace(0, 1, 1001), n=10)
     assert (e.low, e.high) == pytest.approx((0.025, 0.975)) and e.excludes(-0.1) and not e.excludes(0.5)
     assert estimate(np.nan, np.ones(10), n=0).value is None
@@ -97,7 +104,17 @@ def test_bootstrap_interval_covers_the_truth_for_independent_raters():
     """Two independent uniform raters: kappa 0 lies inside the interval (the unbiased case is not flagged)."""
     rng = np.random.default_rng(5)
     x, y = rng.integers(1, 6, 400).astype(float), rng.integers(1, 6, 400).astype(float)
-    w = with_full_sample(bootstrap_counts(400, 500, rng))
-    kappa = quadratic_kappa(w, x, y)
+    kappa = quadratic_kappa(Resampler.units(400, 500, rng), x, y)
     e = estimate(kappa[0], kappa[1:], 400)
     assert e.low < 0 < e.high and e.high - e.low < 0.3
+
+
+def test_clusters_are_drawn_whole():
+    """Units of one cluster (all models' answers to a question) enter every resample together."""
+    rng = np.random.default_rng(4)
+    cluster = np.array([0, 0, 1, 1, 2, 2])
+    r = Resampler.bootstrap(cluster, 3, 200, rng)
+    sums = r.sums(np.array([1.0, 0, 0, 0, 0, 0]), np.array([0, 1.0, 0, 0, 0, 0]))
+    assert (sums[:, 0] == sums[:, 1]).all() and sums[0].tolist() == [1, 1] and sums[1:, 0].max() >= 2
+    restricted = r.restrict(np.array([0, 4]))
+    assert restricted.sums(np.ones(2))[0, 0] == 2 and restricted.n == 2
