@@ -208,6 +208,14 @@ class _SingleBuilder:
         c = self.columns
         arrays = {k: np.asarray(c[k], dtype=np.int64) for k in ("judge", "model", "task", "doc", "item", "repeats")}
         arrays.update({k: np.asarray(c[k], dtype=np.float64) for k in ("rating", "length", "repeat_sd", "repeat_identical")})
+        keys = arrays["judge"] * len(self.items.index) + arrays["item"]
+        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        if (counts > 1).any():
+            row = first[np.argmax(counts > 1)]
+            model, task, doc_id = self.items.labels[arrays["item"][row]]
+            raise InputError(f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} on {task} doc {doc_id} "
+                             "twice (two run directories with one model name?); give each run a distinct "
+                             "`nativeval eval --label`, or report them separately")
         return SingleJudgments(
             judges=self.judges.labels, models=self.models.labels,
             tasks=[self.task_infos[t] for t in self.tasks.labels], docs=self.docs.labels,

@@ -295,3 +295,17 @@ def test_a_malformed_judgments_file_names_file_and_line(judged, tmp_path):
     code, output = report_cli(str(copy), "--out", str(tmp_path / "r"))
     assert code == 2 and f"{path}:{N_ITEMS + 1}: not a judgments row" in output
     assert not (tmp_path / "r").exists()
+
+
+def test_two_runs_under_one_model_name_are_an_error_not_merged(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    qa = [(f"Pregunta {i}", f"Respuesta número {i} con algo de texto") for i in range(3)]
+    runs = [write_run(tmp_path / side, "model-a", {"native_es_open_qa": qa}) for side in ("one", "two")]
+    config = judge_yaml(tmp_path / "hash-a.yaml", name="hash-a", model="hash-a", timeout_s=10.0)
+    with OpenAIStub(by_model({"hash-a": hash_judge("a")})) as stub:
+        code, output = judge_cli(*map(str, runs), "--judge", str(config), "--base-url", stub.base_url,
+                                 "--cache", str(tmp_path / "c"))
+    assert code == 0, output
+    code, output = report_cli(str(tmp_path / "one"), str(tmp_path / "two"), "--out", str(tmp_path / "r"))
+    assert code == 2 and "rated model 'model-a' on native_es_open_qa doc 0 twice" in output
+    assert not (tmp_path / "r").exists()
