@@ -235,7 +235,8 @@ def _disagreements(s: SingleJudgments, ratings: np.ndarray, row_of: np.ndarray, 
 
 
 def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray) -> list[str]:
-    """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips or is lost.
+    """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips, or whose
+    difference at least halves and stops being separated.
 
     An interval excludes 0 when fewer than 2.5% of the replicates lie on the other side: the percentile rule
     without sorting the (resamples x pairs) matrix."""
@@ -260,7 +261,7 @@ def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray)
         hi, lo = (models[i], models[j]) if raw_side[k] > 0 else (models[j], models[i])
         if lc_side[k] == -raw_side[k]:
             changes.append(f"{hi} > {lo} flips to {hi} < {lo}")
-        elif lc_side[k] == 0:
+        elif lc_side[k] == 0 and abs(lc_diff[0, k]) < 0.5 * abs(raw_diff[0, k]):
             changes.append(f"{hi} > {lo} is no longer separated")
     return changes
 
@@ -307,9 +308,11 @@ def _length_bias(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge:
                              Estimate(raw_est[k].value, raw_est[k].low, raw_est[k].high, int(n_per_model[k])),
                              Estimate(lc_est[k].value, lc_est[k].low, lc_est[k].high, int(n_per_model[k])))
                  for k in range(models.size)]
-    changes = _ranking_changes(names, raw, controlled)
+    slope_est = _est(slope, int(mine.size))
+    # without a length effect the two rankings differ by noise alone: nothing to flag
+    changes = _ranking_changes(names, raw, controlled) if slope_est.excludes(0.0) else []
     return LengthBias(s.judges[judge], unit, int(mine.size), _est(spearman(r, y, length), int(mine.size)),
-                      _est(slope, int(mine.size)), per_model, bool(changes), changes)
+                      slope_est, per_model, bool(changes), changes)
 
 
 def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> LanguageCheck | None:

@@ -44,8 +44,8 @@ EXPLANATIONS = {
                           "Chinese, words otherwise, from the language registry).",
     "length_controlled": "Length-controlled rating: the model's rating at zero length difference to the other "
                          "models' answers to the same question (rating regressed on model and normalised length "
-                         "difference, as AlpacaEval LC does); 'ranking changes' lists model pairs whose order "
-                         "flips or stops being separated.",
+                         "difference, as AlpacaEval LC does); when the length slope is significant, 'ranking changes' "
+                         "lists model pairs whose order flips, or whose gap halves and stops being significant.",
     "off_language_rate": "Off-language rate: share of a model's answers confidently detected in another "
                          "language than the task's.",
     "off_minus_on": "Off − on: the judge's mean rating of off-language answers minus on-language ones "
@@ -231,20 +231,42 @@ def _save(plt, fig, path: Path, title: str) -> Path:
 
 
 def _plot_agreement(report: JudgeReport, path: Path) -> Path | None:
-    labels, values = [], []
-    for s in report.strata:
-        if s.agreement:
-            for p in s.agreement.pairs:
-                labels.append(f"{s.name}: {p.judge_a} vs {p.judge_b}")
-                values.append(p.kappa)
-            if s.agreement.alpha is not None:
-                labels.append(f"{s.name}: alpha, all judges")
-                values.append(s.agreement.alpha)
-    if not labels:
+    """One heatmap of pairwise kappa per stratum (alpha in its title): readable for any number of judges."""
+    import numpy as np
+
+    panels = [s for s in report.strata if s.agreement]
+    if not panels:
         return None
-    plt, fig, (ax,) = _figure(len(labels))
-    _interval_panel(ax, labels, values, 0.0, "quadratic-weighted kappa (alpha for 3+ judges)")
-    return _save(plt, fig, path, "Agreement between judges (95% CI)")
+    size = max(len(s.agreement.judges) for s in panels)
+    plt, fig, axes = _figure(0, len(panels))
+    fig.set_size_inches(max(5.0, 0.55 * size + 3.5) * len(panels), max(3.5, 0.45 * size + 2))
+    fig.subplots_adjust(wspace=0.55)
+    for ax, s in zip(axes, panels, strict=True):
+        names = s.agreement.judges
+        matrix = np.eye(len(names))
+        for p in s.agreement.pairs:
+            i, j = names.index(p.judge_a), names.index(p.judge_b)
+            matrix[i, j] = matrix[j, i] = np.nan if p.kappa.value is None else p.kappa.value
+        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu")
+        for i in range(len(names)):
+            for j in range(len(names)):
+                if i != j and np.isfinite(matrix[i, j]):
+                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(matrix[i, j]) > 0.6 else "black")
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=7)
+        alpha = f"; alpha {fmt_estimate(s.agreement.alpha)}" if s.agreement.alpha is not None else ""
+        ax.set_title(f"{s.name}{alpha}", fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="quadratic-weighted kappa")
+    fig.suptitle("Agreement between judges (intervals in the tables)", fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
 
 
 def _plot_position(report: JudgeReport, path: Path) -> Path | None:
@@ -277,12 +299,20 @@ def _plot_length(report: JudgeReport, path: Path) -> Path | None:
     return _save(plt, fig, path, "Length bias and length-controlled ratings")
 
 
+def off_language_rates(s: Stratum) -> dict[str, float]:
+    """Per model: the answers' off-language rate (the same under every judge that saw them)."""
+    rates: dict[str, float] = {}
+    for check in s.language_checks:
+        for m in check.models:
+            rates.setdefault(m.model, m.off_language_rate)
+    return dict(sorted(rates.items()))
+
+
 def _plot_language(report: JudgeReport, path: Path) -> Path | None:
     items = [(f"{s.name}: {lc.judge}", lc) for s in report.strata for lc in s.language_checks]
     if not items:
         return None
-    rates = [(f"{s.name}: {m.model}", m.off_language_rate) for s in report.strata
-             for m in (s.language_checks[0].models if s.language_checks else [])]
+    rates = [(f"{s.name}: {model}", rate) for s in report.strata for model, rate in off_language_rates(s).items()]
     plt, fig, axes = _figure(max(len(items), len(rates)), 2)
     ys = list(range(len(rates)))[::-1]
     axes[0].barh(ys, [r for _, r in rates], color="tab:blue")
@@ -372,8 +402,12 @@ def run_judge_report(paths: Sequence[str], out: str, *, resamples: int = DEFAULT
         flags = [f"length ranking changes ({lb.judge})" for lb in s.length if lb.ranking_changed]
         flags += [f"favours off-language answers ({lc.judge})" for lc in s.language_checks if lc.favours_off_language]
         flags += [f"position bias ({p.judge})" for p in s.position if p.biased]
-        kappas = ", ".join(f"{p.judge_a}~{p.judge_b} kappa {fmt(p.kappa.value)}" for p in (s.agreement.pairs if s.agreement else []))
-        echo(f"{s.name}: {s.n_items} answers" + (f"; {kappas}" if kappas else "")
+        agreement = ""
+        if s.agreement and s.agreement.alpha is not None:
+            agreement = f"; alpha {fmt_estimate(s.agreement.alpha)} over {len(s.agreement.judges)} judges"
+        elif s.agreement:
+            agreement = f"; kappa {fmt_estimate(s.agreement.pairs[0].kappa)}"
+        echo(f"{s.name}: {s.n_items} answers{agreement}"
              + (f"; flags: {', '.join(flags)}" if flags else ""))
     for path in written:
         echo(f"wrote {path}")

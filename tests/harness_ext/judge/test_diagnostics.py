@@ -182,8 +182,9 @@ def test_length_bias_is_found_and_length_control_removes_a_length_only_lead(repo
     controlled_gap = rating["padded"].length_controlled.value - rating["concise"].length_controlled.value
     assert raw_gap > 0.5 and abs(controlled_gap) < 0.2 * raw_gap
     assert biased.ranking_changed and any("padded > concise" in change for change in biased.changes)
-    unbiased = by_judge(s.length, "hash-a")
-    assert abs(unbiased.correlation.value) < 0.25 and not unbiased.ranking_changed
+    assert abs(by_judge(s.length, "hash-a").correlation.value) < 0.25
+    for name in ("hash-a", "hash-b", "english"):
+        assert not by_judge(s.length, name).ranking_changed, name
 
 
 def test_a_judge_that_rewards_english_is_visible(report):
