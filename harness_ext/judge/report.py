@@ -58,8 +58,8 @@ EXPLANATIONS = {
 
 @dataclass
 class ReportTable:
-    """A plain table for the leaderboard's table model (or any writer): every string is already HTML-escaped
-    and safe in a Markdown cell."""
+    """A plain table for the leaderboard's table model (or any writer). Strings are raw text (from results
+    files, clipped to one line): the writer escapes them, as :func:`cell` does for Markdown."""
 
     diagnostic: str  # one of DIAGNOSTICS, or "disagreements"
     stratum: str  # "zh / native"
@@ -89,12 +89,15 @@ def fmt_estimate(e: Estimate | None, digits: int = 2) -> str:
     return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
 
 
-def cell(text: Any, limit: int = _TEXT_LIMIT) -> str:
-    """Text from results files made safe for a Markdown table cell (and for HTML rendered from it)."""
+def clip(text: Any, limit: int = _TEXT_LIMIT) -> str:
+    """One line of at most ``limit`` characters."""
     flat = " ".join(str(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return html.escape(flat, quote=True).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def cell(text: Any, limit: int = 100_000) -> str:
+    """Text from results files made safe for Markdown (a table cell) and for HTML rendered from it."""
+    return html.escape(clip(text, limit), quote=True).replace("|", "\\|")
 
 
 def judge_title(report: JudgeReport, name: str) -> str:
@@ -104,7 +107,7 @@ def judge_title(report: JudgeReport, name: str) -> str:
 
 def _tables_for(report: JudgeReport, s: Stratum) -> list[ReportTable]:
     name, tables = s.name, []
-    jt = lambda n: cell(judge_title(report, n))  # noqa: E731
+    jt = lambda n: clip(judge_title(report, n))  # noqa: E731
     if s.agreement:
         a = s.agreement
         rows = [[jt(p.judge_a), jt(p.judge_b), str(p.n_items), fmt_estimate(p.kappa), fmt_estimate(p.exact),
@@ -118,18 +121,18 @@ def _tables_for(report: JudgeReport, s: Stratum) -> list[ReportTable]:
             tables.append(ReportTable("disagreements", name, f"Largest disagreements, {name}",
                                       ["model", "task / doc", "question", "answer", "high", "its explanation",
                                        "low", "its explanation"],
-                                      [[cell(d.model), cell(f"{d.task} / {d.doc_id}"), cell(d.question, 120),
-                                        cell(d.response, 160), f"{jt(d.high_judge)}: {fmt(d.high_rating, 1)}",
-                                        cell(d.high_explanation), f"{jt(d.low_judge)}: {fmt(d.low_rating, 1)}",
-                                        cell(d.low_explanation)] for d in a.disagreements]))
+                                      [[clip(d.model), clip(f"{d.task} / {d.doc_id}"), clip(d.question, 120),
+                                        clip(d.response, 160), f"{jt(d.high_judge)}: {fmt(d.high_rating, 1)}",
+                                        clip(d.high_explanation), f"{jt(d.low_judge)}: {fmt(d.low_rating, 1)}",
+                                        clip(d.low_explanation)] for d in a.disagreements]))
     if s.position:
         tables.append(ReportTable("position", name, f"Position bias (pairwise), {name}",
                                   ["judge", "comparisons", "pairs", "swap consistency", "first-slot share", "biased"],
-                                  [[jt(p.judge), cell("; ".join(p.comparisons)), str(p.n_pairs),
+                                  [[jt(p.judge), clip("; ".join(p.comparisons)), str(p.n_pairs),
                                     fmt_estimate(p.swap_consistency), fmt_estimate(p.first_slot_share),
                                     "yes" if p.biased else "no"] for p in s.position]))
     for lb in s.length:
-        rows = [[cell(m.model), str(m.n), fmt(m.mean_length, 0), fmt_estimate(m.raw), fmt_estimate(m.length_controlled)]
+        rows = [[clip(m.model), str(m.n), fmt(m.mean_length, 0), fmt_estimate(m.raw), fmt_estimate(m.length_controlled)]
                 for m in lb.models]
         tables.append(ReportTable(
             "length", name,
@@ -144,15 +147,13 @@ def _tables_for(report: JudgeReport, s: Stratum) -> list[ReportTable]:
             f"{fmt_estimate(lc.off_minus_on)} ({lc.n_off} off-language, {lc.n_on} on-language answers)"
             + ("; the judge favours off-language answers" if lc.favours_off_language else ""),
             ["model", "answers", "off-language rate", "mean rating on-language", "mean rating off-language"],
-            [[cell(m.model), str(m.n), fmt(m.off_language_rate), fmt(m.on_language_mean), fmt(m.off_language_mean)]
+            [[clip(m.model), str(m.n), fmt(m.off_language_rate), fmt(m.on_language_mean), fmt(m.off_language_mean)]
              for m in lc.models]))
     if s.consistency:
         tables.append(ReportTable("consistency", name, f"Self-consistency (repeats), {name}",
                                   ["judge", "repeats", "items", "mean within-item SD", "identical share"],
                                   [[jt(c.judge), str(c.repeats), str(c.n_items), fmt_estimate(c.mean_sd),
                                     fmt_estimate(c.identical_share)] for c in s.consistency]))
-    for table in tables:
-        table.title = cell(table.title, limit=2000)
     return tables
 
 
@@ -161,8 +162,8 @@ def report_tables(report: JudgeReport) -> list[ReportTable]:
 
 
 def _markdown_table(table: ReportTable) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    lines = ["| " + " | ".join(cell(c) for c in table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
     return "\n".join(lines)
 
 
@@ -179,7 +180,7 @@ def report_markdown(report: JudgeReport, plots: dict[str, str] | None = None, he
         if s.agreement is None and not s.position:
             parts.append("Agreement needs two judges on the same answers; one judge here.")
         for table in tables:
-            parts += ["", f"**{table.title}**", "", _markdown_table(table)]
+            parts += ["", f"**{cell(table.title)}**", "", _markdown_table(table)]
     for diagnostic, path in (plots or {}).items():
         parts += ["", f"![{diagnostic}]({path})"]
     return "\n".join(parts) + "\n"

@@ -259,6 +259,8 @@ def test_strings_from_results_files_are_escaped(tmp_path, monkeypatch):
     section = leaderboard_section([tmp_path / "runs"], tmp_path / "site", resamples=50)
     assert "<script>" not in section.markdown and "&lt;script&gt;" in section.markdown
     assert "\\| Rating" in section.markdown
+    disagreements = next(t for t in section.tables if t.diagnostic == "disagreements")
+    assert any("<script>" in c for row in disagreements.rows for c in row)  # raw text: each writer escapes it
 
 
 # --- bad input ---------------------------------------------------------------------------------------
