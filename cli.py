@@ -320,8 +320,11 @@ def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patienc
 @click.option("--dry-run", is_flag=True, help="Print the calls to make and a cost estimate; send nothing.")
 @click.option("--pairwise", nargs=2, default=None, type=click.Path(exists=True),
               help="Compare two runs (A B) on the same questions, both orders; flips count as ties.")
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Ask each item K times at the judge's temperature (each cached apart); the rating is their mean.")
 @friendly_errors
-def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices, cache, out, tasks, dry_run, pairwise):
+def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices, cache, out, tasks, dry_run, pairwise,
+          repeats):
     """Judge open-ended answers with GPT-4 or any OpenAI-compatible model.
 
     PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
@@ -332,7 +335,29 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
     main_from_cli(paths=paths, judges=judges, base_url=base_url, model=model, prompt=prompt,
                   concurrency=concurrency, max_cost=max_cost, prices=prices, cache=cache, out=out,
                   tasks=[t for t in tasks.split(",") if t.strip()], dry_run=dry_run,
-                  pairwise=tuple(pairwise) if pairwise else None)
+                  pairwise=tuple(pairwise) if pairwise else None, repeats=repeats)
+
+
+@main.command("judge-report")
+@click.argument("judge_dirs", nargs=-1, type=click.Path())
+@click.option("--out", required=True, type=click.Path(), help="Report directory: judge_report.json, .md, plots/.")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples (questions) for the confidence intervals.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Largest judge disagreements listed per language and test set.")
+@click.option("--judge-label", "labels", multiple=True, metavar="JUDGE=TEXT",
+              help="Label a judge in the report (e.g. a stand-in); repeatable.")
+@friendly_errors
+def judge_report(judge_dirs, out, resamples, seed, top, labels):
+    """Can the judges be believed? Agreement, position and length bias, language checks, self-consistency.
+
+    JUDGE_DIRS: directories that `nativeval judge` wrote (single-answer and --pairwise outputs), searched
+    recursively; reported per language and test set (native / translated).
+    """
+    from harness_ext.judge.report import run_judge_report
+
+    run_judge_report(judge_dirs, out, resamples=resamples, seed=seed, top=top, labels=labels, echo=click.echo)
 
 
 # --- leaderboard ------------------------------------------------------------------------------------

@@ -85,18 +85,20 @@ class Call:
     key: str
 
 
-def single_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str) -> str:
-    return cache_key("single", judge.model, prompt.version, prompt.sha256, question, response)
+def single_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> str:
+    """Repeat 0 is the plain call (so caches from before ``--repeats`` stay valid); each later repeat has its own key."""
+    extra = ("repeat", repeat) if repeat else ()
+    return cache_key("single", judge.model, prompt.version, prompt.sha256, question, response, *extra)
 
 
 def pairwise_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> str:
     return cache_key("pairwise", judge.model, prompt.version, prompt.sha256, question, first, second)
 
 
-def single_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str) -> Call:
+def single_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> Call:
     messages = prompt.render(question=question, answer=response)
     return Call(judge, prompt, messages, quoted=[response, messages[-1]["content"], *_template_quotes(prompt)],
-                key=single_key(judge, prompt, question, response))
+                key=single_key(judge, prompt, question, response, repeat))
 
 
 def pairwise_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> Call:
@@ -322,7 +324,7 @@ class JudgeEngine:
 @dataclass
 class TaskScore:
     task: str
-    ratings: list[int]
+    ratings: list[float]  # per item: the mean over its valid repeats
     invalid: int
     off_language: int
     n_items: int
@@ -356,23 +358,29 @@ def language_flags(samples: TaskSamples) -> list[bool | None]:
 
 
 def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
-               verdicts: dict[str, dict[str, Any]]) -> TaskScore:
+               verdicts: dict[str, dict[str, Any]], repeats: int = 1) -> TaskScore:
+    """Per-item rows; with ``repeats`` > 1 an item's rating is the mean of its valid repeats (all in ``ratings``)."""
     flags = language_flags(samples)
     score = TaskScore(samples.task, ratings=[], invalid=0, off_language=sum(f is True for f in flags),
                       n_items=len(samples.items))
     for item, off in zip(samples.items, flags, strict=True):
-        verdict = verdicts.get(single_key(judge, prompt, item.question, item.response))
-        if verdict is None:  # not judged: the cost cap stopped the run first
+        asked = [verdicts.get(single_key(judge, prompt, item.question, item.response, r)) for r in range(repeats)]
+        if any(v is None for v in asked):  # not judged: the cost cap stopped the run first
             score.not_judged += 1
             continue
-        if verdict["valid"]:
-            score.ratings.append(int(verdict["verdict"]))
+        valid = [int(v["verdict"]) for v in asked if v["valid"]]
+        verdict = next((v for v in asked if v["valid"]), asked[0])
+        rating: float | None = None
+        if valid:
+            rating = valid[0] if repeats == 1 else statistics.fmean(valid)
+            score.ratings.append(rating)
         else:
             score.invalid += 1
+        repeat_fields = {"ratings": [v["verdict"] if v["valid"] else None for v in asked]} if repeats > 1 else {}
         score.rows.append({
             "task": samples.task, "doc_id": item.doc_id, "doc_hash": item.doc_hash, "question": item.question, "response": item.response,
-            "rating": verdict["verdict"] if verdict["valid"] else None, "valid": verdict["valid"],
-            "explanation": verdict["text"], "attempts": verdict["attempts"], "off_language": off,
+            "rating": rating, "valid": bool(valid), **repeat_fields,
+            "explanation": verdict["text"], "attempts": sum(v["attempts"] for v in asked), "off_language": off,
             "judge": judge.name, "judge_model": judge.model, "model_snapshot": verdict.get("model"),
             "system_fingerprint": verdict.get("system_fingerprint"), "prompt_version": prompt.version,
             "usage": verdict.get("usage"),
@@ -387,7 +395,7 @@ def _snapshots(scores: Sequence[TaskScore]) -> list[str]:
 
 
 def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                     ledger: CostLedger | None = None) -> dict[str, Any]:
+                     ledger: CostLedger | None = None, repeats: int = 1) -> dict[str, Any]:
     """lm-eval's results shape: ``results[task]["rating,<judge>"]`` and friends, configs with provenance."""
     name = judge.name
     results, configs, versions, n_samples, higher = {}, {}, {}, {}, {}
@@ -423,6 +431,7 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
             "prompt_version": prompt.version,
             "prompt_sha256": prompt.sha256,
             "model_snapshots": _snapshots(scores),
+            "repeats": repeats,
             "cost_this_run": ledger.summary() if ledger else None,
         },
         "source_samples": {t: run.tasks[t].path.name for t in results},
@@ -436,14 +445,15 @@ def output_dir(run: RunOutputs, out: Path | None) -> Path:
 
 
 def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                         out: Path | None, ledger: CostLedger | None, partial: str | None = None) -> Path:
+                         out: Path | None, ledger: CostLedger | None, partial: str | None = None,
+                         repeats: int = 1) -> Path:
     folder = output_dir(run, out)
     for score in scores:
         samples = run.tasks[score.task]
         atomic_write_jsonl(folder / f"judgments_{score.task}_{safe_name(judge.name)}_{samples.date}.jsonl", score.rows)
     date = max(run.tasks[s.task].date for s in scores)
     path = folder / f"results_judge_{safe_name(judge.name)}_{date}.json"
-    document = results_document(run, judge, prompt, scores, ledger)
+    document = results_document(run, judge, prompt, scores, ledger, repeats)
     if partial:  # the same name as the full file, so the rerun that finishes the items replaces it
         document["partial"] = {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}
     atomic_write_json(path, document)
@@ -524,7 +534,7 @@ def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Se
             score.wins_b += 1
         elif outcome == "tie":
             score.ties += 1
-        score.rows.append({"doc_id": a.doc_id, "question": a.question, "response_a": a.response,
+        score.rows.append({"task": task, "doc_id": a.doc_id, "question": a.question, "response_a": a.response,
                            "response_b": b.response, "winner": outcome, "a_first": w1, "b_first": w2,
                            "consistent": w1 == w2 if outcome else None, "explanation_a_first": first["text"],
                            "explanation_b_first": second["text"], "judge": judge.name, "judge_model": judge.model,
@@ -573,6 +583,7 @@ class JudgeOptions:
     tasks: Sequence[str] = ()
     prices: str | None = None
     progress: bool = True
+    repeats: int = 1
 
 
 def _judges(options: JudgeOptions) -> list[JudgeConfig]:
@@ -619,6 +630,10 @@ def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> lis
     """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if options.repeats < 1:
+        raise InputError("--repeats must be at least 1")
+    if options.repeats > 1 and options.pairwise:
+        raise InputError("--repeats applies to single-answer grading; drop it with --pairwise")
     judges = _judges(options)
     ledger = _ledger(options, judges)
     cache = KVCache(options.cache or default_cache_path())
@@ -641,9 +656,13 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
         prompt = load_prompt(options.prompt or judge.prompt)
         if prompt.kind != "single":
             raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; single-answer grading needs a single one")
-        calls = [single_call(judge, prompt, item.question, item.response)
-                 for run in runs for samples in run.tasks.values() for item in samples.items]
+        calls = [single_call(judge, prompt, item.question, item.response, repeat)
+                 for run in runs for samples in run.tasks.values() for item in samples.items
+                 for repeat in range(options.repeats)]
         plan[judge.name] = (judge, prompt, calls)
+        if options.repeats > 1 and judge.temperature == 0:
+            echo(f"note: judge {judge.name} runs at temperature 0, so its {options.repeats} repeats may all agree; "
+                 "set `temperature:` in its YAML to measure self-consistency")
     if options.dry_run:
         _dry_run_report(engine, ledger, [(j, c) for j, _p, c in plan.values()], echo)
         return []
@@ -656,9 +675,9 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     out = Path(options.out) if options.out else None
     for run in runs:
         for judge, prompt, _calls in plan.values():
-            scores = [score_task(samples, judge, prompt, verdicts) for samples in run.tasks.values()]
+            scores = [score_task(samples, judge, prompt, verdicts, options.repeats) for samples in run.tasks.values()]
             written.append(write_single_outputs(run, judge, prompt, scores, out, ledger,
-                                                partial=str(stopped) if stopped else None))
+                                                partial=str(stopped) if stopped else None, repeats=options.repeats))
             for s in scores:
                 mean = f"{s.mean:.3f}" if s.mean is not None else "n/a"
                 off = f"{s.off_language_rate:.2f}" if s.off_language_rate is not None else "n/a"
