@@ -105,7 +105,9 @@ class CatalogueTask:
     extra: dict[str, Any] = field(compare=False, hash=False)
 
     @property
-    def collections(self) -> tuple[str, str]:
+    def collections(self) -> tuple[str, ...]:
+        if self.extra.get("user_made"):
+            return ()  # the collections are generated files of the installed tasks
         group = self.benchmark.origin_group
         return (f"{group}_{self.language}", group)
 
@@ -266,8 +268,15 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
 
 
 @cache
-def catalogue() -> Catalogue:
+def builtin_catalogue() -> Catalogue:
     return load_catalogue()
+
+
+def catalogue() -> Catalogue:
+    """The built-in catalogue plus the user-made tasks of the user task directory (``user_tasks.py``)."""
+    from harness_ext.catalogue.user_tasks import with_user_tasks
+
+    return with_user_tasks(builtin_catalogue())
 
 
 # --- provenance -------------------------------------------------------------------------------------

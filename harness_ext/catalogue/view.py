@@ -13,7 +13,8 @@ def _provenance_text(task: CatalogueTask) -> str:
     bench = task.benchmark
     if bench.origin == "native":
         return "native"
-    return f"{bench.origin.replace('_', '-')} from {task.source_language} ({bench.translator})"
+    text = f"{bench.origin.replace('_', '-')} from {task.source_language} ({bench.translator})"
+    return f"user-made: {text}" if task.extra.get("user_made") else text
 
 
 def task_row(task: CatalogueTask) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "lm_eval_builtin": task.lm_eval_builtin,
         "collections": list(task.collections),
         "subtasks": [leaf.name for leaf in task.leaves] if task.is_group else [],
+        "user_made": bool(task.extra.get("user_made")),
     }
 
 

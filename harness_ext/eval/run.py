@@ -122,7 +122,10 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
 
     model_args = simple_parse_args_string(request.model_args)
     check_model_paths(model_args)
-    task_manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=dict(model_args))
+    from harness_ext.catalogue.user_tasks import include_paths
+
+    task_manager = TaskManager(include_path=[str(TASKS_DIR), *include_paths()], include_defaults=False,
+                               metadata=dict(model_args))
     tracker = EvaluationTracker(output_path=str(request.output_path))
     started = time.time()
     results = simple_evaluate(
