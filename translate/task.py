@@ -197,6 +197,7 @@ def translate_units(units: dict[str, str], backend: Backend, src: str, tgt: str,
                 if piece.needs_translation and fresh.get(key) is not None:
                     cache.put(key, fresh.get(key))
         fresh.close()
+    retried = sum(1 for uid in flagged if _retry_key(backend, src, tgt, units[uid]) in cache)
     checked = quality["fields_checked"] or 0
     wrong = quality["counts"]["wrong_language"]
     report = {
@@ -208,7 +209,7 @@ def translate_units(units: dict[str, str], backend: Backend, src: str, tgt: str,
         "median_length_ratio": quality["median_length_ratio"],
         "length_ratio_outliers": quality["counts"]["length_ratio_outlier"],
         "format_problems": quality["counts"]["format"],
-        "retried": len(retry), "fixed_by_retry": fixed,
+        "retried": retried, "retry_requests_now": len(retry), "fixed_by_retry": fixed,
         "issues": quality["issues"],
     }
     return out, report
