@@ -110,13 +110,13 @@ def task_name(task: CatalogueTask, request: TaskTranslationRequest) -> tuple[str
         language(request.via)
         if request.via == task.language:
             raise InputError(f"--via {request.via} is the task's own language; pivot through another one (e.g. en)")
-        return f"rtt_{task.language}_{task.benchmark.name}", task.language
+        return user_tasks.translated_task_name(task, "rtt"), task.language
     if not request.target:
         raise InputError("give --to LANG (machine translation) or --round-trip --via LANG")
     language(request.target)
     if request.target == task.language:
         raise InputError(f"{task.name} is already in {task.language}; use --round-trip for a round trip")
-    return f"mt_{request.target}_{task.benchmark.name}", request.target
+    return user_tasks.translated_task_name(task, "mt", request.target), request.target
 
 
 def leaf_config(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
