@@ -139,6 +139,24 @@ def frame_leaf(task: CatalogueTask, leaf: Leaf, target: str) -> tuple[CatalogueT
     return task, leaf
 
 
+def target_prefixes(task: CatalogueTask, leaves: list[Leaf], frames: dict, spec: dict[str, Any]) -> dict[str, str]:
+    """For a machine translation whose prompt is the target language's task (MGSM), the answer prefix that
+    task's exemplars start with ("Пошаговое решение:"), read from its own few-shot rows: its prompt cuts
+    exemplar answers by that prefix's length."""
+    out: dict[str, str] = {}
+    for leaf in leaves[:1]:
+        frame_task, frame = frames[leaf.name]
+        if frame_task is task:
+            continue
+        _, fewshot = eval_and_fewshot_splits(leaf_config(frame_task, frame), frame_task.benchmark.splits)
+        for split in fewshot:
+            for row in source_rows(frame_task, frame, split, 1):
+                for name in spec.get("keep_prefix", []):
+                    if isinstance(row.get(name), str) and _prefix_split(row[name])[0]:
+                        out.setdefault(name, _prefix_split(row[name])[0])
+    return out
+
+
 def eval_and_fewshot_splits(config: dict[str, Any], splits: tuple[str, ...]) -> tuple[str, list[str]]:
     evaluation = config.get("test_split") or config.get("validation_split")
     if evaluation not in splits:
@@ -246,7 +264,10 @@ def field_units(part: Part, spec: dict[str, Any], tag: str) -> dict[str, str]:
     return units
 
 
-def apply_field_units(part: Part, spec: dict[str, Any], tag: str, done: dict[str, str]) -> list[dict[str, Any]]:
+def apply_field_units(part: Part, spec: dict[str, Any], tag: str, done: dict[str, str],
+                      prefixes: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Translated rows; a ``keep_prefix`` field keeps its own prefix, or takes ``prefixes[field]`` (the prefix
+    the target language's prompt cuts off, for a machine translation into it)."""
     rows = []
     for i, row in enumerate(part.rows):
         new = dict(row)
@@ -255,7 +276,8 @@ def apply_field_units(part: Part, spec: dict[str, Any], tag: str, done: dict[str
                 new[name] = done[f"{tag}|{i}|{name}"]
         for name in spec.get("keep_prefix", []):
             if f"{tag}|{i}|{name}" in done:
-                new[name] = _prefix_split(row[name])[0] + done[f"{tag}|{i}|{name}"]
+                prefix = (prefixes or {}).get(name, _prefix_split(row[name])[0])
+                new[name] = prefix + done[f"{tag}|{i}|{name}"]
         rows.append(new)
     return rows
 
@@ -330,7 +352,7 @@ def apply_qa_units(part: Part, spec: dict[str, Any], tag: str, plan: QAPlan, don
 
 def translate_parts(parts: list[Part], spec: dict[str, Any], backend: Backend, src: str, tgt: str, cache: KVCache,
                     request: TaskTranslationRequest, extra_units: dict[str, str] | None = None,
-                    ) -> tuple[list[Part], dict[str, Any], dict[str, str]]:
+                    prefixes: dict[str, str] | None = None) -> tuple[list[Part], dict[str, Any], dict[str, str]]:
     """One leg: every part's rows translated; excluded QA rows dropped (recorded in ``excluded``)."""
     units: dict[str, str] = dict(extra_units or {})
     plans: dict[int, QAPlan] = {}
@@ -354,7 +376,7 @@ def translate_parts(parts: list[Part], spec: dict[str, Any], backend: Backend, s
             rows, found = apply_qa_units(part, spec, f"p{n}", plans[n], done, excluded[n])
             methods = {k: methods[k] + found[k] for k in methods}
         else:
-            rows = apply_field_units(part, spec, f"p{n}", done)
+            rows = apply_field_units(part, spec, f"p{n}", done, prefixes)
         out_parts.append(Part(part.leaf, part.split, rows, True, excluded[n]))
     if spec["kind"] == "extractive_qa":
         report["span_methods"] = methods
@@ -435,7 +457,8 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
         else:
             echo(f"{task.name}: {task.language} -> {target}")
             final, only, translated_descriptions = translate_parts(parts, spec, backend, task.language, target, cache,
-                                                                  request, descriptions)
+                                                                  request, descriptions,
+                                                                  target_prefixes(task, leaves, frames, spec))
             excluded = _excluded(parts, final, original, eval_split_of, "translation")
             descriptions = translated_descriptions
             legs = [{"leg": "translation", **only}]

@@ -270,3 +270,18 @@ def test_sigkill_mid_translation_then_rerun_resends_nothing_finished(tmp_path):
     written = user_rows("mt_zh_tydiqa", TYDIQA[1], "validation")
     assert [r["id"] for r in written] == [r["id"] for r in rows]
     assert all(r["answers"]["text"] == [s["answers"]["text"][0]] for r, s in zip(written, rows, strict=True))
+
+
+def test_mgsm_keeps_answer_numbers_and_exemplar_answers_take_the_target_prompts_prefix(fixture_mirror):
+    with GoogleTranslateStub(lambda text, tgt: f"[{tgt}] {text}") as g:
+        made = translate_task(g, "translated_zh_mgsm", "--to", "ru", "--max-wrong-language", "1")
+    assert made.exit_code == 0, made.output
+    source = read_jsonl(mirror_path(fixture_mirror, "juletxara/mgsm", "zh", "test"))
+    rows = user_rows("mt_ru_mgsm", "zh", "test")
+    assert [r["answer_number"] for r in rows] == [r["answer_number"] for r in source]
+    assert [r["question"] for r in rows] == [f"[ru] {r['question']}" for r in source]
+    russian_prefix = read_jsonl(mirror_path(fixture_mirror, "juletxara/mgsm", "ru", "train"))[0]["answer"].split(":")[0]
+    exemplars = user_rows("mt_ru_mgsm", "zh", "train")
+    assert exemplars and all(r["answer"].startswith(russian_prefix + ":[ru] ") for r in exemplars)
+    text = (user_tasks_dir() / "mt_ru_mgsm" / "mt_ru_mgsm.yaml").read_text(encoding="utf-8")
+    assert "include: ../_nativeval/translated_mgsm/translated_ru_mgsm.yaml" in text  # the Russian prompt
