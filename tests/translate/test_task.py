@@ -198,12 +198,23 @@ def test_empty_segments_are_flagged_retried_once_then_reported(tmp_path):
     assert leg["empty_outputs"] >= 1 and leg["retried"] >= leg["empty_outputs"] and leg["fixed_by_retry"] == 0
 
 
-def test_wrong_language_output_exits_1_with_one_line_and_keeps_the_task(fixture_mirror):
-    with GoogleTranslateStub() as g:  # the stand-in's "English" pivot is not English
+def test_wrong_language_output_is_retried_once_reported_and_exits_1_keeping_the_task(fixture_mirror):
+    sent: dict[tuple[str, str], int] = {}
+
+    def counting(text: str, tgt: str) -> str:
+        sent[(text, tgt)] = sent.get((text, tgt), 0) + 1
+        return fake_translate(text, tgt)
+
+    with GoogleTranslateStub(counting) as g:  # the stand-in's "English" pivot is not English
         made = translate_task(g, "native_ru_tydiqa", "--round-trip", "--via", "en")
     assert made.exit_code == 1
     errors = [line for line in made.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "forward leg (ru->en)" in errors[0]
+    quality = json.loads((user_tasks_dir() / "rtt_ru_tydiqa" / "quality.json").read_text())
+    forward = quality["legs"][0]
+    flagged = {i["id"] for i in quality["issues"]["forward"]["wrong_language"]}
+    assert forward["wrong_language_rate"] > 0.5 and forward["retried"] == len(flagged) > 0
+    assert forward["fixed_by_retry"] == 0 and max(n for (_, tgt), n in sent.items() if tgt == "en") == 2
     assert (user_tasks_dir() / "rtt_ru_tydiqa" / "nativeval_task.json").is_file()
 
 
