@@ -271,10 +271,11 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Translate only the first N evaluation rows.")
 @click.option("--fewshot-limit", type=click.IntRange(min=0), default=None, help="Rows of each few-shot split (default all).")
 @click.option("--keep-fewshot", is_flag=True, help="Keep the few-shot exemplars untranslated (original language).")
+@click.option("--label", default=None, help="A note on the translator for the task's README and provenance.")
 @_max_wrong_language_option
 @friendly_errors
 def translate_task(task, round_trip, via, target, backend, concurrency, max_cost, out, subjects, limit, fewshot_limit,
-                   keep_fewshot, max_wrong_language, **backend_options):
+                   keep_fewshot, label, max_wrong_language, **backend_options):
     """Translate a catalogue task into a user-made lm-eval task, same doc ids, provenance-tagged."""
     from harness_ext.core.errors import InputError
     from translate.backends import make_backend
@@ -286,7 +287,8 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
     request = TaskTranslationRequest(
         task=task, mode="rtt" if round_trip else "mt", target=target, via=via, out=out,
         subjects=[s.strip() for s in subjects.split(",") if s.strip()] if subjects else None, limit=limit,
-        fewshot_limit=fewshot_limit, keep_fewshot=keep_fewshot, concurrency=concurrency, max_cost=max_cost)
+        fewshot_limit=fewshot_limit, keep_fewshot=keep_fewshot, concurrency=concurrency, max_cost=max_cost,
+        label=label)
     resolve(request)  # a bad task or language name fails before a backend is built
     result = run_translate_task(make_backend(backend, **backend_options), request, echo=click.echo)
     for line in quality_lines(result.report):

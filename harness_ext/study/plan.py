@@ -407,7 +407,8 @@ def _translate_task_cmd(s: Step, c: CommandContext) -> list[str]:
     # the stand-in's letter mapping is never "in" the target language, so its wrong-language rate is no signal
     wrong_language = ["--max-wrong-language", "1"] if p["serve"] else []
     return _nativeval("translate-task", p["task"], *how, "--backend", p["backend"], *_opt("--model", p["model"]),
-                      *_opt("--base-url", base_url), "--out", s.out.parent, *wrong_language, *p["extra_args"])
+                      *_opt("--base-url", base_url), "--out", s.out.parent, *_opt("--label", p["label"]),
+                      *wrong_language, *p["extra_args"])
 
 
 def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:

@@ -102,7 +102,7 @@ def test_round_trip_of_tydiqa_runs_in_lm_eval_with_the_source_doc_ids_and_pairs_
 def test_machine_translated_cmmlu_subset_keeps_answer_keys_and_runs_in_lm_eval(tiny_model, fixture_mirror, tmp_path):
     with GoogleTranslateStub(lambda text, tgt: f"[{tgt}] {text}") as g:
         made = translate_task(g, "native_zh_cmmlu", "--to", "es", "--subjects", "agronomy,anatomy",
-                              "--max-wrong-language", "1")
+                              "--max-wrong-language", "1", "--label", "STAND-IN prefixer")
     assert made.exit_code == 0, made.output
     folder = user_tasks_dir() / "mt_es_cmmlu"
     for subject in ("agronomy", "anatomy"):
@@ -116,6 +116,7 @@ def test_machine_translated_cmmlu_subset_keeps_answer_keys_and_runs_in_lm_eval(t
         assert provenance["translation"]["fewshot"] == "translated"
         assert user_rows("mt_es_cmmlu", subject, "dev")[0]["Question"].startswith("[es] ")
     assert "[es] 以下是关于农学" in (folder / "mt_es_cmmlu_agronomy.yaml").read_text(encoding="utf-8")
+    assert "Translator note: STAND-IN prefixer" in (folder / "README.md").read_text(encoding="utf-8")
 
     out = tmp_path / "results"
     evaluated = run_cli("eval", "--model", "hf", "--model-args", f"pretrained={tiny_model}", "--device", "cpu",
