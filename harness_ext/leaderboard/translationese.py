@@ -124,12 +124,11 @@ def _model_label(data: Mapping[str, Any]) -> str:
     label = (data.get("nativeval") or {}).get("label")
     if label:
         return str(label)
-    args = (data.get("config") or {}).get("model_args") or ""
-    if isinstance(args, str):
-        for part in args.split(","):
-            key, _, value = part.partition("=")
-            if key.strip() == "pretrained":
-                return value.strip()
+    raw = (data.get("config") or {}).get("model_args") or ""
+    args = dict(raw) if isinstance(raw, dict) else {
+        k.strip(): v.strip() for k, _, v in (part.partition("=") for part in str(raw).split(",")) if k.strip()}
+    if args.get("pretrained"):  # an adapter is a model of its own
+        return str(args["pretrained"]) + (f" + {args['peft']}" if args.get("peft") else "")
     return str(data.get("model_name") or (data.get("config") or {}).get("model") or "model")
 
 

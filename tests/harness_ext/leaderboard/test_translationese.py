@@ -46,12 +46,13 @@ def test_items_pair_by_id_and_unpaired_ones_are_counted_not_compared():
         translationese_sensitivity({"a": 1.0}, {"b": 1.0})
 
 
-def write_run(folder: Path, label: str, tasks: dict[str, tuple[dict, list[dict]]]) -> None:
+def write_run(folder: Path, label: str | None, tasks: dict[str, tuple[dict, list[dict]]], model_args: str = "") -> None:
     """An lm-eval results file + samples files, as `--log_samples` writes them."""
     folder.mkdir(parents=True)
     stamp = "2026-01-01T00-00-00.000000"
     configs = {name: {"task": name, "metadata": {"provenance": provenance}} for name, (provenance, _) in tasks.items()}
-    (folder / f"results_{stamp}.json").write_text(json.dumps({"configs": configs, "nativeval": {"label": label}}))
+    data = {"configs": configs, "config": {"model_args": model_args}, **({"nativeval": {"label": label}} if label else {})}
+    (folder / f"results_{stamp}.json").write_text(json.dumps(data))
     for name, (_, rows) in tasks.items():
         (folder / f"samples_{name}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
@@ -75,3 +76,17 @@ def test_the_adapter_pairs_a_source_and_its_translation_per_model(tmp_path):
     assert pair.result.n == 59 and pair.result.source_only == 1
     assert pair.result.sensitivity == pytest.approx(1 - sum(r["exact_match"] for r in rtt_rows) / 59)
     assert pair.to_dict()["significant"] is True
+
+
+def test_adapters_on_one_base_model_are_separate_models(tmp_path):
+    source_prov = {"benchmark": "xquad", "task": "translated_zh_xquad", "language": "zh", "origin": "human_translated"}
+    rtt_prov = {**source_prov, "task": "rtt_zh_xquad", "origin": "round_trip_translated",
+                "source_task": "translated_zh_xquad"}
+    for name, score in (("native", 1.0), ("google", 0.0)):
+        rows = [{"doc_id": i, "doc": {"id": f"q{i}"}, "filter": "none", "exact_match": score} for i in range(5)]
+        dropped = [{**r, "exact_match": 0.0} for r in rows]
+        write_run(tmp_path / name, None, {"translated_zh_xquad": (source_prov, rows), "rtt_zh_xquad": (rtt_prov, dropped)},
+                  model_args=f"pretrained=/m/base,peft=/ckpt/{name}")
+    pairs = {p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))}
+    assert set(pairs) == {"/m/base + /ckpt/native", "/m/base + /ckpt/google"}
+    assert pairs["/m/base + /ckpt/native"].sensitivity == 1.0 and pairs["/m/base + /ckpt/google"].sensitivity == 0.0
