@@ -78,14 +78,21 @@ def data_check(task_names):
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
 @click.option("--markdown", is_flag=True, help="A Markdown table (as in the README).")
+@click.option("--user-dir", "user_dir", is_flag=True,
+              help="Print the user task directory (for `lm_eval --include_path`; it reaches nativeval's tasks too).")
 @friendly_errors
-def tasks(as_json, markdown):
-    """The task catalogue: name, language, provenance, type, shots, metrics, data."""
+def tasks(as_json, markdown, user_dir):
+    """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
     from harness_ext.catalogue import view as catalogue_view
     from harness_ext.catalogue.model import catalogue
+    from harness_ext.catalogue.user_tasks import refresh_builtin_stubs, user_tasks_dir
 
+    if user_dir:
+        refresh_builtin_stubs()
+        click.echo(str(user_tasks_dir()))
+        return
     cat = catalogue()
     if as_json:
         click.echo(json.dumps(catalogue_view.as_json(cat), indent=2, ensure_ascii=False))
@@ -176,7 +183,13 @@ def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot,
         click.echo(f"results: {outcome.results_file}")
 
 
-# --- translate / rtt --------------------------------------------------------------------------------
+# --- translate / rtt / translate-task ----------------------------------------------------------------
+_max_wrong_language_option = click.option(
+    "--max-wrong-language", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+    help="Exit 1 (output kept) when more than this share of a leg's segments is in the wrong language.")
+_BACKEND_KEYS = ("model", "base_url", "api_key_env", "project", "google_api", "prompt", "batch_size", "device")
+
+
 def _translation_options(fn):
     """Options shared by `translate` and `rtt`."""
     options = [
@@ -202,6 +215,7 @@ def _translation_options(fn):
         click.option("--skip-invalid", is_flag=True, help="Skip records lacking a field (reported) instead of failing."),
         click.option("--report", "report_path", default=None, help="Quality report JSON (default OUT.report.json)."),
         click.option("--split", default="train", show_default=True, help="Split for hf:// inputs."),
+        _max_wrong_language_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -210,10 +224,11 @@ def _translation_options(fn):
 
 def _run_translation(job, backend_name: str, options: dict) -> None:
     from translate.backends import make_backend
-    from translate.quality import summary_lines
+    from translate.quality import leg_quality, summary_lines
 
-    backend_keys = ("model", "base_url", "api_key_env", "project", "google_api", "prompt", "batch_size", "device")
-    backend = make_backend(backend_name, **{k: options.pop(k) for k in backend_keys})
+    max_wrong_language = options.pop("max_wrong_language")
+
+    backend = make_backend(backend_name, **{k: options.pop(k) for k in _BACKEND_KEYS})
     run = job(backend, **options)
     if run.dry_run:
         est = run.report["estimate"]
@@ -222,11 +237,25 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
         click.echo(f"dry run: {seg['unique']} unique segments, {seg['cached']} cached, "
                    f"{seg['unique'] - seg['cached']} to send ({units}); estimated cost ${est['usd']:.4f}")
         return
-    for line in summary_lines(run.report):
-        click.echo(line)
+    legs = [run.report["forward"], run.report["back"]] if "forward" in run.report else [run.report]
+    for number, leg in enumerate(legs, 1):
+        prefix = f"leg {number}/{len(legs)}: " if len(legs) > 1 else ""
+        for line in summary_lines(leg):
+            click.echo(prefix + line)
     if "round_trip_chrf" in run.report:
         for name, chrf in run.report["round_trip_chrf"].items():
             click.echo(f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}")
+    _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
+
+
+def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
+    """Exit 1 with one line when a leg's wrong-language rate exceeds ``limit`` (the output stays written)."""
+    from translate.task import wrong_language_summary
+
+    summary = wrong_language_summary({"legs": legs}, limit)
+    if summary:
+        click.echo(f"error: {summary}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -254,6 +283,55 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
     _run_translation(
         lambda b, **o: round_trip_file(b, in_spec, out, pivot_out, lang, pivot_lang=pivot_lang, **o), backend, options
     )
+
+
+@main.command("translate-task")
+@click.argument("task")
+@click.option("--round-trip", is_flag=True, help="Round trip LANG -> --via -> LANG (task rtt_<lang>_<bench>).")
+@click.option("--via", default="en", show_default=True, help="Pivot language of a round trip.")
+@click.option("--to", "target", default=None, help="Machine-translate into this language (task mt_<lang>_<bench>).")
+@click.option("--backend", type=click.Choice(["google", "llm", "hf"]), required=True)
+@click.option("--model", default=None, help="LLM model / Google model / HF MT model (id or directory).")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint (llm) or API host (google).")
+@click.option("--api-key-env", default=None, help="Environment variable holding the API key.")
+@click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT).")
+@click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True)
+@click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1).")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass.")
+@click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight (default per backend).")
+@click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Task directory to write into (default: the user task directory, `nativeval tasks --user-dir`).")
+@click.option("--subjects", default=None, help="Comma-separated subjects of a group task (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Translate only the first N evaluation rows.")
+@click.option("--fewshot-limit", type=click.IntRange(min=0), default=None, help="Rows of each few-shot split (default all).")
+@click.option("--keep-fewshot", is_flag=True, help="Keep the few-shot exemplars untranslated (original language).")
+@click.option("--label", default=None, help="A note on the translator for the task's README and provenance.")
+@_max_wrong_language_option
+@friendly_errors
+def translate_task(task, round_trip, via, target, backend, concurrency, max_cost, out, subjects, limit, fewshot_limit,
+                   keep_fewshot, label, max_wrong_language, **backend_options):
+    """Translate a catalogue task into a user-made lm-eval task, same doc ids, provenance-tagged."""
+    from harness_ext.core.errors import InputError
+    from translate.backends import make_backend
+    from translate.task import TaskTranslationRequest, quality_lines, resolve
+    from translate.task import translate_task as run_translate_task
+
+    if round_trip == bool(target):
+        raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")
+    request = TaskTranslationRequest(
+        task=task, mode="rtt" if round_trip else "mt", target=target, via=via, out=out,
+        subjects=[s.strip() for s in subjects.split(",") if s.strip()] if subjects else None, limit=limit,
+        fewshot_limit=fewshot_limit, keep_fewshot=keep_fewshot, concurrency=concurrency, max_cost=max_cost,
+        label=label)
+    resolve(request)  # a bad task or language name fails before a backend is built
+    result = run_translate_task(make_backend(backend, **backend_options), request, echo=click.echo)
+    for line in quality_lines(result.report):
+        click.echo(line)
+    click.echo(f"wrote {result.name} (user-made) to {result.folder}; run it with "
+               f"`nativeval eval --tasks {request.task},{result.name} ...`")
+    _exit_if_wrong_language(result.report["legs"], max_wrong_language)
 
 
 # --- finetune ---------------------------------------------------------------------------------------

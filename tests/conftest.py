@@ -35,6 +35,12 @@ def _fixture_mirror_env(monkeypatch):
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(FIXTURE_MIRROR))
 
 
+@pytest.fixture(autouse=True)
+def _private_user_tasks(monkeypatch, tmp_path_factory):
+    """No test sees (or writes to) the user's own task directory: each gets an empty one of its own."""
+    monkeypatch.setenv("NATIVEVAL_USER_TASKS", str(tmp_path_factory.mktemp("user-tasks")))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A random-init Llama + byte-level BPE tokenizer (with a chat template), loadable by lm-eval."""

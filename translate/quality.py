@@ -77,6 +77,20 @@ def chrf_report(originals: list[str], round_tripped: list[str]) -> dict[str, Any
             "n": len(pairs)}
 
 
+def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, Any]:
+    """One translation leg's headline quality: wrong-language rate, empty and untranslated outputs, length ratio."""
+    quality = report.get("quality") or {"fields_checked": 0, "counts": {}, "median_length_ratio": None}
+    counts = quality["counts"]
+    checked = quality["fields_checked"]
+    return {
+        "leg": leg, "src": report["src"], "tgt": report["tgt"], "fields_checked": checked,
+        "wrong_language": counts.get("wrong_language", 0),
+        "wrong_language_rate": round(counts.get("wrong_language", 0) / checked, 4) if checked else 0.0,
+        "empty_outputs": counts.get("empty_output", 0), "untranslated_segments": counts.get("untranslated", 0),
+        "median_length_ratio": quality["median_length_ratio"],
+    }
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     seg = report["segments"]
     cost = report["cost"]

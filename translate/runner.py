@@ -11,7 +11,7 @@ from harness_ext.core.io import atomic_write_json
 from translate.backends.base import Backend
 from translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from translate.pipeline import RunResult, translate_records
-from translate.quality import chrf_report
+from translate.quality import chrf_report, leg_quality
 
 DEFAULT_FIELDS = ("instruction", "output")
 
@@ -112,7 +112,9 @@ def round_trip_file(
     write_dataset(out, back.records, fmt)
     kept = [dataset.records[i] for i in forward.kept]
     chrf = {name: chrf_report([r[name] for r in kept], [r[name] for r in back.records]) for name in names}
+    legs = [leg_quality(forward.report, "forward"), leg_quality(back.report, "back")]
     report = {
+        "legs": legs,  # both legs' quality first: a bad pivot leg must not hide behind a good back leg
         "input": in_spec, "output": str(out), "pivot_output": str(pivot_out), "lang": lang, "pivot": pivot_lang,
         **back.report, "forward": forward.report, "back": back.report, "round_trip_chrf": chrf,
     }

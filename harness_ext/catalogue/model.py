@@ -17,7 +17,8 @@ How it works
     otherwise. A collection with no task is not written (``catalogue_data/_collections.yaml`` says why).
   Generated files start with :data:`GENERATED_HEADER`; stale ones are deleted. ``--check`` exits 1 when any
   generated file is out of date (tests run it).
-* Provenance origins: native, human_translated, machine_translated, machine_translated_post_edited
+* Provenance origins: native, human_translated, machine_translated, machine_translated_post_edited,
+  round_trip_translated
   (:data:`ORIGIN_GROUPS`); a benchmark that mixes them per language (Global-MMLU) sets ``origin`` and
   ``translator`` on the task. A task with ``variant_of`` (another prompt or shot count, e.g. INCLUDE's
   in-language 5-shot) and the tag subsets stay out of the collections.
@@ -61,6 +62,9 @@ ORIGIN_GROUPS = {
     "human_translated": "translated",
     "machine_translated": "translated",
     "machine_translated_post_edited": "translated",
+    # round_trip_translated: X -> pivot -> X by machine (`nativeval translate-task --round-trip`): the source's
+    # items and knowledge, with translation noise added.
+    "round_trip_translated": "translated",
 }
 
 
@@ -179,7 +183,8 @@ class CatalogueTask:
     def in_collections(self) -> bool:
         """Variants (another prompt or shot count) and tag subsets stay out of the collections."""
         return (self.subset is None and not self.extra.get("variant_of")
-                and self.extra.get("collections") is not False)  # e.g. the *_lmeval MGSM variants
+                and self.extra.get("collections") is not False  # e.g. the *_lmeval MGSM variants
+                and not self.extra.get("user_made"))  # the collections are generated files of the installed tasks
 
     @property
     def collections(self) -> tuple[str, ...]:
@@ -379,8 +384,15 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
 
 
 @cache
-def catalogue() -> Catalogue:
+def builtin_catalogue() -> Catalogue:
     return load_catalogue()
+
+
+def catalogue() -> Catalogue:
+    """The built-in catalogue plus the user-made tasks of the user task directory (``user_tasks.py``)."""
+    from harness_ext.catalogue.user_tasks import with_user_tasks
+
+    return with_user_tasks(builtin_catalogue())
 
 
 # --- provenance -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ def provenance_text(task: CatalogueTask) -> str:
         text += f"; {task.subset.title} items of {task.subset_of}"
     if task.extra.get("variant_of"):
         text += f"; variant of {task.extra['variant_of']}"
-    return text
+    return f"user-made: {text}" if task.extra.get("user_made") else text
 
 
 def _dataset_note(bench: Benchmark) -> str:
@@ -47,6 +47,7 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "lm_eval_builtin": task.lm_eval_builtin,
         "collections": list(task.collections),
         "subtasks": [leaf.name for leaf in task.leaves] if task.is_group else [],
+        "user_made": bool(task.extra.get("user_made")),
     }
 
 

@@ -239,7 +239,9 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
     built-ins indexed only when a name is found in neither. An unknown name gets the close-match line."""
     from lm_eval.tasks import TaskManager
 
-    paths = [str(TASKS_DIR), *include_paths]
+    from harness_ext.catalogue.user_tasks import include_paths as user_task_paths
+
+    paths = [str(TASKS_DIR), *user_task_paths(), *include_paths]
     ours = set(cat.known_names())
     others = [n for n in names if n not in ours]
     manager = TaskManager(include_path=paths, include_defaults=False, metadata=metadata)

@@ -17,6 +17,9 @@ Schema (full reference in configs/README.md)::
       runs: [{models: all | [..], variants: all | [..], lr: [..], tuning: [mono, multi]}]
     eval: {tasks, limit, batch_size, apply_chat_template, base_models, model_args, device, data_dirs, extra_args}
     judges: [{name, base_url, config: JUDGE_YAML, serve: stub, label, extra_args}]
+    translate_tasks: [{task, round_trip: {via} | to: LANG, backend, model, base_url, serve: stub, label, extra_args}]
+                                        # `nativeval translate-task` steps; each eval of that language adds the
+                                        # new task (rtt_<lang>_<bench> / mt_<lang>_<bench>)
     leaderboard: {title, reference, extra_args}
     commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
     slurm: {gpu | cpu | api: {partition, time, memory, cpus, gpus, extra_args}}   # --export-slurm resources
@@ -36,7 +39,7 @@ from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
-STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")
+STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
 TUNINGS = ("mono", "multi")
 TRANSLATE_BACKENDS = ("google", "llm", "hf")
 
@@ -95,6 +98,23 @@ class Judge:
 
 
 @dataclass(frozen=True)
+class TranslateTask:
+    """A catalogue task translated by `nativeval translate-task` into a user-made task named ``name``."""
+
+    task: str
+    name: str
+    language: str  # the new task's language
+    mode: str  # "rtt" | "mt"
+    via: str = "en"
+    backend: str = "google"
+    model: str | None = None
+    base_url: str | None = None
+    serve: str | None = None  # "stub": the runner serves a local deterministic stand-in translator
+    label: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EvalSettings:
     tasks: tuple[str, ...]
     limit: float | None = None
@@ -134,6 +154,7 @@ class StudyConfig:
     leaderboard: dict[str, Any]
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     slurm: dict[str, SlurmResources] = field(default_factory=dict)
+    translate_tasks: list[TranslateTask] = field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
@@ -243,7 +264,7 @@ def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
 
 # --- loading ------------------------------------------------------------------------------------------
 TOP_KEYS = {"study", "output_dir", "vars", "languages", "base_models", "variants", "finetune", "eval",
-            "judges", "leaderboard", "commands", "slurm"}
+            "judges", "leaderboard", "commands", "slurm", "translate_tasks"}
 
 
 def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
@@ -295,6 +316,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         leaderboard=_load_leaderboard(raw.get("leaderboard") or {}, root / "leaderboard", base_dir),
         commands=_load_commands(raw.get("commands") or {}, root / "commands"),
         slurm=_load_slurm(raw.get("slurm") or {}, root / "slurm"),
+        translate_tasks=_load_translate_tasks(raw.get("translate_tasks") or [], root / "translate_tasks", languages),
     )
     _check_files(config, root)
     return config
@@ -490,6 +512,43 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
     if len(set(names)) != len(names):
         raise where.error("judge names must be unique")
     return judges
+
+
+def _load_translate_tasks(value: Any, where: _Where, languages: tuple[str, ...]) -> list[TranslateTask]:
+    from harness_ext.catalogue.model import builtin_catalogue, unknown_name_message
+    from harness_ext.catalogue.user_tasks import translated_task_name
+
+    if not isinstance(value, list):
+        raise where.error("expected a list of tasks to translate")
+    out = []
+    for i, spec in enumerate(value):
+        w = where / i
+        spec = _mapping(spec, w, {"task", "round_trip", "to", "backend", "model", "base_url", "serve", "label",
+                                  "extra_args"}, {"task"})
+        names = {t.name: t for t in builtin_catalogue().tasks}
+        if spec["task"] not in names:
+            raise (w / "task").error(unknown_name_message(str(spec["task"]), list(names)))
+        source = names[spec["task"]]
+        if ("round_trip" in spec) == ("to" in spec):
+            raise w.error("give exactly one of `round_trip: {via: LANG}` or `to: LANG`")
+        mode = "rtt" if "round_trip" in spec else "mt"
+        via = str((_mapping(spec["round_trip"] or {}, w / "round_trip", {"via"}) or {}).get("via", "en")) \
+            if mode == "rtt" else "en"
+        language = source.language if mode == "rtt" else _str(spec["to"], w / "to")
+        backend = spec.get("backend", "google")
+        if backend not in TRANSLATE_BACKENDS:
+            raise (w / "backend").error(f"expected one of {', '.join(TRANSLATE_BACKENDS)}, got {backend!r}")
+        if spec.get("serve") not in (None, "stub"):
+            raise (w / "serve").error(f"expected `stub` (a local deterministic stand-in translator), got {spec['serve']!r}")
+        if spec.get("serve") and backend != "google":
+            raise (w / "serve").error("the stand-in translator speaks the google backend's API; set backend: google")
+        if language not in languages:
+            raise (w / "task").error(f"{translated_task_name(source, mode, language)} is in {language}, which is not "
+                                     f"among the study's languages ({', '.join(languages)})")
+        out.append(TranslateTask(spec["task"], translated_task_name(source, mode, language), language, mode, via,
+                                 backend, spec.get("model"), spec.get("base_url"), spec.get("serve"),
+                                 spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
+    return out
 
 
 def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, Any]:

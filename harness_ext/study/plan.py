@@ -30,6 +30,7 @@ from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
 
 STEP_FORMAT_VERSION = 1
 DATA_FILE = "data.json"
+USER_TASKS_SUBDIR = "user_tasks"  # translate-task steps write their tasks here; eval steps read it
 
 
 @dataclass
@@ -246,7 +247,24 @@ class _Builder:
         return self.add(step)
 
     def tasks_for(self, lang: str) -> list[str]:
-        return [t.replace("{lang}", lang) for t in self.config.eval.tasks]
+        translated = [t.name for t in self.config.translate_tasks if t.language == lang]
+        return [t.replace("{lang}", lang) for t in self.config.eval.tasks] + translated
+
+    def translate_task_steps(self, lang: str) -> list[str]:
+        """The `translate-task` steps whose task the evaluations of ``lang`` run (the user task directory)."""
+        steps = []
+        for t in self.config.translate_tasks:
+            if t.language != lang:
+                continue
+            step = self.add(Step(
+                id=f"translate_task/{t.name}", kind="translate_task",
+                out=self.config.output_dir / USER_TASKS_SUBDIR / t.name,
+                params={"task": t.task, "mode": t.mode, "via": t.via, "lang": t.language, "backend": t.backend,
+                        "model": t.model, "base_url": None if t.serve else t.base_url, "serve": t.serve,
+                        "label": t.label, "extra_args": list(t.extra_args)},
+                inputs={f"data_dir{i}": d for i, d in enumerate(self.config.eval.data_dirs)}))
+            steps.append(step.id)
+        return steps
 
     def eval_step(self, model: BaseModel, lang: str, suffix: str, finetune: Step | None) -> Step:
         ev = self.config.eval
@@ -260,6 +278,9 @@ class _Builder:
                   "extra_args": list(ev.extra_args)}
         inputs = {**inputs, **{f"data_dir{i}": d for i, d in enumerate(ev.data_dirs)}}
         deps = {**deps, **({"adapter": [finetune.id]} if finetune else {})}
+        user_tasks = self.translate_task_steps(lang)
+        if user_tasks:
+            deps["user_tasks"] = user_tasks
         step = Step(id=f"eval/{model.name}/{lang}/{suffix}", kind="eval",
                     out=self.config.output_dir / "eval" / model.name / lang / suffix, params=params,
                     inputs=inputs, deps=deps,
@@ -346,6 +367,7 @@ def cli_path() -> str:
 class CommandContext:
     plan: Plan
     judge_urls: dict[str, str] = field(default_factory=dict)  # judges served locally, filled in at run time
+    translator_urls: dict[str, str] = field(default_factory=dict)  # stand-in translators, by step id
 
     def product(self, step_id: str) -> str:
         step = self.plan.steps[step_id]
@@ -384,6 +406,17 @@ def _translate_cmd(s: Step, c: CommandContext) -> list[str]:
     return _nativeval(*head, "--in", c.ref(s, "source")[0], "--out", s.out / DATA_FILE, *tail,
                       "--fields", ",".join(p["fields"]), *_opt("--model", p["model"]),
                       *_opt("--base-url", p["base_url"]), "--cache", c.cache(f"{s.kind}.sqlite", s), *p["extra_args"])
+
+
+def _translate_task_cmd(s: Step, c: CommandContext) -> list[str]:
+    p = s.params
+    how = ["--round-trip", "--via", p["via"]] if p["mode"] == "rtt" else ["--to", p["lang"]]
+    base_url = c.translator_urls.get(s.id, "http://127.0.0.1:0") if p["serve"] else p["base_url"]
+    # the stand-in's letter mapping is never "in" the target language, so its wrong-language rate is no signal
+    wrong_language = ["--max-wrong-language", "1"] if p["serve"] else []
+    return _nativeval("translate-task", p["task"], *how, "--backend", p["backend"], *_opt("--model", p["model"]),
+                      *_opt("--base-url", base_url), "--out", s.out.parent, *_opt("--label", p["label"]),
+                      *wrong_language, *p["extra_args"])
 
 
 def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
@@ -429,6 +462,7 @@ COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {
                             "--out", str(s.out / DATA_FILE), "--n", str(s.params["n"]), "--seed", str(s.params["seed"])],
     "translate": _translate_cmd,
     "rtt": _translate_cmd,
+    "translate_task": _translate_task_cmd,
     "finetune": _finetune_cmd,
     "eval": _eval_cmd,
     "judge": _judge_cmd,

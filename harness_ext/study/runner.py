@@ -41,6 +41,7 @@ from harness_ext.core.io import (
 from harness_ext.study.config import StudyConfig, load_study
 from harness_ext.study.plan import (
     DATA_FILE,
+    USER_TASKS_SUBDIR,
     CommandContext,
     HashCache,
     Plan,
@@ -356,9 +357,24 @@ class StudyRunner:
                                                         *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
         if step.kind == "judge" and step.params["serve"]:
             env["OPENAI_API_KEY"] = STUB_JUDGE_KEY  # never send a real key to the stand-in
+        if step.kind in ("eval", "translate_task"):
+            env["NATIVEVAL_USER_TASKS"] = str(self.config.output_dir / USER_TASKS_SUBDIR)
+        if step.kind == "translate_task":
+            if self.config.eval.data_dirs:
+                env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
+                                                            *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
+            if step.params["serve"]:
+                env["GOOGLE_TRANSLATE_API_KEY"] = STUB_JUDGE_KEY  # never send a real key to the stand-in
         return env
 
     def _ensure_stub(self, step: Step) -> None:
+        if step.kind == "translate_task" and step.params["serve"] and step.id not in self._stubs:
+            from harness_ext.testing.translate_stubs import GoogleTranslateStub
+
+            self._stubs[step.id] = translator = GoogleTranslateStub().start()
+            self.ctx.translator_urls[step.id] = translator.base_url
+            self.echo(f"  started a local STAND-IN translator for {step.params['task']} at {translator.base_url} "
+                      f"({step.params['label'] or 'deterministic letter mapping, not a real MT system'})")
         if step.kind != "judge" or not step.params["serve"] or step.params["judge"] in self._stubs:
             return
         name = step.params["judge"]

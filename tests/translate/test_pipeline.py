@@ -183,7 +183,7 @@ def test_round_trip_keeps_pivot_and_reports_chrf(tmp_path):
     with GoogleTranslateStub() as g:
         result = run_cli("rtt", "--backend", "google", "--base-url", g.base_url, "--lang", "ru", "--pivot-lang", "zh",
                          "--in", str(src), "--out", str(tmp_path / "rtt.json"), "--pivot-out", str(tmp_path / "piv.json"),
-                         env=KEY_ENV)
+                         "--max-wrong-language", "1", env=KEY_ENV)  # the stand-in's Cyrillic is not Russian
     assert result.exit_code == 0, result.output
     pivot = json.loads((tmp_path / "piv.json").read_text(encoding="utf-8"))
     assert pivot[0] == {"id": "a", "instruction": fake_translate("Tell me a story", "zh"),
@@ -192,8 +192,30 @@ def test_round_trip_keeps_pivot_and_reports_chrf(tmp_path):
     assert back[1]["output"] == fake_translate("Blue", "ru")
     report = json.loads((tmp_path / "rtt.json.report.json").read_text())
     assert report["forward"]["tgt"] == "zh" and report["back"]["tgt"] == "ru"
+    assert next(iter(report)) == "legs" and [leg["leg"] for leg in report["legs"]] == ["forward", "back"]
     assert report["round_trip_chrf"]["instruction"]["n"] == 2
     assert "round-trip chrF instruction" in result.output
+    assert "leg 1/2: quality over 4 fields" in result.output and "leg 2/2: quality over 4 fields" in result.output
+
+
+def test_rtt_reports_a_bad_pivot_leg_and_exits_1_keeping_the_output(tmp_path):
+    """The pivot leg comes back in the wrong language (Cyrillic asked for English): both legs are reported,
+    the run exits 1 with one line naming the pivot leg, and the files are written."""
+    src = write_json(tmp_path / "native.json", [
+        {"id": str(i), "instruction": f"Tell me story number {i} about the sea", "output": "Once upon a time"}
+        for i in range(6)])
+    with GoogleTranslateStub(lambda text, tgt: fake_translate(text, "ru")) as g:
+        result = run_cli("rtt", "--backend", "google", "--base-url", g.base_url, "--lang", "en", "--pivot-lang", "es",
+                         "--in", str(src), "--out", str(tmp_path / "rtt.json"), "--pivot-out", str(tmp_path / "piv.json"),
+                         env=KEY_ENV)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "forward leg (en->es)" in errors[0] and "--max-wrong-language 5.0%" in errors[0]
+    assert "leg 1/2" in result.output and "leg 2/2" in result.output
+    report = json.loads((tmp_path / "rtt.json.report.json").read_text())
+    assert report["legs"][0]["wrong_language_rate"] > 0.5
+    assert len(json.loads((tmp_path / "rtt.json").read_text(encoding="utf-8"))) == 6
+    assert len(json.loads((tmp_path / "piv.json").read_text(encoding="utf-8"))) == 6
 
 
 def test_jsonl_in_jsonl_out_and_hf_dataset_input(tmp_path, monkeypatch):

@@ -1,0 +1,186 @@
+"""Translationese sensitivity: score(source) - score(translation) on the same items, with a paired CI.
+
+A translated task made by `nativeval translate-task` names its source in ``metadata.provenance.source_task``
+and keeps the source's documents (same order; an extractive-QA item whose answer span was lost is left out).
+Items are paired by the document's own ``id`` when the rows carry one, else by lm-eval's ``doc_id``, and per
+subject for group tasks, so an excluded item never shifts the pairing.
+
+* :func:`translationese_sensitivity` is the pure computation (per-item scores in, one result out).
+* :func:`pairs_in_results` is the adapter: it finds source/translation pairs in lm-eval results directories
+  (``results_*.json`` + ``samples_*.jsonl`` of ``--log_samples``) and computes one result per model and pair.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness_ext.core.io import iter_jsonl
+from harness_ext.leaderboard.stats import paired_bootstrap
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Mean per-item score of the source and of its translation over the items both were scored on."""
+
+    n: int
+    source_score: float
+    translation_score: float
+    sensitivity: float  # source - translation
+    ci_low: float
+    ci_high: float
+    p_value: float
+    confidence: float
+    source_only: int  # items scored on the source but not on the translation (e.g. excluded spans)
+    translation_only: int
+
+    @property
+    def significant(self) -> bool:
+        return self.ci_low > 0 or self.ci_high < 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "significant": self.significant}
+
+
+def translationese_sensitivity(source: Mapping[str, float], translation: Mapping[str, float], *,
+                               resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> Sensitivity:
+    """Paired comparison of per-item scores keyed by document id (the keys both share are compared)."""
+    common = sorted(set(source) & set(translation))
+    if not common:
+        raise ValueError("the source and the translation share no scored item")
+    a = [float(source[k]) for k in common]
+    b = [float(translation[k]) for k in common]
+    paired = paired_bootstrap(a, b, resamples=resamples, confidence=confidence, seed=seed)
+    return Sensitivity(
+        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.diff,
+        ci_low=paired.ci_low, ci_high=paired.ci_high, p_value=paired.p_value, confidence=confidence,
+        source_only=len(set(source) - set(translation)), translation_only=len(set(translation) - set(source)),
+    )
+
+
+# --- the adapter over lm-eval output files ------------------------------------------------------------------
+@dataclass(frozen=True)
+class TranslationPair:
+    model: str
+    benchmark: str
+    language: str  # the translation's language
+    origin: str  # machine_translated | round_trip_translated
+    source_task: str
+    translated_task: str
+    metric: str
+    filter: str
+    result: Sensitivity
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "result"}, **self.result.to_dict()}
+
+
+MetricChooser = Callable[[str, Mapping[str, Any]], tuple[str, str]]
+
+
+def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, str]:
+    """The catalogue's headline (metric, filter) of ``benchmark`` when it has one, else its first metric."""
+    from harness_ext.catalogue.model import builtin_catalogue
+
+    for task in builtin_catalogue().tasks:
+        headline = task.benchmark.raw.get("headline") if task.benchmark.name == benchmark else None
+        if headline:
+            return headline["metric"], headline.get("filter", "none")
+    metrics = provenance.get("metrics") or ["acc"]
+    return metrics[0], "none"
+
+
+def item_key(row: Mapping[str, Any]) -> str:
+    doc = row.get("doc")
+    if isinstance(doc, Mapping) and doc.get("id") not in (None, ""):
+        return str(doc["id"])
+    return str(row.get("doc_id"))
+
+
+def item_scores(samples: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
+    """Per-item ``metric`` under ``filt`` of one samples file, keyed by :func:`item_key`."""
+    scores: dict[str, float] = {}
+    for row in iter_jsonl(samples):
+        if row.get("filter", filt) != filt:
+            continue
+        value = row.get(metric)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            scores[prefix + item_key(row)] = float(value)
+    return scores
+
+
+@dataclass
+class _TaskRun:
+    model: str
+    name: str
+    provenance: dict[str, Any]
+    samples: Path | None
+
+
+def _model_label(data: Mapping[str, Any]) -> str:
+    label = (data.get("nativeval") or {}).get("label")
+    if label:
+        return str(label)
+    raw = (data.get("config") or {}).get("model_args") or ""
+    args = dict(raw) if isinstance(raw, dict) else {
+        k.strip(): v.strip() for k, _, v in (part.partition("=") for part in str(raw).split(",")) if k.strip()}
+    if args.get("pretrained"):  # an adapter is a model of its own
+        return str(args["pretrained"]) + (f" + {args['peft']}" if args.get("peft") else "")
+    return str(data.get("model_name") or (data.get("config") or {}).get("model") or "model")
+
+
+def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
+    runs = []
+    files = []
+    for path in map(Path, paths):
+        files += sorted(path.rglob("results_*.json")) if path.is_dir() else [path]
+    for results in files:
+        try:
+            data = json.loads(results.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        stamp = results.stem.removeprefix("results_")
+        model = _model_label(data)
+        for name, config in (data.get("configs") or {}).items():
+            provenance = ((config or {}).get("metadata") or {}).get("provenance")
+            if isinstance(provenance, dict):
+                samples = results.parent / f"samples_{name}_{stamp}.jsonl"
+                runs.append(_TaskRun(model, name, provenance, samples if samples.is_file() else None))
+    return runs
+
+
+def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = default_metric, *,
+                     resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> list[TranslationPair]:
+    """Every (model, translated task) whose source task was also run by that model, compared item by item."""
+    runs = _task_runs(paths)
+    by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs}
+    groups: dict[tuple[str, str], list[tuple[_TaskRun, _TaskRun]]] = {}
+    for run in runs:
+        source_name = run.provenance.get("source_task")
+        if not source_name or run.samples is None:
+            continue
+        source = by_task.get((run.model, source_name, run.provenance.get("subtask")))
+        if source is None or source.samples is None:
+            continue
+        groups.setdefault((run.model, str(run.provenance.get("task"))), []).append((source, run))
+    pairs = []
+    for (model, translated), members in sorted(groups.items()):
+        provenance = members[0][1].provenance
+        metric, filt = metric_for(str(provenance.get("benchmark")), provenance)
+        source_items: dict[str, float] = {}
+        translation_items: dict[str, float] = {}
+        for source, translation in members:
+            prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
+            source_items.update(item_scores(source.samples, metric, filt, prefix))
+            translation_items.update(item_scores(translation.samples, metric, filt, prefix))
+        if not set(source_items) & set(translation_items):
+            continue
+        result = translationese_sensitivity(source_items, translation_items, resamples=resamples,
+                                            confidence=confidence, seed=seed)
+        pairs.append(TranslationPair(model, str(provenance.get("benchmark")), str(provenance.get("language")),
+                                     str(provenance.get("origin")), str(provenance.get("source_task")), translated,
+                                     metric, filt, result))
+    return pairs
