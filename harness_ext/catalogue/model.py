@@ -445,19 +445,6 @@ def leaf_sources(task: CatalogueTask, leaf: Leaf) -> list[data_layer.SplitSource
     return data_layer.locate(task.benchmark.dataset_id, leaf.config, task.benchmark.splits)
 
 
-def availability(task: CatalogueTask) -> str:
-    """"mirror", "hub", "missing" or a mix such as "mirror 3/67, missing 64/67", over all leaf splits."""
-    kinds: dict[str, int] = {}
-    for leaf in task.leaves:
-        sources = leaf_sources(task, leaf)
-        kind = "missing" if any(s.kind == "missing" for s in sources) else (
-            "mirror" if all(s.kind == "mirror" for s in sources) else "hub")
-        kinds[kind] = kinds.get(kind, 0) + 1
-    if len(kinds) == 1:
-        return next(iter(kinds))
-    return ", ".join(f"{k} {n}/{len(task.leaves)}" for k, n in sorted(kinds.items()))
-
-
 # --- generation -------------------------------------------------------------------------------------
 class _FunctionRef(str):
     """A YAML scalar written as ``!function <module.fn>`` (lm-eval resolves it next to the YAML)."""
@@ -562,7 +549,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness_ext.catalogue", description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="regenerate task, group and collection YAMLs")
-    action.add_argument("--write-collections", action="store_true", help="same as --write")
     action.add_argument("--check", action="store_true", help="exit 1 if a generated YAML is out of date")
     args = parser.parse_args(argv)
     cat = load_catalogue()

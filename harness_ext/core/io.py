@@ -148,16 +148,6 @@ def read_yaml(path: str | os.PathLike, *, shown: str | os.PathLike | None = None
     return loaded
 
 
-def append_jsonl(path: str | os.PathLike, row: Any) -> None:
-    """Append one record and fsync it: a crash loses at most the record being written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read in chunks so that a large file never sits in memory whole."""
     digest = hashlib.sha256()

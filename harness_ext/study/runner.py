@@ -424,7 +424,7 @@ class StudyRunner:
             time.sleep(0.2)
 
     def run_step(self, step: Step, forced: bool) -> str:
-        """Run one step; return done | failed | not_implemented | busy | skipped."""
+        """Run one step; return done | failed | busy | skipped."""
         with self._locked(step) as lock:
             if isinstance(lock, StepBusy):
                 where = f"in process {lock.pid}" if lock.pid else "in another process"
@@ -452,10 +452,6 @@ class StudyRunner:
                     fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
                 status = 1
             if status != 0:
-                text = _tail(log, 400)
-                if "not implemented yet" in text:
-                    self.echo(f"  {step.id}: `{step.kind}` is not implemented yet in this checkout; skipped")
-                    return "not_implemented"
                 self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")
                 self.echo("\n".join("    | " + line for line in _tail(log).splitlines()))
                 return "failed"
@@ -513,7 +509,7 @@ class StudyRunner:
         if any(j.serve for j in self.config.judges):
             self.echo("note: judge ratings in this study come from a local deterministic STAND-IN judge, "
                       "not a real model")
-        failed = [k for k, v in outcome.items() if v in ("failed", "not_implemented", "busy")]
+        failed = [k for k, v in outcome.items() if v in ("failed", "busy")]
         blocked = [k for k, v in outcome.items() if v == "blocked"]
         if failed:
             raise StudyStepsFailed(

@@ -48,9 +48,6 @@ FAKE_STEP = textwrap.dedent("""
     if os.environ.get("FAKE_FAIL_ON") and os.environ["FAKE_FAIL_ON"] in out:
         print("boom: simulated failure")
         sys.exit(3)
-    if os.environ.get("FAKE_NOT_IMPLEMENTED") == kind:
-        print(f"nativeval {kind}: not implemented yet", file=sys.stderr)
-        sys.exit(2)
     seen = []
     for p in inputs:
         seen.append(open(p, encoding="utf-8").read() if os.path.isfile(p) else sorted(os.listdir(p)))
@@ -248,14 +245,6 @@ def test_failed_step_blocks_dependents_others_finish_and_rerun_resumes(tmp_path,
     assert run_cli(str(path))[0] == 0
     assert ran(fake_env) == ["checkpoints/toy/zh/google/lr1e-4", "eval/toy/zh/google/lr1e-4-mono",
                              "judge/stand-in/toy/zh/google/lr1e-4-mono", "site"]
-
-
-def test_a_command_not_implemented_yet_is_reported_as_such(tmp_path, fake_env, monkeypatch):
-    monkeypatch.setenv("FAKE_NOT_IMPLEMENTED", "judge")
-    code, output = run_cli(str(write_study(tmp_path)))
-    assert code == 1
-    assert "`judge` is not implemented yet in this checkout; skipped" in output
-    assert "leaderboard: blocked" in output
 
 
 def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
