@@ -104,7 +104,7 @@ def render_csv(table: Table) -> str:
 # --- JSON ------------------------------------------------------------------------------------------------
 def json_value(value: Any) -> Any:
     if isinstance(value, ScoreCell):
-        return asdict(value)
+        return {k: json_value(v) for k, v in asdict(value).items()}
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, float) and value != value:

@@ -8,6 +8,7 @@ manifests); the native-data variant is planted 40 points better on CMMLU, equal 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,18 @@ def variant_study(tmp_path_factory, task_manager) -> Path:
                                  seed=7 if base == "BaseA-1B" else 8, manifest=manifest)
             run_scripted(model, STUDY_TASKS, root / "results", task_manager=task_manager)
     return root / "results"
+
+
+@pytest.fixture(scope="session")
+def csv_columns():
+    """The table columns behind CSV header fields (a score adds ci_low/ci_high/n fields, an interval low/high)."""
+
+    def columns(header: list[str]) -> list[str]:
+        found: list[str] = []
+        for name in header:
+            base = re.sub(r" (ci_low|ci_high|n|low|high)$", "", name)
+            if base not in found:
+                found.append(base)
+        return found
+
+    return columns

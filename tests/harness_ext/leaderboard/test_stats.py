@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from harness_ext.leaderboard.stats import (
-    bootstrap_means,
     bootstrap_mean_ci,
+    bootstrap_means,
     cluster_index,
     clustered_se,
     holm,
