@@ -36,6 +36,11 @@ def safe_name(text: str) -> str:
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
 
 
+def plain(text: str) -> str:
+    """Input-derived text as literal characters (matplotlib reads $...$ as math)."""
+    return text.replace("$", r"\$")
+
+
 def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
@@ -74,7 +79,7 @@ def dot_whisker(board: Leaderboard, out_dir: Path) -> list[Plot]:
             ax.plot(value, y, marker="o", markersize=6, color=colour(1 if reference else 0),
                     markerfacecolor="white" if reference else colour(0), linestyle="none")
         ax.set_yticks(range(len(entries)))
-        ax.set_yticklabels([e.label for e in reversed(entries)], fontsize=7)
+        ax.set_yticklabels([plain(e.label) for e in reversed(entries)], fontsize=7)
         ax.set_xlabel(f"{column.metric}{' (%)' if column.percent else ''}", fontsize=8)
         title = f"{column_title(column)}: score per model with 95% CI"
         ax.set_title(title + (" (hollow: published reference)" if any(e.kind == "reference" for e in entries)
@@ -101,7 +106,7 @@ def origin_scatter(board: Leaderboard, language: str, native: dict[int, OriginSc
         xerr = [[t.value - t.ci[0]], [t.ci[1] - t.value]] if t.ci else None
         yerr = [[n.value - n.ci[0]], [n.ci[1] - n.value]] if n.ci else None
         ax.errorbar(t.value, n.value, xerr=xerr, yerr=yerr, fmt=MARKERS[k % len(MARKERS)], color=colour(k),
-                    capsize=2, markersize=6, label=board.entries[i].label[:40])
+                    capsize=2, markersize=6, label=plain(board.entries[i].label[:40]))
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
     ax.set_xlabel(f"translated_{language} score (macro mean, %)", fontsize=8)
@@ -134,9 +139,9 @@ def variant_bars(board: Leaderboard, kind: str, out_dir: Path) -> list[Plot]:
             for i, variant in enumerate(variants):
                 xs = [m_i + (i - (len(variants) - 1) / 2) * width for m_i in range(len(models))]
                 ys = [by_model[m].get(variant, float("nan")) for m in models]
-                ax.bar(xs, ys, width, label=variant, color=colour(i))
+                ax.bar(xs, ys, width, label=plain(variant), color=colour(i))
             ax.set_xticks(range(len(models)))
-            ax.set_xticklabels(models, rotation=30, ha="right", fontsize=7)
+            ax.set_xticklabels([plain(m) for m in models], rotation=30, ha="right", fontsize=7)
             ax.set_title(" · ".join(p for p in config if p) or "runs", fontsize=8)
             ax.set_ylabel(column.metric, fontsize=8)
         axes[0][-1].legend(fontsize=7, frameon=False, title="training data", title_fontsize=7)
