@@ -54,40 +54,50 @@ def cluster_index(clusters: Sequence[str] | None, n: int) -> np.ndarray:
     return index.astype(np.int64)
 
 
+def cluster_counts(n_clusters: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each cluster is drawn in each of ``draws`` resamples of ``n_clusters`` clusters."""
+    picks = rng.integers(0, n_clusters, size=(draws, n_clusters), dtype=np.int32)
+    picks += (np.arange(draws, dtype=np.int32) * n_clusters)[:, None]
+    return np.bincount(picks.ravel(), minlength=draws * n_clusters).reshape(draws, n_clusters)
+
+
 def bootstrap_means(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, resamples: int,
                     seed: int = 0) -> np.ndarray:
     """Resampled means, shape (resamples, models), of ``values`` (models x items; ``mask`` marks scored items).
 
-    Every model shares the same cluster draws, so column differences are paired bootstrap differences."""
-    values = np.where(mask, values, 0.0).astype(np.float32)
-    weights_mask = mask.astype(np.float32)
+    Every model shares the same cluster draws, so column differences are paired bootstrap differences.
+    Work is per cluster: a resample's mean is (counts @ cluster sums) / (counts @ cluster sizes)."""
     n_clusters = int(clusters.max()) + 1 if clusters.size else 0
+    onehot = np.zeros((clusters.size, n_clusters), dtype=np.float64)
+    onehot[np.arange(clusters.size), clusters] = 1.0
+    sums = (np.where(mask, values, 0.0) @ onehot).T.astype(np.float32)  # clusters x models
+    sizes = (mask.astype(np.float64) @ onehot).T.astype(np.float32)
     rng = np.random.default_rng(seed)
     out = np.empty((resamples, values.shape[0]))
-    step = max(1, CHUNK_CELLS // max(1, clusters.size))
+    step = max(1, CHUNK_CELLS // max(1, n_clusters))
     for start in range(0, resamples, step):
         stop = min(resamples, start + step)
-        counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=stop - start)
-        weights = counts[:, clusters].astype(np.float32)
-        totals = weights @ weights_mask.T
+        counts = cluster_counts(n_clusters, stop - start, rng).astype(np.float32)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:stop] = (weights @ values.T) / totals
+            out[start:stop] = (counts @ sums) / (counts @ sizes)
     return out
 
 
-def percentile_ci(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval along axis 0 (NaN resamples, e.g. a resample without a model's items, ignored)."""
+def percentile_ci(samples: np.ndarray, confidence: float = CONFIDENCE,
+                  axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along ``axis`` (NaN resamples, e.g. one without a model's items, ignored)."""
     alpha = (1 - confidence) / 2
     quantile = np.quantile if np.isfinite(samples).all() else np.nanquantile
-    low, high = quantile(samples, [alpha, 1 - alpha], axis=0)
+    low, high = quantile(samples, [alpha, 1 - alpha], axis=axis)
     return low, high
 
 
-def bootstrap_p(samples: np.ndarray, observed: np.ndarray) -> np.ndarray:
+def bootstrap_p(samples: np.ndarray, observed: np.ndarray, axis: int = 0) -> np.ndarray:
     """Two-sided p of ``observed`` against zero: share of centred resamples at least as far out (+1 smoothing)."""
+    observed = np.expand_dims(observed, axis)
     centred = np.abs(samples - observed)
-    extreme = (centred >= np.abs(observed) - 1e-12).sum(axis=0)
-    valid = np.isfinite(samples).sum(axis=0)
+    extreme = (centred >= np.abs(observed) - 1e-6).sum(axis=axis)
+    valid = np.isfinite(samples).sum(axis=axis)
     return np.minimum(1.0, (extreme + 1) / (valid + 1))
 
 
@@ -164,9 +174,18 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
     n_common = both.sum(axis=1)
     diffs = np.where(both, values[i_idx] - values[j_idx], 0.0)
     observed = diffs.sum(axis=1) / np.maximum(n_common, 1)
-    boot_diff = boot[:, i_idx] - boot[:, j_idx]
-    low, high = percentile_ci(boot_diff, confidence)
-    clustered = int(clusters.max()) + 1 < clusters.size
+    spread = np.maximum(n_common - 1, 1)
+    sd = np.sqrt(np.maximum(((diffs - observed[:, None]) ** 2 * both).sum(axis=1) / spread, 0.0))
+    se_naive = np.where(n_common > 1, sd / np.sqrt(np.maximum(n_common, 1)), np.nan)
+    n_clusters = int(clusters.max()) + 1
+    onehot = np.zeros((clusters.size, n_clusters), dtype=np.float32)
+    onehot[np.arange(clusters.size), clusters] = 1.0
+    pair_clusters = ((both.astype(np.float32) @ onehot) > 0).sum(axis=1)
+    by_model = boot.T.astype(np.float32)  # models x resamples, contiguous: row gathers are cheap
+    boot_diff = by_model[i_idx] - by_model[j_idx]  # pairs x resamples
+    low, high = percentile_ci(boot_diff, confidence, axis=1)
+    se_boot = boot_diff.std(axis=1, ddof=1)
+    clustered = n_clusters < clusters.size
     binary = is_binary(values, mask) and not clustered
     if binary:
         top = values[mask].max()
@@ -175,15 +194,12 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
         p_values = mcnemar_exact(wins, losses)
         method = "exact McNemar"
     else:
-        p_values = bootstrap_p(boot_diff, observed)
+        p_values = bootstrap_p(boot_diff, observed.astype(np.float32), axis=1)
         method = "paired cluster bootstrap" if clustered else "paired bootstrap"
-    estimates = []
-    for k in range(len(i_idx)):
-        d = diffs[k][both[k]]
-        se_boot = float(np.nanstd(boot_diff[:, k], ddof=1))
-        estimates.append(Estimate(float(observed[k]), float(low[k]), float(high[k]), float(p_values[k]),
-                                  se=se_boot, se_naive=naive_se(d), n=int(n_common[k]),
-                                  n_clusters=int(np.unique(clusters[both[k]]).size), method=method))
+    estimates = [Estimate(float(observed[k]), float(low[k]), float(high[k]), float(p_values[k]),
+                          se=float(se_boot[k]), se_naive=None if np.isnan(se_naive[k]) else float(se_naive[k]),
+                          n=int(n_common[k]), n_clusters=int(pair_clusters[k]), method=method)
+                 for k in range(len(i_idx))]
     return PairwiseResult(list(zip(i_idx.tolist(), j_idx.tolist(), strict=True)), estimates)
 
 
