@@ -31,7 +31,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def catalogue_task(name: str) -> CatalogueTask | None:
     return hit[0] if hit else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def benchmark_entry(benchmark: str, origin: str | None = None) -> Benchmark | None:
     """The catalogue benchmark of that name (and test-set origin, where one name has two, e.g. open QA)."""
     matches = {t.benchmark.source_file: t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark}
@@ -86,7 +86,7 @@ def provenance_of(origin: str) -> str:
     return "unknown" if origin == "unknown" else "translated"
 
 
-@lru_cache(maxsize=None)
+@cache
 def benchmark_has_both_origins(benchmark: str) -> bool:
     return len({t.benchmark.origin_group for t in catalogue().tasks if t.benchmark.name == benchmark}) > 1
 
