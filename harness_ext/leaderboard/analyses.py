@@ -167,6 +167,9 @@ def column_stats(column: ColumnKey, entries: list[Entry], resamples: int, seed: 
     col.p_holm = stats.holm([e.p_value for e in result.estimates]) if result.estimates else []
     if column.cluster_unit is not None and not clustered:
         col.note = f"{column.display}: no '{column.cluster_unit}' per item in the samples; items resampled alone"
+    elif col.n_clusters < 2:
+        col.note = (f"{column.display}: all {col.n_items} items share one {column.cluster_unit or 'cluster'}; "
+                    "resampling one cluster gives no interval (CI n/a)")
     return col
 
 
@@ -194,7 +197,8 @@ def add_cross_language_averages(entries: list[Entry], board_stats: dict[ColumnKe
             if missing:
                 notes.append(f"{entry.label}: {target.display} averages {', '.join(present)} only "
                              f"({', '.join(missing)} not measured)")
-            if all(c in board_stats and i in board_stats[c].members for c in parts):
+            if all(c in board_stats and i in board_stats[c].members and board_stats[c].estimates[i].ci
+                   for c in parts):
                 for c in parts:
                     col = board_stats[c]
                     boots[i].append(col.boot[:, col.members.index(i)])

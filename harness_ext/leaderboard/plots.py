@@ -49,9 +49,10 @@ def save_figure(fig: Any, out_dir: Path, name: str, title: str) -> Plot:
     """PNG and SVG, each replaced atomically."""
     stem = safe_name(name)
     paths = []
+    fig.tight_layout()  # one layout pass for both formats (bbox_inches="tight" would redraw per format)
     for ext in ("png", "svg"):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=ext, dpi=110, bbox_inches="tight")
+        fig.savefig(buffer, format=ext, dpi=110)
         path = out_dir / f"{stem}.{ext}"
         atomic_write_bytes(path, buffer.getvalue())
         paths.append(path)
@@ -65,7 +66,10 @@ def dot_whisker(board: Leaderboard, out_dir: Path) -> list[Plot]:
 
     plots = []
     for column in board.columns:
-        entries = ranked(board, column)[:40]
+        everyone = ranked(board, column)
+        measured = [e for e in everyone if e.kind == "measured"]
+        shown = set(map(id, measured + [e for e in everyone if e.kind != "measured"][:max(0, 40 - len(measured))]))
+        entries = [e for e in everyone if id(e) in shown]  # every measured row; published ones up to 40 rows
         if not entries:
             continue
         fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.32 * len(entries) + 0.9)))
@@ -82,8 +86,12 @@ def dot_whisker(board: Leaderboard, out_dir: Path) -> list[Plot]:
         ax.set_yticklabels([plain(e.label) for e in reversed(entries)], fontsize=7)
         ax.set_xlabel(f"{column.metric}{' (%)' if column.percent else ''}", fontsize=8)
         title = f"{column_title(column)}: score per model with 95% CI"
-        ax.set_title(title + (" (hollow: published reference)" if any(e.kind == "reference" for e in entries)
-                              else ""), fontsize=8)
+        hidden = len(everyone) - len(entries)
+        subtitle = "filled: measured; hollow: published reference" if any(e.kind == "reference" for e in entries) \
+            else "filled: measured"
+        if hidden:
+            subtitle += f"\n{hidden} lower-ranked published rows not drawn"
+        ax.set_title(f"{column_title(column)}: score per model with 95% CI\n{subtitle}", fontsize=8)
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         plots.append(save_figure(fig, out_dir, f"dots_{column.slug}", title))
     return plots
@@ -96,10 +104,9 @@ def origin_scatter(board: Leaderboard, language: str, native: dict[int, OriginSc
     if not models:
         return []
     fig, ax = plt.subplots(figsize=(4.8, 4.4))
-    xs = [translated[i].value for i in models]
-    ys = [native[i].value for i in models]
-    low = min(xs + ys) - 5
-    high = max(xs + ys) + 5
+    bounds = [v for i in models for s in (translated[i], native[i]) for v in (s.value, *(s.ci or ()))]
+    low = min(bounds) - 5
+    high = max(bounds) + 5
     ax.plot([low, high], [low, high], color="#888888", linewidth=0.8, linestyle="--", label="native = translated")
     for k, i in enumerate(models):
         t, n = translated[i], native[i]
@@ -181,5 +188,4 @@ def gap_scatter(board: Leaderboard, gaps: list[dict[str, Any]], kind: str, out_d
         ax.set_visible(False)
     title = f"Native-data gap against native-data score per base model, {kind} rows"
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     return [save_figure(fig, out_dir, f"{kind}_gap_vs_native", title)]

@@ -672,7 +672,8 @@ def load_reference(spec: str) -> list[ReferenceRow]:
         if missing:
             raise InputError(f"{path}: reference CSV lacks column(s) {', '.join(missing)}")
         records = list(reader)
-    default_source = PAPER_SOURCE if spec in ("paper", "paper-excerpt") else path.name
+    embedded = {reference_path(name).resolve() for name in ("paper", "paper-excerpt")}
+    default_source = PAPER_SOURCE if path.resolve() in embedded else path.name
     rows: dict[tuple[RowKey, str], ReferenceRow] = {}
     for lineno, rec in enumerate(records, start=2):
         try:
