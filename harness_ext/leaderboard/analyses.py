@@ -255,14 +255,15 @@ def model_cells(entry: Entry) -> dict[str, Any]:
 
 # --- sections --------------------------------------------------------------------------------------------
 def scores_section(board: Leaderboard) -> Section:
-    columns = model_columns() + [Column("kind", "kind", always=True)]
+    columns = model_columns() + [Column("kind", "kind", always=True), Column("limit", "lm-eval --limit")]
     columns += [Column(c.slug, column_title(c), "score", group=column_group(c)) for c in board.columns]
     table = Table("leaderboard", "", columns, caption=(
         "Score per test set (percent where the catalogue says so; open QA: mean judge rating 1-5) with its 95% "
         "bootstrap interval over test items (clusters resampled where items share a passage or subject) and "
         "the item count; 'CI n/a': no samples logged; blank: not evaluated; 'limit': an lm-eval --limit run."))
     for entry in board.entries:
-        cells = {**model_cells(entry), "kind": kind_text(entry)}
+        cells = {**model_cells(entry), "kind": kind_text(entry),
+                 "limit": None if entry.limit is None else f"{entry.limit:g} (metrics not real)"}
         cells.update({c.slug: score_cell(board, entry, c) for c in board.columns})
         table.add(row_tags(entry), **cells)
     plots = []

@@ -73,6 +73,25 @@ def test_columns_and_headlines_come_from_the_catalogue(unrelated_models):
         assert "not shown: no headline metric for benchmark MGSM zh" in run.missing_headline[MGSM]
 
 
+def test_mgsm_under_lm_evals_names_is_shown_in_percent_beside_the_paper(unrelated_models, tmp_path):
+    copy = tmp_path / "mgsm"
+    shutil.copytree(unrelated_models, copy)
+    for path in copy.rglob("results_*.json"):  # the metric names lm-eval's mgsm_native_cot_* report
+        data = json.loads(path.read_text(encoding="utf-8"))
+        task = data["results"]["translated_zh_mgsm"]
+        task["exact_match,strict-match"] = task.pop("exact_match_strict,none", 0.0)
+        task["exact_match,flexible-extract"] = task.pop("exact_match_flexible,none", 0.0)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    board = build_leaderboard([copy], reference="paper", resamples=200)
+    gamma = next(e for e in board.entries if e.label == "gamma")
+    raw = json.loads(results_file(copy, "gamma").read_text(encoding="utf-8"))
+    assert gamma.values[MGSM] == pytest.approx(100 * raw["results"]["translated_zh_mgsm"]["exact_match,strict-match"])
+    mgsm_avg = ColumnKey("mgsm", "avg", "exact_match", "human_translated")
+    assert gamma.values[mgsm_avg] == pytest.approx(gamma.values[MGSM])
+    assert sum(mgsm_avg in e.values for e in board.entries if e.kind == "reference") >= 30
+    assert board.missing_headline == []
+
+
 def test_plain_lm_eval_tasks_fall_back_to_their_own_first_metric():
     config = {"metric_list": [{"metric": "acc_norm"}, {"metric": "acc"}], "metadata": {"version": 1}}
     column = task_column("arc_easy", config)
@@ -367,8 +386,12 @@ def test_limit_runs_are_marked_everywhere(tmp_path, task_manager):
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert 'class="col-native limited"' in html and "--limit" in html
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
-    cell = data["sections"][0]["tables"][0]["rows"][0][CMMLU.slug]
-    assert cell["limited"] is True and cell["n"] == 67
+    row = data["sections"][0]["tables"][0]["rows"][0]
+    assert row[CMMLU.slug]["limited"] is True and row[CMMLU.slug]["n"] == 67
+    assert row["limit"] == "1 (metrics not real)"
+    with open(tmp_path / "site" / "leaderboard.csv", encoding="utf-8") as fh:
+        record = next(csv.DictReader(fh))
+    assert record["lm-eval --limit"] == "1 (metrics not real)" and record[f"{CMMLU.display} · acc n"] == "67"
 
 
 def test_zero_models_is_one_line_exit_2_and_keeps_existing_output(tmp_path):
