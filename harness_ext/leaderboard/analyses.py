@@ -2,7 +2,7 @@
 
 Every section function takes the :class:`Leaderboard` and returns a :class:`~harness_ext.leaderboard.tables.
 Section` (or None when it has nothing to show). ``SECTIONS`` is the page order; to add a section, write one
-such function and append it (or pass it to ``build.build_leaderboard(extra_sections=[...])``).
+such function and append it (or pass it to ``build.write_site(board, out, extra_sections=[...])``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Entry:
     values: dict[ColumnKey, float]
     items: dict[ColumnKey, dict[str, float]] = field(default_factory=dict)
     clusters: dict[ColumnKey, dict[str, str]] = field(default_factory=dict)
+    tags: dict[ColumnKey, dict[str, dict[str, str]]] = field(default_factory=dict)  # item -> catalogue item_tags
     n: dict[ColumnKey, int] = field(default_factory=dict)
     limited: set[ColumnKey] = field(default_factory=set)
     source: str = ""
@@ -113,6 +114,8 @@ def entries_from_runs(runs: list[Run]) -> list[Entry]:
                 entry.items[column] = score.items
                 if score.clusters:
                     entry.clusters[column] = score.clusters
+                if score.tags:
+                    entry.tags[column] = score.tags
             if score.n is not None:
                 entry.n[column] = score.n
             if score.limited:

@@ -186,6 +186,7 @@ class Score:
     n: int | None = None
     items: dict[str, float] | None = None
     clusters: dict[str, str] | None = None
+    tags: dict[str, dict[str, str]] | None = None  # item -> {catalogue item_tags field: value}
     source: str = ""
     metric_key: str = ""
     limited: bool = False
@@ -220,6 +221,13 @@ class TaskColumn:
     cluster_unit: str | None
     subject: str | None
     known: bool
+    item_tags: tuple[str, ...] = ()
+
+
+def item_tag_fields(bench: Benchmark) -> tuple[str, ...]:
+    """The catalogue's ``item_tags``: doc fields whose values split a test set into parts (issue 14)."""
+    tags = getattr(bench, "item_tags", None) or bench.raw.get("item_tags") or ()
+    return tuple(str(t) for t in tags)
 
 
 def parse_task_name(task: str) -> tuple[str, str, str] | None:
@@ -252,7 +260,8 @@ def task_column(task: str, config: dict | None) -> TaskColumn:
         bench = ctask.benchmark
         headline = bench.headline
         return TaskColumn(bench.name, ctask.language, bench.origin, headline.metric if headline else "",
-                          headline.filter if headline else None, bench.percent, bench.cluster_unit, subject, True)
+                          headline.filter if headline else None, bench.percent, bench.cluster_unit, subject, True,
+                          item_tag_fields(bench))
     meta = config.get("metadata") or {}
     record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     parsed = parse_task_name(task)
@@ -266,7 +275,7 @@ def task_column(task: str, config: dict | None) -> TaskColumn:
             origin = bench.origin
         return TaskColumn(bench.name, language, origin or bench.origin, headline.metric if headline else "",
                           headline.filter if headline else None, bench.percent, bench.cluster_unit,
-                          None, True)
+                          None, True, item_tag_fields(bench))
     metric, filt = _lm_eval_first_metric(config)
     return TaskColumn(task, language, origin or "unknown", metric or "", filt, False, None, None, False)
 
@@ -433,8 +442,10 @@ def cluster_of(row: dict[str, Any], unit: str | None, subject: str | None) -> st
 
 
 def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit: str | None = None,
-                     subject: str | None = None) -> tuple[dict[str, float], dict[str, str]]:
-    """Per-item scores (and sampling clusters) keyed by doc_id (prefixed by subtask for groups)."""
+                     subject: str | None = None, tag_fields: tuple[str, ...] = (),
+                     tags: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """Per-item scores (and sampling clusters) keyed by doc_id (prefixed by subtask for groups); the values
+    of ``tag_fields`` go into ``tags`` when given."""
     scores: dict[str, float] = {}
     clusters: dict[str, str] = {}
     for row in iter_jsonl(path):
@@ -448,6 +459,9 @@ def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit:
         cluster = cluster_of(row, unit, subject)
         if cluster is not None:
             clusters[key] = cluster
+        if tags is not None and tag_fields:
+            values = {f: cluster_of(row, f, subject) for f in tag_fields}
+            tags[key] = {f: v for f, v in values.items() if v is not None}
     return scores, clusters
 
 
@@ -466,7 +480,8 @@ def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, f
 
 
 def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColumn, key: str,
-                    ts: str) -> tuple[dict[str, float] | None, dict[str, str] | None]:
+                    ts: str, tags: dict[str, dict[str, str]] | None = None
+                    ) -> tuple[dict[str, float] | None, dict[str, str] | None]:
     metric, filt = key.split(",", 1)
     if metric == "rating":
         return judged_item_scores(results_path, task, filt), None
@@ -480,7 +495,8 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
-        scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject)
+        scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
+                                         column.item_tags, tags)
         items.update(scores)
         clusters.update(units)
     return (items or None), (clusters if items and len(clusters) == len(items) else None)
@@ -543,7 +559,8 @@ def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: C
     metric, filt = key.split(",", 1)
     scale = 100.0 if column.percent else 1.0
     stderr = task_results.get(f"{metric}_stderr,{filt}")
-    items, clusters = item_scores_for(run.path, data, task, column, key, run.timestamp)
+    tags: dict[str, dict[str, str]] = {}
+    items, clusters = item_scores_for(run.path, data, task, column, key, run.timestamp, tags)
     n_samples = (data.get("n-samples") or {}).get(task, {})
     effective = n_samples.get("effective") if isinstance(n_samples, dict) else None
     if effective is None and isinstance(task_results.get(f"n,{filt}"), int):
@@ -553,7 +570,8 @@ def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: C
         stderr=float(stderr) * scale if isinstance(stderr, (int, float)) else None,
         n=len(items) if items else effective,
         items={k: v * scale for k, v in items.items()} if items else None,
-        clusters=clusters, source=str(run.path), metric_key=key, limited=run.limit is not None,
+        clusters=clusters, tags=tags or None, source=str(run.path), metric_key=key,
+        limited=run.limit is not None,
     )
 
 

@@ -6,7 +6,7 @@ or a section. A column empty in every row is hidden in all outputs alike (``Tabl
 
 Adding a section (judge diagnostics, per-tag splits, source-vs-translation pairs) is one function
 ``def my_section(board: Leaderboard) -> Section | None`` appended to ``analyses.SECTIONS`` (or passed in
-``build_leaderboard(extra_sections=...)``); Markdown, CSV, JSON and HTML then show it.
+``build.write_site(board, out, extra_sections=[...])``); Markdown, CSV, JSON and HTML then show it.
 """
 
 from __future__ import annotations

@@ -469,3 +469,13 @@ def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
         assert bench.cluster_unit in (None, "subject") or isinstance(bench.cluster_unit, str)
     assert not (REPO / "harness_ext" / "leaderboard" / "benchmarks.json").exists()
     assert load_runs([]).runs == []
+
+
+def test_item_tag_values_are_read_for_split_sections(unrelated_models):
+    from harness_ext.leaderboard.results import read_item_scores
+
+    samples = next(p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p))
+    tags: dict[str, dict[str, str]] = {}
+    scores, clusters = read_item_scores(samples, "exact_match", "none", unit="context", tag_fields=("id",), tags=tags)
+    assert set(tags) == set(scores) == set(clusters) and all("id" in t for t in tags.values())
+    assert len({t["id"] for t in tags.values()}) == len(scores)  # XQuAD ids: one per question
