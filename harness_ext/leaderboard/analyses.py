@@ -148,7 +148,7 @@ def column_stats(column: ColumnKey, entries: list[Entry], resamples: int, seed: 
             values[row, position[k]] = v
             mask[row, position[k]] = True
         cluster_names.update(entries[i].clusters.get(column, {}))
-    clustered = column.cluster_unit is not None and len(cluster_names) == len(item_ids)
+    clustered = bool(cluster_names) and len(cluster_names) == len(item_ids)  # a catalogue unit, or several judges
     index = stats.cluster_index([cluster_names[k] for k in item_ids] if clustered else None, len(item_ids))
     boot = stats.bootstrap_means(values, mask, index, resamples, seed)
     low, high = stats.percentile_ci(boot)
@@ -482,7 +482,8 @@ def uncertainty_section(board: Leaderboard) -> Section | None:
         else:
             continue
         clustered = estimates[0].method == "cluster bootstrap"
-        table.add(benchmark=column_title(column), unit=column.cluster_unit if clustered else "",
+        unit = column.cluster_unit or "prompt (several judges)"
+        table.add(benchmark=column_title(column), unit=unit if clustered else "",
                   n=col.n_items, clusters=col.n_clusters if clustered else None,
                   se_naive=float(np.median(se_naive)) if se_naive else None,
                   se=float(np.median(se)) if clustered and se else None,

@@ -593,6 +593,37 @@ def label_runs(runs: list[Run]) -> None:
             run.key = RowKey(labels[key.base_model], key.variant, key.lr, key.tuning, key.method)
 
 
+def judges_of(score: Score) -> set[str]:
+    return set(score.metric_key.split(",", 1)[1].split("+")) if "," in score.metric_key else set()
+
+
+def _per_judge(score: Score) -> dict[str, dict[str, float]]:
+    judges = sorted(judges_of(score))
+    if len(judges) == 1:
+        return {judges[0]: dict(score.items or {})}
+    parts: dict[str, dict[str, float]] = {j: {} for j in judges}
+    for key, value in (score.items or {}).items():
+        judge, _, doc = key.partition("|")
+        parts.setdefault(judge, {})[doc] = value
+    return parts
+
+
+def combine_judges(old: Score, new: Score) -> Score:
+    """Ratings of one row's answers by several judges: every (judge, prompt) an item, the prompt its cluster.
+
+    A judge already in ``old`` is replaced by ``new``'s ratings (its newer run)."""
+    parts = {**_per_judge(old), **_per_judge(new)}
+    judges = sorted(parts)
+    if not all(parts.values()):  # a judge without per-item ratings: means of the judges' scores only
+        values = [old.value, new.value]
+        return Score(sum(values) / len(values), None, max(old.n or 0, new.n or 0) or None, None, None, None,
+                     new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+    items = {f"{j}|{doc}": v for j in judges for doc, v in parts[j].items()}
+    clusters = {key: key.partition("|")[2] for key in items}
+    return Score(sum(items.values()) / len(items), None, len(set(clusters.values())), items, clusters, None,
+                 new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+
+
 def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
     """One Run per row; per column the newest file wins; superseded files and missing headlines noted."""
     merged: dict[RowKey, Run] = {}
@@ -606,6 +637,10 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
             merged[run.key] = Run(**{**run.__dict__, "scores": dict(run.scores)})
             continue
         for column, score in run.scores.items():
+            previous = target.scores.get(column)
+            if previous is not None and column.metric == "rating" and judges_of(score) - judges_of(previous):
+                target.scores[column] = combine_judges(previous, score)  # another judge of the same answers
+                continue
             if column in target.scores:
                 notes.append(f"superseded: {target.scores[column].source} ({run.key.label} / {column.display}); "
                              f"the newer {score.source} is shown")

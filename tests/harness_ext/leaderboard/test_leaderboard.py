@@ -417,25 +417,30 @@ def test_bad_reference_csv_is_an_input_error(tmp_path):
         build_leaderboard([], reference=str(bad))
 
 
+def write_judgments(results: Path, judge: str, ratings: list[int]) -> None:
+    """A judge's output beside an lm-eval run, in the shape `nativeval judge` writes."""
+    header = json.loads(results.read_text(encoding="utf-8"))
+    stamp = results.stem[len("results_"):]
+    judge_doc = {
+        "results": {"native_zh_open_qa": {"alias": "native_zh_open_qa", f"rating,{judge}": sum(ratings) / len(ratings),
+                                          f"rating_stderr,{judge}": "N/A", f"n,{judge}": len(ratings),
+                                          f"invalid,{judge}": 0}},
+        "group_subtasks": {"native_zh_open_qa": []},
+        "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa"}},
+        "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
+        "model_name": header["model_name"], "config": header["config"], "judge": {"name": judge},
+    }
+    (results.parent / f"results_judge_{judge}_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
+    rows = [{"doc_id": i, "rating": r, "valid": True, "judge": judge} for i, r in enumerate(ratings)]
+    (results.parent / f"judgments_native_zh_open_qa_{judge}_{stamp}.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
 def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
     copy = tmp_path / "judged"
     shutil.copytree(unrelated_models, copy)
     for results in sorted(copy.rglob("results_*.json")):
-        header = json.loads(results.read_text(encoding="utf-8"))
-        stamp = results.stem[len("results_"):]
-        ratings = [5, 4, 5, 4] if "alpha" in header["model_name"] else [2, 3, 2, 2]
-        judge_doc = {
-            "results": {"native_zh_open_qa": {"alias": "native_zh_open_qa", "rating,gpt4": sum(ratings) / 4,
-                                              "rating_stderr,gpt4": "N/A", "n,gpt4": 4, "invalid,gpt4": 0}},
-            "group_subtasks": {"native_zh_open_qa": []},
-            "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa"}},
-            "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
-            "model_name": header["model_name"], "config": header["config"], "judge": {"name": "gpt4"},
-        }
-        (results.parent / f"results_judge_gpt4_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
-        rows = [{"doc_id": i, "rating": r, "valid": True, "judge": "gpt4"} for i, r in enumerate(ratings)]
-        (results.parent / f"judgments_native_zh_open_qa_gpt4_{stamp}.jsonl").write_text(
-            "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        write_judgments(results, "gpt4", [5, 4, 5, 4] if "alpha" in str(results) else [2, 3, 2, 2])
     board = build_leaderboard([copy], resamples=500)
     open_qa = ColumnKey("open_qa", "zh", "rating", "native")
     assert board.superseded == [] and board.warnings == []
@@ -443,6 +448,23 @@ def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
     assert alpha.values[open_qa] == pytest.approx(4.5) and len(alpha.items[open_qa]) == 4
     assert CMMLU in alpha.values  # the lm-eval run's scores stay on the same row
     assert len(board.stats[open_qa].pairs) == 3
+
+
+def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(unrelated_models, tmp_path):
+    copy = tmp_path / "judged"
+    shutil.copytree(unrelated_models, copy)
+    for results in sorted(copy.rglob("results_*.json")):
+        good = "alpha" in str(results)
+        write_judgments(results, "gpt4", [5, 4, 5, 4] if good else [2, 3, 2, 2])
+        write_judgments(results, "claude", [4, 4, 5, 5] if good else [1, 2, 2, 3])
+    board = build_leaderboard([copy], resamples=500)
+    open_qa = ColumnKey("open_qa", "zh", "rating", "native")
+    assert board.superseded == []  # a second judge is not a duplicate run
+    alpha = next(e for e in board.entries if e.label == "alpha")
+    assert alpha.values[open_qa] == pytest.approx((18 + 18) / 8) and len(alpha.items[open_qa]) == 8
+    assert alpha.n[open_qa] == 4 and len(set(alpha.clusters[open_qa].values())) == 4
+    estimate = board.estimate(alpha, open_qa)
+    assert estimate.method == "cluster bootstrap" and estimate.n_clusters == 4
 
 
 def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
