@@ -334,7 +334,7 @@ def origin_scores(board: Leaderboard, language: str, provenance: str) -> dict[in
             continue
         value = mean(entry.values[c] for c in columns)
         boots = [board.stats[c].boot[:, board.stats[c].members.index(i)] for c in columns
-                 if c in board.stats and i in board.stats[c].members]
+                 if c in board.stats and i in board.stats[c].members and board.stats[c].estimates[i].ci]
         boot = np.mean(boots, axis=0) if len(boots) == len(columns) else None
         ci = tuple(float(v) for v in stats.percentile_ci(boot)) if boot is not None else None
         out[i] = OriginScore(value, ci, boot, columns)  # type: ignore[arg-type]

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from lm_eval.api.model import LM
-from lm_eval.api.registry import register_model
 
 SCRIPT_NAME = "nativeval_script.json"
 WRONG_TEXT = "不知道 / no sé / не знаю"
@@ -74,9 +73,11 @@ def gold_text(task_name: str, doc: dict[str, Any]) -> str:
     return str(doc.get("answer") or doc.get("target") or "")
 
 
-@register_model("nativeval-scripted")
 class ScriptedLM(LM):
-    """``--model nativeval-scripted --model_args pretrained=<dir with nativeval_script.json>``."""
+    """``ScriptedLM(pretrained=<dir with nativeval_script.json>)``, handed to ``simple_evaluate`` as an instance.
+
+    Not registered in lm-eval's model registry: registering at import time would stop lm-eval 0.4.13's
+    lazy registry from loading its built-in models (``hf``) in the same process."""
 
     def __init__(self, pretrained: str, **_: Any) -> None:
         super().__init__()
@@ -121,7 +122,7 @@ def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None
 
     tracker = EvaluationTracker(output_path=str(out))
     results = simple_evaluate(
-        model="nativeval-scripted", model_args=f"pretrained={model_dir}", tasks=tasks, limit=limit,
+        model=ScriptedLM(pretrained=str(model_dir)), model_args=f"pretrained={model_dir}", tasks=tasks, limit=limit,
         log_samples=True, evaluation_tracker=tracker,
         task_manager=task_manager or TaskManager(include_path=str(TASKS_DIR), include_defaults=False),
     )
