@@ -442,8 +442,12 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @main.command()
 @click.argument("results", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Site directory to write.")
-@click.option("--reference", default=None, help="CSV of published rows (paper_results.csv columns), or 'paper'.")
-@click.option("--baseline", default="native", show_default=True, help="Training-data variant compared against.")
+@click.option("--reference", default=None,
+              help="Published rows to show beside the measured ones: 'paper' (Chen et al. 2024) or a CSV path.")
+@click.option("--baseline", "baseline_model", default=None, metavar="MODEL",
+              help="A row label: every model is compared against it per benchmark.")
+@click.option("--baseline-variant", "baseline", default="native", show_default=True,
+              help="Training-data variant the other variants are compared against (variant studies).")
 @click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=int, help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for bootstrap and randomization.")
 @click.option("--title", default="nativeval leaderboard", show_default=True)
@@ -451,13 +455,14 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
               help="site: md, csv, html, plots and json; json: leaderboard.json only.")
 @click.option("--push-to-hub", "push_repo", default=None, help="Upload the site to this HF dataset repo.")
 @friendly_errors
-def leaderboard(results, out_dir, reference, baseline, resamples, seed, title, output_format, push_repo):
-    """Markdown, CSV, HTML and plots that expose the native-translated gap."""
+def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples, seed, title, output_format,
+                push_repo):
+    """Rankings, native-vs-translated comparisons, significance and plots (md, csv, html, json)."""
     from harness_ext.leaderboard.build import run_leaderboard
 
     board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
-                            push_repo)
-    for note in board.warnings + board.superseded:
+                            push_repo, baseline_model)
+    for note in board.warnings + board.superseded + board.missing_headline:
         click.echo(f"warning: {note}", err=True)
     click.echo(f"leaderboard: {len(board.entries)} rows x {len(board.columns)} columns -> {out_dir}")
 

@@ -73,6 +73,18 @@ def origin_group(origin: str) -> str:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """lm-eval's ``<metric>,<filter>`` results key of a benchmark's headline score (filter None: any)."""
+
+    metric: str
+    filter: str | None
+
+    def matches(self, key: str) -> bool:
+        metric, _, filt = key.partition(",")
+        return metric == self.metric and (self.filter is None or filt == self.filter)
+
+
+@dataclass(frozen=True)
 class Benchmark:
     name: str
     title: str
@@ -90,6 +102,10 @@ class Benchmark:
     splits: tuple[str, ...]
     license: str | None
     version: float
+    headline: Headline | None  # the one score a leaderboard shows; None: not declared (nothing shown)
+    percent: bool  # headline shown 0-100
+    cluster_unit: str | None  # doc field (or ``subject``: the group member) items share as one sampling cluster
+    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results.csv
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @property
@@ -291,7 +307,9 @@ def _benchmark(raw: dict[str, Any], path: Path) -> Benchmark:
             translator=raw.get("translator"), source_language=raw.get("source_language"),
             task_type=raw["task_type"], num_fewshot=int(raw["num_fewshot"]), metrics=tuple(raw["metrics"]),
             dataset_id=ds["id"], revision=str(ds["revision"]), splits=tuple(ds["splits"]),
-            license=ds.get("license"), version=float(raw.get("version", 1.0)), raw=raw,
+            license=ds.get("license"), version=float(raw.get("version", 1.0)), headline=_headline(raw, path),
+            percent=bool(raw.get("percent", False)), cluster_unit=raw.get("cluster_unit"),
+            reference_key=raw.get("reference_key"), raw=raw,
         )
     except KeyError as err:
         raise InputError(f"{path}: missing key {err.args[0]!r}") from None
@@ -328,6 +346,14 @@ def _subset_task(task: CatalogueTask, subset: Subset, template: str) -> Catalogu
     return CatalogueTask(name=name, language=task.language, benchmark=bench, lm_eval_builtin=None, leaves=(leaf,),
                          is_group=False, aggregate_metrics=(), extra=dict(task.extra), subset=subset,
                          subset_of=task.name)
+def _headline(raw: dict[str, Any], path: Path) -> Headline | None:
+    value = raw.get("headline")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("metric"), str):
+        raise InputError(f"{path}: headline must be {{metric: <lm-eval metric>, filter: <lm-eval filter>}}")
+    filt = value.get("filter")
+    return Headline(metric=value["metric"], filter=None if filt is None else str(filt))
 
 
 def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:

@@ -1,14 +1,18 @@
-"""Plots in the style of the study's figures (PNG and SVG, matplotlib's Agg backend)."""
+"""Plots for the leaderboard (PNG + SVG, matplotlib's Agg backend, the Okabe-Ito colour-blind-safe palette).
+
+* per test set, a dot-and-whisker chart of every model (95% CI whiskers where samples exist);
+* per language, native score against translated score, one point per model, the diagonal drawn;
+* for variant studies, grouped bars of the training-data variants and the paper's Fig.-4 gap plot.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -16,13 +20,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from harness_ext.core.io import atomic_write_bytes  # noqa: E402
+from harness_ext.leaderboard.tables import Plot  # noqa: E402
 
 if TYPE_CHECKING:
-    from harness_ext.leaderboard.build import Leaderboard
+    from harness_ext.leaderboard.analyses import Leaderboard, OriginScore
 
-VARIANT_COLOURS = {"native": "#1b9e77", "google": "#d95f02", "cohere": "#7570b3",
-                   "rtt_google": "#e6ab02", "rtt_cohere": "#66a61e"}
-FALLBACK_COLOURS = ["#e7298a", "#a6761d", "#666666", "#1f78b4", "#b2df8a", "#fb9a99"]
+# Okabe & Ito (2008), distinguishable with the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def safe_name(text: str) -> str:
@@ -31,26 +36,99 @@ def safe_name(text: str) -> str:
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
 
 
-def colour_for(variant: str, index: int) -> str:
-    return VARIANT_COLOURS.get(variant, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
+def plain(text: str) -> str:
+    """Input-derived text as literal characters (matplotlib reads $...$ as math)."""
+    return text.replace("$", r"\$")
 
 
-def save_figure(fig, stem: Path) -> list[Path]:
-    """PNG and SVG, each replaced atomically (``stem`` may contain dots: the extension is appended)."""
+def colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def save_figure(fig: Any, out_dir: Path, name: str, title: str) -> Plot:
+    """PNG and SVG, each replaced atomically."""
+    stem = safe_name(name)
     paths = []
+    fig.tight_layout()  # one layout pass for both formats (bbox_inches="tight" would redraw per format)
     for ext in ("png", "svg"):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=ext, dpi=110, bbox_inches="tight")
-        path = stem.parent / f"{stem.name}.{ext}"
+        fig.savefig(buffer, format=ext, dpi=110)
+        path = out_dir / f"{stem}.{ext}"
         atomic_write_bytes(path, buffer.getvalue())
         paths.append(path)
     plt.close(fig)
-    return paths
+    return Plot(name=name, title=title, files=tuple(paths))
 
 
-def variant_bars(board: Leaderboard, kind: str, out_dir: Path) -> list[tuple[str, list[Path]]]:
-    """Per benchmark: grouped bars of the training-data variants for each base model (paper Fig. 1-2)."""
-    figures = []
+def dot_whisker(board: Leaderboard, out_dir: Path) -> list[Plot]:
+    """One chart per test set: every row's score as a dot, its 95% CI as whiskers (reference rows hollow)."""
+    from harness_ext.leaderboard.analyses import column_title, ranked
+
+    plots = []
+    for column in board.columns:
+        everyone = ranked(board, column)
+        measured = [e for e in everyone if e.kind == "measured"]
+        shown = set(map(id, measured + [e for e in everyone if e.kind != "measured"][:max(0, 40 - len(measured))]))
+        entries = [e for e in everyone if id(e) in shown]  # every measured row; published ones up to 40 rows
+        if not entries:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.32 * len(entries) + 0.9)))
+        for y, entry in enumerate(reversed(entries)):
+            value = entry.values[column]
+            estimate = board.estimate(entry, column)
+            reference = entry.kind == "reference"
+            if estimate and estimate.ci:
+                ax.errorbar(value, y, xerr=[[value - estimate.ci[0]], [estimate.ci[1] - value]], fmt="none",
+                            ecolor=colour(0), capsize=3, linewidth=1.2)
+            ax.plot(value, y, marker="o", markersize=6, color=colour(1 if reference else 0),
+                    markerfacecolor="white" if reference else colour(0), linestyle="none")
+        ax.set_yticks(range(len(entries)))
+        ax.set_yticklabels([plain(e.label) for e in reversed(entries)], fontsize=7)
+        ax.set_xlabel(f"{column.metric}{' (%)' if column.percent else ''}", fontsize=8)
+        title = f"{column_title(column)}: score per model with 95% CI"
+        hidden = len(everyone) - len(entries)
+        subtitle = "filled: measured; hollow: published reference" if any(e.kind == "reference" for e in entries) \
+            else "filled: measured"
+        if hidden:
+            subtitle += f"\n{hidden} lower-ranked published rows not drawn"
+        ax.set_title(f"{column_title(column)}: score per model with 95% CI\n{subtitle}", fontsize=8)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        plots.append(save_figure(fig, out_dir, f"dots_{column.slug}", title))
+    return plots
+
+
+def origin_scatter(board: Leaderboard, language: str, native: dict[int, OriginScore],
+                   translated: dict[int, OriginScore], out_dir: Path) -> list[Plot]:
+    """x = translated score, y = native score, one point per model, the diagonal y = x drawn."""
+    models = sorted(set(native) & set(translated))
+    if not models:
+        return []
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    bounds = [v for i in models for s in (translated[i], native[i]) for v in (s.value, *(s.ci or ()))]
+    low = min(bounds) - 5
+    high = max(bounds) + 5
+    ax.plot([low, high], [low, high], color="#888888", linewidth=0.8, linestyle="--", label="native = translated")
+    for k, i in enumerate(models):
+        t, n = translated[i], native[i]
+        xerr = [[t.value - t.ci[0]], [t.ci[1] - t.value]] if t.ci else None
+        yerr = [[n.value - n.ci[0]], [n.ci[1] - n.value]] if n.ci else None
+        ax.errorbar(t.value, n.value, xerr=xerr, yerr=yerr, fmt=MARKERS[k % len(MARKERS)], color=colour(k),
+                    capsize=2, markersize=6, label=plain(board.entries[i].label[:40]))
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel(f"translated_{language} score (macro mean, %)", fontsize=8)
+    ax.set_ylabel(f"native_{language} score (macro mean, %)", fontsize=8)
+    title = f"{language}: native vs translated test-set score per model"
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, frameon=False, loc="best")
+    return [save_figure(fig, out_dir, f"origin_scatter_{language}", title)]
+
+
+def variant_bars(board: Leaderboard, kind: str, out_dir: Path) -> list[Plot]:
+    """Per test set: grouped bars of the training-data variants for each base model (paper Fig. 1-2)."""
+    from harness_ext.leaderboard.analyses import column_title
+
+    plots = []
     entries = [e for e in board.entries if e.kind == kind and e.key.variant]
     for column in board.columns:
         configs: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -68,60 +146,46 @@ def variant_bars(board: Leaderboard, kind: str, out_dir: Path) -> list[tuple[str
             for i, variant in enumerate(variants):
                 xs = [m_i + (i - (len(variants) - 1) / 2) * width for m_i in range(len(models))]
                 ys = [by_model[m].get(variant, float("nan")) for m in models]
-                ax.bar(xs, ys, width, label=variant, color=colour_for(variant, i))
+                ax.bar(xs, ys, width, label=plain(variant), color=colour(i))
             ax.set_xticks(range(len(models)))
-            ax.set_xticklabels(models, rotation=30, ha="right", fontsize=7)
+            ax.set_xticklabels([plain(m) for m in models], rotation=30, ha="right", fontsize=7)
             ax.set_title(" · ".join(p for p in config if p) or "runs", fontsize=8)
             ax.set_ylabel(column.metric, fontsize=8)
-        axes[0][-1].legend(fontsize=7, frameon=False)
-        fig.suptitle(f"{column.display} ({column.provenance}) — {kind}", fontsize=9)
-        name = f"{kind}_bars_{column.slug}"
-        figures.append((name, save_figure(fig, out_dir / safe_name(name))))
-    return figures
+        axes[0][-1].legend(fontsize=7, frameon=False, title="training data", title_fontsize=7)
+        title = f"{column_title(column)} ({column.provenance} test set): score by training-data variant, {kind} rows"
+        fig.suptitle(title, fontsize=9)
+        plots.append(save_figure(fig, out_dir, f"{kind}_bars_{column.slug}", title))
+    return plots
 
 
-def gap_scatter(board: Leaderboard, kind: str, out_dir: Path) -> list[tuple[str, list[Path]]]:
-    """ΔS against the native-data score, one panel per benchmark, Pearson r per configuration (Fig. 4)."""
-    by_column: dict[tuple, list[dict]] = defaultdict(list)
-    for gap in board.gaps:
+def gap_scatter(board: Leaderboard, gaps: list[dict[str, Any]], kind: str, out_dir: Path) -> list[Plot]:
+    """ΔS against the native-data score, one panel per test set, one series per configuration (Fig. 4)."""
+    from harness_ext.leaderboard.analyses import column_title
+
+    by_column: dict[Any, list[dict]] = defaultdict(list)
+    for gap in gaps:
         if gap["kind"] == kind:
-            by_column[(gap["column"]["benchmark"], gap["column"]["language"], gap["column"]["metric"])].append(gap)
+            by_column[gap["column"]].append(gap)
     if not by_column:
         return []
-    r_lookup = {(r["kind"], r["column"]["benchmark"], r["column"]["language"], r["column"]["metric"], r["lr"],
-                 r["tuning"], r["method"]): r["pearson_r"] for r in board.correlations}
     panels = sorted(by_column.items())
     cols = min(3, len(panels))
     rows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
-    for ax, (column, gaps) in zip(axes.flat, panels, strict=False):
+    for ax, (column, points) in zip(axes.flat, panels, strict=False):
         series: dict[tuple, list[dict]] = defaultdict(list)
-        for gap in gaps:
-            series[(gap["lr"], gap["tuning"], gap["method"])].append(gap)
-        for i, (config, points) in enumerate(sorted(series.items())):
-            r = r_lookup.get((kind, *column, *config))
-            label = " ".join(p for p in config if p) + (f" (r={r:.2f})" if r is not None else "")
-            ax.scatter([p["native_score"] for p in points], [p["gap"] for p in points], s=18,
-                       color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)], label=label)
+        for gap in points:
+            series[gap["group"][1:]].append(gap)
+        for i, (config, members) in enumerate(sorted(series.items())):
+            ax.scatter([p["native_score"] for p in members], [p["gap"] for p in members], s=18, color=colour(i),
+                       marker=MARKERS[i % len(MARKERS)], label=" ".join(p for p in config if p) or "runs")
         ax.axhline(0, color="#999999", linewidth=0.8)
-        ax.set_title(f"{gaps[0]['column']['display']} ({gaps[0]['column']['provenance']})", fontsize=8)
+        ax.set_title(f"{column_title(column)} ({column.provenance} test set)", fontsize=8)
         ax.set_xlabel("S_native", fontsize=8)
         ax.set_ylabel("ΔS = S_native − mean(translated)", fontsize=7)
         ax.legend(fontsize=6, frameon=False)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"native gap vs native score — {kind}", fontsize=9)
-    fig.tight_layout()
-    name = f"{kind}_gap_vs_native"
-    return [(name, save_figure(fig, out_dir / safe_name(name)))]
-
-
-def write_plots(board: Leaderboard, out_dir: Path) -> tuple[list[Path], dict[str, str]]:
-    """Every plot as PNG + SVG; returns the files and the PNGs base64-encoded for the static page."""
-    files: list[Path] = []
-    images: dict[str, str] = {}
-    for kind in ("measured", "reference"):
-        for name, paths in gap_scatter(board, kind, out_dir) + variant_bars(board, kind, out_dir):
-            files += paths
-            images[name] = base64.b64encode(paths[0].read_bytes()).decode("ascii")
-    return files, images
+    title = f"Native-data gap against native-data score per base model, {kind} rows"
+    fig.suptitle(title, fontsize=9)
+    return [save_figure(fig, out_dir, f"{kind}_gap_vs_native", title)]

@@ -2,8 +2,26 @@
 
 An lm-eval run writes ``<out>/<model_name_sanitized>/results_<timestamp>.json`` and, with
 ``--log_samples``, ``samples_<task>_<timestamp>.jsonl`` beside it. Judge outputs share the results
-shape (metric ``rating,<judge>``). A run is labelled by the ``nativeval_run.json`` manifest found in
-the ``peft=`` or ``pretrained=`` directory of ``config.model_args``; without one, by the model name.
+shape (metric ``rating,<judge>``).
+
+What a results column is, and its headline score, come from the catalogue only
+(``harness_ext/catalogue/data/*.yaml``: ``title``, ``origin``, ``headline``, ``percent``, ``cluster_unit``):
+
+1. a nativeval task: the catalogue's task (or group member) of that name;
+2. otherwise a task whose ``metadata.provenance`` names a catalogue benchmark;
+3. otherwise (a plain lm-eval task, e.g. ``arc_easy``): its own column, named by the task. Its headline is
+   the first metric of the task's own ``metric_list`` under its first filter (lm-eval's order, never an
+   alphabetical pick), shown as reported (0-1 unless the task reports otherwise); test-set origin
+   "unknown" unless its metadata says, language from a trailing ``_<code>`` the registry knows.
+
+A known benchmark whose headline metric is missing from a results file is not shown, with the note
+"not shown: no headline metric for benchmark X" (unless another file of the same row supplies it).
+
+Rows: ``"nativeval": {"label": NAME}`` in the results JSON (``nativeval eval --label``) names the row;
+else the ``nativeval_run.json`` manifest of the ``peft=``/``pretrained=`` directory (base model, variant,
+learning rate, tuning, method); else the model reference: a Hub id as it is, local paths by the shortest
+path suffix that tells them apart. Runs of one row merge; for a (row, column) in two files the newer wins
+and the superseded file is named.
 """
 
 from __future__ import annotations
@@ -11,14 +29,17 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
+from harness_ext.core.languages import codes as language_codes
 from harness_ext.core.models import hub_id_of
 from harness_ext.core.runs import refuse_unfinished_runs
 
@@ -29,24 +50,53 @@ TIMESTAMP = re.compile(r"(?P<ts>\d{4}-\d{2}-\d{2}T[0-9.:-]+)\.json$")
 MANIFEST_NAME = "nativeval_run.json"
 TOY_MARKER = "nativeval_toy.json"
 REFERENCE_COLUMNS = ("benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
-PAPER_SOURCE = "Chen et al. 2024 (arXiv 2406.12822)"
+PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
+SUPPORTED_LM_EVAL = ("0.4.",)
 
 
+# --- catalogue look-ups ----------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
-def benchmark_catalogue() -> dict[str, Any]:
-    """The versioned table of known benchmarks, headline metrics and display names."""
-    return read_json(Path(str(resources.files("harness_ext.leaderboard").joinpath("benchmarks.json"))))
+def _tasks_by_name() -> dict[str, tuple[CatalogueTask, str | None]]:
+    """Every catalogue task and group member by lm-eval task name -> (task, member subject or None)."""
+    found: dict[str, tuple[CatalogueTask, str | None]] = {}
+    for task in catalogue().tasks:
+        found[task.name] = (task, None)
+        if task.is_group:
+            for leaf in task.leaves:
+                found[leaf.name] = (task, leaf.member)
+    return found
 
 
-def benchmark_info(benchmark: str) -> dict[str, Any]:
-    """The catalogue's entry for one benchmark; empty for benchmarks it does not know."""
-    return benchmark_catalogue()["benchmarks"].get(benchmark, {})
+def catalogue_task(name: str) -> CatalogueTask | None:
+    hit = _tasks_by_name().get(name)
+    return hit[0] if hit else None
+
+
+@cache
+def benchmark_entry(benchmark: str, origin: str | None = None) -> Benchmark | None:
+    """The catalogue benchmark of that name (and test-set origin, where one name has two, e.g. open QA)."""
+    matches = {t.benchmark.source_file: t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark}
+    candidates = list(matches.values())
+    if origin is not None and len(candidates) > 1:
+        candidates = [b for b in candidates if b.origin_group == provenance_of(origin)] or candidates
+    return candidates[0] if candidates else None
+
+
+def provenance_of(origin: str) -> str:
+    if origin == "native":
+        return "native"
+    return "unknown" if origin == "unknown" else "translated"
+
+
+@cache
+def benchmark_has_both_origins(benchmark: str) -> bool:
+    return len({t.benchmark.origin_group for t in catalogue().tasks if t.benchmark.name == benchmark}) > 1
 
 
 # --- labels --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, order=True)
 class RowKey:
-    """What a leaderboard row stands for: one fine-tuned (or plain) model configuration."""
+    """What a leaderboard row stands for: one model (with its fine-tuning configuration, if a manifest says)."""
 
     base_model: str
     variant: str = ""
@@ -62,7 +112,7 @@ class RowKey:
 
 @dataclass(frozen=True, order=True)
 class ColumnKey:
-    """What a leaderboard column stands for: one benchmark in one language, with one metric."""
+    """One test set: a benchmark in one language from one test-set origin, scored by one metric."""
 
     benchmark: str
     language: str
@@ -75,19 +125,34 @@ class ColumnKey:
 
     @property
     def provenance(self) -> str:
-        return "native" if self.is_native else ("unknown" if self.origin == "unknown" else "translated")
+        return provenance_of(self.origin)
+
+    @property
+    def info(self) -> Benchmark | None:
+        return benchmark_entry(self.benchmark, self.origin)
+
+    @property
+    def percent(self) -> bool:
+        info = self.info
+        return bool(info.percent) if info else False
 
     @property
     def display(self) -> str:
-        info = benchmark_info(self.benchmark)
-        label = f"{info.get('display', self.benchmark)} {self.language}"
-        if "origin" in info and info["origin"] is None and self.origin != "unknown":
+        info = self.info
+        title = info.raw.get("short_title", info.title) if info else self.benchmark
+        label = f"{title} {self.language}" if self.language != "?" else title
+        if benchmark_has_both_origins(self.benchmark) and self.origin != "unknown":
             label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
         return label
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.benchmark}_{self.language}_{self.metric}")
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.benchmark}_{self.language}_{self.provenance}_{self.metric}")
+
+    @property
+    def cluster_unit(self) -> str | None:
+        info = self.info
+        return info.cluster_unit if info else None
 
 
 def format_lr(value: Any) -> str:
@@ -116,19 +181,22 @@ def variant_origin(variant: str, baseline: str = "native") -> str:
 # --- scores ----------------------------------------------------------------------------------------------
 @dataclass
 class Score:
-    """One headline number; ``items`` holds per-item scores (same scale) when samples were logged."""
+    """One headline number; ``items`` per-item scores (same scale) and ``clusters`` their sampling unit."""
 
     value: float
     stderr: float | None = None
     n: int | None = None
     items: dict[str, float] | None = None
+    clusters: dict[str, str] | None = None
+    tags: dict[str, dict[str, str]] | None = None  # item -> {catalogue item_tags field: value}
     source: str = ""
     metric_key: str = ""
+    limited: bool = False
 
 
 @dataclass
 class Run:
-    """One results file, labelled."""
+    """One results file."""
 
     path: Path
     model_name: str
@@ -137,6 +205,31 @@ class Run:
     scores: dict[ColumnKey, Score] = field(default_factory=dict)
     manifest_path: Path | None = None
     is_toy: bool = False
+    explicit_label: bool = False
+    limit: float | None = None
+    missing_headline: dict[ColumnKey, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskColumn:
+    """Where a results task goes: its column identity and how its headline is read."""
+
+    benchmark: str
+    language: str
+    origin: str
+    metric: str
+    filter: str | None
+    percent: bool
+    cluster_unit: str | None
+    subject: str | None
+    known: bool
+    item_tags: tuple[str, ...] = ()
+
+
+def item_tag_fields(bench: Benchmark) -> tuple[str, ...]:
+    """The catalogue's ``item_tags``: doc fields whose values split a test set into parts (issue 14)."""
+    tags = getattr(bench, "item_tags", None) or bench.raw.get("item_tags") or ()
+    return tuple(str(t) for t in tags)
 
 
 def parse_task_name(task: str) -> tuple[str, str, str] | None:
@@ -147,50 +240,63 @@ def parse_task_name(task: str) -> tuple[str, str, str] | None:
     return match["provenance"], match["language"], match["benchmark"]
 
 
-def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
-    """(origin, language, benchmark) of a task: its metadata provenance record first, then its name."""
-    meta = (config or {}).get("metadata") or {}
+def _trailing_language(task: str) -> str:
+    tail = task.rsplit("_", 1)[-1] if "_" in task else ""
+    return tail if tail in language_codes() else "?"
+
+
+def _lm_eval_first_metric(config: dict) -> tuple[str | None, str | None]:
+    metrics = config.get("metric_list") or []
+    metric = metrics[0].get("metric") if metrics and isinstance(metrics[0], dict) else None
+    filters = config.get("filter_list") or []
+    filt = filters[0].get("name") if filters and isinstance(filters[0], dict) else "none"
+    return (metric if isinstance(metric, str) else None), filt
+
+
+def task_column(task: str, config: dict | None) -> TaskColumn:
+    """The column a results task belongs to (see the module docstring for the rules)."""
+    config = config or {}
+    hit = _tasks_by_name().get(task)
+    if hit:
+        ctask, subject = hit
+        bench = ctask.benchmark
+        headline = bench.headline
+        return TaskColumn(bench.name, ctask.language, bench.origin, headline.metric if headline else "",
+                          headline.filter if headline else None, bench.percent, bench.cluster_unit, subject, True,
+                          item_tag_fields(bench))
+    meta = config.get("metadata") or {}
     record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     parsed = parse_task_name(task)
-    origin = str(record.get("origin") or "")
-    language = str(record.get("language") or "")
     benchmark = str(record.get("benchmark") or "")
-    if parsed:
-        provenance, name_language, name_benchmark = parsed
-        origin = origin or provenance
-        language = language or name_language
-        benchmark = benchmark or name_benchmark
-    if not benchmark:
-        benchmark = task
-    known_origin = benchmark_info(benchmark).get("origin")
-    if origin in ("", "translated") and known_origin and known_origin != "native":
-        origin = known_origin  # the catalogue says how it was translated
-    return (origin or known_origin or "unknown"), (language or "?"), benchmark
+    origin = str(record.get("origin") or (parsed[0] if parsed else "") or "")
+    language = str(record.get("language") or (parsed[1] if parsed else "") or _trailing_language(task))
+    bench = benchmark_entry(benchmark, origin or None) if benchmark else None
+    if bench is not None:
+        headline = bench.headline
+        if origin in ("", "translated") and bench.origin != "native":
+            origin = bench.origin
+        return TaskColumn(bench.name, language, origin or bench.origin, headline.metric if headline else "",
+                          headline.filter if headline else None, bench.percent, bench.cluster_unit,
+                          None, True, item_tag_fields(bench))
+    metric, filt = _lm_eval_first_metric(config)
+    return TaskColumn(task, language, origin or "unknown", metric or "", filt, False, None, None, False)
 
 
-def percent_scale(metric: str) -> float:
-    return 100.0 if metric in benchmark_catalogue()["percent_metrics"] else 1.0
+def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
+    """(origin, language, benchmark) of a results task."""
+    column = task_column(task, config)
+    return column.origin, column.language, column.benchmark
 
 
-def choose_metric(benchmark: str, task_results: dict[str, Any]) -> tuple[str, str, str] | None:
-    """(metric, filter, key) of the headline metric among ``"metric,filter"`` keys, or None."""
-    catalogue = benchmark_catalogue()
-    available: dict[str, list[str]] = {}
+def headline_key(column: TaskColumn, task_results: dict[str, Any]) -> str | None:
+    """The ``metric,filter`` key of the headline among a task's results, or None when it is absent."""
     for key, value in task_results.items():
-        if "," not in key or "_stderr" in key or not isinstance(value, (int, float)) or isinstance(value, bool):
+        if "," not in key or "_stderr" in key or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         metric, filt = key.split(",", 1)
-        available.setdefault(metric, []).append(filt)
-    if not available:
-        return None
-    wanted = benchmark_info(benchmark).get("metric")
-    if wanted == "rating" and wanted not in available:
-        return None  # a judged task before judging: the judge's results file carries its score
-    order = ([wanted] if wanted else []) + catalogue["metric_preference"]
-    metric = next((m for m in order if m in available), sorted(available)[0])
-    filters = available[metric]
-    filt = next((f for f in catalogue["filter_preference"] if f in filters), sorted(filters)[0])
-    return metric, filt, f"{metric},{filt}"
+        if metric == column.metric and (column.filter is None or filt == column.filter):
+            return key
+    return None
 
 
 # --- files -----------------------------------------------------------------------------------------------
@@ -223,8 +329,6 @@ def timestamp_of(path: Path, data: dict) -> str:
         return match["ts"]
     date = data.get("date")
     if isinstance(date, (int, float)):
-        from datetime import datetime, timezone
-
         return datetime.fromtimestamp(date, tz=timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
     return ""
 
@@ -267,21 +371,37 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def unique_labels(names: list[str]) -> dict[str, str]:
+    """Labels for model references: Hub ids as they are; local paths by the shortest distinguishing suffix."""
+    # the one model-reference rule (harness_ext.core.models), by spelling alone
+    local = sorted({n.rstrip("/") for n in names if hub_id_of(n) is None})
+    labels = {n: hub_id_of(n) for n in names if hub_id_of(n) is not None}
+    parts = {n: Path(n).parts for n in local}
+    for name in local:
+        for size in range(1, len(parts[name]) + 1):
+            suffix = parts[name][-size:]
+            clashes = [o for o in local if o != name and parts[o][-size:] == suffix]
+            if not clashes and "/".join(suffix) not in labels.values():
+                break
+        labels[name] = "/".join(parts[name][-size:]) or name
+    for raw in names:
+        labels.setdefault(raw, labels.get(raw.rstrip("/"), raw))
+    return labels
+
+
 def model_label(name: str) -> str:
-    """A Hub id stays as it is; a local path is shown by its last component (``/scratch/m/Qwen1.5-7B`` -> ``Qwen1.5-7B``)."""
-    name = name.rstrip("/")
-    hub_id = hub_id_of(name)  # the one model-reference rule (harness_ext.core.models), by spelling alone
-    return hub_id if hub_id is not None else Path(name).name or name
+    """The label of a model reference seen alone (see :func:`unique_labels` for a set of them)."""
+    return unique_labels([name])[name]
 
 
-def row_key_for(model_name: str, manifest: dict | None) -> RowKey:
+def row_key_for(base_label: str, manifest: dict | None) -> RowKey:
     if not manifest:
-        return RowKey(base_model=model_label(model_name))
+        return RowKey(base_model=base_label)
     hyper = manifest.get("hyperparameters") or {}
     languages = manifest.get("languages") or []
     tuning = str(manifest.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else ""))
     return RowKey(
-        base_model=model_label(str(manifest.get("base_model") or model_name)),
+        base_model=base_label,
         variant=str(manifest.get("variant") or ""),
         lr=format_lr(hyper.get("lr", hyper.get("learning_rate"))),
         tuning=tuning,
@@ -309,17 +429,38 @@ def samples_file(results_path: Path, task: str, timestamp: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
-    """Per-item scores keyed by doc_id (prefixed by subtask for groups), for one metric and filter."""
+def cluster_of(row: dict[str, Any], unit: str | None, subject: str | None) -> str | None:
+    if unit is None:
+        return None
+    if unit == "subject":
+        return subject
+    doc = row.get("doc")
+    value = doc.get(unit) if isinstance(doc, dict) else None
+    return None if value is None else str(value)
+
+
+def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit: str | None = None,
+                     subject: str | None = None, tag_fields: tuple[str, ...] = (),
+                     tags: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """Per-item scores (and sampling clusters) keyed by doc_id (prefixed by subtask for groups); the values
+    of ``tag_fields`` go into ``tags`` when given."""
     scores: dict[str, float] = {}
+    clusters: dict[str, str] = {}
     for row in iter_jsonl(path, allow_truncated_tail=True):
-        if "filter" in row and row["filter"] != filt and not metric.endswith("rating"):
+        if "filter" in row and row["filter"] != filt:
             continue
         value = row.get(metric)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        scores[f"{prefix}{row.get('doc_id')}"] = float(value)
-    return scores
+        key = f"{prefix}{row.get('doc_id')}"
+        scores[key] = float(value)
+        cluster = cluster_of(row, unit, subject)
+        if cluster is not None:
+            clusters[key] = cluster
+        if tags is not None and tag_fields:
+            values = {f: cluster_of(row, f, subject) for f in tag_fields}
+            tags[key] = {f: v for f, v in values.items() if v is not None}
+    return scores, clusters
 
 
 def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, float] | None:
@@ -336,18 +477,38 @@ def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, f
     return None
 
 
-def item_scores_for(results_path: Path, data: dict, task: str, metric: str, filt: str, ts: str) -> dict | None:
+def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColumn, key: str,
+                    ts: str, tags: dict[str, dict[str, str]] | None = None
+                    ) -> tuple[dict[str, float] | None, dict[str, str] | None]:
+    metric, filt = key.split(",", 1)
     if metric == "rating":
-        return judged_item_scores(results_path, task, filt)
+        return judged_item_scores(results_path, task, filt), None
     subtasks = (data.get("group_subtasks") or {}).get(task) or []
-    parts = [(sub, f"{sub}:") for sub in subtasks] if subtasks else [(task, "")]
+    hits = _tasks_by_name()
+    parts = [(sub, f"{sub}:", hits[sub][1] if sub in hits else sub) for sub in subtasks] if subtasks else [
+        (task, "", column.subject)]
     items: dict[str, float] = {}
-    for name, prefix in parts:
+    clusters: dict[str, str] = {}
+    for name, prefix, subject in parts:
         path = samples_file(results_path, name, ts)
         if path is None:
-            return None
-        items.update(read_item_scores(path, metric, filt, prefix))
-    return items or None
+            return None, None
+        scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
+                                         column.item_tags, tags)
+        items.update(scores)
+        clusters.update(units)
+    return (items or None), (clusters if items and len(clusters) == len(items) else None)
+
+
+def _check_version(path: Path, data: dict) -> None:
+    version = data.get("lm_eval_version")
+    if isinstance(version, str) and version and not version.startswith(SUPPORTED_LM_EVAL):
+        raise InputError(f"{path}: written by lm-eval {version}; this leaderboard reads lm-eval 0.4.x results")
+
+
+def run_limit(config: dict) -> float | None:
+    limit = config.get("limit")
+    return float(limit) if isinstance(limit, (int, float)) and not isinstance(limit, bool) else None
 
 
 def load_run(path: Path) -> Run:
@@ -357,41 +518,60 @@ def load_run(path: Path) -> Run:
         raise InputError(f"{path}: not an lm-eval results file (no 'results' table of tasks)")
     if "pairwise" in data:
         raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
+    _check_version(path, data)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
     refuse_unfinished_runs(args, relative_to=path.parent)
     model_name = str(data.get("model_name") or args.get("pretrained") or args.get("model") or path.parent.name)
     manifest_path = find_manifest(args, path.parent)
     manifest = read_manifest(manifest_path) if manifest_path else None
-    timestamp = timestamp_of(path, data)
+    nativeval = data.get("nativeval") if isinstance(data.get("nativeval"), dict) else {}
+    label = nativeval.get("label") if isinstance(nativeval.get("label"), str) and nativeval["label"] else None
+    base = label or (str(manifest.get("base_model")) if manifest and manifest.get("base_model") else model_name)
     run = Run(
-        path=path,
-        model_name=model_name,
-        timestamp=timestamp,
-        key=row_key_for(model_name, manifest),
-        manifest_path=manifest_path if manifest else None,
-        is_toy=detect_toy(data, args, manifest, path.parent),
+        path=path, model_name=model_name, timestamp=timestamp_of(path, data),
+        key=row_key_for(base, manifest), manifest_path=manifest_path if manifest else None,
+        is_toy=detect_toy(data, args, manifest, path.parent), explicit_label=label is not None,
+        limit=run_limit(config),
     )
     configs = data.get("configs") or {}
+    groups = set(data.get("group_subtasks") or {})
+    member_of = {sub for subs in (data.get("group_subtasks") or {}).values() for sub in subs}
     for task, task_results in data["results"].items():
-        origin, language, benchmark = task_provenance(task, configs.get(task))
-        chosen = choose_metric(benchmark, task_results)
-        if chosen is None:
+        if task in member_of and task not in groups:
+            continue  # a group's member: its items are read through the group
+        column = task_column(task, configs.get(task))
+        key = headline_key(column, task_results)
+        column_key = ColumnKey(column.benchmark, column.language, column.metric, column.origin)
+        if key is None:
+            if column.known:
+                run.missing_headline[column_key] = (
+                    f"not shown: no headline metric for benchmark {column_key.display} "
+                    f"({column.metric},{column.filter or '<judge>'}) in {path}")
             continue
-        metric, filt, key = chosen
-        scale = percent_scale(metric)
-        stderr = task_results.get(f"{metric}_stderr,{filt}")
-        items = item_scores_for(path, data, task, metric, filt, timestamp)
-        n_samples = (data.get("n-samples") or {}).get(task, {})
-        run.scores[ColumnKey(benchmark, language, metric, origin)] = Score(
-            value=float(task_results[key]) * scale,
-            stderr=float(stderr) * scale if isinstance(stderr, (int, float)) else None,
-            n=len(items) if items else (n_samples.get("effective") if isinstance(n_samples, dict) else None),
-            items={k: v * scale for k, v in items.items()} if items else None,
-            source=str(path),
-            metric_key=key,
-        )
+        add_score(run, data, task, column, column_key, key, task_results)
     return run
+
+
+def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: ColumnKey, key: str,
+              task_results: dict[str, Any]) -> None:
+    metric, filt = key.split(",", 1)
+    scale = 100.0 if column.percent else 1.0
+    stderr = task_results.get(f"{metric}_stderr,{filt}")
+    tags: dict[str, dict[str, str]] = {}
+    items, clusters = item_scores_for(run.path, data, task, column, key, run.timestamp, tags)
+    n_samples = (data.get("n-samples") or {}).get(task, {})
+    effective = n_samples.get("effective") if isinstance(n_samples, dict) else None
+    if effective is None and isinstance(task_results.get(f"n,{filt}"), int):
+        effective = task_results[f"n,{filt}"]
+    run.scores[column_key] = Score(
+        value=float(task_results[key]) * scale,
+        stderr=float(stderr) * scale if isinstance(stderr, (int, float)) else None,
+        n=len(items) if items else effective,
+        items={k: v * scale for k, v in items.items()} if items else None,
+        clusters=clusters, tags=tags or None, source=str(run.path), metric_key=key,
+        limited=run.limit is not None,
+    )
 
 
 @dataclass
@@ -399,27 +579,77 @@ class LoadReport:
     runs: list[Run]
     warnings: list[str]
     superseded: list[str]
+    missing_headline: list[str] = field(default_factory=list)
 
 
-def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
-    """One Run per row key; per column the newest file wins; superseded duplicates are reported."""
+def label_runs(runs: list[Run]) -> None:
+    """Default labels unique across all runs (explicit labels and manifest base models win)."""
+    names = [r.key.base_model for r in runs if not r.explicit_label]
+    labels = unique_labels(names)
+    for run in runs:
+        if not run.explicit_label:
+            key = run.key
+            run.key = RowKey(labels[key.base_model], key.variant, key.lr, key.tuning, key.method)
+
+
+def judges_of(score: Score) -> set[str]:
+    return set(score.metric_key.split(",", 1)[1].split("+")) if "," in score.metric_key else set()
+
+
+def _per_judge(score: Score) -> dict[str, dict[str, float]]:
+    judges = sorted(judges_of(score))
+    if len(judges) == 1:
+        return {judges[0]: dict(score.items or {})}
+    parts: dict[str, dict[str, float]] = {j: {} for j in judges}
+    for key, value in (score.items or {}).items():
+        judge, _, doc = key.partition("|")
+        parts.setdefault(judge, {})[doc] = value
+    return parts
+
+
+def combine_judges(old: Score, new: Score) -> Score:
+    """Ratings of one row's answers by several judges: every (judge, prompt) an item, the prompt its cluster.
+
+    A judge already in ``old`` is replaced by ``new``'s ratings (its newer run)."""
+    parts = {**_per_judge(old), **_per_judge(new)}
+    judges = sorted(parts)
+    if not all(parts.values()):  # a judge without per-item ratings: means of the judges' scores only
+        values = [old.value, new.value]
+        return Score(sum(values) / len(values), None, max(old.n or 0, new.n or 0) or None, None, None, None,
+                     new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+    items = {f"{j}|{doc}": v for j in judges for doc, v in parts[j].items()}
+    clusters = {key: key.partition("|")[2] for key in items}
+    return Score(sum(items.values()) / len(items), None, len(set(clusters.values())), items, clusters, None,
+                 new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+
+
+def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
+    """One Run per row; per column the newest file wins; superseded files and missing headlines noted."""
     merged: dict[RowKey, Run] = {}
     notes: list[str] = []
+    missing: dict[tuple[RowKey, ColumnKey], str] = {}
     for run in sorted(runs, key=lambda r: (r.timestamp, str(r.path))):
+        for column, note in run.missing_headline.items():
+            missing[(run.key, column)] = note
         target = merged.get(run.key)
         if target is None:
-            merged[run.key] = replace(run, scores=dict(run.scores))
+            merged[run.key] = Run(**{**run.__dict__, "scores": dict(run.scores)})
             continue
         for column, score in run.scores.items():
+            previous = target.scores.get(column)
+            if previous is not None and column.metric == "rating" and judges_of(score) - judges_of(previous):
+                target.scores[column] = combine_judges(previous, score)  # another judge of the same answers
+                continue
             if column in target.scores:
-                notes.append(
-                    f"duplicate run for {run.key.label} / {column.display}: {score.source} "
-                    f"(newer) replaces {target.scores[column].source}"
-                )
+                notes.append(f"superseded: {target.scores[column].source} ({run.key.label} / {column.display}); "
+                             f"the newer {score.source} is shown")
             target.scores[column] = score
         target.is_toy = target.is_toy or run.is_toy
+        target.limit = run.limit if run.limit is not None else target.limit
         target.timestamp = run.timestamp
-    return list(merged.values()), notes
+    unresolved = [note for (row, column), note in sorted(missing.items(), key=lambda kv: kv[1])
+                  if column not in merged[row].scores]
+    return list(merged.values()), notes, unresolved
 
 
 def load_runs(paths: list[str | Path]) -> LoadReport:
@@ -431,8 +661,9 @@ def load_runs(paths: list[str | Path]) -> LoadReport:
             runs.append(load_run(path))
         except InputError as err:
             warnings.append(f"skipped {err}")
-    merged, superseded = merge_runs(runs)
-    return LoadReport(merged, warnings, superseded)
+    label_runs(runs)
+    merged, superseded, missing = merge_runs(runs)
+    return LoadReport(merged, warnings, superseded, missing)
 
 
 # --- published reference rows ----------------------------------------------------------------------------
@@ -451,8 +682,39 @@ def reference_path(spec: str) -> Path:
     return Path(spec)
 
 
+@lru_cache(maxsize=1)
+def _by_reference_key() -> dict[str, Benchmark]:
+    return {t.benchmark.reference_key: t.benchmark for t in catalogue().tasks if t.benchmark.reference_key}
+
+
+def items_per_reference_sum(bench: Benchmark) -> int | None:
+    """How many items a published sum (open QA: sum of ratings) adds up: the catalogue's sample size, or the
+    row count of the data file shipped with the benchmark."""
+    tasks = [t for t in catalogue().tasks if t.benchmark is bench]
+    sizes = {t.extra.get("dataset_filter", {}).get("n") for t in tasks} - {None}
+    if not sizes and bench.embedded:
+        from harness_ext.catalogue.model import TASKS_DIR
+
+        folder = TASKS_DIR / bench.task_dir / bench.embedded
+        sizes = {sum(1 for line in path.open(encoding="utf-8") if line.strip())
+                 for t in tasks for path in folder.glob(f"*_{t.language}.jsonl")}
+    return int(sizes.pop()) if len(sizes) == 1 else None
+
+
+def reference_column(benchmark: str, metric: str, lang: str) -> tuple[ColumnKey, float]:
+    """The measured column a published (benchmark, metric, lang) lines up with, and the factor to its scale."""
+    bench = _by_reference_key().get(benchmark)
+    if bench is None or bench.headline is None:
+        return ColumnKey(benchmark, lang, metric, "unknown"), 1.0
+    factor = 1.0
+    if metric.startswith("sum_") and bench.headline.metric == metric[len("sum_"):]:
+        items = items_per_reference_sum(bench)
+        factor = 1.0 / items if items else 1.0
+    return ColumnKey(bench.name, lang, bench.headline.metric, bench.origin), factor
+
+
 def load_reference(spec: str) -> list[ReferenceRow]:
-    """Reference rows from a CSV with the columns of the study's paper_results.csv."""
+    """Reference rows from a CSV with the columns of the study's paper_results.csv, on the measured scale."""
     path = reference_path(spec)
     if not path.is_file():
         raise InputError(f"{path}: reference CSV not found; pass a CSV path or 'paper' for the built-in table")
@@ -462,7 +724,8 @@ def load_reference(spec: str) -> list[ReferenceRow]:
         if missing:
             raise InputError(f"{path}: reference CSV lacks column(s) {', '.join(missing)}")
         records = list(reader)
-    default_source = PAPER_SOURCE if spec in ("paper", "paper-excerpt") else path.name
+    embedded = {reference_path(name).resolve() for name in ("paper", "paper-excerpt")}
+    default_source = PAPER_SOURCE if path.resolve() in embedded else path.name
     rows: dict[tuple[RowKey, str], ReferenceRow] = {}
     for lineno, rec in enumerate(records, start=2):
         try:
@@ -471,9 +734,7 @@ def load_reference(spec: str) -> list[ReferenceRow]:
             raise InputError(f"{path}:{lineno}: score {rec['score']!r} is not a number") from None
         source = rec.get("source") or default_source
         key = RowKey(rec["base_model"], rec["train_data"], format_lr(rec["lr"]), rec["tuning"])
-        benchmark = rec["benchmark"]
-        origin = benchmark_info(benchmark).get("origin") or "unknown"
-        column = ColumnKey(benchmark, rec["lang"], rec["metric"], origin)
+        column, factor = reference_column(rec["benchmark"], rec["metric"], rec["lang"])
         row = rows.setdefault((key, source), ReferenceRow(key, source))
-        row.scores.setdefault(column, score)  # the same number appears in several of the paper's tables
+        row.scores.setdefault(column, score * factor)  # the same number appears in several of the paper's tables
     return list(rows.values())

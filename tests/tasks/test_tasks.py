@@ -114,7 +114,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
     """Measured on real MGSM zh (the demo's embedded data): lm-eval's `answer[6:]` cuts every exemplar."""
     from lm_eval import simple_evaluate
 
-    from harness_ext.testing.scripted_lm import ScriptedLM
+    from harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     demo = repo_root / "configs" / "demo_data" / "hf_mirror"
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(demo))
@@ -122,7 +122,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
     contexts = {}
     for name in ("translated_zh_mgsm", "translated_zh_mgsm_lmeval"):
-        lm = ScriptedLM({}, default="答案是 18。")
+        lm = KeyedRepliesLM({}, default="答案是 18。")
         simple_evaluate(model=lm, tasks=[name], task_manager=manager, limit=10)
         contexts[name] = lm.contexts
     ours, builtin = contexts["translated_zh_mgsm"], contexts["translated_zh_mgsm_lmeval"]
@@ -149,7 +149,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
 def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_path):
     from lm_eval import simple_evaluate
 
-    from harness_ext.testing.scripted_lm import ScriptedLM
+    from harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     test_docs = list(data.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
     # doc 0: strict and flexible right; doc 1: only the last number right; the rest: wrong everywhere
@@ -157,7 +157,7 @@ def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_pat
                                          f"{test_docs[0]['answer_number']:,}。",
                test_docs[1]["question"]: f"答案是 0。不对，是 {test_docs[1]['answer_number']}"}
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
-    out = simple_evaluate(model=ScriptedLM(replies, default="答案是 -1。"), tasks=["translated_zh_mgsm"],
+    out = simple_evaluate(model=KeyedRepliesLM(replies, default="答案是 -1。"), tasks=["translated_zh_mgsm"],
                           task_manager=manager)
     scores = out["results"]["translated_zh_mgsm"]
     n = len(test_docs)

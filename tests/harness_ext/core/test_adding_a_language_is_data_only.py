@@ -123,7 +123,7 @@ def test_adding_a_language_is_data_only(german):
     from lm_eval.tasks import TaskManager
 
     from harness_ext.eval.metrics import parse_localized_number
-    from harness_ext.testing.scripted_lm import ScriptedLM
+    from harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     tasks_dir = german
     python_files = sorted(p.relative_to(tasks_dir) for p in tasks_dir.rglob("*.py"))
@@ -134,7 +134,7 @@ def test_adding_a_language_is_data_only(german):
     collection = yaml.safe_load((tasks_dir / "collections" / "translated_de.yaml").read_text(encoding="utf-8"))
     assert sorted(collection["task"]) == ["translated_de_mgsm", "translated_de_xquad"]
 
-    lm = ScriptedLM({**XQUAD_REPLIES, **MGSM_REPLIES})
+    lm = KeyedRepliesLM({**XQUAD_REPLIES, **MGSM_REPLIES})
     out = simple_evaluate(model=lm, tasks=["translated_de"],
                           task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False))
     xquad, mgsm = out["results"]["translated_de_xquad"], out["results"]["translated_de_mgsm"]

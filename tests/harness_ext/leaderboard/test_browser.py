@@ -1,21 +1,17 @@
-"""The static leaderboard page in real headless Chromium: sorting works, input-derived strings stay inert."""
+"""The static leaderboard page in real headless Chromium: ranking, flips and plots shown, sorting works,
+input-derived strings stay inert."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
 
 from harness_ext.leaderboard.build import build_leaderboard, write_site
-
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "results"))
-from generate import TINY_RUN, synthesize_study  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -29,18 +25,16 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def site(tmp_path_factory, unrelated_models) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    study = synthesize_study(root, items=40)
-    evil_run = root / "results" / "evil"
-    shutil.copytree(next(TINY_RUN.iterdir()), evil_run)
-    results = next(evil_run.glob("results_*.json"))
-    data = json.loads(results.read_text(encoding="utf-8"))
-    data["model_name"] = EVIL
-    data["config"]["model_args"] = {"pretrained": EVIL}
-    results.write_text(json.dumps(data), encoding="utf-8")
-    board = build_leaderboard([study], reference="paper-excerpt", resamples=200, title=EVIL)
-    write_site(board, root / "site", make_plots=False)
+    results = root / "results"
+    shutil.copytree(unrelated_models, results)
+    victim = next(p for p in sorted(results.rglob("results_*.json")) if "gamma" in str(p))
+    data = json.loads(victim.read_text(encoding="utf-8"))
+    data["nativeval"] = {"label": EVIL}  # a hostile label straight from a results file
+    victim.write_text(json.dumps(data), encoding="utf-8")
+    board = build_leaderboard([results], reference="paper-excerpt", resamples=300, title=EVIL)
+    write_site(board, root / "site")
     return root / "site"
 
 
@@ -56,6 +50,8 @@ def driver(tmp_path_factory):
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "window.__pwned = false; window.alert = function () { window.__pwned = true; };"})
     yield browser
     browser.quit()
 
@@ -73,27 +69,35 @@ def column_values(driver, index: int) -> list[float | None]:
     return values
 
 
+def test_page_shows_the_ranking_the_flips_and_the_plots(driver, site):
+    driver.get((site / "index.html").as_uri())
+    ranking = driver.find_element("css selector", "table[id^='ranking-cmmlu_zh_native']")
+    first = ranking.find_elements("css selector", "tbody tr")[0].find_elements("css selector", "td")
+    assert first[0].text == "1" and first[1].text == "alpha"
+    flips = driver.find_element("css selector", "table[id='flips-zh']").text
+    assert "translated_zh ranks" in flips and "native_zh ranks alpha above" in flips
+    images = driver.find_elements("css selector", "figure img")
+    assert len(images) >= 3
+    assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+               for img in images)  # every embedded PNG decodes and displays
+    captions = " ".join(f.text for f in driver.find_elements("css selector", "figcaption"))
+    assert "score per model with 95% CI" in captions and "native vs translated" in captions
+
+
 def test_clicking_a_header_sorts_the_column(driver, site):
     driver.get((site / "index.html").as_uri())
-    index = column_index(driver, "XQuAD zh")
+    index = column_index(driver, "CMMLU zh")
     header = driver.find_elements("css selector", "#leaderboard thead th")[index]
-    before = [v for v in column_values(driver, index) if v is not None]
-    assert before != sorted(before)  # the page starts unsorted, so the click has work to do
     header.click()
     ascending = column_values(driver, index)
     present = [v for v in ascending if v is not None]
-    assert len(present) == 7 and present == sorted(present)
+    assert len(present) == 3 and present == sorted(present)
     assert all(v is None for v in ascending[len(present):])  # blank cells sort last, never as zeros
     header.click()
-    descending = [v for v in column_values(driver, index) if v is not None]
-    assert descending == sorted(present, reverse=True)
-    first_model = driver.find_elements("css selector", "#leaderboard tbody tr td")[0].text
-    assert first_model in ("BaseA-1B", "BaseB-7B", EVIL)
+    assert [v for v in column_values(driver, index) if v is not None] == sorted(present, reverse=True)
 
 
 def test_hostile_model_name_renders_as_text_and_runs_nothing(driver, site):
-    hook = "window.__pwned = false; window.alert = function () { window.__pwned = true; };"
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": hook})  # before any page script
     driver.get((site / "index.html").as_uri())
     alerts = []
     with contextlib.suppress(NoAlertPresentException):

@@ -1,4 +1,4 @@
-"""Leaderboards from lm-eval 0.4.13 results directories: reading, statistics, outputs, bad input."""
+"""Leaderboards from lm-eval results made by nativeval's own tasks (scripted models, fixture data)."""
 
 from __future__ import annotations
 
@@ -9,235 +9,392 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness_ext.core.errors import InputError
-from harness_ext.leaderboard.build import benchmarks_with_positive_gap, build_leaderboard, write_site
+from harness_ext.leaderboard.analyses import (
+    benchmarks_with_positive_gap,
+    native_gaps,
+    origin_scores,
+    rank_flips,
+)
+from harness_ext.leaderboard.build import build_leaderboard, make_page, write_site
 from harness_ext.leaderboard.results import (
     ColumnKey,
     load_reference,
     load_run,
     load_runs,
-    parse_task_name,
-    task_provenance,
+    task_column,
+    unique_labels,
 )
+from harness_ext.leaderboard.tables import Section, Table
+from harness_ext.testing.scripted_lm import run_scripted, write_script
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "results"))
-from generate import TINY_RUN, real_run, synthesize_study  # noqa: E402
-
 CMMLU = ColumnKey("cmmlu", "zh", "acc", "native")
 XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")
+MT_MMLU = ColumnKey("mt_mmlu", "zh", "acc", "machine_translated")
 MGSM = ColumnKey("mgsm", "zh", "exact_match", "human_translated")
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    return synthesize_study(tmp_path_factory.mktemp("study"))
+def models_board(unrelated_models):
+    return build_leaderboard([unrelated_models], resamples=1000, seed=0)
 
 
 @pytest.fixture(scope="module")
-def board(study):
-    return build_leaderboard([study], reference="paper-excerpt", resamples=2000, seed=0, title="test board")
+def study_board(variant_study):
+    return build_leaderboard([variant_study], reference="paper-excerpt", resamples=1000, seed=0)
 
 
-def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), "leaderboard", *args], cwd=cwd,
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), "leaderboard", *args], cwd=REPO,
                           capture_output=True, text=True)
 
 
+def results_file(root: Path, model: str) -> Path:
+    return next(p for p in sorted(root.rglob("results_*.json")) if model in str(p))
+
+
 # --- reading -----------------------------------------------------------------------------------------------
-def test_reads_the_committed_real_lm_eval_run():
-    results = next(TINY_RUN.rglob("results_*.json"))
-    run = load_run(results)
-    assert set(run.scores) == {CMMLU, XQUAD, MGSM}
-    assert run.scores[MGSM].metric_key == "exact_match,strict-match"  # strict filter preferred
-    assert run.scores[CMMLU].metric_key == "acc,none"
-    assert run.scores[CMMLU].n == 6 and len(run.scores[CMMLU].items) == 6
-    data = json.loads(results.read_text(encoding="utf-8"))
+def test_columns_and_headlines_come_from_the_catalogue(unrelated_models):
+    run = load_run(results_file(unrelated_models, "alpha"))
+    assert {CMMLU, XQUAD, MT_MMLU} <= set(run.scores)
+    assert run.scores[CMMLU].metric_key == "acc,none" and run.scores[CMMLU].n == 134
+    assert len(set(run.scores[CMMLU].clusters.values())) == 67  # clusters: the subjects (group members)
+    data = json.loads(results_file(unrelated_models, "alpha").read_text(encoding="utf-8"))
     assert run.scores[CMMLU].value == pytest.approx(100 * data["results"]["native_zh_cmmlu"]["acc,none"])
+    assert len(set(run.scores[XQUAD].clusters.values())) >= 1  # XQuAD: one cluster per passage (context)
+    if "exact_match,strict-match" in data["results"]["translated_zh_mgsm"]:
+        assert run.scores[MGSM].metric_key == "exact_match,strict-match"
+    else:  # MGSM written with other metric names: not shown, with the note, never an alphabetical pick
+        assert MGSM not in run.scores
+        assert "not shown: no headline metric for benchmark MGSM zh" in run.missing_headline[MGSM]
 
 
-def test_task_provenance_prefers_metadata_then_name():
-    assert parse_task_name("translated_es_mt_mmlu") == ("translated", "es", "mt_mmlu")
-    assert parse_task_name("native_zh_open_qa") == ("native", "zh", "open_qa")
-    assert parse_task_name("mmlu") is None
-    meta = {"metadata": {"provenance": {"origin": "machine_translated", "language": "es", "benchmark": "mt_mmlu"}}}
-    assert task_provenance("my_task", meta) == ("machine_translated", "es", "mt_mmlu")
-    assert task_provenance("translated_ru_xquad", None) == ("human_translated", "ru", "xquad")
-    assert task_provenance("native_ru_tydiqa", {"metadata": {"version": 1}}) == ("native", "ru", "tydiqa")
+def test_mgsm_under_lm_evals_names_is_shown_in_percent_beside_the_paper(unrelated_models, tmp_path):
+    copy = tmp_path / "mgsm"
+    shutil.copytree(unrelated_models, copy)
+    for path in copy.rglob("results_*.json"):  # the metric names lm-eval's mgsm_native_cot_* report
+        data = json.loads(path.read_text(encoding="utf-8"))
+        task = data["results"]["translated_zh_mgsm"]
+        task["exact_match,strict-match"] = task.pop("exact_match_strict,none", 0.0)
+        task["exact_match,flexible-extract"] = task.pop("exact_match_flexible,none", 0.0)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    board = build_leaderboard([copy], reference="paper", resamples=200)
+    gamma = next(e for e in board.entries if e.label == "gamma")
+    raw = json.loads(results_file(copy, "gamma").read_text(encoding="utf-8"))
+    assert gamma.values[MGSM] == pytest.approx(100 * raw["results"]["translated_zh_mgsm"]["exact_match,strict-match"])
+    mgsm_avg = ColumnKey("mgsm", "avg", "exact_match", "human_translated")
+    assert gamma.values[mgsm_avg] == pytest.approx(gamma.values[MGSM])
+    assert sum(mgsm_avg in e.values for e in board.entries if e.kind == "reference") >= 30
+    assert board.missing_headline == []
 
 
-def test_a_fresh_real_lm_eval_run_is_read_and_marked_toy(tiny_model, tmp_path):
-    out = real_run(tiny_model, tmp_path, tasks=["native_zh_cmmlu", "translated_zh_mgsm"])
-    report = load_runs([out])
-    assert report.warnings == [] and len(report.runs) == 1
-    run = report.runs[0]
-    assert run.is_toy  # the tiny model's directory carries nativeval_toy.json
-    assert set(run.scores) == {CMMLU, MGSM}
-    assert all(score.items for score in run.scores.values())
-    board = build_leaderboard([out], resamples=200)
-    html = (write_site(board, tmp_path / "site") and (tmp_path / "site" / "index.html")).read_text()
-    assert 'id="toy-banner"' in html
+def test_plain_lm_eval_tasks_fall_back_to_their_own_first_metric():
+    config = {"metric_list": [{"metric": "acc_norm"}, {"metric": "acc"}], "metadata": {"version": 1}}
+    column = task_column("arc_easy", config)
+    assert (column.benchmark, column.metric, column.filter, column.origin, column.known) == (
+        "arc_easy", "acc_norm", "none", "unknown", False)
+    assert task_column("xnli_zh", {}).language == "zh"
+    record = {"metadata": {"provenance": {"origin": "machine_translated", "language": "es", "benchmark": "mt_mmlu"}}}
+    assert task_column("my_task", record).benchmark == "mt_mmlu"
+    native = task_column("native_zh_open_qa", None)
+    translated = task_column("translated_zh_open_qa", None)
+    assert (native.origin, translated.origin) == ("native", "human_translated")
 
 
-def test_manifests_label_rows(board):
-    measured = [e for e in board.entries if e.kind == "measured"]
+def test_open_qa_native_and_translated_are_different_columns_end_to_end():
+    native = ColumnKey("open_qa", "zh", "rating", "native")
+    translated = ColumnKey("open_qa", "zh", "rating", "human_translated")
+    assert native != translated and native.slug != translated.slug
+    assert native.display.endswith("(native)") and translated.display.endswith("(translated)")
+    assert "(translated) (translated)" not in translated.display
+
+
+def test_default_labels_are_unique_path_suffixes_and_hub_ids_stay():
+    labels = unique_labels(["/x/a/final", "/x/b/final", "Qwen/Qwen1.5-7B", "gpt2", "/m/solo"])
+    assert labels["/x/a/final"] == "a/final" and labels["/x/b/final"] == "b/final"
+    assert labels["Qwen/Qwen1.5-7B"] == "Qwen/Qwen1.5-7B" and labels["gpt2"] == "gpt2"
+    assert labels["/m/solo"] == "solo"
+
+
+def test_two_models_in_directories_called_final_stay_two_rows(tmp_path, task_manager):
+    for parent in ("a", "b"):
+        model = write_script(tmp_path / parent / "final", {"translated": 1.0 if parent == "a" else 0.0})
+        run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", task_manager=task_manager)
+    board = build_leaderboard([tmp_path / "out"], resamples=200)
+    assert sorted(e.label for e in board.entries) == ["a/final", "b/final"] and board.superseded == []
+
+
+def test_the_label_in_the_results_json_wins(tmp_path, task_manager):
+    model = write_script(tmp_path / "m" / "final", {"translated": 1.0})
+    run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", label="my <model>", task_manager=task_manager)
+    data = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text(encoding="utf-8"))
+    assert data["nativeval"] == {"label": "my <model>"}
+    board = build_leaderboard([tmp_path / "out"], resamples=200)
+    assert [e.label for e in board.entries] == ["my <model>"]
+
+
+# --- rankings, origins, flips --------------------------------------------------------------------------------
+def test_rankings_per_benchmark_with_cis(models_board):
+    page = make_page(models_board)
+    rankings = next(s for s in page.sections if s.id == "rankings")
+    cmmlu = next(t for t in rankings.tables if t.id == f"ranking-{CMMLU.slug}")
+    assert [r.cells["model"] for r in cmmlu.rows] == ["alpha", "beta", "gamma"]
+    for row in cmmlu.rows:
+        low, high = row.cells["ci"]
+        assert low <= row.cells["score"] <= high
+        assert row.cells["clusters"] == 67 and row.cells["se"] is not None and row.cells["se_naive"] is not None
+
+
+def test_native_and_translated_scores_tau_and_named_flips(models_board):
+    native = origin_scores(models_board, "zh", "native")
+    translated = origin_scores(models_board, "zh", "translated")
+    label = {i: models_board.entries[i].label for i in native}
+    assert sorted(native, key=lambda i: -native[i].value) == [i for n in ("alpha", "beta", "gamma")
+                                                              for i in native if label[i] == n]
+    assert all(s.ci is not None and s.ci[0] <= s.value <= s.ci[1] for s in native.values())
+    tau, flips = rank_flips(models_board, native, translated)
+    assert tau == pytest.approx(-1.0)  # planted: translated order is the reverse of the native one
+    named = {(label[f.above_translated], label[f.above_native]) for f in flips}
+    assert named == {("gamma", "alpha"), ("gamma", "beta"), ("beta", "alpha")}
+    biggest = flips[0]
+    assert (label[biggest.above_translated], label[biggest.above_native]) == ("gamma", "alpha")
+    assert biggest.ci[0] > 0  # the native advantage of alpha over gamma is real
+
+
+def test_flips_are_named_on_the_page(models_board, tmp_path):
+    write_site(models_board, tmp_path, make_plots=False)
+    md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert "translated_zh ranks gamma above alpha; native_zh ranks alpha above gamma" in md
+    assert "Kendall τ = -1.00" in md
+
+
+def test_pairwise_matrix_and_holm(models_board):
+    page = make_page(models_board)
+    pairwise = next(s for s in page.sections if s.id == "pairwise")
+    matrix = next(t for t in pairwise.tables if t.id == f"matrix-{CMMLU.slug}")
+    cells = {r.cells["model"]: r for r in matrix.rows}
+    assert cells["alpha"].cells["m2"] == ">" and cells["gamma"].cells["m0"] == "<"  # planted 90% vs 30%
+    pairs = next(t for t in pairwise.tables if t.id == f"pairs-{CMMLU.slug}")
+    assert all(r.cells["test"] == "paired cluster bootstrap" for r in pairs.rows)  # CMMLU clusters by subject
+    assert all(r.cells["p_holm"] >= r.cells["p"] for r in pairs.rows)
+
+
+def test_uncertainty_reports_clustered_beside_naive_and_the_mde(models_board):
+    page = make_page(models_board)
+    table = next(s for s in page.sections if s.id == "uncertainty").tables[0]
+    cmmlu = next(r for r in table.rows if r.cells["benchmark"].startswith("CMMLU"))
+    assert cmmlu.cells["unit"] == "subject" and cmmlu.cells["clusters"] == 67 and cmmlu.cells["n"] == 134
+    assert cmmlu.cells["se"] > 0 and cmmlu.cells["se_naive"] > 0
+    pair_se = [e.se for e in models_board.stats[CMMLU].pair_estimates]
+    assert cmmlu.cells["mde"] == pytest.approx((1.959964 + 0.841621) * float(np.median(pair_se)), rel=1e-5)
+    assert 5 < cmmlu.cells["mde"] < 40
+
+
+def test_baseline_model_compares_everyone_against_it(unrelated_models):
+    board = build_leaderboard([unrelated_models], resamples=500, baseline_model="beta")
+    table = next(s for s in make_page(board).sections if s.id == "baseline").tables[0]
+    cmmlu = {r.cells["model"]: r.cells["delta"] for r in table.rows if r.cells["benchmark"].startswith("CMMLU")}
+    assert cmmlu["alpha"] > 0 > cmmlu["gamma"]
+    with pytest.raises(InputError, match="--baseline nobody: no such model"):
+        build_leaderboard([unrelated_models], resamples=200, baseline_model="nobody")
+
+
+# --- variant studies ---------------------------------------------------------------------------------------
+def test_manifests_label_rows_and_study_columns_appear(study_board):
+    measured = study_board.measured
     assert {(e.key.base_model, e.key.variant, e.key.lr, e.key.tuning, e.key.method) for e in measured} == {
         (base, variant, "1e-4", "mono", "lora") for base in ("BaseA-1B", "BaseB-7B")
         for variant in ("native", "google", "cohere")}
-    assert all(e.is_toy for e in measured)
+    scores = make_page(study_board).sections[0].tables[0]
+    assert {"variant", "lr", "tuning", "method"} <= {c.key for c in scores.visible_columns()}
 
 
-# --- statistics -----------------------------------------------------------------------------------------------
-def test_paired_comparisons_find_the_planted_gaps(board):
-    measured = [c for c in board.comparisons if c["kind"] == "measured"]
-    assert len(measured) == 2 * 2 * 3  # base models x translated variants x benchmarks
-    for comp in measured:
-        assert comp["n"] == 200 and comp["ci_low"] <= comp["diff"] <= comp["ci_high"]
-        assert comp["family_size"] == 6
-        benchmark = comp["column"]["benchmark"]
-        if benchmark in ("cmmlu", "xquad"):  # planted: native 0.70/0.60 vs translated 0.45/0.35
-            assert comp["diff"] > 10 and comp["p_holm"] < 0.01
-        else:  # MGSM: same success rate for every variant
-            assert comp["p_holm"] > 0.01 or abs(comp["diff"]) < 15
-    verdicts = {(v["base_model"], v["column"]["benchmark"]): v["verdict"] for v in board.verdicts
-                if v["kind"] == "measured"}
-    for base in ("BaseA-1B", "BaseB-7B"):
-        assert verdicts[(base, "cmmlu")] == "native better (significant)"
-        assert verdicts[(base, "xquad")] == "native better (significant)"
-        assert verdicts[(base, "mgsm")] == "not distinguished"
+def test_study_columns_are_hidden_without_manifests(models_board):
+    scores = make_page(models_board).sections[0].tables[0]
+    assert not {"variant", "lr", "tuning", "method"} & {c.key for c in scores.visible_columns()}
 
 
-def test_origin_2x2_and_gaps(board):
-    table = next(t for t in board.origin_2x2 if t["kind"] == "measured")
-    cells = table["cells"]
-    assert cells["native_train|native_test"]["mean"] > cells["translated_train|native_test"]["mean"]
-    assert cells["gap|native_test"]["mean"] > 10
-    gaps = [g for g in board.gaps if g["kind"] == "measured"]
-    assert len(gaps) == 2 * 3
-    assert all(g["translated_variants"] == ["cohere", "google"] for g in gaps)
+def test_interaction_per_model_and_pooled(study_board):
+    table = next(t for s in make_page(study_board).sections if s.id == "variants" for t in s.tables
+                 if t.id == "interaction")
+    measured = [r for r in table.rows if r.cells["kind"] == "measured"]
+    per_model = [r for r in measured if r.cells["model"] != "pooled"]
+    assert len(per_model) == 2
+    for row in per_model:  # planted: +40 points on native tests, 0 on translated tests
+        assert 25 < row.cells["interaction"] < 55 and row.cells["ci"][0] > 0 and row.cells["p"] < 0.01
+    pooled = next(r for r in measured if r.cells["model"] == "pooled")
+    assert pooled.cells["ci"][0] > 0
 
 
-def test_paper_excerpt_xquad_gap_positive_everywhere_mgsm_not(board):
-    positive = benchmarks_with_positive_gap(board.gaps, lr="1e-4", tuning="mono", kind="reference")
+def test_published_rows_get_the_interaction_with_configurations_as_units():
+    board = build_leaderboard([], reference="paper", resamples=100)
+    table = next(t for s in make_page(board).sections if s.id == "variants" for t in s.tables if t.id == "interaction")
+    rows = [r for r in table.rows if r.cells["kind"] == "reference"]
+    pooled = next(r for r in rows if r.cells["model"] == "pooled")
+    values = [r.cells["interaction"] for r in rows if r.cells["model"] != "pooled"]
+    assert len(values) >= 8 and pooled.cells["interaction"] == pytest.approx(np.mean(values))
+    assert pooled.cells["ci"][0] <= pooled.cells["interaction"] <= pooled.cells["ci"][1]
+    assert 0 < pooled.cells["p"] <= 1 and "t interval" in pooled.cells["method"]
+
+
+def test_paper_excerpt_xquad_gap_positive_everywhere_mgsm_not(study_board):
+    positive = benchmarks_with_positive_gap(native_gaps(study_board), lr="1e-4", tuning="mono", kind="reference")
     assert positive == {"xquad": True, "mgsm": False}
-    xquad_bases = {g["base_model"] for g in board.gaps if g["kind"] == "reference"
-                   and g["column"]["benchmark"] == "xquad"}
-    assert len(xquad_bases) == 8
 
 
 def test_full_embedded_paper_table_reproduces_the_study():
     board = build_leaderboard([], reference="paper", resamples=100)
-    positive = benchmarks_with_positive_gap(board.gaps, lr="1e-4", tuning="mono")
+    gaps = native_gaps(board)
+    positive = benchmarks_with_positive_gap(gaps, lr="1e-4", tuning="mono")
     assert positive["xquad"] and positive["tydiqa"] and positive["cmmlu"]
     assert not positive["mgsm"] and not positive["mt_mmlu"]
-    assert benchmarks_with_positive_gap(board.gaps, lr="1e-6", tuning="mono")["xquad"] is False
+    assert benchmarks_with_positive_gap(gaps, lr="1e-6", tuning="mono")["xquad"] is False
     rows = load_reference("paper")
     assert len({(r.key, r.source) for r in rows}) == len(rows)
 
 
-# --- outputs ------------------------------------------------------------------------------------------------
-def test_cli_writes_every_output(study, tmp_path):
+def test_reference_lines_up_with_measured_rows(unrelated_models, tmp_path):
+    board = build_leaderboard([unrelated_models], reference="paper", resamples=200)
+    avg = ColumnKey("xquad", "avg", "exact_match", "human_translated")
+    alpha = next(e for e in board.entries if e.label == "alpha")
+    assert alpha.values[avg] == pytest.approx(alpha.values[XQUAD])  # only zh measured: the average of zh
+    assert any("averages zh only" in n and "es, ru not measured" in n for n in board.notes)
+    open_qa = ColumnKey("open_qa", "avg", "rating", "human_translated")
+    ratings = [e.values[open_qa] for e in board.entries if open_qa in e.values]
+    assert ratings and all(1.0 <= r <= 5.0 for r in ratings)  # published sums over 50 shown as mean ratings
+    write_site(board, tmp_path, make_plots=False)
+    md = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert md.count("arXiv 2406.12822") == 1  # the citation once, not in every row
+
+
+# --- outputs ---------------------------------------------------------------------------------------------
+def test_cli_writes_every_output_and_every_plot(variant_study, unrelated_models, tmp_path, csv_columns):
     site = tmp_path / "site"
-    proc = run_cli(str(study), "--out", str(site), "--reference", "paper-excerpt", "--bootstrap", "500",
-                   "--title", "Study <b>")
+    proc = run_cli(str(variant_study), str(unrelated_models), "--out", str(site), "--reference", "paper-excerpt",
+                   "--bootstrap", "300", "--title", "Study <b>")
     assert proc.returncode == 0, proc.stderr
     for name in ("leaderboard.md", "leaderboard.csv", "index.html", "leaderboard.json"):
         assert (site / name).is_file()
-    plots = sorted(p.name for p in (site / "plots").iterdir())
-    assert any(n.startswith("measured_gap_vs_native") and n.endswith(".png") for n in plots)
-    assert any(n.startswith("measured_gap_vs_native") and n.endswith(".svg") for n in plots)
-    assert any(n.startswith("reference_bars_xquad") for n in plots)
+    data = json.loads((site / "leaderboard.json").read_text(encoding="utf-8"))
+    plots = [f for s in data["sections"] for p in s["plots"] for f in p["files"]]
+    assert plots and all((site / f).is_file() for f in plots)
+    names = " ".join(plots)
+    for kind in ("dots_", "origin_scatter_zh", "measured_bars_", "measured_gap_vs_native", "reference_bars_"):
+        assert kind in names
+    assert any(f.endswith(".png") for f in plots) and any(f.endswith(".svg") for f in plots)
     html = (site / "index.html").read_text(encoding="utf-8")
     assert "Study &lt;b&gt;" in html and "Study <b>" not in html
-    assert 'class="col-native"' in html and 'class="col-translated"' in html
-    assert "reference</span>" in html and "toy-banner" in html
     md = (site / "leaderboard.md").read_text(encoding="utf-8")
     assert "Study &lt;b&gt;" in md and "Toy/demo data" in md
     with open(site / "leaderboard.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert {r["kind"] for r in rows} == {"measured", "reference"}
-    assert rows[0]["cmmlu|zh|acc|native|ci_low"]
-    data = json.loads((site / "leaderboard.json").read_text(encoding="utf-8"))
-    assert data["toy_data"] is True and "Holm" in data["statistics"]["multiple_testing"]
+        header = next(csv.reader(fh))
+    md_header = next(line for line in md.splitlines() if line.startswith("| model"))
+    md_columns = [c.strip() for c in md_header.strip("|").split("|")]
+    assert csv_columns(header) == md_columns
+    for section in data["sections"]:
+        for table in section["tables"]:
+            csv_path = site / ("leaderboard.csv" if table["id"] == "leaderboard" else f"tables/{table['id']}.csv")
+            assert csv_path.is_file(), table["id"]
 
 
-def test_format_json_writes_only_json(study, tmp_path):
-    proc = run_cli(str(study), "--out", str(tmp_path / "j"), "--format", "json", "--bootstrap", "200")
+def test_format_json_writes_only_json(unrelated_models, tmp_path):
+    proc = run_cli(str(unrelated_models), "--out", str(tmp_path / "j"), "--format", "json", "--bootstrap", "200")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "j").iterdir()) == ["leaderboard.json"]
 
 
-def test_push_to_hub_offline_is_a_clear_error(study, tmp_path, monkeypatch):
-    proc = run_cli(str(study), "--out", str(tmp_path / "s"), "--format", "json", "--bootstrap", "200",
+def test_push_to_hub_offline_is_a_clear_error(unrelated_models, tmp_path):
+    proc = run_cli(str(unrelated_models), "--out", str(tmp_path / "s"), "--format", "json", "--bootstrap", "200",
                    "--push-to-hub", "me/board")
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("error: --push-to-hub") and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: --push-to-hub")
 
 
-# --- bad input ------------------------------------------------------------------------------------------------
-def test_non_results_file_is_named_and_others_still_processed(study, tmp_path):
+def test_adding_a_section_is_one_function(models_board, tmp_path):
+    def judge_diagnostics(board) -> Section:
+        table = Table("judge-diagnostics", "", [])
+        return Section("judge", "Judge diagnostics", notes=[f"{len(board.entries)} rows judged"], tables=[table])
+
+    write_site(models_board, tmp_path, make_plots=False, extra_sections=[judge_diagnostics])
+    assert "## Judge diagnostics" in (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    assert 'id="section-judge"' in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+# --- bad input ---------------------------------------------------------------------------------------------
+def test_corrupt_and_foreign_files_are_skipped_with_one_line_each(unrelated_models, tmp_path):
     mixed = tmp_path / "mixed"
-    shutil.copytree(study, mixed)
+    shutil.copytree(unrelated_models, mixed)
     (mixed / "results_bogus.json").write_text('{"hello": "world"}', encoding="utf-8")
     (mixed / "results_broken.json").write_text("{not json", encoding="utf-8")
+    foreign = json.loads(results_file(mixed, "alpha").read_text(encoding="utf-8"))
+    foreign["lm_eval_version"] = "0.3.0"
+    (mixed / "results_old.json").write_text(json.dumps(foreign), encoding="utf-8")
     proc = run_cli(str(mixed), "--out", str(tmp_path / "site"), "--format", "json", "--bootstrap", "200")
     assert proc.returncode == 0
-    assert "results_bogus.json: not an lm-eval results file" in proc.stderr
-    assert "results_broken.json" in proc.stderr and "malformed JSON" in proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: skipped")]
+    assert len(warnings) == 3
+    assert any("results_bogus.json: not an lm-eval results file" in w for w in warnings)
+    assert any("results_broken.json" in w and "malformed JSON" in w for w in warnings)
+    assert any("results_old.json: written by lm-eval 0.3.0" in w for w in warnings)
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 6 and len(data["warnings"]) == 2
+    assert len(data["sections"][0]["tables"][0]["rows"]) == 3
 
 
-def test_missing_samples_give_na_not_invented_intervals(study, tmp_path):
+def test_missing_samples_give_na_with_a_note(unrelated_models, tmp_path):
     copy = tmp_path / "nosamples"
-    shutil.copytree(study, copy)
+    shutil.copytree(unrelated_models, copy)
     for path in copy.rglob("samples_*.jsonl"):
         path.unlink()
     board = build_leaderboard([copy], resamples=200)
-    assert all(not e.cis for e in board.entries)
-    assert all(c["ci_low"] is None and c["p_value"] is None for c in board.comparisons)
-    assert {v["verdict"] for v in board.verdicts} <= {"native higher (untested)", "translated higher (untested)",
-                                                      "mixed (untested)"}
-    write_site(board, tmp_path / "site")
-    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert "n/a" in html
-
-
-def test_different_task_sets_leave_blank_cells(study, tmp_path):
-    copy = tmp_path / "partial"
-    shutil.copytree(study, copy)
-    victim = next(p for p in sorted(copy.rglob("results_*.json")) if "BaseA-1B-google" in str(p))
-    data = json.loads(victim.read_text(encoding="utf-8"))
-    del data["results"]["translated_zh_xquad"]
-    victim.write_text(json.dumps(data), encoding="utf-8")
-    board = build_leaderboard([copy], resamples=200)
-    entry = next(e for e in board.entries if e.key.base_model == "BaseA-1B" and e.key.variant == "google")
-    assert XQUAD not in entry.values
+    assert board.stats == {}
     write_site(board, tmp_path / "site", make_plots=False)
+    md = (tmp_path / "site" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "[CI n/a]" in md and "no per-item samples: run lm_eval with --log_samples" in md
+
+
+def test_one_model_in_separate_runs_is_one_row(tmp_path, task_manager):
+    model = write_script(tmp_path / "models" / "solo", {"native": 0.5, "translated": 0.5})
+    run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", task_manager=task_manager)
+    run_scripted(model, ["translated_zh_mt_mmlu"], tmp_path / "out", task_manager=task_manager)
+    board = build_leaderboard([tmp_path / "out"], resamples=200)
+    assert len(board.entries) == 1 and {XQUAD, MT_MMLU} <= set(board.entries[0].values)
+    assert board.superseded == []
+
+
+def test_duplicate_runs_newest_wins_and_the_superseded_file_is_named(tmp_path, task_manager):
+    model = write_script(tmp_path / "models" / "twice", {"translated": 0.0})
+    run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", task_manager=task_manager)
+    older = next((tmp_path / "out").rglob("results_*.json"))
+    write_script(model, {"translated": 1.0})
+    run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", task_manager=task_manager)
+    board = build_leaderboard([tmp_path / "out"], resamples=200)
+    assert board.entries[0].values[XQUAD] == pytest.approx(100.0)
+    assert len(board.superseded) == 1 and str(older) in board.superseded[0]
+
+
+def test_limit_runs_are_marked_everywhere(tmp_path, task_manager):
+    model = write_script(tmp_path / "models" / "quick", {"native": 1.0})
+    run_scripted(model, ["native_zh_cmmlu"], tmp_path / "out", limit=1, task_manager=task_manager)
+    board = build_leaderboard([tmp_path / "out"], resamples=200)
+    write_site(board, tmp_path / "site", make_plots=False)
+    md = (tmp_path / "site" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "Runs made with lm-eval --limit (quick)" in md and "n=67 limit" in md
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'class="col-native limited"' in html and "--limit" in html
+    data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
+    row = data["sections"][0]["tables"][0]["rows"][0]
+    assert row[CMMLU.slug]["limited"] is True and row[CMMLU.slug]["n"] == 67
+    assert row["limit"] == "1 (metrics not real)"
     with open(tmp_path / "site" / "leaderboard.csv", encoding="utf-8") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["base_model"] == "BaseA-1B" and r["variant"] == "google")
-    assert row["xquad|zh|exact_match|translated"] == "" and row["cmmlu|zh|acc|native"] != ""
+        record = next(csv.DictReader(fh))
+    assert record["lm-eval --limit"] == "1 (metrics not real)" and record[f"{CMMLU.display} · acc n"] == "67"
 
 
-def test_duplicate_runs_newest_wins_and_is_reported(study, tmp_path):
-    copy = tmp_path / "dups"
-    shutil.copytree(study, copy)
-    original = next(p for p in sorted(copy.rglob("results_*.json")) if "BaseB-7B-native" in str(p))
-    stamp = original.stem[len("results_"):]
-    newer = "2099-01-01T00-00-00.000000"
-    data = json.loads(original.read_text(encoding="utf-8"))
-    data["results"]["native_zh_cmmlu"]["acc,none"] = 0.99
-    (original.parent / f"results_{newer}.json").write_text(json.dumps(data), encoding="utf-8")
-    board = build_leaderboard([copy], resamples=200)
-    entry = next(e for e in board.entries if e.key.base_model == "BaseB-7B" and e.key.variant == "native")
-    assert entry.values[CMMLU] == pytest.approx(99.0)
-    assert CMMLU not in entry.items  # no samples were logged for the newer run: no borrowed items
-    assert len(board.superseded) == 3 and all(newer in note and stamp in note for note in board.superseded)
-
-
-def test_no_results_is_one_line_exit_2_and_keeps_existing_output(tmp_path):
+def test_zero_models_is_one_line_exit_2_and_keeps_existing_output(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text("previous site", encoding="utf-8")
@@ -260,55 +417,54 @@ def test_bad_reference_csv_is_an_input_error(tmp_path):
         build_leaderboard([], reference=str(bad))
 
 
-def test_judge_outputs_join_their_model_row(study, tmp_path):
+def write_judgments(results: Path, judge: str, ratings: list[int]) -> None:
+    """A judge's output beside an lm-eval run, in the shape `nativeval judge` writes."""
+    header = json.loads(results.read_text(encoding="utf-8"))
+    stamp = results.stem[len("results_"):]
+    judge_doc = {
+        "results": {"native_zh_open_qa": {"alias": "native_zh_open_qa", f"rating,{judge}": sum(ratings) / len(ratings),
+                                          f"rating_stderr,{judge}": "N/A", f"n,{judge}": len(ratings),
+                                          f"invalid,{judge}": 0}},
+        "group_subtasks": {"native_zh_open_qa": []},
+        "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa"}},
+        "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
+        "model_name": header["model_name"], "config": header["config"], "judge": {"name": judge},
+    }
+    (results.parent / f"results_judge_{judge}_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
+    rows = [{"doc_id": i, "rating": r, "valid": True, "judge": judge} for i, r in enumerate(ratings)]
+    (results.parent / f"judgments_native_zh_open_qa_{judge}_{stamp}.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
     copy = tmp_path / "judged"
-    shutil.copytree(study, copy)
+    shutil.copytree(unrelated_models, copy)
     for results in sorted(copy.rglob("results_*.json")):
-        header = json.loads(results.read_text(encoding="utf-8"))
-        stamp = results.stem[len("results_"):]
-        native = "-native" in header["model_name"]
-        ratings = [5, 4, 5, 4] if native else [2, 3, 2, 2]
-        judge_doc = {
-            "results": {"native_zh_open_qa": {"alias": "native_zh_open_qa", "rating,gpt4": sum(ratings) / 4,
-                                              "rating_stderr,gpt4": "N/A", "rating_sum,gpt4": sum(ratings),
-                                              "n,gpt4": 4, "invalid,gpt4": 0, "off_language_rate,none": 0.0}},
-            "group_subtasks": {"native_zh_open_qa": []},
-            "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa", "metadata": {"language": "zh"}}},
-            "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
-            "model_name": header["model_name"], "config": header["config"],
-            "judge": {"name": "gpt4"},
-        }
-        (results.parent / f"results_judge_gpt4_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
-        rows = [{"doc_id": i, "rating": r, "valid": True, "judge": "gpt4"} for i, r in enumerate(ratings)]
-        rows.append({"doc_id": 9, "rating": None, "valid": False, "judge": "gpt4"})
-        (results.parent / f"judgments_native_zh_open_qa_gpt4_{stamp}.jsonl").write_text(
-            "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        write_judgments(results, "gpt4", [5, 4, 5, 4] if "alpha" in str(results) else [2, 3, 2, 2])
     board = build_leaderboard([copy], resamples=500)
     open_qa = ColumnKey("open_qa", "zh", "rating", "native")
     assert board.superseded == [] and board.warnings == []
-    entry = next(e for e in board.entries if e.key.base_model == "BaseA-1B" and e.key.variant == "native")
-    assert entry.values[open_qa] == pytest.approx(4.5) and len(entry.items[open_qa]) == 4
-    assert CMMLU in entry.values  # the lm-eval run's scores stay on the same row
-    comp = next(c for c in board.comparisons if c["column"]["benchmark"] == "open_qa" and c["kind"] == "measured")
-    assert comp["n"] == 4 and comp["diff"] == pytest.approx(2.25)
+    alpha = next(e for e in board.entries if e.label == "alpha")
+    assert alpha.values[open_qa] == pytest.approx(4.5) and len(alpha.items[open_qa]) == 4
+    assert CMMLU in alpha.values  # the lm-eval run's scores stay on the same row
+    assert len(board.stats[open_qa].pairs) == 3
 
 
-def test_local_model_paths_are_labelled_by_their_last_component_and_hub_ids_stay():
-    from harness_ext.leaderboard.results import model_label
-
-    assert model_label("/scratch/models/Qwen1.5-7B/") == "Qwen1.5-7B"
-    assert model_label("./runs/toy") == "toy"
-    assert model_label("Qwen/Qwen1.5-7B") == "Qwen/Qwen1.5-7B"
-    assert model_label("google/gemma-2b") == "google/gemma-2b"
-
-
-def test_open_qa_columns_say_which_test_set_they_are():
-    from harness_ext.leaderboard.results import ColumnKey as Column
-
-    native = Column("open_qa", "zh", "rating", "native").display
-    translated = Column("open_qa", "zh", "rating", "human_translated").display
-    assert native == "open QA zh (native)" and translated == "open QA zh (translated)"
-    assert Column("xquad", "zh", "exact_match", "human_translated").display == "XQuAD zh"
+def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(unrelated_models, tmp_path):
+    copy = tmp_path / "judged"
+    shutil.copytree(unrelated_models, copy)
+    for results in sorted(copy.rglob("results_*.json")):
+        good = "alpha" in str(results)
+        write_judgments(results, "gpt4", [5, 4, 5, 4] if good else [2, 3, 2, 2])
+        write_judgments(results, "claude", [4, 4, 5, 5] if good else [1, 2, 2, 3])
+    board = build_leaderboard([copy], resamples=500)
+    open_qa = ColumnKey("open_qa", "zh", "rating", "native")
+    assert board.superseded == []  # a second judge is not a duplicate run
+    alpha = next(e for e in board.entries if e.label == "alpha")
+    assert alpha.values[open_qa] == pytest.approx((18 + 18) / 8) and len(alpha.items[open_qa]) == 8
+    assert alpha.n[open_qa] == 4 and len(set(alpha.clusters[open_qa].values())) == 4
+    estimate = board.estimate(alpha, open_qa)
+    assert estimate.method == "cluster bootstrap" and estimate.n_clusters == 4
 
 
 def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
@@ -317,7 +473,31 @@ def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_
 
     results = tmp_path / "results_2026.json"
     row = {"judge": "gpt-4-turbo", "doc_id": 0}
-    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_gpt-4-turbo_2026.jsonl", [{**row, "task": "native_zh_open_qa", "rating": 2}])
-    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_v2_gpt-4-turbo_2027.jsonl", [{**row, "task": "native_zh_open_qa_v2", "rating": 5}])
+    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_gpt-4-turbo_2026.jsonl",
+                       [{**row, "task": "native_zh_open_qa", "rating": 2}])
+    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_v2_gpt-4-turbo_2027.jsonl",
+                       [{**row, "task": "native_zh_open_qa_v2", "rating": 5}])
     assert judged_item_scores(results, "native_zh_open_qa", "gpt-4-turbo") == {"0": 2.0}
     assert judged_item_scores(results, "native_zh_open_qa_v2", "gpt-4-turbo") == {"0": 5.0}
+
+
+def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
+    from harness_ext.catalogue.model import catalogue
+
+    for task in catalogue().tasks:
+        bench = task.benchmark
+        assert bench.title and bench.headline is not None, bench.source_file
+        assert isinstance(bench.percent, bool)
+        assert bench.cluster_unit in (None, "subject") or isinstance(bench.cluster_unit, str)
+    assert not (REPO / "harness_ext" / "leaderboard" / "benchmarks.json").exists()
+    assert load_runs([]).runs == []
+
+
+def test_item_tag_values_are_read_for_split_sections(unrelated_models):
+    from harness_ext.leaderboard.results import read_item_scores
+
+    samples = next(p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p))
+    tags: dict[str, dict[str, str]] = {}
+    scores, clusters = read_item_scores(samples, "exact_match", "none", unit="context", tag_fields=("id",), tags=tags)
+    assert set(tags) == set(scores) == set(clusters) and all("id" in t for t in tags.values())
+    assert len({t["id"] for t in tags.values()}) == len(scores)  # XQuAD ids: one per question

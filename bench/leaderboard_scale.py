@@ -1,0 +1,116 @@
+"""Leaderboard statistics at scale (not a test; prints side-by-side figures).
+
+M models x T test sets x N items with per-item samples (default 50 x 20 x 1,000, binary scores, items in
+passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Prints, from one run:
+(a) nativeval: every test set's per-model cluster-bootstrap CIs and all M(M-1)/2 pairwise tests, with
+    the resamples shared across models and pairs (harness_ext.leaderboard.analyses.column_stats);
+(b) naive: one paired bootstrap per pair in a Python loop (measured on --naive-pairs pairs, scaled to all);
+(c) ideal: only the shared resampled means (bootstrap_means), the part no method can skip;
+with wall time and peak memory (tracemalloc: numpy's allocations included). Goal: (a) under 60 s and 2 GiB
+on 2 cores.
+
+    python bench/leaderboard_scale.py [--models 50] [--tasks 20] [--items 1000] [--resamples 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness_ext.leaderboard import stats  # noqa: E402
+from harness_ext.leaderboard.analyses import Entry, column_stats  # noqa: E402
+from harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
+
+PER_PASSAGE = 5
+
+
+def synthetic_entries(models: int, tasks: int, items: int, seed: int = 0) -> tuple[list[Entry], list[ColumnKey]]:
+    """Entries as the results reader builds them: per-item 0/100 scores, passages on XQuAD-like columns."""
+    rng = np.random.default_rng(seed)
+    columns = [ColumnKey("xquad" if t % 2 else "mgsm", f"l{t}", "exact_match", "human_translated")
+               for t in range(tasks)]
+    ability = rng.normal(0, 1, models)
+    entries = [Entry(RowKey(f"model-{m:02d}"), "measured", {}) for m in range(models)]
+    for column in columns:
+        difficulty = np.repeat(rng.normal(0, 1, items // PER_PASSAGE + 1), PER_PASSAGE)[:items]
+        probability = 1 / (1 + np.exp(-(ability[:, None] - difficulty[None, :])))
+        scores = (rng.random((models, items)) < probability) * 100.0
+        ids = [str(i) for i in range(items)]
+        passages = {k: f"passage-{int(k) // PER_PASSAGE}" for k in ids}
+        for m, entry in enumerate(entries):
+            entry.items[column] = dict(zip(ids, scores[m].tolist(), strict=True))
+            entry.values[column] = float(scores[m].mean())
+            entry.n[column] = items
+            if column.benchmark == "xquad":
+                entry.clusters[column] = passages
+    return entries, columns
+
+
+def measure(label: str, work) -> tuple[float, float]:
+    tracemalloc.start()
+    started, cpu = time.perf_counter(), time.process_time()
+    work()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = tracemalloc.get_traced_memory()[1] / 2**30
+    tracemalloc.stop()
+    print(f"{label:<52} {elapsed:8.1f} s wall {cpu:8.1f} s CPU   peak {peak:5.2f} GiB")
+    return elapsed, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--resamples", type=int, default=10_000)
+    parser.add_argument("--naive-pairs", type=int, default=20)
+    args = parser.parse_args()
+    entries, columns = synthetic_entries(args.models, args.tasks, args.items)
+    pairs = args.models * (args.models - 1) // 2
+    print(f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
+          f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads")
+
+    ours, ours_peak = measure("(a) nativeval: shared resamples, all pairs", lambda: [
+        column_stats(c, entries, args.resamples, seed=0) for c in columns])
+
+    def naive_sample() -> None:
+        column = columns[1]
+        units = entries[0].clusters[column]
+        keys = sorted(entries[0].items[column])
+        for k in range(args.naive_pairs):
+            a, b = entries[k % args.models], entries[(k + 1) % args.models]
+            stats.paired_test([a.items[column][i] for i in keys], [b.items[column][i] for i in keys],
+                              [units[i] for i in keys], args.resamples, seed=k)
+
+    sample, naive_peak = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
+    naive = sample / args.naive_pairs * pairs * args.tasks
+    print(f"{'    scaled to all pairs (' + str(pairs * args.tasks) + ')':<52} {naive:8.1f} s wall")
+
+    def ideal() -> None:
+        for column in columns:
+            members = list(range(args.models))
+            keys = sorted(entries[0].items[column])
+            values = np.array([[entries[m].items[column][k] for k in keys] for m in members])
+            index = stats.cluster_index(None, len(keys))
+            stats.bootstrap_means(values, np.ones_like(values, dtype=bool), index, args.resamples)
+
+    ideal_time, _ = measure("(c) ideal: shared resampled means only", ideal)
+    print(f"ours vs naive: {naive / ours:.0f}x faster; ours vs ideal: {ours / ideal_time:.1f}x; "
+          f"target < 60 s and < 2 GiB: {'met' if ours < 60 and ours_peak < 2 else 'NOT met'} "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time counts other processes)")
+
+
+if __name__ == "__main__":
+    main()
