@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from harness_ext.core.errors import InputError
+from harness_ext.core.prices import character_prices, token_prices
+from harness_ext.core.prices import table_path as price_table_path
 from harness_ext.core.io import atomic_write_json, file_sha256
 from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
 
@@ -497,20 +499,12 @@ def command_for(step: Step, ctx: CommandContext, resume: bool = False) -> list[s
 
 # --- money: the price tables --------------------------------------------------------------------------
 _ROOT = Path(__file__).resolve().parents[2]
-# The one place that names the price tables (USD per 1M units). When they become one table in
-# harness_ext/core, point this (and `price_tables`) at it.
-PRICE_FILES = {"translate": _ROOT / "translate" / "prices.yaml",
-               "judge": _ROOT / "harness_ext" / "judge" / "configs" / "prices.yaml"}
 JUDGE_CONFIGS = _ROOT / "harness_ext" / "judge" / "configs"
 
 
-@lru_cache(maxsize=1)
 def price_tables() -> dict[str, dict[str, dict[str, float]]]:
-    """USD per 1M units: ``{"tokens": {model: {input, output}}, "characters": {google model: {char}}}``."""
-    translate = yaml.safe_load(PRICE_FILES["translate"].read_text(encoding="utf-8")) or {}
-    judge = yaml.safe_load(PRICE_FILES["judge"].read_text(encoding="utf-8")) or {}
-    return {"tokens": {**(translate.get("llm") or {}), **(judge.get("per_million_tokens") or {})},
-            "characters": dict(translate.get("google") or {})}
+    """USD per 1M units from the one price table: ``{"tokens": {model: {input, output}}, "characters": {...}}``."""
+    return {"tokens": token_prices(), "characters": character_prices()}
 
 
 @dataclass
@@ -569,7 +563,8 @@ def estimate_costs(steps: list[Step]) -> CostEstimate:
 
 def cost_line(steps: list[Step]) -> str:
     cost = estimate_costs(steps)
-    files = ", ".join(str(p.relative_to(_ROOT)) if p.is_relative_to(_ROOT) else str(p) for p in PRICE_FILES.values())
+    table = price_table_path()
+    files = str(table.relative_to(_ROOT)) if table.is_relative_to(_ROOT) else str(table)
     line = (f"estimated API cost for the steps to run: ${cost.total:,.2f} (translation ${cost.translation:,.2f}, "
             f"judging ${cost.judging:,.2f}) at list prices from {files}")
     if cost.unpriced:

@@ -64,14 +64,6 @@ def test_dry_run_estimates_and_sends_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-@pytest.fixture
-def stub_prices(tmp_path) -> dict[str, str]:
-    """The loopback server's model in a price table of its own (product config prices real models only)."""
-    table = tmp_path / "prices.yaml"
-    table.write_text("per_million_tokens:\n  stub-model: {input: 1.0, output: 2.0}\n", encoding="utf-8")
-    return {"NATIVEVAL_PRICES": str(table)}
-
-
 def test_max_cost_stops_before_the_cap_and_a_rerun_finishes_the_rest(tmp_path, stub_prices):
     src = write_json(tmp_path / "in.json", records(30))
     out = tmp_path / "out.json"

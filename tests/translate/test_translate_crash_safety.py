@@ -24,11 +24,12 @@ def llm_args(stub, src, out, *extra):
             "--src", "en", "--tgt", "zh", "--in", str(src), "--out", str(out), *extra)
 
 
-def test_max_cost_lets_calls_in_flight_finish_bills_them_and_never_sends_them_again(tmp_path):
+def test_max_cost_lets_calls_in_flight_finish_bills_them_and_never_sends_them_again(tmp_path, stub_prices):
     src = write_json(tmp_path / "in.json", records(30))
     out = tmp_path / "out.json"
     with OpenAIStub(llm_translating_responder, latency=0.05) as stub:
-        capped = run_cli(*llm_args(stub, src, out, "--max-cost", "0.004", "--concurrency", "8"), env=KEY_ENV)
+        capped = run_cli(*llm_args(stub, src, out, "--max-cost", "0.004", "--concurrency", "8"),
+                         env={**KEY_ENV, **stub_prices})
         answered = stub.request_count
         assert capped.exit_code == 2, capped.output
         match = re.search(r"spent \$[\d.]+ in (\d+) call\(s\)\); .*\((\d+) segment\(s\) in (\d+) request\(s\) not sent\)",

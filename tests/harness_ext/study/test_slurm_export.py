@@ -93,7 +93,9 @@ def test_demo_export_waits_per_step_with_per_class_resources(tmp_path):
     assert finetunes in arrays, arrays  # one array: same class, same upstream step
     eval_native = arrays["eval/toy/zh/native/lr3e-3-mono"]
     # the native eval waits for the native fine-tuning task alone, not for the whole fine-tuning array
-    assert re.search(rf'"\$\{{j\d+\}}_{numbers["finetune/toy/zh/native/lr3e-3"]}"', eval_native), eval_native
+    deps = re.search(r'submit \d+ "([^"]*)"', eval_native).group(1).split(":")
+    assert f"_{numbers['finetune/toy/zh/native/lr3e-3']}" in {d[d.index("_"):] for d in deps}, eval_native
+    assert all(re.fullmatch(r"\$\{j\d+\}_\d+", d) for d in deps), eval_native  # array tasks, never whole arrays
     judge = arrays["judge/stand-in-judge/toy/zh/native/lr3e-3-mono"]
     assert "--partition=api" in judge and "--mem=2G" in judge and "--gres" not in eval_native
     assert "--partition" not in eval_native and "--mem=3G" in eval_native
@@ -259,22 +261,18 @@ def test_dry_run_prices_api_calls_from_the_price_tables(tmp_path, monkeypatch):
     todo = list(plan.steps.values())
     cost = estimate_costs(todo)
     assert cost.translation > 0 and cost.judging > 0 and not cost.unpriced
-    # a planted price change: judge prices x10 -> judging x10, translation unchanged
-    judge_prices = yaml.safe_load(plan_module.PRICE_FILES["judge"].read_text())
-    judge_prices["per_million_tokens"] = {m: {k: v * 10 for k, v in p.items()}
-                                          for m, p in judge_prices["per_million_tokens"].items()}
-    translate_prices = yaml.safe_load(plan_module.PRICE_FILES["translate"].read_text())
-    translate_prices["llm"].pop("command-r")  # the Cohere translations lose their price
-    (tmp_path / "judge.yaml").write_text(yaml.safe_dump(judge_prices))
-    (tmp_path / "translate.yaml").write_text(yaml.safe_dump(translate_prices))
+    # a planted price change in the one price table: the judges' models x10, the Cohere translator unpriced
+    from harness_ext.core.prices import TABLE, TABLE_ENV
+
+    judge_models = {plan_module._judge_model(s)[0] for s in todo if s.kind == "judge"}
+    table = yaml.safe_load(TABLE.read_text())
+    table["per_million_tokens"] = {m: ({k: v * 10 for k, v in p.items()} if m in judge_models else p)
+                                   for m, p in table["per_million_tokens"].items()}
+    table["per_million_tokens"].pop("command-r")  # the Cohere translations lose their price
+    (tmp_path / "prices.yaml").write_text(yaml.safe_dump(table))
     with monkeypatch.context() as patched:
-        patched.setattr(plan_module, "PRICE_FILES", {"judge": tmp_path / "judge.yaml",
-                                                     "translate": tmp_path / "translate.yaml"})
-        plan_module.price_tables.cache_clear()
-        try:
-            changed = estimate_costs(todo)
-        finally:
-            plan_module.price_tables.cache_clear()
+        patched.setenv(TABLE_ENV, str(tmp_path / "prices.yaml"))
+        changed = estimate_costs(todo)
     assert changed.judging == pytest.approx(10 * cost.judging)
     assert 0 < changed.translation < cost.translation
     assert sorted(changed.unpriced) == ["rtt/zh/rtt_cohere", "translate/zh/cohere"]
