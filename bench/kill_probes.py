@@ -6,10 +6,10 @@ at most the requests in flight at each kill).
 
 - translate: N records through the LLM backend (loopback stub, 20 % 429/500 replies); K kills; a final run.
 - judge: N open-QA answers; K kills; then two processes at once on the same cache finish the job.
-- finetune: LoRA on the tiny model, 3 epochs; K kills during training or saving, each followed by
+- finetune: LoRA on the tiny model, 6 epochs; K kills during training or saving, each followed by
   `--resume`; the adapter is compared with an uninterrupted run's (bit-identical is the goal).
 
-    python bench/kill_probes.py [--kills 5] [--seed 0] [--n 200] [--skip-finetune]
+    python bench/kill_probes.py [--kills 5] [--seed 0] [--n 200] [--only translate judge finetune]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,11 +58,14 @@ def inject_faults(stub: OpenAIStub, rng: random.Random, requests: int, rate: flo
                       for _ in range(requests)])
 
 
-def kill_at_random(argv: list[str], rng: random.Random, low: float, high: float) -> bool:
-    """Run ``argv``, SIGKILL it after a random delay; True if it was killed (not finished first)."""
+def kill_at_random(argv: list[str], rng: random.Random, started: Callable[[], bool], within: float) -> bool:
+    """Run ``argv``; once ``started()`` (the job is doing its work, not starting up), SIGKILL it after a random
+    delay of up to ``within`` seconds. True if it was killed, False if it finished first."""
     proc = subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    while not started() and proc.poll() is None:
+        time.sleep(0.02)
     try:
-        proc.wait(timeout=rng.uniform(low, high))
+        proc.wait(timeout=rng.uniform(0.0, within))
         return False
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -79,12 +83,13 @@ def probe_translate(work: Path, rng: random.Random, kills: int, n: int) -> dict:
     src, out = work / "in.json", work / "out.json"
     src.write_text(json.dumps(rows))
     made = 0
-    with PaidCountingStub(llm_translating_responder, latency=0.2) as stub:
+    with PaidCountingStub(llm_translating_responder, latency=0.5) as stub:
         inject_faults(stub, rng, 4 * n)
         argv = CLI + ["translate", "--backend", "llm", "--base-url", stub.base_url, "--model", "stub-model", "--src",
                       "en", "--tgt", "zh", "--in", str(src), "--out", str(out), "--concurrency", "8"]
-        while made < kills:
-            made += kill_at_random(argv, rng, 4.0, 25.0)
+        while made < kills and not out.exists():  # a finished run leaves nothing to interrupt
+            seen = stub.request_count
+            made += kill_at_random(argv, rng, lambda seen=seen: stub.request_count > seen, 5.0)
         final = subprocess.run(argv, env=ENV, capture_output=True, text=True)
     got = json.loads(out.read_text()) if out.exists() else []
     ids = Counter(r["id"] for r in got)
@@ -99,12 +104,13 @@ def probe_judge(work: Path, rng: random.Random, kills: int, n: int) -> dict:
     config = judge_yaml(work / "judge.yaml", invalid_retries=0, timeout_s=30.0)
     cache = work / "judge_cache.sqlite"
     made = 0
-    with PaidCountingStub(rating_by_length, latency=0.3) as stub:
+    with PaidCountingStub(rating_by_length, latency=1.0) as stub:
         inject_faults(stub, rng, 4 * n)
         argv = CLI + ["judge", str(run), "--judge", str(config), "--base-url", stub.base_url, "--cache", str(cache),
                       "--concurrency", "4"]
-        while made < kills:
-            made += kill_at_random(argv, rng, 4.0, 25.0)
+        while made < kills and not list(run.glob("results_judge_*.json")):
+            seen = stub.request_count
+            made += kill_at_random(argv, rng, lambda seen=seen: stub.request_count > seen, 5.0)
         procs = [subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
         codes = [p.wait() for p in procs]
     (judgments,) = run.glob("judgments_native_es_open_qa_*.jsonl")
@@ -126,17 +132,14 @@ def probe_finetune(work: Path, rng: random.Random, kills: int) -> dict:
 
     def argv(out: Path) -> list[str]:
         return CLI + ["finetune", "--base", str(base), "--data", data, "--lang", "zh", "--variant", "native", "--out",
-                      str(out), "--epochs", "3", "--batch-size", "8", "--max-length", "64", "--resume"]
+                      str(out), "--epochs", "6", "--batch-size", "8", "--max-length", "64", "--resume"]
 
     clean, killed = work / "clean", work / "killed"
-    started = time.time()
     subprocess.run(argv(clean), env=ENV, capture_output=True, check=True)
-    duration = time.time() - started
     made = 0
-    while made < kills:
-        made += kill_at_random(argv(killed), rng, 0.3 * duration, 1.1 * duration)
-        if (killed / "nativeval_run.json").is_file():
-            break  # it finished before the kill: nothing left to interrupt
+    while made < kills and not (killed / "nativeval_run.json").is_file():
+        # once the first checkpoint exists: kills during training, checkpoint saves and the final save
+        made += kill_at_random(argv(killed), rng, lambda: (killed / "checkpoints").is_dir(), 1.5)
     final = subprocess.run(argv(killed), env=ENV, capture_output=True, text=True)
     a, b = load_file(clean / "adapter_model.safetensors"), load_file(killed / "adapter_model.safetensors")
     identical = set(a) == set(b) and all(bool((a[k] == b[k]).all()) for k in a)
@@ -149,7 +152,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=200)
-    parser.add_argument("--skip-finetune", action="store_true")
+    parser.add_argument("--only", nargs="*", default=["translate", "judge", "finetune"], help="probes to run")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +161,7 @@ def main() -> None:
         for name, probe in (("translate", lambda w: probe_translate(w, rng, args.kills, args.n)),
                             ("judge", lambda w: probe_judge(w, rng, args.kills, args.n // 2)),
                             ("finetune", lambda w: probe_finetune(w, rng, args.kills))):
-            if name == "finetune" and args.skip_finetune:
+            if name not in args.only:
                 continue
             (work / name).mkdir()
             results.append(probe(work / name))
