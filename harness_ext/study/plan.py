@@ -18,16 +18,15 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness_ext.core.errors import InputError
+from harness_ext.core.io import atomic_write_json, file_sha256
 from harness_ext.core.prices import character_prices, token_prices
 from harness_ext.core.prices import table_path as price_table_path
-from harness_ext.core.io import atomic_write_json, file_sha256
 from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
 
 STEP_FORMAT_VERSION = 1
