@@ -288,6 +288,15 @@ def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
     return column.origin, column.language, column.benchmark
 
 
+def headline_for(benchmark: str, provenance: dict[str, Any]) -> tuple[str, str]:
+    """(metric, filter) the leaderboard scores ``benchmark`` by: the catalogue's headline, else the task's first."""
+    bench = benchmark_entry(benchmark, str(provenance.get("origin") or "") or None) if benchmark else None
+    if bench is not None and bench.headline:
+        return bench.headline.metric, bench.headline.filter or "none"
+    metrics = provenance.get("metrics") or ["acc"]
+    return str(metrics[0]), "none"
+
+
 def headline_key(column: TaskColumn, task_results: dict[str, Any]) -> str | None:
     """The ``metric,filter`` key of the headline among a task's results, or None when it is absent."""
     for key, value in task_results.items():
