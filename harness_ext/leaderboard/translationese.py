@@ -55,7 +55,7 @@ def translationese_sensitivity(source: Mapping[str, float], translation: Mapping
     b = [float(translation[k]) for k in common]
     paired = paired_bootstrap(a, b, resamples=resamples, confidence=confidence, seed=seed)
     return Sensitivity(
-        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.diff,
+        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.value,
         ci_low=paired.ci_low, ci_high=paired.ci_high, p_value=paired.p_value, confidence=confidence,
         source_only=len(set(source) - set(translation)), translation_only=len(set(translation) - set(source)),
     )

@@ -6,6 +6,7 @@ Each appears in Markdown, JSON and HTML when its inputs are among the leaderboar
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,15 @@ def section(page: dict, section_id: str) -> dict | None:
 
 
 @pytest.fixture(scope="module")
-def no_extras(tmp_path_factory, unrelated_models) -> tuple[str, dict, str]:
-    """The plain leaderboard: lm-eval results only, no judge outputs, item tags or translated pairs."""
-    out = tmp_path_factory.mktemp("plain") / "site"
-    code, output = leaderboard_cli(str(unrelated_models), "--out", str(out))
+def no_extras(tmp_path_factory, task_manager) -> tuple[str, dict, str]:
+    """The plain leaderboard: lm-eval results of test sets without item tags, no judge outputs, no translations
+    of a task beside it."""
+    root = tmp_path_factory.mktemp("plain")
+    for name, rate in (("good", 0.8), ("bad", 0.2)):
+        model = write_script(root / "models" / name, {"translated": rate}, seed=5)
+        run_scripted(model, ["translated_zh_xquad", "translated_zh_mgsm"], root / "results", task_manager=task_manager)
+    out = root / "site"
+    code, output = leaderboard_cli(str(root / "results"), "--out", str(out))
     assert code == 0, output
     return site(out)
 
@@ -65,7 +71,7 @@ def test_judge_diagnostics_show_with_judge_outputs_and_their_label(tmp_path, mon
     assert judge is not None and judge["tables"]
     agreement = next(t for t in judge["tables"] if t["id"].startswith("judge-agreement"))
     assert any(f"ja ({STAND_IN})" in json.dumps(row, ensure_ascii=False) for row in agreement["rows"])
-    assert "## Judge diagnostics" in markdown and "kappa" in markdown and STAND_IN.replace("<", "&lt;") in markdown
+    assert "## Judge diagnostics" in markdown and "kappa" in markdown and html_escape(STAND_IN) in markdown
     assert "Judge diagnostics" in html and "STAND-IN judge &lt;not a real model&gt;" in html and STAND_IN not in html
     assert all((tmp_path / "site" / f).is_file() for p in judge["plots"] for f in p["files"]) and judge["plots"]
     assert section(no_extras[1], "judge") is None and "Judge diagnostics" not in no_extras[0] + no_extras[2]
@@ -150,7 +156,7 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     assert row["model"] == "scripted" and row["origin"] == "round_trip_translated" and row["n"] == len(rows)
     assert full > 0 and row["source"] == pytest.approx(full * scale)
     assert row["sensitivity"] == pytest.approx(full * scale * len(rows[::2]) / len(rows))
-    assert row["ci"][0] > 0
+    assert row["ci"][0] <= row["sensitivity"] <= row["ci"][1] and 0 < row["p"] <= 1  # 2 fixture items: wide CI
     assert "## Translationese sensitivity" in markdown and "Translationese sensitivity" in html
     assert section(no_extras[1], "translationese") is None
     assert "Translationese sensitivity" not in no_extras[0] + no_extras[2]
