@@ -7,6 +7,7 @@ such function and append it (or pass it to ``build.write_site(board, out, extra_
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections import defaultdict
@@ -905,6 +906,20 @@ def gap_table(board: Leaderboard, column: ColumnKey, tag: str, vocabulary: tuple
     return table if table.rows else None
 
 
+def entries_by_run_label(board: Leaderboard) -> dict[str, Entry]:
+    """Measured rows by the label translationese pairs runs under (one row per label; ambiguous ones left out)."""
+    from harness_ext.leaderboard.translationese import run_label
+
+    found: dict[str, list[Entry]] = defaultdict(list)
+    for entry in board.measured:
+        try:
+            data = json.loads(Path(entry.source).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found[run_label(data)].append(entry)
+    return {label: rows[0] for label, rows in found.items() if len({e.label for e in rows}) == 1}
+
+
 def translationese_section(board: Leaderboard) -> Section | None:
     """Source minus its translation (`translate-task`, round trips included) on the same items, paired."""
     from harness_ext.leaderboard.translationese import pairs_in_results
@@ -914,7 +929,7 @@ def translationese_section(board: Leaderboard) -> Section | None:
     if not pairs:
         return None
     table = Table("translationese", "Translationese sensitivity", [
-        Column("model", "model", always=True), Column("benchmark", "benchmark", always=True),
+        *model_columns(), Column("benchmark", "benchmark", always=True),
         Column("language", "language"), Column("origin", "translation"), Column("source_task", "source task"),
         Column("translated_task", "translated task"), Column("metric", "metric"), Column("n", "items", "int"),
         Column("source", "source score", "number"), Column("translation", "translation score", "number"),
@@ -922,11 +937,14 @@ def translationese_section(board: Leaderboard) -> Section | None:
         Column("p", "p", "p"), Column("left_out", "items scored on one side only", "int")],
         caption="Mean per-item score of a task and of its translation over the items both scored, and their "
                 "difference with a paired bootstrap CI (percent where the catalogue says so).")
+    rows = entries_by_run_label(board)
     for pair in pairs:
         d = pair.to_dict()
+        entry = rows.get(pair.model)
         bench = benchmark_entry(pair.benchmark, pair.origin)
         scale = 100.0 if bench is not None and bench.percent else 1.0
-        table.add(model=d["model"], benchmark=d["benchmark"], language=d["language"], origin=d["origin"],
+        table.add(row_tags(entry) if entry else (), **(model_cells(entry) if entry else {"model": d["model"]}),
+                  benchmark=d["benchmark"], language=d["language"], origin=d["origin"],
                   source_task=d["source_task"], translated_task=d["translated_task"],
                   metric=f"{d['metric']},{d['filter']}", n=d["n"], source=d["source_score"] * scale,
                   translation=d["translation_score"] * scale, sensitivity=d["sensitivity"] * scale,

@@ -120,7 +120,8 @@ class _TaskRun:
     samples: Path | None
 
 
-def _model_label(data: Mapping[str, Any]) -> str:
+def run_label(data: Mapping[str, Any]) -> str:
+    """The model a results file is paired under: ``nativeval.label``, else the model reference."""
     label = (data.get("nativeval") or {}).get("label")
     if label:
         return str(label)
@@ -143,7 +144,7 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
         except (OSError, ValueError):
             continue
         stamp = results.stem.removeprefix("results_")
-        model = _model_label(data)
+        model = run_label(data)
         for name, config in (data.get("configs") or {}).items():
             provenance = ((config or {}).get("metadata") or {}).get("provenance")
             if isinstance(provenance, dict):
