@@ -454,14 +454,20 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @click.option("--format", "output_format", type=click.Choice(["site", "json"]), default="site", show_default=True,
               help="site: md, csv, html, plots and json; json: leaderboard.json only.")
 @click.option("--push-to-hub", "push_repo", default=None, help="Upload the site to this HF dataset repo.")
+@click.option("--judge-label", "judge_labels", multiple=True, metavar="JUDGE=TEXT",
+              help="Label a judge in the judge diagnostics (e.g. a stand-in); repeatable.")
 @friendly_errors
 def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples, seed, title, output_format,
-                push_repo):
-    """Rankings, native-vs-translated comparisons, significance and plots (md, csv, html, json)."""
+                push_repo, judge_labels):
+    """Rankings, native-vs-translated comparisons, significance and plots (md, csv, html, json).
+
+    RESULTS: lm-eval output directories; `nativeval judge` directories among them add the judge diagnostics.
+    """
+    from harness_ext.judge.report import parse_labels
     from harness_ext.leaderboard.build import run_leaderboard
 
     board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
-                            push_repo, baseline_model)
+                            push_repo, baseline_model, parse_labels(judge_labels))
     for note in board.warnings + board.superseded + board.missing_headline:
         click.echo(f"warning: {note}", err=True)
     click.echo(f"leaderboard: {len(board.entries)} rows x {len(board.columns)} columns -> {out_dir}")

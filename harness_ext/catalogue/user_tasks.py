@@ -90,6 +90,9 @@ def leaf_yaml_path(task: model.CatalogueTask, leaf: model.Leaf) -> Path:
 def _entry_task(entry: dict[str, Any], folder: Path) -> model.CatalogueTask:
     bench_raw = entry["benchmark"]
     dataset = {**bench_raw["dataset"], "embedded": DATA_SUBDIR}
+    # a translation is scored as its source is: the source benchmark's headline, scale and sampling unit
+    source = next((t.benchmark for t in model.builtin_catalogue().tasks if t.benchmark.name == bench_raw["name"]),
+                  None)
     bench = model.Benchmark(
         name=bench_raw["name"], title=bench_raw["title"], source_file=str(folder / ENTRY_FILE),
         task_dir=str(folder), template=bench_raw["template"], origin=bench_raw["origin"],
@@ -97,6 +100,8 @@ def _entry_task(entry: dict[str, Any], folder: Path) -> model.CatalogueTask:
         task_type=bench_raw["task_type"], num_fewshot=int(bench_raw["num_fewshot"]),
         metrics=tuple(bench_raw["metrics"]), dataset_id=dataset["id"], revision=str(dataset["revision"]),
         splits=tuple(dataset["splits"]), license=bench_raw.get("license"), version=float(bench_raw["version"]),
+        headline=source.headline if source else None, percent=source.percent if source else False,
+        cluster_unit=source.cluster_unit if source else None, reference_key=None,
         raw={**bench_raw, "dataset": dataset},
     )
     leaves = tuple(model.Leaf(name=leaf["name"], task_name=entry["name"], member=leaf.get("member"),

@@ -7,6 +7,9 @@ such function and append it (or pass it to ``build.write_site(board, out, extra_
 
 from __future__ import annotations
 
+import json
+import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +20,18 @@ from typing import Any
 import numpy as np
 
 from harness_ext.catalogue.model import catalogue
-from harness_ext.leaderboard import stats
-from harness_ext.leaderboard.results import PAPER_SOURCE, ColumnKey, ReferenceRow, RowKey, Run, variant_origin
+from harness_ext.leaderboard import stats, tags
+from harness_ext.leaderboard.results import (
+    PAPER_SOURCE,
+    ColumnKey,
+    ReferenceRow,
+    RowKey,
+    Run,
+    benchmark_entry,
+    headline_for,
+    item_tag_fields,
+    variant_origin,
+)
 from harness_ext.leaderboard.tables import Column, Plot, ScoreCell, Section, Table
 
 ALPHA = 0.05
@@ -83,6 +96,8 @@ class Leaderboard:
     baseline_model: str | None = None
     notes: list[str] = field(default_factory=list)
     plot_dir: Path | None = None
+    inputs: list[Path] = field(default_factory=list)  # the results paths given (judge and translation sections)
+    judge_labels: dict[str, str] = field(default_factory=dict)  # judge name -> label shown (e.g. a stand-in)
 
     @property
     def has_toy(self) -> bool:
@@ -762,9 +777,188 @@ def notes_section(board: Leaderboard) -> Section | None:
     return Section("notes", "Notes", notes=notes)
 
 
+# --- judge diagnostics, tag splits, translationese (sections over inputs beyond the headline scores) -----
+JUDGE_RESULTS = ("results_judge_*.json", "results_pairwise_*.json")
+JUDGE_RESAMPLES = 1000
+
+
+def judge_dirs(paths: list[Path]) -> list[Path]:
+    """The given directories that hold `nativeval judge` outputs."""
+    return [p for p in paths if p.is_dir() and any(next(p.rglob(pattern), None) for pattern in JUDGE_RESULTS)]
+
+
+def table_id(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts)).strip("-").lower()
+
+
+def judge_section(board: Leaderboard) -> Section | None:
+    """`judge-report`'s diagnostics (agreement, position, length, language, consistency) as page tables."""
+    folders = judge_dirs(board.inputs)
+    if not folders:
+        return None
+    from harness_ext.judge.report import EXPLANATIONS, leaderboard_section
+
+    with tempfile.TemporaryDirectory() as scratch:
+        site, subdir = (board.plot_dir.parent, board.plot_dir.name) if board.plot_dir else (Path(scratch), "plots")
+        report = leaderboard_section(folders, site, plots_subdir=subdir, resamples=JUDGE_RESAMPLES, seed=board.seed,
+                                     labels=board.judge_labels)
+    tables = []
+    for k, raw in enumerate(report.tables):
+        table = Table(table_id("judge", raw.diagnostic, raw.stratum, str(k)), raw.title,
+                      [Column(f"c{j}", title, always=True) for j, title in enumerate(raw.columns)], sortable=False)
+        for row in raw.rows:
+            table.add(**{f"c{j}": value for j, value in enumerate(row)})
+        tables.append(table)
+    plots = [Plot(f"judge_{name}", f"Judge diagnostics: {name}", (path,)) for name, path in report.plots.items()
+             ] if board.plot_dir else []
+    judges = [f"{j.name}: {j.label}" if j.label else j.name for j in report.report.judges]
+    return Section("judge", "Judge diagnostics", "Can the judges' ratings be believed? Judges: "
+                   + "; ".join(judges) + ".", tables=tables, plots=plots, notes=list(EXPLANATIONS.values()))
+
+
+def tag_splits(column: ColumnKey) -> list[tuple[str, tuple[str, ...], tuple[str, str] | None, bool]]:
+    """(tag, vocabulary, contrasted pair, grouped by catalogue subsets) for each closed-vocabulary item tag."""
+    bench = column.info
+    fields = item_tag_fields(bench) if bench else ()
+    subsets = tags.catalogue_subsets(column.benchmark)
+    out = []
+    for tag in fields:
+        vocabulary = tags.tag_vocabulary(column.benchmark, tag)
+        if vocabulary is None:
+            continue  # open values (a subject, a region): too many parts to contrast
+        single = [values[0] for _, f, values in subsets if f == tag and len(values) == 1]
+        out.append((tag, vocabulary, (single[0], single[1]) if len(single) == 2 else None, False))
+    if len(subsets) >= 2 and any(len(values) > 1 for _, _, values in subsets):
+        out.append((tags.SUBSET_TAG, tags.subset_vocabulary(subsets), (subsets[0][0], subsets[1][0]), True))
+    return out
+
+
+def tagged_items(entry: Entry, column: ColumnKey, grouped: bool) -> list[tags.TaggedItem]:
+    clusters = entry.clusters.get(column, {})
+    items = [tags.TaggedItem(k, v, entry.tags[column].get(k, {}), clusters.get(k))
+             for k, v in entry.items.get(column, {}).items()]
+    return tags.with_subset_tag(items, tags.catalogue_subsets(column.benchmark)) if grouped else items
+
+
+def estimate_cell(estimate: tags.Estimate) -> ScoreCell | str:
+    if estimate.mean is None:
+        return "empty (no items)"
+    ci = None if estimate.ci_low is None else (estimate.ci_low, estimate.ci_high)
+    return ScoreCell(estimate.mean, ci, estimate.n)
+
+
+def tag_section(board: Leaderboard) -> Section | None:
+    """Each model's score on every value of a catalogue item tag (Global-MMLU CS / CA, INCLUDE regional /
+    agnostic) with CIs, the contrast of the two values, and for variant studies the training gap per value."""
+    tables, notes = [], []
+    for column in board.columns:
+        entries = [e for e in board.measured if e.tags.get(column)]
+        if not entries:
+            continue
+        for tag, vocabulary, pair, grouped in tag_splits(column):
+            names = tags.subset_names(vocabulary)
+            splits = {board.index(e): tags.split_by_tag(tagged_items(e, column, grouped), tag, vocabulary, pair=pair,
+                                                        resamples=board.resamples, seed=board.seed) for e in entries}
+            extra = sorted({n for s in splits.values() for n in s.subsets} - set(names))
+            names += extra
+            value_columns = [Column(f"v{k}", f"{tag} = {name}", "score") for k, name in enumerate(names)]
+            contrast = [Column("contrast", f"{pair[0]} − {pair[1]}", "score")] if pair else []
+            table = Table(table_id("tags", column.slug, tag), f"{column_title(column)} by {tag}",
+                          [*model_columns(), *value_columns, *contrast], caption=(
+                              f"Score on the items of each value of the catalogue's item tag '{tag}' (95% bootstrap "
+                              "CI, clusters resampled; 'empty': no items of that value were scored)."))
+            for i, split in splits.items():
+                cells = {f"v{k}": estimate_cell(split.subsets[n]) for k, n in enumerate(names) if n in split.subsets}
+                if pair and split.contrast is not None:
+                    cells["contrast"] = estimate_cell(split.contrast)
+                table.add(row_tags(board.entries[i]), **model_cells(board.entries[i]), **cells)
+                notes += [w for w in split.warnings if w not in notes]
+            tables.append(table)
+            if pair:
+                gap = gap_table(board, column, tag, vocabulary, pair, grouped, names, notes)
+                if gap is not None:
+                    tables.append(gap)
+    if not tables:
+        return None
+    return Section("tags", "Split by item tag", "Scores on the parts of a test set that the catalogue's item tags "
+                   "name, with the difference between two parts.", tables=tables, notes=notes)
+
+
+def gap_table(board: Leaderboard, column: ColumnKey, tag: str, vocabulary: tuple[str, ...], pair: tuple[str, str],
+              grouped: bool, names: list[str], notes: list[str]) -> Table | None:
+    """Baseline-variant minus each other variant of one base-model configuration, per tag value (paired)."""
+    table = Table(table_id("tag-gap", column.slug, tag), f"{column_title(column)}: training gap by {tag}", [
+        *model_columns(), Column("against", "minus variant", always=True),
+        *[Column(f"v{k}", f"gap on {tag} = {name}", "score") for k, name in enumerate(names)],
+        Column("difference", f"gap on {pair[0]} − gap on {pair[1]}", "score")],
+        caption=f"Model tuned on '{board.baseline}' data minus the same model tuned on another variant, on the same "
+                "items of each tag value (paired; 95% bootstrap CI).")
+    for _, members in variant_groups([e for e in board.measured if e.tags.get(column)]):
+        base = next((e for e in members if e.key.variant == board.baseline), None)
+        for other in (e for e in members if base is not None and e is not base):
+            gap = tags.gap_by_tag(tagged_items(base, column, grouped), tagged_items(other, column, grouped), tag,
+                                  vocabulary, pair=pair, resamples=board.resamples, seed=board.seed)
+            cells = {f"v{k}": estimate_cell(gap.gaps[n]) for k, n in enumerate(names) if n in gap.gaps}
+            if gap.gap_difference is not None:
+                cells["difference"] = estimate_cell(gap.gap_difference)
+            table.add(row_tags(base), **model_cells(base), against=other.key.variant, **cells)
+            notes.append(f"{base.label} vs {other.key.variant}, {column.display}: {gap.sentence(scale=1.0)}")
+    return table if table.rows else None
+
+
+def entries_by_run_label(board: Leaderboard) -> dict[str, Entry]:
+    """Measured rows by the label translationese pairs runs under (one row per label; ambiguous ones left out)."""
+    from harness_ext.leaderboard.translationese import run_label
+
+    found: dict[str, list[Entry]] = defaultdict(list)
+    for entry in board.measured:
+        try:
+            data = json.loads(Path(entry.source).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found[run_label(data)].append(entry)
+    return {label: rows[0] for label, rows in found.items() if len({e.label for e in rows}) == 1}
+
+
+def translationese_section(board: Leaderboard) -> Section | None:
+    """Source minus its translation (`translate-task`, round trips included) on the same items, paired."""
+    from harness_ext.leaderboard.translationese import pairs_in_results
+
+    pairs = pairs_in_results([p for p in board.inputs if p.exists()], metric_for=headline_for,
+                             resamples=board.resamples, seed=board.seed)
+    if not pairs:
+        return None
+    table = Table("translationese", "Translationese sensitivity", [
+        *model_columns(), Column("benchmark", "benchmark", always=True),
+        Column("language", "language"), Column("origin", "translation"), Column("source_task", "source task"),
+        Column("translated_task", "translated task"), Column("metric", "metric"), Column("n", "items", "int"),
+        Column("source", "source score", "number"), Column("translation", "translation score", "number"),
+        Column("sensitivity", "source − translation", "number", 2, always=True), Column("ci", "95% CI", "ci", 2),
+        Column("p", "p", "p"), Column("left_out", "items scored on one side only", "int")],
+        caption="Mean per-item score of a task and of its translation over the items both scored, and their "
+                "difference with a paired bootstrap CI (percent where the catalogue says so).")
+    rows = entries_by_run_label(board)
+    for pair in pairs:
+        d = pair.to_dict()
+        entry = rows.get(pair.model)
+        bench = benchmark_entry(pair.benchmark, pair.origin)
+        scale = 100.0 if bench is not None and bench.percent else 1.0
+        table.add(row_tags(entry) if entry else (), **(model_cells(entry) if entry else {"model": d["model"]}),
+                  benchmark=d["benchmark"], language=d["language"], origin=d["origin"],
+                  source_task=d["source_task"], translated_task=d["translated_task"],
+                  metric=f"{d['metric']},{d['filter']}", n=d["n"], source=d["source_score"] * scale,
+                  translation=d["translation_score"] * scale, sensitivity=d["sensitivity"] * scale,
+                  ci=(d["ci_low"] * scale, d["ci_high"] * scale), p=d["p_value"],
+                  left_out=d["source_only"] + d["translation_only"] or None)
+    return Section("translationese", "Translationese sensitivity", "How much a test set's score moves when its "
+                   "items are machine-translated or round-tripped (e.g. zh -> en -> zh): a large difference means "
+                   "the translated test set measures the translation as well as the model.", tables=[table])
+
+
 SectionFunction = Callable[[Leaderboard], "Section | None"]
 SECTIONS: list[SectionFunction] = [scores_section, origin_section, ranking_section, pairwise_section,
-                                   uncertainty_section, variant_section, reference_section, notes_section]
+                                   uncertainty_section, variant_section, tag_section, translationese_section,
+                                   judge_section, reference_section, notes_section]
 
 
 def plot_files(sections: list[Section]) -> list[Plot]:

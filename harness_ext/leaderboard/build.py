@@ -39,6 +39,7 @@ def build_leaderboard(
     seed: int = 0,
     title: str = "nativeval leaderboard",
     baseline_model: str | None = None,
+    judge_labels: dict[str, str] | None = None,
 ) -> Leaderboard:
     """Read and analyse; raises InputError (exit 2) when there is nothing to show or an option is wrong."""
     if resamples < MIN_RESAMPLES:
@@ -67,7 +68,7 @@ def build_leaderboard(
     notes = add_cross_language_averages(entries, board_stats, averages, resamples) if averages else []
     return Leaderboard(title, baseline, entries, ordered_columns(entries), board_stats, report.warnings,
                        report.superseded, report.missing_headline, resamples, seed, reference, baseline_model,
-                       notes)
+                       notes, inputs=[Path(p) for p in results], judge_labels=dict(judge_labels or {}))
 
 
 def banners(board: Leaderboard) -> list[str]:
@@ -148,9 +149,9 @@ def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
 
 def run_leaderboard(results: list[str], out_dir: str, reference: str | None, baseline: str, resamples: int,
                     seed: int, title: str, output_format: str, push_repo: str | None,
-                    baseline_model: str | None = None) -> Leaderboard:
+                    baseline_model: str | None = None, judge_labels: dict[str, str] | None = None) -> Leaderboard:
     """What ``cli.py leaderboard`` does; nothing in ``out_dir`` is touched before the inputs are read."""
-    board = build_leaderboard(results, reference, baseline, resamples, seed, title, baseline_model)
+    board = build_leaderboard(results, reference, baseline, resamples, seed, title, baseline_model, judge_labels)
     if output_format == "json":
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_json(Path(out_dir) / "leaderboard.json", render_json(make_page(board)))

@@ -288,6 +288,15 @@ def task_provenance(task: str, config: dict | None) -> tuple[str, str, str]:
     return column.origin, column.language, column.benchmark
 
 
+def headline_for(benchmark: str, provenance: dict[str, Any]) -> tuple[str, str]:
+    """(metric, filter) the leaderboard scores ``benchmark`` by: the catalogue's headline, else the task's first."""
+    bench = benchmark_entry(benchmark, str(provenance.get("origin") or "") or None) if benchmark else None
+    if bench is not None and bench.headline:
+        return bench.headline.metric, bench.headline.filter or "none"
+    metrics = provenance.get("metrics") or ["acc"]
+    return str(metrics[0]), "none"
+
+
 def headline_key(column: TaskColumn, task_results: dict[str, Any]) -> str | None:
     """The ``metric,filter`` key of the headline among a task's results, or None when it is absent."""
     for key, value in task_results.items():
@@ -441,9 +450,10 @@ def cluster_of(row: dict[str, Any], unit: str | None, subject: str | None) -> st
 
 def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit: str | None = None,
                      subject: str | None = None, tag_fields: tuple[str, ...] = (),
-                     tags: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+                     tags: dict[str, dict[str, str]] | None = None, member_tags: dict[str, str] | None = None
+                     ) -> tuple[dict[str, float], dict[str, str]]:
     """Per-item scores (and sampling clusters) keyed by doc_id (prefixed by subtask for groups); the values
-    of ``tag_fields`` go into ``tags`` when given."""
+    of ``tag_fields`` go into ``tags`` when given (a doc field, else the subject's ``member_tags``)."""
     scores: dict[str, float] = {}
     clusters: dict[str, str] = {}
     for row in iter_jsonl(path, allow_truncated_tail=True):
@@ -458,7 +468,7 @@ def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit:
         if cluster is not None:
             clusters[key] = cluster
         if tags is not None and tag_fields:
-            values = {f: cluster_of(row, f, subject) for f in tag_fields}
+            values = {f: cluster_of(row, f, subject) or (member_tags or {}).get(f) for f in tag_fields}
             tags[key] = {f: v for f, v in values.items() if v is not None}
     return scores, clusters
 
@@ -493,8 +503,10 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
+        provenance = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {}).get("provenance")
+        member_tags = provenance.get("member_tags") if isinstance(provenance, dict) else None
         scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
-                                         column.item_tags, tags)
+                                         column.item_tags, tags, member_tags if isinstance(member_tags, dict) else None)
         items.update(scores)
         clusters.update(units)
     return (items or None), (clusters if items and len(clusters) == len(items) else None)

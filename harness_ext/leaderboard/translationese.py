@@ -55,7 +55,7 @@ def translationese_sensitivity(source: Mapping[str, float], translation: Mapping
     b = [float(translation[k]) for k in common]
     paired = paired_bootstrap(a, b, resamples=resamples, confidence=confidence, seed=seed)
     return Sensitivity(
-        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.diff,
+        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.value,
         ci_low=paired.ci_low, ci_high=paired.ci_high, p_value=paired.p_value, confidence=confidence,
         source_only=len(set(source) - set(translation)), translation_only=len(set(translation) - set(source)),
     )
@@ -120,7 +120,8 @@ class _TaskRun:
     samples: Path | None
 
 
-def _model_label(data: Mapping[str, Any]) -> str:
+def run_label(data: Mapping[str, Any]) -> str:
+    """The model a results file is paired under: ``nativeval.label``, else the model reference."""
     label = (data.get("nativeval") or {}).get("label")
     if label:
         return str(label)
@@ -143,7 +144,7 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
         except (OSError, ValueError):
             continue
         stamp = results.stem.removeprefix("results_")
-        model = _model_label(data)
+        model = run_label(data)
         for name, config in (data.get("configs") or {}).items():
             provenance = ((config or {}).get("metadata") or {}).get("provenance")
             if isinstance(provenance, dict):

@@ -335,7 +335,8 @@ def build_plan(config: StudyConfig) -> Plan:
                 deps={"results": [ev.id]}, api_calls=ev.params["open_qa_items"])))
     lb = config.leaderboard
     b.add(Step(id="leaderboard", kind="leaderboard", out=config.output_dir / "site",
-               params={"title": lb["title"] or f"nativeval study {config.name}", "extra_args": lb["extra_args"]},
+               params={"title": lb["title"] or f"nativeval study {config.name}", "extra_args": lb["extra_args"],
+                       "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label]},
                inputs={"reference": lb["reference"]} if lb["reference"] else {},
                deps={"results": [e.id for e in evals], "judgements": [j.id for j in judged]}))
     return Plan(config, _topological(b.steps))
@@ -453,7 +454,9 @@ def _judge_cmd(s: Step, c: CommandContext) -> list[str]:
 def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
     p = s.params
     return _nativeval("leaderboard", *c.ref(s, "results"), *c.ref(s, "judgements"), "--out", s.out,
-                      "--title", p["title"], *_opt("--reference", s.inputs.get("reference")), *p["extra_args"])
+                      "--title", p["title"], *_opt("--reference", s.inputs.get("reference")),
+                      *[arg for label in p.get("judge_labels", []) for arg in ("--judge-label", label)],
+                      *p["extra_args"])
 
 
 COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {

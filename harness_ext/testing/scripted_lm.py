@@ -113,8 +113,9 @@ class ScriptedLM(LM):
 
 
 def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None = None,
-                 label: str | None = None, task_manager: Any = None) -> Path:
-    """lm-eval over nativeval's tasks with the scripted model, written as ``lm_eval --log_samples`` does."""
+                 label: str | None = None, task_manager: Any = None, lm: LM | None = None) -> Path:
+    """lm-eval over nativeval's tasks with the scripted model (or ``lm``, a subclass with its own rule),
+    written as ``lm_eval --log_samples`` does."""
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
@@ -123,7 +124,7 @@ def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None
 
     tracker = EvaluationTracker(output_path=str(out))
     results = simple_evaluate(
-        model=ScriptedLM(pretrained=str(model_dir)), model_args=f"pretrained={model_dir}", tasks=tasks, limit=limit,
+        model=lm or ScriptedLM(pretrained=str(model_dir)), model_args=f"pretrained={model_dir}", tasks=tasks, limit=limit,
         log_samples=True, evaluation_tracker=tracker,
         task_manager=task_manager or TaskManager(include_path=str(TASKS_DIR), include_defaults=False),
     )
