@@ -16,7 +16,7 @@ lint: setup
 
 test: setup lint
 	@bash scripts/browser.sh
-	$(OFFLINE) $(PY) -m pytest -q tests
+	$(OFFLINE) $(PY) -m pytest -q tests $(PYTEST_ARGS)
 
 # A single-node Slurm on this machine (root; Debian's slurm-wlm + munge) for the `slurm` tests and for
 # trying `--export-slurm` by hand; `eval "$$(bash scripts/slurm_local.sh env)"` points sbatch/squeue at it.
