@@ -165,10 +165,43 @@ def eval_and_fewshot_splits(config: dict[str, Any], splits: tuple[str, ...]) -> 
     return evaluation, [s for s in splits if s != evaluation]
 
 
-def source_rows(task: CatalogueTask, leaf: Leaf, split: str, limit: int | None) -> list[dict[str, Any]]:
+def custom_dataset_rows(task: CatalogueTask, leaf: Leaf, split: str, limit: int | None) -> list[dict[str, Any]]:
+    """The rows the leaf's own ``custom_dataset`` gives lm-eval (called as lm-eval calls it), for benchmarks whose
+    loader makes its rows itself (open QA samples its prompts from OASST1)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    config = load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)
+    docs = config["custom_dataset"](**(config.get("metadata") or {}), **(config.get("dataset_kwargs") or {}))
+    rows = [dict(row) for row in docs[split]]
+    return rows[:limit] if limit is not None else rows
+
+
+def row_selector(task: CatalogueTask, leaf: Leaf, spec: dict[str, Any]) -> Callable | None:
+    """``select_rows: process_docs``: the leaf's ``process_docs`` only picks its rows from a split it shares with
+    its siblings (one subject or domain of a language's split), so only those rows are translated; lm-eval applies
+    the same filter to the translation (its fields are copied), so doc ids stay the source's."""
+    if spec.get("select_rows") != "process_docs" or "process_docs" not in leaf_config(task, leaf):
+        return None
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    return load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)["process_docs"]
+
+
+def mirror_config(leaf: Leaf, spec: dict[str, Any]) -> str | None:
+    """Where a leaf's translated rows go: its dataset config, or config and member when the leaf holds only its
+    own rows of a shared split (``select_rows``)."""
+    if spec.get("select_rows") and leaf.member is not None:
+        return "-".join(str(part) for part in (leaf.config, leaf.member) if part is not None)
+    return leaf.config
+
+
+def source_rows(task: CatalogueTask, leaf: Leaf, split: str, limit: int | None,
+                keep: Callable | None = None) -> list[dict[str, Any]]:
     bench = task.benchmark
     dataset = data_layer.load_split(bench.dataset_id, leaf.config, split, bench.revision)
     prefix = (task.extra.get("dataset_filter") or {}).get("id_prefix")
+    if keep is not None:
+        dataset = keep(dataset)
     rows = [dict(row) for row in dataset if not prefix or str(row.get("id", "")).startswith(prefix)]
     return rows[:limit] if limit is not None else rows
 
@@ -265,13 +298,15 @@ def field_units(part: Part, spec: dict[str, Any], tag: str) -> dict[str, str]:
     return units
 
 
-def apply_field_units(part: Part, spec: dict[str, Any], tag: str, done: dict[str, str],
+def apply_field_units(part: Part, spec: dict[str, Any], tag: str, done: dict[str, str], tgt: str,
                       prefixes: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Translated rows; a ``keep_prefix`` field keeps its own prefix, or takes ``prefixes[field]`` (the prefix
-    the target language's prompt cuts off, for a machine translation into it)."""
+    the target language's prompt cuts off, for a machine translation into it); a ``language_field`` says ``tgt``."""
     rows = []
     for i, row in enumerate(part.rows):
         new = dict(row)
+        if spec.get("language_field") in row:
+            new[spec["language_field"]] = tgt
         for name in spec.get("translate", []):
             if f"{tag}|{i}|{name}" in done:
                 new[name] = done[f"{tag}|{i}|{name}"]
@@ -377,7 +412,7 @@ def translate_parts(parts: list[Part], spec: dict[str, Any], backend: Backend, s
             rows, found = apply_qa_units(part, spec, f"p{n}", plans[n], done, excluded[n])
             methods = {k: methods[k] + found[k] for k in methods}
         else:
-            rows = apply_field_units(part, spec, f"p{n}", done, prefixes)
+            rows = apply_field_units(part, spec, f"p{n}", done, tgt, prefixes)
         out_parts.append(Part(part.leaf, part.split, rows, True, excluded[n]))
     if spec["kind"] == "extractive_qa":
         report["span_methods"] = methods
@@ -426,11 +461,17 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
     eval_split_of: dict[str, str] = {}
     for leaf in leaves:
         configs[leaf.name] = leaf_config(task, leaf)
+        if spec.get("rows") == "custom_dataset":
+            evaluation = configs[leaf.name]["test_split"]
+            eval_split_of[leaf.name] = evaluation
+            parts.append(Part(leaf.name, evaluation, custom_dataset_rows(task, leaf, evaluation, request.limit), True))
+            continue
         evaluation, fewshot = eval_and_fewshot_splits(configs[leaf.name], bench.splits)
         eval_split_of[leaf.name] = evaluation
-        parts.append(Part(leaf.name, evaluation, source_rows(task, leaf, evaluation, request.limit), True))
+        keep = row_selector(task, leaf, spec)
+        parts.append(Part(leaf.name, evaluation, source_rows(task, leaf, evaluation, request.limit, keep), True))
         for split in fewshot:
-            rows = source_rows(task, leaf, split, request.fewshot_limit)
+            rows = source_rows(task, leaf, split, request.fewshot_limit, keep)
             parts.append(Part(leaf.name, split, rows, not request.keep_fewshot))
     original = {(p.leaf, p.split): p.rows for p in parts}
     sizes = {(p.leaf, p.split): len(p.rows) for p in parts if p.translate}
@@ -473,8 +514,9 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
         "span_recovery": _recovery(sizes, final, excluded, methods) if spec["kind"] == "extractive_qa" else None,
         "issues": {leg["leg"]: leg.get("issues", {}) for leg in legs},
     }
+    configs_out = {leaf.name: mirror_config(leaf, spec) for leaf in leaves}
     written = _write_task(folder, name, target, task, leaves, final, pivot, frames, descriptions, request,
-                          backend, quality, excluded)
+                          backend, quality, excluded, configs_out)
     user_tasks.refresh_builtin_stubs(root)
     return TaskTranslation(name, folder, {**quality, "files": written})
 
@@ -559,7 +601,7 @@ def _provenance(name: str, target: str, task: CatalogueTask, leaf: Leaf | None, 
 def _write_task(folder: Path, name: str, target: str, task: CatalogueTask, leaves: list[Leaf], parts: list[Part],
                 pivot: list[Part] | None, frames: dict, descriptions: dict[str, str],
                 request: TaskTranslationRequest, backend: Backend, quality: dict[str, Any],
-                excluded: list[dict[str, Any]]) -> list[str]:
+                excluded: list[dict[str, Any]], configs_out: dict[str, str | None]) -> list[str]:
     from harness_ext.catalogue.datasets import mirror_path
 
     dataset_id = f"{USER_DATASET_PREFIX}/{name}"
@@ -567,6 +609,7 @@ def _write_task(folder: Path, name: str, target: str, task: CatalogueTask, leave
     files: dict[Path, str] = {}
     all_files: list[Path] = []
     entry_leaves = []
+    written_splits = list(dict.fromkeys(part.split for part in parts))
     for leaf in leaves:
         leaf_name = name if not task.is_group else f"{name}_{leaf.member}"
         leaf_files = []
@@ -574,15 +617,15 @@ def _write_task(folder: Path, name: str, target: str, task: CatalogueTask, leave
         for part in parts:
             if part.leaf != leaf.name:
                 continue
-            path = mirror_path(data_dir, dataset_id, leaf.config, part.split)
+            path = mirror_path(data_dir, dataset_id, configs_out[leaf.name], part.split)
             atomic_write_jsonl(path, part.rows)
             leaf_files.append(path)
             all_files.append(path)
             splits.append(part.split)
         for part in pivot or []:
             if part.leaf == leaf.name and part.translate:
-                atomic_write_jsonl(mirror_path(folder / "pivot", dataset_id, leaf.config, part.split), part.rows)
-        dataset = {"id": dataset_id, "config": leaf.config, "revision": _data_revision(leaf_files),
+                atomic_write_jsonl(mirror_path(folder / "pivot", dataset_id, configs_out[leaf.name], part.split), part.rows)
+        dataset = {"id": dataset_id, "config": configs_out[leaf.name], "revision": _data_revision(leaf_files),
                    "splits": splits, "mirror": user_tasks.DATA_SUBDIR}
         leaf_excluded = [e for e in excluded if e["leaf"] == leaf.name]
         record = _provenance(name, target, task, leaf if task.is_group or leaf.config else None, request, backend,
@@ -592,17 +635,17 @@ def _write_task(folder: Path, name: str, target: str, task: CatalogueTask, leave
             stub=user_tasks.stub_for(user_tasks.leaf_yaml_path(frame_task, frame)), task=leaf_name, dataset=dataset,
             provenance=record, version=task.benchmark.version, description=descriptions.get(f"description|{leaf.name}"),
             source=f"{task.name} ({request.mode})")
-        entry_leaves.append({"name": leaf_name, "member": leaf.member, "config": leaf.config})
+        entry_leaves.append({"name": leaf_name, "member": leaf.member, "config": configs_out[leaf.name]})
     if task.is_group:
         files[folder / f"_{name}.yaml"] = user_tasks.render_group_yaml(
             name, [leaf["name"] for leaf in entry_leaves], list(task.aggregate_metrics), task.benchmark.version,
             _provenance(name, target, task, None, request, backend,
-                        {"id": dataset_id, "revision": None, "splits": list(task.benchmark.splits)}, excluded),
+                        {"id": dataset_id, "revision": None, "splits": written_splits}, excluded),
             source=f"{task.name} ({request.mode})")
     files[folder / "utils.py"] = user_tasks.UTILS_PY
     entry = user_tasks.entry_for(name, target, task, entry_leaves, _provenance(
         name, target, task, None, request, backend,
-        {"id": dataset_id, "revision": None, "splits": list(task.benchmark.splits)}, excluded),
+        {"id": dataset_id, "revision": None, "splits": written_splits}, excluded),
         revision=_data_revision(all_files))
     files[folder / "README.md"] = readme(name, entry["provenance"], quality)
     for path, text in files.items():

@@ -212,7 +212,7 @@ def entry_for(name: str, lang: str, source: model.CatalogueTask, leaves: list[di
             "translator": provenance["translator"], "source_language": source.language, "task_type": bench.task_type,
             "num_fewshot": bench.num_fewshot, "metrics": list(bench.metrics), "license": bench.license,
             "version": bench.version,
-            "dataset": {"id": provenance["dataset"]["id"], "revision": revision, "splits": list(bench.splits)},
+            "dataset": {"id": provenance["dataset"]["id"], "revision": revision, "splits": provenance["dataset"]["splits"]},
         },
         "provenance": provenance,
     }

@@ -45,7 +45,9 @@ def build_leaderboard(
     if resamples < MIN_RESAMPLES:
         raise InputError(f"--bootstrap {resamples}: use at least {MIN_RESAMPLES} resamples (10000 recommended)")
     report: LoadReport = load_runs(results) if results else LoadReport([], [], [])
-    entries = entries_from_runs(report.runs)
+    # rows in a fixed order (not the order the runs happened to finish in): model, the baseline variant first
+    entries = sorted(entries_from_runs(report.runs), key=lambda e: (
+        e.key.base_model, e.key.variant != baseline, e.key.variant, e.key.lr, e.key.tuning, e.key.method))
     if reference:
         entries += entries_from_reference(load_reference(reference))
     if not entries:

@@ -29,15 +29,6 @@ MANIFEST_KEYS = {"kind", "schema_version", "base_model", "variant", "languages",
 DATA_KEYS = {"path", "sha256", "records", "used", "train", "held_out", "skipped_empty", "truncated"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny matrices: one thread is as fast and does not fight the other test processes for cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tokenizer(tiny_model):
     from transformers import AutoTokenizer

@@ -22,14 +22,6 @@ from harness_ext.core.runs import RUN_STARTED, UnfinishedRun, refuse_unfinished_
 NATIVE_ZH = str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def config(base: Path, out: Path, **overrides) -> FinetuneConfig:
     settings = dict(base=str(base), data=[NATIVE_ZH], out=str(out), variant="native", languages=["zh"],
                     epochs=2, batch_size=8, micro_batch_size=8, max_length=64, eval_split=0.1, progress=False)

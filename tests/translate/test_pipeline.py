@@ -132,13 +132,16 @@ def test_empty_strings_are_passed_through_not_sent(tmp_path):
     assert got[0]["output"] == "" and got[1]["instruction"] == "   "
 
 
-@pytest.mark.parametrize("name,text,where", [
-    ("bad.json", '[\n  {"id": 1, "instruction": "a", "output": "b"},\n  {"id": 2,, }\n]', "bad.json:3:"),
-    ("bad.jsonl", '{"id": 1, "instruction": "a", "output": "b"}\n{"id": 2, "instr\n', "bad.jsonl:2:"),
+@pytest.mark.parametrize("name,blob,where", [
+    ("bad.json", b'[\n  {"id": 1, "instruction": "a", "output": "b"},\n  {"id": 2,, }\n]', "bad.json:3:"),
+    ("bad.jsonl", b'{"id": 1, "instruction": "a", "output": "b"}\n{"id": 2, "instr\n', "bad.jsonl:2:"),
+    ("bad.json", b'[{"id": 1, "instruction": "caf\xe9", "output": "b"}]', "bad.json: byte 30: the file is not valid UTF-8"),
+    ("bad.jsonl", b'{"id": 1, "instruction": "a", "output": "b"}\n{"id": 2, "instruction": "\xe5\xa5',
+     "bad.jsonl: byte 71: the file ends in the middle of a character"),
 ])
-def test_malformed_json_names_file_and_line(tmp_path, name, text, where):
+def test_malformed_input_is_one_line_naming_file_and_line_or_byte(tmp_path, name, blob, where):
     src = tmp_path / name
-    src.write_text(text)
+    src.write_bytes(blob)
     out = tmp_path / "out.json"
     out.write_text("keep me")
     result = run_cli("translate", "--backend", "google", "--src", "en", "--tgt", "zh", "--in", str(src),

@@ -226,7 +226,7 @@ def test_wrong_language_output_is_retried_once_reported_and_exits_1_keeping_the_
     (("native_ru_tydiqa", "--round-trip", "--via", "qq"), "harness_ext/core/languages.yaml"),
     (("native_zh_cmmlu", "--to", "zh"), "already in zh"),
     (("native_zh_cmmlu", "--to", "es", "--subjects", "astrology"), "has no subject 'astrology'"),
-    (("native_es_open_qa", "--to", "ru"), "no translation recipe yet"),
+    (("translated_zh_mgsm_lmeval", "--to", "ru"), "no translation recipe yet"),
     (("native_zh_cmmlu",), "give exactly one of --round-trip"),
 ])
 def test_bad_input_is_one_line_exit_2_and_loses_nothing(args, message):
@@ -298,3 +298,62 @@ def test_mgsm_keeps_answer_numbers_and_exemplar_answers_take_the_target_prompts_
     assert exemplars and all(r["answer"].startswith(russian_prefix + ":[ru] ") for r in exemplars)
     text = (user_tasks_dir() / "mt_ru_mgsm" / "mt_ru_mgsm.yaml").read_text(encoding="utf-8")
     assert "include: ../_nativeval/translated_mgsm/translated_ru_mgsm.yaml" in text  # the Russian prompt
+
+
+def test_open_qa_prompts_are_translated_from_the_tasks_own_sample_and_keep_their_ids(fixture_mirror):
+    from lm_eval.tasks import TaskManager
+
+    with GoogleTranslateStub(lambda text, tgt: f"[{tgt}] {text}") as g:
+        made = translate_task(g, "native_ru_open_qa", "--to", "es", "--max-wrong-language", "1")
+    assert made.exit_code == 0, made.output
+    manager = TaskManager(include_path=run_cli("tasks", "--user-dir").output.strip(), include_defaults=False)
+    loaded = manager.load(["native_ru_open_qa", "mt_es_open_qa"])["tasks"]
+    native, translated = (list(loaded[name].eval_docs) for name in ("native_ru_open_qa", "mt_es_open_qa"))
+    assert len(native) >= 2 and [d["id"] for d in translated] == [d["id"] for d in native]
+    assert [d["question"] for d in translated] == [f"[es] {d['question']}" for d in native]
+    assert {d["lang"] for d in native} == {"ru"} and {d["lang"] for d in translated} == {"es"}  # off-language reads it
+    assert loaded["mt_es_open_qa"].doc_to_text(translated[0]) == translated[0]["question"]
+    provenance = yaml_provenance(user_tasks_dir() / "mt_es_open_qa" / "mt_es_open_qa.yaml")
+    assert provenance["origin"] == "machine_translated" and provenance["source_task"] == "native_ru_open_qa"
+    assert provenance["dataset"]["splits"] == ["test"] and provenance["task_type"] == "open_generation"
+    listing = run_cli("tasks").output.splitlines()
+    assert any("mt_es_open_qa" in line and "user-made" in line for line in listing)
+
+
+def loaded_docs(*names: str) -> dict[str, list[dict]]:
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=run_cli("tasks", "--user-dir").output.strip(), include_defaults=False)
+    loaded = manager.load(list(names))["tasks"]
+    return {name: list(task.eval_docs) for name, task in loaded.items()}
+
+
+def test_include_domains_are_translated_from_their_own_rows_and_pair_with_the_source(fixture_mirror):
+    with GoogleTranslateStub(lambda text, tgt: f"[{tgt}] {text}") as g:
+        made = translate_task(g, "native_ru_include", "--to", "es", "--max-wrong-language", "1")
+    assert made.exit_code == 0, made.output
+    source = read_jsonl(mirror_path(fixture_mirror, "CohereForAI/include-base-44", "Russian", "test"))
+    # each domain's rows once: the sibling domains' rows are neither translated nor written again
+    written = [r for path in (user_tasks_dir() / "mt_es_include" / "data").rglob("test.jsonl") for r in read_jsonl(path)]
+    assert sorted(r["question"] for r in written) == sorted(f"[es] {r['question']}" for r in source)
+    domain = "native_ru_include_applied_science"
+    docs = loaded_docs(domain, "mt_es_include_applied_science")
+    native, translated = docs[domain], docs["mt_es_include_applied_science"]
+    assert len(native) == 6 and [d["answer"] for d in translated] == [d["answer"] for d in native]
+    assert [d["question"] for d in translated] == [f"[es] {d['question']}" for d in native]
+    assert [d["option_a"] for d in translated] == [d["option_a"] for d in native]  # bare numbers are kept as they are
+    provenance = yaml_provenance(user_tasks_dir() / "mt_es_include" / "mt_es_include_applied_science.yaml")
+    assert provenance["source_dataset"]["config"] == "Russian" and provenance["subtask"] == "applied_science"
+
+
+def test_round_trip_of_global_mmlu_subjects_keeps_their_few_shot_rows_and_doc_ids(fixture_mirror):
+    with GoogleTranslateStub() as g:
+        made = translate_task(g, "translated_ru_global_mmlu", "--round-trip", "--subjects", "anatomy,astronomy",
+                              "--max-wrong-language", "1")
+    assert made.exit_code == 0, made.output
+    docs = loaded_docs("translated_ru_global_mmlu_anatomy", "rtt_ru_global_mmlu_anatomy")
+    native, rtt = docs["translated_ru_global_mmlu_anatomy"], docs["rtt_ru_global_mmlu_anatomy"]
+    assert len(native) == 2 and [d["sample_id"] for d in rtt] == [d["sample_id"] for d in native]
+    assert [d["question"] for d in rtt] == [fake_translate(fake_translate(d["question"], "en"), "ru") for d in native]
+    dev = user_rows("rtt_ru_global_mmlu", "ru-anatomy", "dev")
+    assert len(dev) == 5 and {r["subject"] for r in dev} == {"anatomy"}

@@ -66,20 +66,3 @@ def test_round_trip_path_clashes_name_the_right_options(tmp_path, clash, message
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert message.format(src=src, pivot=pivot) in result.output
     assert src.read_bytes() == before
-
-
-@pytest.mark.parametrize("name,blob,where", [
-    ("bad.json", b'[{"id": 1, "instruction": "caf\xe9", "output": "b"}]', "bad.json: byte 30: the file is not valid UTF-8"),
-    ("bad.jsonl", b'{"id": 1, "instruction": "a", "output": "b"}\n{"id": 2, "instruction": "\xe5\xa5',
-     "bad.jsonl: byte 71: the file ends in the middle of a character"),
-])
-def test_bad_bytes_in_the_input_are_one_line_naming_file_and_byte(tmp_path, name, blob, where):
-    src = tmp_path / name
-    src.write_bytes(blob)
-    out = tmp_path / "out.json"
-    out.write_text("keep me")
-    result = run_cli("translate", "--backend", "google", "--src", "en", "--tgt", "zh", "--in", str(src),
-                     "--out", str(out), env=KEY_ENV)
-    assert result.exit_code == 2, result.output
-    assert result.output.startswith("error: ") and where in result.output and result.output.count("\n") == 1
-    assert out.read_text() == "keep me"

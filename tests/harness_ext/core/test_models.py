@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from huggingface_hub import constants
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.models import cached_snapshot, hub_id_of, resolve_model
 from harness_ext.testing.hub_cache import add_to_hub_cache
-
-
-@pytest.fixture
-def hub_cache(tmp_path, monkeypatch):
-    """An empty Hugging Face cache as the one this process reads."""
-    cache = tmp_path / "hub-cache"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    return cache
 
 
 @pytest.fixture

@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from click.testing import CliRunner
-from huggingface_hub import constants
 
 import cli
-
-
-@pytest.fixture
-def empty_hub_cache(tmp_path, monkeypatch):
-    cache = tmp_path / "hub-cache"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    return cache
 
 
 @pytest.fixture
@@ -54,14 +45,14 @@ def one_line_exit_2(tmp_path, *args: str) -> str:
         ("pretrained={tiny},nativeval_label=a", "--label b and --model-args nativeval_label=a disagree"),
     ],
 )
-def test_bad_model_reference(tiny_model, tmp_path, empty_hub_cache, model_args, expected):
+def test_bad_model_reference(tiny_model, tmp_path, hub_cache, model_args, expected):
     extra = ["--label", "b"] if "nativeval_label" in model_args else []
     line = one_line_exit_2(tmp_path, "--model", "hf", "--model-args", model_args.format(tiny=tiny_model),
                            "--tasks", "translated_zh_mgsm", "--limit", "1", *extra)
     assert expected in line
 
 
-def test_bare_hub_id_offline_prints_the_hub_offline_line(tmp_path, empty_hub_cache, monkeypatch):
+def test_bare_hub_id_offline_prints_the_hub_offline_line(tmp_path, hub_cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     line = one_line_exit_2(tmp_path, "--model", "hf", "--model-args", "pretrained=gpt2", "--tasks", "translated_zh")
     assert line.startswith("error: --model-args pretrained=gpt2: the Hugging Face Hub is offline (HF_HUB_OFFLINE=1) "

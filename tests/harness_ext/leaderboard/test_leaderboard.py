@@ -501,3 +501,9 @@ def test_item_tag_values_are_read_for_split_sections(unrelated_models):
     scores, clusters = read_item_scores(samples, "exact_match", "none", unit="context", tag_fields=("id",), tags=tags)
     assert set(tags) == set(scores) == set(clusters) and all("id" in t for t in tags.values())
     assert len({t["id"] for t in tags.values()}) == len(scores)  # XQuAD ids: one per question
+
+
+def test_rows_keep_a_fixed_order_whatever_order_the_runs_finished_in(study_board):
+    # the fixture ran native, google, cohere in turn; rows are model, then the baseline variant, then the others
+    measured = [(e.key.base_model, e.key.variant) for e in study_board.measured]
+    assert measured == [(base, variant) for base in ("BaseA-1B", "BaseB-7B") for variant in ("native", "cohere", "google")]
