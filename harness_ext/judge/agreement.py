@@ -107,6 +107,8 @@ class Resampler:
 
     def sums(self, *columns: np.ndarray) -> np.ndarray:
         """``(1 + resamples, len(columns))``: each column's weighted sum under every row of weights."""
+        if self.n == 0:  # nothing to sum (a subset with no unit, e.g. no answer whose language is known)
+            return np.zeros((self.weights.shape[0], len(columns)))
         matrix = np.column_stack([np.asarray(c, dtype=np.float64).reshape(self.n, -1) for c in columns])
         return self.weights @ (self._by_cluster @ matrix)
 

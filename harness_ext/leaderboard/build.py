@@ -7,6 +7,7 @@ Flow: ``results.load_runs`` (catalogue-driven columns, labels, duplicates) -> :c
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -108,11 +109,16 @@ def write_site(board: Leaderboard, out_dir: str | Path, make_plots: bool = True,
     """Every output into ``out_dir`` (each file replaced atomically): md, html, json, a CSV per table, plots."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    parallel = contextlib.nullcontext()
     if make_plots:
+        from harness_ext.leaderboard.plots import rendering_in_parallel
+
         board.plot_dir = out / "plots"
         board.plot_dir.mkdir(exist_ok=True)
+        parallel = rendering_in_parallel()
     try:
-        page = make_page(board, extra_sections)
+        with parallel:
+            page = make_page(board, extra_sections)
     finally:
         board.plot_dir = None
     written = [f for s in page.sections for p in s.plots for f in p.files]

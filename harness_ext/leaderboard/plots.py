@@ -7,10 +7,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import multiprocessing
+import os
+import pickle
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,19 +51,53 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def save_figure(fig: Any, out_dir: Path, name: str, title: str) -> Plot:
-    """PNG and SVG, each replaced atomically."""
-    stem = safe_name(name)
-    paths = []
+def _render(fig: Any, paths: tuple[Path, ...]) -> None:
     fig.tight_layout()  # one layout pass for both formats (bbox_inches="tight" would redraw per format)
-    for ext in ("png", "svg"):
+    for path in paths:
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=ext, dpi=110)
-        path = out_dir / f"{stem}.{ext}"
+        fig.savefig(buffer, format=path.suffix[1:], dpi=110)
         atomic_write_bytes(path, buffer.getvalue())
-        paths.append(path)
     plt.close(fig)
-    return Plot(name=name, title=title, files=tuple(paths))
+
+
+def _render_pickled(blob: bytes, paths: tuple[Path, ...]) -> None:
+    _render(pickle.loads(blob), paths)
+
+
+_pending: list[Future] | None = None
+_pool: ProcessPoolExecutor | None = None
+
+
+@contextlib.contextmanager
+def rendering_in_parallel() -> Iterator[None]:
+    """Within the block, figures are drawn and written by worker processes (one per core, at most 4) while the
+    page goes on; leaving it waits for every file and raises the first error. Drawing is most of a page's time."""
+    global _pending, _pool
+    workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if workers < 2 or _pool is not None:
+        yield
+        return
+    _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    _pending = []
+    try:
+        yield
+        for future in _pending:
+            future.result()
+    finally:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool, _pending = None, None
+
+
+def save_figure(fig: Any, out_dir: Path, name: str, title: str) -> Plot:
+    """PNG and SVG, each replaced atomically (by a worker process inside ``rendering_in_parallel``)."""
+    stem = safe_name(name)
+    paths = tuple(out_dir / f"{stem}.{ext}" for ext in ("png", "svg"))
+    if _pool is None:
+        _render(fig, paths)
+    else:
+        _pending.append(_pool.submit(_render_pickled, pickle.dumps(fig), paths))
+        plt.close(fig)
+    return Plot(name=name, title=title, files=paths)
 
 
 def dot_whisker(board: Leaderboard, out_dir: Path) -> list[Plot]:

@@ -312,3 +312,18 @@ def test_two_runs_under_one_model_name_are_an_error_not_merged(tmp_path, monkeyp
     code, output = report_cli(str(tmp_path / "one"), str(tmp_path / "two"), "--out", str(tmp_path / "r"))
     assert code == 2 and "rated model 'model-a' on native_es_open_qa doc 0 twice" in output
     assert not (tmp_path / "r").exists()
+
+
+def test_answers_whose_language_cannot_be_told_leave_the_language_check_empty_not_broken(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    qa = [(f"Pregunta {i}", ".." * (i % 3) or "7") for i in range(6)]  # too short for language identification
+    run = write_run(tmp_path / "runs", "model-a", {"native_es_open_qa": qa})
+    config = judge_yaml(tmp_path / "hash-a.yaml", name="hash-a", model="hash-a", timeout_s=10.0)
+    with OpenAIStub(by_model({"hash-a": hash_judge("a")})) as stub:
+        code, output = judge_cli(str(run), "--judge", str(config), "--base-url", stub.base_url,
+                                 "--cache", str(tmp_path / "c"))
+    assert code == 0, output
+    (s,) = build_report([tmp_path / "runs"], resamples=200, seed=0).strata
+    (check,) = s.language_checks
+    assert (check.n_off, check.n_on) == (0, 0) and check.off_minus_on.value is None
+    assert not check.favours_off_language
