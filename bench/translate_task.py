@@ -28,7 +28,7 @@ from translate.backends.google import GoogleV2Backend
 from translate.backends.llm import LLMBackend
 from translate.task import TaskTranslationRequest, translate_task
 
-SHARED_MIRROR = Path(__file__).resolve().parents[3] / "shared" / "data" / "hf_mirror"
+SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"  # ../shared beside the checkout
 
 
 def run(backend, out: Path, concurrency: int, limit: int | None = None) -> tuple[float, dict]:
