@@ -146,11 +146,13 @@ def tasks(as_json, markdown, user_dir):
 @click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--judge-max-cost", type=float, default=None, help="Judge spending cap in USD.")
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
+@click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Ask the judge K times per answer (see `judge --repeats`).")
 @friendly_errors
 def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
           gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
           use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
-          judge_cache):
+          judge_cache, judge_repeats):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
     from pathlib import Path
 
@@ -173,7 +175,7 @@ def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot,
 
         after_eval = judge_after_eval(JudgeOptions(
             judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
-            cache=judge_cache), echo=click.echo)
+            cache=judge_cache, repeats=judge_repeats), echo=click.echo)
     outcome = run(request, after_eval=after_eval)
     if outcome.results:
         click.echo(summary_table(outcome.results))

@@ -142,7 +142,8 @@ def test_lm_eval_runs_the_tasks_with_a_chat_template_and_the_judge_reads_them(ti
     assert doc["results"]["native_es_open_qa"]["n,gpt-4-turbo"] == 2
 
 
-def test_eval_with_judge_runs_the_judge_after_generation(tmp_path, monkeypatch):
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_eval_with_judge_runs_the_judge_after_generation(tmp_path, monkeypatch, repeats):
     """`cli.py eval --judge` hands the judge to run_eval's after_eval hook (lm-eval itself is faked here:
     the test above runs the real one; a 1024-token generation with the tiny model is too slow for a test)."""
     from cli import main
@@ -164,8 +165,9 @@ def test_eval_with_judge_runs_the_judge_after_generation(tmp_path, monkeypatch):
     with OpenAIStub(rating_by_length) as stub:
         result = CliRunner().invoke(main, [
             "eval", "--model-args", "pretrained=tiny", "--tasks", "translated_es", "--output-path", str(tmp_path / "out"),
-            "--judge", "gpt-4-turbo", "--judge-base-url", stub.base_url, "--judge-cache", str(tmp_path / "c")])
-        assert stub.request_count == 1  # the open-QA answer only, not the XQuAD one
+            "--judge", "gpt-4-turbo", "--judge-base-url", stub.base_url, "--judge-cache", str(tmp_path / "c"),
+            "--judge-repeats", str(repeats)])
+        assert stub.request_count == repeats  # the open-QA answer (asked `repeats` times), not the XQuAD one
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "out").rglob("results_judge_gpt-4-turbo_*.json")
     assert set(json.loads(path.read_text(encoding="utf-8"))["results"]) == {"translated_es_open_qa"}
