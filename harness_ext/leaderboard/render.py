@@ -174,7 +174,8 @@ def html_table(table: Table) -> str:
 def html_plot(plot: Any) -> str:
     data = base64.b64encode(Path(plot.png).read_bytes()).decode("ascii")
     return (f'<figure><img alt="{esc(plot.title)}" src="data:image/png;base64,{data}">'
-            f'<figcaption>{esc(plot.title)} (<a href="plots/{esc(plot.files[-1].name)}">SVG</a>)</figcaption></figure>')
+            f'<figcaption>{esc(plot.title)} (<a href="plots/{esc(plot.files[-1].name)}">'
+            f'{plot.files[-1].suffix[1:].upper()}</a>)</figcaption></figure>')
 
 
 def render_html(page: Page) -> str:

@@ -75,3 +75,13 @@ def test_cell_text_is_shared_and_escaped():
     html = render_html(page)
     assert "a &lt;b&gt;" in html and "<b>" not in html.split("<body>")[1]
     assert 'class="reference"' in html
+
+
+def test_a_plots_link_names_the_format_it_opens(tmp_path):
+    from harness_ext.leaderboard.render import html_plot
+    from harness_ext.leaderboard.tables import Plot
+
+    png, svg = tmp_path / "p.png", tmp_path / "p.svg"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert '<a href="plots/p.svg">SVG</a>' in html_plot(Plot("p", "a plot", (png, svg)))
+    assert '<a href="plots/p.png">PNG</a>' in html_plot(Plot("j", "a judge plot", (png,)))  # judge-report: PNG only
