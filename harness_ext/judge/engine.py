@@ -469,6 +469,7 @@ class PairScore:
     ties: int = 0
     inconsistent: int = 0
     invalid: int = 0
+    not_judged: int = 0  # pairs with an order left unasked (the cost cap stopped the run)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -517,8 +518,11 @@ def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Se
                 verdicts: dict[str, dict[str, Any]]) -> PairScore:
     score = PairScore(task)
     for a, b in pairs:
-        first = verdicts[pairwise_key(judge, prompt, a.question, a.response, b.response)]
-        second = verdicts[pairwise_key(judge, prompt, a.question, b.response, a.response)]
+        first = verdicts.get(pairwise_key(judge, prompt, a.question, a.response, b.response))
+        second = verdicts.get(pairwise_key(judge, prompt, a.question, b.response, a.response))
+        if first is None or second is None:
+            score.not_judged += 1
+            continue
         w1, w2 = _winner(first, a_first=True), _winner(second, a_first=False)
         if w1 is None or w2 is None:
             outcome = None
@@ -543,7 +547,7 @@ def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Se
 
 
 def pairwise_document(run_a: RunOutputs, run_b: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate,
-                      scores: Sequence[PairScore], ledger: CostLedger | None) -> dict[str, Any]:
+                      scores: Sequence[PairScore], ledger: CostLedger | None, partial: str | None = None) -> dict[str, Any]:
     name = judge.name
     results = {s.task: {"alias": s.task, f"win_rate_a,{name}": s.win_rate_a, f"wins_a,{name}": s.wins_a,
                         f"wins_b,{name}": s.wins_b, f"ties,{name}": s.ties, f"inconsistent,{name}": s.inconsistent,
@@ -563,6 +567,7 @@ def pairwise_document(run_a: RunOutputs, run_b: RunOutputs, judge: JudgeConfig, 
                   "cost_this_run": ledger.summary() if ledger else None},
         "judged_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "nativeval_version": __version__,
+        **({"partial": {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}} if partial else {}),
     }
 
 
@@ -706,7 +711,11 @@ def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: 
     if options.dry_run:
         _dry_run_report(engine, ledger, [(j, calls) for j, _p, _pairs, calls in plan], echo)
         return []
-    verdicts = engine.run([c for *_rest, calls in plan for c in calls])
+    stopped: BudgetExceeded | None = None
+    try:
+        verdicts = engine.run([c for *_rest, calls in plan for c in calls])
+    except BudgetExceeded as err:  # the pairs judged in both orders before the cap are written, marked partial
+        verdicts, stopped = getattr(err, "verdicts", {}), err
     out = Path(options.out or "pairwise")
     written = []
     for judge, prompt, pairs, _calls in plan:
@@ -717,9 +726,12 @@ def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: 
             echo(f"{s.task} [{judge.name}]: A wins {s.wins_a}, B wins {s.wins_b}, ties {s.ties} "
                  f"(inconsistent {s.inconsistent}), invalid {s.invalid}; A's win rate {rate}")
         path = out / f"results_pairwise_{safe_name(judge.name)}.json"
-        atomic_write_json(path, pairwise_document(run_a, run_b, judge, prompt, scores, ledger))
+        atomic_write_json(path, pairwise_document(run_a, run_b, judge, prompt, scores, ledger,
+                                                  partial=str(stopped) if stopped else None))
         written.append(path)
     _summary(engine, ledger, written, echo)
+    if stopped is not None:
+        raise stopped
     return written
 
 

@@ -338,6 +338,29 @@ def test_pairwise_asks_both_orders_and_flips_are_ties(tmp_path):
     assert task["win_rate_a,test-judge"] == 0.5
 
 
+def test_pairwise_at_the_cost_cap_writes_the_pairs_judged_so_far_marked_partial(tmp_path):
+    run_a = write_run(tmp_path / "a", "model-a", {"native_es_open_qa": [(q, a + " Más.") for q, a in QA]})
+    run_b = write_run(tmp_path / "b", "model-b", {"native_es_open_qa": QA})
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("per_million_tokens:\n  gpt-4-turbo-2024-04-09: {input: 1000.0, output: 1000.0}\n", encoding="utf-8")
+    args = ["--pairwise", str(run_a), str(run_b), "--judge", str(judge_yaml(tmp_path / "judge.yaml")), "--cache",
+            str(tmp_path / "c"), "--prices", str(prices), "--concurrency", "1", "--out", str(tmp_path / "pw")]
+    with OpenAIStub(lambda request: "The first one. [[A]]") as stub:
+        code, output = judge_cli(*args, "--base-url", stub.base_url, "--max-cost", "2")  # the worst case of a few calls
+        assert code == 2 and "stopping before --max-cost" in output, output
+        first = stub.request_count
+        doc = json.loads((tmp_path / "pw" / "results_pairwise_test-judge.json").read_text(encoding="utf-8"))
+        task = doc["results"]["native_es_open_qa"]
+        assert 0 < task["n,test-judge"] < len(QA)
+        assert doc["partial"]["not_judged"] == {"native_es_open_qa": len(QA) - task["n,test-judge"]}
+        code, output = judge_cli(*args, "--base-url", stub.base_url, "--max-cost", "100")
+        assert code == 0, output
+        assert stub.request_count == 2 * len(QA)  # the rerun asked only what was missing
+    doc = json.loads((tmp_path / "pw" / "results_pairwise_test-judge.json").read_text(encoding="utf-8"))
+    assert "partial" not in doc and doc["results"]["native_es_open_qa"]["n,test-judge"] == len(QA)
+    assert first >= 2
+
+
 @pytest.mark.parametrize("args, message", [
     (["/no/such/dir"], "no such file or directory"),
     (["--judge", "gpt-5-imaginary", "X"], "unknown judge 'gpt-5-imaginary'"),
