@@ -15,6 +15,7 @@ import datasets
 from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.catalogue.model import catalogue
+from harness_ext.eval.runtime import quiet_filter
 
 
 def member_slug(value: Any) -> str:
@@ -23,12 +24,12 @@ def member_slug(value: Any) -> str:
 
 
 def keep_member(dataset: datasets.Dataset, field: str, member: str) -> datasets.Dataset:
-    return dataset.filter(lambda doc: member_slug(doc[field]) == member)
+    return quiet_filter(dataset, lambda doc: member_slug(doc[field]) == member)
 
 
 def keep_values(dataset: datasets.Dataset, field: str, values: tuple[str, ...]) -> datasets.Dataset:
     wanted = set(values)
-    return dataset.filter(lambda doc: str(doc[field] if doc[field] is not None else "") in wanted)
+    return quiet_filter(dataset, lambda doc: str(doc[field] if doc[field] is not None else "") in wanted)
 
 
 def all_docs(dataset: datasets.Dataset) -> datasets.Dataset:

@@ -255,14 +255,10 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
 
 # --- quiet output -----------------------------------------------------------------------------------
 class _DropPerTaskNotices(logging.Filter):
-    """Per-task lm-eval warnings that say nothing about nativeval's tasks, dropped for those tasks only:
-
-    - lm-eval 0.4.13 warns, for every task whose data comes from a ``custom_dataset`` function, that "Custom
-      kwargs can be passed to `--metadata`" (two lines per task, ~181 for native_zh,translated_zh). nativeval's
-      tasks all load through one such function (the mirror-aware dataset layer) and take no custom kwargs.
-    - "Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
-      the --num-fewshot the user asked for; the n-shot column of the results table shows it.
-    """
+    """"Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
+    the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results table
+    shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
+    harness_ext.eval.runtime.CustomDatasetNotice.)"""
 
     def __init__(self, task_names: set[str]):
         super().__init__()
@@ -270,8 +266,6 @@ class _DropPerTaskNotices(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "Custom kwargs can be passed to `--metadata`" in message:
-            return message.split(":", 1)[0] not in self.task_names
         if message.startswith("Overwriting default num_fewshot of "):
             return message.removeprefix("Overwriting default num_fewshot of ").split(" ", 1)[0] not in self.task_names
         return True
