@@ -24,8 +24,10 @@ import datasets
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.core.io import read_jsonl
+from harness_ext.eval.notices import install_notice_filter
 
 log = logging.getLogger(__name__)
+install_notice_filter()  # the open-QA tasks' utils.py imports this module
 
 TRANSLATED_DATASET_ID = "nativeval/oasst_translated"
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "tasks" / "open_qa" / "data" / "oasst_translated"

@@ -258,7 +258,7 @@ class _DropPerTaskNotices(logging.Filter):
     """"Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
     the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results table
     shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
-    harness_ext.eval.runtime.CustomDatasetNotice.)"""
+    harness_ext.eval.notices.)"""
 
     def __init__(self, task_names: set[str]):
         super().__init__()

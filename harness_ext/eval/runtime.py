@@ -7,7 +7,6 @@ Nothing here is per language: the language is an argument (a filter's ``language
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,34 +18,13 @@ from lm_eval.api.registry import register_filter
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.eval.metrics import canonical_number, check_language, extract_answer_number, qa_scores
+from harness_ext.eval.notices import install_notice_filter
 
 INVALID = "[invalid]"  # what lm-eval's regex filters emit when nothing matches
 
 
 # --- quiet tasks, under `nativeval eval` and plain `lm_eval` alike ------------------------------------------
-class CustomDatasetNotice(logging.Filter):
-    """lm-eval 0.4.13 warns, for every task whose data comes from a ``custom_dataset`` function, that "Custom
-    kwargs can be passed to `--metadata`" (two lines per task: 181 for native_zh,translated_zh). nativeval's
-    tasks all load through :func:`load_docs`, which takes no custom kwargs, so the notice is dropped for them
-    (and only them: the names are the catalogue's, user-made tasks included)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._ours: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "Custom kwargs can be passed to `--metadata`" not in message:
-            return True
-        task = message.split(":", 1)[0]
-        if task not in self._ours:
-            from harness_ext.catalogue.model import catalogue
-
-            self._ours = set(catalogue().known_names())
-        return task not in self._ours
-
-
-logging.getLogger("lm_eval.api.task").addFilter(CustomDatasetNotice())  # this module is imported by every task
+install_notice_filter()  # every task's utils.py imports this module (or open_qa.py)
 
 
 @contextlib.contextmanager

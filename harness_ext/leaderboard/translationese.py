@@ -157,7 +157,8 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
                      resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> list[TranslationPair]:
     """Every (model, translated task) whose source task was also run by that model, compared item by item."""
     runs = _task_runs(paths)
-    by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs}
+    # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the one
+    by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs if r.samples}
     groups: dict[tuple[str, str], list[tuple[_TaskRun, _TaskRun]]] = {}
     for run in runs:
         source_name = run.provenance.get("source_task")
@@ -171,17 +172,43 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
     for (model, translated), members in sorted(groups.items()):
         provenance = members[0][1].provenance
         metric, filt = metric_for(str(provenance.get("benchmark")), provenance)
-        source_items: dict[str, float] = {}
-        translation_items: dict[str, float] = {}
+        compared: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
         for source, translation in members:
             prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
-            source_items.update(item_scores(source.samples, metric, filt, prefix))
-            translation_items.update(item_scores(translation.samples, metric, filt, prefix))
-        if not set(source_items) & set(translation_items):
-            continue
-        result = translationese_sensitivity(source_items, translation_items, resamples=resamples,
-                                            confidence=confidence, seed=seed)
-        pairs.append(TranslationPair(model, str(provenance.get("benchmark")), str(provenance.get("language")),
-                                     str(provenance.get("origin")), str(provenance.get("source_task")), translated,
-                                     metric, filt, result))
+            if metric == JUDGE_RATING:  # scored by the judges: one comparison per judge, from its judgments files
+                source_by_judge, translation_by_judge = judged_items(source, prefix), judged_items(translation, prefix)
+                for judge in set(source_by_judge) & set(translation_by_judge):
+                    both = compared.setdefault((f"{JUDGE_RATING},{judge}", "none"), ({}, {}))
+                    both[0].update(source_by_judge[judge])
+                    both[1].update(translation_by_judge[judge])
+            else:
+                both = compared.setdefault((metric, filt), ({}, {}))
+                both[0].update(item_scores(source.samples, metric, filt, prefix))
+                both[1].update(item_scores(translation.samples, metric, filt, prefix))
+        for (name, name_filter), (source_items, translation_items) in sorted(compared.items()):
+            if not set(source_items) & set(translation_items):
+                continue
+            result = translationese_sensitivity(source_items, translation_items, resamples=resamples,
+                                                confidence=confidence, seed=seed)
+            pairs.append(TranslationPair(model, str(provenance.get("benchmark")), str(provenance.get("language")),
+                                         str(provenance.get("origin")), str(provenance.get("source_task")),
+                                         translated, name, name_filter, result))
     return pairs
+
+
+JUDGE_RATING = "rating"  # the headline of judged benchmarks (open QA): in the judge's files, not lm-eval's samples
+
+
+def judged_items(run: _TaskRun, prefix: str = "") -> dict[str, dict[str, float]]:
+    """Per judge, the rating of each item of ``run``: the ``judgments_<task>_<judge>_<date>.jsonl`` rows that
+    `nativeval judge` wrote beside the samples file (keyed by lm-eval's doc_id, the same in a translation)."""
+    if run.samples is None:
+        return {}
+    stamp = run.samples.stem.removeprefix(f"samples_{run.name}_")
+    found: dict[str, dict[str, float]] = {}
+    for path in sorted(run.samples.parent.glob(f"judgments_{run.name}_*_{stamp}.jsonl")):
+        for row in iter_jsonl(path):
+            rating = row.get("rating")
+            if row.get("task") == run.name and isinstance(rating, (int, float)) and not isinstance(rating, bool):
+                found.setdefault(str(row.get("judge")), {})[f"{prefix}{row.get('doc_id')}"] = float(rating)
+    return found

@@ -357,3 +357,36 @@ def test_round_trip_of_global_mmlu_subjects_keeps_their_few_shot_rows_and_doc_id
     assert [d["question"] for d in rtt] == [fake_translate(fake_translate(d["question"], "en"), "ru") for d in native]
     dev = user_rows("rtt_ru_global_mmlu", "ru-anatomy", "dev")
     assert len(dev) == 5 and {r["subject"] for r in dev} == {"anatomy"}
+
+
+@pytest.mark.slow
+def test_a_round_tripped_open_qa_task_is_generated_judged_and_paired_with_its_source(tiny_model, tmp_path):
+    from harness_ext.testing.judge_runs import judge_yaml
+    from harness_ext.testing.judge_standins import hash_judge
+
+    with GoogleTranslateStub() as g:
+        made = translate_task(g, "native_ru_open_qa", "--round-trip", "--via", "en", "--max-wrong-language", "1")
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "results"
+    evaluated = run_cli("eval", "--model", "hf", "--model-args", f"pretrained={tiny_model}", "--device", "cpu",
+                        "--tasks", "native_ru_open_qa,rtt_ru_open_qa", "--limit", "3", "--gen-kwargs",
+                        "max_gen_toks=8", "--output-path", str(out))
+    assert evaluated.exit_code == 0, evaluated.output
+    native, rtt = samples(out, "native_ru_open_qa"), samples(out, "rtt_ru_open_qa")
+    assert [(r["doc_id"], r["doc"]["id"]) for r in native] == [(r["doc_id"], r["doc"]["id"]) for r in rtt]
+    with OpenAIStub(hash_judge("a")) as stub:
+        judged = run_cli("judge", str(out), "--judge", str(judge_yaml(tmp_path / "j.yaml", timeout_s=10.0)),
+                         "--base-url", stub.base_url, "--cache", str(tmp_path / "c"), env={"OPENAI_API_KEY": "sk-t"})
+        assert judged.exit_code == 0, judged.output
+        assert 3 <= stub.request_count <= 6  # a round trip that gives a question back unchanged is judged once
+    assert "Custom kwargs" not in evaluated.output  # the open-QA tasks are as quiet as the others
+    (pair,) = pairs_in_results([out])  # scored by the judge's ratings, item by item
+    assert (pair.source_task, pair.translated_task, pair.origin) == ("native_ru_open_qa", "rtt_ru_open_qa",
+                                                                     "round_trip_translated")
+    assert (pair.metric, pair.result.n) == ("rating,test-judge", 3)
+    ratings = {}
+    for task in ("native_ru_open_qa", "rtt_ru_open_qa"):
+        (path,) = out.rglob(f"judgments_{task}_test-judge_*.jsonl")
+        ratings[task] = [r["rating"] for r in sorted(read_jsonl(path), key=lambda r: r["doc_id"])]
+    assert pair.result.source_score == pytest.approx(sum(ratings["native_ru_open_qa"]) / 3)
+    assert pair.result.translation_score == pytest.approx(sum(ratings["rtt_ru_open_qa"]) / 3)
