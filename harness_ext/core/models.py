@@ -104,9 +104,24 @@ def resolve_model(reference: str, what: str, *, base_dir: Path | None = None, re
         raise InputError(f"{what}: empty Hub id after {HF_SCHEME}")
     offline = hub_offline()
     if check_cache and offline and cached_snapshot(hub_id, revision) is None:
-        raise InputError(
-            f"{what}: the Hugging Face Hub is offline ({offline}=1) and {hub_id} is not in the cache "
-            f"({hub_cache_dir()}); download it on a machine with internet (`huggingface-cli download {hub_id}`) "
-            "and point HF_HUB_CACHE at that cache, or pass the model's local directory"
-        )
+        raise InputError(not_in_cache(what, hub_id, f"the Hugging Face Hub is offline ({offline}=1)"))
     return ModelRef(text, "hub", hub_id)
+
+
+def not_in_cache(what: str, hub_id: str, why: str) -> str:
+    return (f"{what}: {why} and {hub_id} is not in the cache ({hub_cache_dir()}); download it on a machine with "
+            f"internet (`huggingface-cli download {hub_id}`) and point HF_HUB_CACHE at that cache, or pass the "
+            "model's local directory")
+
+
+def hub_unreachable(err: BaseException) -> bool:
+    """Whether loading failed because the Hub could not be reached for a file that is not in the cache (what
+    transformers raises then is a plain OSError; huggingface_hub's LocalEntryNotFoundError is its cause)."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, LocalEntryNotFoundError) or "couldn't connect to 'https://huggingface.co'" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

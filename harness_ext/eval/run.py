@@ -26,7 +26,7 @@ from harness_ext.catalogue.mirror import TaskData, check
 from harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, catalogue, unknown_name_message
 from harness_ext.catalogue.view import provenance_text
 from harness_ext.core.errors import DatasetUnavailable, InputError
-from harness_ext.core.models import resolve_model
+from harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
 from harness_ext.core.runs import refuse_unfinished_runs
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,13 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
             if friendly is None:
                 raise
             raise friendly from None
-        except (ConnectionError, FileNotFoundError) as err:
+        except OSError as err:
+            pretrained = simple_parse_args_string(model_args).get("pretrained")
+            if hub_unreachable(err) and pretrained and hub_id_of(str(pretrained)):
+                raise InputError(not_in_cache(f"--model-args pretrained={pretrained}", str(pretrained),
+                                              "the Hugging Face Hub cannot be reached")) from None
+            if not isinstance(err, (ConnectionError, FileNotFoundError)):
+                raise
             if len(names) == len(kept):
                 raise  # nativeval's own data was checked above: this is not a missing dataset
             reason = str(err).splitlines()[0].strip("\"'") if str(err) else repr(err)

@@ -127,3 +127,26 @@ def test_underscore_spellings_are_aliases():
                          "--device", "--tasks", "--model"):
         assert lm_eval_name in spellings
         assert lm_eval_name.replace("_", "-") in spellings
+
+
+@pytest.mark.slow
+def test_a_hub_id_the_hub_cannot_serve_is_one_error_line_not_a_traceback(tmp_path, hub_cache):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "earlier.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(hub_cache))  # nothing listens there
+    proc = subprocess.run([sys.executable, str(Path(cli.__file__)), "eval", "--model", "hf", "--model-args",
+                           "pretrained=nativeval-test/absent", "--tasks", "translated_zh_mgsm", "--limit", "1",
+                           "--output-path", str(out)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [proc.stderr.strip().splitlines()[-1]]  # huggingface_hub's retry notices come before it
+    assert errors[0].startswith("error: --model-args pretrained=nativeval-test/absent: the Hugging Face Hub cannot "
+                                "be reached and nativeval-test/absent is not in the cache")
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.json"]
