@@ -165,26 +165,29 @@ def eval_and_fewshot_splits(config: dict[str, Any], splits: tuple[str, ...]) -> 
     return evaluation, [s for s in splits if s != evaluation]
 
 
+def leaf_functions(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
+    """The installed leaf's lm-eval config with its ``!function`` entries imported (callables)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    return load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)
+
+
 def custom_dataset_rows(task: CatalogueTask, leaf: Leaf, split: str, limit: int | None) -> list[dict[str, Any]]:
     """The rows the leaf's own ``custom_dataset`` gives lm-eval (called as lm-eval calls it), for benchmarks whose
     loader makes its rows itself (open QA samples its prompts from OASST1)."""
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    config = load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)
+    config = leaf_functions(task, leaf)
     docs = config["custom_dataset"](**(config.get("metadata") or {}), **(config.get("dataset_kwargs") or {}))
     rows = [dict(row) for row in docs[split]]
     return rows[:limit] if limit is not None else rows
 
 
-def row_selector(task: CatalogueTask, leaf: Leaf, spec: dict[str, Any]) -> Callable | None:
+def row_selector(task: CatalogueTask, leaf: Leaf, spec: dict[str, Any], config: dict[str, Any]) -> Callable | None:
     """``select_rows: process_docs``: the leaf's ``process_docs`` only picks its rows from a split it shares with
     its siblings (one subject or domain of a language's split), so only those rows are translated; lm-eval applies
     the same filter to the translation (its fields are copied), so doc ids stay the source's."""
-    if spec.get("select_rows") != "process_docs" or "process_docs" not in leaf_config(task, leaf):
+    if spec.get("select_rows") != "process_docs" or "process_docs" not in config:
         return None
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    return load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)["process_docs"]
+    return leaf_functions(task, leaf)["process_docs"]
 
 
 def mirror_config(leaf: Leaf, spec: dict[str, Any]) -> str | None:
@@ -468,7 +471,7 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
             continue
         evaluation, fewshot = eval_and_fewshot_splits(configs[leaf.name], bench.splits)
         eval_split_of[leaf.name] = evaluation
-        keep = row_selector(task, leaf, spec)
+        keep = row_selector(task, leaf, spec, configs[leaf.name])
         parts.append(Part(leaf.name, evaluation, source_rows(task, leaf, evaluation, request.limit, keep), True))
         for split in fewshot:
             rows = source_rows(task, leaf, split, request.fewshot_limit, keep)

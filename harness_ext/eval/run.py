@@ -28,6 +28,7 @@ from harness_ext.catalogue.view import provenance_text
 from harness_ext.core.errors import DatasetUnavailable, InputError
 from harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
 from harness_ext.core.runs import refuse_unfinished_runs
+from harness_ext.eval.runtime import no_dataset_bars
 
 log = logging.getLogger(__name__)
 
@@ -276,13 +277,11 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
     """One progress bar per phase: loading the tasks' data and building their requests each get one bar
     over tasks instead of one (or several datasets `Filter:`/`Map:` bars) per task; lm-eval's own bars for
     running the requests stay."""
-    import datasets
     import lm_eval.api.task as lm_eval_task
     from tqdm.auto import tqdm
 
     loggers = [logging.getLogger(name) for name in (lm_eval_task.__name__, "lm_eval.evaluator")]
     advisory = _DropPerTaskNotices({leaf.name for _, leaf in cat.leaves()} | {t.name for t in cat.tasks})
-    bars_were_on = not datasets.are_progress_bars_disabled()
     loaded_count, task_count = counts
     bars: dict[str, Any] = {}
 
@@ -303,18 +302,16 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
     original_tqdm = getattr(lm_eval_task, "tqdm", None)
     for logger in loggers:
         logger.addFilter(advisory)
-    datasets.disable_progress_bars()
     previous_hook = data_layer.set_load_progress(lambda: advance("load", "Loading task data", loaded_count))
     if original_tqdm is not None:
         lm_eval_task.tqdm = per_task_docs
     try:
-        yield
+        with no_dataset_bars():
+            yield
     finally:
         if original_tqdm is not None:
             lm_eval_task.tqdm = original_tqdm
         data_layer.set_load_progress(previous_hook)
-        if bars_were_on:
-            datasets.enable_progress_bars()
         for logger in loggers:
             logger.removeFilter(advisory)
         for bar in bars.values():

@@ -28,8 +28,8 @@ install_notice_filter()  # every task's utils.py imports this module (or open_qa
 
 
 @contextlib.contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    """A task's row filters run without a datasets `Filter:`/`Map:` bar of their own (one per task otherwise)."""
+def no_dataset_bars() -> Iterator[None]:
+    """No datasets `Filter:`/`Map:` bars inside the block (a task's row filters would show one per task)."""
     were_on = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
@@ -40,7 +40,7 @@ def _no_progress_bars() -> Iterator[None]:
 
 
 def quiet_filter(dataset: datasets.Dataset, keep: Callable[[dict[str, Any]], bool]) -> datasets.Dataset:
-    with _no_progress_bars():
+    with no_dataset_bars():
         return dataset.filter(keep)
 
 
@@ -69,7 +69,7 @@ def tydiqa_docs(dataset: datasets.Dataset, id_prefix: str) -> datasets.Dataset:
         return {"id": doc["id"], "title": doc["title"], "context": doc["context"],
                 "question": doc["question"], "answers": doc["answers"]["text"]}
 
-    with _no_progress_bars():
+    with no_dataset_bars():
         return keep_id_prefix(dataset, id_prefix).map(flatten)
 
 
