@@ -491,10 +491,15 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 @click.option("--cache-per-step", is_flag=True, help="One translation/judge cache file per step instead of per kind "
               "(the Slurm export's commands use it: no SQLite file shared by concurrent jobs).")
 @click.option("--show-output", is_flag=True, help="Stream each step's output (it always goes to the step's log).")
-@click.option("--fail-fast", is_flag=True, help="Stop at the first failed step (default: go on with independent steps).")
+@click.option("--fail-fast", is_flag=True, help="Stop everything at the first failed step (default: its dependents "
+              "are blocked, independent steps go on).")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N",
+              help="Run up to N independent steps at once (default 1, or one per --gpus id).")
+@click.option("--gpus", default=None, metavar="IDS", help="GPU ids this run may use, e.g. 0,1,2,3 (default: all the "
+              "node has: nvidia-smi, or CUDA_VISIBLE_DEVICES); each GPU step holds slurm.gpu.gpus of them.")
 @friendly_errors
 def study(study_file, dry_run, only, force, variables, output_dir, export_slurm, status, cache_per_step, show_output,
-          fail_fast):
+          fail_fast, jobs, gpus):
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
     from harness_ext.study.config import parse_vars
     from harness_ext.study.plan import cost_line
@@ -506,11 +511,14 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         subprocess_executor,
     )
 
+    from harness_ext.study.scheduler import make_node
+
+    node = make_node(jobs, gpus)  # bad values: one line before planning
     overrides = parse_vars(variables)
     plan = load_plan(study_file, overrides, output_dir)
     plan.cache_per_step = cache_per_step
     if dry_run:
-        click.echo("\n".join(describe_plan(plan, list(only), list(force))))
+        click.echo("\n".join(describe_plan(plan, list(only), list(force), node)))
         click.echo(cost_line(select_steps(plan, list(only), list(force)).to_run))
     elif status:
         from harness_ext.study.slurm import study_status
@@ -522,7 +530,7 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         for path in write_slurm(plan, export_slurm, study_file, overrides, list(only), list(force), output_dir):
             click.echo(f"wrote {path}")
     else:
-        StudyRunner(plan, subprocess_executor(show_output)).run(list(only), list(force), fail_fast)
+        StudyRunner(plan, subprocess_executor(show_output)).run(list(only), list(force), fail_fast, node)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,14 @@ class Plan:
         return found
 
 
+def step_class(kind: str) -> str:
+    """A step kind's class of resources: gpu, api or cpu (settings.yaml `slurm.classes`)."""
+    for name, kinds in settings()["slurm"]["classes"].items():
+        if kind in kinds:
+            return name
+    raise KeyError(kind)
+
+
 # --- content hashing ----------------------------------------------------------------------------------
 class HashCache:
     """sha256 of files, remembered by (path, size, mtime) so that a no-op rerun reads nothing big."""

@@ -6,6 +6,9 @@ equals the key computed now (see ``study_plan``); anything else in its directory
 unfinished or outdated run and is removed before the step runs again. So a killed run resumes where
 it stopped, a no-op rerun only hashes inputs, and a changed input reruns just what depends on it.
 
+With ``--jobs N`` independent steps run at once (``scheduler.py`` decides which, and which GPUs each holds);
+every step still has its own lock, log, marker and process group, so all of the above holds per step.
+
 Also the entry point of two tiny built-in steps: ``python -m harness_ext.study sample|toy-model ...``.
 """
 
@@ -17,6 +20,7 @@ import fcntl
 import fnmatch
 import json
 import os
+import queue
 import random
 import shlex
 import shutil
@@ -51,6 +55,7 @@ from harness_ext.study.plan import (
     compute_keys,
     resumes_in_place,
 )
+from harness_ext.study.scheduler import Node, Scheduler, wants_gpu
 
 MARKER = ".nativeval_step.json"
 STARTED = ".nativeval_step.started.json"
@@ -202,6 +207,19 @@ class SubprocessExecutor:
 
     def __init__(self, show_output: bool = False):
         self.show_output = show_output
+        self.name_lines = False  # prefix streamed lines with the step (the runner sets it when steps run at once)
+        self._children: set[int] = set()  # process groups of the steps running now
+        self._guard = threading.Lock()
+
+    def stop_all(self) -> None:
+        """End every running step's process group at once (Ctrl-C, SIGTERM, --fail-fast)."""
+        with self._guard:
+            groups = list(self._children)
+        stoppers = [threading.Thread(target=stop_group, args=(pgid,)) for pgid in groups]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
 
     def __call__(self, argv: list[str], env: dict[str, str], log: Path, lock: StepLock | None = None) -> int:
         with open(log, "a", encoding="utf-8") as fh:
@@ -213,17 +231,22 @@ class SubprocessExecutor:
                                     pass_fds=(lock.fileno(),) if lock else ())
             if lock:
                 lock.record(proc.pid)
+            with self._guard:
+                self._children.add(proc.pid)
+            prefix = f"    [{log.stem}] " if self.name_lines else "    "
             try:
                 if self.show_output:
                     for line in proc.stdout:
                         fh.write(line)
-                        sys.stdout.write("    " + line)
+                        sys.stdout.write(prefix + line)
                         sys.stdout.flush()
                 return proc.wait()
             finally:  # Ctrl-C, SIGTERM or an error here: end the whole step, then let the caller see why
                 if proc.poll() is None or group_alive(proc.pid):
                     stop_group(proc.pid)
                 proc.wait()
+                with self._guard:
+                    self._children.discard(proc.pid)
 
 
 def subprocess_executor(show_output: bool = False) -> Executor:
@@ -345,13 +368,24 @@ class StudyRunner:
         self.plan = plan
         self.config: StudyConfig = plan.config
         self.executor = executor or subprocess_executor()
-        self.echo = echo or (lambda line: print(line, flush=True))
+        say = echo or (lambda line: print(line, flush=True))
+        self._echo_guard = threading.Lock()  # steps that run at once report from their own threads
+
+        def echo_locked(line: str) -> None:
+            with self._echo_guard:
+                say(line)
+
+        self.echo = echo_locked
         self.ctx = CommandContext(plan)
         self._stubs: dict[str, object] = {}
+        self._stub_guard = threading.Lock()
+        self._stopping = False  # Ctrl-C, SIGTERM or --fail-fast: steps ended on purpose are not failures
 
     # each step --------------------------------------------------------------------------------------
-    def _env(self, step: Step) -> dict[str, str]:
+    def _env(self, step: Step, gpus: tuple[str, ...] | None = None) -> dict[str, str]:
         env = dict(os.environ)
+        if gpus is not None:  # the runner manages the node's GPUs: a step sees the ones it holds, or none
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         if step.kind == "eval" and self.config.eval.data_dirs:
             env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
                                                         *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
@@ -368,6 +402,10 @@ class StudyRunner:
         return env
 
     def _ensure_stub(self, step: Step) -> None:
+        with self._stub_guard:
+            self._ensure_stub_unlocked(step)
+
+    def _ensure_stub_unlocked(self, step: Step) -> None:
         if step.kind == "translate_task" and step.params["serve"] and step.id not in self._stubs:
             from harness_ext.testing.translate_stubs import GoogleTranslateStub
 
@@ -423,8 +461,8 @@ class StudyRunner:
                 told = True
             time.sleep(0.2)
 
-    def run_step(self, step: Step, forced: bool) -> str:
-        """Run one step; return done | failed | busy | skipped."""
+    def run_step(self, step: Step, forced: bool, gpus: tuple[str, ...] | None = None) -> str:
+        """Run one step (holding ``gpus``, if given); return done | failed | busy | skipped | stopped."""
         with self._locked(step) as lock:
             if isinstance(lock, StepBusy):
                 where = f"in process {lock.pid}" if lock.pid else "in another process"
@@ -442,11 +480,16 @@ class StudyRunner:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(f"# step {step.id} key {step.key}\n", encoding="utf-8")
             started = time.time()
+            if gpus:
+                with open(log, "a", encoding="utf-8") as fh:
+                    fh.write(f"# CUDA_VISIBLE_DEVICES={','.join(gpus)}\n")
             if isinstance(self.executor, SubprocessExecutor):
-                status = self.executor(argv, self._env(step), log, lock)
+                status = self.executor(argv, self._env(step, gpus), log, lock)
             else:
-                status = self.executor(argv, self._env(step), log)
+                status = self.executor(argv, self._env(step, gpus), log)
             seconds = time.time() - started
+            if status != 0 and self._stopping:
+                return "stopped"
             if status == 0 and not _has_output(step):
                 with open(log, "a", encoding="utf-8") as fh:
                     fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
@@ -457,44 +500,121 @@ class StudyRunner:
                 return "failed"
             atomic_write_json(step.out / MARKER, {
                 "key": step.key, "id": step.id, "kind": step.kind, "params": step.params, "command": argv,
-                "seconds": round(seconds, 3), "finished": time.time()})
+                "seconds": round(seconds, 3), "finished": time.time(), **({"gpus": list(gpus)} if gpus else {})})
             (step.out / STARTED).unlink(missing_ok=True)
             return "done"
 
     # the whole plan ---------------------------------------------------------------------------------
-    def run(self, only: list[str] | None = None, force: list[str] | None = None, fail_fast: bool = False) -> dict:
+    def run(self, only: list[str] | None = None, force: list[str] | None = None, fail_fast: bool = False,
+            node: Node | None = None) -> dict:
+        """Run the selected steps, up to ``node.jobs`` at once; return each step's outcome."""
         selection = select_steps(self.plan, only, force)
-        total = len(self.plan.steps)
+        node = node or Node()
+        scheduler = Scheduler(self.plan, selection.to_run, node)  # a step too big for the node: one line, now
+        total, count = len(self.plan.steps), len(selection.to_run)
         done_before = sum(1 for s in selection.states.values() if s == "done")
-        self.echo(f"study {self.config.name}: {total} steps, {done_before} already done, "
-                  f"{len(selection.to_run)} to run; output in {self.config.output_dir}")
+        at_once = f"; up to {node.jobs} at once" if node.jobs > 1 else ""
+        on_gpus = f" on GPUs {','.join(node.gpus)}" if node.gpus and count else ""
+        self.echo(f"study {self.config.name}: {total} steps, {done_before} already done, {count} to run{at_once}"
+                  f"{on_gpus}; output in {self.config.output_dir}")
+        cpu_run = [s for s in selection.to_run if wants_gpu(s) and scheduler.demands[s.id].kind == "cpu"]
+        if cpu_run and not node.gpus and node.jobs > 1:
+            self.echo(f"note: no GPU found ({node.source}); {len(cpu_run)} GPU step(s) run on the CPU, at most "
+                      f"{node.limits.get('cpu', node.jobs)} at once (a node's GPUs: --gpus, docs: README 'study')")
+        concurrent = node.jobs > 1
+        if concurrent and isinstance(self.executor, SubprocessExecutor):
+            self.executor.name_lines = True
         outcome: dict[str, str] = {}
-        bad: set[str] = set()
+        events: queue.Queue = queue.Queue()
+        threads: dict[str, threading.Thread] = {}
+        started_at: dict[str, float] = {}
+        number = 0
+
+        def work(step: Step, gpus: tuple[str, ...] | None) -> None:
+            try:
+                result: object = self.run_step(step, step.id in selection.forced, gpus)
+            except BaseException as err:  # noqa: BLE001 - handed to the main thread, which raises it
+                result = err
+            events.put((step.id, result))
+
         with _stop_on_signals():
             try:
-                for i, step in enumerate(selection.to_run, start=1):
-                    blocked_by = next((d for d in step.dep_ids() if d in bad), None)
-                    if blocked_by:
-                        outcome[step.id] = "blocked"
-                        bad.add(step.id)
-                        self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: blocked (needs {blocked_by})")
-                        continue
-                    self.echo(f"[{i}/{len(selection.to_run)}] {step.id} ...")
-                    started = time.time()
-                    result = self.run_step(step, step.id in selection.forced)
-                    outcome[step.id] = result
-                    if result in ("done", "skipped"):
-                        self.echo(f"[{i}/{len(selection.to_run)}] {step.id}: done in {time.time() - started:.1f}s")
-                    else:
-                        bad.add(step.id)
-                        if fail_fast:
-                            break
+                while not scheduler.finished:
+                    for step, gpus in scheduler.start_ready():
+                        number += 1
+                        where = f" on GPU {','.join(gpus)}" if gpus else ""
+                        self.echo(f"[{number}/{count}] {step.id}{where} ...")
+                        started_at[step.id] = time.time()
+                        threads[step.id] = threading.Thread(target=work, args=(step, gpus), name=step.id, daemon=True)
+                        threads[step.id].start()
+                    if not scheduler.running:  # nothing can start: only happens if the plan is inconsistent
+                        raise NativevalError(f"study {self.config.name}: {scheduler.queue_summary()} but none can "
+                                             "start; please report this")
+                    if concurrent:
+                        self._progress(scheduler, started_at)
+                    step_id, result = self._next_event(events, scheduler, started_at, concurrent)
+                    threads.pop(step_id).join()
+                    if isinstance(result, BaseException):
+                        raise result
+                    outcome[step_id] = str(result)
+                    ok = result in ("done", "skipped")
+                    if ok:
+                        self.echo(f"  {step_id}: done in {time.time() - started_at[step_id]:.1f}s")
+                    for blocked in scheduler.ended(step_id, ok):
+                        outcome[blocked] = "blocked"
+                        self.echo(f"  {blocked}: blocked (needs {scheduler.blocked[blocked]})")
+                    if not ok and fail_fast and scheduler.running:
+                        self.echo(f"--fail-fast: stopping {len(scheduler.running)} running step(s)")
+                        self._stop_everything(scheduler, threads)
+                    elif not ok and fail_fast:
+                        scheduler.stop()
+                while not events.empty():  # steps stopped by --fail-fast
+                    step_id, result = events.get()
+                    outcome[step_id] = result if isinstance(result, str) else "failed"
+            except BaseException:
+                self._stop_everything(scheduler, threads)
+                raise
             finally:
                 self._stop_stubs()
                 if self.plan.hashes is not None and self.config.output_dir.is_dir():
                     self.plan.hashes.save()
         self._report(outcome)
         return outcome
+
+    PROGRESS_EVERY_S = 60.0
+
+    def _next_event(self, events: queue.Queue, scheduler: Scheduler, started_at: dict[str, float],
+                    concurrent: bool) -> tuple[str, object]:
+        """The next step to end; while waiting, the running steps are shown again now and then."""
+        shown = time.monotonic()
+        while True:
+            try:
+                return events.get(timeout=1.0)
+            except queue.Empty:
+                if concurrent and time.monotonic() - shown >= self.PROGRESS_EVERY_S:
+                    self._progress(scheduler, started_at)
+                    shown = time.monotonic()
+
+    def _stop_everything(self, scheduler: Scheduler, threads: dict[str, threading.Thread]) -> None:
+        """Start nothing more, end every running step's processes and wait for their threads."""
+        self._stopping = True
+        scheduler.stop()
+        if isinstance(self.executor, SubprocessExecutor):
+            self.executor.stop_all()
+        for thread in list(threads.values()):
+            thread.join()
+        threads.clear()
+        scheduler.running.clear()
+
+    def _progress(self, scheduler: Scheduler, started_at: dict[str, float]) -> None:
+        """One line per running step (what it holds, for how long, its log), then the queue."""
+        now = time.time()
+        lines = [f"  running {len(scheduler.running)}; {scheduler.queue_summary()}"]
+        for step_id, gpus in scheduler.running.items():
+            holds = f"GPU {','.join(gpus)}" if gpus else scheduler.demands[step_id].kind
+            log = self.config.output_dir / "logs" / f"{self.plan.steps[step_id].slug}.log"
+            lines.append(f"    {step_id:<48} {holds:<9} {now - started_at[step_id]:6.0f}s  {log}")
+        self.echo("\n".join(lines))
 
     def _report(self, outcome: dict[str, str]) -> None:
         counts: dict[str, int] = {}
@@ -509,7 +629,7 @@ class StudyRunner:
         if any(j.serve for j in self.config.judges):
             self.echo("note: judge ratings in this study come from a local deterministic STAND-IN judge, "
                       "not a real model")
-        failed = [k for k, v in outcome.items() if v in ("failed", "busy")]
+        failed = [k for k, v in outcome.items() if v in ("failed", "busy", "stopped")]
         blocked = [k for k, v in outcome.items() if v == "blocked"]
         if failed:
             raise StudyStepsFailed(
@@ -523,8 +643,11 @@ def _hours(hours: float) -> str:
     return f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
 
 
-def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | None = None) -> list[str]:
+def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | None = None,
+                  node: Node | None = None) -> list[str]:
     selection = select_steps(plan, only, force)
+    if node is not None:
+        Scheduler(plan, selection.to_run, node)  # a step asking for more GPUs than the node has: one line
     run_ids = {s.id for s in selection.to_run}
     width = max(len(s) for s in plan.steps)
     lines = [f"study {plan.config.name}: {len(plan.steps)} steps; output in {plan.config.output_dir}",

@@ -24,19 +24,12 @@ from pathlib import Path
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_text
-from harness_ext.study.config import SlurmResources, settings
-from harness_ext.study.plan import CommandContext, Plan, Step, cli_path, command_for
+from harness_ext.study.config import SlurmResources
+from harness_ext.study.plan import CommandContext, Plan, Step, cli_path, command_for, step_class
 from harness_ext.study.runner import STARTED, select_steps, step_state
 
 JOBS_FILE = ".nativeval_slurm_jobs.tsv"  # in the output directory: "JOB_TASK<TAB>STEP" per submitted step
 MAX_ARRAY_INDEX = 1000  # Slurm's default MaxArraySize is 1001
-
-
-def step_class(kind: str) -> str:
-    for name, kinds in settings()["slurm"]["classes"].items():
-        if kind in kinds:
-            return name
-    raise KeyError(kind)
 
 
 def needs_gpu(step: Step) -> bool:
