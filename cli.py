@@ -510,7 +510,6 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         select_steps,
         subprocess_executor,
     )
-
     from harness_ext.study.scheduler import make_node
 
     node = make_node(jobs, gpus)  # bad values: one line before planning
