@@ -148,11 +148,14 @@ def tasks(as_json, markdown, user_dir):
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
+@click.option("--peft", default=None, metavar="A,B,...",
+              help="PEFT adapters of the --model-args base: the base loads once, each adapter's files go to "
+                   "OUTPUT/<adapter folder name>/ (--model hf).")
 @friendly_errors
 def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
           gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
           use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
-          judge_cache, judge_repeats):
+          judge_cache, judge_repeats, peft):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
     from pathlib import Path
 
@@ -176,6 +179,14 @@ def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot,
         after_eval = judge_after_eval(JudgeOptions(
             judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
             cache=judge_cache, repeats=judge_repeats), echo=click.echo)
+    if peft is not None:
+        from harness_ext.eval.adapter_group import parse_peft_list, run_group
+
+        for adapter, outcome in run_group(request, parse_peft_list(peft), after_eval, echo=click.echo):
+            if outcome.results:
+                click.echo(summary_table(outcome.results))
+            click.echo(f"{adapter.name}: results: {outcome.results_file}")
+        return
     outcome = run(request, after_eval=after_eval)
     if outcome.results:
         click.echo(summary_table(outcome.results))

@@ -343,8 +343,11 @@ def _newest(folder: Path, pattern: str, since: float) -> list[Path]:
     return sorted(p for p in folder.rglob(pattern) if p.stat().st_mtime >= since)
 
 
-def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None = None) -> EvalOutcome:
-    """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does."""
+def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None = None,
+        lm: Any = None) -> EvalOutcome:
+    """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does.
+
+    ``lm``: the model already loaded as ``request.model_args`` says (adapter_group.py), recorded as if loaded here."""
     import time
 
     from lm_eval import simple_evaluate
@@ -373,7 +376,7 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     with quiet_phases(cat, _phase_counts(names, cat)):
         try:
             results = simple_evaluate(
-                model=request.model, model_args=model_args, tasks=names, num_fewshot=request.num_fewshot,
+                model=lm if lm is not None else request.model, model_args=model_args, tasks=names, num_fewshot=request.num_fewshot,
                 batch_size=request.batch_size, max_batch_size=request.max_batch_size, device=device,
                 use_cache=request.use_cache, limit=request.limit, log_samples=request.log_samples,
                 evaluation_tracker=tracker, system_instruction=request.system_instruction,
@@ -404,6 +407,9 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
             ) from None
     if results is None:  # non-zero ranks of a distributed run write nothing
         return EvalOutcome(results={}, results_file=None, skipped=skipped)
+    if lm is not None:  # what a run that loaded the model itself records
+        results["config"]["model"] = request.model
+        tracker.general_config_tracker.model_source = request.model
     if label is not None:
         results["nativeval"] = {"label": label}
     samples = results.pop("samples", None) if request.log_samples else None
