@@ -32,14 +32,10 @@ from dataclasses import asdict, dataclass, field
 from statistics import mean
 from typing import Any
 
+from harness_ext.core import stats
 from harness_ext.leaderboard.reference import ReferenceCell
 
-try:
-    from harness_ext.core import stats
-except ImportError:  # TEMPORARY: until the stats branch lands
-    from harness_ext.leaderboard import _stats_shim as stats  # type: ignore[no-redef]
-
-CONFIDENCE = 0.95
+CONFIDENCE = stats.CONFIDENCE
 ALPHA = 0.05
 POWER = 0.8
 POOLED = "pooled"  # the translator label of native minus the mean of every translator
@@ -463,8 +459,9 @@ def _interaction(kind: str, name: str, title: str, lr: str, tuning: str, method:
                     key = f"{prefix}|{_key(unit)}"
                     values[key] = diff
                     clusters[key] = f"{prefix}|{d.clusters.get(unit, unit[-1])}"
-            estimates[side] = stats.mean_estimate(values, clusters, resamples=resamples, seed=seed,
-                                                  confidence=CONFIDENCE)
+            keys = sorted(values)
+            estimates[side] = stats.mean_estimate([values[k] for k in keys], [clusters[k] for k in keys],
+                                                  resamples=resamples, seed=seed, confidence=CONFIDENCE)
         estimate = stats.independent_difference(estimates["left"], estimates["right"], confidence=CONFIDENCE)
         left, right = estimates["left"].value, estimates["right"].value
         n_units, unit, how = estimate.n_items, "items", "per-item gaps per side; independent difference"
