@@ -139,6 +139,7 @@ class Finding:
     method: str = ""
     task: str = ""
     title: str = ""
+    headline: bool = True  # the benchmark's headline metric (XQuAD's exact_match, not include)
     note: str = ""
 
     @property
@@ -293,7 +294,7 @@ def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Fi
         n_items=estimate.n_items if data.by_items else None, n_clusters=estimate.n_clusters if data.by_items else None,
         n_cells=len(cells), positive_cells=sum(1 for d in per_cell if d > 0),
         native_score=mean(data.native[u] for u in diffs), translated_score=mean(other[u] for u in diffs),
-        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, note=note)
+        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note)
 
 
 def _other_headline(data: GapData, cell: tuple[str, str], translator: str) -> float | None:
