@@ -130,8 +130,11 @@ def label(data: GapData | Finding) -> str:
     return name + (f", judged by {data.judge}" if data.judge else "")
 
 
-def _finding_for(data: GapData, findings: Sequence[Finding], translator: str = POOLED) -> Finding | None:
+def _finding_for(data: GapData, findings: Sequence[Finding]) -> Finding | None:
+    """The pooled finding of a test set (the one translator's, where there is only one)."""
     ts = data.test_set
+    translators = data.translators()
+    translator = translators[0] if len(translators) == 1 else POOLED
     for f in findings:
         if (f.kind, f.benchmark, f.language, f.origin, f.metric, f.task, f.lr, f.tuning, f.judge, f.translator) == (
                 data.kind, ts.benchmark, ts.language, ts.origin, ts.metric, ts.task, data.lr, data.tuning, data.judge,

@@ -371,6 +371,8 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
     grouped: dict[tuple, list[MeasuredScore]] = defaultdict(list)
     for score in scores:
         t = score.training
+        if not t.train_data:
+            continue  # a row without a training-data variant (no manifest) takes no part in a gap
         grouped[(score.test_set, t.lr, t.tuning, t.method, score.judge)].append(score)
     out = []
     for (ts, lr, tuning, method, judge), members in grouped.items():

@@ -192,3 +192,9 @@ def test_findings_per_learning_rate_and_judge():
               for data in ("native", "google")]
     found = {(f.lr, f.judge) for f in measured_findings(scores, resamples=200).findings}
     assert found == {(lr, j) for lr in ("1e-4", "1e-6") for j in ("gpt-4-turbo", "command-r-plus")}
+
+
+def test_rows_without_a_training_data_variant_take_no_part():
+    rows = [MeasuredScore(XQUAD, Training("m", data), 0.5, items={"a": 1.0, "b": 0.0, "c": 1.0})
+            for data in ("", "google")]
+    assert measured_findings(rows).findings == []
