@@ -198,3 +198,20 @@ def test_rows_without_a_training_data_variant_take_no_part():
     rows = [MeasuredScore(XQUAD, Training("m", data), 0.5, items={"a": 1.0, "b": 0.0, "c": 1.0})
             for data in ("", "google")]
     assert measured_findings(rows).findings == []
+
+
+def test_measured_languages_are_also_pooled_like_the_studys_tables():
+    rng = random.Random(2)
+    rows = []
+    for lang, gap in (("es", 0.3), ("ru", 0.3)):
+        ts = TestSet("xquad", lang, "human_translated", "exact_match", "free_form", percent=True,
+                     task=f"translated_{lang}_xquad")
+        clusters = {f"q{i}": f"c{i // 4}" for i in range(400)}
+        for data, rate in (("native", 0.6), ("google", 0.6 - gap)):
+            rows.append(MeasuredScore(ts, Training("m", data), rate, items=planted_items(rng, 400, rate),
+                                      clusters=clusters))
+    report = measured_findings(rows, resamples=300)
+    pooled_all = [f for f in report.findings if f.language == "all"]
+    assert [(f.task, f.n_items, f.n_clusters, f.n_cells) for f in pooled_all] == [("", 800, 200, 2)]
+    assert pooled_all[0].verdict == "separates" and report.findings[0] is pooled_all[0]
+    assert not [i for i in report.interactions if "all" in i.left_sets + i.right_sets]
