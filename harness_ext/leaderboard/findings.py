@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from statistics import mean
+from statistics import fmean as mean
 from typing import Any
 
 from harness_ext.core import stats
