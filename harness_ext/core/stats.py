@@ -46,7 +46,7 @@ CLUSTER_T = "cluster-robust t(G-1)"
 CLUSTER_BOOTSTRAP = "cluster bootstrap"
 BOOTSTRAP = "bootstrap"
 T_OVER_CELLS = "t over cells"
-MCNEMAR = "McNemar exact"
+MCNEMAR = "McNemar exact"  # the p-value; its interval follows the cluster rules (bootstrap or t)
 
 
 # --- the result type ------------------------------------------------------------------------------------
@@ -234,6 +234,33 @@ def bootstrap_p(samples: np.ndarray, observed: np.ndarray | None = None, axis: i
     return np.minimum(1.0, 2 * (np.minimum(below, above) + 1) / (valid + 1))
 
 
+def bootstrap_estimate(point: float, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
+                       confidence: float = CONFIDENCE, method: str = CLUSTER_BOOTSTRAP) -> Estimate:
+    """Any statistic (kappa, alpha, a correlation, a ratio) with the percentile interval of its finite bootstrap
+    ``replicates``; SE = their SD, p by inverting the interval. No inference from one cluster; with fewer than
+    FEW_CLUSTERS a note says the interval may be too narrow (a statistic that is not a mean has no t rule)."""
+    g = n_items if n_clusters is None else n_clusters
+    replicates = np.asarray(replicates, dtype=float)
+    finite = replicates[np.isfinite(replicates)]
+    if not np.isfinite(point):
+        return no_inference(None, n_items, g, "n/a: undefined on this sample", method)
+    if g < 2:
+        return no_inference(float(point), n_items, g, ONE_CLUSTER if g == 1 else NO_ITEMS, method)
+    if finite.size < 2:
+        return no_inference(float(point), n_items, g, "n/a: undefined on the resamples", method)
+    low, high = percentile_ci(finite, confidence)
+    note = f"few clusters ({g}): bootstrap interval, may be too narrow" if g < FEW_CLUSTERS else ""
+    return Estimate(float(point), float(low), float(high), float(finite.std(ddof=1)),
+                    float(bootstrap_p(finite)), n_items, g, method, note)
+
+
+def bootstrap_estimates(points: np.ndarray, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
+                        confidence: float = CONFIDENCE) -> list[Estimate]:
+    """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
+    return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
+            for k in range(np.asarray(points).size)]
+
+
 def wilcoxon_signed_rank(differences: Sequence[float]) -> float | None:
     """Two-sided Wilcoxon signed-rank p-value of paired differences (zeros dropped, ties mid-ranked, normal
     approximation with the tie correction and no continuity correction: scipy's ``wilcoxon(...,
@@ -299,6 +326,12 @@ def cluster_robust_se(influence: np.ndarray, clusters: np.ndarray) -> float | No
     return float(math.sqrt(g / (g - 1) * float((sums**2).sum())))
 
 
+def constant_p(value: float, n_clusters: int) -> float:
+    """The p-value when every cluster gives the same value (no variance): the exact sign-flip test over the
+    clusters, 2 / 2^G of the sign patterns as extreme (1 when the value is 0)."""
+    return 1.0 if value == 0 else float(min(1.0, 2.0 ** (1 - n_clusters)))
+
+
 def t_quantile(confidence: float, df: float | None) -> float:
     q = 1 - (1 - confidence) / 2
     return float(norm.ppf(q) if df is None or not np.isfinite(df) else student_t.ppf(q, df))
@@ -337,7 +370,7 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
     se = cluster_robust_se(influence, local)
     naive = float(math.sqrt(n_items / (n_items - 1) * float((influence**2).sum()))) if n_items > 1 else None
     if se == 0.0:
-        return Estimate(value, value, value, 0.0, 1.0 if value == 0 else None, n_items, g,
+        return Estimate(value, value, value, 0.0, constant_p(value, g), n_items, g,
                         CLUSTER_T if g < FEW_CLUSTERS else bootstrap_method, NO_VARIANCE, naive)
     if g < FEW_CLUSTERS:
         half = t_quantile(confidence, g - 1) * se
@@ -403,8 +436,7 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
     if binary and not clustered and estimate.value is not None and x.size:
         top = max(x.max(), y.max())
         p = float(mcnemar_exact(int(((x == top) & (y != top)).sum()), int(((y == top) & (x != top)).sum())))
-        method = f"{MCNEMAR} (p); {estimate.method} (CI)" if estimate.method else MCNEMAR
-        return Estimate(**{**estimate.to_dict(), "p_value": p, "method": method})
+        return Estimate(**{**estimate.to_dict(), "p_value": p, "method": MCNEMAR})
     return estimate
 
 
@@ -434,7 +466,7 @@ def cells_difference(differences: Sequence[float], confidence: float = CONFIDENC
         return no_inference(value, 1, 1, "n/a: one cell", T_OVER_CELLS)
     se = float(d.std(ddof=1) / math.sqrt(d.size))
     if se == 0:
-        return Estimate(value, value, value, 0.0, 1.0 if value == 0 else None, int(d.size), int(d.size),
+        return Estimate(value, value, value, 0.0, constant_p(value, int(d.size)), int(d.size), int(d.size),
                         T_OVER_CELLS, "no variance: every cell gives the same value")
     half = t_quantile(confidence, d.size - 1) * se
     return Estimate(value, value - half, value + half, se, t_p_value(value, se, d.size - 1), int(d.size),
@@ -617,7 +649,7 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
             continue
         se_k, naive_k = float(se[k]), float(naive[k])
         if se_k == 0:
-            estimate = Estimate(value, value, value, 0.0, 1.0 if value == 0 else None, n_k, g_k,
+            estimate = Estimate(value, value, value, 0.0, constant_p(value, g_k), n_k, g_k,
                                 CLUSTER_T if g_k < FEW_CLUSTERS else boot_method, NO_VARIANCE, naive_k)
         elif g_k < FEW_CLUSTERS:
             half = t_quantile(confidence, g_k - 1) * se_k
@@ -627,21 +659,22 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
             estimate = Estimate(value, float(low[k]), float(high[k]), se_k, float(p_boot[k]), n_k, g_k,
                                 boot_method, "", naive_k)
         if binary:
-            estimate = Estimate(**{**estimate.to_dict(), "p_value": float(mcnemar[k]),
-                                   "method": f"{MCNEMAR} (p); {estimate.method} (CI)"})
+            estimate = Estimate(**{**estimate.to_dict(), "p_value": float(mcnemar[k]), "method": MCNEMAR})
         estimates.append(estimate)
     return PairwiseResult(list(zip(i_idx.tolist(), j_idx.tolist(), strict=True)), estimates)
 
 
 # --- multiple testing, rankings, correlations ---------------------------------------------------------
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order. A None (no
+    inference, e.g. one cluster) is not a test: it stays None and does not count in the family."""
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    m = len(tested)
+    order = sorted(tested, key=lambda i: p_values[i])  # type: ignore[arg-type, return-value]
+    adjusted: list[float | None] = [None] * len(p_values)
     running = 0.0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        running = max(running, min(1.0, (m - rank) * p_values[i]))  # type: ignore[operator]
         adjusted[i] = running
     return adjusted
 

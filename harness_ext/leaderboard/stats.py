@@ -29,7 +29,6 @@ from harness_ext.core.stats import (  # noqa: F401  (re-exported)
     cluster_index,
     clustered_se,
     contrast_estimate,
-    holm,
     independent_difference,
     is_binary,
     kendall_tau,
@@ -52,13 +51,26 @@ from harness_ext.core.stats import (  # noqa: F401  (re-exported)
 
 
 class Estimate(_core.Estimate):
-    """The core :class:`~harness_ext.core.stats.Estimate`, constructible with the leaderboard's older keyword
-    ``n=`` (items) until ``analyses.py`` passes ``n_items=``; delete then."""
+    """The core :class:`~harness_ext.core.stats.Estimate` with the leaderboard's older spellings (``n=`` when
+    constructing, ``.mean``, ``.empty``) for ``analyses.py`` and ``tests/tasks/test_include_global_mmlu.py``
+    until they use ``n_items`` / ``value``; delete then. No behaviour of its own."""
 
     def __init__(self, value, ci_low=None, ci_high=None, se=None, p_value=None, n_items=0, n_clusters=0,
                  method="", note="", se_naive=None, *, n=None):
         super().__init__(value, ci_low, ci_high, se, p_value, n_items if n is None else int(n),
                          int(n_clusters or 0), method, note, se_naive)
+
+    @classmethod
+    def of(cls, estimate: _core.Estimate) -> Estimate:
+        return cls(**estimate.to_dict())
+
+    @property
+    def mean(self) -> float | None:
+        return self.value
+
+    @property
+    def empty(self) -> bool:
+        return self.n_items == 0
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], resamples: int = 10_000,
@@ -92,3 +104,10 @@ def pair_items(a: dict[str, float], b: dict[str, float]) -> tuple[list[float], l
     """Scores of the items both systems were scored on, in the same order."""
     common = sorted(set(a) & set(b))
     return [a[k] for k in common], [b[k] for k in common]
+
+
+def holm(p_values: Sequence[float | None]) -> list[float]:
+    """:func:`harness_ext.core.stats.holm` for callers that compare every adjusted p with alpha
+    (``analyses.py`` today): a pair without inference (None: one cluster) is adjusted to 1.0, "not
+    distinguished". New code uses the core's, which keeps None."""
+    return [1.0 if p is None else p for p in _core.holm(p_values)]
