@@ -148,9 +148,9 @@ def tasks(as_json, markdown, user_dir):
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
-@click.option("--peft", default=None, metavar="A,B,...",
+@click.option("--peft", default=None, metavar="[NAME=]DIR,...",
               help="PEFT adapters of the --model-args base: the base loads once, each adapter's files go to "
-                   "OUTPUT/<adapter folder name>/ (--model hf).")
+                   "OUTPUT/NAME/ (default NAME: the adapter's folder name; --model hf).")
 @friendly_errors
 def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
           gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,

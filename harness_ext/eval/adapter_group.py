@@ -6,7 +6,9 @@ adapter; for each further adapter PEFT's ``load_adapter`` adds it, ``set_adapter
 the previous adapter is deleted, so the model is exactly base + that adapter (same parameter count in the
 results file). Each adapter then goes through the ordinary ``nativeval eval`` run (``run.run`` with the loaded
 model), so its results and samples files are the files a separate run writes: same scores, same
-``model_args`` (``pretrained=BASE,peft=ADAPTER``), each in its own folder ``OUTPUT/<adapter folder name>/``.
+``model_args`` (``pretrained=BASE,peft=ADAPTER``), each in its own folder ``OUTPUT/<name>/`` (``--peft
+NAME=DIR``; by default the adapter's folder name). The study runs its eval steps of one base on the same
+tasks this way (``study/plan.py`` ``eval_group_command``).
 
 Only ``--model hf``. lm-eval's ``vllm`` backend takes one ``lora_local_path`` per engine and builds its
 ``LoRARequest`` in ``__init__`` (``lm_eval/models/vllm_causallms.py``): switching adapters on one engine
@@ -44,18 +46,21 @@ class Adapter:
 
 
 def read_adapters(paths: Sequence[str]) -> list[Adapter]:
-    """Each adapter's config, before anything loads: a missing config, a name given twice or adapters of
-    different bases are one line."""
+    """Each adapter's config (``DIR`` or ``NAME=DIR``), before anything loads: a missing config, a bad or
+    repeated name, or adapters of different bases are one line."""
     adapters = []
-    for raw in paths:
+    for item in paths:
+        given, _, raw = item.partition("=") if "=" in item else ("", "", item)
+        if "=" in item and (not given or safe_segment(given) != given):
+            raise InputError(f"--peft {item}: {given!r} cannot name a folder; use letters, digits, '-', '_', '.'")
         path = Path(raw).expanduser()
         config = path / ADAPTER_CONFIG
         try:
             base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
         except (OSError, ValueError, AttributeError):
-            raise InputError(f"--peft {raw}: no readable {ADAPTER_CONFIG} there; give PEFT adapter directories "
+            raise InputError(f"--peft {item}: no readable {ADAPTER_CONFIG} there; give PEFT adapter directories "
                              "(what `nativeval finetune --lora` writes)") from None
-        adapters.append(Adapter(str(path), safe_segment(path.resolve().name), str(base).rstrip("/")))
+        adapters.append(Adapter(str(path), given or safe_segment(path.resolve().name), str(base).rstrip("/")))
     names = [a.name for a in adapters]
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice:

@@ -440,13 +440,14 @@ def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
                       "--max-length", p["max_length"], "--seed", p["seed"], *p["extra_args"])
 
 
-def _eval_cmd(s: Step, c: CommandContext) -> list[str]:
+def _eval_cmd(s: Step, c: CommandContext, adapter: bool = True, out: Path | None = None) -> list[str]:
     p = s.params
     model_args = [f"pretrained={c.base(s)}"] + ([f"revision={p['revision']}"] if p.get("revision") else [])
-    model_args += [f"peft={path}" for path in c.ref(s, "adapter")] + ([p["model_args"]] if p["model_args"] else [])
+    model_args += [f"peft={path}" for path in c.ref(s, "adapter") if adapter]
+    model_args += [p["model_args"]] if p["model_args"] else []
     limit = p["limit"]
     return _nativeval("eval", "--model", "hf", "--model-args", ",".join(model_args), "--tasks", ",".join(p["tasks"]),
-                      "--output-path", s.out, *_opt("--limit", int(limit) if limit and limit >= 1 else limit),
+                      "--output-path", out or s.out, *_opt("--limit", int(limit) if limit and limit >= 1 else limit),
                       *_opt("--batch-size", p["batch_size"]), *_opt("--device", p.get("device")),
                       *(["--apply-chat-template"] if p["apply_chat_template"] else []), *p["extra_args"])
 
@@ -480,6 +481,22 @@ COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {
     "judge": _judge_cmd,
     "leaderboard": _leaderboard_cmd,
 }
+
+
+def eval_group_key(step: Step, config: StudyConfig) -> str | None:
+    """Evaluations with the same key differ only in their adapter: one `nativeval eval --peft` process can run
+    them with one load of the base (harness_ext/eval/adapter_group.py). None: the step runs on its own."""
+    if step.kind != "eval" or "adapter" not in step.deps or "eval" in config.commands:
+        return None
+    same = {"params": step.params, "inputs": step.inputs,
+            "deps": {role: ids for role, ids in step.deps.items() if role != "adapter"}}
+    return json.dumps(same, sort_keys=True, default=str)
+
+
+def eval_group_command(steps: list[Step], ctx: CommandContext, out: Path) -> list[str]:
+    """One `nativeval eval --peft` for evaluations of one key: each adapter's files go to ``out/<step slug>``."""
+    argv = [str(a) for a in _eval_cmd(steps[0], ctx, adapter=False, out=out)]
+    return argv + ["--peft", ",".join(f"{s.slug}={ctx.ref(s, 'adapter')[0]}" for s in steps)]
 
 
 # Flags that make a kind's command continue an interrupted attempt (same key) in place instead of restarting.

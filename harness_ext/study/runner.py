@@ -42,7 +42,7 @@ from harness_ext.core.io import (
     read_json,
     read_jsonl,
 )
-from harness_ext.study.config import StudyConfig, load_study
+from harness_ext.study.config import StudyConfig, load_study, settings
 from harness_ext.study.plan import (
     DATA_FILE,
     USER_TASKS_SUBDIR,
@@ -53,6 +53,8 @@ from harness_ext.study.plan import (
     build_plan,
     command_for,
     compute_keys,
+    eval_group_command,
+    eval_group_key,
     resumes_in_place,
 )
 from harness_ext.study.scheduler import Node, Scheduler, wants_gpu
@@ -221,16 +223,18 @@ class SubprocessExecutor:
         for thread in stoppers:
             thread.join()
 
-    def __call__(self, argv: list[str], env: dict[str, str], log: Path, lock: StepLock | None = None) -> int:
+    def __call__(self, argv: list[str], env: dict[str, str], log: Path,
+                 lock: StepLock | list[StepLock] | None = None) -> int:
+        locks = lock if isinstance(lock, list) else [lock] if lock else []
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"$ {shlex.join(argv)}\n")
             fh.flush()
             proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if self.show_output else fh,
                                     stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
                                     preexec_fn=_die_with_parent(os.getpid()),
-                                    pass_fds=(lock.fileno(),) if lock else ())
-            if lock:
-                lock.record(proc.pid)
+                                    pass_fds=tuple(held.fileno() for held in locks))
+            for held in locks:
+                held.record(proc.pid)
             with self._guard:
                 self._children.add(proc.pid)
             prefix = f"    [{log.stem}] " if self.name_lines else "    "
@@ -461,48 +465,126 @@ class StudyRunner:
                 told = True
             time.sleep(0.2)
 
+    def _claim(self, step: Step, lock: StepLock | StepBusy, forced: bool) -> str | None:
+        """busy | skipped when the step is not this runner's to run now; None when it is."""
+        if isinstance(lock, StepBusy):
+            where = f"in process {lock.pid}" if lock.pid else "in another process"
+            self.echo(f"  step {step.id} is running {where}; skipped here (rerun when it has finished"
+                      + (f", or end it with `kill -- -{lock.pid}`)" if lock.pid else ")"))
+            return "busy"
+        if step_state(step) == "done" and not forced:  # finished meanwhile by another process
+            return "skipped"
+        return None
+
     def run_step(self, step: Step, forced: bool, gpus: tuple[str, ...] | None = None) -> str:
         """Run one step (holding ``gpus``, if given); return done | failed | busy | skipped | stopped."""
         with self._locked(step) as lock:
-            if isinstance(lock, StepBusy):
-                where = f"in process {lock.pid}" if lock.pid else "in another process"
-                self.echo(f"  step {step.id} is running {where}; skipped here (rerun when it has finished"
-                          + (f", or end it with `kill -- -{lock.pid}`)" if lock.pid else ")"))
-                return "busy"
-            if step_state(step) == "done" and not forced:  # finished meanwhile by another process
-                return "skipped"
-            self._ensure_stub(step)
-            resume = self._prepare_dir(step, forced)
-            argv = command_for(step, self.ctx, resume)
-            if resume:
-                self.echo(f"  {step.id}: continuing the interrupted attempt in {step.out}")
-            log = self.config.output_dir / "logs" / f"{step.slug}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(f"# step {step.id} key {step.key}\n", encoding="utf-8")
-            started = time.time()
-            if gpus:
-                with open(log, "a", encoding="utf-8") as fh:
-                    fh.write(f"# CUDA_VISIBLE_DEVICES={','.join(gpus)}\n")
-            if isinstance(self.executor, SubprocessExecutor):
-                status = self.executor(argv, self._env(step, gpus), log, lock)
+            return self._claim(step, lock, forced) or self._run_locked(step, lock, forced, gpus)
+
+    def _run_locked(self, step: Step, lock: StepLock, forced: bool, gpus: tuple[str, ...] | None) -> str:
+        self._ensure_stub(step)
+        resume = self._prepare_dir(step, forced)
+        argv = command_for(step, self.ctx, resume)
+        if resume:
+            self.echo(f"  {step.id}: continuing the interrupted attempt in {step.out}")
+        log = self.config.output_dir / "logs" / f"{step.slug}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"# step {step.id} key {step.key}\n", encoding="utf-8")
+        started = time.time()
+        if gpus:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"# CUDA_VISIBLE_DEVICES={','.join(gpus)}\n")
+        if isinstance(self.executor, SubprocessExecutor):
+            status = self.executor(argv, self._env(step, gpus), log, lock)
+        else:
+            status = self.executor(argv, self._env(step, gpus), log)
+        seconds = time.time() - started
+        if status != 0 and self._stopping:
+            return "stopped"
+        if status == 0 and not _has_output(step):
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
+            status = 1
+        if status != 0:
+            self._say_failed(step, status, seconds, log)
+            return "failed"
+        self._finish(step, argv, seconds, gpus)
+        return "done"
+
+    def _say_failed(self, step: Step, status: int, seconds: float, log: Path) -> None:
+        self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")
+        self.echo("\n".join("    | " + line for line in _tail(log).splitlines()))
+
+    def _finish(self, step: Step, argv: list[str], seconds: float, gpus: tuple[str, ...] | None,
+                **more: object) -> None:
+        """The marker, written last: from now on the step is done."""
+        atomic_write_json(step.out / MARKER, {
+            "key": step.key, "id": step.id, "kind": step.kind, "params": step.params, "command": argv,
+            "seconds": round(seconds, 3), "finished": time.time(), **({"gpus": list(gpus)} if gpus else {}), **more})
+        (step.out / STARTED).unlink(missing_ok=True)
+
+    def run_unit(self, steps: list[Step], forced: set[str], gpus: tuple[str, ...] | None) -> dict[str, str]:
+        """Run one step, or evaluations of several adapters of one base in one process (one base load)."""
+        if len(steps) == 1:
+            return {steps[0].id: self.run_step(steps[0], steps[0].id in forced, gpus)}
+        results: dict[str, str] = {}
+        with contextlib.ExitStack() as stack:
+            mine: list[tuple[Step, StepLock]] = []
+            for step in steps:
+                lock = stack.enter_context(self._locked(step))
+                claimed = self._claim(step, lock, step.id in forced)
+                if claimed:
+                    results[step.id] = claimed
+                else:
+                    mine.append((step, lock))
+            if len(mine) == 1:
+                step, lock = mine[0]
+                results[step.id] = self._run_locked(step, lock, step.id in forced, gpus)
+            elif mine:
+                results.update(self._run_eval_group([s for s, _ in mine], [lk for _, lk in mine], forced, gpus))
+        return results
+
+    def _run_eval_group(self, steps: list[Step], locks: list[StepLock], forced: set[str],
+                        gpus: tuple[str, ...] | None) -> dict[str, str]:
+        """One `nativeval eval --peft` for these evaluations; each step's files are moved into its own folder,
+        then its marker written. The process's output goes to the first step's log; the others point to it."""
+        scratch = self.config.output_dir / ".groups" / steps[0].slug
+        for step in steps:
+            shutil.rmtree(self.config.output_dir / ".groups" / step.slug, ignore_errors=True)
+            self._prepare_dir(step, step.id in forced)
+        scratch.mkdir(parents=True)
+        argv = eval_group_command(steps, self.ctx, scratch)
+        logs = {s.id: self.config.output_dir / "logs" / f"{s.slug}.log" for s in steps}
+        logs[steps[0].id].parent.mkdir(parents=True, exist_ok=True)
+        together = ", ".join(s.id for s in steps)
+        for step in steps:
+            lines = [f"# step {step.id} key {step.key}", f"# evaluated in one process (one base load) with: {together}"]
+            lines += [f"# CUDA_VISIBLE_DEVICES={','.join(gpus)}"] if gpus else []
+            lines += [f"# that process's output: {logs[steps[0].id]}"] if step is not steps[0] else []
+            logs[step.id].write_text("\n".join(lines) + "\n", encoding="utf-8")
+        started = time.time()
+        env = self._env(steps[0], gpus)
+        if isinstance(self.executor, SubprocessExecutor):
+            status = self.executor(argv, env, logs[steps[0].id], locks)
+        else:
+            status = self.executor(argv, env, logs[steps[0].id])
+        seconds = time.time() - started
+        if status != 0 and self._stopping:
+            return {s.id: "stopped" for s in steps}
+        results = {}
+        for step in steps:
+            produced = scratch / step.slug
+            if status == 0 and produced.is_dir():
+                for item in produced.iterdir():
+                    os.replace(item, step.out / item.name)
+            if status == 0 and _has_output(step):
+                self._finish(step, argv, seconds, gpus, group=[s.id for s in steps])
+                results[step.id] = "done"
             else:
-                status = self.executor(argv, self._env(step, gpus), log)
-            seconds = time.time() - started
-            if status != 0 and self._stopping:
-                return "stopped"
-            if status == 0 and not _has_output(step):
-                with open(log, "a", encoding="utf-8") as fh:
-                    fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
-                status = 1
-            if status != 0:
-                self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")
-                self.echo("\n".join("    | " + line for line in _tail(log).splitlines()))
-                return "failed"
-            atomic_write_json(step.out / MARKER, {
-                "key": step.key, "id": step.id, "kind": step.kind, "params": step.params, "command": argv,
-                "seconds": round(seconds, 3), "finished": time.time(), **({"gpus": list(gpus)} if gpus else {})})
-            (step.out / STARTED).unlink(missing_ok=True)
-            return "done"
+                self._say_failed(step, status or 1, seconds, logs[steps[0].id])
+                results[step.id] = "failed"
+        shutil.rmtree(scratch, ignore_errors=True)
+        return results
 
     # the whole plan ---------------------------------------------------------------------------------
     def run(self, only: list[str] | None = None, force: list[str] | None = None, fail_fast: bool = False,
@@ -510,7 +592,9 @@ class StudyRunner:
         """Run the selected steps, up to ``node.jobs`` at once; return each step's outcome."""
         selection = select_steps(self.plan, only, force)
         node = node or Node()
-        scheduler = Scheduler(self.plan, selection.to_run, node)  # a step too big for the node: one line, now
+        scheduler = Scheduler(self.plan, selection.to_run, node,  # a step too big for the node: one line, now
+                              group_key=lambda step: eval_group_key(step, self.config),
+                              max_group=settings()["local"]["max_adapter_group"])
         total, count = len(self.plan.steps), len(selection.to_run)
         done_before = sum(1 for s in selection.states.values() if s == "done")
         at_once = f"; up to {node.jobs} at once" if node.jobs > 1 else ""
@@ -530,47 +614,56 @@ class StudyRunner:
         started_at: dict[str, float] = {}
         number = 0
 
-        def work(step: Step, gpus: tuple[str, ...] | None) -> None:
+        def work(unit: list[Step], gpus: tuple[str, ...] | None) -> None:
             try:
-                result: object = self.run_step(step, step.id in selection.forced, gpus)
+                result: object = self.run_unit(unit, selection.forced, gpus)
             except BaseException as err:  # noqa: BLE001 - handed to the main thread, which raises it
                 result = err
-            events.put((step.id, result))
+            events.put((unit[0].id, result))
 
         with _stop_on_signals():
             try:
                 while not scheduler.finished:
-                    for step, gpus in scheduler.start_ready():
-                        number += 1
+                    for unit, gpus in scheduler.start_ready():
                         where = f" on GPU {','.join(gpus)}" if gpus else ""
-                        self.echo(f"[{number}/{count}] {step.id}{where} ...")
-                        started_at[step.id] = time.time()
-                        threads[step.id] = threading.Thread(target=work, args=(step, gpus), name=step.id, daemon=True)
-                        threads[step.id].start()
+                        for step in unit:
+                            number += 1
+                            started_at[step.id] = time.time()
+                            self.echo(f"[{number}/{count}] {step.id}{where} ...")
+                        if len(unit) > 1:
+                            self.echo(f"  {len(unit)} evaluations of one base in one process (one base load)")
+                        leader = unit[0].id
+                        threads[leader] = threading.Thread(target=work, args=(unit, gpus), name=leader, daemon=True)
+                        threads[leader].start()
                     if not scheduler.running:  # nothing can start: only happens if the plan is inconsistent
                         raise NativevalError(f"study {self.config.name}: {scheduler.queue_summary()} but none can "
                                              "start; please report this")
                     if concurrent:
                         self._progress(scheduler, started_at)
-                    step_id, result = self._next_event(events, scheduler, started_at, concurrent)
-                    threads.pop(step_id).join()
-                    if isinstance(result, BaseException):
-                        raise result
-                    outcome[step_id] = str(result)
-                    ok = result in ("done", "skipped")
-                    if ok:
-                        self.echo(f"  {step_id}: done in {time.time() - started_at[step_id]:.1f}s")
-                    for blocked in scheduler.ended(step_id, ok):
-                        outcome[blocked] = "blocked"
-                        self.echo(f"  {blocked}: blocked (needs {scheduler.blocked[blocked]})")
+                    leader, results = self._next_event(events, scheduler, started_at, concurrent)
+                    threads.pop(leader).join()
+                    if isinstance(results, BaseException):
+                        raise results
+                    ok = True
+                    for step_id, result in results.items():
+                        outcome[step_id] = result
+                        ok = ok and result in ("done", "skipped")
+                        if result in ("done", "skipped"):
+                            self.echo(f"  {step_id}: done in {time.time() - started_at[step_id]:.1f}s")
+                        for blocked in scheduler.ended(step_id, result in ("done", "skipped")):
+                            outcome[blocked] = "blocked"
+                            self.echo(f"  {blocked}: blocked (needs {scheduler.blocked[blocked]})")
                     if not ok and fail_fast and scheduler.running:
                         self.echo(f"--fail-fast: stopping {len(scheduler.running)} running step(s)")
                         self._stop_everything(scheduler, threads)
                     elif not ok and fail_fast:
                         scheduler.stop()
                 while not events.empty():  # steps stopped by --fail-fast
-                    step_id, result = events.get()
-                    outcome[step_id] = result if isinstance(result, str) else "failed"
+                    leader, results = events.get()
+                    if isinstance(results, dict):
+                        outcome.update(results)
+                    else:
+                        outcome[leader] = "failed"
             except BaseException:
                 self._stop_everything(scheduler, threads)
                 raise
@@ -605,15 +698,17 @@ class StudyRunner:
             thread.join()
         threads.clear()
         scheduler.running.clear()
+        scheduler.members.clear()
 
     def _progress(self, scheduler: Scheduler, started_at: dict[str, float]) -> None:
         """One line per running step (what it holds, for how long, its log), then the queue."""
         now = time.time()
         lines = [f"  running {len(scheduler.running)}; {scheduler.queue_summary()}"]
-        for step_id, gpus in scheduler.running.items():
-            holds = f"GPU {','.join(gpus)}" if gpus else scheduler.demands[step_id].kind
-            log = self.config.output_dir / "logs" / f"{self.plan.steps[step_id].slug}.log"
-            lines.append(f"    {step_id:<48} {holds:<9} {now - started_at[step_id]:6.0f}s  {log}")
+        for unit, gpus in scheduler.running.items():
+            holds = f"GPU {','.join(gpus)}" if gpus else scheduler.demands[unit].kind
+            for step_id in scheduler.members[unit]:
+                log = self.config.output_dir / "logs" / f"{self.plan.steps[step_id].slug}.log"
+                lines.append(f"    {step_id:<48} {holds:<9} {now - started_at[step_id]:6.0f}s  {log}")
         self.echo("\n".join(lines))
 
     def _report(self, outcome: dict[str, str]) -> None:

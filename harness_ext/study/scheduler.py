@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness_ext.core.errors import InputError
@@ -126,9 +127,14 @@ def path_lengths(plan: Plan, duration=step_hours) -> dict[str, float]:
 
 
 class Scheduler:
-    """The steps to run, their dependencies among themselves, and the node's free resources."""
+    """The steps to run, their dependencies among themselves, and the node's free resources.
 
-    def __init__(self, plan: Plan, steps: list[Step], node: Node):
+    Steps start in units: one step, or evaluations of one group key (``group_key``: several adapters of one
+    base, run by one process) that are ready together, at most ``max_group`` of them. A unit holds one
+    step's resources until its last step ended."""
+
+    def __init__(self, plan: Plan, steps: list[Step], node: Node,
+                 group_key: Callable[[Step], str | None] = lambda step: None, max_group: int = 1):
         self.node = node
         self.demands = {s.id: demand(s, plan.config, node) for s in steps}
         too_big = next((s for s in steps if self.demands[s.id].gpus > len(node.gpus)), None)
@@ -137,12 +143,16 @@ class Scheduler:
                              f"{plan.config.path.name}) but this runner has {len(node.gpus)} "
                              f"({', '.join(node.gpus)}); lower slurm.gpu.gpus or give more GPUs with --gpus")
         self.steps = {s.id: s for s in steps}
+        self.keys = {s.id: group_key(s) for s in steps} if max_group > 1 else {}
+        self.max_group = max_group
         self.waiting_on = {s.id: {d for d in s.dep_ids() if d in self.steps} for s in steps}
         order = {s: i for i, s in enumerate(plan.steps)}
         length = path_lengths(plan)
         self.pending = sorted(self.steps, key=lambda s: (-length[s], order[s]))  # priority order
         self.free_gpus = list(node.gpus)
-        self.running: dict[str, tuple[str, ...]] = {}  # step id -> the GPU ids it holds
+        self.running: dict[str, tuple[str, ...]] = {}  # unit (its first step's id) -> the GPU ids it holds
+        self.members: dict[str, list[str]] = {}  # unit -> its steps still running
+        self.unit_of: dict[str, str] = {}
         self.blocked: dict[str, str] = {}  # step id -> the failed step it needed
 
     def _fits(self, step_id: str) -> bool:
@@ -155,26 +165,37 @@ class Scheduler:
     def ready(self) -> list[str]:
         return [s for s in self.pending if not self.waiting_on[s]]
 
-    def start_ready(self) -> list[tuple[Step, tuple[str, ...] | None]]:
-        """Steps to start now, each with its GPU ids (None: a step the node's GPUs are not managed for)."""
+    def start_ready(self) -> list[tuple[list[Step], tuple[str, ...] | None]]:
+        """Units to start now, each with its GPU ids (None: a node whose GPUs the runner does not manage)."""
         started = []
         for step_id in self.ready():
             if len(self.running) >= self.node.jobs:
                 break
-            if not self._fits(step_id):
+            if step_id not in self.pending or not self._fits(step_id):
                 continue
+            key = self.keys.get(step_id)
+            unit = [step_id] + ([s for s in self.ready() if s != step_id and self.keys.get(s) == key][:self.max_group - 1]
+                                if key is not None else [])
             need = self.demands[step_id]
             gpus = tuple(self.free_gpus[:need.gpus])
             del self.free_gpus[:need.gpus]
-            self.pending.remove(step_id)
+            for member in unit:
+                self.pending.remove(member)
+                self.unit_of[member] = step_id
             self.running[step_id] = gpus
-            started.append((self.steps[step_id], gpus if self.node.gpus else None))
+            self.members[step_id] = list(unit)
+            started.append(([self.steps[s] for s in unit], gpus if self.node.gpus else None))
         return started
 
     def ended(self, step_id: str, ok: bool) -> list[str]:
-        """Free what the step held; a failed step blocks its dependents (returned), the others go on."""
-        gpus = self.running.pop(step_id)
-        self.free_gpus = sorted([*self.free_gpus, *gpus], key=self.node.gpus.index)
+        """One step ended; its unit frees what it held when its last step ended. A failed step blocks its
+        dependents (returned); the others go on."""
+        unit = self.unit_of.pop(step_id)
+        self.members[unit].remove(step_id)
+        if not self.members[unit]:
+            del self.members[unit]
+            gpus = self.running.pop(unit)
+            self.free_gpus = sorted([*self.free_gpus, *gpus], key=self.node.gpus.index)
         if ok:
             for waiting in self.waiting_on.values():
                 waiting.discard(step_id)

@@ -153,10 +153,10 @@ def test_longest_path_first_and_backfill(tmp_path):
     for step in steps:
         step.gpu_hours = 5.0 if step.id.startswith("finetune/b/") else 1.0
     scheduler = Scheduler(plan, steps, Node(gpus=("0", "1"), jobs=8))
-    first = [s.id for s, _ in scheduler.start_ready()]
+    first = [unit[0].id for unit, _ in scheduler.start_ready()]
     assert first == ["finetune/b/zh/native/lr1e-4", "finetune/b/zh/other/lr1e-4"]
     assert scheduler.ended("finetune/b/zh/native/lr1e-4", ok=False) == ["eval/b/zh/native/lr1e-4-mono", "leaderboard"]
-    assert [s.id for s, _ in scheduler.start_ready()] == ["finetune/a/zh/native/lr1e-4"]
+    assert [unit[0].id for unit, _ in scheduler.start_ready()] == ["finetune/a/zh/native/lr1e-4"]
 
 
 # --- failures -------------------------------------------------------------------------------------------
@@ -291,3 +291,49 @@ def test_without_gpus_gpu_steps_run_on_the_cpu_within_the_cpu_limit(tmp_path, le
     spans = intervals(ledger)
     assert {gpus for _, _, gpus in spans.values()} == {None}  # not pinned: the environment is left alone
     assert most_at_once([(a, b) for a, b, _ in spans.values()]) == 2  # settings.yaml local.limits.cpu
+
+
+# --- evaluations of several adapters of one base: one process, one base load --------------------------------
+class RecordingExecutor:
+    """Stands in for every step's process: fake outputs where the command says, and the argv of each call."""
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str], env: dict[str, str], log: Path) -> int:
+        self.calls.append(argv)
+        if "eval" not in argv:
+            (Path(argv[4]) / "result.json").write_text("{}")  # the fake step's argv: python, script, kind, step, out
+            return 0
+        out = Path(argv[argv.index("--output-path") + 1])
+        peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else [None]
+        for item in peft:
+            folder = out / item.split("=")[0] / "model" if item else out / "model"
+            folder.mkdir(parents=True)
+            (folder / "results_2026.json").write_text(json.dumps({"adapter": item}))
+        return 0
+
+
+def test_evaluations_of_adapters_of_one_base_run_in_one_process(tmp_path, ledger, monkeypatch):
+    from harness_ext.study.runner import StudyRunner
+
+    monkeypatch.setenv(GPU_COUNT_ENV, "1")
+    path = write_study(tmp_path, base_models={"a": "org/model-7b"})
+    study_file = yaml.safe_load(path.read_text())
+    del study_file["commands"]["eval"]  # the built-in eval command, which can group
+    path.write_text(yaml.safe_dump(study_file))
+    plan = load_plan(path)
+    executor = RecordingExecutor()
+    outcome = StudyRunner(plan, executor, echo=lambda line: None).run(node=Node(gpus=("0",), jobs=1))
+    assert set(outcome.values()) == {"done"}
+    evals = [argv for argv in executor.calls if "eval" in argv]
+    assert len(evals) == 1 and evals[0].index("--peft")  # both adapters in one process
+    names = sorted(item.split("=")[0] for item in evals[0][evals[0].index("--peft") + 1].split(","))
+    assert names == ["eval__a__zh__native__lr1e-4-mono", "eval__a__zh__other__lr1e-4-mono"]
+    for step_id in ("eval/a/zh/native/lr1e-4-mono", "eval/a/zh/other/lr1e-4-mono"):
+        step = plan.steps[step_id]
+        marker = json.loads((step.out / MARKER).read_text())
+        assert sorted(marker["group"]) == sorted(["eval/a/zh/native/lr1e-4-mono", "eval/a/zh/other/lr1e-4-mono"])
+        assert json.loads((step.out / "model/results_2026.json").read_text())["adapter"].startswith(step.slug + "=")
+    assert not any((tmp_path / "out/.groups").iterdir())
+    assert StudyRunner(load_plan(path), executor, echo=lambda line: None).run() == {}  # a no-op rerun
