@@ -5,7 +5,7 @@ made on the fly; each adapter is evaluated on one task with lm-eval, first as N 
 the base, as the study's eval steps do today), then as one `--peft` group (adapter_group.py). Printed side by
 side: base loads, seconds spent loading the base, wall time, and whether every adapter's scores are identical.
 
-    python bench/adapter_group_eval.py [--adapters 4] [--hidden 1024] [--layers 12] [--limit 2]
+    python bench/adapter_group_eval.py [--adapters 4] [--hidden 1024] [--layers 12] [--limit 1]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--adapters", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--limit", type=float, default=2)
+    parser.add_argument("--limit", type=float, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nativeval-adapter-group-") as tmp:
         root = Path(tmp)

@@ -147,8 +147,8 @@ class Scheduler:
         self.max_group = max_group
         self.waiting_on = {s.id: {d for d in s.dep_ids() if d in self.steps} for s in steps}
         order = {s: i for i, s in enumerate(plan.steps)}
-        length = path_lengths(plan)
-        self.pending = sorted(self.steps, key=lambda s: (-length[s], order[s]))  # priority order
+        length, depth = path_lengths(plan), path_lengths(plan, lambda step: 1.0)  # depth: ties of estimates
+        self.pending = sorted(self.steps, key=lambda s: (-length[s], -depth[s], order[s]))  # priority order
         self.free_gpus = list(node.gpus)
         self.running: dict[str, tuple[str, ...]] = {}  # unit (its first step's id) -> the GPU ids it holds
         self.members: dict[str, list[str]] = {}  # unit -> its steps still running

@@ -107,11 +107,14 @@ def test_adapters_of_different_bases_are_one_line_naming_them_before_anything_lo
 @pytest.mark.parametrize(("extra", "message"), [
     (["--peft", "{a0},{missing}"], "no readable adapter_config.json there"),
     (["--peft", "{a0},"], "expected comma-separated adapter directories"),
+    (["--peft", "../up={a0}"], "'../up' cannot name a folder"),
+    (["--peft", "x={a0},x={a1}"], "two adapters are named 'x'"),
+    (["--peft", "{a0},{a0}"], "two adapters are named 'lora-0'"),
     (["--peft", "{a0}", "--model", "vllm"], "--peft needs --model hf"),
     (["--peft", "{a0}", "--label", "x"], "drop --label"),
 ])
 def test_bad_peft_groups_are_one_line(tiny_model, adapters, tmp_path, base_loads, extra, message):
-    extra = [e.format(a0=adapters[0], missing=tmp_path / "absent") for e in extra]
+    extra = [e.format(a0=adapters[0], a1=adapters[1], missing=tmp_path / "absent") for e in extra]
     out = tmp_path / "out"
     result = CliRunner().invoke(cli.main, ["eval", "--model-args", f"pretrained={tiny_model}", "--tasks", TASKS[0],
                                            "--output-path", str(out), *extra])
