@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext import __version__
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue import user_tasks
@@ -33,7 +31,7 @@ from harness_ext.catalogue.model import (
 )
 from harness_ext.core.cache import KVCache, cache_key
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_yaml
 from harness_ext.core.languages import language
 from harness_ext.core.resilience import RetryPolicy
 from translate.backends.base import Backend
@@ -76,7 +74,7 @@ class TaskTranslation:
 
 # --- resolving the request -------------------------------------------------------------------------------
 def translation_spec(benchmark: str) -> dict[str, Any]:
-    specs = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    specs = read_yaml(SPEC_FILE)
     if benchmark not in specs:
         raise InputError(f"benchmark {benchmark!r} has no translation recipe yet; add one to "
                          f"harness_ext/catalogue/data/{SPEC_FILE.name} ({', '.join(sorted(specs))} have one)")

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, file_sha256
+from harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
 from harness_ext.core.prices import character_prices, token_prices
 from harness_ext.core.prices import table_path as price_table_path
 from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
@@ -523,10 +521,7 @@ class CostEstimate:
 def _judge_model(step: Step) -> tuple[str, int]:
     """(model, expected output tokens) of a judge step, from its judge config."""
     path = Path(step.inputs.get("judge_config") or JUDGE_CONFIGS / f"{step.params['judge']}.yaml")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        config = {}
+    config = read_yaml(path) if path.is_file() else {}  # no config: a judge named by its model
     return str(config.get("model") or step.params["judge"]), int(config.get("expected_output_tokens") or 250)
 
 
