@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
+from harness_ext.core.paths import is_safe_segment, safe_segment
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
@@ -191,7 +193,17 @@ def _mapping(value: Any, where: _Where, allowed: set[str], required: set[str] = 
 def _str(value: Any, where: _Where) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
         raise where.error("expected a non-empty string")
-    return str(value)
+    return value if isinstance(value, str) else str(value)  # keeps _FromCommandLine
+
+
+def _folder_name(value: Any, where: _Where) -> str:
+    """A model, variant or judge name: it names folders of the study (``checkpoints/<model>/...``), so it must
+    be one plain file-name segment (core.paths); anything else is refused before any work, never rewritten."""
+    name = _str(value, where)
+    if not is_safe_segment(name):
+        raise where.error(f"{name!r} cannot name a folder: use letters, digits and . _ + - (no '/', '\\', '..', "
+                          f"leading dot or dash, at most 80 characters), e.g. {safe_segment(name)!r}")
+    return unicodedata.normalize("NFC", name)
 
 
 def _str_list(value: Any, where: _Where) -> tuple[str, ...]:
@@ -246,7 +258,7 @@ def _bool(value: Any, where: _Where) -> bool:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
+def _substitute(value: Any, variables: dict[str, str], where: _Where, from_command_line: set[str] = frozenset()) -> Any:
     if isinstance(value, str):
 
         def repl(match: re.Match) -> str:
@@ -254,11 +266,13 @@ def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
                 raise where.error(f"${{{match.group(1)}}} is not defined under `vars` (or by --var)")
             return variables[match.group(1)]
 
-        return _VAR.sub(repl, value)
+        leading = _VAR.match(value)
+        text = _VAR.sub(repl, value)
+        return _FromCommandLine(text) if leading and leading.group(1) in from_command_line else text
     if isinstance(value, list):
-        return [_substitute(v, variables, where / i) for i, v in enumerate(value)]
+        return [_substitute(v, variables, where / i, from_command_line) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _substitute(v, variables, where / str(k)) for k, v in value.items()}
+        return {k: _substitute(v, variables, where / str(k), from_command_line) for k, v in value.items()}
     return value
 
 
@@ -284,8 +298,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     if not isinstance(raw_vars, dict):
         raise (root / "vars").error("expected a mapping of names to values")
     variables = {str(k): _str(v, root / "vars" / str(k)) for k, v in raw_vars.items()}
+    _check_overrides(overrides or {}, set(variables) | _referenced_vars(raw), shown)
     variables.update(overrides or {})
-    raw = _substitute(raw, variables, root)
+    raw = _substitute(raw, variables, root, set(overrides or {}))
     base_dir = path.parent
 
     languages = _str_list(raw["languages"], root / "languages")
@@ -305,7 +320,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         path=path,
         name=_str(raw["study"], root / "study"),
         output_dir=Path(os.path.expanduser(output_dir)).resolve() if output_dir
-        else (base_dir / os.path.expanduser(_str(raw["output_dir"], root / "output_dir"))).resolve(),
+        else Path(resolve_path(_str(raw["output_dir"], root / "output_dir"), base_dir)),
         languages=languages,
         base_models=base_models,
         variants=variants,
@@ -322,6 +337,25 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     return config
 
 
+def _referenced_vars(value: Any) -> set[str]:
+    """The ``${NAME}`` names used anywhere in a study file's values."""
+    if isinstance(value, str):
+        return set(_VAR.findall(value))
+    if isinstance(value, list):
+        return set().union(*map(_referenced_vars, value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*map(_referenced_vars, value.values())) if value else set()
+    return set()
+
+
+def _check_overrides(overrides: dict[str, str], known: set[str], shown: Path) -> None:
+    """A `--var` the study file neither defines nor uses is a typo: refuse it, listing the names it has."""
+    for name in overrides:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise InputError(f"--var {name}: {shown} has no variable {name!r} (its variables: {listed})")
+
+
 def parse_vars(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     """`--var NAME=VALUE` options as a mapping; a malformed one is a one-line error."""
     variables = {}
@@ -333,8 +367,19 @@ def parse_vars(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
+class _FromCommandLine(str):
+    """A study-file value that starts with a ``${NAME}`` given by ``--var``: as a path, it is relative to the
+    working directory (what a path typed in the shell means), not to the study file's folder."""
+
+
+def _base_for(value: str, base_dir: Path) -> Path:
+    return Path.cwd() if isinstance(value, _FromCommandLine) else base_dir
+
+
 def resolve_path(value: str, base_dir: Path) -> str:
-    return str((base_dir / os.path.expanduser(value)).resolve())
+    """A path of the study file: relative to its folder, or to the working directory when it starts with a
+    ``--var`` value."""
+    return str((_base_for(value, base_dir) / os.path.expanduser(value)).resolve())
 
 
 def _params_from_name(*names: str) -> float:
@@ -351,6 +396,7 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
     models = {}
     for name, spec in value.items():
         w = where / str(name)
+        name = _folder_name(name, w)
         if isinstance(spec, str):
             spec = {"path": spec}
         spec = _mapping(spec, w, {"path", "revision", "params_b", "toy"})
@@ -364,7 +410,8 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
             raise (w / "path").error("required key is missing (a Hugging Face id or a local directory)")
         model_path = _str(spec["path"], w / "path")
         try:  # the one model-reference rule; the eval and finetune steps check the Hub cache when they run
-            model_path = resolve_model(model_path, model_path, base_dir=base_dir, check_cache=False).location
+            model_path = resolve_model(model_path, model_path, base_dir=_base_for(model_path, base_dir),
+                                       check_cache=False).location
         except InputError as err:
             raise (w / "path").error(str(err)) from None
         params = spec.get("params_b")
@@ -381,6 +428,7 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
     variants = {}
     for name, spec in value.items():
         w = where / str(name)
+        name = _folder_name(name, w)
         spec = _mapping(spec, w, {"file", "translate", "round_trip", "multi_file"})
         kinds = [k for k in ("file", "translate", "round_trip") if k in spec]
         if len(kinds) != 1:
@@ -506,7 +554,7 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
         config = resolve_path(_str(spec["config"], w / "config"), base_dir) if spec.get("config") else None
         if config and not Path(config).is_file():
             raise (w / "config").error(f"{config}: file not found")
-        judges.append(Judge(_str(spec["name"], w / "name"), spec.get("base_url"), serve, config,
+        judges.append(Judge(_folder_name(spec["name"], w / "name"), spec.get("base_url"), serve, config,
                             spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
     names = [j.name for j in judges]
     if len(set(names)) != len(names):

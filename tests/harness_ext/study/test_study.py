@@ -31,6 +31,7 @@ from harness_ext.study.runner import (
     load_plan,
     sample_records,
 )
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -51,9 +52,16 @@ FAKE_STEP = textwrap.dedent("""
     seen = []
     for p in inputs:
         seen.append(open(p, encoding="utf-8").read() if os.path.isfile(p) else sorted(os.listdir(p)))
-    name = "data.json" if kind in ("sample", "translate", "rtt") else "result.json"
-    json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, name), "w"))
+    if kind in ("sample", "translate", "rtt"):
+        json.dump([{"kind": kind, "inputs": seen}], open(os.path.join(out, "data.json"), "w"))
+    else:
+        json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, "result.json"), "w"))
+    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study settings.yaml `outputs`)
+        if not os.path.exists(os.path.join(out, name)):
+            os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+            json.dump(doc, open(os.path.join(out, name), "w"))
 """)
+FAKE_STEP = f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP
 
 
 def write_study(tmp: Path, **changes) -> Path:
@@ -271,7 +279,8 @@ def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
     assert "models/toy" not in rerun and "data/zh/google" not in rerun
     assert "checkpoints/toy/zh/google/lr1e-4" in rerun and "site" in rerun
     assert not partial.exists() and (step_dir / MARKER).is_file()
-    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "result.json"]
+    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "adapter_config.json", "nativeval_run.json",
+                                                          "result.json"]
 
 
 def _start_runner_until_slow_step(tmp_path: Path, path: Path, **env_extra: str):
@@ -375,9 +384,11 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
             replies.append(json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"])
         else:
             assert env["OPENAI_API_KEY"] == "sk-real-secret"
-        target = out if out.suffix == ".json" else out / "x"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("[]")
+        if out.suffix == ".json":
+            out.write_text("[]")
+            return 0
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, out)
         return 0
 
     outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
@@ -530,9 +541,11 @@ def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
     def executor(argv, env, log):
         out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
         seen[str(out)] = argv
-        target = out if out.suffix == ".json" else out / "x"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("[]")
+        if out.suffix == ".json":
+            out.write_text("[]")
+            return 0
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, out)
         return 0
 
     StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
