@@ -496,6 +496,7 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 def study(study_file, dry_run, only, force, variables, output_dir, export_slurm, status, cache_per_step, show_output,
           fail_fast):
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
+    from harness_ext.core.errors import InputError
     from harness_ext.study.config import parse_vars
     from harness_ext.study.plan import cost_line
     from harness_ext.study.runner import (
@@ -506,6 +507,9 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         subprocess_executor,
     )
 
+    modes = [flag for flag, on in (("--dry-run", dry_run), ("--status", status), ("--export-slurm", export_slurm)) if on]
+    if len(modes) > 1:
+        raise InputError(f"{' and '.join(modes)} do different things; give one of them (or none, to run the study)")
     overrides = parse_vars(variables)
     plan = load_plan(study_file, overrides, output_dir)
     plan.cache_per_step = cache_per_step

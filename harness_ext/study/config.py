@@ -27,6 +27,7 @@ Schema (full reference in configs/README.md)::
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import unicodedata
@@ -39,6 +40,7 @@ from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
 from harness_ext.core.paths import is_safe_segment, safe_segment
+from harness_ext.core.prices import checked_prices
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
@@ -218,10 +220,31 @@ def _args(value: Any, where: _Where) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(value.split())
-    if not isinstance(value, list):
+        args = tuple(value.split())
+    elif isinstance(value, list):
+        args = tuple(_str(v, where / i) for i, v in enumerate(value))
+    else:
         raise where.error("expected a list of command-line arguments")
-    return tuple(_str(v, where / i) for i, v in enumerate(value))
+    _check_cost_args(args, where)
+    return args
+
+
+COST_OPTIONS = ("--max-cost", "--judge-max-cost")  # spending caps in USD of the commands a study runs
+
+
+def _check_cost_args(args: tuple[str, ...], where: _Where) -> None:
+    """A spending cap in `extra_args` must be a finite number of USD, zero or more: found now, not mid-study."""
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag not in COST_OPTIONS:
+            continue
+        value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        try:
+            usd = float(value)
+        except ValueError:
+            usd = float("nan")
+        if not math.isfinite(usd) or usd < 0:
+            raise where.error(f"{flag} {value!r}: expected a cost in USD, zero or more")
 
 
 def _number(value: Any, where: _Where, kind=float) -> Any:
@@ -334,6 +357,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         translate_tasks=_load_translate_tasks(raw.get("translate_tasks") or [], root / "translate_tasks", languages),
     )
     _check_files(config, root)
+    _check_eval_tasks(config, root)
     return config
 
 
@@ -554,6 +578,12 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
         config = resolve_path(_str(spec["config"], w / "config"), base_dir) if spec.get("config") else None
         if config and not Path(config).is_file():
             raise (w / "config").error(f"{config}: file not found")
+        if config:  # read now: a key given twice or a negative price is found before any step runs
+            prices = read_yaml(config).get("prices")
+            if prices is not None:
+                if not isinstance(prices, dict):
+                    raise (w / "config").error(f"{config}: prices: expected {{model: {{input: USD, output: USD}}}}")
+                checked_prices(prices, f"{config}: prices")
         judges.append(Judge(_folder_name(spec["name"], w / "name"), spec.get("base_url"), serve, config,
                             spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
     names = [j.name for j in judges]
@@ -638,6 +668,25 @@ def _load_slurm(value: Any, where: _Where) -> dict[str, SlurmResources]:
             time=time_limit, memory=memory, cpus=max(1, _number(spec["cpus"], w / "cpus", int)),
             gpus=_number(spec["gpus"], w / "gpus", int), extra_args=_args(spec.get("extra_args"), w / "extra_args"))
     return classes
+
+
+OUR_TASK_PREFIXES = ("native_", "translated_", "rtt_", "mt_")  # <provenance>_<lang>_<benchmark> (DESIGN.md)
+
+
+def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
+    """An eval task named in nativeval's scheme must be a catalogue task, collection or member, or a task
+    the study's `translate_tasks` make: a typo fails now, not after the fine-tuning. Other names (lm-eval's
+    own tasks) are left to lm-eval."""
+    from harness_ext.catalogue.model import catalogue, unknown_name_message
+
+    cat = catalogue()
+    known = set(cat.known_names()) | {t.name for t in config.translate_tasks}
+    for i, template in enumerate(config.eval.tasks):
+        for lang in config.languages:
+            name = template.replace("{lang}", lang)
+            ours = name in ("native", "translated") or name.startswith(OUR_TASK_PREFIXES)
+            if ours and name not in known:
+                raise (root / "eval" / "tasks" / i).error(unknown_name_message(name, sorted(known)))
 
 
 def _check_files(config: StudyConfig, root: _Where) -> None:
