@@ -33,6 +33,7 @@ from harness_ext.core.cache import KVCache, cache_key
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_yaml
 from harness_ext.core.languages import language
+from harness_ext.core.paths import inside, safe_segment
 from harness_ext.core.resilience import RetryPolicy
 from translate.backends.base import Backend
 from translate.pipeline import segment_key, translate_records
@@ -454,7 +455,7 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
                    echo: Callable[[str], None] = lambda _line: None) -> TaskTranslation:
     task, leaves, spec, name, target = resolve(request)
     root = Path(request.out) if request.out else user_tasks.user_tasks_dir()
-    folder = root / name
+    folder = inside(root, root / safe_segment(name), what="the user task folder")
     bench = task.benchmark
 
     parts: list[Part] = []
