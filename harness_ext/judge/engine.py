@@ -444,7 +444,7 @@ def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, P
     inside ``out``); runs whose folders share a name (``a/model``, ``b/model``) get their path's hash added."""
     if out is None:
         return {run.directory: run.directory for run in runs}
-    names = {run.directory: safe_segment(run.directory.name) for run in runs}
+    names = {run.directory: safe_segment(run.directory.name, max_length=200) for run in runs}
     shared = Counter(name.casefold() for name in names.values())
     return {directory: inside(out, out / (f"{name}-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}"
                                           if shared[name.casefold()] > 1 else name), what="judge output folder")
