@@ -456,8 +456,8 @@ def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemp
                          repeats: int = 1) -> Path:
     for score in scores:
         samples = run.tasks[score.task]
-        atomic_write_jsonl(folder / f"judgments_{safe_segment(score.task)}_{safe_segment(judge.name)}_{samples.date}.jsonl",
-                           score.rows)
+        rows_name = f"judgments_{safe_segment(score.task)}_{safe_segment(judge.name)}_{samples.date}.jsonl"
+        atomic_write_jsonl(folder / rows_name, score.rows)
     date = max(run.tasks[s.task].date for s in scores)
     path = folder / f"results_judge_{safe_segment(judge.name)}_{date}.json"
     document = results_document(run, judge, prompt, scores, ledger, repeats)
@@ -728,7 +728,8 @@ def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: 
     for judge, prompt, pairs, _calls in plan:
         scores = [score_pairs(t, judge, prompt, pairs[t], verdicts) for t in shared]
         for s in scores:
-            atomic_write_jsonl(out / f"judgments_pairwise_{safe_segment(s.task)}_{safe_segment(judge.name)}.jsonl", s.rows)
+            rows_name = f"judgments_pairwise_{safe_segment(s.task)}_{safe_segment(judge.name)}.jsonl"
+            atomic_write_jsonl(out / rows_name, s.rows)
             rate = f"{s.win_rate_a:.3f}" if s.win_rate_a is not None else "n/a"
             echo(f"{s.task} [{judge.name}]: A wins {s.wins_a}, B wins {s.wins_b}, ties {s.ties} "
                  f"(inconsistent {s.inconsistent}), invalid {s.invalid}; A's win rate {rate}")
