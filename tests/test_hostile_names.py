@@ -219,3 +219,22 @@ def test_finetune_keeps_a_hostile_variant_and_language_out_of_paths(world, tiny_
     assert result.exit_code == 0, result.output
     assert json.loads((out / "nativeval_run.json").read_text())["variant"] == "../../victim"
     assert changed_outside(before, snapshot(world), "work/out/adapter") == []
+
+
+def test_study_refuses_an_input_that_lies_in_a_step_folder_a_rerun_empties(world):
+    work = world / "work"
+    path = study_file(work)
+    study = yaml.safe_load(path.read_text())
+    (work / "data/zh/google").mkdir(parents=True)
+    (work / "data/zh/google/native_zh.json").write_text(json.dumps([{"instruction": "q", "output": "a"}]))
+    study["output_dir"] = "."
+    study["variants"] = {"native": {"file": "data/zh/google/native_{lang}.json"},
+                         "google": {"translate": {"backend": "google", "source": "data/native_zh.json"}}}
+    study["finetune"] = {"runs": [{"variants": ["native", "google"]}]}
+    (work / "data/native_zh.json").write_text(json.dumps([{"instruction": "q", "output": "a"}]))
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    before = snapshot(world)
+    result = invoke("study", str(path))
+    assert result.exit_code == 2, result.output
+    assert "lies in the folder of step translate/zh/google, which a rerun empties" in one_error_line(result)
+    assert changed_outside(before, snapshot(world)) == []

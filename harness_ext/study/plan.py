@@ -353,12 +353,23 @@ def check_plan(plan: Plan) -> None:
     built (a `commands` override with an unknown placeholder fails here, not after hours of other steps)."""
     root = plan.config.output_dir
     owners: dict[str, str] = {}
+    folders: dict[Path, str] = {}
     for step in plan.steps.values():
         folder = strictly_inside(root, step.out, what=f"the folder of step {step.id}")
-        other = owners.setdefault(str(folder).casefold(), step.id)
-        if other != step.id:
-            raise InputError(f"{plan.config.path}: steps {other} and {step.id} would share the folder {step.out}; "
-                             "rename a model, variant or judge so that their names differ in more than case")
+        for name in (str(folder), f"slug:{step.slug}"):  # its folder, and its log and lock files
+            other = owners.setdefault(name.casefold(), step.id)
+            if other != step.id:
+                raise InputError(f"{plan.config.path}: steps {other} and {step.id} would share the folder "
+                                 f"{step.out} or log; rename a model, variant or judge so that the names differ "
+                                 "in more than case or '/' versus '__'")
+        folders[folder] = step.id
+    for step in plan.steps.values():  # a step folder is emptied before its step runs: no input may live there
+        for path in step.inputs.values():
+            resolved = Path(path).resolve()
+            owner = next((folders[p] for p in (resolved, *resolved.parents) if p in folders), None)
+            if owner:
+                raise InputError(f"{plan.config.path}: {path}, an input of step {step.id}, lies in the folder of "
+                                 f"step {owner}, which a rerun empties; move it out of output_dir {root}")
     ctx = CommandContext(plan)
     for step in plan.steps.values():
         command_for(step, ctx)
