@@ -481,7 +481,7 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 @click.option("--dry-run", is_flag=True, help="Print the plan, what is done, estimated GPU-hours and API calls.")
 @click.option("--only", multiple=True, metavar="STEP", help="Run only matching steps (kind, id, id prefix or glob).")
 @click.option("--force", multiple=True, metavar="STEP", help="Rerun matching steps and everything downstream.")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a ${NAME} of the study file.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a ${NAME} of the study file; a path given here is relative to the working directory.")
 @click.option("--output-dir", default=None, type=click.Path(file_okay=False),
               help="Write the study here instead of the study file's output_dir.")
 @click.option("--export-slurm", type=click.Path(file_okay=False), metavar="DIR",
