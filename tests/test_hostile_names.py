@@ -238,3 +238,14 @@ def test_study_refuses_an_input_that_lies_in_a_step_folder_a_rerun_empties(world
     assert result.exit_code == 2, result.output
     assert "lies in the folder of step translate/zh/google, which a rerun empties" in one_error_line(result)
     assert changed_outside(before, snapshot(world)) == []
+
+
+def test_a_user_task_reads_its_rows_only_from_its_own_data_folder(world):
+    from harness_ext.catalogue.user_tasks import load_mirror_docs
+    from harness_ext.core.errors import InputError
+
+    data = world / "work/task/data"
+    (world / "victim/default").mkdir()
+    (world / "victim/default/test.jsonl").write_text('{"question": "not this task\'s row"}\n')
+    with pytest.raises(InputError, match="user task data file .* lies outside"):
+        load_mirror_docs(data, {"dataset": {"id": "../../../victim", "splits": ["test"]}})

@@ -73,7 +73,8 @@ def inside(root: str | os.PathLike, target: str | os.PathLike, *, what: str = "p
         target_path = root_path / target_path
     resolved = target_path.resolve()
     if resolved != root_path and root_path not in resolved.parents:
-        raise InputError(f"refusing to write {what} {str(target)!r}: it lies outside {str(root_path)!r}")
+        raise InputError(f"{what} {str(target)!r} lies outside {str(root_path)!r}; nativeval reads, writes and "
+                         "deletes only inside it")
     return resolved
 
 
