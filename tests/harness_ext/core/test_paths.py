@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.paths import (
@@ -117,3 +120,21 @@ def test_strictly_inside_refuses_the_folder_itself(tmp_path):
     assert strictly_inside(tmp_path, tmp_path / "a") == (tmp_path / "a").resolve()
     with pytest.raises(InputError, match="itself"):
         strictly_inside(tmp_path, tmp_path / "a" / "..")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_becomes_one_bounded_segment_that_stays_in_its_folder(name):
+    segment = safe_segment(name)
+    assert segment == safe_segment(segment)  # a segment is its own segment
+    assert segment not in ("", ".", "..") and not any(c in segment for c in "/\\\0\n")
+    assert len(segment) <= MAX_SEGMENT and len(segment.encode("utf-8")) <= MAX_SEGMENT_BYTES
+    root = Path("/srv/out")
+    assert inside(root, root / segment).parent == root
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_different_names_give_different_segments(a, b):
+    if unicodedata.normalize("NFC", a) != unicodedata.normalize("NFC", b):
+        assert safe_segment(a) != safe_segment(b)
