@@ -84,8 +84,10 @@ FAKE_STEP = textwrap.dedent("""
 """)
 
 
-def study_file(work: Path, model: str = "toy", variant: str = "native", judge: str = "stand-in") -> Path:
-    """A study over a toy model and one file variant, each step a stand-in that writes its promised outputs."""
+def study_file(work: Path, model: str = "toy", variant: str = "native", judge: str = "stand-in",
+               translated: str = "google", round_trip: str = "rtt_google") -> Path:
+    """A study over a toy model, a file variant, a translated one (with a sample step) and a round trip; each
+    step a stand-in that writes its promised outputs."""
     (work / "data").mkdir(exist_ok=True)
     (work / "data" / "native_zh.json").write_text(json.dumps([{"instruction": "q", "output": "a"}]))
     fake = work / "fake_step.py"
@@ -93,18 +95,20 @@ def study_file(work: Path, model: str = "toy", variant: str = "native", judge: s
     study = {
         "study": "hostile", "output_dir": "out", "languages": ["zh"],
         "base_models": {model: {"toy": {"seed": 0}}},
-        "variants": {variant: {"file": "data/native_{lang}.json"}},
+        "variants": {variant: {"file": "data/native_{lang}.json"},
+                     translated: {"translate": {"backend": "google", "source": "data/native_zh.json", "sample": 1}},
+                     round_trip: {"round_trip": {"backend": "google", "source": "data/native_{lang}.json"}}},
         "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 1},
         "judges": [{"name": judge, "serve": "stub"}],
         "commands": {kind: ["{python}", str(fake), "{kind}", "{out}"]
-                     for kind in ("toy_model", "finetune", "eval", "judge", "leaderboard")},
+                     for kind in PROMISED_OUTPUTS},
     }
     path = work / "study.yaml"
     path.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False))
     return path
 
 
-@pytest.mark.parametrize("role", ["model", "variant", "judge"])
+@pytest.mark.parametrize("role", ["model", "variant", "translated", "round_trip", "judge"])
 @pytest.mark.parametrize("name", HOSTILE)
 def test_study_refuses_a_hostile_name_in_one_line_before_any_work(world, role, name):
     path = study_file(world / "work", **{role: name})
@@ -118,11 +122,14 @@ def test_study_refuses_a_hostile_name_in_one_line_before_any_work(world, role, n
 
 @pytest.mark.parametrize("name", ["модель", "模型", "Qwen1.5-7B", "a+b_c.d"])
 def test_study_runs_with_every_plain_name_and_writes_only_inside_output_dir(world, name):
-    path = study_file(world / "work", model=name, variant=f"{name}-data", judge=f"{name}-judge")
+    path = study_file(world / "work", model=name, variant=f"{name}-data", judge=f"{name}-judge",
+                      translated=f"{name}-mt", round_trip=f"{name}-rtt")
     before = snapshot(world)
     result = invoke("study", str(path))
     assert result.exit_code == 0, result.output
     assert (world / "work/out/checkpoints" / name / "zh" / f"{name}-data").is_dir()
+    assert (world / "work/out/data/zh" / f"{name}-mt" / "data.json").is_file()
+    assert (world / "work/out/data/zh" / f"{name}-rtt" / "data.json").is_file()
     assert changed_outside(before, snapshot(world), "work/out") == []
 
 
@@ -132,8 +139,11 @@ def test_study_plans_only_safe_folders_even_for_names_that_skipped_the_checks(wo
     hostile = {name: BaseModel(name, "", toy_seed=0) for name in HOSTILE}
     config = dataclasses.replace(
         config, base_models=hostile,
-        variants={"../../victim": dataclasses.replace(config.variants["native"], name="../../victim")},
-        runs=[RunGroup(models=tuple(hostile), variants=("../../victim",), lrs=(-1.0,), tunings=("mono",))],
+        variants={"../../victim": dataclasses.replace(config.variants["native"], name="../../victim"),
+                  "../mt": dataclasses.replace(config.variants["google"], name="../mt"),
+                  "/rtt": dataclasses.replace(config.variants["rtt_google"], name="/rtt")},
+        runs=[RunGroup(models=tuple(hostile), variants=("../../victim", "../mt", "/rtt"), lrs=(-1.0,),
+                       tunings=("mono",))],
         judges=[Judge("../../victim", None, serve="stub")], commands={})
     plan = build_plan(config)
     out = config.output_dir.resolve()
