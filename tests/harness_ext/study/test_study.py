@@ -699,9 +699,8 @@ def test_a_step_that_exits_0_with_broken_outputs_fails_and_is_rerun(tmp_path, fa
     fake_commands = dict(study["commands"])
     study["commands"]["eval"] = ["{python}", str(broken), "{out}"]
     path.write_text(yaml.safe_dump(study, sort_keys=False))
-    code, output = run_cli(str(path))
-    assert code == 1, output
-    assert "eval/toy/zh/native/lr1e-4-mono: FAILED (exit 1)" in output
+    code, errors, output = cli_study(str(path))
+    assert code == 1 and len(errors) == 1 and errors[0].startswith("error: 2 step(s) did not finish"), errors
     assert "the command exited 0 but its outputs are not complete" in output and "malformed JSON" in output
     step_dir = tmp_path / "out/eval/toy/zh/native/lr1e-4-mono"
     assert not (step_dir / MARKER).exists()
