@@ -23,6 +23,10 @@ Schema (full reference in configs/README.md)::
     leaderboard: {title, reference, extra_args}
     commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
     slurm: {gpu | cpu | api: {partition, time, memory, cpus, gpus, extra_args}}   # --export-slurm resources
+
+Model, variant and judge NAMEs become folders, so each must be one plain folder name (core.paths); a key given
+twice anywhere is an error (core.io's YAML loader); a path starting with a ``--var`` value is relative to the
+working directory, every other path to the study file's folder.
 """
 
 from __future__ import annotations
