@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness_ext.study.plan import DATA_FILE  # noqa: E402
 from harness_ext.study.runner import StudyRunner, load_plan, step_state  # noqa: E402
 from harness_ext.study.scheduler import Node, demand, path_lengths  # noqa: E402
+from harness_ext.testing.study_outputs import write_promised_outputs  # noqa: E402
 
 
 class SleepExecutor:
@@ -43,7 +43,7 @@ class SleepExecutor:
         step_id, out = argv[1], Path(argv[2])
         start = time.monotonic()
         time.sleep(self.seconds[step_id])
-        (out / (DATA_FILE if step_id.split("/")[0] in ("sample", "translate", "rtt") else "done.txt")).write_text("{}")
+        write_promised_outputs(step_id.split("/")[0], out)
         with self._guard:
             self.spans.append((step_id, start, time.monotonic(), env.get("CUDA_VISIBLE_DEVICES", "")))
         return 0

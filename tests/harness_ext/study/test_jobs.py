@@ -23,6 +23,7 @@ from click.testing import CliRunner
 import cli
 from harness_ext.study.runner import MARKER, STARTED, load_plan
 from harness_ext.study.scheduler import GPU_COUNT_ENV, Node, Scheduler
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -49,8 +50,12 @@ FAKE_STEP = textwrap.dedent("""
         result = os.path.join(p, "result.json")
         seen.append(open(p).read() if os.path.isfile(p) else json.load(open(result)))
     json.dump({"step": step, "inputs": seen}, open(os.path.join(out, "result.json"), "w"), sort_keys=True)
+    for name, doc in PROMISED[kind].items():  # what the kind promises (study settings.yaml `outputs`)
+        os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+        json.dump(doc, open(os.path.join(out, name), "w"))
     record("end")
 """)
+FAKE_STEP = f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP
 
 
 def write_study(tmp: Path, **changes) -> Path:
@@ -303,14 +308,14 @@ class RecordingExecutor:
     def __call__(self, argv: list[str], env: dict[str, str], log: Path) -> int:
         self.calls.append(argv)
         if "eval" not in argv:
-            (Path(argv[4]) / "result.json").write_text("{}")  # the fake step's argv: python, script, kind, step, out
+            write_promised_outputs(argv[2], argv[4])  # the fake step's argv: python, script, kind, step, out
             return 0
         out = Path(argv[argv.index("--output-path") + 1])
         peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else [None]
         for item in peft:
             folder = out / item.split("=")[0] / "model" if item else out / "model"
             folder.mkdir(parents=True)
-            (folder / "results_2026.json").write_text(json.dumps({"adapter": item}))
+            (folder / "results_2026.json").write_text(json.dumps({"results": {}, "adapter": item}))
         return 0
 
 
