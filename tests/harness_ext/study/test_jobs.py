@@ -193,6 +193,8 @@ def test_fail_fast_stops_the_running_steps(tmp_path, ledger, monkeypatch):
 
 
 # --- kill -9 and resume ---------------------------------------------------------------------------------
+# with 4 GPUs: the 4 fine-tunings start, those of model a finish, then both evaluations of model a start; the
+# three held here are running when the runner is killed, three other steps have finished
 HELD = ["finetune/b/zh/native/lr1e-4", "finetune/b/zh/other/lr1e-4", "eval/a/zh/native/lr1e-4-mono"]
 
 
@@ -204,7 +206,7 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     reference = tmp_path / "reference"
     reference.mkdir()
     env = {**os.environ, "FAKE_LEDGER": str(reference / "ledger.jsonl")}
-    done = subprocess.run([sys.executable, str(REPO / "cli.py"), "study", str(write_study(reference)), "--jobs", "3"],
+    done = subprocess.run([sys.executable, str(REPO / "cli.py"), "study", str(write_study(reference)), "--jobs", "4"],
                           env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     expected_board = (reference / "out/site/result.json").read_text()
@@ -214,7 +216,7 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     path = write_study(work)
     gate = tmp_path / "gate"
     env = {**os.environ, "FAKE_GATE": str(gate), "FAKE_GATE_ON": ";".join(HELD)}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path), "--jobs", "3"], env=env,
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path), "--jobs", "4"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     waiting = [out_of(work, s) / "waiting.txt" for s in HELD]
     finished_first = out_of(work, "eval/a/zh/other/lr1e-4-mono") / MARKER
@@ -235,7 +237,7 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     assert len(done_before) == 3 and not set(HELD) & done_before
 
     gate.touch()
-    code, output = study(str(path), "--jobs", "3")
+    code, output = study(str(path), "--jobs", "4")
     assert code == 0, output
     after = events(ledger)[len(before):]
     assert not {e["step"] for e in after} & done_before  # nothing finished is done again
