@@ -387,8 +387,10 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
         if out.suffix == ".json":
             out.write_text("[]")
             return 0
-        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
-            write_promised_outputs(kind, out)
+        peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else []  # evaluations run as a group
+        for folder in [out / item.split("=")[0] for item in peft] or [out]:
+            for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+                write_promised_outputs(kind, folder)
         return 0
 
     outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
@@ -553,8 +555,10 @@ def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
         if out.suffix == ".json":
             out.write_text("[]")
             return 0
-        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
-            write_promised_outputs(kind, out)
+        peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else []  # evaluations run as a group
+        for folder in [out / item.split("=")[0] for item in peft] or [out]:
+            for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+                write_promised_outputs(kind, folder)
         return 0
 
     StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
