@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 
@@ -337,7 +338,26 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
 
 
 # --- finetune ---------------------------------------------------------------------------------------
+def options_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Print the command's options as JSON and exit: what a study's `finetune.recipe` may set is read from here."""
+    if not value or ctx.resilient_parsing:
+        return
+    table = []
+    for option in ctx.command.params:
+        if not isinstance(option, click.Option) or option.hidden:
+            continue
+        kind = option.type
+        table.append({"name": option.name, "flags": option.opts, "secondary_flags": option.secondary_opts,
+                      "is_flag": option.is_flag, "type": kind.name, "choices": list(getattr(kind, "choices", []) or []),
+                      "min": getattr(kind, "min", None), "max": getattr(kind, "max", None),
+                      "default": option.default, "required": option.required, "multiple": option.multiple})
+    click.echo(json.dumps(table, default=lambda _unset: None))  # click marks "no default" with a sentinel
+    ctx.exit()
+
+
 @main.command()
+@click.option("--options-json", is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=options_json,
+              help="Print this command's options as JSON (the study recipe's keys) and exit.")
 @click.option("--base", required=True, help="Base model directory or Hub id.")
 @click.option("--data", "data_specs", multiple=True, required=True,
               help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")
