@@ -140,3 +140,33 @@ def test_stand_in_judges_read_the_answer_out_of_both_templates():
         ratings.add(int(re.search(r"Rating: \[\[(\d)\]\]", deterministic_judge(v2)).group(1)))
     assert ratings == {1, 2, 3, 4, 5}
     assert "Rating: [[1]]" in deterministic_judge({"messages": user_message("single_v2", "q", "")})
+
+
+def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tmp_path, monkeypatch):
+    from harness_ext.eval import run as run_eval
+
+    evaluated = []
+
+    def fake_run(request, after_eval=None):  # lm-eval itself is run for real in tests/harness_ext/eval
+        evaluated.append(request)
+        folder = write_run(request.output_path, "tiny", {"translated_es_open_qa": QA})
+        results = json.loads(next(folder.glob("results_*")).read_text(encoding="utf-8"))
+        outcome = run_eval.EvalOutcome(results=results, results_file=None, samples_files=sorted(folder.glob("samples_*")))
+        after_eval(outcome)
+        return outcome
+
+    monkeypatch.setattr(run_eval, "run", fake_run)
+    monkeypatch.setattr(run_eval, "summary_table", lambda results: "")
+    args = ["eval", "--model-args", "pretrained=tiny", "--tasks", "translated_es_open_qa", "--output-path",
+            str(tmp_path / "out"), "--judge", "gpt-4-turbo", "--judge-cache", str(tmp_path / "c")]
+    with OpenAIStub(rating_by_length) as stub:
+        result = CliRunner().invoke(main, [*args, "--judge-base-url", stub.base_url, "--judge-prompt", "mtbench_single_v1"])
+        assert result.exit_code == 0, result.output
+        assert all("[The Start of Assistant's Answer]" in r["messages"][-1]["content"] for r in stub.requests)
+    (path,) = (tmp_path / "out").rglob("results_judge_gpt-4-turbo_*.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["judge"]["prompt_version"] == "mtbench_single_v1"
+    evaluated.clear()
+    result = CliRunner().invoke(main, [*args, "--judge-prompt", "single_v9"])
+    assert result.exit_code == 2 and "unknown judge prompt 'single_v9'" in result.output and evaluated == []
+    result = CliRunner().invoke(main, [*args[:-4], "--judge-prompt", "single_v2"])
+    assert result.exit_code == 2 and "--judge-prompt applies to the judge" in result.output and evaluated == []
