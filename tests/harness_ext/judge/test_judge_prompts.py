@@ -170,3 +170,13 @@ def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tm
     assert result.exit_code == 2 and "unknown judge prompt 'single_v9'" in result.output and evaluated == []
     result = CliRunner().invoke(main, [*args[:-4], "--judge-prompt", "single_v2"])
     assert result.exit_code == 2 and "--judge-prompt applies to the judge" in result.output and evaluated == []
+
+
+def test_the_old_name_says_what_it_loads(caplog):
+    with caplog.at_level("WARNING", logger="harness_ext.judge.config"):
+        load_prompt("single_v1")
+    (record,) = caplog.records
+    assert "'mtbench_single_v1'" in record.getMessage() and "single_v2" in record.getMessage()
+    caplog.clear()
+    load_prompt("single_v2")
+    assert caplog.records == []
