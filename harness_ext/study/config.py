@@ -807,7 +807,7 @@ def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
 def _check_files(config: StudyConfig, root: _Where) -> None:
     """Every input file the matrix needs must exist before anything runs."""
     needed: list[tuple[_Where, str]] = []
-    used_variants = {v for group in config.runs for v in group.variants}
+    used_variants = dict.fromkeys(v for group in config.runs for v in group.variants)
     for name in used_variants:
         variant = config.variants[name]
         w = root / "variants" / name
