@@ -327,3 +327,23 @@ def test_contrast_of_two_parts_sharing_clusters():
     n = groups.size
     assert ours.value == pytest.approx(fit.params[1])
     assert ours.se == pytest.approx(fit.bse[1] * np.sqrt((n - 2) / (n - 1)), rel=1e-6)  # statsmodels: K = 2
+
+
+# MGSM exact match at LR 1e-4, monolingual LoRA: (native, cohere, google) per base model x language, as
+# published by Chen et al. (2024), "Is It Good Data for Multilingual Instruction Tuning or Just Bad
+# Multilingual Evaluation for Large Language Models?" (EMNLP 2024), Tables 4-9.
+MGSM_1E4_MONO = [
+    (11.6, 11.6, 12.8), (12.8, 12.4, 11.2), (8.8, 15.6, 8.8), (30.0, 34.4, 30.0), (48.8, 46.8, 48.8),
+    (18.8, 19.6, 31.6), (8.4, 5.2, 8.4), (10.0, 11.2, 9.2), (9.6, 10.8, 6.8), (2.8, 1.6, 2.0), (2.0, 2.4, 2.0),
+    (4.8, 8.0, 9.2), (6.0, 8.4, 6.4), (6.4, 5.6, 5.6), (15.6, 14.8, 14.8), (44.8, 32.8, 42.4), (60.0, 63.6, 60.0),
+    (53.6, 50.8, 54.0), (18.0, 20.0, 17.6), (24.0, 21.6, 22.4), (34.4, 16.0, 35.6), (40.4, 37.2, 42.4),
+    (40.8, 40.4, 40.8), (41.6, 36.8, 39.2),
+]
+
+
+def test_the_studys_mgsm_gap_over_24_cells_does_not_separate():
+    """The issue's figure: native minus mean(cohere, google) over the 24 cells is +0.4 [-1.0, 1.7]."""
+    gaps = [native - (cohere + google) / 2 for native, cohere, google in MGSM_1E4_MONO]
+    estimate = cells_difference(gaps)
+    assert (round(estimate.value, 1), round(estimate.ci_low, 1), round(estimate.ci_high, 1)) == (0.4, -1.0, 1.7)
+    assert estimate.n_clusters == 24 and verdict(estimate, minimum_detectable_effect(estimate)) != SEPARATES
