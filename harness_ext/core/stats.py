@@ -69,6 +69,7 @@ class Estimate:
     method: str = ""  # "cluster bootstrap", "cluster-robust t(G-1)", "t over cells", "McNemar exact", ...
     note: str = ""  # "n/a: one cluster", "few clusters (5): t(4) interval", ...
     se_naive: float | None = None  # items treated as independent, shown beside a clustered SE
+    df: float | None = None  # degrees of freedom of a t-based interval (None: normal or percentile)
 
     @property
     def has_inference(self) -> bool:
@@ -378,7 +379,7 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
     if g < FEW_CLUSTERS:
         half = t_quantile(confidence, g - 1) * se
         return Estimate(value, value - half, value + half, se, t_p_value(value, se, g - 1), n_items, g, CLUSTER_T,
-                        few_clusters_note(g), naive)
+                        few_clusters_note(g), naive, float(g - 1))
     index = local  # items x clusters over the used items
     used_values, used_masks = values[:, used], masks[:, used]
     boot = bootstrap_means(used_values, used_masks, index, resamples, seed) @ coef
@@ -487,14 +488,12 @@ def cells_difference(differences: Sequence[float], confidence: float = CONFIDENC
                         T_OVER_CELLS, "no variance: every cell gives the same value")
     half = t_quantile(confidence, d.size - 1) * se
     return Estimate(value, value - half, value + half, se, t_p_value(value, se, d.size - 1), int(d.size),
-                    int(d.size), T_OVER_CELLS, f"{d.size} cells: t({d.size - 1}) interval")
+                    int(d.size), T_OVER_CELLS, f"{d.size} cells: t({d.size - 1}) interval", df=float(d.size - 1))
 
 
 def degrees_of_freedom(estimate: Estimate) -> float | None:
-    """The df behind an estimate's interval: G - 1 for t-based ones, None (normal) for the bootstrap."""
-    if estimate.method in (CLUSTER_T, T_OVER_CELLS) or estimate.method.startswith("difference of"):
-        return float(estimate.n_clusters - 1) if estimate.n_clusters >= 2 else None
-    return None
+    """The df behind an estimate's interval: its ``df`` (t-based), else None (normal, percentile)."""
+    return estimate.df
 
 
 def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDENCE) -> Estimate:
@@ -517,7 +516,8 @@ def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDE
         df = se**4 / sum(terms) if sum(terms) > 0 else None
     half = t_quantile(confidence, df) * se
     note = f"Welch-Satterthwaite t({df:.1f})" if df is not None else "normal interval"
-    return Estimate(value, value - half, value + half, se, t_p_value(value, se, df), n_items, n_clusters, method, note)
+    return Estimate(value, value - half, value + half, se, t_p_value(value, se, df), n_items, n_clusters, method, note,
+                    df=df)
 
 
 # --- power and verdicts ---------------------------------------------------------------------------------
@@ -577,6 +577,7 @@ def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, 
     rules applied to its own items: clusters counted among them, t(G-1) with few, the shared bootstrap
     ``boot`` (from :func:`bootstrap_means`) with enough."""
     low, high = percentile_ci(boot, confidence)
+    p_values = bootstrap_p(boot, axis=0)
     out = []
     clustered = count_clusters(clusters) < clusters.size
     method = CLUSTER_BOOTSTRAP if clustered else BOOTSTRAP
@@ -589,7 +590,7 @@ def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, 
                                    bootstrap_method=method) if count_clusters(ids) < FEW_CLUSTERS else None
         if estimate is None:
             se = clustered_se(x, ids)
-            estimate = Estimate(float(x.mean()), float(low[row]), float(high[row]), se, None, int(x.size),
+            estimate = Estimate(float(x.mean()), float(low[row]), float(high[row]), se, float(p_values[row]), int(x.size),
                                 count_clusters(ids), method, "", naive_se(x))
         out.append(estimate)
     return out
@@ -722,7 +723,7 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
             continue
         estimates.append(Estimate(value, value - float(half[k]), value + float(half[k]), spread_k,
                                   float(p_values[k]), n_k, g_k, method, few_clusters_note(g_k) if few[k] else "",
-                                  naive_k))
+                                  naive_k, float(g_k - 1) if few[k] else None))
     return PairwiseResult(list(zip(i_idx.tolist(), j_idx.tolist(), strict=True)), estimates)
 
 

@@ -282,7 +282,7 @@ def test_units_needed_is_the_smallest_count_whose_mde_reaches_the_effect(effect)
     def mde(units: int) -> float:
         df = units - 1 if units < FEW_CLUSTERS else None
         return minimum_detectable_effect(Estimate(0.0, -1, 1, per_cluster / np.sqrt(units), n_clusters=units,
-                                                  method=CLUSTER_T if df else "cluster bootstrap"))
+                                                  method=CLUSTER_T if df else "cluster bootstrap", df=df))
 
     assert mde(g) <= effect and (g == 2 or mde(g - 1) > effect * 0.99)
     assert units_needed(Estimate(0.0, 0.0, 0.0, 0.0, n_clusters=5), 0.1) is None
@@ -347,3 +347,16 @@ def test_the_studys_mgsm_gap_over_24_cells_does_not_separate():
     estimate = cells_difference(gaps)
     assert (round(estimate.value, 1), round(estimate.ci_low, 1), round(estimate.ci_high, 1)) == (0.4, -1.0, 1.7)
     assert estimate.n_clusters == 24 and verdict(estimate, minimum_detectable_effect(estimate)) != SEPARATES
+
+
+def test_a_difference_of_differences_keeps_the_welch_satterthwaite_df():
+    """(a - b) - c from independent cell sets: df = se^4 / sum(se_i^4 / df_i) over all three, whatever the nesting
+    ("gap on free-form minus gap on constrained")."""
+    rng = np.random.default_rng(6)
+    parts = [cells_difference(rng.normal(0, s, n)) for s, n in ((1.0, 8), (2.0, 5), (0.5, 12))]
+    nested = independent_difference(independent_difference(parts[0], parts[1]), parts[2])
+    se2 = sum(p.se**2 for p in parts)
+    df = se2**2 / sum(p.se**4 / p.df for p in parts)
+    assert nested.se == pytest.approx(np.sqrt(se2)) and nested.df == pytest.approx(df)
+    half = scipy_stats.t.ppf(0.975, df) * np.sqrt(se2)
+    assert nested.ci == pytest.approx((nested.value - half, nested.value + half))
