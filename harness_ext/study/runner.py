@@ -215,10 +215,12 @@ class SubprocessExecutor:
         self.name_lines = False  # prefix streamed lines with the step (the runner sets it when steps run at once)
         self._children: set[int] = set()  # process groups of the steps running now
         self._guard = threading.Lock()
+        self._stopped = False  # after stop_all, a step that starts anyway (a race) is ended at once
 
     def stop_all(self) -> None:
         """End every running step's process group at once (Ctrl-C, SIGTERM, --fail-fast)."""
         with self._guard:
+            self._stopped = True
             groups = list(self._children)
         stoppers = [threading.Thread(target=stop_group, args=(pgid,)) for pgid in groups]
         for thread in stoppers:
@@ -240,6 +242,9 @@ class SubprocessExecutor:
                 held.record(proc.pid)
             with self._guard:
                 self._children.add(proc.pid)
+                stopped = self._stopped
+            if stopped:
+                stop_group(proc.pid)
             prefix = f"    [{log.stem}] " if self.name_lines else "    "
             try:
                 if self.show_output:
@@ -489,6 +494,8 @@ class StudyRunner:
             return self._claim(step, lock, forced) or self._run_locked(step, lock, forced, gpus)
 
     def _run_locked(self, step: Step, lock: StepLock, forced: bool, gpus: tuple[str, ...] | None) -> str:
+        if self._stopping:  # --fail-fast or Ctrl-C came while this step waited for its lock
+            return "stopped"
         self._ensure_stub(step)
         resume = self._prepare_dir(step, forced)
         argv = command_for(step, self.ctx, resume)
@@ -553,6 +560,8 @@ class StudyRunner:
                         gpus: tuple[str, ...] | None) -> dict[str, str]:
         """One `nativeval eval --peft` for these evaluations; each step's files are moved into its own folder,
         then its marker written. The process's output goes to the first step's log; the others point to it."""
+        if self._stopping:
+            return {s.id: "stopped" for s in steps}
         scratch = self.config.output_dir / ".groups" / steps[0].slug
         for step in steps:
             shutil.rmtree(self.config.output_dir / ".groups" / step.slug, ignore_errors=True)

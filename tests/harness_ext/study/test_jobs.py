@@ -44,6 +44,7 @@ FAKE_STEP = textwrap.dedent("""
             time.sleep(0.05)
     time.sleep(float(os.environ.get("FAKE_SECONDS", "0.3")))
     if os.environ.get("FAKE_FAIL_ON") == step:
+        record("fail")
         sys.exit(3)
     seen = []
     for p in sorted(inputs):
@@ -180,7 +181,7 @@ def test_a_failed_step_blocks_its_dependents_and_independent_steps_finish(tmp_pa
 def test_fail_fast_stops_the_running_steps(tmp_path, ledger, monkeypatch):
     gate = tmp_path / "gate"
     monkeypatch.setenv("FAKE_GATE", str(gate))
-    monkeypatch.setenv("FAKE_GATE_ON", "finetune/b/zh/native/lr1e-4")
+    monkeypatch.setenv("FAKE_GATE_ON", "finetune/b/zh/native/lr1e-4;eval/a/zh/other/lr1e-4-mono")  # held: running
     monkeypatch.setenv("FAKE_FAIL_ON", "finetune/a/zh/native/lr1e-4")
     path = write_study(tmp_path)
     code, output = study(str(path), "--jobs", "4", "--fail-fast")
@@ -189,7 +190,11 @@ def test_fail_fast_stops_the_running_steps(tmp_path, ledger, monkeypatch):
     pid = int((held / "waiting.txt").read_text())
     assert wait_gone(pid), "a step stopped by --fail-fast kept running"
     assert not (held / MARKER).exists() and (held / STARTED).exists()
-    assert not any(e["step"].startswith("eval/") for e in events(ledger))
+    seen = events(ledger)
+    (failed,) = [e["time"] for e in seen if e["event"] == "fail"]
+    assert all(e["time"] < failed for e in seen if e["event"] == "start")  # nothing started after the failure
+    assert not any(e["event"] == "end" and e["step"].startswith("eval/") for e in seen)
+    assert "leaderboard" not in {e["step"] for e in seen}
 
 
 # --- kill -9 and resume ---------------------------------------------------------------------------------
