@@ -101,18 +101,53 @@ def tasks(as_json, markdown, user_dir):
 
 
 # --- eval -------------------------------------------------------------------------------------------
-# Option names are lm-eval 0.4.13's (`lm_eval run --help`); its underscore spellings and short flags are aliases.
-@main.command("eval")
+# Option names are lm-eval 0.4.13's (`lm_eval run --help`), with its meaning; nativeval's hyphen spellings are
+# aliases. Options lm-eval takes as several words (`--model_args a=1 b=2`, `--tasks t1 t2`) take them here too.
+_SEVERAL_WORDS = ("--tasks", "-t", "--model_args", "--model-args", "-a", "--gen_kwargs", "--gen-kwargs", "--metadata",
+                  "--wandb_args", "--wandb_config_args", "--trackio_args", "--hf_hub_log_args")
+
+
+class _LmEvalCommand(click.Command):
+    """`--opt v1 v2 ...` (lm-eval's nargs="+") read as `--opt v1 --opt v2 ...`."""
+
+    def parse_args(self, ctx, args):
+        spread: list[str] = []
+        current = None
+        for arg in args:
+            if arg.startswith("-") and not _is_number(arg):
+                current = arg if arg in _SEVERAL_WORDS else None
+                spread.append(arg)
+            elif current is not None and spread and spread[-1] != current:
+                spread += [current, arg]
+            else:
+                spread.append(arg)
+        return super().parse_args(ctx, spread)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+
+@main.command("eval", cls=_LmEvalCommand)
+@click.option("--config", "-C", "config_file", default=None, type=click.Path(dir_okay=False),
+              help="lm-eval YAML config of these options (lm_eval run --config); options given here override it.")
 @click.option("--model", "-M", default="hf", show_default=True, help="lm-eval model type: hf, vllm, ...")
-@click.option("--model-args", "--model_args", "-a", "model_args", default="",
+@click.option("--model-args", "--model_args", "-a", "model_args", multiple=True,
               help="lm-eval model arguments, e.g. pretrained=Qwen/Qwen1.5-7B,peft=DIR; a model is a directory, "
                    "a Hub id or hf://ID; nativeval_label=NAME names the run (like --label).")
-@click.option("--tasks", "-t", "task_names", required=True,
+@click.option("--tasks", "-t", "task_names", multiple=True,
               help="Comma-separated nativeval tasks or collections and/or lm-eval tasks (e.g. mgsm_native_cot_zh).")
-@click.option("--output-path", "--output_path", "-o", "output_path", required=True, type=click.Path(),
-              help="Where lm-eval's results files go.")
+@click.option("--output-path", "--output_path", "-o", "output_path", default=None, type=click.Path(),
+              help="Where lm-eval's results files go (a folder, or a .json file name).")
 @click.option("--label", default=None, help="Name of this run in leaderboards (written to the results file).")
 @click.option("--limit", "-L", type=float, default=None, help="Documents per task (a fraction if < 1); for testing.")
+@click.option("--samples", "-E", default=None,
+              help='Documents per task by index: JSON {"task": [0, 1, 2]} or a JSON file (excludes --limit).')
 @click.option("--num-fewshot", "--num_fewshot", "-f", "num_fewshot", type=int, default=None,
               help="Few-shot examples, overriding the tasks' (a task set to 0 stays 0, as in lm-eval).")
 @click.option("--batch-size", "--batch_size", "-b", "batch_size", default="1", show_default=True,
@@ -138,45 +173,66 @@ def tasks(as_json, markdown, user_dir):
               help="Another folder of lm-eval task YAMLs (repeatable); nativeval's tasks are always included.")
 @click.option("--use-cache", "--use_cache", "-c", "use_cache", default=None,
               help="SQLite file prefix caching model responses (lm-eval's --use_cache).")
+@click.option("--cache-requests", "--cache_requests", "cache_requests", is_flag=False, flag_value="true", default=None,
+              metavar="true|refresh|delete", help="Cache the built requests (lm-eval's --cache_requests).")
 @click.option("--log-samples/--no-log-samples", "--log_samples/--no_log_samples", "-s", "log_samples", default=True,
               show_default=True, help="Write samples_*.jsonl (on by default: the leaderboard's statistics need them).")
+@click.option("--predict-only", "--predict_only", "-x", "predict_only", is_flag=True,
+              help="Save the model's outputs only; compute no metrics (implies --log-samples).")
+@click.option("--check-integrity", "--check_integrity", "check_integrity", is_flag=True,
+              help="Run lm-eval's task test suite first.")
+@click.option("--write-out", "--write_out", "-w", "write_out", is_flag=True, help="Print the first documents' prompts.")
+@click.option("--show-config", "--show_config", "show_config", is_flag=True,
+              help="Print the full results and task configuration after the run.")
+@click.option("--verbosity", "-v", default=None, help="(Deprecated in lm-eval) log level: DEBUG, INFO, WARNING, ...")
+@click.option("--trust-remote-code", "--trust_remote_code", "trust_remote_code", is_flag=True,
+              help="Allow the model's and datasets' code from the Hub to run.")
+@click.option("--confirm-run-unsafe-code", "--confirm_run_unsafe_code", "confirm_run_unsafe_code", is_flag=True,
+              help="Allow tasks that execute model-written code.")
+@click.option("--wandb-args", "--wandb_args", "wandb_args", multiple=True, help="Weights & Biases init arguments key=value,...")
+@click.option("--wandb-config-args", "--wandb_config_args", "wandb_config_args", multiple=True,
+              help="Weights & Biases config arguments key=value,...")
+@click.option("--trackio-args", "--trackio_args", "trackio_args", multiple=True, help="Trackio init arguments key=value,...")
+@click.option("--hf-hub-log-args", "--hf_hub_log_args", "hf_hub_log_args", multiple=True,
+              help="Hugging Face Hub logging arguments key=value,... (e.g. hub_results_org=ORG,push_results_to_hub=True).")
 @click.option("--skip-missing-data", is_flag=True, help="Leave out tasks whose data is missing (warn) instead of failing.")
 @click.option("--judge", "judges", multiple=True, help="Judge open-QA answers after generation (see `judge --help`); repeatable.")
 @click.option("--judge-base-url", default=None, help="Judge endpoint, overriding the judge config's.")
 @click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--judge-max-cost", type=float, default=None, help="Judge spending cap in USD.")
+@click.option("--judge-max-cost", type=click.FloatRange(min=0), default=None, help="Judge spending cap in USD.")
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
+@click.pass_context
 @friendly_errors
-def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
-          gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
-          use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
-          judge_cache, judge_repeats):
+def eval_(ctx, config_file, **options):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
-    from pathlib import Path
+    from harness_ext.eval.options import eval_request, merge_config_file
 
-    from harness_ext.eval.run import EvalRequest, run, summary_table
-
-    if fewshot_as_multiturn is not None:
-        fewshot_as_multiturn = fewshot_as_multiturn.strip().lower() in ("true", "1", "yes")
-    request = EvalRequest(
-        model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
-        limit=limit, apply_chat_template=(apply_chat_template or True) if apply_chat_template is not None else False,
-        log_samples=log_samples, batch_size=batch_size, max_batch_size=max_batch_size, device=device,
-        skip_missing=skip_missing_data, num_fewshot=num_fewshot, gen_kwargs=",".join(gen_kwargs) or None, seed=seed,
-        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
-        include_paths=include_paths, label=label, use_cache=use_cache)
+    if config_file:
+        options = merge_config_file(config_file, options, given={
+            name for name in options if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
+    request = eval_request(options)
     after_eval = None
-    if judges:
-        if not log_samples:
+    if options["judges"]:
+        if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from harness_ext.judge.engine import JudgeOptions, judge_after_eval
+        from harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
 
-        after_eval = judge_after_eval(JudgeOptions(
-            judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
-            cache=judge_cache, repeats=judge_repeats), echo=click.echo)
-    outcome = run(request, after_eval=after_eval)
+        judge_options = JudgeOptions(
+            judges=options["judges"], base_url=options["judge_base_url"], concurrency=options["judge_concurrency"],
+            max_cost=options["judge_max_cost"], cache=options["judge_cache"], repeats=options["judge_repeats"])
+        preflight(judge_options)  # judge names, keys, prices and cache, before generation
+        after_eval = judge_after_eval(judge_options, echo=click.echo)
+    from harness_ext.eval.run import run, summary_table
+
+    outcome = run(request, after_eval=after_eval, notify=lambda line: click.echo(f"warning: {line}", err=True))
+    if outcome.results and request.show_config:
+        import json
+
+        from harness_ext.core.lm_eval_internals import json_default
+
+        click.echo(json.dumps(outcome.results, indent=2, default=json_default, ensure_ascii=False))
     if outcome.results:
         click.echo(summary_table(outcome.results))
     for name in outcome.skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -24,10 +25,16 @@ def _section(path: str | os.PathLike | None, key: str, shape: str) -> Prices:
     if not isinstance(section, dict):
         raise InputError(f"{source}: expected {key}: {{model: {shape}}}")
     try:
-        return {str(model): {unit: float(usd) for unit, usd in entry.items()}
-                for model, entry in section.items() if isinstance(entry, dict)}
+        prices = {str(model): {unit: float(usd) for unit, usd in entry.items()}
+                  for model, entry in section.items() if isinstance(entry, dict)}
     except (TypeError, ValueError):
         raise InputError(f"{source}: {key}: every price must be a number of USD, as {shape}") from None
+    for model, entry in prices.items():
+        for unit, usd in entry.items():
+            if not math.isfinite(usd) or usd < 0:  # a negative price would let spending pass any --max-cost
+                raise InputError(f"{source}: {key}: {model}: {unit} price {usd:g} must be a finite USD amount of "
+                                 "0 or more")
+    return prices
 
 
 def token_prices(path: str | os.PathLike | None = None) -> Prices:

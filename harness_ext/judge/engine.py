@@ -631,8 +631,9 @@ def _dry_run_report(engine: JudgeEngine, ledger: CostLedger, calls_by_judge: Seq
          f"retries of invalid verdicts are not included; no request was sent")
 
 
-def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> list[Path]:
-    """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
+def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
+    """Everything about a judge run that can be wrong before any work (`eval --judge` calls it before
+    generation): option ranges, judge names, prompts, prices and the cost cap, the API keys, the cache file."""
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     if options.repeats < 1:
@@ -641,6 +642,21 @@ def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> lis
         raise InputError("--repeats applies to single-answer grading; drop it with --pairwise")
     judges = _judges(options)
     ledger = _ledger(options, judges)
+    for judge in judges:
+        prompt = load_prompt(options.prompt or (judge.pairwise_prompt if options.pairwise else judge.prompt))
+        wanted = "pairwise" if options.pairwise else "single"
+        if prompt.kind != wanted:
+            raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; "
+                             f"{'--pairwise' if options.pairwise else 'single-answer grading'} needs a {wanted} one")
+        if not options.dry_run:
+            judge.api_key()
+    KVCache(options.cache or default_cache_path()).close()
+    return judges, ledger
+
+
+def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> list[Path]:
+    """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
+    judges, ledger = preflight(options)
     cache = KVCache(options.cache or default_cache_path())
     engine = JudgeEngine(cache, ledger, concurrency=options.concurrency, progress=options.progress)
     try:
