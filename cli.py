@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import sys
 
 import click
@@ -27,6 +28,20 @@ def friendly_errors(fn):
             sys.exit(130)
 
     return wrapper
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that refuses inf and NaN (click's FloatRange lets NaN through every bound)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+MAX_BOOTSTRAP = 1_000_000  # resamples: more buys no precision a report can show, and can run for hours
+_bootstrap_range = click.IntRange(min=0, max=MAX_BOOTSTRAP)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,16 +77,19 @@ def data_download(task_names, to, force):
 @data.command("check")
 @click.option("--tasks", "task_names", default="native,translated", show_default=True,
               help="Comma-separated tasks or collections.")
+@click.option("--no-hub-probe", is_flag=True,
+              help="Do not ask the Hub for data read from it (reported as 'not checked').")
 @friendly_errors
-def data_check(task_names):
-    """Print where each task's data would come from and whether it is available (exit 1 if any is missing)."""
-    from harness_ext.catalogue.mirror import check
+def data_check(task_names, no_hub_probe):
+    """Print where each task's data would come from and whether it is there: every mirror file is parsed and
+    the Hub is asked for the pinned revision (exit 1 if any is missing, corrupt or unreachable)."""
+    from harness_ext.catalogue.mirror import check, probe_hub, verify
     from harness_ext.eval.run import parse_task_list
 
-    reports = check(parse_task_list(task_names))
-    for report in reports:
-        click.echo(report.summary())
-    sys.exit(1 if any(r.missing for r in reports) else 0)
+    checks = verify(check(parse_task_list(task_names)), probe=None if no_hub_probe else probe_hub)
+    for checked in checks:
+        click.echo(checked.summary())
+    sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
 # --- tasks ------------------------------------------------------------------------------------------
@@ -145,7 +163,7 @@ def _is_number(text: str) -> bool:
 @click.option("--output-path", "--output_path", "-o", "output_path", default=None, type=click.Path(),
               help="Where lm-eval's results files go (a folder, or a .json file name).")
 @click.option("--label", default=None, help="Name of this run in leaderboards (written to the results file).")
-@click.option("--limit", "-L", type=float, default=None, help="Documents per task (a fraction if < 1); for testing.")
+@click.option("--limit", "-L", type=FiniteFloat(), default=None, help="Documents per task (a fraction if < 1); for testing.")
 @click.option("--samples", "-E", default=None,
               help='Documents per task by index: JSON {"task": [0, 1, 2]} or a JSON file (excludes --limit).')
 @click.option("--num-fewshot", "--num_fewshot", "-f", "num_fewshot", type=int, default=None,
@@ -199,7 +217,7 @@ def _is_number(text: str) -> bool:
 @click.option("--judge", "judges", multiple=True, help="Judge open-QA answers after generation (see `judge --help`); repeatable.")
 @click.option("--judge-base-url", default=None, help="Judge endpoint, overriding the judge config's.")
 @click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--judge-max-cost", type=click.FloatRange(min=0), default=None, help="Judge spending cap in USD.")
+@click.option("--judge-max-cost", type=FiniteFloat(min=0), default=None, help="Judge spending cap in USD.")
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
@@ -264,11 +282,14 @@ def _translation_options(fn):
         click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT)."),
         click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True),
         click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1)."),
-        click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+                     help="hf: segments per forward pass."),
         click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present)."),
-        click.option("--concurrency", type=int, default=None, help="Requests in flight (default per backend)."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=None,
+                     help="Requests in flight (default per backend)."),
         click.option("--cache", "cache_path", default=None, help="Segment cache (default OUT.segments.sqlite)."),
-        click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD)."),
+        click.option("--max-cost", type=FiniteFloat(min=0), default=None,
+                     help="Stop before spending more than this (USD)."),
         click.option("--dry-run", is_flag=True, help="Estimate segments and cost; send and write nothing."),
         click.option("--skip-invalid", is_flag=True, help="Skip records lacking a field (reported) instead of failing."),
         click.option("--report", "report_path", default=None, help="Quality report JSON (default OUT.report.json)."),
@@ -323,8 +344,10 @@ def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
 @friendly_errors
 def translate(backend, in_spec, out, src, tgt, **options):
     """Translate a dataset with Google, an LLM or a local MT model."""
-    from translate.runner import translate_file
+    from translate.runner import check_paths, parse_fields, translate_file
 
+    parse_fields(options["fields"])
+    check_paths(in_spec, {"--out": out}, options["cache_path"], options["report_path"])
     _run_translation(lambda b, **o: translate_file(b, in_spec, out, src, tgt, **o), backend, options)
 
 
@@ -336,8 +359,10 @@ def translate(backend, in_spec, out, src, tgt, **options):
 @friendly_errors
 def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
     """Round-trip translate X -> en -> X, keeping the English pivot."""
-    from translate.runner import round_trip_file
+    from translate.runner import check_paths, parse_fields, round_trip_file
 
+    parse_fields(options["fields"])
+    check_paths(in_spec, {"--out": out, "--pivot-out": pivot_out}, options["cache_path"], options["report_path"])
     _run_translation(
         lambda b, **o: round_trip_file(b, in_spec, out, pivot_out, lang, pivot_lang=pivot_lang, **o), backend, options
     )
@@ -355,10 +380,11 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
 @click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT).")
 @click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True)
 @click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1).")
-@click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="hf: segments per forward pass.")
 @click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight (default per backend).")
-@click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD).")
+@click.option("--max-cost", type=FiniteFloat(min=0), default=None, help="Stop before spending more than this (USD).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Task directory to write into (default: the user task directory, `nativeval tasks --user-dir`).")
 @click.option("--subjects", default=None, help="Comma-separated subjects of a group task (default: all).")
@@ -399,18 +425,19 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
               help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")
 @click.option("--lang", required=True, help="Language code(s), comma-separated (zh or zh,es,ru); 'all' keeps every language.")
 @click.option("--variant", required=True, help="Data variant label: native, google, cohere, rtt_google, rtt_cohere or any name.")
-@click.option("--out", required=True, type=click.Path(), help="Output directory (adapter or model, tokenizer, manifest).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output directory (adapter or model, tokenizer, manifest).")
 @click.option("--lora/--full", "use_lora", default=True, show_default=True, help="LoRA (q,k,v; r=8) or full fine-tuning.")
-@click.option("--lr", default=1e-4, show_default=True, type=float)
-@click.option("--epochs", default=10, show_default=True, type=int, help="Maximum epochs; the best held-out epoch is kept.")
-@click.option("--patience", default=3, show_default=True, type=int, help="Early stop after this many epochs without improvement.")
-@click.option("--batch-size", default=64, show_default=True, type=int, help="Effective batch size (via accumulation).")
-@click.option("--micro-batch-size", default=8, show_default=True, type=int, help="Per-device batch size.")
-@click.option("--max-length", default=1024, show_default=True, type=int, help="Longer examples lose the start of the prompt.")
+@click.option("--lr", default=1e-4, show_default=True, type=FiniteFloat(min=0, min_open=True))
+@click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1), help="Maximum epochs; the best held-out epoch is kept.")
+@click.option("--patience", default=3, show_default=True, type=click.IntRange(min=0), help="Early stop after this many epochs without improvement.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Effective batch size (via accumulation).")
+@click.option("--micro-batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="Per-device batch size.")
+@click.option("--max-length", default=1024, show_default=True, type=click.IntRange(min=8), help="Longer examples lose the start of the prompt.")
 @click.option("--template", type=click.Choice(["alpaca", "chat"]), default="alpaca", show_default=True)
-@click.option("--eval-split", default=0.05, show_default=True, type=float, help="Held-out fraction for per-epoch perplexity.")
+@click.option("--eval-split", default=0.05, show_default=True, type=FiniteFloat(0, 1, max_open=True), help="Held-out fraction for per-epoch perplexity.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling, the held-out split and training.")
-@click.option("--per-language-cap", type=int, default=None, help="Keep at most N records per language (seeded draw).")
+@click.option("--per-language-cap", type=click.IntRange(min=1), default=None, help="Keep at most N records per language (seeded draw).")
 @click.option("--target-modules", default=None, help="Override the LoRA target modules (comma-separated).")
 @click.option("--load-in-8bit", is_flag=True, help="8-bit base model (bitsandbytes; CUDA only).")
 @click.option("--gradient-checkpointing", is_flag=True, help="Trade compute for memory.")
@@ -446,7 +473,7 @@ def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patienc
 @click.option("--model", default=None, help="Judge model id, overriding the judge config's.")
 @click.option("--prompt", default=None, help="Prompt version (harness_ext/judge/configs/prompts) or YAML path.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
-@click.option("--max-cost", type=float, default=None, help="Hard cap in USD: stop before it would be exceeded.")
+@click.option("--max-cost", type=FiniteFloat(min=0), default=None, help="Hard cap in USD: stop before it would be exceeded.")
 @click.option("--prices", default=None, type=click.Path(dir_okay=False), help="Price table YAML (default: built-in).")
 @click.option("--cache", default=None, type=click.Path(dir_okay=False),
               help="Verdict cache (default $NATIVEVAL_CACHE_DIR or ~/.cache/nativeval/judge_cache.sqlite).")
@@ -477,7 +504,7 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
 @main.command("judge-report")
 @click.argument("judge_dirs", nargs=-1, type=click.Path())
 @click.option("--out", required=True, type=click.Path(), help="Report directory: judge_report.json, .md, plots/.")
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+@click.option("--bootstrap", "resamples", type=_bootstrap_range, default=1000, show_default=True,
               help="Bootstrap resamples (questions) for the confidence intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
@@ -506,7 +533,8 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
               help="A row label: every model is compared against it per benchmark.")
 @click.option("--baseline-variant", "baseline", default="native", show_default=True,
               help="Training-data variant the other variants are compared against (variant studies).")
-@click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=int, help="Bootstrap resamples.")
+@click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=_bootstrap_range,
+              help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for bootstrap and randomization.")
 @click.option("--title", default="nativeval leaderboard", show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["site", "json"]), default="site", show_default=True,

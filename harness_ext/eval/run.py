@@ -543,11 +543,11 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
     verbosity = parse_verbosity(request.verbosity)
     logger_args = {option: parse_key_values(f"--{option}", getattr(request, option))
                    for option in ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")}
+    check_model(request.model, simple_parse_args_string(request.model_args))
     model_args, label = prepare_model_args(request.model_args, request.label)
     if request.trust_remote_code:
         model_args = ",".join(p for p in (model_args, "trust_remote_code=True") if p)
     parsed_args = simple_parse_args_string(model_args)
-    check_model(request.model, parsed_args)
     device = choose_device(request.device)
     seeds = parse_seeds(request.seed)
     gen_kwargs = parse_gen_kwargs(request.gen_kwargs)
@@ -569,20 +569,23 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
 
 def _experiment_loggers(logger_args: dict[str, dict[str, Any] | None]) -> list[Any]:
     """lm-eval's W&B and Trackio loggers, built before the run (a missing package is one line, not a lost run)."""
+    import importlib.util
+
+    wanted = {"wandb": logger_args["wandb_args"] is not None or logger_args["wandb_config_args"] is not None,
+              "trackio": logger_args["trackio_args"] is not None}
+    for package, option in (("wandb", "--wandb_args"), ("trackio", "--trackio_args")):
+        if wanted[package] and importlib.util.find_spec(package) is None:
+            raise InputError(f"{option} needs the Python package {package}, which is not installed here: "
+                             f"pip install {package} (or drop {option})")
     loggers = []
-    try:
-        if logger_args["wandb_args"] is not None or logger_args["wandb_config_args"] is not None:
-            from lm_eval.loggers import WandbLogger
+    if wanted["wandb"]:
+        from lm_eval.loggers import WandbLogger
 
-            loggers.append(WandbLogger(logger_args["wandb_args"] or {}, logger_args["wandb_config_args"] or {}))
-        if logger_args["trackio_args"] is not None:
-            from lm_eval.loggers import TrackioLogger
+        loggers.append(WandbLogger(logger_args["wandb_args"] or {}, logger_args["wandb_config_args"] or {}))
+    if wanted["trackio"]:
+        from lm_eval.loggers import TrackioLogger
 
-            loggers.append(TrackioLogger(logger_args["trackio_args"]))
-    except ImportError as err:
-        package = getattr(err, "name", None) or str(err)
-        raise InputError(f"--wandb_args/--trackio_args need the Python package {package}, which is not installed "
-                         f"here: pip install {package}") from None
+        loggers.append(TrackioLogger(logger_args["trackio_args"]))
     return loggers
 
 

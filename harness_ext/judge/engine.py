@@ -440,6 +440,13 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
     }
 
 
+def run_label_of(run: RunOutputs) -> str | None:
+    """The ``nativeval.label`` the judged run was given (``eval --label``), kept in the judge's files."""
+    section = run.results_header.get("nativeval")
+    label = section.get("label") if isinstance(section, dict) else None
+    return label if isinstance(label, str) and label.strip() else None
+
+
 def output_dir(run: RunOutputs, out: Path | None) -> Path:
     return out / run.directory.name if out else run.directory
 
@@ -448,9 +455,11 @@ def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemp
                          out: Path | None, ledger: CostLedger | None, partial: str | None = None,
                          repeats: int = 1) -> Path:
     folder = output_dir(run, out)
+    run_label = run_label_of(run)
     for score in scores:
         samples = run.tasks[score.task]
-        atomic_write_jsonl(folder / f"judgments_{score.task}_{safe_name(judge.name)}_{samples.date}.jsonl", score.rows)
+        rows = [{**row, "nativeval": {"label": run_label}} for row in score.rows] if run_label else score.rows
+        atomic_write_jsonl(folder / f"judgments_{score.task}_{safe_name(judge.name)}_{samples.date}.jsonl", rows)
     date = max(run.tasks[s.task].date for s in scores)
     path = folder / f"results_judge_{safe_name(judge.name)}_{date}.json"
     document = results_document(run, judge, prompt, scores, ledger, repeats)
