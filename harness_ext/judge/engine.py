@@ -659,28 +659,33 @@ def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
                              f"{'--pairwise' if options.pairwise else 'single-answer grading'} needs a {wanted} one")
         if not options.dry_run:
             judge.api_key()
-    KVCache(options.cache or default_cache_path()).close()
+    cache = Path(options.cache or default_cache_path())
+    if cache.exists():  # a corrupt or unreadable cache is one line now; a new one is made only once inputs are read
+        KVCache(cache).close()
     return judges, ledger
 
 
 def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> list[Path]:
     """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
     judges, ledger = preflight(options)
+    if options.pairwise:
+        pair = tuple(_single_run(p, options.tasks) for p in options.pairwise)
+    elif not options.paths:
+        raise InputError("give at least one lm-eval output directory or samples file to judge")
+    else:
+        runs = collect_runs(options.paths, options.tasks)  # read (and refused) before the cache file is made
     cache = KVCache(options.cache or default_cache_path())
     engine = JudgeEngine(cache, ledger, concurrency=options.concurrency, progress=options.progress)
     try:
         if options.pairwise:
-            return _run_pairwise(options, judges, engine, ledger, echo)
-        return _run_single(options, judges, engine, ledger, echo)
+            return _run_pairwise(options, pair, judges, engine, ledger, echo)
+        return _run_single(options, runs, judges, engine, ledger, echo)
     finally:
         cache.close()
 
 
-def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: JudgeEngine, ledger: CostLedger,
-                echo: Callable[[str], None]) -> list[Path]:
-    if not options.paths:
-        raise InputError("give at least one lm-eval output directory or samples file to judge")
-    runs = collect_runs(options.paths, options.tasks)
+def _run_single(options: JudgeOptions, runs: list[RunOutputs], judges: Sequence[JudgeConfig], engine: JudgeEngine,
+                ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
     plan: dict[str, tuple[JudgeConfig, PromptTemplate, list[Call]]] = {}
     for judge in judges:
         prompt = load_prompt(options.prompt or judge.prompt)
@@ -719,10 +724,10 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     return written
 
 
-def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: JudgeEngine, ledger: CostLedger,
-                  echo: Callable[[str], None]) -> list[Path]:
+def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: Sequence[JudgeConfig],
+                  engine: JudgeEngine, ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
     assert options.pairwise is not None
-    run_a, run_b = (_single_run(p, options.tasks) for p in options.pairwise)
+    run_a, run_b = pair
     shared = sorted(set(run_a.tasks) & set(run_b.tasks))
     if not shared:
         raise InputError(f"{options.pairwise[0]} and {options.pairwise[1]} have no judged task in common")
