@@ -404,8 +404,9 @@ def zero_shot_notes(names: Sequence[str], num_fewshot: int | None, cat: Catalogu
                    if task.num_fewshot == 0})
     if not zero:
         return []
-    return [f"--num-fewshot {num_fewshot}: {', '.join(zero)} {'is a 0-shot task' if len(zero) == 1 else 'are 0-shot tasks'}"
-            " (num_fewshot: 0 in the task config), so lm-eval keeps them at 0 shots"]
+    what = ("is a 0-shot task (num_fewshot: 0 in its config), so lm-eval keeps it" if len(zero) == 1 else
+            "are 0-shot tasks (num_fewshot: 0 in their configs), so lm-eval keeps them")
+    return [f"--num-fewshot {num_fewshot}: {', '.join(zero)} {what} at 0 shots"]
 
 
 def zero_shot_notes_after(results: dict[str, Any], names: Sequence[str], num_fewshot: int | None,
@@ -490,8 +491,11 @@ def _phase_counts(names: Sequence[str], cat: Catalogue) -> tuple[int | None, int
 
 
 def _fewshot_error(err: Exception, num_fewshot: int | None) -> InputError | None:
-    """lm-eval's own message when --num-fewshot asks for more exemplars than a task has."""
+    """lm-eval's own message when --num-fewshot asks for more exemplars than a task has, or --samples names
+    documents a task does not have."""
     message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if message.startswith("Elements of --samples"):
+        return InputError(f"--samples: {message}")
     if num_fewshot is None:
         return None
     if message.startswith("Error: number of fewshot samples") or "Sample larger than population" in message:
