@@ -122,9 +122,16 @@ def read_samples(path: Path, task: str) -> list[JudgeItem]:
     return items
 
 
+def provenance_of(config: Any) -> dict[str, Any]:
+    """A task config's ``metadata.provenance``; {} where a results file holds something else there."""
+    metadata = config.get("metadata") if isinstance(config, dict) else None
+    provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
+    return provenance if isinstance(provenance, dict) else {}
+
+
 def task_language(task: str, config: dict[str, Any]) -> str | None:
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
-    if provenance.get("language"):
+    provenance = provenance_of(config)
+    if isinstance(provenance.get("language"), str) and provenance["language"]:
         return provenance["language"]
     match = _language_in_name(tuple(codes())).search(task)
     return match.group(1) if match else None
@@ -159,9 +166,8 @@ def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], d
 
 
 def is_judged_task(task: str, config: dict[str, Any]) -> bool:
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
-    metrics = provenance.get("metrics") or []
-    return "judge_rating" in metrics or task.endswith("_open_qa")
+    metrics = provenance_of(config).get("metrics")
+    return (isinstance(metrics, list) and "judge_rating" in metrics) or task.endswith("_open_qa")
 
 
 def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list[RunOutputs]:
@@ -194,7 +200,7 @@ def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list
         header, configs, versions = _results_header(directory)
         per_task: dict[str, TaskSamples] = {}
         for task, (file, date) in sorted(files.items()):
-            config = configs.get(task, {})
+            config = configs.get(task) if isinstance(configs.get(task), dict) else {}
             wanted = task in tasks if tasks else (file.resolve() in explicit or is_judged_task(task, config))
             if not wanted:
                 continue
