@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import math
@@ -11,6 +12,9 @@ import click
 
 from harness_ext import __version__
 from harness_ext.core.errors import NativevalError
+
+# A full or read-only disk met while writing: an expected failure (one line, exit 1), not a bug (a traceback).
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 
 
 def friendly_errors(fn):
@@ -23,6 +27,15 @@ def friendly_errors(fn):
         except NativevalError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            if err.errno not in _DISK_ERRNOS:
+                raise
+            from harness_ext.core.errors import os_reason
+
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"error: {where}{os_reason(err)}; free space or make the folder writable (or choose another "
+                       "output), then rerun the same command: finished work is saved", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved; rerun the same command to resume", err=True)
             sys.exit(130)

@@ -179,3 +179,45 @@ def test_bad_input_is_one_line_and_changes_nothing(workspace, tiny_model, args, 
     assert len(lines) == 1, result.output
     assert fill(expected) in lines[0]
     assert snapshot(workspace.parent) == before
+
+
+# --- a disk that fills up (or turns read-only) while a command writes: one line, exit 1 -------------------
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every file written after this point fails with ENOSPC when it is flushed to disk (atomic writes fsync)."""
+    import errno
+    import os
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    return lambda: monkeypatch.setattr(os, "fsync", no_space)
+
+
+def test_judge_on_a_full_disk_is_one_line_exit_1(workspace, full_disk):
+    from harness_ext.testing.judge_runs import rating_by_length
+    from harness_ext.testing.openai_stub import OpenAIStub
+
+    outputs = snapshot(workspace / "runs")
+    with OpenAIStub(rating_by_length) as stub:
+        full_disk()
+        result = CliRunner().invoke(cli.main, ["judge", str(workspace / "runs"), "--judge", str(workspace / "judge.yaml"),
+                                               "--base-url", stub.base_url, "--cache", str(workspace / "v.sqlite")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert messages(result.output)[-1].startswith("error: ") and "No space left on device" in result.output
+    assert snapshot(workspace / "runs") == outputs  # no judge file, whole or cut short
+
+
+def test_translate_on_a_full_disk_is_one_line_exit_1(workspace, full_disk, monkeypatch):
+    from harness_ext.testing.openai_stub import OpenAIStub
+    from harness_ext.testing.translate_stubs import llm_translating_responder
+
+    with OpenAIStub(llm_translating_responder) as stub:
+        full_disk()
+        result = CliRunner().invoke(cli.main, ["translate", "--backend", "llm", "--base-url", stub.base_url,
+                                               "--model", "stub-model", "--in", str(workspace / "in.json"), "--out",
+                                               str(workspace / "out.json"), "--src", "en", "--tgt", "zh"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    (line,) = [m for m in messages(result.output) if m.startswith("error: ")]
+    assert "No space left on device" in line
+    assert not (workspace / "out.json").exists() and not list(workspace.glob(".out.json.*"))
