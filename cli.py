@@ -341,6 +341,7 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
     from translate.quality import leg_quality, summary_lines
 
     max_wrong_language = options.pop("max_wrong_language")
+    _check_key_variable(options["api_key_env"])
 
     backend = make_backend(backend_name, **{k: options.pop(k) for k in _BACKEND_KEYS})
     run = job(backend, **options)
@@ -360,6 +361,17 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
         for name, chrf in run.report["round_trip_chrf"].items():
             click.echo(f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}")
     _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
+
+
+def _check_key_variable(name: str | None) -> None:
+    """An --api-key-env named on the command line must be set: found before a backend is built."""
+    import os
+
+    from harness_ext.core.errors import InputError
+
+    if name and not os.environ.get(name):
+        raise InputError(f"--api-key-env {name}: the environment variable {name} is not set; export it with the "
+                         "API key (keys are read from the environment only)")
 
 
 def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
@@ -439,6 +451,7 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
 
     if round_trip == bool(target):
         raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")
+    _check_key_variable(backend_options["api_key_env"])
     request = TaskTranslationRequest(
         task=task, mode="rtt" if round_trip else "mt", target=target, via=via, out=out,
         subjects=[s.strip() for s in subjects.split(",") if s.strip()] if subjects else None, limit=limit,

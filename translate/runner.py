@@ -7,7 +7,7 @@ from typing import Any
 
 from harness_ext.core.cache import KVCache
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json
+from harness_ext.core.io import atomic_write_json, check_writable_folder
 from translate.backends.base import Backend
 from translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from translate.pipeline import RunResult, translate_records
@@ -52,8 +52,10 @@ def check_paths(in_spec: str, outputs: dict[str, str | Path], cache_path: str | 
     """No output path (the report and the segment cache included, given or default) names the input or
     another output; cli.py calls it before a backend is built, the jobs again before they read."""
     out = outputs["--out"]
-    check_path_clashes({"--in": in_spec, **outputs, "--report": report_path or default_report(out),
-                        "--cache": cache_path or default_cache(out)})
+    paths = {**outputs, "--report": report_path or default_report(out), "--cache": cache_path or default_cache(out)}
+    check_path_clashes({"--in": in_spec, **paths})
+    for option, path in paths.items():
+        check_writable_folder(Path(path).expanduser().parent, f"{option} {path}")
 
 
 def _read_input(in_spec: str, split: str, outputs: dict[str, str | Path],

@@ -49,6 +49,8 @@ def eval_request(options: dict[str, Any]) -> EvalRequest:
         raise InputError("--output-path is required: the folder lm-eval's results files go to")
     template = options["apply_chat_template"]
     multiturn = options["fewshot_as_multiturn"]
+    if multiturn is not None and str(multiturn).strip().lower() not in ("true", "1", "yes", "false", "0", "no"):
+        raise InputError(f"--fewshot_as_multiturn {multiturn}: give true or false")
     return EvalRequest(
         model=options["model"], model_args=key_values(options["model_args"], "--model_args"),
         tasks=tasks.split(","), output_path=Path(options["output_path"]), limit=options["limit"],

@@ -20,8 +20,6 @@ import json
 import logging
 import math
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from harness_ext.catalogue.mirror import TaskData, check
 from harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, catalogue, unknown_name_message
 from harness_ext.catalogue.view import provenance_text
 from harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
-from harness_ext.core.io import atomic_write_text, read_json
+from harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
 from harness_ext.core.lm_eval_internals import (
     FEWSHOT_OVERRIDE_LOGGER,
     FEWSHOT_OVERRIDE_PREFIX,
@@ -292,7 +290,6 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
 
 
 # --- option values, checked before anything loads -----------------------------------------------------
-MIN_FREE_BYTES = 1 << 20  # a results file of a small run; less means the save would fail after the work
 _BATCH_SIZE = re.compile(r"^(auto(:[1-9][0-9]*)?|[1-9][0-9]*)$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -318,25 +315,10 @@ def check_batch_size(batch_size: str) -> str:
 def check_output_path(path: Path) -> None:
     """The folder lm-eval writes into (``path``, or its parent for a ``.json`` name) can be written, with room:
     found before the model loads instead of after the evaluation."""
-    folder = path.parent if path.suffix == ".json" else path
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"--output-path {path}: {folder} is a file, not a folder; give a folder (lm-eval writes "
+    if path.suffix != ".json" and path.is_file():
+        raise InputError(f"--output-path {path}: {path} is a file, not a folder; give a folder (lm-eval writes "
                          "results_<date>.json into it) or a file name ending in .json")
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"--output-path {path}: {existing} is a file, not a folder; choose another path")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-        free = shutil.disk_usage(existing).free
-    except OSError as err:
-        raise InputError(f"--output-path {path}: cannot write in {existing} ({os_reason(err)}); "
-                         "choose a writable folder") from None
-    if free < MIN_FREE_BYTES:
-        raise InputError(f"--output-path {path}: the disk holding {existing} has {free} bytes free; "
-                         "free some space or choose another folder")
+    check_writable_folder(path.parent if path.suffix == ".json" else path, f"--output-path {path}")
 
 
 def check_model(model: str, model_args: dict[str, Any]) -> None:
@@ -539,6 +521,8 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
         raise InputError(f"--max-batch-size {request.max_batch_size}: must be 1 or more")
     if request.num_fewshot is not None and request.num_fewshot < 0:
         raise InputError(f"--num-fewshot {request.num_fewshot}: must be 0 or more")
+    if request.use_cache:
+        check_writable_folder(Path(request.use_cache).expanduser().parent, f"--use_cache {request.use_cache}")
     samples = parse_samples(request.samples, limit)
     try:
         cache_requests = parse_cache_requests(request.cache_requests)

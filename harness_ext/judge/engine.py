@@ -649,6 +649,8 @@ def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
         raise InputError("--repeats must be at least 1")
     if options.repeats > 1 and options.pairwise:
         raise InputError("--repeats applies to single-answer grading; drop it with --pairwise")
+    if options.pairwise and Path(options.pairwise[0]).resolve() == Path(options.pairwise[1]).resolve():
+        raise InputError(f"--pairwise {options.pairwise[0]} {options.pairwise[1]}: the same run twice; give two runs")
     judges = _judges(options)
     ledger = _ledger(options, judges)
     for judge in judges:

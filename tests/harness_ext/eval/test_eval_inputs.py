@@ -211,12 +211,12 @@ def test_config_file_is_read_and_the_command_line_wins(monkeypatch, tmp_path):
 
 # --- the output folder, before anything loads; the save, atomic --------------------------------------------
 def test_output_folder_that_cannot_be_written_is_refused_before_loading(tiny_model, tmp_path, monkeypatch):
-    import harness_ext.eval.run as eval_run
+    import tempfile
 
     def read_only(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr(eval_run.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     line = one_line_exit_2(tmp_path, "--model-args", f"pretrained={tiny_model}", "--tasks", "translated_zh_xquad")
     assert "cannot write in" in line and "(Permission denied); choose a writable folder" in line
 
@@ -237,9 +237,7 @@ def test_read_only_output_folder_is_refused_before_loading(tiny_model, tmp_path)
 def test_a_nearly_full_disk_is_refused_before_loading(tiny_model, tmp_path, monkeypatch):
     import shutil
 
-    import harness_ext.eval.run as eval_run
-
-    monkeypatch.setattr(eval_run.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 4096))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 4096))
     line = one_line_exit_2(tmp_path, "--model-args", f"pretrained={tiny_model}", "--tasks", "translated_zh_xquad")
     assert "has 4096 bytes free; free some space or choose another folder" in line
 
