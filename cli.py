@@ -66,6 +66,9 @@ class OneLineErrors(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as err:  # a bare group: its help, as click shows it
+            err.show()
+            sys.exit(err.exit_code)
         except click.UsageError as err:
             where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
             click.echo(f"error: {err.format_message()}{where}", err=True)

@@ -131,6 +131,11 @@ CASES = [
                                     "2000000000"], 2, "2000000000 is not in the range 0<=x<=1000000"),
     ("leaderboard-bootstrap-2e9", ["leaderboard", "{ws}/runs", "--out", "{ws}/site", "--bootstrap", "2000000000"], 2,
      "2000000000 is not in the range 0<=x<=1000000"),
+    # --- click's own errors: one line too
+    ("unknown-option", ["tasks", "--nope"], 2, "error: No such option '--nope'. (see `main tasks --help`)"),
+    ("unknown-command", ["evaluate"], 2, "error: No such command 'evaluate'."),
+    ("missing-option", ["translate", *LLM, "--in", "{ws}/in.json", "--src", "en", "--tgt", "zh"], 2,
+     "error: Missing option '--out'."),
     # --- data
     ("data-check-no-task", ["data", "check", "--tasks", ""], 2, "no task given"),
     ("data-download-to-a-file", ["data", "download", "--tasks", "translated_zh_xquad", "--to", "{ws}/afile"], 2,
@@ -233,3 +238,9 @@ def test_translate_on_a_full_disk_is_one_line_exit_1(workspace, full_disk, monke
     (line,) = [m for m in messages(result.output) if m.startswith("error: ")]
     assert "No space left on device" in line
     assert not (workspace / "out.json").exists() and not list(workspace.glob(".out.json.*"))
+
+
+def test_help_and_a_bare_group_still_show_the_help():
+    assert CliRunner().invoke(cli.main, ["eval", "--help"]).exit_code == 0
+    bare = CliRunner().invoke(cli.main, ["data"])
+    assert bare.output.startswith("Usage: ") and "check" in bare.output and "error:" not in bare.output
