@@ -113,7 +113,7 @@ CASES = [
     # --- judge
     ("judge-unknown-judge", ["judge", "{ws}/runs", "--judge", "gpt4"], 2, "unknown judge 'gpt4'"),
     ("judge-negative-prices", [*JUDGE, "--prices", "{ws}/negative_prices.yaml", "--max-cost", "1"], 2,
-     "input price -10 must be a finite USD amount of 0 or more"),
+     "gpt-4-turbo-2024-04-09: a price must be a finite number of USD, zero or more"),
     ("judge-corrupt-cache", [*JUDGE[:-1], "{ws}/corrupt.sqlite"], 2, "corrupt.sqlite: not a usable SQLite cache"),
     ("judge-max-cost-inf", [*JUDGE, "--max-cost", "inf"], 2, "'inf' is not a finite number"),
     ("judge-samples-not-objects", ["judge", "{ws}/bad_samples", *JUDGE[2:]], 2, ":1: not an lm-eval sample"),

@@ -530,6 +530,13 @@ def load_run(path: Path) -> Run:
         raise InputError(f"{path}: not an lm-eval results file (no 'results' table of tasks)")
     if "pairwise" in data:
         raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
+    for section in ("configs", "n-samples", "versions", "n-shot", "higher_is_better", "groups", "group_subtasks"):
+        value = data.get(section)
+        per_task = section in ("configs", "n-samples", "higher_is_better", "groups")
+        if value is not None and not (isinstance(value, dict) and (not per_task or all(
+                isinstance(v, dict) for v in value.values()))):
+            raise InputError(f"{path}: `{section}` is not an object{' of objects' if per_task else ''}: not an "
+                             "lm-eval results file (edited or cut short?); restore it or move it out")
     _check_version(path, data)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
