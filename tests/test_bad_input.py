@@ -9,6 +9,7 @@ its rows (issue 23).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from pathlib import Path
@@ -201,14 +202,17 @@ def test_bad_input_is_one_line_and_changes_nothing(workspace, tiny_model, args, 
 # --- a disk that fills up (or turns read-only) while a command writes: one line, exit 1 -------------------
 @pytest.fixture
 def full_disk(monkeypatch):
-    """Every file written after this point fails with ENOSPC when it is flushed to disk (atomic writes fsync)."""
-    import errno
+    """Every file written after this point fails (ENOSPC, or another errno) when it is flushed to disk (atomic
+    writes fsync)."""
     import os
 
-    def no_space(fd):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def fail_with(code: int = errno.ENOSPC):
+        def fsync(fd):
+            raise OSError(code, os.strerror(code))
 
-    return lambda: monkeypatch.setattr(os, "fsync", no_space)
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    return fail_with
 
 
 def test_judge_on_a_full_disk_is_one_line_exit_1(workspace, full_disk):
@@ -225,18 +229,20 @@ def test_judge_on_a_full_disk_is_one_line_exit_1(workspace, full_disk):
     assert snapshot(workspace / "runs") == outputs  # no judge file, whole or cut short
 
 
-def test_translate_on_a_full_disk_is_one_line_exit_1(workspace, full_disk, monkeypatch):
+@pytest.mark.parametrize(("code", "reason"), [(errno.ENOSPC, "No space left on device"),
+                                              (errno.EROFS, "Read-only file system")])
+def test_translate_on_a_full_or_read_only_disk_is_one_line_exit_1(workspace, full_disk, code, reason):
     from harness_ext.testing.openai_stub import OpenAIStub
     from harness_ext.testing.translate_stubs import llm_translating_responder
 
     with OpenAIStub(llm_translating_responder) as stub:
-        full_disk()
+        full_disk(code)
         result = CliRunner().invoke(cli.main, ["translate", "--backend", "llm", "--base-url", stub.base_url,
                                                "--model", "stub-model", "--in", str(workspace / "in.json"), "--out",
                                                str(workspace / "out.json"), "--src", "en", "--tgt", "zh"])
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     (line,) = [m for m in messages(result.output) if m.startswith("error: ")]
-    assert "No space left on device" in line
+    assert reason in line
     assert not (workspace / "out.json").exists() and not list(workspace.glob(".out.json.*"))
 
 
