@@ -76,6 +76,8 @@ CASES = [
      "--fewshot_as_multiturn maybe: give true or false"),
     ("eval-model-args-nested-json", ["eval", "--model_args", '{"pretrained": "x", "a": {"b": 1}}', "--tasks",
                                      "translated_zh_xquad", "-o", "{ws}/results"], 2, "a has a nested or comma-holding"),
+    ("eval-include-path-a-file", [*EVAL, "--include_path", "{ws}/afile"], 2,
+     "--include-path {ws}/afile: not a folder; give the folder that holds the task YAMLs"),
     ("eval-no-tasks", ["eval", "--model-args", "pretrained={tiny}", "--output-path", "{ws}/results"], 2,
      "--tasks is required"),
     ("eval-no-output-path", ["eval", "--model-args", "pretrained={tiny}", "--tasks", "translated_zh_xquad"], 2,

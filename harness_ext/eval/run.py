@@ -265,6 +265,8 @@ def _include_paths(paths: Sequence[str]) -> list[str]:
         folder = Path(path).expanduser()
         if not folder.exists():
             raise InputError(f"--include-path {path}: no such file or directory")
+        if not folder.is_dir():
+            raise InputError(f"--include-path {path}: not a folder; give the folder that holds the task YAMLs")
         found.append(str(folder))
     return found
 
