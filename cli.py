@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import logging
 import math
 import sys
@@ -259,6 +260,8 @@ def _is_number(text: str) -> bool:
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
+@click.option("--judge-prompt", default=None,
+              help="Judge prompt version or YAML path (default: the judge's, single_v2 = the study's; see `judge --prompt`).")
 @click.pass_context
 @friendly_errors
 def eval_(ctx, config_file, **options):
@@ -270,22 +273,23 @@ def eval_(ctx, config_file, **options):
             name for name in options if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
     request = eval_request(options)
     after_eval = None
+    if options["judge_prompt"] and not options["judges"]:
+        raise click.UsageError("--judge-prompt applies to the judge: add --judge NAME")
     if options["judges"]:
         if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
         from harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
 
         judge_options = JudgeOptions(
-            judges=options["judges"], base_url=options["judge_base_url"], concurrency=options["judge_concurrency"],
-            max_cost=options["judge_max_cost"], cache=options["judge_cache"], repeats=options["judge_repeats"])
-        preflight(judge_options)  # judge names, keys, prices and cache, before generation
+            judges=options["judges"], base_url=options["judge_base_url"], prompt=options["judge_prompt"],
+            concurrency=options["judge_concurrency"], max_cost=options["judge_max_cost"],
+            cache=options["judge_cache"], repeats=options["judge_repeats"])
+        preflight(judge_options)  # judge names, prompt, keys, prices and cache, before generation
         after_eval = judge_after_eval(judge_options, echo=click.echo)
     from harness_ext.eval.run import run, summary_table
 
     outcome = run(request, after_eval=after_eval, notify=lambda line: click.echo(f"warning: {line}", err=True))
     if outcome.results and request.show_config:
-        import json
-
         from harness_ext.core.lm_eval_internals import json_default
 
         click.echo(json.dumps(outcome.results, indent=2, default=json_default, ensure_ascii=False))
@@ -470,7 +474,26 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
 
 
 # --- finetune ---------------------------------------------------------------------------------------
+def options_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Print the command's options as JSON and exit: what a study's `finetune.recipe` may set is read from here."""
+    if not value or ctx.resilient_parsing:
+        return
+    table = []
+    for option in ctx.command.params:
+        if not isinstance(option, click.Option) or option.hidden:
+            continue
+        kind = option.type
+        table.append({"name": option.name, "flags": option.opts, "secondary_flags": option.secondary_opts,
+                      "is_flag": option.is_flag, "type": kind.name, "choices": list(getattr(kind, "choices", []) or []),
+                      "min": getattr(kind, "min", None), "max": getattr(kind, "max", None),
+                      "default": option.default, "required": option.required, "multiple": option.multiple})
+    click.echo(json.dumps(table, default=lambda _unset: None))  # click marks "no default" with a sentinel
+    ctx.exit()
+
+
 @main.command()
+@click.option("--options-json", is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=options_json,
+              help="Print this command's options as JSON (the study recipe's keys) and exit.")
 @click.option("--base", required=True, help="Base model directory or Hub id.")
 @click.option("--data", "data_specs", multiple=True, required=True,
               help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")
