@@ -7,7 +7,6 @@ such function and append it (or pass it to ``build.write_site(board, out, extra_
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections import defaultdict
@@ -22,13 +21,12 @@ import numpy as np
 from harness_ext.catalogue.model import catalogue
 from harness_ext.leaderboard import stats, tags
 from harness_ext.leaderboard.results import (
+    ORIGIN_GROUP_ORDER,
     PAPER_SOURCE,
     ColumnKey,
     ReferenceRow,
     RowKey,
     Run,
-    benchmark_entry,
-    headline_for,
     item_tag_fields,
     variant_origin,
 )
@@ -57,6 +55,7 @@ class Entry:
     is_toy: bool = False
     model_name: str = ""
     limit: float | None = None
+    sources: dict[ColumnKey, str] = field(default_factory=dict)  # a user-made test set -> its source task
 
     @property
     def label(self) -> str:
@@ -123,7 +122,7 @@ def entries_from_runs(runs: list[Run]) -> list[Entry]:
     entries = []
     for run in runs:
         entry = Entry(run.key, "measured", {c: s.value for c, s in run.scores.items()}, source=str(run.path),
-                      is_toy=run.is_toy, model_name=run.model_name, limit=run.limit)
+                      is_toy=run.is_toy, model_name=run.model_name, limit=run.limit, sources=dict(run.sources))
         for column, score in run.scores.items():
             if score.items:
                 entry.items[column] = score.items
@@ -145,7 +144,14 @@ def entries_from_reference(rows: list[ReferenceRow]) -> list[Entry]:
 
 def ordered_columns(entries: list[Entry]) -> list[ColumnKey]:
     columns = {c for e in entries for c in e.values}
-    return sorted(columns, key=lambda c: (c.provenance != "native", c.provenance, c.benchmark, c.language, c.metric))
+    return sorted(columns, key=column_order)
+
+
+def column_order(column: ColumnKey) -> tuple:
+    """Native, translated, round-trip, unknown test sets; within a group by benchmark, language; a user-made
+    test set right after the catalogue's test set of the same benchmark and language."""
+    group = ORIGIN_GROUP_ORDER.index(column.provenance) if column.provenance in ORIGIN_GROUP_ORDER else 9
+    return (group, column.benchmark, column.language, column.user_made, column.origin, column.task, column.metric)
 
 
 # --- per-test-set statistics ----------------------------------------------------------------------------
@@ -258,7 +264,7 @@ def column_title(column: ColumnKey) -> str:
 
 
 def column_group(column: ColumnKey) -> str:
-    return {"native": "native", "translated": "translated"}.get(column.provenance, "")
+    return {"native": "native", "translated": "translated", "round_trip": "round_trip"}.get(column.provenance, "")
 
 
 def model_columns() -> list[Column]:
@@ -340,7 +346,8 @@ class OriginScore:
 
 def origin_scores(board: Leaderboard, language: str, provenance: str) -> dict[int, OriginScore]:
     """Macro mean over a language's percent-scale test sets of one origin, per measured entry that has all."""
-    columns = [c for c in board.columns if c.language == language and c.provenance == provenance and c.percent]
+    columns = [c for c in board.columns if c.language == language and c.provenance == provenance and c.percent
+               and not c.user_made]
     out: dict[int, OriginScore] = {}
     if not columns:
         return out
@@ -906,50 +913,54 @@ def gap_table(board: Leaderboard, column: ColumnKey, tag: str, vocabulary: tuple
     return table if table.rows else None
 
 
-def entries_by_run_label(board: Leaderboard) -> dict[str, Entry]:
-    """Measured rows by the label translationese pairs runs under (one row per label; ambiguous ones left out)."""
-    from harness_ext.leaderboard.translationese import run_label
+@dataclass
+class TranslationPairRow:
+    entry: Entry
+    source: ColumnKey
+    translation: ColumnKey
+    source_task: str
+    result: Any  # translationese.Sensitivity, on the column's scale
 
-    found: dict[str, list[Entry]] = defaultdict(list)
+
+def translation_pairs(board: Leaderboard) -> list[TranslationPairRow]:
+    """Each row's user-made test set beside its source, item by item, from the scores read once."""
+    from harness_ext.leaderboard.results import task_column
+    from harness_ext.leaderboard.translationese import translationese_sensitivity
+
+    out = []
     for entry in board.measured:
-        try:
-            data = json.loads(Path(entry.source).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        found[run_label(data)].append(entry)
-    return {label: rows[0] for label, rows in found.items() if len({e.label for e in rows}) == 1}
+        by_slug = {c.slug: c for c in entry.items}
+        for column, source_task in sorted(entry.sources.items()):
+            source = by_slug.get(task_column(source_task, None).key().slug)
+            if source is None or column not in entry.items or not set(entry.items[column]) & set(entry.items[source]):
+                continue
+            result = translationese_sensitivity(entry.items[source], entry.items[column],
+                                                resamples=board.resamples, seed=board.seed)
+            out.append(TranslationPairRow(entry, source, column, source_task, result))
+    return out
 
 
 def translationese_section(board: Leaderboard) -> Section | None:
     """Source minus its translation (`translate-task`, round trips included) on the same items, paired."""
-    from harness_ext.leaderboard.translationese import pairs_in_results
-
-    pairs = pairs_in_results([p for p in board.inputs if p.exists()], metric_for=headline_for,
-                             resamples=board.resamples, seed=board.seed)
+    pairs = translation_pairs(board)
     if not pairs:
         return None
     table = Table("translationese", "Translationese sensitivity", [
-        *model_columns(), Column("benchmark", "benchmark", always=True),
-        Column("language", "language"), Column("origin", "translation"), Column("source_task", "source task"),
-        Column("translated_task", "translated task"), Column("metric", "metric"), Column("n", "items", "int"),
-        Column("source", "source score", "number"), Column("translation", "translation score", "number"),
+        *model_columns(), Column("benchmark", "test set", always=True), Column("origin", "translation"),
+        Column("source_task", "source task"), Column("translated_task", "translated task"),
+        Column("n", "items", "int"), Column("source", "source score", "number"),
+        Column("translation", "translation score", "number"),
         Column("sensitivity", "source − translation", "number", 2, always=True), Column("ci", "95% CI", "ci", 2),
         Column("p", "p", "p"), Column("left_out", "items scored on one side only", "int")],
-        caption="Mean per-item score of a task and of its translation over the items both scored, and their "
+        caption="Mean per-item score of a test set and of its translation over the items both scored, and their "
                 "difference with a paired bootstrap CI (percent where the catalogue says so).")
-    rows = entries_by_run_label(board)
     for pair in pairs:
-        d = pair.to_dict()
-        entry = rows.get(pair.model)
-        bench = benchmark_entry(pair.benchmark, pair.origin)
-        scale = 100.0 if bench is not None and bench.percent else 1.0
-        table.add(row_tags(entry) if entry else (), **(model_cells(entry) if entry else {"model": d["model"]}),
-                  benchmark=d["benchmark"], language=d["language"], origin=d["origin"],
-                  source_task=d["source_task"], translated_task=d["translated_task"],
-                  metric=f"{d['metric']},{d['filter']}", n=d["n"], source=d["source_score"] * scale,
-                  translation=d["translation_score"] * scale, sensitivity=d["sensitivity"] * scale,
-                  ci=(d["ci_low"] * scale, d["ci_high"] * scale), p=d["p_value"],
-                  left_out=d["source_only"] + d["translation_only"] or None)
+        r = pair.result
+        table.add(row_tags(pair.entry), **model_cells(pair.entry), benchmark=pair.source.display,
+                  origin=pair.translation.origin_title, source_task=pair.source_task,
+                  translated_task=pair.translation.task, n=r.n, source=r.source_score,
+                  translation=r.translation_score, sensitivity=r.sensitivity, ci=(r.ci_low, r.ci_high),
+                  p=r.p_value, left_out=r.source_only + r.translation_only or None)
     return Section("translationese", "Translationese sensitivity", "How much a test set's score moves when its "
                    "items are machine-translated or round-tripped (e.g. zh -> en -> zh): a large difference means "
                    "the translated test set measures the translation as well as the model.", tables=[table])

@@ -17,6 +17,7 @@ from harness_ext.core.errors import InputError, NativevalError
 from harness_ext.core.io import atomic_write_json, atomic_write_text
 from harness_ext.leaderboard import analyses
 from harness_ext.leaderboard.analyses import (
+    Entry,
     Leaderboard,
     SectionFunction,
     add_cross_language_averages,
@@ -26,7 +27,7 @@ from harness_ext.leaderboard.analyses import (
     ordered_columns,
 )
 from harness_ext.leaderboard.render import render_csv, render_html, render_json, render_markdown
-from harness_ext.leaderboard.results import LoadReport, load_reference, load_runs
+from harness_ext.leaderboard.results import LoadReport, load_reference, load_runs, task_column
 from harness_ext.leaderboard.tables import Page, Section
 
 MIN_RESAMPLES = 100
@@ -69,9 +70,22 @@ def build_leaderboard(
     averages = {(c.benchmark, c.metric, c.origin) for e in entries if e.kind == "reference"
                 for c in e.values if c.language == "avg"}
     notes = add_cross_language_averages(entries, board_stats, averages, resamples) if averages else []
+    notes += missing_sources(entries)
     return Leaderboard(title, baseline, entries, ordered_columns(entries), board_stats, report.warnings,
                        report.superseded, report.missing_headline, resamples, seed, reference, baseline_model,
                        notes, inputs=[Path(p) for p in results], judge_labels=dict(judge_labels or {}))
+
+
+def missing_sources(entries: list[Entry]) -> list[str]:
+    """A user-made test set whose source test set its row did not run: shown on its own, said once per pair."""
+    notes = []
+    for entry in entries:
+        present = {c.slug for c in entry.values}
+        for column, source in sorted(entry.sources.items()):
+            if task_column(source, None).key().slug not in present:
+                notes.append(f"{entry.label}: {column.display} ({column.task}) is shown on its own: its source test "
+                             f"set {source} was not evaluated for this row (no translationese comparison)")
+    return notes
 
 
 def banners(board: Leaderboard) -> list[str]:

@@ -153,7 +153,7 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     found = section(page, "translationese")
     assert found is not None
     (row,) = found["tables"][0]["rows"]
-    assert row["model"] == "scripted" and row["origin"] == "round_trip_translated" and row["n"] == len(rows)
+    assert row["model"] == "scripted" and row["origin"] == "round trip" and row["n"] == len(rows)
     assert full > 0 and row["source"] == pytest.approx(full * scale)
     assert row["sensitivity"] == pytest.approx(full * scale * len(rows[::2]) / len(rows))
     assert row["ci"][0] <= row["sensitivity"] <= row["ci"][1] and 0 < row["p"] <= 1  # 2 fixture items: wide CI

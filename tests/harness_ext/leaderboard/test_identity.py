@@ -1,0 +1,85 @@
+"""A test set is (task, language, origin) end to end: a round trip of XQuAD zh (`rtt_zh_xquad`, made by
+`nativeval translate-task`) is a column of its own, keeps its own score, and never joins the translated mean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness_ext.leaderboard.analyses import origin_scores
+from harness_ext.leaderboard.build import build_leaderboard
+from harness_ext.leaderboard.results import ColumnKey, load_run
+
+XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")
+RTT = ColumnKey("xquad", "zh", "exact_match", "round_trip_translated", "rtt_zh_xquad")
+
+
+def add_round_trip(results: Path, exact_match: float, source_present: bool = True) -> None:
+    """Add `rtt_zh_xquad` to every results file, as `nativeval translate-task --round-trip` + lm-eval write it
+    (its config's metadata.provenance as translate/task.py's _provenance), with per-item samples."""
+    for path in sorted(results.rglob("results_*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stamp = path.stem.removeprefix("results_")
+        source = dict(data["results"]["translated_zh_xquad"])
+        source["exact_match,none"] = exact_match
+        data["results"]["rtt_zh_xquad"] = source
+        config = json.loads(json.dumps(data["configs"]["translated_zh_xquad"]))
+        config["task"] = "rtt_zh_xquad"
+        config["metadata"] = {"provenance": {
+            "benchmark": "xquad", "task": "rtt_zh_xquad", "language": "zh", "origin": "round_trip_translated",
+            "user_made": True, "source_task": "translated_zh_xquad", "translator": "google"}}
+        data["configs"]["rtt_zh_xquad"] = config
+        rows = []
+        samples = path.parent / f"samples_translated_zh_xquad_{stamp}.jsonl"
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            row["exact_match"] = exact_match
+            rows.append(json.dumps(row))
+        (path.parent / f"samples_rtt_zh_xquad_{stamp}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        if not source_present:
+            del data["results"]["translated_zh_xquad"]
+            samples.unlink()
+        path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def with_round_trip(tmp_path_factory, unrelated_models) -> Path:
+    root = tmp_path_factory.mktemp("rtt") / "results"
+    shutil.copytree(unrelated_models, root)
+    add_round_trip(root, 1.0)
+    return root
+
+
+def test_a_round_trip_is_a_test_set_of_its_own(with_round_trip):
+    path = next(iter(sorted(with_round_trip.rglob("results_*.json"))))
+    run = load_run(path)
+    assert RTT in run.scores and XQUAD in run.scores and RTT != XQUAD
+    assert run.scores[RTT].value == pytest.approx(100.0)
+    original = json.loads(path.read_text(encoding="utf-8"))["results"]["translated_zh_xquad"]["exact_match,none"]
+    assert run.scores[XQUAD].value == pytest.approx(100 * original)  # never overwritten by the round trip
+    assert RTT.slug != XQUAD.slug and RTT.display == "XQuAD zh (round trip)" and XQUAD.display == "XQuAD zh"
+    assert RTT.provenance == "round_trip" and run.sources[RTT] == "translated_zh_xquad"
+
+
+def test_the_round_trip_stays_out_of_the_translated_mean(with_round_trip, unrelated_models):
+    board = build_leaderboard([with_round_trip], resamples=200)
+    plain = build_leaderboard([unrelated_models], resamples=200)
+    assert board.columns.count(RTT) == 1 and board.columns.count(XQUAD) == 1
+    translated = origin_scores(board, "zh", "translated")
+    assert translated and all(RTT not in s.columns for s in translated.values())
+    assert {i: s.value for i, s in translated.items()} == pytest.approx(
+        {i: s.value for i, s in origin_scores(plain, "zh", "translated").items()})
+    for entry in board.entries:  # each row keeps both scores, under their own keys
+        assert entry.values[RTT] == pytest.approx(100.0)
+
+
+def test_a_round_trip_without_its_source_is_shown_with_a_note(tmp_path, unrelated_models):
+    root = tmp_path / "results"
+    shutil.copytree(unrelated_models, root)
+    add_round_trip(root, 0.5, source_present=False)
+    board = build_leaderboard([root], resamples=200)
+    assert RTT in board.columns and XQUAD not in board.columns
+    assert any("rtt_zh_xquad" in n and "translated_zh_xquad" in n and "not evaluated" in n for n in board.notes)
