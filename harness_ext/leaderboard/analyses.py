@@ -934,7 +934,7 @@ def translation_pairs(board: Leaderboard) -> list[TranslationPairRow]:
             source = by_slug.get(task_column(source_task, None).key().slug)
             if source is None or column not in entry.items or not set(entry.items[column]) & set(entry.items[source]):
                 continue
-            result = translationese_sensitivity(entry.items[source], entry.items[column],
+            result = translationese_sensitivity(entry.items[source], entry.items[column], entry.clusters.get(source),
                                                 resamples=board.resamples, seed=board.seed)
             out.append(TranslationPairRow(entry, source, column, source_task, result))
     return out

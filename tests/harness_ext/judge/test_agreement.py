@@ -7,17 +7,15 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
+from harness_ext.core.stats import Resampler, bootstrap_counts, with_full_sample
+from harness_ext.core.stats import bootstrap_estimate as estimate
 from harness_ext.judge.agreement import (
-    Resampler,
-    bootstrap_counts,
-    estimate,
     exact_and_within_one,
     group_means,
     krippendorff_alpha_interval,
     quadratic_kappa,
     spearman,
     spearman_rows,
-    with_full_sample,
 )
 
 NA = np.nan
@@ -94,9 +92,9 @@ def test_group_means_and_estimates():
     groups = np.array([0, 0, 1, 1])
     assert group_means(full(4), values, groups, 2)[0] == pytest.approx([1.5, 4.0])
     assert np.isnan(group_means(full(4), values, groups, 2, mask=np.array([1, 1, 0, 0]))[0, 1])
-    e = estimate(0.5, np.linspace(0, 1, 1001), n=10)
-    assert (e.low, e.high) == pytest.approx((0.025, 0.975)) and e.excludes(-0.1) and not e.excludes(0.5)
-    assert estimate(np.nan, np.ones(10), n=0).value is None
+    e = estimate(0.5, np.linspace(0, 1, 1001), 10)
+    assert (e.ci_low, e.ci_high) == pytest.approx((0.025, 0.975)) and e.excludes(-0.1) and not e.excludes(0.5)
+    assert estimate(np.nan, np.ones(10), 0).value is None
     assert with_full_sample(np.zeros((2, 3)))[0].tolist() == [1, 1, 1]
 
 
@@ -106,7 +104,7 @@ def test_bootstrap_interval_covers_the_truth_for_independent_raters():
     x, y = rng.integers(1, 6, 400).astype(float), rng.integers(1, 6, 400).astype(float)
     kappa = quadratic_kappa(Resampler.units(400, 500, rng), x, y)
     e = estimate(kappa[0], kappa[1:], 400)
-    assert e.low < 0 < e.high and e.high - e.low < 0.3
+    assert e.ci_low < 0 < e.ci_high and e.ci_high - e.ci_low < 0.3
 
 
 def test_clusters_are_drawn_whole():
