@@ -102,6 +102,7 @@ def _entry_task(entry: dict[str, Any], folder: Path) -> model.CatalogueTask:
         splits=tuple(dataset["splits"]), license=bench_raw.get("license"), version=float(bench_raw["version"]),
         headline=source.headline if source else None, percent=source.percent if source else False,
         cluster_unit=source.cluster_unit if source else None, reference_key=None,
+        answer_form=source.answer_form if source else None,
         raw={**bench_raw, "dataset": dataset},
     )
     leaves = tuple(model.Leaf(name=leaf["name"], task_name=entry["name"], member=leaf.get("member"),
