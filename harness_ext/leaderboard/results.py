@@ -26,13 +26,11 @@ and the superseded file is named.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +102,10 @@ ORIGIN_TITLES = {"native": "native", "human_translated": "human-translated", "ma
                  "round_trip_translated": "round trip", "translated": "translated", "unknown": "origin unknown"}
 
 
+METRIC_TITLES = {"acc": "accuracy", "acc_norm": "accuracy (normalised)", "exact_match": "exact match",
+                 "f1": "F1", "include": "answer included", "rating": "judge rating"}
+
+
 def provenance_of(origin: str) -> str:
     """The origin group of a test-set origin: native, translated, round_trip or unknown."""
     if origin == "native":
@@ -128,6 +130,7 @@ class ColumnKey:
     metric: str
     origin: str = "unknown"  # native | human_translated | machine_translated | round_trip_translated | ... | unknown
     task: str = ""  # the lm-eval task of a user-made test set (rtt_*, mt_*): a test set of its own
+    judge: str = ""  # published ratings of one judge (measured ratings pool their judges: "")
 
     @property
     def is_native(self) -> bool:
@@ -163,7 +166,15 @@ class ColumnKey:
             label += f" ({ORIGIN_TITLES.get(self.origin, self.origin)})"  # rtt_zh_xquad: "XQuAD zh (round trip)"
         elif benchmark_has_both_origins(self.benchmark) and self.origin != "unknown":
             label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
+        if self.judge:
+            label += f", judged by {self.judge}"
         return label
+
+    @property
+    def short_title(self) -> str:
+        """The catalogue's short title, without language or origin (the findings name those beside it)."""
+        info = self.info
+        return str(info.raw.get("short_title", info.title)) if info else self.benchmark
 
     @property
     def origin_title(self) -> str:
@@ -173,7 +184,19 @@ class ColumnKey:
     def slug(self) -> str:
         """A name unique per test set (file names, table ids): the task for user-made ones, else the origin."""
         identity = self.task or f"{self.benchmark}_{self.language}_{self.origin}"
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{identity}_{self.metric}")
+        judge = f"_{self.judge}" if self.judge else ""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{identity}_{self.metric}{judge}")
+
+    @property
+    def metric_title(self) -> str:
+        """The headline metric in words (the catalogue's title where it gives one), never a results key."""
+        info = self.info
+        titles = (info.raw.get("metric_titles") or {}) if info else {}
+        return str(titles.get(self.metric) or METRIC_TITLES.get(self.metric, self.metric.replace("_", " ")))
+
+    @property
+    def unit(self) -> str:
+        return "%" if self.percent else ("rating 1-5" if self.metric == "rating" else "")
 
     @property
     def cluster_unit(self) -> str | None:
@@ -639,17 +662,11 @@ class ReferenceRow:
     scores: dict[ColumnKey, float] = field(default_factory=dict)
 
 
-def reference_path(spec: str) -> Path:
-    """``paper`` (the embedded table of Chen et al. 2024), ``paper-excerpt``, or a CSV path."""
-    embedded = {"paper": "paper_results.csv", "paper-excerpt": "paper_results_excerpt.csv"}
-    if spec in embedded:
-        return Path(str(resources.files("harness_ext.leaderboard").joinpath("reference", embedded[spec])))
-    return Path(spec)
-
-
-@lru_cache(maxsize=1)
-def _by_reference_key() -> dict[str, Benchmark]:
-    return {t.benchmark.reference_key: t.benchmark for t in catalogue().tasks if t.benchmark.reference_key}
+@dataclass
+class ReferenceLoad:
+    rows: list[ReferenceRow]
+    cells: list  # reference.ReferenceCell: the canonical published cells (findings and claims read them)
+    not_shown: list[str]
 
 
 def items_per_reference_sum(bench: Benchmark) -> int | None:
@@ -666,40 +683,35 @@ def items_per_reference_sum(bench: Benchmark) -> int | None:
     return int(sizes.pop()) if len(sizes) == 1 else None
 
 
-def reference_column(benchmark: str, metric: str, lang: str) -> tuple[ColumnKey, float]:
-    """The measured column a published (benchmark, metric, lang) lines up with, and the factor to its scale."""
-    bench = _by_reference_key().get(benchmark)
-    if bench is None or bench.headline is None:
-        return ColumnKey(benchmark, lang, metric, "unknown"), 1.0
-    factor = 1.0
-    if metric.startswith("sum_") and bench.headline.metric == metric[len("sum_"):]:
-        items = items_per_reference_sum(bench)
-        factor = 1.0 / items if items else 1.0
-    return ColumnKey(bench.name, lang, bench.headline.metric, bench.origin), factor
-
-
-def load_reference(spec: str) -> list[ReferenceRow]:
-    """Reference rows from a CSV with the columns of the study's paper_results.csv, on the measured scale."""
-    path = reference_path(spec)
-    if not path.is_file():
-        raise InputError(f"{path}: reference CSV not found; pass a CSV path or 'paper' for the built-in table")
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: reference CSV lacks column(s) {', '.join(missing)}")
-        records = list(reader)
-    embedded = {reference_path(name).resolve() for name in ("paper", "paper-excerpt")}
-    default_source = PAPER_SOURCE if path.resolve() in embedded else path.name
+def reference_rows(cells: list) -> tuple[list[ReferenceRow], list[str]]:
+    """Published headline cells as rows on the measured scale (open-QA sums as mean ratings); cells of a
+    benchmark the catalogue does not know are listed under "not shown", one line per benchmark."""
     rows: dict[tuple[RowKey, str], ReferenceRow] = {}
-    for lineno, rec in enumerate(records, start=2):
-        try:
-            score = float(rec["score"])
-        except (TypeError, ValueError):
-            raise InputError(f"{path}:{lineno}: score {rec['score']!r} is not a number") from None
-        source = rec.get("source") or default_source
-        key = RowKey(rec["base_model"], rec["train_data"], format_lr(rec["lr"]), rec["tuning"])
-        column, factor = reference_column(rec["benchmark"], rec["metric"], rec["lang"])
-        row = rows.setdefault((key, source), ReferenceRow(key, source))
-        row.scores.setdefault(column, score * factor)  # the same number appears in several of the paper's tables
-    return list(rows.values())
+    unknown: dict[str, int] = {}
+    for cell in cells:
+        bench = cell.catalogue_benchmark
+        if bench is None or bench.headline is None:
+            unknown[cell.benchmark] = unknown.get(cell.benchmark, 0) + 1
+            continue
+        factor = 1.0
+        if cell.metric == f"sum_{bench.headline.metric}":
+            items = items_per_reference_sum(bench)
+            factor = 1.0 / items if items else 1.0
+        elif cell.metric != bench.headline.metric:
+            continue  # another metric of a benchmark (XQuAD's include): the findings read it, the table does not
+        column = ColumnKey(bench.name, cell.lang, bench.headline.metric, bench.origin, judge=cell.judge or "")
+        key = RowKey(cell.base_model, cell.train_data, cell.lr, cell.tuning)
+        row = rows.setdefault((key, cell.source), ReferenceRow(key, cell.source))
+        row.scores.setdefault(column, cell.score * factor)
+    not_shown = [f"not shown: reference benchmark {name!r} ({n} published numbers): the catalogue has no such "
+                 "benchmark" for name, n in sorted(unknown.items())]
+    return list(rows.values()), not_shown
+
+
+def load_reference(spec: str) -> ReferenceLoad:
+    """``paper`` (the embedded 3,120 numbers of Chen et al. 2024) or a CSV with the same columns."""
+    from harness_ext.leaderboard.reference import load_reference as load_cells
+
+    cells = load_cells(spec)
+    rows, not_shown = reference_rows(cells)
+    return ReferenceLoad(rows, cells, not_shown)
