@@ -353,8 +353,13 @@ def build_board(options: LeaderboardOptions) -> Board:
     if folders:
         from harness_ext.judge.report import build_report
 
-        board.judge_report = build_report(folders, resamples=JUDGE_RESAMPLES, seed=options.seed,
-                                          labels=dict(options.judge_labels))
+        try:
+            board.judge_report = build_report(folders, resamples=JUDGE_RESAMPLES, seed=options.seed,
+                                              labels=dict(options.judge_labels))
+        except InputError as err:  # the scores stand; only the diagnostics are left out, said once
+            if str(err).startswith("--judge-label"):
+                raise
+            board.warnings.append(f"judge diagnostics not shown: {err}")
     return board
 
 

@@ -32,15 +32,14 @@ def esc(text: Any) -> str:
 
 
 # --- Markdown --------------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
-
-
 def md_escape(text: Any) -> str:
-    """Input-derived text as literal Markdown: HTML, link and emphasis syntax escaped, one line.
-
-    ``[x](javascript:alert(1))`` renders as that text, never as a link; ``<img ...>`` as text, never as HTML."""
-    value = "" if text is None else str(text)
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(value, quote=False)).replace("\n", " ").replace("\r", " ")
+    """Input-derived text as literal Markdown on one line: HTML escaped, table pipes, code spans and link syntax
+    broken (``[x](javascript:alert(1))`` renders as that text, never as a link; ``<img ...>`` never as HTML)."""
+    value = html.escape("" if text is None else str(text), quote=False)
+    for raw, safe in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("](", "]\\("), ("]:", "]\\:"), ("\n", " "),
+                      ("\r", " ")):
+        value = value.replace(raw, safe)
+    return value
 
 
 def markdown_table(table: Table) -> str:
@@ -73,14 +72,15 @@ def markdown_section(section: Section, level: int = 2, plots_dir: str = PLOTS_DI
 
 def render_markdown(page: Page, sections: list[Section] | None = None, links: dict[str, str] | None = None,
                     plots_dir: str = PLOTS_DIR) -> str:
-    """The page (or the given sections of it) as Markdown; ``links`` lists further files (title -> name)."""
+    """The page (or the given sections of it) as Markdown; ``links`` lists further files (title -> name). The
+    page's notes go into the whole page, or the one that links to the others."""
     parts = [f"# {md_escape(page.title)}", ""]
     parts += [f"> **{md_escape(b)}**\n" for b in page.banners]
     for section in page.sections if sections is None else sections:
         parts += markdown_section(section, plots_dir=plots_dir)
     if links:
         parts += ["## Details", ""] + [f"- [{md_escape(title)}]({name})" for title, name in links.items()] + [""]
-    if page.notes and sections is None:
+    if page.notes and (sections is None or links is not None):
         parts += ["## Notes", ""] + [f"- {md_escape(n)}" for n in page.notes] + [""]
     parts.append(f"_{md_escape(page.footer)}_")
     return "\n".join(parts) + "\n"

@@ -31,6 +31,7 @@ SectionFunction = Callable[[Board], "Section | None"]
 SECTIONS: list[SectionFunction] = [
     findings.summary,  # the finding first (summary)
     ranking.summary,  # the models measured here, with CIs (summary)
+    findings.figure,
     findings.details,
     claims.build,
     ranking.scores,

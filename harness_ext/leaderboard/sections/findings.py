@@ -29,7 +29,9 @@ def group_title(f: Finding) -> str:
 def set_title(f: Finding) -> str:
     language = " (all languages)" if f.language == ALL_LANGUAGES else f" {f.language}"
     judge = f", judged by {f.judge}" if f.judge else ""
-    return f"{f.title or f.benchmark}{language}{judge}"
+    scale = " (sum of ratings)" if f.metric.startswith("sum_") else ""
+    metric = "" if f.headline else f" · {f.metric.replace('_', ' ')}"
+    return f"{f.title or f.benchmark}{language}{judge}{scale}{metric}"
 
 
 def config_title(lr: str, tuning: str) -> str:
@@ -103,7 +105,7 @@ def findings_table(table_id: str, findings: Sequence[Finding], with_config: bool
             cells["config"] = config_title(f.lr, f.tuning)
         if with_translator:
             cells["translator"] = "mean of translators" if f.translator == POOLED else f.translator
-        table.add((f.kind,) if f.kind == "reference" else (), **cells)
+        table.add(**cells)
     return table
 
 
@@ -125,6 +127,9 @@ def summary(board: Board) -> Section | None:
     shown = rows[:SUMMARY_ROWS]
     table = findings_table("findings", shown, with_config=len({(f.lr, f.tuning) for f in shown}) > 1,
                            with_translator=False)
+    configs = sorted({(f.kind, f.lr, f.tuning) for f in shown})
+    table.caption = "Shown: " + "; ".join(f"{KIND_TITLES.get(k, k)} at {config_title(lr, t)}" for k, lr, t in configs) + (
+        ". Other learning rates, tuning modes and each translator: 'All findings' below.")
     notes = []
     if len(rows) > len(shown):
         notes.append(f"{len(rows) - len(shown)} more test sets in 'All findings' below.")
@@ -155,9 +160,15 @@ def details(board: Board) -> Section | None:
                       how=f"{i.how}; {i.note}".strip("; "))
         tables.append(table)
     not_shown = [line for r in reports(board) for line in r.not_shown]
-    return Section("findings-all", "All findings", "Every test set, translator and training configuration; "
-                   "the figure shows the summary's gaps.", tables=tables, figures=[findings_figure(board)],
-                   notes=not_shown)
+    return Section("findings-all", "All findings", "Every test set, translator and training configuration.",
+                   tables=tables, notes=not_shown)
+
+
+def figure(board: Board) -> Section | None:
+    if not summary_findings(board):
+        return None
+    return Section("findings-figure", "The findings in one figure", "The summary's gaps with their 95% CIs, "
+                   "coloured by test-set origin × answer form.", figures=[findings_figure(board)])
 
 
 def findings_figure(board: Board) -> Dots:
