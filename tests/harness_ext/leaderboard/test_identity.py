@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from harness_ext.leaderboard.analyses import origin_scores
+
 from harness_ext.leaderboard.build import build_leaderboard
 from harness_ext.leaderboard.results import ColumnKey, load_run
 
@@ -17,36 +17,8 @@ XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")
 RTT = ColumnKey("xquad", "zh", "exact_match", "round_trip_translated", "rtt_zh_xquad")
 
 
-def add_round_trip(results: Path, exact_match: float, source_present: bool = True) -> None:
-    """Add `rtt_zh_xquad` to every results file, as `nativeval translate-task --round-trip` + lm-eval write it
-    (its config's metadata.provenance as translate/task.py's _provenance), with per-item samples."""
-    for path in sorted(results.rglob("results_*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        stamp = path.stem.removeprefix("results_")
-        source = dict(data["results"]["translated_zh_xquad"])
-        source["exact_match,none"] = exact_match
-        data["results"]["rtt_zh_xquad"] = source
-        config = json.loads(json.dumps(data["configs"]["translated_zh_xquad"]))
-        config["task"] = "rtt_zh_xquad"
-        config["metadata"] = {"provenance": {
-            "benchmark": "xquad", "task": "rtt_zh_xquad", "language": "zh", "origin": "round_trip_translated",
-            "user_made": True, "source_task": "translated_zh_xquad", "translator": "google"}}
-        data["configs"]["rtt_zh_xquad"] = config
-        rows = []
-        samples = path.parent / f"samples_translated_zh_xquad_{stamp}.jsonl"
-        for line in samples.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            row["exact_match"] = exact_match
-            rows.append(json.dumps(row))
-        (path.parent / f"samples_rtt_zh_xquad_{stamp}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        if not source_present:
-            del data["results"]["translated_zh_xquad"]
-            samples.unlink()
-        path.write_text(json.dumps(data), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
-def with_round_trip(tmp_path_factory, unrelated_models) -> Path:
+def with_round_trip(tmp_path_factory, unrelated_models, add_round_trip) -> Path:
     root = tmp_path_factory.mktemp("rtt") / "results"
     shutil.copytree(unrelated_models, root)
     add_round_trip(root, 1.0)
@@ -76,7 +48,7 @@ def test_the_round_trip_stays_out_of_the_translated_mean(with_round_trip, unrela
         assert entry.values[RTT] == pytest.approx(100.0)
 
 
-def test_a_round_trip_without_its_source_is_shown_with_a_note(tmp_path, unrelated_models):
+def test_a_round_trip_without_its_source_is_shown_with_a_note(tmp_path, unrelated_models, add_round_trip):
     root = tmp_path / "results"
     shutil.copytree(unrelated_models, root)
     add_round_trip(root, 0.5, source_present=False)
