@@ -95,7 +95,7 @@ def test_the_findings_fill_the_first_screen_and_nothing_scrolls_sideways(driver,
     findings = driver.find_element("id", "section-findings")
     top, bottom = driver.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];",
                                         findings)
-    assert 0 <= top and bottom <= 900  # the whole findings summary in the first 1400x900 screen
+    assert top >= 0 and bottom <= 900  # the whole findings summary in the first 1400x900 screen
     assert "separates" in findings.text or "inconclusive" in findings.text or "no difference" in findings.text
     for width in (1400, 400):
         show(driver, page, width, open_all=True)  # every section open: the widest the page gets
