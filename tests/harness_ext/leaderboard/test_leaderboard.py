@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -450,7 +454,7 @@ def test_bad_reference_csv_is_an_input_error(tmp_path):
         build_leaderboard([], reference=str(bad))
 
 
-def write_judgments(results: Path, judge: str, ratings: list[int]) -> None:
+def write_judgments(results: Path, judge: str, ratings: list[int], keep_label: bool = False) -> None:
     """A judge's output beside an lm-eval run, in the shape `nativeval judge` writes."""
     header = json.loads(results.read_text(encoding="utf-8"))
     stamp = results.stem[len("results_"):]
@@ -463,6 +467,8 @@ def write_judgments(results: Path, judge: str, ratings: list[int]) -> None:
         "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
         "model_name": header["model_name"], "config": header["config"], "judge": {"name": judge},
     }
+    if keep_label:
+        judge_doc["nativeval"] = header["nativeval"]
     (results.parent / f"results_judge_{judge}_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
     rows = [{"doc_id": i, "rating": r, "valid": True, "judge": judge} for i, r in enumerate(ratings)]
     (results.parent / f"judgments_native_zh_open_qa_{judge}_{stamp}.jsonl").write_text(
@@ -540,3 +546,100 @@ def test_rows_keep_a_fixed_order_whatever_order_the_runs_finished_in(study_board
     # the fixture ran native, google, cohere in turn; rows are model, then the baseline variant, then the others
     measured = [(e.key.base_model, e.key.variant) for e in study_board.measured]
     assert measured == [(base, variant) for base in ("BaseA-1B", "BaseB-7B") for variant in ("native", "cohere", "google")]
+
+
+# --- safety (issue 23's leaderboard items) -------------------------------------------------------------------
+def test_a_hostile_language_in_a_results_file_never_becomes_a_path(unrelated_models, tmp_path):
+    copy = tmp_path / "deep" / "er" / "results"
+    shutil.copytree(unrelated_models, copy)
+    for path in copy.rglob("results_*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(json.dumps(data["configs"]["translated_zh_mt_mmlu"]))
+        config["metadata"] = {"provenance": {"benchmark": "mt_mmlu", "origin": "machine_translated",
+                                             "language": "../../../../pwned"}}
+        data["configs"]["my_mmlu"], data["results"]["my_mmlu"] = config, data["results"]["translated_zh_mt_mmlu"]
+        path.write_text(json.dumps(data), encoding="utf-8")
+    site = tmp_path / "deep" / "er" / "site"
+    before = {p for p in tmp_path.rglob("*")}
+    proc = run_cli(str(copy), "--out", str(site), "--bootstrap", "200")
+    assert proc.returncode == 0, proc.stderr
+    written = {p for p in tmp_path.rglob("*")} - before
+    assert written and all(p == site or site in p.parents for p in written)  # nothing outside --out
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_a_rebuild_leaves_nothing_stale_and_a_foreign_folder_is_refused(unrelated_models, tmp_path):
+    site = tmp_path / "site"
+    board = build_leaderboard([unrelated_models], resamples=200)
+    write_site(board, site, make_plots=False)
+    (site / "tables" / "stale.csv").write_text("old", encoding="utf-8")
+    write_site(board, site, make_plots=False)
+    assert not (site / "tables" / "stale.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temporary folder left beside it
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me", encoding="utf-8")
+    proc = run_cli(str(unrelated_models), "--out", str(foreign), "--bootstrap", "200")
+    assert proc.returncode == 2 and "not a leaderboard site" in proc.stderr
+    assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "keep me"
+
+
+def test_two_labelled_runs_of_one_base_model_are_two_rows_with_their_ratings(unrelated_models, tmp_path):
+    copy = tmp_path / "labelled"
+    alpha = results_file(unrelated_models, "alpha").parent
+    for label, ratings in (("alpha-A", [5, 5, 4, 4]), ("alpha-B", [1, 2, 1, 2])):
+        run = copy / label
+        shutil.copytree(alpha, run)
+        results = next(run.glob("results_*.json"))
+        data = json.loads(results.read_text(encoding="utf-8"))
+        data["nativeval"] = {"label": label}  # `nativeval eval --label`; the judge keeps it
+        results.write_text(json.dumps(data), encoding="utf-8")
+        write_judgments(results, "gpt4", ratings, keep_label=True)
+    board = build_leaderboard([copy], resamples=200)
+    open_qa = ColumnKey("open_qa", "zh", "rating", "native")
+    rows = {e.label: e for e in board.entries}
+    assert set(rows) == {"alpha-A", "alpha-B"}
+    assert rows["alpha-A"].values[open_qa] == pytest.approx(4.5) and rows["alpha-B"].values[open_qa] == 1.5
+    assert CMMLU in rows["alpha-A"].values and board.superseded == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_kill_9_while_drawing_leaves_no_worker_and_the_rerun_completes(tmp_path):
+    site = tmp_path / "site"
+    args = [sys.executable, str(REPO / "cli.py"), "leaderboard", "--reference", "paper", "--out", str(site),
+            "--bootstrap", "200"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    plots = tmp_path / f".site.building-{proc.pid}" / "plots"
+    deadline = time.monotonic() + 300
+    workers: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None and not workers:
+        workers = _children(proc.pid) if plots.is_dir() else []
+        time.sleep(0.05)
+    assert workers, "the leaderboard finished before its plot workers could be seen"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)  # the workers died with their parent: no lock held, no writes
+    assert not site.exists()  # the site is the old one (none) or the new one, never a mix
+    rerun = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (site / "index.html").is_file() and (site / "leaderboard.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the killed run's folder was cleared
