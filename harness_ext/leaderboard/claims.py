@@ -310,8 +310,10 @@ CHECKS = {"a": claim_shows_gap, "b": claim_constrained_hides, "c": claim_grows_w
           "f": _closes(_multilingual, "with multilingual tuning")}
 
 
-def evaluate(series: list[GapData], *, resamples: int = 2000, seed: int = 0) -> dict[str, Evidence]:
-    findings = findings_of(series, resamples=resamples, seed=seed)
+def evaluate(series: list[GapData], findings: Sequence[Finding] | None = None, *, resamples: int = 2000,
+             seed: int = 0) -> dict[str, Evidence]:
+    """Every claim on one kind of rows; ``findings``: the same rows' findings when already computed."""
+    findings = list(findings) if findings is not None else findings_of(series, resamples=resamples, seed=seed)
     return {key: check(series, findings, resamples=resamples, seed=seed) for key, check in CHECKS.items()}
 
 
@@ -320,19 +322,25 @@ def _claims(reference: dict[str, Evidence] | None, measured: dict[str, Evidence]
             for key, (text, source) in CLAIMS.items()]
 
 
-def reference_claims(cells: Sequence[ReferenceCell]) -> list[Claim]:
-    return _claims(evaluate(reference_series(cells)[0]), None)
+def reference_claims(cells: Sequence[ReferenceCell], findings: Sequence[Finding] | None = None) -> list[Claim]:
+    return claims_side_by_side(cells, None, reference_findings=findings)
 
 
-def measured_claims(scores: Sequence[MeasuredScore], *, resamples: int = 2000, seed: int = 0) -> list[Claim]:
-    return _claims(None, evaluate(measured_series(scores), resamples=resamples, seed=seed))
+def measured_claims(scores: Sequence[MeasuredScore], findings: Sequence[Finding] | None = None, *,
+                    resamples: int = 2000, seed: int = 0) -> list[Claim]:
+    return claims_side_by_side(None, scores, measured_findings=findings, resamples=resamples, seed=seed)
 
 
 def claims_side_by_side(reference: Sequence[ReferenceCell] | None, measured: Sequence[MeasuredScore] | None, *,
-                        resamples: int = 2000, seed: int = 0) -> list[Claim]:
-    """Each claim with its evidence on the reference cells and on the measured rows (None: that side absent)."""
-    ref = evaluate(reference_series(reference)[0]) if reference else None
-    mea = evaluate(measured_series(measured), resamples=resamples, seed=seed) if measured else None
+                        reference_findings: Sequence[Finding] | None = None,
+                        measured_findings: Sequence[Finding] | None = None, resamples: int = 2000,
+                        seed: int = 0) -> list[Claim]:
+    """Each claim with its evidence on the reference cells and on the measured rows (None: that side absent).
+    Pass the findings already computed for the same rows (``findings.reference_findings(...).findings``) to
+    skip computing them again."""
+    ref = evaluate(reference_series(reference)[0], reference_findings) if reference else None
+    mea = (evaluate(measured_series(measured), measured_findings, resamples=resamples, seed=seed)
+           if measured else None)
     return _claims(ref, mea)
 
 

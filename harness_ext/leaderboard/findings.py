@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from statistics import mean
+from dataclasses import asdict, dataclass, field, replace
+from statistics import fmean as mean
 from typing import Any
 
 from harness_ext.core import stats
@@ -278,7 +278,7 @@ def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Fi
     verdict, mde, note = judge_verdict(estimate, unit)
     other = data.other(translator)
     models = {u[0] for u in diffs}
-    cells = {(u[0], u[1]) for u in diffs} if not data.by_items else {(m, data.test_set.language) for m in models}
+    cells = {(u[0], u[1]) for u in diffs} if not data.by_items else {c for c in data.headline if c[0] in models}
     if data.by_items:
         per_cell = [data.headline[c][NATIVE_DATA] - _other_headline(data, c, translator) for c in sorted(cells)
                     if c in data.headline and NATIVE_DATA in data.headline[c]
@@ -392,6 +392,38 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
             else:
                 target[cell] = s.value
         out.append(data)
+    return out + pooled_over_languages(out)
+
+
+def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
+    """One test set per benchmark × origin over its languages (``language = all``), as the study's tables pool
+    model × language cells: items keep their language (``zh|q1``) and their cluster within it."""
+    groups: dict[tuple, list[GapData]] = defaultdict(list)
+    for data in series:
+        pooled_set = replace(data.test_set, language=ALL_LANGUAGES, task="")
+        groups[(pooled_set, data.lr, data.tuning, data.method, data.judge)].append(data)
+    out = []
+    for (ts, lr, tuning, method, judge), members in groups.items():
+        languages = [m.test_set.language for m in members]
+        if len(set(languages)) < 2 or len(set(languages)) < len(languages):
+            continue
+        by_items = all(m.by_items for m in members)
+        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items)
+        for m in members:
+            lang = m.test_set.language
+            for cell, scores in m.headline.items():
+                pooled.headline.setdefault(cell, {}).update(scores)
+                if not by_items:
+                    for variant, value in scores.items():
+                        pooled.variants.setdefault(variant, {})[cell] = value
+            if by_items:
+                for variant, units in m.variants.items():
+                    target = pooled.variants.setdefault(variant, {})
+                    for (model, item), value in units.items():
+                        unit = (model, f"{lang}|{item}")
+                        target[unit] = value
+                        pooled.clusters[unit] = f"{lang}|{m.clusters.get((model, item), item)}"
+        out.append(pooled)
     return out
 
 

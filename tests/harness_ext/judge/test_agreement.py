@@ -116,3 +116,25 @@ def test_clusters_are_drawn_whole():
     assert (sums[:, 0] == sums[:, 1]).all() and sums[0].tolist() == [1, 1] and sums[1:, 0].max() >= 2
     restricted = r.restrict(np.array([0, 4]))
     assert restricted.sums(np.ones(2))[0, 0] == 2 and restricted.n == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_krippendorff_alpha_matches_the_krippendorff_package_on_random_ratings(seed):
+    import krippendorff
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(1, 6, 60)
+    ratings = np.clip(truth + rng.integers(-1, 2, (4, 60)), 1, 5).astype(float)
+    ratings[rng.random(ratings.shape) < 0.25] = np.nan
+    expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="interval")
+    assert krippendorff_alpha_interval(full(60), ratings)[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_estimate_from_one_question_has_no_interval():
+    """All answers to one question: one cluster, so the bootstrap says nothing about uncertainty."""
+    rng = np.random.default_rng(0)
+    r = Resampler.bootstrap(np.zeros(30, dtype=np.int64), 1, 100, rng)
+    x, y = rng.integers(1, 6, 30).astype(float), rng.integers(1, 6, 30).astype(float)
+    kappa = quadratic_kappa(r, x, y)
+    e = estimate(kappa[0], kappa[1:], 30, r.n_clusters)
+    assert e.value == pytest.approx(kappa[0]) and e.ci is None and e.note == "n/a: one cluster"

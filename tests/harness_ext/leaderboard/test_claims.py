@@ -147,3 +147,11 @@ def test_one_translator_is_enough_to_check_the_claims():
     claims = {c.key: c.measured for c in measured_claims(rows, resamples=300, seed=0)}
     assert claims["b"].verdict == SUPPORTED and claims["c"].verdict == SUPPORTED
     assert {r.label for r in claims["a"].rows if r.agrees} == {"translated_ru_xquad"}
+
+
+def test_findings_computed_once_give_the_same_claims():
+    from harness_ext.leaderboard.findings import reference_findings
+
+    cells = load_reference("paper")
+    again = reference_claims(cells, reference_findings(cells).findings)
+    assert [c.reference for c in again] == [c.reference for c in reference_claims(cells)]

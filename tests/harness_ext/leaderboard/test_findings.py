@@ -198,3 +198,36 @@ def test_rows_without_a_training_data_variant_take_no_part():
     rows = [MeasuredScore(XQUAD, Training("m", data), 0.5, items={"a": 1.0, "b": 0.0, "c": 1.0})
             for data in ("", "google")]
     assert measured_findings(rows).findings == []
+
+
+def test_measured_languages_are_also_pooled_like_the_studys_tables():
+    rng = random.Random(2)
+    rows = []
+    for lang, gap in (("es", 0.3), ("ru", 0.3)):
+        ts = TestSet("xquad", lang, "human_translated", "exact_match", "free_form", percent=True,
+                     task=f"translated_{lang}_xquad")
+        clusters = {f"q{i}": f"c{i // 4}" for i in range(400)}
+        for data, rate in (("native", 0.6), ("google", 0.6 - gap)):
+            rows.append(MeasuredScore(ts, Training("m", data), rate, items=planted_items(rng, 400, rate),
+                                      clusters=clusters))
+    report = measured_findings(rows, resamples=300)
+    pooled_all = [f for f in report.findings if f.language == "all"]
+    assert [(f.task, f.n_items, f.n_clusters, f.n_cells) for f in pooled_all] == [("", 800, 200, 2)]
+    assert pooled_all[0].verdict == "separates" and report.findings[0] is pooled_all[0]
+    assert not [i for i in report.interactions if "all" in i.left_sets + i.right_sets]
+
+
+def test_inconclusive_says_how_many_clusters_would_be_needed():
+    clusters = {f"q{i}": f"c{i // 2}" for i in range(60)}
+    native = {f"q{i}": float(i % 2) for i in range(60)}
+    translated = dict(native)
+    for i in range(6):  # planted: native better on 6 items, worse on 3: a gap of 0.05 over 30 clusters
+        native[f"q{2 * i}"] = 1.0
+    for i in range(3):
+        translated[f"q{2 * (20 + i)}"] = 1.0
+    rows = [MeasuredScore(XQUAD, Training("m", data), 0.5, items=items, clusters=clusters)
+            for data, items in (("native", native), ("google", translated))]
+    (f,) = measured_findings(rows, resamples=500).findings
+    assert f.verdict == "inconclusive" and f.n_clusters == 30
+    needed = int(f.note.split("about ")[1].split(" clusters")[0])
+    assert needed > 30 and f"(have {f.n_clusters})" in f.note
