@@ -8,8 +8,8 @@ passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Pr
     pass over the samples;
 (b) naive: one paired bootstrap per pair in a Python loop (measured on --naive-pairs pairs, scaled to all);
 (c) ideal: only the shared resampled means (bootstrap_means), the part no method can skip;
-with wall time and peak memory (tracemalloc: numpy's allocations included). Goal: (a) within 1.5x of (c)
-and under 1 GiB on 2 cores.
+with wall and CPU time and peak memory (tracemalloc: numpy's allocations included). Goal: (a) within 1.5x of
+(c) and under 1 GiB. On a shared machine compare the CPU-time ratio: wall time counts other processes.
 
     python bench/leaderboard_scale.py [--models 50] [--tasks 20] [--items 1000] [--resamples 10000]
 """
@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness_ext.catalogue.model import catalogue  # noqa: E402
 from harness_ext.leaderboard import stats  # noqa: E402
 from harness_ext.leaderboard.findings import measured_findings  # noqa: E402
 from harness_ext.leaderboard.model import Entry, column_stats  # noqa: E402
@@ -79,15 +80,18 @@ def findings_input(entries: list[Entry]) -> list:
     return out
 
 
-def measure(label: str, work) -> tuple[float, float]:
-    tracemalloc.start()
+def measure(label: str, work) -> tuple[float, float, float]:
+    """Time one run, then measure peak memory in a second run: tracemalloc slows every allocation, so timing
+    under it penalises whichever side allocates more small objects."""
     started, cpu = time.perf_counter(), time.process_time()
     work()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    tracemalloc.start()
+    work()
     peak = tracemalloc.get_traced_memory()[1] / 2**30
     tracemalloc.stop()
     print(f"{label:<52} {elapsed:8.1f} s wall {cpu:8.1f} s CPU   peak {peak:5.2f} GiB")
-    return elapsed, peak
+    return elapsed, cpu, peak
 
 
 def main() -> None:
@@ -99,6 +103,7 @@ def main() -> None:
     parser.add_argument("--naive-pairs", type=int, default=20)
     args = parser.parse_args()
     entries, columns = synthetic_entries(args.models, args.tasks, args.items)
+    catalogue()  # loaded before timing: the leaderboard has it loaded already when it computes statistics
     pairs = args.models * (args.models - 1) // 2
     print(f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
           f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads")
@@ -108,7 +113,7 @@ def main() -> None:
             column_stats(column, entries, args.resamples, seed=0)
         measured_findings(findings_input(entries), resamples=2000, seed=0)
 
-    ours, ours_peak = measure("(a) nativeval: shared resamples, all pairs, findings", ours_work)
+    ours, ours_cpu, ours_peak = measure("(a) nativeval: shared resamples, all pairs, findings", ours_work)
 
     def naive_sample() -> None:
         column = columns[1]
@@ -119,7 +124,7 @@ def main() -> None:
             stats.paired_test([a.items[column][i] for i in keys], [b.items[column][i] for i in keys],
                               [units[i] for i in keys], args.resamples, seed=k)
 
-    sample, naive_peak = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
+    sample, _, naive_peak = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
     naive = sample / args.naive_pairs * pairs * args.tasks
     print(f"{'    scaled to all pairs (' + str(pairs * args.tasks) + ')':<52} {naive:8.1f} s wall")
 
@@ -131,10 +136,11 @@ def main() -> None:
             index = stats.cluster_index(None, len(keys))
             stats.bootstrap_means(values, np.ones_like(values, dtype=bool), index, args.resamples)
 
-    ideal_time, _ = measure("(c) ideal: shared resampled means only", ideal)
-    met = ours <= 1.5 * ideal_time and ours_peak < 1
-    print(f"ours vs naive: {naive / ours:.0f}x faster; ours vs ideal: {ours / ideal_time:.1f}x; "
-          f"target within 1.5x of ideal and < 1 GiB: {'met' if met else 'NOT met'} "
+    ideal_time, ideal_cpu, _ = measure("(c) ideal: shared resampled means only", ideal)
+    ratio = ours_cpu / ideal_cpu
+    print(f"ours vs naive: {naive / ours:.0f}x faster; ours vs ideal: {ours / ideal_time:.2f}x wall, "
+          f"{ratio:.2f}x CPU; target within 1.5x of ideal (CPU) and < 1 GiB: "
+          f"{'met' if ratio <= 1.5 and ours_peak < 1 else 'NOT met'} "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time counts other processes)")
 
 

@@ -17,7 +17,14 @@ from itertools import combinations
 import numpy as np
 
 from harness_ext.core.languages import language
-from harness_ext.core.stats import CONFIDENCE, Estimate, Resampler, bootstrap_estimate, bootstrap_estimates
+from harness_ext.core.stats import (
+    CONFIDENCE,
+    Estimate,
+    Resampler,
+    bootstrap_estimate,
+    bootstrap_estimates,
+    bootstrap_p,
+)
 from harness_ext.judge.agreement import (
     centred_ranks,
     exact_and_within_one,
@@ -237,20 +244,19 @@ def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray)
     """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips, or whose
     difference at least halves and stops being separated.
 
-    An interval excludes 0 when fewer than 2.5% of the replicates lie on the other side: the percentile rule
-    without sorting the (resamples x pairs) matrix."""
+    An interval excludes 0 when the core's bootstrap p-value (the percentile interval inverted) is below
+    1 - CONFIDENCE: the percentile rule without sorting the (resamples x pairs) matrix."""
     a, b = np.triu_indices(len(models), k=1)
     if a.size == 0:
         return []
-    tail = (1 - CONFIDENCE) / 2
 
     def side(diff: np.ndarray) -> np.ndarray:
         """+1 / -1 where the interval lies above / below 0, else 0."""
         replicates = diff[1:]
         if replicates.shape[0] < 2:
             return np.zeros(diff.shape[1])
-        above, below = (replicates <= 0).mean(axis=0) < tail, (replicates >= 0).mean(axis=0) < tail
-        return above.astype(int) - below.astype(int)
+        separated = bootstrap_p(replicates, axis=0) < 1 - CONFIDENCE
+        return np.where(separated, np.sign(np.nanmedian(replicates, axis=0)), 0).astype(int)
 
     raw_diff, lc_diff = raw[:, a] - raw[:, b], controlled[:, a] - controlled[:, b]
     raw_side, lc_side = side(raw_diff), side(lc_diff)
