@@ -29,6 +29,7 @@ import datasets
 from harness_ext.catalogue import model
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_text, read_json, read_jsonl
+from harness_ext.core.paths import inside
 
 USER_DIR_ENV = "NATIVEVAL_USER_TASKS"
 BUILTIN_SUBDIR = "_nativeval"
@@ -151,7 +152,8 @@ def load_mirror_docs(data_dir: str | os.PathLike, provenance: dict[str, Any] | N
     source = provenance["dataset"]
     out = {}
     for split in source["splits"]:
-        path = mirror_path(data_dir, source["id"], source.get("config"), split)
+        path = inside(data_dir, mirror_path(data_dir, source["id"], source.get("config"), split),
+                      what="user task data file")
         if not path.is_file():
             raise InputError(f"{path} is missing; rerun the `nativeval translate-task` command that made this task")
         out[split] = datasets.Dataset.from_list(read_jsonl(path))
