@@ -188,14 +188,15 @@ def _legend(fig, handles, labels, title: str = "") -> None:
         widest = max(len(label) for label in labels) + 6  # characters per legend entry, marker included
         columns = max(1, min(len(labels), 120 // widest))
         fig.legend(handles, [plain(label) for label in labels], loc="lower center", ncol=columns,
-                   frameon=False, fontsize=7, title=title or None, title_fontsize=7)
+                   frameon=False, fontsize=7, title=title or None, title_fontsize=7,
+                   bbox_to_anchor=(0.5, 0.02 / fig.get_figheight()))
 
 
 def _dots(spec: Dots):
     plt = _pyplot()
-    rows = max(len(p.points) for p in spec.panels)
-    height = min(14.0, max(2.4, 0.26 * rows + 1.6))
-    fig, axes = plt.subplots(len(spec.panels), 1, figsize=(WIDTH_IN, height * len(spec.panels)), squeeze=False)
+    heights = [0.24 * max(1, len(p.points)) + 0.9 for p in spec.panels]  # inches per panel: rows + axis
+    fig, axes = plt.subplots(len(spec.panels), 1, figsize=(WIDTH_IN, min(16.0, sum(heights) + 0.9)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
     groups = list(spec.groups) or sorted({p.group for panel in spec.panels for p in panel.points})
     handles: dict[str, object] = {}
     for ax, panel in zip(axes[:, 0], spec.panels, strict=True):
@@ -329,14 +330,20 @@ def draw(spec: Figure, folder: Path) -> tuple[Path, Path]:
     """Draw one spec and write its PNG and SVG (each replaced atomically)."""
     plt = _pyplot()
     fig, has_legend = DRAW[type(spec)](spec)
-    fig.suptitle(wrap(spec.title, WIDTH_IN, 9), fontsize=9)
+    fig.suptitle(wrap(spec.title, WIDTH_IN, 9), fontsize=9, y=1 - 0.06 / fig.get_figheight(), va="top")
     lines = fig._suptitle.get_text().count("\n") + 1
-    top = 1 - (0.1 + 0.16 * lines) / fig.get_figheight()
+    panel_title = any(getattr(p, "title", "") for p in getattr(spec, "panels", ()))
+    top = 1 - (0.12 + 0.17 * lines + (0.2 if panel_title else 0)) / fig.get_figheight()
     legend = fig.legends[0] if fig.legends else None
     rows = 0 if legend is None else math.ceil(len(legend.get_texts()) / max(1, legend._ncols))
     bottom = (0.1 + 0.2 * rows + (0.15 if has_legend else 0)) / fig.get_figheight()
     if isinstance(spec, Heatmap):
         fig.subplots_adjust(top=top, bottom=max(bottom, 0.18))
+    elif isinstance(spec, Dots):  # labels on the left: room for the longest, measured in characters
+        longest = max((len(p.label) for panel in spec.panels for p in panel.points), default=10)
+        left = min(0.6, (0.3 + longest * 7 * 0.6 / 72) / fig.get_figwidth())
+        fig.subplots_adjust(left=left, right=0.97, top=top,
+                            bottom=bottom + 0.35 / fig.get_figheight(), hspace=0.9 if len(spec.panels) > 1 else 0.2)
     else:
         fig.tight_layout(rect=(0, bottom, 1, top))
     paths = spec.files(folder)

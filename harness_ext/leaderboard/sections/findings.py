@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction
 from harness_ext.leaderboard.model import Board
+from harness_ext.leaderboard.results import benchmark_has_both_origins
 from harness_ext.leaderboard.sections.common import ANSWER_FORM_TITLES, VERDICT_TITLES, fmt_gap
 from harness_ext.report.figures import DotPanel, Dots, Point
 from harness_ext.report.tables import Column, Section, Table
@@ -31,7 +32,7 @@ def set_title(f: Finding) -> str:
     judge = f", judged by {f.judge}" if f.judge else ""
     scale = " (sum of ratings)" if f.metric.startswith("sum_") else ""
     metric = "" if f.headline else f" · {f.metric.replace('_', ' ')}"
-    return f"{f.title or f.benchmark}{language}{judge}{scale}{metric}"
+    return f"{f.title or f.benchmark}{both_origins(f)}{language}{judge}{scale}{metric}"
 
 
 def config_title(lr: str, tuning: str) -> str:
@@ -171,24 +172,43 @@ def figure(board: Board) -> Section | None:
                    "coloured by test-set origin × answer form.", figures=[findings_figure(board)])
 
 
+def both_origins(f: Finding) -> str:
+    """' (native questions)' where one benchmark has native and translated test sets (open QA)."""
+    if not benchmark_has_both_origins(f.benchmark):
+        return ""
+    return " (native questions)" if f.origin == "native" else " (translated questions)"
+
+
+def figure_label(f: Finding) -> str:
+    language = "" if f.language == ALL_LANGUAGES else f" {f.language}"
+    return f"{f.title or f.benchmark}{both_origins(f)}{language}" + (f" · {f.judge}" if f.judge else "")
+
+
 def findings_figure(board: Board) -> Dots:
-    """Gap with its CI per test set, coloured by origin x answer form, one panel per kind of numbers."""
+    """Gap with its CI per test set, coloured by origin x answer form; one panel per kind of numbers and scale
+    (judge ratings apart from percent-scale scores)."""
     panels = []
     groups: list[str] = []
     for kind in ("measured", "reference"):
         rows = [f for f in summary_findings(board) if f.kind == kind]
-        if not rows:
-            continue
-        points = []
-        for f in rows:
-            group = group_title(f)
-            if group not in groups:
-                groups.append(group)
-            points.append(Point(set_title(f), f.gap, f.ci_low, f.ci_high, group))
         config = main_config(rows)
-        panels.append(DotPanel(f"{KIND_TITLES[kind]}, {config_title(*config) if config else ''}", tuple(points),
-                               "gap: native-trained minus translated-trained (points)", reference=0.0))
-    return Dots("findings_gap", "Training-data gap per test set (95% CI)",
+        for rated in (False, True):
+            chosen = [f for f in rows if (f.metric.startswith("sum_") or f.metric == "rating") == rated]
+            if not chosen:
+                continue
+            points = []
+            for f in chosen:
+                group = group_title(f)
+                if group not in groups:
+                    groups.append(group)
+                points.append(Point(figure_label(f), f.gap, f.ci_low, f.ci_high, group))
+            sums = any(f.metric.startswith("sum_") for f in chosen)
+            axis = ("gap in judge rating" + (" (sum over the questions)" if sums else " (1-5)")) if rated else \
+                "gap in score (percentage points)"
+            title = f"{KIND_TITLES[kind]}, {config_title(*config) if config else ''}"
+            panels.append(DotPanel(title + (": judged test sets" if rated else ""), tuple(points), axis,
+                                   reference=0.0))
+    return Dots("findings_gap", "Native-trained minus translated-trained, per test set (95% CI)",
                 caption="Gap per test set with its 95% CI; a CI clear of the dashed zero line separates native "
                         "from translated training data.", panels=tuple(panels), groups=tuple(groups))
 

@@ -51,19 +51,29 @@ def gap_figure(gaps: list[NativeGap], kind: str) -> Figure | None:
         if gap.kind == kind:
             by_column[gap.column].append(gap)
     panels = []
-    for column, points in sorted(by_column.items())[:MAX_PANELS]:
+
+    def free_form_first(item: tuple[ColumnKey, list[NativeGap]]) -> tuple:
+        info = item[0].info
+        return (getattr(info, "answer_form", None) != "free_form", item[0].provenance != "translated", item[0])
+
+    for column, points in sorted(by_column.items(), key=free_form_first):
         if len({p.group[0] for p in points}) < 2:
             continue  # one base model: no trend to see
+        if len(panels) == MAX_PANELS:
+            break
         xy = tuple(XY(p.native_score, p.gap, " ".join(x for x in p.group[1:] if x) or "runs", p.group[0])
                    for p in points)
         unit = " (%)" if column.percent else ""
-        panels.append(ScatterPanel(column.display, xy, f"native-data score{unit}", "gap (points)", zero_line=True,
-                                   percent=column.percent))
+        gap_unit = "points" if column.percent else "rating"
+        panels.append(ScatterPanel(column.display, xy, f"native-data score{unit}", f"gap ({gap_unit})",
+                                   zero_line=True, percent=column.percent))
     if not panels:
         return None
     who = "published" if kind == "reference" else "measured"
     return Scatter(f"{kind}_gap_vs_native", f"Gap against the native-data score per base model ({who} rows, "
-                   "the paper's Fig. 4)", panels=tuple(panels))
+                   "the paper's Fig. 4; free-form test sets first)", panels=tuple(panels),
+                   caption=f"Native-data score against the gap, one point per base model and configuration "
+                           f"({who} rows; at most {MAX_PANELS} test sets, free-form generation first)")
 
 
 def bars_figure(board: Board, entries: list[Entry], kind: str) -> Figure | None:
