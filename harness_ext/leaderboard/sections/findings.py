@@ -93,7 +93,7 @@ def findings_table(table_id: str, findings: Sequence[Finding], with_config: bool
     columns += [Column("group", "origin · answer form", always=True), Column("test_set", "test set", always=True)]
     columns += [Column("config", "learning rate · tuning")] if with_config else []
     columns += [Column("translator", "translated data")] if with_translator else []
-    columns += [Column("gap", "gap, points [95% CI]", always=True), Column("verdict", "verdict", always=True),
+    columns += [Column("gap", "gap, points [95% CI]", "number", always=True), Column("verdict", "verdict", always=True),
                 Column("evidence", "evidence")]
     table = Table(table_id, "", columns, sortable=False)
     for f in findings:
