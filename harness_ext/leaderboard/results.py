@@ -368,14 +368,18 @@ def looks_like_results(data: Any) -> bool:
 
 
 def find_results_files(paths: list[str | Path]) -> list[Path]:
-    """Every ``results*.json`` under the given directories (or the files themselves)."""
+    """Every results file under the given directories (or the files themselves), by lm-eval's own rule
+    (``lm_eval.utils.get_results_filenames``: ``results_*.json``; judge outputs share it)."""
+    from lm_eval.utils import get_results_filenames
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("results*.json") if p.is_file()))
+            candidates = [p.as_posix() for p in sorted(path.rglob("*.json")) if p.is_file() and p.suffix == ".json"]
+            found.extend(Path(p) for p in get_results_filenames(candidates))
         else:
             raise InputError(f"{path}: no such file or directory; pass lm-eval --output_path directories")
     return found

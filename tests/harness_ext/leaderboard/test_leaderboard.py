@@ -644,3 +644,17 @@ def test_kill_9_while_drawing_leaves_no_worker_and_the_rerun_completes(tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert (site / "index.html").is_file() and (site / "leaderboard.json").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the killed run's folder was cleared
+
+
+def test_published_numbers_of_a_benchmark_the_catalogue_does_not_know_are_listed_not_shown(tmp_path):
+    csv_path = tmp_path / "ref.csv"
+    csv_path.write_text("benchmark,metric,lang,base_model,train_data,lr,tuning,score\n"
+                        "xquad,exact_match,zh,M,native,1e-4,mono,50\nxquad,exact_match,zh,M,google,1e-4,mono,40\n"
+                        "bogus_bench,acc,zh,M,native,1e-4,mono,1\nbogus_bench,acc,zh,M,google,1e-4,mono,2\n",
+                        encoding="utf-8")
+    board = build_leaderboard([], reference=str(csv_path), resamples=200)
+    assert [e.values for e in board.published] and all(c.benchmark == "xquad" for c in board.published_columns)
+    (line,) = [n for n in board.reference_not_shown if "bogus_bench" in n]
+    assert line.startswith("not shown: reference benchmark 'bogus_bench' (2 published numbers)")
+    page = make_page(board)
+    assert line in next(s for s in page.sections if s.id == "reference").notes
