@@ -144,7 +144,8 @@ def check_out_dir(out: Path) -> None:
     """Before any work: ``--out`` is a folder we may replace (absent, empty, or a site of ours)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in SITE_FILES):
+    visible = [p for p in out.iterdir() if not p.name.startswith(".")] if out.is_dir() else []
+    if visible and not any((out / name).is_file() for name in SITE_FILES):  # dot files: a study runner's records
         raise InputError(f"--out {out}: a non-empty folder that is not a leaderboard site; the site replaces its "
                          "folder whole, so choose a new or empty folder")
 
@@ -172,6 +173,9 @@ def write_site(board: Board, out_dir: str | Path, make_plots: bool = True,
             atomic_write_text(inside(staging, name, what="site file"), text)
         atomic_write_json(staging / "leaderboard.json", render_json(page))
         written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+        for kept in out.glob(".*") if out.is_dir() else []:  # e.g. the study runner's step record stays
+            if kept.is_file() and not kept.is_symlink():
+                shutil.copy2(kept, staging / kept.name)
         if not out.exists():
             staging.rename(out)
         elif _exchange(staging, out):

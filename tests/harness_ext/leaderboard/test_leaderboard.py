@@ -583,6 +583,11 @@ def test_a_rebuild_leaves_nothing_stale_and_a_foreign_folder_is_refused(unrelate
     proc = run_cli(str(unrelated_models), "--out", str(foreign), "--bootstrap", "200")
     assert proc.returncode == 2 and "not a leaderboard site" in proc.stderr
     assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "keep me"
+    step = tmp_path / "step"  # a study runner's step folder: its own record (a dot file) is all it holds
+    step.mkdir()
+    (step / ".nativeval_step.started.json").write_text("{}", encoding="utf-8")
+    write_site(board, step, make_plots=False)
+    assert (step / "index.html").is_file() and (step / ".nativeval_step.started.json").read_text() == "{}"
 
 
 def test_two_labelled_runs_of_one_base_model_are_two_rows_with_their_ratings(unrelated_models, tmp_path):
