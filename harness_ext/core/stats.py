@@ -17,6 +17,8 @@ interval and p-value come from the same items. The rules, in one place:
   paired (cluster) bootstrap or t; :func:`wilcoxon_signed_rank` is the rank alternative.
 * **Without items** (published reference rows): :func:`cells_difference` - a t-interval over cells;
   :func:`independent_difference` - the difference of two independent estimates (Welch-Satterthwaite).
+* **Other statistics** (kappa, alpha, correlations: judge diagnostics): :class:`Resampler` weights and
+  :func:`bootstrap_estimate` - the percentile interval, none from one cluster, a note below FEW_CLUSTERS.
 * **MDE** is None without variance; :func:`units_needed` says how many clusters would detect an effect;
   :func:`verdict` turns an estimate and an MDE into "separates" / "no_difference" / "inconclusive".
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -191,10 +194,14 @@ class Resampler:
     def n(self) -> int:
         return int(self.cluster.size)
 
-    @property
+    @cached_property
     def n_clusters(self) -> int:
         """Clusters among these units (not the width of the weight matrix, which a restriction keeps)."""
         return count_clusters(self.cluster)
+
+    def clusters_among(self, index: np.ndarray) -> int:
+        """Clusters among a subset of the units (``index`` into them), without building a restriction."""
+        return count_clusters(self.cluster[index])
 
     def sums(self, *columns: np.ndarray) -> np.ndarray:
         """``(1 + resamples, len(columns))``: each column's weighted sum under every row of weights."""
@@ -260,8 +267,16 @@ def bootstrap_estimate(point: float, replicates: np.ndarray, n_items: int, n_clu
 def bootstrap_estimates(points: np.ndarray, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
                         confidence: float = CONFIDENCE) -> list[Estimate]:
     """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
-    return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
-            for k in range(np.asarray(points).size)]
+    points, replicates = np.asarray(points, dtype=float), np.asarray(replicates, dtype=float)
+    g = n_items if n_clusters is None else n_clusters
+    if g < 2 or replicates.shape[0] < 2 or not np.isfinite(replicates).all() or not np.isfinite(points).all():
+        return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
+                for k in range(points.size)]
+    low, high = percentile_ci(replicates, confidence)
+    se, p = replicates.std(axis=0, ddof=1), bootstrap_p(replicates, axis=0)
+    note = f"few clusters ({g}): bootstrap interval, may be too narrow" if g < FEW_CLUSTERS else ""
+    return [Estimate(float(points[k]), float(low[k]), float(high[k]), float(se[k]), float(p[k]), n_items, g,
+                     CLUSTER_BOOTSTRAP, note) for k in range(points.size)]
 
 
 def wilcoxon_signed_rank(differences: Sequence[float]) -> float | None:

@@ -173,7 +173,9 @@ def report_tables(report: JudgeReport) -> list[Table]:
 
 def report_section(report: JudgeReport, section_id: str = "judge", title: str = "Judge diagnostics") -> Section:
     """The report as one section of tables, figure specs and the explanations (said once)."""
-    judges = "; ".join(f"{judge_title(report, j.name)} ({j.model})" for j in report.judges)
+    judges = "; ".join(f"{judge_title(report, j.name)} ({j.model}" + (f", prompt {', '.join(j.prompts)}"
+                                                                       if j.prompts else "") + ")"
+                       for j in report.judges)
     one_judge = [s.name for s in report.strata if s.agreement is None and not s.position]
     notes = list(EXPLANATIONS.values())
     if one_judge:

@@ -239,6 +239,8 @@ def test_judge_report_writes_json_markdown_and_one_plot_per_diagnostic(judged, t
     assert len(list((out / "plots").glob("*.svg"))) == len(pngs)
     html = (out / "judge_report.html").read_text(encoding="utf-8")  # the leaderboard's page layout
     assert 'id="section-judge"' in html and "data:image/png;base64," in html
+    assert "(hash-b, prompt single_v2)" in markdown and "(first-slot, prompt pairwise_v1)" in markdown
+    assert {j["name"]: j["prompts"] for j in data["judges"]}["hash-b"] == ["single_v2"]
     assert "favours off-language answers (english)" in output and "position bias (first-slot)" in output
 
 
