@@ -602,9 +602,11 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @click.argument("results", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Site directory to write.")
 @click.option("--reference", default=None,
-              help="Published rows to show beside the measured ones: 'paper' (Chen et al. 2024) or a CSV path.")
+              help="Published numbers, in their own section, and their findings and claims: 'paper' (the 3,120 "
+                   "numbers of Chen et al. 2024) or a CSV path.")
 @click.option("--baseline", "baseline_model", default=None, metavar="MODEL",
-              help="A row label: every model is compared against it per benchmark.")
+              help="A measured row, by its training-data variant or a part of its label: every model is compared "
+                   "against it.")
 @click.option("--baseline-variant", "baseline", default="native", show_default=True,
               help="Training-data variant the other variants are compared against (variant studies).")
 @click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=_bootstrap_range,
@@ -619,18 +621,22 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @friendly_errors
 def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples, seed, title, output_format,
                 push_repo, judge_labels):
-    """Rankings, native-vs-translated comparisons, significance and plots (md, csv, html, json).
+    """The findings first (native- vs translated-trained gap per test set), then rankings, significance, plots.
 
     RESULTS: lm-eval output directories; `nativeval judge` directories among them add the judge diagnostics.
     """
     from harness_ext.judge.report import parse_labels
     from harness_ext.leaderboard.build import run_leaderboard
+    from harness_ext.leaderboard.model import LeaderboardOptions
 
-    board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
-                            push_repo, baseline_model, parse_labels(judge_labels))
+    options = LeaderboardOptions(tuple(results), out_dir, reference, baseline, baseline_model, resamples, seed, title,
+                                 output_format, push_repo, tuple(parse_labels(judge_labels).items()))
+    board = run_leaderboard(options)
     for note in board.warnings + board.superseded + board.missing_headline:
         click.echo(f"warning: {note}", err=True)
-    click.echo(f"leaderboard: {len(board.entries)} rows x {len(board.columns)} columns -> {out_dir}")
+    measured = len(board.measured)
+    click.echo(f"leaderboard: {measured} measured row(s), {len(board.entries) - measured} published, "
+               f"{len(board.columns)} test sets -> {out_dir}")
 
 
 # --- study ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.languages import language
 from harness_ext.core.paths import safe_segment
 from harness_ext.judge.parse import provenance_of, task_language
+from harness_ext.report.naming import RowKey, RunName, label_keys, run_name
 
 NATIVE, TRANSLATED = "native", "translated"
 
@@ -137,25 +138,6 @@ def _folders(paths: Sequence[str | Path]) -> list[Path]:
     return sorted(folders)
 
 
-def _model_label(doc: dict[str, Any], folder: Path) -> str:
-    section = doc.get("nativeval")
-    label = section.get("label") if isinstance(section, dict) else None
-    return str(label or doc.get("model_name") or folder.name)
-
-
-def shortest_unique_labels(labels: Sequence[str]) -> dict[str, str]:
-    """Local paths shortened to the fewest trailing parts that keep them apart; other labels as they are."""
-    paths = [label for label in set(labels) if label.startswith(("/", "./", "../"))]
-    short = {label: label for label in labels}
-    for depth in range(1, 64):
-        tails = {p: "/".join(Path(p).parts[-depth:]) for p in paths}
-        taken = set(short[label] for label in labels if label not in tails)
-        if len(set(tails.values())) == len(tails) and not taken & set(tails.values()):
-            short.update(tails)
-            break
-    return short
-
-
 def _rating(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return np.nan
@@ -269,16 +251,16 @@ def _first_slot(row: dict[str, Any]) -> tuple[int, int, float]:
 def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> JudgeOutputs:
     """Everything ``nativeval judge`` wrote under ``paths``; a one-line InputError when there is nothing."""
     folders = _folders(paths)
-    single_groups: list[tuple[str, TaskInfo, str, list[dict[str, Any]], str]] = []
+    single_groups: list[tuple[RunName, TaskInfo, str, list[dict[str, Any]], str]] = []
     judges: dict[str, JudgeInfo] = {}
     pair_columns: dict[str, list] = {k: [] for k in ("judge", "task", "comparison", "first", "decisive", "consistent")}
     pair_judges, pair_tasks, comparisons = Codes(), Codes(), Codes()
     pair_infos: dict[str, TaskInfo] = {}
     sources: list[str] = []
-    raw_models: list[str] = []
+    raw_models: list[RunName] = []
     for folder in folders:
         configs: dict[str, dict] = {}
-        model = folder.name
+        model = RunName(RowKey(folder.name), False, None, None, folder.name)
         for path in sorted(folder.glob("results_judge_*.json")):
             doc = read_json(path)
             if not isinstance(doc, dict) or not isinstance(doc.get("judge"), dict):
@@ -286,7 +268,7 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             if not isinstance(doc.get("configs") or {}, dict):
                 raise InputError(f"{path}: `configs` is not an object; rerun `nativeval judge` to rewrite the file")
             configs.update(doc.get("configs") or {})
-            model = _model_label(doc, folder)
+            model = run_name(doc, folder)  # the one rule that names a model (the leaderboard's rows too)
             meta = doc["judge"]
             name = str(meta.get("name", "?"))
             info = judges.setdefault(name, JudgeInfo(name, str(meta.get("model", "?"))))
@@ -327,8 +309,8 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
         where = ", ".join(str(p) for p in paths)
         raise InputError(f"no judge outputs (results_judge_*.json with judgments_*.jsonl) under {where}; "
                          "run `nativeval judge` first")
-    short = shortest_unique_labels(raw_models)
-    single = single_judgments((short[m], info, judge, rows, where) for m, info, judge, rows, where in single_groups)
+    short = dict(zip(map(id, raw_models), (k.label for k in label_keys(raw_models)), strict=True))
+    single = single_judgments((short[id(m)], info, judge, rows, where) for m, info, judge, rows, where in single_groups)
     pairwise = None
     if pair_columns["judge"]:
         pairwise = PairJudgments(
