@@ -298,9 +298,9 @@ def _lm_eval_first_metric(config: dict) -> tuple[str | None, str | None]:
 
 def task_column(task: str, config: dict | None) -> TaskColumn:
     """The column a results task belongs to (see the module docstring for the rules)."""
-    config = config or {}
+    config = config if isinstance(config, dict) else {}
     hit = _tasks_by_name().get(task)
-    meta = config.get("metadata") or {}
+    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
     record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     if hit:
         ctask, subject = hit
@@ -489,7 +489,8 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
-        provenance = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {}).get("provenance")
+        metadata = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {})
+        provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
         member_tags = provenance.get("member_tags") if isinstance(provenance, dict) else None
         scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
                                          column.item_tags, tags, member_tags if isinstance(member_tags, dict) else None)
