@@ -83,7 +83,7 @@ def evidence(f: Finding) -> str:
                                         if f.n_clusters and f.n_clusters != f.n_items else "")
     else:
         units = f"{f.n_cells} cells ({f.positive_cells} positive)"
-    mde = f"; MDE {f.mde:.1f}" if f.mde is not None else ""
+    mde = f"; MDE {f.mde:.1f}" if f.mde is not None else "; MDE n/a"
     return units + mde
 
 
