@@ -62,6 +62,14 @@ def training_origin(train_data: str, baseline: str = NATIVE_DATA) -> str:
     return "translated"
 
 
+def judge_name(judge: str, prompt: str | None) -> str:
+    """How the page names the judge(s) of a rating: ``gpt-4-turbo (prompt single_v2)``; judges ``a+b`` with
+    prompts ``x+y``: ``a (prompt x) + b (prompt y)``."""
+    judges = judge.split("+")
+    prompts = (prompt or "").split("+") + [""] * len(judges)
+    return " + ".join(f"{j} (prompt {p})" if p else j for j, p in zip(judges, prompts, strict=False))
+
+
 def _variant(train_data: str) -> str:
     return NATIVE_DATA if training_origin(train_data) == "native" else train_data
 
@@ -113,6 +121,7 @@ class MeasuredScore:
     judge: str | None = None
     items: Mapping[str, float] | None = None
     clusters: Mapping[str, str] | None = None  # item -> cluster (catalogue cluster_unit); None: items are units
+    judge_prompt: str | None = None  # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
 
 
 # --- outputs -----------------------------------------------------------------------------------------------
@@ -145,6 +154,7 @@ class Finding:
     title: str = ""
     headline: bool = True  # the benchmark's headline metric (XQuAD's exact_match, not include)
     note: str = ""
+    judge_prompt: str | None = None  # the judge's prompt version, where the judge results record it
 
     @property
     def group(self) -> tuple[str, str | None]:
@@ -231,6 +241,7 @@ class GapData:
     variants: dict[str, dict[Unit, float]] = field(default_factory=dict)  # train_data -> unit -> score
     clusters: dict[Unit, str] = field(default_factory=dict)
     headline: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (model, lang) -> variant
+    judge_prompt: str | None = None
 
     @property
     def config(self) -> tuple[str, str, str]:
@@ -345,7 +356,8 @@ def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Fi
         n_cells=len(cells), positive_cells=sum(1 for d in per_cell if d > 0),
         native_score=_mean_of(native_values),
         translated_score=_mean_of(other_values),
-        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note)
+        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note,
+        judge_prompt=data.judge_prompt)
 
 
 def _mean_of(values: Sequence[float] | np.ndarray) -> float:
@@ -430,11 +442,11 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
         t = score.training
         if not t.train_data:
             continue  # a row without a training-data variant (no manifest) takes no part in a gap
-        grouped[(score.test_set, t.lr, t.tuning, t.method, score.judge)].append(score)
+        grouped[(score.test_set, t.lr, t.tuning, t.method, score.judge, score.judge_prompt)].append(score)
     out = []
-    for (ts, lr, tuning, method, judge), members in grouped.items():
+    for (ts, lr, tuning, method, judge, prompt), members in grouped.items():
         by_items = all(s.items for s in members)
-        data = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items)
+        data = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
         for s in members:
             cell = (s.training.base_model, ts.language)
             variant = _variant(s.training.train_data)
@@ -458,14 +470,14 @@ def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
     groups: dict[tuple, list[GapData]] = defaultdict(list)
     for data in series:
         pooled_set = replace(data.test_set, language=ALL_LANGUAGES, task="")
-        groups[(pooled_set, data.lr, data.tuning, data.method, data.judge)].append(data)
+        groups[(pooled_set, data.lr, data.tuning, data.method, data.judge, data.judge_prompt)].append(data)
     out = []
-    for (ts, lr, tuning, method, judge), members in groups.items():
+    for (ts, lr, tuning, method, judge, prompt), members in groups.items():
         languages = [m.test_set.language for m in members]
         if len(set(languages)) < 2 or len(set(languages)) < len(languages):
             continue
         by_items = all(m.by_items for m in members)
-        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items)
+        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
         for m in members:
             lang = m.test_set.language
             for cell, scores in m.headline.items():

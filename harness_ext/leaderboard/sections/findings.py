@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction
+from harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction, judge_name
 from harness_ext.leaderboard.model import Board
 from harness_ext.leaderboard.results import benchmark_has_both_origins
 from harness_ext.leaderboard.sections.common import ANSWER_FORM_TITLES, VERDICT_TITLES, fmt_gap
@@ -29,7 +29,7 @@ def group_title(f: Finding) -> str:
 
 def set_title(f: Finding) -> str:
     language = " (all languages)" if f.language == ALL_LANGUAGES else f" {f.language}"
-    judge = f", judged by {f.judge}" if f.judge else ""
+    judge = f", judged by {judge_name(f.judge, f.judge_prompt)}" if f.judge else ""
     scale = " (sum of ratings)" if f.metric.startswith("sum_") else ""
     metric = "" if f.headline else f" · {f.metric.replace('_', ' ')}"
     return f"{f.title or f.benchmark}{both_origins(f)}{language}{judge}{scale}{metric}"
@@ -181,7 +181,7 @@ def both_origins(f: Finding) -> str:
 
 def figure_label(f: Finding) -> str:
     language = "" if f.language == ALL_LANGUAGES else f" {f.language}"
-    return f"{f.title or f.benchmark}{both_origins(f)}{language}" + (f" · {f.judge}" if f.judge else "")
+    return f"{f.title or f.benchmark}{both_origins(f)}{language}" + (f" · {judge_name(f.judge, f.judge_prompt)}" if f.judge else "")
 
 
 def findings_figure(board: Board) -> Dots:
