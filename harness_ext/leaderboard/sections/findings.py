@@ -145,8 +145,15 @@ def details(board: Board) -> Section | None:
     findings = all_findings(board)
     if not findings:
         return None
-    tables = [findings_table("findings-all", findings, with_config=True, with_translator=True)]
-    tables[0].title = "Every finding: per translator and pooled, per configuration and judge"
+    tables = []
+    by_config: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:  # in display order within each configuration
+        by_config.setdefault((f.kind, f.lr, f.tuning), []).append(f)
+    for k, ((kind, lr, tuning), members) in enumerate(sorted(by_config.items(),
+                                                             key=lambda c: (c[0][0] != "measured", c[0][1:]))):
+        table = findings_table(f"findings-all-{k}", members, with_config=False, with_translator=True)
+        table.title = f"{KIND_TITLES.get(kind, kind).capitalize()}, {config_title(lr, tuning)}: {len(members)} findings"
+        tables.append(table)
     interactions = all_interactions(board)
     if interactions:
         table = Table("interactions", "Interactions: where the gap shows and where it hides", [
@@ -161,7 +168,8 @@ def details(board: Board) -> Section | None:
                       how=f"{i.how}; {i.note}".strip("; "))
         tables.append(table)
     not_shown = [line for r in reports(board) for line in r.not_shown]
-    return Section("findings-all", "All findings", "Every test set, translator and training configuration.",
+    return Section("findings-all", "All findings", "Every test set and translator (and the mean of the "
+                   "translators), one table per training configuration.",
                    tables=tables, notes=not_shown)
 
 

@@ -277,6 +277,10 @@ def test_the_published_numbers_reproduce_the_study(tmp_path):
     assert {c["key"] for c in data["claims"]} == set("abcdef")
     claims = details_md(tmp_path / "site", "claims")
     assert "Constrained translated test sets hide the gap" in claims and "supported" in claims
+    # every finding, one table per training configuration (not one table of hundreds of rows)
+    every = details_md(tmp_path / "site", "findings-all")
+    configs = sorted({(f["lr"], f["tuning"]) for f in data["findings"]})
+    assert len(configs) > 1 and all(f"Published numbers, {lr} · {tuning}:" in every for lr, tuning in configs)
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert html.index('id="section-findings"') < html.index('id="contents"') < html.index('id="section-reference"')
 
