@@ -18,7 +18,7 @@ from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.languages import language
 from harness_ext.core.paths import safe_segment
-from harness_ext.judge.parse import task_language
+from harness_ext.judge.parse import provenance_of, task_language
 from harness_ext.report.naming import RowKey, RunName, label_keys, run_name
 
 NATIVE, TRANSLATED = "native", "translated"
@@ -33,8 +33,8 @@ class TaskInfo:
 
 def task_info(task: str, config: dict[str, Any] | None = None) -> TaskInfo:
     """Language and test set of a task, from its provenance (else from its name)."""
-    config = config or {}
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
+    config = config if isinstance(config, dict) else {}
+    provenance = provenance_of(config)
     code = task_language(task, config)
     if not code:
         raise InputError(f"task {task}: no language in its provenance or name; judge-report reports per language")
@@ -230,6 +230,10 @@ def _newest_judgments(folder: Path) -> dict[tuple[str, str], tuple[Path, list[di
         rows = list(iter_jsonl(path))
         if not rows:
             continue
+        for lineno, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{lineno}: not a judgments row (a {type(row).__name__}, not an object); "
+                                 "point judge-report at directories written by `nativeval judge`")
         key = (str(rows[0].get("task", "")), str(rows[0].get("judge", "")))
         found.setdefault(key, (path, rows))  # reverse name order: the newest date first
     return found
@@ -261,12 +265,19 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             doc = read_json(path)
             if not isinstance(doc, dict) or not isinstance(doc.get("judge"), dict):
                 raise InputError(f"{path}: not a `nativeval judge` results file (no judge section)")
+            if not isinstance(doc.get("configs") or {}, dict):
+                raise InputError(f"{path}: `configs` is not an object; rerun `nativeval judge` to rewrite the file")
             configs.update(doc.get("configs") or {})
             model = run_name(doc, folder)  # the one rule that names a model (the leaderboard's rows too)
             meta = doc["judge"]
-            info = judges.setdefault(meta.get("name", "?"), JudgeInfo(meta.get("name", "?"), meta.get("model", "?")))
-            info.snapshots = sorted(set(info.snapshots) | set(meta.get("model_snapshots") or []))
-            info.repeats = max(info.repeats, int(meta.get("repeats") or 1))
+            name = str(meta.get("name", "?"))
+            info = judges.setdefault(name, JudgeInfo(name, str(meta.get("model", "?"))))
+            snapshots = meta.get("model_snapshots")
+            info.snapshots = sorted(set(info.snapshots) | {str(s) for s in snapshots or []
+                                                           if isinstance(snapshots, list)})
+            repeats = meta.get("repeats")
+            info.repeats = max(info.repeats, repeats if isinstance(repeats, int) and not isinstance(repeats, bool)
+                               else 1)
             _add_prompt(info, meta)
         for (task, judge), (path, rows) in sorted(_newest_judgments(folder).items()):
             if not task or not judge:

@@ -306,9 +306,9 @@ def _lm_eval_first_metric(config: dict) -> tuple[str | None, str | None]:
 
 def task_column(task: str, config: dict | None) -> TaskColumn:
     """The column a results task belongs to (see the module docstring for the rules)."""
-    config = config or {}
+    config = config if isinstance(config, dict) else {}
     hit = _tasks_by_name().get(task)
-    meta = config.get("metadata") or {}
+    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
     record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     if hit:
         ctask, subject = hit
@@ -497,7 +497,8 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
-        provenance = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {}).get("provenance")
+        metadata = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {})
+        provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
         member_tags = provenance.get("member_tags") if isinstance(provenance, dict) else None
         scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
                                          column.item_tags, tags, member_tags if isinstance(member_tags, dict) else None)
@@ -524,6 +525,13 @@ def load_run(path: Path) -> Run:
         raise InputError(f"{path}: not an lm-eval results file (no 'results' table of tasks)")
     if "pairwise" in data:
         raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
+    for section in ("configs", "n-samples", "versions", "n-shot", "higher_is_better", "groups", "group_subtasks"):
+        value = data.get(section)
+        per_task = section in ("configs", "n-samples", "higher_is_better", "groups")
+        if value is not None and not (isinstance(value, dict) and (not per_task or all(
+                isinstance(v, dict) for v in value.values()))):
+            raise InputError(f"{path}: `{section}` is not an object{' of objects' if per_task else ''}: not an "
+                             "lm-eval results file (edited or cut short?); restore it or move it out")
     _check_version(path, data)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
