@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness_ext.catalogue.model import catalogue  # noqa: E402
-from harness_ext.leaderboard import stats  # noqa: E402
+from harness_ext.core import stats  # noqa: E402
 from harness_ext.leaderboard.findings import measured_findings  # noqa: E402
 from harness_ext.leaderboard.model import Entry, column_stats  # noqa: E402
 from harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
@@ -121,8 +121,9 @@ def main() -> None:
         keys = sorted(entries[0].items[column])
         for k in range(args.naive_pairs):
             a, b = entries[k % args.models], entries[(k + 1) % args.models]
-            stats.paired_test([a.items[column][i] for i in keys], [b.items[column][i] for i in keys],
-                              [units[i] for i in keys], args.resamples, seed=k)
+            stats.paired_arrays_difference(np.array([a.items[column][i] for i in keys]),
+                                           np.array([b.items[column][i] for i in keys]),
+                                           [units[i] for i in keys], resamples=args.resamples, seed=k)
 
     sample, _, naive_peak = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
     naive = sample / args.naive_pairs * pairs * args.tasks

@@ -108,7 +108,7 @@ class Benchmark:
     headline: Headline | None  # the one score a leaderboard shows; None: not declared (nothing shown)
     percent: bool  # headline shown 0-100
     cluster_unit: str | None  # doc field (or ``subject``: the group member) items share as one sampling cluster
-    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results*.csv
+    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results_full.csv
     answer_form: str | None  # one of ANSWER_FORMS (None: not declared)
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 

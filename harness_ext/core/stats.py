@@ -105,9 +105,12 @@ def few_clusters_note(n_clusters: int) -> str:
 
 # --- clusters and bootstrap draws ---------------------------------------------------------------------
 def cluster_index(clusters: Sequence[str] | None, n: int) -> np.ndarray:
-    """Integer cluster id per item (every item its own cluster when ``clusters`` is None)."""
+    """Integer cluster id per item (every item its own cluster when ``clusters`` is None). Labels are numbered
+    in sorted order; an integer array is taken as ids already in that order (renumbered densely)."""
     if clusters is None:
         return np.arange(n)
+    if isinstance(clusters, np.ndarray) and clusters.dtype.kind in "iu":
+        return np.unique(clusters, return_inverse=True)[1].astype(np.int64)
     _, index = np.unique(np.asarray(clusters, dtype=object).astype(str), return_inverse=True)
     return index.astype(np.int64)
 

@@ -41,6 +41,7 @@ from harness_ext.leaderboard.findings import (
     Unit,
     _other_headline,
     findings_of,
+    judge_name,
     judge_verdict,
     measured_series,
     reference_series,
@@ -127,7 +128,7 @@ def label(data: GapData | Finding) -> str:
     name = ts.task or f"{ts.title or ts.benchmark} ({ts.origin.replace('_', ' ')})"
     if ts.language != ALL_LANGUAGES and not ts.task:
         name += f" {ts.language}"
-    return name + (f", judged by {data.judge}" if data.judge else "")
+    return name + (f", judged by {judge_name(data.judge, data.judge_prompt)}" if data.judge else "")
 
 
 def _finding_for(data: GapData, findings: Sequence[Finding]) -> Finding | None:
@@ -136,9 +137,9 @@ def _finding_for(data: GapData, findings: Sequence[Finding]) -> Finding | None:
     translators = data.translators()
     translator = translators[0] if len(translators) == 1 else POOLED
     for f in findings:
-        if (f.kind, f.benchmark, f.language, f.origin, f.metric, f.task, f.lr, f.tuning, f.judge, f.translator) == (
-                data.kind, ts.benchmark, ts.language, ts.origin, ts.metric, ts.task, data.lr, data.tuning, data.judge,
-                translator):
+        if (f.kind, f.benchmark, f.language, f.origin, f.metric, f.task, f.lr, f.tuning, f.judge, f.judge_prompt,
+                f.translator) == (data.kind, ts.benchmark, ts.language, ts.origin, ts.metric, ts.task, data.lr,
+                                  data.tuning, data.judge, data.judge_prompt, translator):
             return f
     return None
 

@@ -29,8 +29,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from math import fsum
 from statistics import fmean as mean
 from typing import Any
+
+import numpy as np
 
 from harness_ext.core import stats
 from harness_ext.leaderboard.reference import ReferenceCell
@@ -56,6 +60,14 @@ def training_origin(train_data: str, baseline: str = NATIVE_DATA) -> str:
     if name.startswith(("rtt", "round_trip", "roundtrip")):
         return "round_trip"
     return "translated"
+
+
+def judge_name(judge: str, prompt: str | None) -> str:
+    """How the page names the judge(s) of a rating: ``gpt-4-turbo (prompt single_v2)``; judges ``a+b`` with
+    prompts ``x+y``: ``a (prompt x) + b (prompt y)``."""
+    judges = judge.split("+")
+    prompts = (prompt or "").split("+") + [""] * len(judges)
+    return " + ".join(f"{j} (prompt {p})" if p else j for j, p in zip(judges, prompts, strict=False))
 
 
 def _variant(train_data: str) -> str:
@@ -109,6 +121,7 @@ class MeasuredScore:
     judge: str | None = None
     items: Mapping[str, float] | None = None
     clusters: Mapping[str, str] | None = None  # item -> cluster (catalogue cluster_unit); None: items are units
+    judge_prompt: str | None = None  # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
 
 
 # --- outputs -----------------------------------------------------------------------------------------------
@@ -141,6 +154,7 @@ class Finding:
     title: str = ""
     headline: bool = True  # the benchmark's headline metric (XQuAD's exact_match, not include)
     note: str = ""
+    judge_prompt: str | None = None  # the judge's prompt version, where the judge results record it
 
     @property
     def group(self) -> tuple[str, str | None]:
@@ -192,6 +206,28 @@ Unit = tuple[str, ...]  # (base_model, language) for cells; (base_model, item) f
 
 
 @dataclass
+class Aligned:
+    """A by-items GapData as arrays over the native variant's units, in key order (``model|item``), built once
+    per test set: every finding and interaction of it reads these instead of the per-unit dicts."""
+
+    units: list[Unit]
+    scores: dict[str, np.ndarray]  # variant -> score per unit, NaN where the variant did not score it
+    cluster: np.ndarray  # cluster id per unit, ids numbered in sorted cluster-label order
+    n_clusters: int  # ids in use are below this
+    model: np.ndarray  # index into ``models`` per unit
+    models: list[str]
+
+    def other(self, translators: Sequence[str], translator: str) -> np.ndarray:
+        """One variant's scores, or (``pooled``) the per-unit mean of every translator (NaN unless all scored)."""
+        if translator != POOLED:
+            return self.scores.get(translator, np.full(len(self.units), np.nan))
+        return np.vstack([self.scores[n] for n in translators]).mean(axis=0)
+
+    def shared(self, other: np.ndarray) -> np.ndarray:
+        return ~np.isnan(self.scores[NATIVE_DATA]) & ~np.isnan(other)
+
+
+@dataclass
 class GapData:
     """Everything needed for one test set's gaps under one configuration and judge."""
 
@@ -205,6 +241,7 @@ class GapData:
     variants: dict[str, dict[Unit, float]] = field(default_factory=dict)  # train_data -> unit -> score
     clusters: dict[Unit, str] = field(default_factory=dict)
     headline: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (model, lang) -> variant
+    judge_prompt: str | None = None
 
     @property
     def config(self) -> tuple[str, str, str]:
@@ -234,6 +271,18 @@ class GapData:
         other = self.other(translator)
         return {u: self.native[u] - other[u] for u in self.native if u in other}
 
+    @cached_property
+    def aligned(self) -> Aligned:
+        """The by-items variants as arrays (see :class:`Aligned`)."""
+        units = sorted(self.native, key=_key)
+        scores = {name: np.array([values.get(u, np.nan) for u in units], dtype=float)
+                  for name, values in self.variants.items()}
+        labels = np.array([str(self.clusters.get(u, u[-1])) for u in units], dtype=str)
+        names, cluster = np.unique(labels, return_inverse=True) if units else (np.array([]), np.zeros(0, int))
+        models, model = np.unique(np.array([u[0] for u in units], dtype=str), return_inverse=True) if units else (
+            np.array([]), np.zeros(0, int))
+        return Aligned(units, scores, cluster.astype(np.int64), len(names), model, [str(m) for m in models])
+
 
 def _key(unit: Unit) -> str:
     return "|".join(unit)
@@ -241,14 +290,20 @@ def _key(unit: Unit) -> str:
 
 def gap_estimate(data: GapData, translator: str, *, resamples: int, seed: int) -> stats.Estimate | None:
     """The gap's estimate from the same units (paired items, or cells)."""
+    if data.by_items:
+        aligned = data.aligned
+        other_scores = aligned.other(data.translators(), translator)
+        shared = aligned.shared(other_scores)
+        if not shared.any():
+            return None
+        # the units both scored, in key order, clusters as ids in label order: stats.paired_difference's arrays
+        return stats.paired_arrays_difference(aligned.scores[NATIVE_DATA][shared], other_scores[shared],
+                                              aligned.cluster[shared], resamples=resamples, seed=seed,
+                                              confidence=CONFIDENCE)
     native, other = data.native, data.other(translator)
     shared = [u for u in native if u in other]
     if not shared:
         return None
-    if data.by_items:
-        clusters = {_key(u): data.clusters.get(u, u[-1]) for u in shared}
-        return stats.paired_difference({_key(u): native[u] for u in shared}, {_key(u): other[u] for u in shared},
-                                       clusters, resamples=resamples, seed=seed, confidence=CONFIDENCE)
     return stats.cells_difference([native[u] - other[u] for u in shared], confidence=CONFIDENCE)
 
 
@@ -273,18 +328,24 @@ def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Fi
     estimate = gap_estimate(data, translator, resamples=resamples, seed=seed)
     if estimate is None:
         return None
-    diffs = data.differences(translator)
     unit = "cells" if not data.by_items else ("clusters" if data.clusters else "items")
     verdict, mde, note = judge_verdict(estimate, unit)
-    other = data.other(translator)
-    models = {u[0] for u in diffs}
-    cells = {(u[0], u[1]) for u in diffs} if not data.by_items else {c for c in data.headline if c[0] in models}
     if data.by_items:
+        aligned = data.aligned
+        other_scores = aligned.other(data.translators(), translator)
+        shared = aligned.shared(other_scores)
+        native_values, other_values = aligned.scores[NATIVE_DATA][shared], other_scores[shared]
+        models = {aligned.models[i] for i in np.unique(aligned.model[shared])}
+        cells = {c for c in data.headline if c[0] in models}
         per_cell = [data.headline[c][NATIVE_DATA] - _other_headline(data, c, translator) for c in sorted(cells)
                     if c in data.headline and NATIVE_DATA in data.headline[c]
                     and _other_headline(data, c, translator) is not None]
     else:
+        diffs = data.differences(translator)
+        other = data.other(translator)
+        cells = {(u[0], u[1]) for u in diffs}
         per_cell = list(diffs.values())
+        native_values, other_values = [data.native[u] for u in diffs], [other[u] for u in diffs]
     ts = data.test_set
     return Finding(
         benchmark=ts.benchmark, language=ts.language, origin=ts.origin, answer_form=ts.answer_form, metric=ts.metric,
@@ -293,8 +354,16 @@ def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Fi
         verdict=verdict,
         n_items=estimate.n_items if data.by_items else None, n_clusters=estimate.n_clusters if data.by_items else None,
         n_cells=len(cells), positive_cells=sum(1 for d in per_cell if d > 0),
-        native_score=mean(data.native[u] for u in diffs), translated_score=mean(other[u] for u in diffs),
-        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note)
+        native_score=_mean_of(native_values),
+        translated_score=_mean_of(other_values),
+        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note,
+        judge_prompt=data.judge_prompt)
+
+
+def _mean_of(values: Sequence[float] | np.ndarray) -> float:
+    """statistics.fmean's value (an exactly rounded sum), fast on an array."""
+    as_list = np.asarray(values, dtype=float).tolist()
+    return fsum(as_list) / len(as_list)
 
 
 def _other_headline(data: GapData, cell: tuple[str, str], translator: str) -> float | None:
@@ -373,11 +442,11 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
         t = score.training
         if not t.train_data:
             continue  # a row without a training-data variant (no manifest) takes no part in a gap
-        grouped[(score.test_set, t.lr, t.tuning, t.method, score.judge)].append(score)
+        grouped[(score.test_set, t.lr, t.tuning, t.method, score.judge, score.judge_prompt)].append(score)
     out = []
-    for (ts, lr, tuning, method, judge), members in grouped.items():
+    for (ts, lr, tuning, method, judge, prompt), members in grouped.items():
         by_items = all(s.items for s in members)
-        data = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items)
+        data = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
         for s in members:
             cell = (s.training.base_model, ts.language)
             variant = _variant(s.training.train_data)
@@ -401,14 +470,14 @@ def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
     groups: dict[tuple, list[GapData]] = defaultdict(list)
     for data in series:
         pooled_set = replace(data.test_set, language=ALL_LANGUAGES, task="")
-        groups[(pooled_set, data.lr, data.tuning, data.method, data.judge)].append(data)
+        groups[(pooled_set, data.lr, data.tuning, data.method, data.judge, data.judge_prompt)].append(data)
     out = []
-    for (ts, lr, tuning, method, judge), members in groups.items():
+    for (ts, lr, tuning, method, judge, prompt), members in groups.items():
         languages = [m.test_set.language for m in members]
         if len(set(languages)) < 2 or len(set(languages)) < len(languages):
             continue
         by_items = all(m.by_items for m in members)
-        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items)
+        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
         for m in members:
             lang = m.test_set.language
             for cell, scores in m.headline.items():
@@ -486,16 +555,17 @@ def _interaction(kind: str, name: str, title: str, lr: str, tuning: str, method:
     if all(d.by_items for d in sides["left"] + sides["right"]):
         estimates = {}
         for side, members in sides.items():
-            values: dict[str, float] = {}
-            clusters: dict[str, str] = {}
-            for d in members:
-                prefix = f"{_set_name(d.test_set)}|{d.test_set.language}"
-                for unit, diff in d.differences(POOLED).items():
-                    key = f"{prefix}|{_key(unit)}"
-                    values[key] = diff
-                    clusters[key] = f"{prefix}|{d.clusters.get(unit, unit[-1])}"
-            keys = sorted(values)
-            estimates[side] = stats.mean_estimate([values[k] for k in keys], [clusters[k] for k in keys],
+            # per-item gaps keyed "<set>|<language>|<model>|<item>" in key order, clusters kept apart per test
+            # set: members in prefix order, each one's units and cluster ids (offset past the previous) in order
+            values, clusters, offset = [], [], 0
+            for d in sorted(members, key=lambda d: f"{_set_name(d.test_set)}|{d.test_set.language}|"):
+                aligned = d.aligned
+                other = aligned.other(d.translators(), POOLED)
+                shared = aligned.shared(other)
+                values.append(aligned.scores[NATIVE_DATA][shared] - other[shared])
+                clusters.append(aligned.cluster[shared] + offset)
+                offset += aligned.n_clusters
+            estimates[side] = stats.mean_estimate(np.concatenate(values), np.concatenate(clusters),
                                                   resamples=resamples, seed=seed, confidence=CONFIDENCE)
         estimate = stats.independent_difference(estimates["left"], estimates["right"], confidence=CONFIDENCE)
         left, right = estimates["left"].value, estimates["right"].value

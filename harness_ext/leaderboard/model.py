@@ -75,6 +75,7 @@ class Entry:
     n: dict[ColumnKey, int] = field(default_factory=dict)
     limited: set[ColumnKey] = field(default_factory=set)
     judges: dict[ColumnKey, str] = field(default_factory=dict)  # rating columns: the judges ("a+b")
+    judge_prompts: dict[ColumnKey, dict[str, str]] = field(default_factory=dict)  # rating columns: judge -> prompt
     source: str = ""
     is_toy: bool = False
     model_name: str = ""
@@ -208,6 +209,8 @@ def entries_from_runs(runs: list[Run]) -> list[Entry]:
                 entry.limited.add(column)
             if column.metric == "rating" and "," in score.metric_key:
                 entry.judges[column] = score.metric_key.split(",", 1)[1]
+                if score.judge_prompts:
+                    entry.judge_prompts[column] = score.judge_prompts
         entries.append(entry)
     return entries
 
@@ -275,8 +278,12 @@ def measured_scores(board: Board) -> list:
             test_set = TestSet(column.benchmark, column.language, column.origin, column.metric,
                                info.answer_form if info is not None else None, column.percent, True, column.task,
                                column.short_title)
-            out.append(MeasuredScore(test_set, training, value, entry.judges.get(column) or None,
-                                     entry.items.get(column), entry.clusters.get(column)))
+            judges = entry.judges.get(column)
+            prompts = entry.judge_prompts.get(column, {})
+            out.append(MeasuredScore(test_set, training, value, judges or None, entry.items.get(column),
+                                     entry.clusters.get(column),
+                                     "+".join(prompts.get(j, "") for j in judges.split("+")) if judges and prompts
+                                     else None))
     return out
 
 

@@ -228,6 +228,14 @@ class Score:
     source: str = ""
     metric_key: str = ""
     limited: bool = False
+    judge_prompts: dict[str, str] | None = None  # ratings: judge -> the prompt version its verdicts used
+
+
+def judge_prompt_of(data: dict) -> str | None:
+    """The prompt version a `nativeval judge` results file records (``judge.prompt_version``)."""
+    judge = data.get("judge")
+    version = judge.get("prompt_version") if isinstance(judge, dict) else None
+    return str(version) if version else None
 
 
 @dataclass
@@ -573,6 +581,7 @@ def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: C
         items={k: v * scale for k, v in items.items()} if items else None,
         clusters=clusters, tags=tags or None, source=str(run.path), metric_key=key,
         limited=run.limit is not None,
+        judge_prompts={filt: prompt} if column.metric == "rating" and (prompt := judge_prompt_of(data)) else None,
     )
 
 
@@ -612,14 +621,15 @@ def combine_judges(old: Score, new: Score) -> Score:
     A judge already in ``old`` is replaced by ``new``'s ratings (its newer run)."""
     parts = {**_per_judge(old), **_per_judge(new)}
     judges = sorted(parts)
+    prompts = {**(old.judge_prompts or {}), **(new.judge_prompts or {})} or None
     if not all(parts.values()):  # a judge without per-item ratings: means of the judges' scores only
         values = [old.value, new.value]
         return Score(sum(values) / len(values), None, max(old.n or 0, new.n or 0) or None, None, None, None,
-                     new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+                     new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited, prompts)
     items = {f"{j}|{doc}": v for j in judges for doc, v in parts[j].items()}
     clusters = {key: key.partition("|")[2] for key in items}
     return Score(sum(items.values()) / len(items), None, len(set(clusters.values())), items, clusters, None,
-                 new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited)
+                 new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited, prompts)
 
 
 def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness_ext.core import stats
-from harness_ext.leaderboard.stats import Estimate  # the core Estimate (older spellings kept for analyses)
+from harness_ext.core.stats import Estimate
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,8 @@ def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str
     and ``pair[0] - pair[1]`` with its CI when ``pair`` is given (e.g. ("CS", "CA"))."""
     normalize = _Normalizer(tuple(vocabulary) if vocabulary is not None else None, tag)
     groups = _groups(items, tag, vocabulary, normalize)
-    estimates = {name: Estimate.of(stats.mean_estimate([i.score for i in members], _cluster_labels(members),
-                                                       resamples=resamples, seed=seed, confidence=confidence))
+    estimates = {name: stats.mean_estimate([i.score for i in members], _cluster_labels(members),
+                                                       resamples=resamples, seed=seed, confidence=confidence)
                  if members else _empty() for name, members in groups.items()}
     contrast = None
     if pair is not None:
@@ -183,9 +183,9 @@ def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str
             contrast = Estimate(None, None, None, n_items=len(both), note=stats.NO_ITEMS)
         else:  # one resampling of the clusters for both parts: a subject holding both is not independent
             in_first = [k < len(first) for k in range(len(both))]
-            contrast = Estimate.of(stats.contrast_estimate(
+            contrast = stats.contrast_estimate(
                 [i.score for i in both], in_first, [not f for f in in_first], _cluster_labels(both),
-                resamples=resamples, seed=seed, confidence=confidence))
+                resamples=resamples, seed=seed, confidence=confidence)
     return TagSplit(tag, estimates, contrast, pair, tuple(normalize.warnings))
 
 

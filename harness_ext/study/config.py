@@ -50,6 +50,7 @@ from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
 from harness_ext.core.paths import is_safe_segment, safe_segment
 from harness_ext.core.prices import checked_prices
+from harness_ext.leaderboard.reference import EMBEDDED as EMBEDDED_REFERENCES
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
@@ -744,11 +745,16 @@ def _load_translate_tasks(value: Any, where: _Where, languages: tuple[str, ...])
     return out
 
 
+def _reference(spec: str, base_dir: Path) -> str:
+    """A built-in reference by name (``paper``: the study's published numbers) as it is, else a CSV path."""
+    return spec if spec in EMBEDDED_REFERENCES else resolve_path(spec, base_dir)
+
+
 def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, Any]:
     body = _mapping(value, where, {"title", "reference", "extra_args"})
     return {
         "title": body.get("title") and _str(body["title"], where / "title"),
-        "reference": resolve_path(_str(body["reference"], where / "reference"), base_dir)
+        "reference": _reference(_str(body["reference"], where / "reference"), base_dir)
         if body.get("reference") else None,
         "extra_args": list(_args(body.get("extra_args"), where / "extra_args")),
     }
@@ -822,7 +828,7 @@ def _check_files(config: StudyConfig, root: _Where) -> None:
             needed += [(root / "variants" / variant.source / "file", source.file.replace("{lang}", lang))
                        for lang in config.languages]
     needed += [(root / "eval" / "data_dirs", d) for d in config.eval.data_dirs]
-    if config.leaderboard["reference"]:
+    if config.leaderboard["reference"] and config.leaderboard["reference"] not in EMBEDDED_REFERENCES:
         needed.append((root / "leaderboard" / "reference", config.leaderboard["reference"]))
     for where, file in needed:
         if not Path(file).exists():

@@ -26,7 +26,14 @@ from harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
 from harness_ext.core.paths import safe_segment, strictly_inside
 from harness_ext.core.prices import character_prices, token_prices
 from harness_ext.core.prices import table_path as price_table_path
-from harness_ext.study.config import BaseModel, StudyConfig, Variant, recipe_options, settings
+from harness_ext.study.config import (
+    EMBEDDED_REFERENCES,
+    BaseModel,
+    StudyConfig,
+    Variant,
+    recipe_options,
+    settings,
+)
 
 STEP_FORMAT_VERSION = 1
 DATA_FILE = "data.json"
@@ -354,8 +361,11 @@ def build_plan(config: StudyConfig) -> Plan:
     lb = config.leaderboard
     b.add(Step(id="leaderboard", kind="leaderboard", out=config.output_dir / "site",
                params={"title": lb["title"] or f"nativeval study {config.name}", "extra_args": lb["extra_args"],
-                       "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label]},
-               inputs={"reference": lb["reference"]} if lb["reference"] else {},
+                       "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label],
+                       **({"reference": lb["reference"]} if lb["reference"] in EMBEDDED_REFERENCES else {})},
+               # a built-in reference (``paper``) is part of nativeval: its name keys the step; a user's CSV by content
+               inputs={"reference": lb["reference"]} if lb["reference"] and lb["reference"] not in EMBEDDED_REFERENCES
+               else {},
                deps={"results": [e.id for e in evals], "judgements": [j.id for j in judged]}))
     return Plan(config, _topological(b.steps))
 
@@ -515,7 +525,7 @@ def _judge_cmd(s: Step, c: CommandContext) -> list[str]:
 def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
     p = s.params
     return _nativeval("leaderboard", *c.ref(s, "results"), *c.ref(s, "judgements"), "--out", s.out,
-                      "--title", p["title"], *_opt("--reference", s.inputs.get("reference")),
+                      "--title", p["title"], *_opt("--reference", s.inputs.get("reference", p.get("reference"))),
                       *[arg for label in p.get("judge_labels", []) for arg in ("--judge-label", label)],
                       *p["extra_args"])
 

@@ -192,8 +192,8 @@ def test_scripted_cs_only_model_scores_100_on_cs_and_0_on_ca_in_results_and_tag_
     tagged = items_from_samples(loaded, "acc", bench.item_tags, cluster_field=bench.raw["cluster_unit"])
     split = split_by_tag(tagged, "cultural_sensitivity_label",
                          bench.tag_vocabulary("cultural_sensitivity_label"), pair=("CS", "CA"))
-    assert split.subsets["CS"].mean == 1.0 and split.subsets["CA"].mean == 0.0
-    assert split.contrast.mean == 1.0 and not split.warnings
+    assert split.subsets["CS"].value == 1.0 and split.subsets["CA"].value == 0.0
+    assert split.contrast.value == 1.0 and not split.warnings
 
 
 @pytest.mark.slow

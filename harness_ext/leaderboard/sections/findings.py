@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction
+from harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction, judge_name
 from harness_ext.leaderboard.model import Board
 from harness_ext.leaderboard.results import benchmark_has_both_origins
 from harness_ext.leaderboard.sections.common import ANSWER_FORM_TITLES, VERDICT_TITLES, fmt_gap
@@ -29,7 +29,7 @@ def group_title(f: Finding) -> str:
 
 def set_title(f: Finding) -> str:
     language = " (all languages)" if f.language == ALL_LANGUAGES else f" {f.language}"
-    judge = f", judged by {f.judge}" if f.judge else ""
+    judge = f", judged by {judge_name(f.judge, f.judge_prompt)}" if f.judge else ""
     scale = " (sum of ratings)" if f.metric.startswith("sum_") else ""
     metric = "" if f.headline else f" · {f.metric.replace('_', ' ')}"
     return f"{f.title or f.benchmark}{both_origins(f)}{language}{judge}{scale}{metric}"
@@ -83,7 +83,7 @@ def evidence(f: Finding) -> str:
                                         if f.n_clusters and f.n_clusters != f.n_items else "")
     else:
         units = f"{f.n_cells} cells ({f.positive_cells} positive)"
-    mde = f"; MDE {f.mde:.1f}" if f.mde is not None else ""
+    mde = f"; MDE {f.mde:.1f}" if f.mde is not None else "; MDE n/a"
     return units + mde
 
 
@@ -145,8 +145,15 @@ def details(board: Board) -> Section | None:
     findings = all_findings(board)
     if not findings:
         return None
-    tables = [findings_table("findings-all", findings, with_config=True, with_translator=True)]
-    tables[0].title = "Every finding: per translator and pooled, per configuration and judge"
+    tables = []
+    by_config: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:  # in display order within each configuration
+        by_config.setdefault((f.kind, f.lr, f.tuning), []).append(f)
+    for k, ((kind, lr, tuning), members) in enumerate(sorted(by_config.items(),
+                                                             key=lambda c: (c[0][0] != "measured", c[0][1:]))):
+        table = findings_table(f"findings-all-{k}", members, with_config=False, with_translator=True)
+        table.title = f"{KIND_TITLES.get(kind, kind).capitalize()}, {config_title(lr, tuning)}: {len(members)} findings"
+        tables.append(table)
     interactions = all_interactions(board)
     if interactions:
         table = Table("interactions", "Interactions: where the gap shows and where it hides", [
@@ -161,7 +168,8 @@ def details(board: Board) -> Section | None:
                       how=f"{i.how}; {i.note}".strip("; "))
         tables.append(table)
     not_shown = [line for r in reports(board) for line in r.not_shown]
-    return Section("findings-all", "All findings", "Every test set, translator and training configuration.",
+    return Section("findings-all", "All findings", "Every test set and translator (and the mean of the "
+                   "translators), one table per training configuration.",
                    tables=tables, notes=not_shown)
 
 
@@ -181,7 +189,7 @@ def both_origins(f: Finding) -> str:
 
 def figure_label(f: Finding) -> str:
     language = "" if f.language == ALL_LANGUAGES else f" {f.language}"
-    return f"{f.title or f.benchmark}{both_origins(f)}{language}" + (f" · {f.judge}" if f.judge else "")
+    return f"{f.title or f.benchmark}{both_origins(f)}{language}" + (f" · {judge_name(f.judge, f.judge_prompt)}" if f.judge else "")
 
 
 def findings_figure(board: Board) -> Dots:

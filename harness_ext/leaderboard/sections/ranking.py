@@ -133,10 +133,9 @@ def per_benchmark(board: Board) -> Section | None:
             Column("se", "SE (clustered)", "number", 2), Column("se_naive", "SE (naive)", "number", 2),
             Column("n", "items", "int"), Column("clusters", "clusters", "int")])
         ranks = competition_ranks({k: e.values[column] for k, e in enumerate(entries)})
-        col = board.stats.get(column)
         for k, entry in enumerate(entries):
             estimate = board.estimate(entry, column)
-            clustered = estimate is not None and col is not None and col.clustered
+            clustered = estimate is not None and estimate.n_clusters < estimate.n_items
             table.add(row_tags(entry), rank=ranks[k], **model_cells(entry), score=entry.values[column],
                       ci=estimate.ci if estimate else None, se=estimate.se if clustered else None,
                       se_naive=(estimate.se_naive or estimate.se) if estimate else None, n=entry.n.get(column),

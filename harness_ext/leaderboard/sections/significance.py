@@ -107,7 +107,8 @@ def uncertainty(board: Board) -> Section | None:
         table.add(benchmark=column_title(column), unit=(column.cluster_unit or "prompt (several judges)")
                   if col.clustered else "", n=col.n_items, clusters=col.n_clusters if col.clustered else None,
                   se_naive=float(np.median(se_naive)) if se_naive else None,
-                  se=float(np.median(se)) if col.clustered and se else None, mde=mde, mde_basis=basis)
+                  se=float(np.median(se)) if col.clustered and se else None, mde="n/a" if mde is None else mde,
+                  mde_basis=basis)
     if not table.rows:
         return None
     return Section("uncertainty", "Uncertainty and minimum detectable effect", "Standard errors of the mean score "

@@ -11,6 +11,7 @@ from harness_ext.leaderboard.findings import (
     MeasuredScore,
     TestSet,
     Training,
+    judge_name,
     measured_findings,
     reference_findings,
 )
@@ -192,6 +193,20 @@ def test_findings_per_learning_rate_and_judge():
               for data in ("native", "google")]
     found = {(f.lr, f.judge) for f in measured_findings(scores, resamples=200).findings}
     assert found == {(lr, j) for lr in ("1e-4", "1e-6") for j in ("gpt-4-turbo", "command-r-plus")}
+
+
+def test_ratings_made_with_two_prompt_versions_are_never_compared_and_the_prompt_is_named():
+    ts = TestSet("open_qa", "es", "human_translated", "rating", "free_form")
+    scores = [MeasuredScore(ts, Training("m", data, "1e-4", "mono"), 3.0, judge="gpt-4-turbo",
+                            items={"a": 3.0 + (data == "native"), "b": 2.0, "c": 4.0}, judge_prompt=prompt)
+              for data, prompt in (("native", "single_v2"), ("google", "single_v1"))]
+    assert measured_findings(scores, resamples=200).findings == []  # native judged one way, google another
+    scores[1] = MeasuredScore(**{**scores[1].__dict__, "judge_prompt": "single_v2"})
+    (finding,) = measured_findings(scores, resamples=200).findings
+    assert (finding.judge, finding.judge_prompt) == ("gpt-4-turbo", "single_v2")
+    assert finding.to_json()["judge_prompt"] == "single_v2"
+    assert judge_name("gpt-4-turbo", "single_v2") == "gpt-4-turbo (prompt single_v2)"
+    assert judge_name("a+b", "x+") == "a (prompt x) + b" and judge_name("a", None) == "a"
 
 
 def test_rows_without_a_training_data_variant_take_no_part():

@@ -19,6 +19,7 @@ import pytest
 
 from harness_ext.core.errors import InputError
 from harness_ext.leaderboard.build import build_leaderboard, make_page, write_site
+from harness_ext.leaderboard.model import measured_scores
 from harness_ext.leaderboard.results import (
     ColumnKey,
     load_run,
@@ -276,6 +277,10 @@ def test_the_published_numbers_reproduce_the_study(tmp_path):
     assert {c["key"] for c in data["claims"]} == set("abcdef")
     claims = details_md(tmp_path / "site", "claims")
     assert "Constrained translated test sets hide the gap" in claims and "supported" in claims
+    # every finding, one table per training configuration (not one table of hundreds of rows)
+    every = details_md(tmp_path / "site", "findings-all")
+    configs = sorted({(f["lr"], f["tuning"]) for f in data["findings"]})
+    assert len(configs) > 1 and all(f"Published numbers, {lr} · {tuning}:" in every for lr, tuning in configs)
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert html.index('id="section-findings"') < html.index('id="contents"') < html.index('id="section-reference"')
 
@@ -454,7 +459,8 @@ def test_bad_reference_csv_is_an_input_error(tmp_path):
         build_leaderboard([], reference=str(bad))
 
 
-def write_judgments(results: Path, judge: str, ratings: list[int], keep_label: bool = False) -> None:
+def write_judgments(results: Path, judge: str, ratings: list[int], keep_label: bool = False,
+                    prompt_version: str = "single_v2") -> None:
     """A judge's output beside an lm-eval run, in the shape `nativeval judge` writes."""
     header = json.loads(results.read_text(encoding="utf-8"))
     stamp = results.stem[len("results_"):]
@@ -465,7 +471,8 @@ def write_judgments(results: Path, judge: str, ratings: list[int], keep_label: b
         "group_subtasks": {"native_zh_open_qa": []},
         "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa"}},
         "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
-        "model_name": header["model_name"], "config": header["config"], "judge": {"name": judge},
+        "model_name": header["model_name"], "config": header["config"],
+        "judge": {"name": judge, "prompt_version": prompt_version},
     }
     if keep_label:
         judge_doc["nativeval"] = header["nativeval"]
@@ -488,6 +495,10 @@ def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
     assert alpha.values[open_qa] == pytest.approx(4.5) and len(alpha.items[open_qa]) == 4
     assert CMMLU in alpha.values  # the lm-eval run's scores stay on the same row
     assert len(board.stats[open_qa].pairs) == 3
+    # the judge's prompt version, read once with its results, goes with the rating to the findings
+    assert alpha.judge_prompts[open_qa] == {"gpt4": "single_v2"}
+    (rating,) = [s for s in measured_scores(board) if s.test_set.metric == "rating" and s.value == pytest.approx(4.5)]
+    assert (rating.judge, rating.judge_prompt) == ("gpt4", "single_v2")
 
 
 def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(unrelated_models, tmp_path):
@@ -496,13 +507,14 @@ def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(u
     for results in sorted(copy.rglob("results_*.json")):
         good = "alpha" in str(results)
         write_judgments(results, "gpt4", [5, 4, 5, 4] if good else [2, 3, 2, 2])
-        write_judgments(results, "claude", [4, 4, 5, 5] if good else [1, 2, 2, 3])
+        write_judgments(results, "claude", [4, 4, 5, 5] if good else [1, 2, 2, 3], prompt_version="single_v3")
     board = build_leaderboard([copy], resamples=500)
     open_qa = ColumnKey("open_qa", "zh", "rating", "native")
     assert board.superseded == []  # a second judge is not a duplicate run
     alpha = next(e for e in board.entries if e.label == "alpha")
     assert alpha.values[open_qa] == pytest.approx((18 + 18) / 8) and len(alpha.items[open_qa]) == 8
     assert alpha.n[open_qa] == 4 and len(set(alpha.clusters[open_qa].values())) == 4
+    assert alpha.judge_prompts[open_qa] == {"gpt4": "single_v2", "claude": "single_v3"}
     estimate = board.estimate(alpha, open_qa)
     assert estimate.method == "cluster-robust t(G-1)" and estimate.n_clusters == 4  # few clusters: t, not bootstrap
 

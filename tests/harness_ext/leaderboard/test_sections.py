@@ -161,6 +161,9 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     assert row["sensitivity"] == pytest.approx(full * scale * len(rows[::2]) / len(rows))
     # the fixture's items share one passage: clustered by the catalogue's unit, one cluster gives no interval
     assert row.get("ci") is None and row.get("p") is None
+    # one cluster: no minimum detectable effect, said as such; the ranking shows no clustered SE for it
+    uncertainty = {r["benchmark"]: r for r in section(page, "uncertainty")["tables"][0]["rows"]}
+    assert "n/a" in [r.get("mde") for r in uncertainty.values()]
     assert "## Translationese sensitivity" in markdown and "Translationese sensitivity" in html
     assert section(no_extras[1], "translationese") is None
     assert "Translationese sensitivity" not in no_extras[0] + no_extras[2]

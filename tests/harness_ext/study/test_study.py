@@ -565,6 +565,9 @@ def test_demo_config_plans_toy_model_three_variants_and_stand_in_judge():
     assert plan.config.judges[0].serve == "stub"
     assert "toy model" in plan.steps["leaderboard"].params["title"].lower()
     ctx = CommandContext(plan)
+    # the built-in published numbers by name: no file to find, the name is part of the step's key
+    board = command_for(plan.steps["leaderboard"], ctx)
+    assert board[board.index("--reference") + 1] == "paper" and "reference" not in plan.steps["leaderboard"].inputs
     for step in (s for s in plan.steps.values() if s.kind == "finetune"):  # a CPU demo: full precision base
         assert "load_in_8bit" not in step.params and "--load-in-8bit" not in command_for(step, ctx)
 

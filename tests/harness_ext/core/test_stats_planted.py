@@ -1,4 +1,4 @@
-"""Known-answer and planted-effect tests for the leaderboard statistics (harness_ext.leaderboard.stats)."""
+"""Known-answer and planted-effect tests for the statistics the leaderboard uses (harness_ext.core.stats)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from harness_ext.leaderboard.stats import (
-    bootstrap_mean_ci,
+from harness_ext.core.stats import (
     bootstrap_means,
     cluster_index,
     clustered_se,
@@ -18,13 +17,23 @@ from harness_ext.leaderboard.stats import (
     mean_estimate,
     minimum_detectable_effect,
     naive_se,
-    pair_items,
-    paired_bootstrap,
-    paired_test,
+    paired_arrays_difference,
+    paired_difference,
     pairwise,
     pearson_r,
     sign_flip_exact,
 )
+
+
+def paired_test(a, b, clusters=None, resamples=10_000, seed=0):
+    return paired_arrays_difference(np.asarray(a, float), np.asarray(b, float), clusters, resamples=resamples,
+                                    seed=seed)
+
+
+def paired_bootstrap(a, b, resamples=10_000, seed=0):
+    """The bootstrap interval and p (no McNemar) of a - b on aligned lists."""
+    return paired_arrays_difference(np.asarray(a, float), np.asarray(b, float), binary=False,
+                                    resamples=resamples, seed=seed)
 
 
 # --- McNemar -------------------------------------------------------------------------------------------
@@ -201,20 +210,22 @@ def test_holm_known_answer():
     assert holm([]) == []
 
 
-def test_bootstrap_mean_ci_and_pairing():
-    low, high = bootstrap_mean_ci([0.0, 1.0] * 50, resamples=1000, seed=0)
-    assert low < 0.5 < high
-    assert pair_items({"a": 1.0, "b": 0.0, "c": 1.0}, {"b": 1.0, "c": 1.0, "d": 0.0}) == ([0.0, 1.0], [1.0, 1.0])
+def test_mean_interval_and_pairing_by_item_id():
+    estimate = mean_estimate([0.0, 1.0] * 50, resamples=1000, seed=0)
+    assert estimate.ci_low < 0.5 < estimate.ci_high
+    # only the items both were scored on: b (0 vs 1) and c (1 vs 1)
+    paired = paired_difference({"a": 1.0, "b": 0.0, "c": 1.0}, {"b": 1.0, "c": 1.0, "d": 0.0}, resamples=100)
+    assert paired.n_items == 2 and paired.value == pytest.approx(-0.5)
     with pytest.raises(ValueError):
         paired_bootstrap([1.0], [1.0, 2.0])
 
 
 def test_a_pair_without_inference_is_never_called_different():
-    """One shared cluster gives no p-value; the leaderboard's Holm (compared with alpha in the significance
-    matrix) counts it as not distinguished, never as p = 0.0005 evidence."""
+    """One shared cluster gives no p-value; Holm leaves it out of the family (None), never p = 0.0005
+    evidence, and the leaderboard calls a pair different only where ``adjusted is not None and adjusted < 0.05``."""
     values = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     index = np.array([0, 0, 0])
     mask = np.ones_like(values, dtype=bool)
     (estimate,) = pairwise(values, mask, index, bootstrap_means(values, mask, index, 100)).estimates
     assert estimate.p_value is None and estimate.ci is None
-    assert holm([estimate.p_value, 0.001]) == [1.0, 0.001]  # and it is not a test: the family is one
+    assert holm([estimate.p_value, 0.001]) == [None, 0.001]  # and it is not a test: the family is one
