@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -379,6 +380,59 @@ def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:
                          aggregate_metrics=aggregate, extra={k: v for k, v in raw.items() if k not in known})
 
 
+_PLACEHOLDER = re.compile(r"(?<!\{)\{(lang|config|member|member_title|display_name|[a-z_]+_lang)\}(?!\})")
+
+
+def _fill(value: Any, ctx: dict[str, str]) -> Any:
+    """``value`` with ``{lang}``, ``{config}``, ``{member}`` ... replaced (Jinja's ``{{x}}`` is left alone)."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: ctx.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _fill(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ctx) for v in value]
+    return value
+
+
+def expand_per_language(raw: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """The task entries of a ``per_language`` block: one ``task`` template filled in per language row.
+
+    ``per_language: {task: {...}, members: [...], member: {...}, member_titles: {...}, languages: {code: row}}``.
+    A row holds the language's ``config`` and whatever differs per language (``origin``, ``translator``,
+    ``evidence``, its own ``members``); its keys other than ``config`` and ``members`` join the task entry.
+    For a group, each member name becomes ``member`` filled in (``{member}``, ``{member_title}``).
+    """
+    block = raw.get("per_language")
+    if not block:
+        return []
+    try:
+        template, rows = block["task"], block["languages"]
+    except (KeyError, TypeError):
+        raise InputError(f"{path}: per_language needs `task` and `languages`") from None
+    titles = block.get("member_titles") or {}
+    tasks = []
+    for lang, row in rows.items():
+        row = dict(row or {})
+        ctx = {"lang": str(lang), "config": str(row.get("config", lang)),
+               "display_name": str(row.get("display_name") or language(str(lang)).name),
+               **{k: str(row.pop(k)) for k in list(row) if k.endswith("_lang")}}
+        task = _fill(template, ctx)
+        members = row.pop("members", block.get("members"))
+        if "group" in task:
+            entries = []
+            for member in members or ():
+                name = member if isinstance(member, str) else member["name"]
+                mctx = {**ctx, "member": name, "member_title": titles.get(name, name.replace("_", " "))}
+                entry = {"name": name, **_fill(block.get("member") or {}, mctx)}
+                entries.append(entry if isinstance(member, str) else {**entry, **member})
+            task["group"] = {**task["group"], "members": entries}
+        row.pop("display_name", None)
+        task.update({k: v for k, v in row.items() if k != "config"})
+        task["language"] = str(lang)
+        tasks.append(task)
+    return tasks
+
+
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
     """Read every ``<benchmark>.yaml`` (files starting with ``_`` hold shared settings)."""
     settings = read_yaml(directory / "_collections.yaml")
@@ -390,7 +444,7 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
         bench = _benchmark(raw, path)
         _check_origin(bench.origin, str(path))
         subsets = _subsets(raw, path)
-        for raw_task in raw.get("tasks", []):
+        for raw_task in [*raw.get("tasks", []), *expand_per_language(raw, path)]:
             task = _task(raw_task, bench)
             _check_origin(task.origin, f"{path}: task {task.name}")
             tasks.append(task)
