@@ -24,10 +24,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
-
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.core.io import read_jsonl
+
+
+class _LazyDatasets:
+    """The ``datasets`` package, imported on first use: listing the catalogue (`nativeval tasks`, lm-eval's
+    index of the generated tasks) never needs it, and importing it costs over a second."""
+
+    def __getattr__(self, name: str):
+        import datasets as module
+
+        return getattr(module, name)
+
+
+datasets = _LazyDatasets()
 
 log = logging.getLogger(__name__)
 

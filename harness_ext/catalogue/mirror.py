@@ -13,14 +13,15 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import datasets
+from typing import TYPE_CHECKING, Any
 
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json
+
+if TYPE_CHECKING:
+    import datasets
 
 log = logging.getLogger(__name__)
 SOURCE_FILE = "_source.json"

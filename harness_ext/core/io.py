@@ -137,7 +137,7 @@ def read_yaml(path: str | os.PathLike, *, shown: str | os.PathLike | None = None
         raise InputError(f"{shown}: file not found")
     text = read_text(path)
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
