@@ -78,10 +78,12 @@ def data_check(task_names):
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
 @click.option("--markdown", is_flag=True, help="A Markdown table (as in the README).")
+@click.option("--lang", "lang", default=None, metavar="CODE",
+              help="Only this language's tasks and its native_/translated_ collections (with the test sets it lacks).")
 @click.option("--user-dir", "user_dir", is_flag=True,
               help="Print the user task directory (for `lm_eval --include_path`; it reaches nativeval's tasks too).")
 @friendly_errors
-def tasks(as_json, markdown, user_dir):
+def tasks(as_json, markdown, lang, user_dir):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
@@ -95,9 +97,9 @@ def tasks(as_json, markdown, user_dir):
         return
     cat = catalogue()
     if as_json:
-        click.echo(json.dumps(catalogue_view.as_json(cat), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(catalogue_view.as_json(cat, lang), indent=2, ensure_ascii=False))
     else:
-        click.echo(catalogue_view.as_markdown(cat) if markdown else catalogue_view.as_table(cat))
+        click.echo(catalogue_view.as_markdown(cat, lang) if markdown else catalogue_view.as_table(cat, lang))
 
 
 # --- eval -------------------------------------------------------------------------------------------

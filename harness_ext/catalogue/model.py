@@ -239,6 +239,24 @@ class Catalogue:
     def collection_members(self, collection: str) -> list[CatalogueTask]:
         return [t for t in self.tasks if collection in t.collections]
 
+    def lacking(self, collection: str) -> list[str]:
+        """Test sets of the collection's origin group (benchmark titles) that do not cover its language."""
+        group, _, lang = collection.partition("_")
+        if not lang:
+            return []
+        titles: dict[str, set[str]] = {}
+        for task in self.tasks:
+            if task.in_collections and task.origin_group == group:
+                titles.setdefault(task.benchmark.title, set()).add(task.language)
+        return sorted(title for title, languages in titles.items() if lang not in languages)
+
+    def empty_note(self, collection: str) -> str:
+        group, _, lang = collection.partition("_")
+        if collection in self.empty_notes:
+            return self.empty_notes[collection]
+        name = language(lang).name if lang else "any language"
+        return f"no {group} test set covers {name} ({', '.join(self.lacking(collection))} do not)"
+
     def leaves(self) -> list[tuple[CatalogueTask, Leaf]]:
         return [(t, leaf) for t in self.tasks for leaf in t.leaves]
 
@@ -259,8 +277,7 @@ class Catalogue:
             if name in collections:
                 members = self.collection_members(name)
                 if not members:
-                    note = self.empty_notes.get(name, "no task belongs to it yet")
-                    raise InputError(f"collection {name} has no tasks: {note}")
+                    raise InputError(f"collection {name} has no tasks: {self.empty_note(name)}")
                 resolved.extend(members)
             elif name in by_name:
                 resolved.append(by_name[name])
