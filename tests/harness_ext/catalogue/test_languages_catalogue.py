@@ -16,7 +16,7 @@ from harness_ext.core.errors import InputError
 
 # INCLUDE (44 languages) and Global-MMLU (42) meet in these 26, plus Tagalog/Filipino (INCLUDE "Tagalog",
 # Global-MMLU "fil").
-INCLUDE_AND_GLOBAL_MMLU = ("ar bn de el es fa fr he hi id it ja ko lt ms ne nl pl pt ru sr te tr uk vi zh tl").split()
+INCLUDE_AND_GLOBAL_MMLU = ["ar", "bn", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "lt", "ms", "ne", "nl", "pl", "pt", "ru", "sr", "te", "tr", "uk", "vi", "zh", "tl"]
 
 # The Global-MMLU paper's four tiers (Singh et al. 2024, §3.1/§4.1).
 TIERS = {
