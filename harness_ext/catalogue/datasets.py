@@ -43,6 +43,7 @@ datasets = _LazyDatasets()
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
+MIRROR_SOURCE = "nativeval mirror: "  # DatasetInfo.description of a split read from a mirror file
 DEFAULT_CONFIG_DIR = "default"
 PARQUET_EXPORT_REF = "refs/convert/parquet"
 _SCRIPT_ERROR = re.compile(r"Dataset scripts are no longer supported, but found (\S+)")
@@ -178,7 +179,8 @@ def _from_hub(source: HubSource, config: str | None, split: str) -> datasets.Dat
 
 @functools.lru_cache(maxsize=8)
 def _parse_mirror_file(path: str, stamp: tuple[int, int, int]) -> datasets.Dataset:
-    return datasets.Dataset.from_list(read_jsonl(path))
+    # the file is recorded in the split's info, so that a one-line error can name where rows are missing
+    return datasets.Dataset.from_list(read_jsonl(path), info=datasets.DatasetInfo(description=MIRROR_SOURCE + path))
 
 
 def _read_mirror_file(path: str) -> datasets.Dataset:
