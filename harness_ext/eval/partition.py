@@ -2,9 +2,11 @@
 
 Global-MMLU, MMMLU and INCLUDE keep all subjects of a language in one split; lm-eval builds one task per subject,
 and each task's ``process_docs`` used to filter the whole split (57 passes for a Global-MMLU language). Here the
-first member to ask reads the split's member column once and partitions the row numbers; every member then takes
-its rows with ``Dataset.select`` (an index mapping, no copy). A member with no rows is one line naming the task,
-the member and where the rows came from - not lm-eval's ``IndexError: Invalid key: 0 is out of bounds``.
+first member to ask reads the split once (Arrow -> rows in one call) and partitions its rows by member; every
+member then gets its rows as a :class:`Docs` list, which is what lm-eval does with a split anyway (it indexes,
+iterates and lists docs, and reads ``features``) - without building one ``datasets.Dataset`` per member. A member
+with no rows is one line naming the task, the member and where the rows came from - not lm-eval's
+``IndexError: Invalid key: 0 is out of bounds``.
 """
 
 from __future__ import annotations
@@ -21,17 +23,25 @@ if TYPE_CHECKING:
     import datasets
 
 _MAX_SPLITS = 64
-_partitions: OrderedDict[tuple[Any, ...], dict[Any, list[int]]] = OrderedDict()
+_partitions: OrderedDict[tuple[Any, ...], dict[Any, Docs]] = OrderedDict()
 
 
-def _partition(dataset: datasets.Dataset, field: str, key: Callable[[Any], Any]) -> dict[Any, list[int]]:
+class Docs(list):
+    """A member's docs: a list of row dicts that also carries its split's ``features`` (lm-eval reads them)."""
+
+    def __init__(self, rows: list[dict[str, Any]], features: Any) -> None:
+        super().__init__(rows)
+        self.features = features
+
+
+def _partition(dataset: datasets.Dataset, field: str, key: Callable[[Any], Any]) -> dict[Any, Docs]:
     cache_key = (getattr(dataset, "_fingerprint", None) or id(dataset), len(dataset), field, key)
     found = _partitions.get(cache_key)
     if found is None:
-        groups: dict[Any, list[int]] = defaultdict(list)
-        for row, value in enumerate(dataset[field]):  # one columnar read of the split
-            groups[key(value)].append(row)
-        found = _partitions[cache_key] = dict(groups)
+        groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in dataset.to_list():  # the split read once
+            groups[key(row[field])].append(row)
+        found = _partitions[cache_key] = {member: Docs(rows, dataset.features) for member, rows in groups.items()}
         if len(_partitions) > _MAX_SPLITS:
             _partitions.popitem(last=False)
     else:
@@ -50,8 +60,9 @@ def source_of(dataset: datasets.Dataset) -> str:
 
 
 def member_rows(dataset: datasets.Dataset, field: str, member: Any, key: Callable[[Any], Any],
-                task_of: Callable[[str], str] | None = None) -> datasets.Dataset:
-    """The rows of ``dataset`` whose ``key(row[field])`` is ``member``; none is a one-line error."""
+                task_of: Callable[[str], str] | None = None) -> Docs:
+    """The rows of ``dataset`` whose ``key(row[field])`` is ``member`` (a fresh list each call: lm-eval may
+    reorder or extend it); none is a one-line error."""
     rows = _partition(dataset, field, key).get(member)
     if not rows:
         source = source_of(dataset)
@@ -60,4 +71,4 @@ def member_rows(dataset: datasets.Dataset, field: str, member: Any, key: Callabl
         raise DatasetUnavailable(
             f"{named}no rows for subject {member!r} ({field}) in {source}; the data source lacks that subject - "
             f"write the mirror again (`nativeval data download`) or check its {Path(source).name or 'split'}")
-    return dataset.select(rows)
+    return Docs(rows, rows.features)
