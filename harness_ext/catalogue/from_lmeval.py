@@ -1,8 +1,9 @@
 """Catalogue entries from lm-eval's own task folders, so that prompts cannot drift from the built-ins.
 
 ``python -m harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/`` (include/default,
-openai-mmmlu, mgsm/native_cot, xquad, tydiqa) and rewrites the ``per_language:`` block at the end of the
-matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml, tydiqa.yaml): one row per language
+openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual) and rewrites the ``per_language:``
+block at the end of the matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml,
+tydiqa.yaml, mt_mmlu.yaml): one row per language
 that the registry knows, with what lm-eval sets per language (dataset config, domains, the prompt's
 ``doc_to_text``, stop sequences). Languages the catalogue already lists by hand under ``tasks:`` (the study's
 es/ru/zh, whose prompts carry documented corrections) are skipped. Run once per lm-eval upgrade; its output is
@@ -165,9 +166,20 @@ def tydiqa_block(tasks_dir: Path) -> dict[str, Any]:
             "languages": rows}
 
 
+def okapi_block(tasks_dir: Path) -> dict[str, Any]:
+    """Okapi m_MMLU: one task per language of okapi/mmlu_multilingual (the config is the language code)."""
+    rows = {}
+    for path in sorted((tasks_dir / "okapi" / "mmlu_multilingual").glob("m_mmlu_*.yaml")):
+        lang = _read(path)["dataset_name"]
+        if lang != "en" and lang in registry():
+            rows[lang] = {"config": lang}
+    return {"task": {"name": "translated_{lang}_mt_mmlu", "config": "{config}", "lm_eval_builtin": "m_mmlu_{lang}"},
+            "languages": rows}
+
+
 BLOCKS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "include.yaml": include_block, "ht_mmlu.yaml": mmmlu_block, "mgsm.yaml": mgsm_block,
-    "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block,
+    "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block, "mt_mmlu.yaml": okapi_block,
 }
 
 
