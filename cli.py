@@ -492,7 +492,7 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 @click.option("--dry-run", is_flag=True, help="Print the plan, what is done, estimated GPU-hours and API calls.")
 @click.option("--only", multiple=True, metavar="STEP", help="Run only matching steps (kind, id, id prefix or glob).")
 @click.option("--force", multiple=True, metavar="STEP", help="Rerun matching steps and everything downstream.")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a ${NAME} of the study file.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a ${NAME} of the study file; a path given here is relative to the working directory.")
 @click.option("--output-dir", default=None, type=click.Path(file_okay=False),
               help="Write the study here instead of the study file's output_dir.")
 @click.option("--export-slurm", type=click.Path(file_okay=False), metavar="DIR",
@@ -509,6 +509,7 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable.
 
     `nativeval study init --lang CODE --out FILE` writes a study file for any Aya language."""
+    from harness_ext.core.errors import InputError
     from harness_ext.study.config import parse_vars
     from harness_ext.study.plan import cost_line
     from harness_ext.study.runner import (
@@ -519,6 +520,9 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         subprocess_executor,
     )
 
+    modes = [flag for flag, on in (("--dry-run", dry_run), ("--status", status), ("--export-slurm", export_slurm)) if on]
+    if len(modes) > 1:
+        raise InputError(f"{' and '.join(modes)} do different things; give one of them (or none, to run the study)")
     overrides = parse_vars(variables)
     plan = load_plan(study_file, overrides, output_dir)
     plan.cache_per_step = cache_per_step

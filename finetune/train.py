@@ -42,6 +42,7 @@ from finetune.modeling import (
 )
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
+from harness_ext.core.paths import strictly_inside
 from harness_ext.core.runs import RUN_STARTED
 
 log = logging.getLogger("nativeval.finetune")
@@ -348,7 +349,7 @@ def install_final(out: Path) -> None:
     """Move the complete staged save into ``out``, entry by entry, the manifest last (idempotent)."""
     staged = out / STAGED_DIR
     for entry in sorted(staged.iterdir(), key=lambda p: p.name == MANIFEST_NAME):
-        target = out / entry.name
+        target = strictly_inside(out, out / entry.name, what="the fine-tuning output")
         if entry.is_dir() and target.is_dir():
             shutil.rmtree(target)
         os.replace(entry, target)

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext import __version__
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue import user_tasks
@@ -33,8 +31,9 @@ from harness_ext.catalogue.model import (
 )
 from harness_ext.core.cache import KVCache, cache_key
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_yaml
 from harness_ext.core.languages import language
+from harness_ext.core.paths import inside, safe_segment
 from harness_ext.core.resilience import RetryPolicy
 from translate.backends.base import Backend
 from translate.pipeline import segment_key, translate_records
@@ -76,7 +75,7 @@ class TaskTranslation:
 
 # --- resolving the request -------------------------------------------------------------------------------
 def translation_spec(benchmark: str) -> dict[str, Any]:
-    specs = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    specs = read_yaml(SPEC_FILE)
     if benchmark not in specs:
         raise InputError(f"benchmark {benchmark!r} has no translation recipe yet; add one to "
                          f"harness_ext/catalogue/data/{SPEC_FILE.name} ({', '.join(sorted(specs))} have one)")
@@ -456,7 +455,7 @@ def translate_task(backend: Backend, request: TaskTranslationRequest,
                    echo: Callable[[str], None] = lambda _line: None) -> TaskTranslation:
     task, leaves, spec, name, target = resolve(request)
     root = Path(request.out) if request.out else user_tasks.user_tasks_dir()
-    folder = root / name
+    folder = inside(root, root / safe_segment(name), what="the user task folder")
     bench = task.benchmark
 
     parts: list[Part] = []

@@ -19,6 +19,7 @@ from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json
+from harness_ext.core.paths import inside
 
 if TYPE_CHECKING:
     import datasets
@@ -104,7 +105,7 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
     """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
     bench = task.benchmark
     loader = loader or (lambda _id, cfg, split, revision: data_layer.hub_load(bench.hub_source, cfg, split))
-    folder = to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR)
+    folder = inside(to, to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR), what="mirror folder")
     record_path = folder / SOURCE_FILE
     record = read_json(record_path) if record_path.is_file() else {}
     if record.get("requested_revision") not in (None, bench.revision):

@@ -67,6 +67,9 @@ ORIGIN_GROUPS = {
     # items and knowledge, with translation noise added.
     "round_trip_translated": "translated",
 }
+# How a benchmark's answers are written: free text (extractive QA, open generation) or constrained (a choice
+# letter, a number). The study's finding turns on it: constrained translated test sets hide the gap.
+ANSWER_FORMS = ("free_form", "constrained")
 
 
 def origin_group(origin: str) -> str:
@@ -106,7 +109,8 @@ class Benchmark:
     headline: Headline | None  # the one score a leaderboard shows; None: not declared (nothing shown)
     percent: bool  # headline shown 0-100
     cluster_unit: str | None  # doc field (or ``subject``: the group member) items share as one sampling cluster
-    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results.csv
+    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results*.csv
+    answer_form: str | None  # one of ANSWER_FORMS (None: not declared)
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @property
@@ -327,10 +331,17 @@ def _benchmark(raw: dict[str, Any], path: Path) -> Benchmark:
             dataset_id=ds["id"], revision=str(ds["revision"]), splits=tuple(ds["splits"]),
             license=ds.get("license"), version=float(raw.get("version", 1.0)), headline=_headline(raw, path),
             percent=bool(raw.get("percent", False)), cluster_unit=raw.get("cluster_unit"),
-            reference_key=raw.get("reference_key"), raw=raw,
+            reference_key=raw.get("reference_key"), answer_form=_answer_form(raw, path), raw=raw,
         )
     except KeyError as err:
         raise InputError(f"{path}: missing key {err.args[0]!r}") from None
+
+
+def _answer_form(raw: dict[str, Any], path: Path) -> str | None:
+    form = raw.get("answer_form")
+    if form is not None and form not in ANSWER_FORMS:
+        raise InputError(f"{path}: answer_form {form!r} is not one of {', '.join(ANSWER_FORMS)}")
+    return form
 
 
 def _check_origin(origin: str, where: str) -> None:

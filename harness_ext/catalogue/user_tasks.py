@@ -28,6 +28,7 @@ from harness_ext.catalogue import model
 from harness_ext.catalogue.datasets import datasets
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_text, read_json, read_jsonl
+from harness_ext.core.paths import inside
 
 USER_DIR_ENV = "NATIVEVAL_USER_TASKS"
 BUILTIN_SUBDIR = "_nativeval"
@@ -101,6 +102,7 @@ def _entry_task(entry: dict[str, Any], folder: Path) -> model.CatalogueTask:
         splits=tuple(dataset["splits"]), license=bench_raw.get("license"), version=float(bench_raw["version"]),
         headline=source.headline if source else None, percent=source.percent if source else False,
         cluster_unit=source.cluster_unit if source else None, reference_key=None,
+        answer_form=source.answer_form if source else None,
         raw={**bench_raw, "dataset": dataset},
     )
     leaves = tuple(model.Leaf(name=leaf["name"], task_name=entry["name"], member=leaf.get("member"),
@@ -149,7 +151,8 @@ def load_mirror_docs(data_dir: str | os.PathLike, provenance: dict[str, Any] | N
     source = provenance["dataset"]
     out = {}
     for split in source["splits"]:
-        path = mirror_path(data_dir, source["id"], source.get("config"), split)
+        path = inside(data_dir, mirror_path(data_dir, source["id"], source.get("config"), split),
+                      what="user task data file")
         if not path.is_file():
             raise InputError(f"{path} is missing; rerun the `nativeval translate-task` command that made this task")
         out[split] = datasets.Dataset.from_list(read_jsonl(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -123,26 +124,69 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}:{err.lineno}:{err.colno}: malformed JSON ({err.msg})") from None
 
 
+@functools.lru_cache(maxsize=1)
+def _unique_key_loader():
+    """A safe YAML loader that refuses a key given twice in one mapping (YAML's last-wins would hide it).
+
+    Merge keys (``<<: *anchor``) still override as YAML defines; only keys written twice are an error."""
+    import yaml  # imported here: most io users never read YAML
+
+    # libyaml's parser where installed (the catalogue's files parse 10x faster), the same safe constructor
+    class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, int] = {}
+                for key_node, _value in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.get(key)
+                    except TypeError:
+                        continue  # an unhashable key: the base class reports it
+                    if first is not None:
+                        raise DuplicateYamlKey(key, first, key_node.start_mark)
+                    seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
+class DuplicateYamlKey(Exception):
+    def __init__(self, key: Any, first_line: int, mark: Any):
+        self.key, self.first_line, self.problem_mark = key, first_line, mark
+        self.problem = (f"duplicate key {key!r} (first at line {first_line}); YAML would keep only the last one, "
+                        "so remove or rename one of them")
+        super().__init__(self.problem)
+
+
+def load_yaml_text(text: str, shown: str | os.PathLike) -> Any:
+    """Parse YAML ``text`` (from ``shown``) with the one loader every nativeval YAML goes through: safe, and a
+    key given twice in a mapping is an error. Any problem is one InputError line naming file and line."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, DuplicateYamlKey) as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if isinstance(err, DuplicateYamlKey):
+            raise InputError(f"{shown}{line}: {problem}") from None
+        raise InputError(f"{shown}{line}: malformed YAML ({problem})") from None
+
+
 def read_yaml(path: str | os.PathLike, *, shown: str | os.PathLike | None = None) -> dict[str, Any]:
     """Read a YAML file whose top level is a mapping; any problem is one InputError line naming the file.
 
     ``shown`` is the name the message uses (default ``path``): a missing file, malformed YAML (with its
-    line) and a top level that is not a mapping each get their own line.
+    line), a key given twice (with both lines) and a top level that is not a mapping each get their own line.
     """
-    import yaml  # imported here: most io users never read YAML
-
     path = Path(path)
     shown = shown if shown is not None else path
     if not path.is_file():
         raise InputError(f"{shown}: file not found")
-    text = read_text(path)
-    try:
-        loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"{shown}{line}: malformed YAML ({problem})") from None
+    loaded = load_yaml_text(read_text(path), shown)
     if not isinstance(loaded, dict):
         raise InputError(f"{shown}: expected a mapping at the top level")
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -23,11 +24,25 @@ def _section(path: str | os.PathLike | None, key: str, shape: str) -> Prices:
     section = raw.get(key, {} if key != "per_million_tokens" or "per_million_characters" in raw else raw)
     if not isinstance(section, dict):
         raise InputError(f"{source}: expected {key}: {{model: {shape}}}")
-    try:
-        return {str(model): {unit: float(usd) for unit, usd in entry.items()}
-                for model, entry in section.items() if isinstance(entry, dict)}
-    except (TypeError, ValueError):
-        raise InputError(f"{source}: {key}: every price must be a number of USD, as {shape}") from None
+    return checked_prices(section, f"{source}: {key}", shape)
+
+
+def checked_prices(section: dict, where: str, shape: str = "{input: USD, output: USD}") -> Prices:
+    """``{model: {unit: USD}}`` with every price a finite number of zero or more (a negative price would turn
+    a spending cap off); anything else is one InputError line naming ``where`` and the model."""
+    prices: Prices = {}
+    for model, entry in section.items():
+        if not isinstance(entry, dict):
+            continue
+        try:
+            prices[str(model)] = {str(unit): float(usd) for unit, usd in entry.items()}
+        except (TypeError, ValueError):
+            raise InputError(f"{where}: {model}: every price must be a number of USD, as {shape}") from None
+        if any(not math.isfinite(usd) or usd < 0 for usd in prices[str(model)].values()) \
+                or any(isinstance(usd, bool) for usd in entry.values()):
+            raise InputError(f"{where}: {model}: a price must be a finite number of USD, zero or more "
+                             f"(got {entry})")
+    return prices
 
 
 def token_prices(path: str | os.PathLike | None = None) -> Prices:

@@ -1,116 +1,18 @@
 """Statistics for judge diagnostics: bootstrap confidence intervals by resampling weights, quadratic-weighted
 Cohen's kappa, Krippendorff's alpha (interval), Spearman's rho and weighted means.
 
-Every statistic here is a function of weighted sums of per-unit columns. A :class:`Resampler` holds one
-matrix of bootstrap counts over clusters (row 0 all ones: the point estimate) and turns "sum this column"
-into one small matrix product for all resamples at once: columns are first summed within clusters, so the
-cost of a resample does not grow with the number of answers in a cluster. No Python loop over resamples.
+Every statistic here is a function of weighted sums of per-unit columns. The core's
+:class:`~harness_ext.core.stats.Resampler` holds one matrix of bootstrap counts over clusters (row 0 all ones:
+the point estimate) and turns "sum this column" into one small matrix product for all resamples at once. No
+Python loop over resamples; results are the core's :class:`~harness_ext.core.stats.Estimate`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy.sparse import csr_matrix
 from scipy.stats import rankdata
 
-CONFIDENCE = 0.95
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a percentile bootstrap interval; ``n`` is the number of units it rests on."""
-
-    value: float | None
-    low: float | None
-    high: float | None
-    n: int
-
-    def excludes(self, reference: float) -> bool:
-        """True when the whole interval lies on one side of ``reference``."""
-        if self.low is None or self.high is None:
-            return False
-        return self.low > reference or self.high < reference
-
-    def above(self, reference: float) -> bool:
-        return self.low is not None and self.low > reference
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
-def estimate(point: float, replicates: np.ndarray, n: int, confidence: float = CONFIDENCE) -> Estimate:
-    """``point`` with the percentile interval of the finite bootstrap ``replicates``."""
-    finite = replicates[np.isfinite(replicates)]
-    if not np.isfinite(point) or finite.size < 2:
-        return Estimate(_finite(point), None, None, n)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return Estimate(float(point), float(low), float(high), n)
-
-
-def estimates(points: np.ndarray, replicates: np.ndarray, n: int, confidence: float = CONFIDENCE) -> list[Estimate]:
-    """:func:`estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
-    if replicates.shape[0] < 2 or not np.isfinite(replicates).all():
-        return [estimate(points[k], replicates[:, k], n, confidence) for k in range(points.size)]
-    tail = (1 - confidence) / 2 * 100
-    lows, highs = np.percentile(replicates, [tail, 100 - tail], axis=0)
-    return [Estimate(float(p), float(lo), float(hi), n) if np.isfinite(p) else Estimate(None, None, None, n)
-            for p, lo, hi in zip(points, lows, highs, strict=True)]
-
-
-def bootstrap_counts(n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """``(resamples, n)`` float counts: how often each unit is drawn in each resample (rows sum to ``n``)."""
-    if n == 0 or resamples == 0:
-        return np.zeros((resamples, n))
-    draws = rng.integers(0, n, size=(resamples, n)) + (np.arange(resamples) * n)[:, None]
-    return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n).astype(np.float64)
-
-
-def with_full_sample(counts: np.ndarray) -> np.ndarray:
-    """The resampling weights with an all-ones row 0 on top: row 0 gives the point estimate."""
-    return np.vstack([np.ones((1, counts.shape[1])), counts])
-
-
-class Resampler:
-    """Weighted sums of per-unit columns: row 0 over the full sample, then one row per bootstrap resample.
-
-    ``weights`` is (1 + resamples, clusters); ``cluster`` gives each unit's cluster. Units of one cluster
-    (the answers of all models to one question) are drawn together.
-    """
-
-    def __init__(self, weights: np.ndarray, cluster: np.ndarray):
-        self.weights = np.atleast_2d(weights)
-        self.cluster = np.asarray(cluster, dtype=np.int64)
-        n_clusters = self.weights.shape[1]
-        self._by_cluster = csr_matrix((np.ones(self.cluster.size), (self.cluster, np.arange(self.cluster.size))),
-                                      shape=(n_clusters, self.cluster.size))
-
-    @classmethod
-    def bootstrap(cls, cluster: np.ndarray, n_clusters: int, resamples: int, rng: np.random.Generator) -> Resampler:
-        return cls(with_full_sample(bootstrap_counts(n_clusters, resamples, rng)), cluster)
-
-    @classmethod
-    def units(cls, n: int, resamples: int, rng: np.random.Generator) -> Resampler:
-        """Every unit its own cluster."""
-        return cls.bootstrap(np.arange(n), n, resamples, rng)
-
-    def restrict(self, index: np.ndarray) -> Resampler:
-        """The same resamples over a subset of the units (``index`` into them)."""
-        return Resampler(self.weights, self.cluster[index])
-
-    @property
-    def n(self) -> int:
-        return int(self.cluster.size)
-
-    def sums(self, *columns: np.ndarray) -> np.ndarray:
-        """``(1 + resamples, len(columns))``: each column's weighted sum under every row of weights."""
-        if self.n == 0:  # nothing to sum (a subset with no unit, e.g. no answer whose language is known)
-            return np.zeros((self.weights.shape[0], len(columns)))
-        matrix = np.column_stack([np.asarray(c, dtype=np.float64).reshape(self.n, -1) for c in columns])
-        return self.weights @ (self._by_cluster @ matrix)
+from harness_ext.core.stats import Resampler
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:

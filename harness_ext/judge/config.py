@@ -18,7 +18,7 @@ from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
-from harness_ext.core.prices import token_prices
+from harness_ext.core.prices import checked_prices, token_prices
 from harness_ext.core.render import render_template
 from harness_ext.core.resilience import RetryPolicy
 
@@ -105,6 +105,10 @@ def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | N
     for required in ("name", "model", "base_url"):
         if not raw.get(required):
             raise InputError(f"{path}: missing judge setting {required!r}")
+    if "prices" in raw:  # the cost cap relies on them: a negative or missing number is refused here
+        if not isinstance(raw["prices"], dict):
+            raise InputError(f"{path}: prices: expected {{model: {{input: USD, output: USD}}}}")
+        raw["prices"] = checked_prices(raw["prices"], f"{path}: prices")
     config = JudgeConfig(**raw, source=str(path.name if path.parent == JUDGES_DIR else path))
     if base_url:
         config = replace(config, base_url=base_url)

@@ -11,19 +11,15 @@ Markdown and plots, and the leaderboard embeds the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
 
 from harness_ext.core.languages import language
+from harness_ext.core.stats import CONFIDENCE, Estimate, Resampler, bootstrap_estimate, bootstrap_estimates
 from harness_ext.judge.agreement import (
-    CONFIDENCE,
-    Estimate,
-    Resampler,
     centred_ranks,
-    estimate,
-    estimates,
     exact_and_within_one,
     group_means,
     group_sums,
@@ -169,9 +165,9 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, local
 
 
-def _est(values: np.ndarray, n: int) -> Estimate:
-    """Row 0 is the point estimate, the other rows the bootstrap replicates."""
-    return estimate(values[0], values[1:], n)
+def _est(values: np.ndarray, n: int, r: Resampler) -> Estimate:
+    """Row 0 is the point estimate, the other rows the bootstrap replicates over ``r``'s clusters."""
+    return bootstrap_estimate(values[0], values[1:], n, r.n_clusters)
 
 
 def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int) -> Agreement | None:
@@ -203,12 +199,15 @@ def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int
         n = int(both.sum())
         exact, within = exact_and_within_one(r, ratings[a], ratings[b], both)
         pairs.append(PairAgreement(
-            s.judges[judges[a]], s.judges[judges[b]], n, kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n),
-            exact=_est(exact, n), within_one=_est(within, n),
-            system_spearman=_est(system_spearman(a, b), int(models.size))))
+            s.judges[judges[a]], s.judges[judges[b]], n,
+            kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n, r.restrict(np.flatnonzero(both))),
+            exact=_est(exact, n, r.restrict(np.flatnonzero(both))),
+            within_one=_est(within, n, r.restrict(np.flatnonzero(both))),
+            system_spearman=_est(system_spearman(a, b), int(models.size), r)))
     alpha = None
     if judges.size >= 3:
-        alpha = _est(krippendorff_alpha_interval(r, ratings), int((rated.sum(axis=0) >= 2).sum()))
+        pairable = np.flatnonzero(rated.sum(axis=0) >= 2)
+        alpha = _est(krippendorff_alpha_interval(r, ratings), int(pairable.size), r.restrict(pairable))
     return Agreement([s.judges[j] for j in judges], int(items.size), alpha, pairs,
                      _disagreements(s, ratings, row_of, judges, top))
 
@@ -303,15 +302,16 @@ def _length_bias(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge:
     n_per_model = np.bincount(model_local, minlength=models.size)
     mean_length = np.bincount(model_local, length, minlength=models.size) / np.maximum(n_per_model, 1)
     names = [s.models[m] for m in models]
-    raw_est, lc_est = estimates(*_split(raw), 0), estimates(*_split(controlled), 0)
+    raw_est = bootstrap_estimates(*_split(raw), 0, r.n_clusters)
+    lc_est = bootstrap_estimates(*_split(controlled), 0, r.n_clusters)
     per_model = [ModelRating(names[k], int(n_per_model[k]), float(mean_length[k]),
-                             Estimate(raw_est[k].value, raw_est[k].low, raw_est[k].high, int(n_per_model[k])),
-                             Estimate(lc_est[k].value, lc_est[k].low, lc_est[k].high, int(n_per_model[k])))
+                             replace(raw_est[k], n_items=int(n_per_model[k])),
+                             replace(lc_est[k], n_items=int(n_per_model[k])))
                  for k in range(models.size)]
-    slope_est = _est(slope, int(mine.size))
+    slope_est = _est(slope, int(mine.size), r)
     # without a length effect the two rankings differ by noise alone: nothing to flag
     changes = _ranking_changes(names, raw, controlled) if slope_est.excludes(0.0) else []
-    return LengthBias(s.judges[judge], unit, int(mine.size), _est(spearman(r, y, length), int(mine.size)),
+    return LengthBias(s.judges[judge], unit, int(mine.size), _est(spearman(r, y, length), int(mine.size), r),
                       slope_est, per_model, bool(changes), changes)
 
 
@@ -325,7 +325,7 @@ def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, jud
     r = by_doc.restrict(known_local)
     off = (s.off_language[known] == 1).astype(float)
     y = s.rating[known]
-    difference = _est(weighted_mean(r, y, off) - weighted_mean(r, y, 1 - off), int(known.size))
+    difference = _est(weighted_mean(r, y, off) - weighted_mean(r, y, 1 - off), int(known.size), r)
     models = []
     for m in np.unique(s.model[mine]):
         rows_m = mine[s.model[mine] == m]
@@ -336,7 +336,7 @@ def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, jud
             float(s.rating[known_m][~flags].mean()) if (~flags).any() else None,
             float(s.rating[known_m][flags].mean()) if flags.any() else None))
     return LanguageCheck(s.judges[judge], int(off.sum()), int((1 - off).sum()), difference,
-                         difference.above(0.0), models)
+                         difference.excludes(0.0) and difference.value > 0, models)
 
 
 def _self_consistency(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> SelfConsistency | None:
@@ -345,8 +345,8 @@ def _self_consistency(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, j
         return None
     mine, r = rows[local], by_doc.restrict(local)
     return SelfConsistency(s.judges[judge], int(s.repeats[mine].max()), int(mine.size),
-                           _est(weighted_mean(r, s.repeat_sd[mine]), int(mine.size)),
-                           _est(weighted_mean(r, s.repeat_identical[mine]), int(mine.size)))
+                           _est(weighted_mean(r, s.repeat_sd[mine]), int(mine.size), r),
+                           _est(weighted_mean(r, s.repeat_identical[mine]), int(mine.size), r))
 
 
 def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.random.Generator) -> list[PositionBias]:
@@ -359,9 +359,10 @@ def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.r
         sums = r.sums(p.first_slot_wins[mine], p.decisive[mine])
         with np.errstate(invalid="ignore", divide="ignore"):
             first = np.where(sums[:, 1] > 0, sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], 1), np.nan)
-        share = _est(first, int(p.decisive[mine].sum()))
+        share = _est(first, int(p.decisive[mine].sum()), r.restrict(np.flatnonzero(p.decisive[mine] > 0)))
         found.append(PositionBias(p.judges[judge], sorted({p.comparisons[c] for c in p.comparison[mine]}),
-                                  int(mine.size), _est(consistency, int(valid.sum())), share, share.excludes(0.5)))
+                                  int(mine.size), _est(consistency, int(valid.sum()), r.restrict(np.flatnonzero(valid))),
+                                  share, share.excludes(0.5)))
     return found
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.languages import language
-from harness_ext.judge.engine import safe_name
+from harness_ext.core.paths import safe_segment
 from harness_ext.judge.parse import task_language
 
 NATIVE, TRANSLATED = "native", "translated"
@@ -293,7 +293,7 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             judges.setdefault(name, JudgeInfo(name, meta.get("model", "?")))
             comparison = comparisons(str(doc.get("model_name", folder.name)))
             for task in doc.get("results") or {}:
-                rows_path = folder / f"judgments_pairwise_{task}_{safe_name(name)}.jsonl"
+                rows_path = folder / f"judgments_pairwise_{safe_segment(task)}_{safe_segment(name)}.jsonl"
                 if not rows_path.is_file():
                     raise InputError(f"{rows_path}: missing (named by {path}); rerun the pairwise judge")
                 pair_infos.setdefault(task, task_info(task, (doc.get("configs") or {}).get(task)))

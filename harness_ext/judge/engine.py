@@ -24,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import math
 import os
 import re
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -39,6 +41,7 @@ from harness_ext import __version__
 from harness_ext.core.cache import KVCache, cache_key
 from harness_ext.core.errors import InputError, NativevalError
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl
+from harness_ext.core.paths import inside, safe_segment
 from harness_ext.core.resilience import (
     BudgetExceeded,
     CostLedger,
@@ -67,10 +70,6 @@ CLAIMED_ELSEWHERE = object()  # a worker's answer for an item another process ho
 def default_cache_path() -> Path:
     root = os.environ.get("NATIVEVAL_CACHE_DIR") or Path.home() / ".cache" / "nativeval"
     return Path(root) / "judge_cache.sqlite"
-
-
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "judge"
 
 
 # --- one call -----------------------------------------------------------------------------------------
@@ -440,19 +439,27 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
     }
 
 
-def output_dir(run: RunOutputs, out: Path | None) -> Path:
-    return out / run.directory.name if out else run.directory
+def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, Path]:
+    """Each run's output folder: the run's own, or ``out/<run folder name>`` (core.paths' safe segment, checked
+    inside ``out``); runs whose folders share a name (``a/model``, ``b/model``) get their path's hash added."""
+    if out is None:
+        return {run.directory: run.directory for run in runs}
+    names = {run.directory: safe_segment(run.directory.name, max_length=200) for run in runs}
+    shared = Counter(name.casefold() for name in names.values())
+    return {directory: inside(out, out / (f"{name}-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}"
+                                          if shared[name.casefold()] > 1 else name), what="judge output folder")
+            for directory, name in names.items()}
 
 
 def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                         out: Path | None, ledger: CostLedger | None, partial: str | None = None,
+                         folder: Path, ledger: CostLedger | None, partial: str | None = None,
                          repeats: int = 1) -> Path:
-    folder = output_dir(run, out)
     for score in scores:
         samples = run.tasks[score.task]
-        atomic_write_jsonl(folder / f"judgments_{score.task}_{safe_name(judge.name)}_{samples.date}.jsonl", score.rows)
+        rows_name = f"judgments_{safe_segment(score.task)}_{safe_segment(judge.name)}_{samples.date}.jsonl"
+        atomic_write_jsonl(folder / rows_name, score.rows)
     date = max(run.tasks[s.task].date for s in scores)
-    path = folder / f"results_judge_{safe_name(judge.name)}_{date}.json"
+    path = folder / f"results_judge_{safe_segment(judge.name)}_{date}.json"
     document = results_document(run, judge, prompt, scores, ledger, repeats)
     if partial:  # the same name as the full file, so the rerun that finishes the items replaces it
         document["partial"] = {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}
@@ -656,6 +663,7 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     if not options.paths:
         raise InputError("give at least one lm-eval output directory or samples file to judge")
     runs = collect_runs(options.paths, options.tasks)
+    folders = output_folders(runs, Path(options.out) if options.out else None)
     plan: dict[str, tuple[JudgeConfig, PromptTemplate, list[Call]]] = {}
     for judge in judges:
         prompt = load_prompt(options.prompt or judge.prompt)
@@ -677,11 +685,10 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     except BudgetExceeded as err:
         verdicts, stopped = getattr(err, "verdicts", {}), err
     written = []
-    out = Path(options.out) if options.out else None
     for run in runs:
         for judge, prompt, _calls in plan.values():
             scores = [score_task(samples, judge, prompt, verdicts, options.repeats) for samples in run.tasks.values()]
-            written.append(write_single_outputs(run, judge, prompt, scores, out, ledger,
+            written.append(write_single_outputs(run, judge, prompt, scores, folders[run.directory], ledger,
                                                 partial=str(stopped) if stopped else None, repeats=options.repeats))
             for s in scores:
                 mean = f"{s.mean:.3f}" if s.mean is not None else "n/a"
@@ -721,11 +728,12 @@ def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: 
     for judge, prompt, pairs, _calls in plan:
         scores = [score_pairs(t, judge, prompt, pairs[t], verdicts) for t in shared]
         for s in scores:
-            atomic_write_jsonl(out / f"judgments_pairwise_{s.task}_{safe_name(judge.name)}.jsonl", s.rows)
+            rows_name = f"judgments_pairwise_{safe_segment(s.task)}_{safe_segment(judge.name)}.jsonl"
+            atomic_write_jsonl(out / rows_name, s.rows)
             rate = f"{s.win_rate_a:.3f}" if s.win_rate_a is not None else "n/a"
             echo(f"{s.task} [{judge.name}]: A wins {s.wins_a}, B wins {s.wins_b}, ties {s.ties} "
                  f"(inconsistent {s.inconsistent}), invalid {s.invalid}; A's win rate {rate}")
-        path = out / f"results_pairwise_{safe_name(judge.name)}.json"
+        path = out / f"results_pairwise_{safe_segment(judge.name)}.json"
         atomic_write_json(path, pairwise_document(run_a, run_b, judge, prompt, scores, ledger,
                                                   partial=str(stopped) if stopped else None))
         written.append(path)

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_json, atomic_write_text
-from harness_ext.judge.agreement import Estimate
+from harness_ext.core.stats import Estimate
 from harness_ext.judge.diagnostics import (
     DEFAULT_RESAMPLES,
     TOP_DISAGREEMENTS,
@@ -84,9 +84,9 @@ def fmt(value: float | None, digits: int = 2) -> str:
 def fmt_estimate(e: Estimate | None, digits: int = 2) -> str:
     if e is None or e.value is None:
         return "n/a"
-    if e.low is None or e.high is None:
+    if not e.has_inference:
         return fmt(e.value, digits)
-    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+    return f"{e.value:.{digits}f} [{e.ci_low:.{digits}f}, {e.ci_high:.{digits}f}]"
 
 
 def clip(text: Any, limit: int = _TEXT_LIMIT) -> str:
@@ -113,7 +113,7 @@ def _tables_for(report: JudgeReport, s: Stratum) -> list[ReportTable]:
         rows = [[jt(p.judge_a), jt(p.judge_b), str(p.n_items), fmt_estimate(p.kappa), fmt_estimate(p.exact),
                  fmt_estimate(p.within_one), fmt_estimate(p.system_spearman)] for p in a.pairs]
         if a.alpha is not None:
-            rows.append(["all judges", f"({len(a.judges)})", str(a.alpha.n), f"alpha {fmt_estimate(a.alpha)}", "", "", ""])
+            rows.append(["all judges", f"({len(a.judges)})", str(a.alpha.n_items), f"alpha {fmt_estimate(a.alpha)}", "", "", ""])
         tables.append(ReportTable("agreement", name, f"Agreement between judges, {name}",
                                   ["judge", "judge", "items", "kappa (quadratic)", "exact", "within 1",
                                    "system Spearman"], rows))
@@ -200,8 +200,8 @@ def _interval_panel(ax, labels: list[str], estimates: list[Estimate], reference:
     for y, e in zip(ys, estimates, strict=True):
         if e.value is None:
             continue
-        if e.low is not None and e.high is not None:
-            ax.plot([e.low, e.high], [y, y], color="tab:blue", lw=2)
+        if e.has_inference:
+            ax.plot([e.ci_low, e.ci_high], [y, y], color="tab:blue", lw=2)
         ax.plot([e.value], [y], "o", color="tab:blue")
     if reference is not None:
         ax.axvline(reference, color="grey", ls="--", lw=1)

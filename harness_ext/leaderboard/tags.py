@@ -12,8 +12,9 @@ Pure functions over per-item scores that carry their tags (lm-eval's ``samples_*
 
 A value outside the catalogue's vocabulary for the tag is counted under ``"other"`` (one warning per value,
 never dropped); a value with no items (a ``--limit`` run) is reported as empty (``n == 0``, ``mean is None``),
-never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), resampling draws whole
-clusters, so items of one subject are not treated as independent.
+never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), clusters are the unit of
+inference (:mod:`harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none with one), and
+a contrast resamples both parts together, so items of one subject are not treated as independent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
+
+from harness_ext.core import stats
+from harness_ext.leaderboard.stats import Estimate  # the core Estimate (older spellings kept for analyses)
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +43,14 @@ class TaggedItem:
     cluster: str | None = None
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A mean (or a difference of means) over ``n`` items with a percentile bootstrap CI; empty when n == 0."""
-
-    n: int
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-    @property
-    def empty(self) -> bool:
-        return self.n == 0
-
-    def text(self, scale: float = 100.0, unit: str = "%") -> str:
-        if self.mean is None:
-            return "empty (no items)"
-        return f"{self.mean * scale:.1f}{unit} [{self.ci_low * scale:.1f}, {self.ci_high * scale:.1f}] (n={self.n})"
+def estimate_text(estimate: Estimate, scale: float = 100.0, unit: str = "%") -> str:
+    """"61.0% [55.2, 66.8] (n=300)"; "empty (no items)"; without an interval, the value and why."""
+    if estimate.value is None:
+        return "empty (no items)"
+    if not estimate.has_inference:
+        return f"{estimate.value * scale:.1f}{unit} (n={estimate.n_items}; {estimate.note})"
+    return (f"{estimate.value * scale:.1f}{unit} [{estimate.ci_low * scale:.1f}, {estimate.ci_high * scale:.1f}] "
+            f"(n={estimate.n_items})")
 
 
 @dataclass(frozen=True)
@@ -89,11 +83,13 @@ class GapSplit:
             return ""
         a, b = self.pair
         diff = self.gap_difference
-        if diff.mean is None:
+        if diff.value is None:
             return f"the translated-data penalty cannot be compared on {a} and {b} items: one of them is empty"
-        word = "larger" if diff.mean >= 0 else "smaller"
-        return (f"the translated-data penalty is {abs(diff.mean) * scale:.1f} points {word} on {a} items than on "
-                f"{b} items [{diff.ci_low * scale:.1f}, {diff.ci_high * scale:.1f}]")
+        word = "larger" if diff.value >= 0 else "smaller"
+        interval = (f"[{diff.ci_low * scale:.1f}, {diff.ci_high * scale:.1f}]" if diff.has_inference
+                    else f"({diff.note})")
+        return (f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items than on "
+                f"{b} items {interval}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "gaps": {k: asdict(v) for k, v in self.gaps.items()}, "pair": self.pair,
@@ -159,41 +155,15 @@ def _groups(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | N
     return groups
 
 
-def _resample_means(values: np.ndarray, clusters: np.ndarray, resamples: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap means of ``values``, drawing whole clusters (each item its own cluster when all differ)."""
-    labels, index = np.unique(clusters, return_inverse=True)
-    sums = np.bincount(index, weights=values, minlength=labels.size)
-    counts = np.bincount(index, minlength=labels.size).astype(float)
-    draws = rng.integers(0, labels.size, size=(resamples, labels.size))
-    return sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+def _cluster_labels(items: Sequence[TaggedItem]) -> list[str] | None:
+    """Each item's sampling cluster (an item without one is its own); None when no item has one."""
+    if all(item.cluster is None for item in items):
+        return None
+    return [item.cluster if item.cluster is not None else f"item:{item.item_id}" for item in items]
 
 
-def _arrays(values: Sequence[float], items: Sequence[TaggedItem]) -> tuple[np.ndarray, np.ndarray]:
-    clusters = np.array([item.cluster if item.cluster is not None else f"item:{item.item_id}" for item in items])
-    return np.asarray(values, dtype=float), clusters
-
-
-def _estimate(values: Sequence[float], items: Sequence[TaggedItem], resamples: int, confidence: float,
-              rng: np.random.Generator) -> tuple[Estimate, np.ndarray | None]:
-    if not values:
-        return Estimate(0, None, None, None), None
-    arr, clusters = _arrays(values, items)
-    boot = _resample_means(arr, clusters, resamples, rng)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha])
-    return Estimate(arr.size, float(arr.mean()), float(low), float(high)), boot
-
-
-def _difference(a: tuple[Estimate, np.ndarray | None], b: tuple[Estimate, np.ndarray | None],
-                confidence: float) -> Estimate:
-    (est_a, boot_a), (est_b, boot_b) = a, b
-    if boot_a is None or boot_b is None:
-        return Estimate(est_a.n + est_b.n, None, None, None)
-    diff = boot_a - boot_b  # the two subsets hold different items: independent resamples
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(diff, [alpha, 1 - alpha])
-    return Estimate(est_a.n + est_b.n, est_a.mean - est_b.mean, float(low), float(high))
+def _empty() -> Estimate:
+    return Estimate(None, None, None, n_items=0, note=stats.NO_ITEMS)
 
 
 def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None = None, *,
@@ -203,14 +173,21 @@ def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str
     and ``pair[0] - pair[1]`` with its CI when ``pair`` is given (e.g. ("CS", "CA"))."""
     normalize = _Normalizer(tuple(vocabulary) if vocabulary is not None else None, tag)
     groups = _groups(items, tag, vocabulary, normalize)
-    rng = np.random.default_rng(seed)
-    estimates = {name: _estimate([i.score for i in members], members, resamples, confidence, rng)
-                 for name, members in groups.items()}
+    estimates = {name: Estimate.of(stats.mean_estimate([i.score for i in members], _cluster_labels(members),
+                                                       resamples=resamples, seed=seed, confidence=confidence))
+                 if members else _empty() for name, members in groups.items()}
     contrast = None
     if pair is not None:
-        empty = (Estimate(0, None, None, None), None)
-        contrast = _difference(estimates.get(pair[0], empty), estimates.get(pair[1], empty), confidence)
-    return TagSplit(tag, {k: v[0] for k, v in estimates.items()}, contrast, pair, tuple(normalize.warnings))
+        first, second = groups.get(pair[0], []), groups.get(pair[1], [])
+        both = [*first, *second]
+        if not first or not second:
+            contrast = Estimate(None, None, None, n_items=len(both), note=stats.NO_ITEMS)
+        else:  # one resampling of the clusters for both parts: a subject holding both is not independent
+            in_first = [k < len(first) for k in range(len(both))]
+            contrast = Estimate.of(stats.contrast_estimate(
+                [i.score for i in both], in_first, [not f for f in in_first], _cluster_labels(both),
+                resamples=resamples, seed=seed, confidence=confidence))
+    return TagSplit(tag, estimates, contrast, pair, tuple(normalize.warnings))
 
 
 def gap_by_tag(native: Sequence[TaggedItem], translated: Sequence[TaggedItem], tag: str,
@@ -229,10 +206,10 @@ def gap_by_tag(native: Sequence[TaggedItem], translated: Sequence[TaggedItem], t
 
 def tag_report_lines(split: TagSplit, scale: float = 100.0) -> list[str]:
     """Plain lines for a page or a terminal: one per value, then the contrast."""
-    lines = [f"{split.tag} = {name}: {estimate.text(scale)}" for name, estimate in split.subsets.items()]
+    lines = [f"{split.tag} = {name}: {estimate_text(estimate, scale)}" for name, estimate in split.subsets.items()]
     if split.pair and split.contrast is not None:
         a, b = split.pair
-        lines.append(f"{a} - {b}: {split.contrast.text(scale, unit=' points')}")
+        lines.append(f"{a} - {b}: {estimate_text(split.contrast, scale, unit=' points')}")
     return lines
 
 

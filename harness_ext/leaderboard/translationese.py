@@ -5,7 +5,8 @@ and keeps the source's documents (same order; an extractive-QA item whose answer
 Items are paired by the document's own ``id`` when the rows carry one, else by lm-eval's ``doc_id``, and per
 subject for group tasks, so an excluded item never shifts the pairing.
 
-* :func:`translationese_sensitivity` is the pure computation (per-item scores in, one result out).
+* :func:`translationese_sensitivity` is the pure computation (per-item scores in, one result out), paired and
+  clustered by the catalogue's ``cluster_unit`` (items of one passage or subject are one unit of evidence).
 * :func:`pairs_in_results` is the adapter: it finds source/translation pairs in lm-eval results directories
   (``results_*.json`` + ``samples_*.jsonl`` of ``--log_samples``) and computes one result per model and pair.
 """
@@ -19,45 +20,69 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.core.io import iter_jsonl
-from harness_ext.leaderboard.stats import paired_bootstrap
+from harness_ext.core.stats import Estimate, paired_difference
+from harness_ext.leaderboard.results import cluster_of
 
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """Mean per-item score of the source and of its translation over the items both were scored on."""
+    """Mean per-item score of the source and of its translation over the items both were scored on, and their
+    paired difference (an :class:`~harness_ext.core.stats.Estimate`: clustered by the catalogue's unit)."""
 
     n: int
     source_score: float
     translation_score: float
-    sensitivity: float  # source - translation
-    ci_low: float
-    ci_high: float
-    p_value: float
+    estimate: Estimate  # source - translation
     confidence: float
     source_only: int  # items scored on the source but not on the translation (e.g. excluded spans)
     translation_only: int
 
     @property
+    def sensitivity(self) -> float:
+        return self.estimate.value  # type: ignore[return-value]
+
+    @property
+    def ci_low(self) -> float | None:
+        return self.estimate.ci_low
+
+    @property
+    def ci_high(self) -> float | None:
+        return self.estimate.ci_high
+
+    @property
+    def p_value(self) -> float | None:
+        return self.estimate.p_value
+
+    @property
     def significant(self) -> bool:
-        return self.ci_low > 0 or self.ci_high < 0
+        return self.estimate.excludes(0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "significant": self.significant}
+        e = self.estimate
+        return {"n": self.n, "source_score": self.source_score, "translation_score": self.translation_score,
+                "sensitivity": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
+                "se": e.se, "n_clusters": e.n_clusters, "method": e.method, "note": e.note,
+                "confidence": self.confidence, "source_only": self.source_only,
+                "translation_only": self.translation_only, "significant": self.significant}
 
 
-def translationese_sensitivity(source: Mapping[str, float], translation: Mapping[str, float], *,
-                               resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> Sensitivity:
-    """Paired comparison of per-item scores keyed by document id (the keys both share are compared)."""
+def translationese_sensitivity(source: Mapping[str, float], translation: Mapping[str, float],
+                               clusters: Mapping[str, str] | None = None, *, resamples: int = 10_000,
+                               confidence: float = 0.95, seed: int = 0) -> Sensitivity:
+    """Paired comparison of per-item scores keyed by document id (the keys both share are compared);
+    ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a subject),
+    so items of one passage count as one unit of evidence."""
     common = sorted(set(source) & set(translation))
     if not common:
         raise ValueError("the source and the translation share no scored item")
     a = [float(source[k]) for k in common]
     b = [float(translation[k]) for k in common]
-    paired = paired_bootstrap(a, b, resamples=resamples, confidence=confidence, seed=seed)
+    estimate = paired_difference(source, translation, clusters, resamples=resamples, seed=seed,
+                                 confidence=confidence)
     return Sensitivity(
-        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), sensitivity=paired.value,
-        ci_low=paired.ci_low, ci_high=paired.ci_high, p_value=paired.p_value, confidence=confidence,
-        source_only=len(set(source) - set(translation)), translation_only=len(set(translation) - set(source)),
+        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), estimate=estimate,
+        confidence=confidence, source_only=len(set(source) - set(translation)),
+        translation_only=len(set(translation) - set(source)),
     )
 
 
@@ -93,6 +118,14 @@ def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, 
     return metrics[0], "none"
 
 
+def cluster_unit(benchmark: str) -> str | None:
+    """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or ``subject``)."""
+    from harness_ext.catalogue.model import builtin_catalogue
+
+    return next((t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark),
+                None)
+
+
 def item_key(row: Mapping[str, Any]) -> str:
     doc = row.get("doc")
     if isinstance(doc, Mapping) and doc.get("id") not in (None, ""):
@@ -110,6 +143,19 @@ def item_scores(samples: Path, metric: str, filt: str, prefix: str = "") -> dict
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             scores[prefix + item_key(row)] = float(value)
     return scores
+
+
+def item_clusters(samples: Path, unit: str | None, subject: str | None, prefix: str = "") -> dict[str, str]:
+    """Each item's sampling cluster in one samples file (the source's: a translated passage is the same
+    passage), keyed by :func:`item_key`; empty when the benchmark has no cluster unit."""
+    if unit is None:
+        return {}
+    found: dict[str, str] = {}
+    for row in iter_jsonl(samples):
+        cluster = cluster_of(row, unit, subject)
+        if cluster is not None:
+            found[prefix + item_key(row)] = f"{prefix}{cluster}"
+    return found
 
 
 @dataclass
@@ -173,8 +219,11 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
         provenance = members[0][1].provenance
         metric, filt = metric_for(str(provenance.get("benchmark")), provenance)
         compared: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
+        unit = cluster_unit(str(provenance.get("benchmark")))
+        clusters: dict[str, str] = {}
         for source, translation in members:
             prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
+            clusters.update(item_clusters(source.samples, unit, translation.provenance.get("subtask"), prefix))
             if metric == JUDGE_RATING:  # scored by the judges: one comparison per judge, from its judgments files
                 source_by_judge, translation_by_judge = judged_items(source, prefix), judged_items(translation, prefix)
                 for judge in set(source_by_judge) & set(translation_by_judge):
@@ -188,8 +237,8 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
         for (name, name_filter), (source_items, translation_items) in sorted(compared.items()):
             if not set(source_items) & set(translation_items):
                 continue
-            result = translationese_sensitivity(source_items, translation_items, resamples=resamples,
-                                                confidence=confidence, seed=seed)
+            result = translationese_sensitivity(source_items, translation_items, clusters or None,
+                                                resamples=resamples, confidence=confidence, seed=seed)
             pairs.append(TranslationPair(model, str(provenance.get("benchmark")), str(provenance.get("language")),
                                          str(provenance.get("origin")), str(provenance.get("source_task")),
                                          translated, name, name_filter, result))

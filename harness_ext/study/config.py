@@ -23,12 +23,18 @@ Schema (full reference in configs/README.md)::
     leaderboard: {title, reference, extra_args}
     commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
     slurm: {gpu | cpu | api: {partition, time, memory, cpus, gpus, extra_args}}   # --export-slurm resources
+
+Model, variant and judge NAMEs become folders, so each must be one plain folder name (core.paths); a key given
+twice anywhere is an error (core.io's YAML loader); a path starting with a ``--var`` value is relative to the
+working directory, every other path to the study file's folder.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +43,8 @@ from typing import Any
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
+from harness_ext.core.paths import is_safe_segment, safe_segment
+from harness_ext.core.prices import checked_prices
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
@@ -191,7 +199,17 @@ def _mapping(value: Any, where: _Where, allowed: set[str], required: set[str] = 
 def _str(value: Any, where: _Where) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
         raise where.error("expected a non-empty string")
-    return str(value)
+    return value if isinstance(value, str) else str(value)  # keeps _FromCommandLine
+
+
+def _folder_name(value: Any, where: _Where) -> str:
+    """A model, variant or judge name: it names folders of the study (``checkpoints/<model>/...``), so it must
+    be one plain file-name segment (core.paths); anything else is refused before any work, never rewritten."""
+    name = _str(value, where)
+    if not is_safe_segment(name):
+        raise where.error(f"{name!r} cannot name a folder: use letters, digits and . _ + - (no '/', '\\', '..', "
+                          f"leading dot or dash, at most 80 characters), e.g. {safe_segment(name)!r}")
+    return unicodedata.normalize("NFC", name)
 
 
 def _str_list(value: Any, where: _Where) -> tuple[str, ...]:
@@ -206,10 +224,31 @@ def _args(value: Any, where: _Where) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(value.split())
-    if not isinstance(value, list):
+        args = tuple(value.split())
+    elif isinstance(value, list):
+        args = tuple(_str(v, where / i) for i, v in enumerate(value))
+    else:
         raise where.error("expected a list of command-line arguments")
-    return tuple(_str(v, where / i) for i, v in enumerate(value))
+    _check_cost_args(args, where)
+    return args
+
+
+COST_OPTIONS = ("--max-cost", "--judge-max-cost")  # spending caps in USD of the commands a study runs
+
+
+def _check_cost_args(args: tuple[str, ...], where: _Where) -> None:
+    """A spending cap in `extra_args` must be a finite number of USD, zero or more: found now, not mid-study."""
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag not in COST_OPTIONS:
+            continue
+        value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        try:
+            usd = float(value)
+        except ValueError:
+            usd = float("nan")
+        if not math.isfinite(usd) or usd < 0:
+            raise where.error(f"{flag} {value!r}: expected a cost in USD, zero or more")
 
 
 def _number(value: Any, where: _Where, kind=float) -> Any:
@@ -246,7 +285,7 @@ def _bool(value: Any, where: _Where) -> bool:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
+def _substitute(value: Any, variables: dict[str, str], where: _Where, from_command_line: set[str] = frozenset()) -> Any:
     if isinstance(value, str):
 
         def repl(match: re.Match) -> str:
@@ -254,11 +293,13 @@ def _substitute(value: Any, variables: dict[str, str], where: _Where) -> Any:
                 raise where.error(f"${{{match.group(1)}}} is not defined under `vars` (or by --var)")
             return variables[match.group(1)]
 
-        return _VAR.sub(repl, value)
+        leading = _VAR.match(value)
+        text = _VAR.sub(repl, value)
+        return _FromCommandLine(text) if leading and leading.group(1) in from_command_line else text
     if isinstance(value, list):
-        return [_substitute(v, variables, where / i) for i, v in enumerate(value)]
+        return [_substitute(v, variables, where / i, from_command_line) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _substitute(v, variables, where / str(k)) for k, v in value.items()}
+        return {k: _substitute(v, variables, where / str(k), from_command_line) for k, v in value.items()}
     return value
 
 
@@ -284,8 +325,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     if not isinstance(raw_vars, dict):
         raise (root / "vars").error("expected a mapping of names to values")
     variables = {str(k): _str(v, root / "vars" / str(k)) for k, v in raw_vars.items()}
+    _check_overrides(overrides or {}, set(variables) | _referenced_vars(raw), shown)
     variables.update(overrides or {})
-    raw = _substitute(raw, variables, root)
+    raw = _substitute(raw, variables, root, set(overrides or {}))
     base_dir = path.parent
 
     languages = _str_list(raw["languages"], root / "languages")
@@ -305,7 +347,7 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         path=path,
         name=_str(raw["study"], root / "study"),
         output_dir=Path(os.path.expanduser(output_dir)).resolve() if output_dir
-        else (base_dir / os.path.expanduser(_str(raw["output_dir"], root / "output_dir"))).resolve(),
+        else Path(resolve_path(_str(raw["output_dir"], root / "output_dir"), base_dir)),
         languages=languages,
         base_models=base_models,
         variants=variants,
@@ -319,7 +361,27 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         translate_tasks=_load_translate_tasks(raw.get("translate_tasks") or [], root / "translate_tasks", languages),
     )
     _check_files(config, root)
+    _check_eval_tasks(config, root)
     return config
+
+
+def _referenced_vars(value: Any) -> set[str]:
+    """The ``${NAME}`` names used anywhere in a study file's values."""
+    if isinstance(value, str):
+        return set(_VAR.findall(value))
+    if isinstance(value, list):
+        return set().union(*map(_referenced_vars, value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*map(_referenced_vars, value.values())) if value else set()
+    return set()
+
+
+def _check_overrides(overrides: dict[str, str], known: set[str], shown: Path) -> None:
+    """A `--var` the study file neither defines nor uses is a typo: refuse it, listing the names it has."""
+    for name in overrides:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise InputError(f"--var {name}: {shown} has no variable {name!r} (its variables: {listed})")
 
 
 def parse_vars(items: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -333,8 +395,19 @@ def parse_vars(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
+class _FromCommandLine(str):
+    """A study-file value that starts with a ``${NAME}`` given by ``--var``: as a path, it is relative to the
+    working directory (what a path typed in the shell means), not to the study file's folder."""
+
+
+def _base_for(value: str, base_dir: Path) -> Path:
+    return Path.cwd() if isinstance(value, _FromCommandLine) else base_dir
+
+
 def resolve_path(value: str, base_dir: Path) -> str:
-    return str((base_dir / os.path.expanduser(value)).resolve())
+    """A path of the study file: relative to its folder, or to the working directory when it starts with a
+    ``--var`` value."""
+    return str((_base_for(value, base_dir) / os.path.expanduser(value)).resolve())
 
 
 def _params_from_name(*names: str) -> float:
@@ -351,6 +424,7 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
     models = {}
     for name, spec in value.items():
         w = where / str(name)
+        name = _folder_name(name, w)
         if isinstance(spec, str):
             spec = {"path": spec}
         spec = _mapping(spec, w, {"path", "revision", "params_b", "toy"})
@@ -364,7 +438,8 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
             raise (w / "path").error("required key is missing (a Hugging Face id or a local directory)")
         model_path = _str(spec["path"], w / "path")
         try:  # the one model-reference rule; the eval and finetune steps check the Hub cache when they run
-            model_path = resolve_model(model_path, model_path, base_dir=base_dir, check_cache=False).location
+            model_path = resolve_model(model_path, model_path, base_dir=_base_for(model_path, base_dir),
+                                       check_cache=False).location
         except InputError as err:
             raise (w / "path").error(str(err)) from None
         params = spec.get("params_b")
@@ -381,6 +456,7 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
     variants = {}
     for name, spec in value.items():
         w = where / str(name)
+        name = _folder_name(name, w)
         spec = _mapping(spec, w, {"file", "translate", "round_trip", "multi_file"})
         kinds = [k for k in ("file", "translate", "round_trip") if k in spec]
         if len(kinds) != 1:
@@ -506,7 +582,13 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
         config = resolve_path(_str(spec["config"], w / "config"), base_dir) if spec.get("config") else None
         if config and not Path(config).is_file():
             raise (w / "config").error(f"{config}: file not found")
-        judges.append(Judge(_str(spec["name"], w / "name"), spec.get("base_url"), serve, config,
+        if config:  # read now: a key given twice or a negative price is found before any step runs
+            prices = read_yaml(config).get("prices")
+            if prices is not None:
+                if not isinstance(prices, dict):
+                    raise (w / "config").error(f"{config}: prices: expected {{model: {{input: USD, output: USD}}}}")
+                checked_prices(prices, f"{config}: prices")
+        judges.append(Judge(_folder_name(spec["name"], w / "name"), spec.get("base_url"), serve, config,
                             spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
     names = [j.name for j in judges]
     if len(set(names)) != len(names):
@@ -590,6 +672,25 @@ def _load_slurm(value: Any, where: _Where) -> dict[str, SlurmResources]:
             time=time_limit, memory=memory, cpus=max(1, _number(spec["cpus"], w / "cpus", int)),
             gpus=_number(spec["gpus"], w / "gpus", int), extra_args=_args(spec.get("extra_args"), w / "extra_args"))
     return classes
+
+
+OUR_TASK_PREFIXES = ("native_", "translated_", "rtt_", "mt_")  # <provenance>_<lang>_<benchmark> (DESIGN.md)
+
+
+def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
+    """An eval task named in nativeval's scheme must be a catalogue task, collection or member, or a task
+    the study's `translate_tasks` make: a typo fails now, not after the fine-tuning. Other names (lm-eval's
+    own tasks) are left to lm-eval."""
+    from harness_ext.catalogue.model import catalogue, unknown_name_message
+
+    cat = catalogue()
+    known = set(cat.known_names()) | {t.name for t in config.translate_tasks}
+    for i, template in enumerate(config.eval.tasks):
+        for lang in config.languages:
+            name = template.replace("{lang}", lang)
+            ours = name in ("native", "translated") or name.startswith(OUR_TASK_PREFIXES)
+            if ours and name not in known:
+                raise (root / "eval" / "tasks" / i).error(unknown_name_message(name, sorted(known)))
 
 
 def _check_files(config: StudyConfig, root: _Where) -> None:

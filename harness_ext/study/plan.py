@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, file_sha256
+from harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
+from harness_ext.core.paths import safe_segment, strictly_inside
 from harness_ext.core.prices import character_prices, token_prices
 from harness_ext.core.prices import table_path as price_table_path
 from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
@@ -48,7 +47,8 @@ class Step:
 
     @property
     def slug(self) -> str:
-        return self.id.replace("/", "__")
+        """The step id as one file name (its log, lock and per-step cache)."""
+        return safe_segment(self.id.replace("/", "__"), max_length=200)
 
     def dep_ids(self) -> list[str]:
         return [d for ids in self.deps.values() for d in ids]
@@ -136,6 +136,11 @@ def compute_keys(plan: Plan, hashes: HashCache) -> None:
 
 
 # --- expansion ----------------------------------------------------------------------------------------
+def _folder(root: Path, *names: str) -> Path:
+    """``root/<name>/<name>/...``: each name (model, variant, judge, language, task) is one safe segment."""
+    return root.joinpath(*(safe_segment(name) for name in names))
+
+
 def format_lr(lr: float) -> str:
     mantissa, exponent = f"{lr:.6e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
@@ -182,18 +187,18 @@ class _Builder:
             n = self.file_records(source_path)
             if variant.sample is not None:
                 sample = self.add(Step(
-                    id=f"sample/{lang}/{variant.name}", kind="sample", out=out / "data" / lang / f"{variant.name}-sample",
+                    id=f"sample/{lang}/{variant.name}", kind="sample", out=_folder(out, "data", lang, f"{variant.name}-sample"),
                     params={"n": variant.sample, "seed": variant.seed}, inputs={"source": source_path}))
                 source, n = ("step", sample.id), min(n, variant.sample)
             step = Step(
-                id=f"translate/{lang}/{variant.name}", kind="translate", out=out / "data" / lang / variant.name,
+                id=f"translate/{lang}/{variant.name}", kind="translate", out=_folder(out, "data", lang, variant.name),
                 params=self._translation_params(variant, lang), api_calls=n * len(variant.fields))
         else:
             source_variant = self.config.variants.get(variant.source)
             source_path = (source_variant.file if source_variant else variant.source).replace("{lang}", lang)
             source, n = ("file", source_path), self.file_records(source_path)
             step = Step(
-                id=f"rtt/{lang}/{variant.name}", kind="rtt", out=out / "data" / lang / variant.name,
+                id=f"rtt/{lang}/{variant.name}", kind="rtt", out=_folder(out, "data", lang, variant.name),
                 params=self._translation_params(variant, lang), api_calls=2 * n * len(variant.fields))
         if source[0] == "file":
             step.inputs["source"] = source[1]
@@ -210,7 +215,7 @@ class _Builder:
         """(params, inputs, deps) that identify a base model."""
         if model.is_toy:
             toy = self.add(Step(id=f"toy_model/{model.name}", kind="toy_model",
-                                out=self.config.output_dir / "models" / model.name, params={"seed": model.toy_seed}))
+                                out=_folder(self.config.output_dir, "models", model.name), params={"seed": model.toy_seed}))
             return {"base": f"toy:{model.name}"}, {}, {"base": [toy.id]}
         params = {"base": model.path, "revision": model.revision}
         inputs = {"base": model.path} if os.path.isdir(model.path) else {}
@@ -242,8 +247,8 @@ class _Builder:
         params = {**base_params, "lang": scope, "variant": variant.name, "tuning": tuning,
                   **recipe, "lr": lr}
         tokens = n * self.est["tokens_per_example"] * recipe["epochs"]
-        step = Step(id=step_id, kind="finetune", out=self.config.output_dir / "checkpoints" / model.name / scope /
-                    variant.name / f"lr{format_lr(lr)}", params=params, inputs=inputs, deps=deps,
+        step = Step(id=step_id, kind="finetune", out=_folder(self.config.output_dir, "checkpoints", model.name, scope,
+                                                              variant.name, f"lr{format_lr(lr)}"), params=params, inputs=inputs, deps=deps,
                     gpu_hours=self.gpu_hours(model, tokens, self.est["flops_per_param_token"][recipe["method"]]))
         return self.add(step)
 
@@ -259,7 +264,7 @@ class _Builder:
                 continue
             step = self.add(Step(
                 id=f"translate_task/{t.name}", kind="translate_task",
-                out=self.config.output_dir / USER_TASKS_SUBDIR / t.name,
+                out=_folder(self.config.output_dir, USER_TASKS_SUBDIR, t.name),
                 params={"task": t.task, "mode": t.mode, "via": t.via, "lang": t.language, "backend": t.backend,
                         "model": t.model, "base_url": None if t.serve else t.base_url, "serve": t.serve,
                         "label": t.label, "extra_args": list(t.extra_args)},
@@ -283,7 +288,7 @@ class _Builder:
         if user_tasks:
             deps["user_tasks"] = user_tasks
         step = Step(id=f"eval/{model.name}/{lang}/{suffix}", kind="eval",
-                    out=self.config.output_dir / "eval" / model.name / lang / suffix, params=params,
+                    out=_folder(self.config.output_dir, "eval", model.name, lang, *suffix.split("/")), params=params,
                     inputs=inputs, deps=deps,
                     gpu_hours=self.gpu_hours(model, units * self.est["eval_tokens_per_task"], 2))
         step.params["open_qa_items"] = self._open_qa_items(tasks)
@@ -328,7 +333,7 @@ def build_plan(config: StudyConfig) -> Plan:
         for ev in evals:
             suffix = ev.id.removeprefix("eval/")
             judged.append(b.add(Step(
-                id=f"judge/{judge.name}/{suffix}", kind="judge", out=config.output_dir / "judge" / judge.name / suffix,
+                id=f"judge/{judge.name}/{suffix}", kind="judge", out=_folder(config.output_dir, "judge", judge.name, *suffix.split("/")),
                 params={"judge": judge.name, "base_url": None if judge.serve else judge.base_url, "serve": judge.serve,
                         "label": judge.label, "extra_args": list(judge.extra_args)},
                 inputs={"judge_config": judge.config} if judge.config else {},
@@ -340,6 +345,34 @@ def build_plan(config: StudyConfig) -> Plan:
                inputs={"reference": lb["reference"]} if lb["reference"] else {},
                deps={"results": [e.id for e in evals], "judgements": [j.id for j in judged]}))
     return Plan(config, _topological(b.steps))
+
+
+def check_plan(plan: Plan) -> None:
+    """Before any work: every step folder lies strictly inside ``output_dir`` (no symlink leads out of it),
+    no two steps share a folder (also on a case-insensitive file system), and every step's command can be
+    built (a `commands` override with an unknown placeholder fails here, not after hours of other steps)."""
+    root = plan.config.output_dir
+    owners: dict[str, str] = {}
+    folders: dict[Path, str] = {}
+    for step in plan.steps.values():
+        folder = strictly_inside(root, step.out, what=f"the folder of step {step.id}")
+        for name in (str(folder), f"slug:{step.slug}"):  # its folder, and its log and lock files
+            other = owners.setdefault(name.casefold(), step.id)
+            if other != step.id:
+                raise InputError(f"{plan.config.path}: steps {other} and {step.id} would share the folder "
+                                 f"{step.out} or log; rename a model, variant or judge so that the names differ "
+                                 "in more than case or '/' versus '__'")
+        folders[folder] = step.id
+    for step in plan.steps.values():  # a step folder is emptied before its step runs: no input may live there
+        for path in step.inputs.values():
+            resolved = Path(path).resolve()
+            owner = next((folders[p] for p in (resolved, *resolved.parents) if p in folders), None)
+            if owner:
+                raise InputError(f"{plan.config.path}: {path}, an input of step {step.id}, lies in the folder of "
+                                 f"step {owner}, which a rerun empties; move it out of output_dir {root}")
+    ctx = CommandContext(plan)
+    for step in plan.steps.values():
+        command_for(step, ctx)
 
 
 def _topological(steps: dict[str, Step]) -> dict[str, Step]:
@@ -523,10 +556,7 @@ class CostEstimate:
 def _judge_model(step: Step) -> tuple[str, int]:
     """(model, expected output tokens) of a judge step, from its judge config."""
     path = Path(step.inputs.get("judge_config") or JUDGE_CONFIGS / f"{step.params['judge']}.yaml")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        config = {}
+    config = read_yaml(path) if path.is_file() else {}  # no config: a judge named by its model
     return str(config.get("model") or step.params["judge"]), int(config.get("expected_output_tokens") or 250)
 
 

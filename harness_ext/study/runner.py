@@ -38,15 +38,17 @@ from harness_ext.core.io import (
     read_json,
     read_jsonl,
 )
+from harness_ext.core.paths import strictly_inside
 from harness_ext.study.config import StudyConfig, load_study
+from harness_ext.study.outputs import output_problem
 from harness_ext.study.plan import (
-    DATA_FILE,
     USER_TASKS_SUBDIR,
     CommandContext,
     HashCache,
     Plan,
     Step,
     build_plan,
+    check_plan,
     command_for,
     compute_keys,
     resumes_in_place,
@@ -90,6 +92,7 @@ def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = 
     plan = build_plan(config)
     hashes = HashCache(config.output_dir / ".nativeval_hashes.json")
     compute_keys(plan, hashes)
+    check_plan(plan)
     plan.hashes = hashes
     if config.output_dir.is_dir():
         hashes.save()
@@ -327,10 +330,13 @@ def _stop_on_signals():
             signal.signal(sig, handler)
 
 
-def _has_output(step: Step) -> bool:
-    if step.kind in ("sample", "translate", "rtt"):
-        return (step.out / DATA_FILE).is_file()
-    return step.out.is_dir() and any(not p.name.startswith(".nativeval_step") for p in step.out.iterdir())
+def _outputs_problem(step: Step, log: Path) -> str | None:
+    """Why a step whose command exited 0 is still not done (its promised outputs: study/outputs.py), logged."""
+    problem = output_problem(step.kind, step.out)
+    if problem:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"nativeval study: the command exited 0 but its outputs are not complete: {problem}\n")
+    return problem
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -400,6 +406,7 @@ class StudyRunner:
         started = step.out / STARTED
         if not forced and _recorded_key(started) == step.key and resumes_in_place(step, self.config):
             return True
+        strictly_inside(self.config.output_dir, step.out, what=f"the folder of step {step.id}")
         if step.out.exists():
             shutil.rmtree(step.out)
         step.out.mkdir(parents=True)
@@ -447,9 +454,7 @@ class StudyRunner:
             else:
                 status = self.executor(argv, self._env(step), log)
             seconds = time.time() - started
-            if status == 0 and not _has_output(step):
-                with open(log, "a", encoding="utf-8") as fh:
-                    fh.write(f"nativeval study: the command exited 0 but wrote nothing into {step.out}\n")
+            if status == 0 and _outputs_problem(step, log):
                 status = 1
             if status != 0:
                 self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")

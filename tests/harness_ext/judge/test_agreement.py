@@ -7,17 +7,15 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
+from harness_ext.core.stats import Resampler, bootstrap_counts, with_full_sample
+from harness_ext.core.stats import bootstrap_estimate as estimate
 from harness_ext.judge.agreement import (
-    Resampler,
-    bootstrap_counts,
-    estimate,
     exact_and_within_one,
     group_means,
     krippendorff_alpha_interval,
     quadratic_kappa,
     spearman,
     spearman_rows,
-    with_full_sample,
 )
 
 NA = np.nan
@@ -94,9 +92,9 @@ def test_group_means_and_estimates():
     groups = np.array([0, 0, 1, 1])
     assert group_means(full(4), values, groups, 2)[0] == pytest.approx([1.5, 4.0])
     assert np.isnan(group_means(full(4), values, groups, 2, mask=np.array([1, 1, 0, 0]))[0, 1])
-    e = estimate(0.5, np.linspace(0, 1, 1001), n=10)
-    assert (e.low, e.high) == pytest.approx((0.025, 0.975)) and e.excludes(-0.1) and not e.excludes(0.5)
-    assert estimate(np.nan, np.ones(10), n=0).value is None
+    e = estimate(0.5, np.linspace(0, 1, 1001), 10)
+    assert (e.ci_low, e.ci_high) == pytest.approx((0.025, 0.975)) and e.excludes(-0.1) and not e.excludes(0.5)
+    assert estimate(np.nan, np.ones(10), 0).value is None
     assert with_full_sample(np.zeros((2, 3)))[0].tolist() == [1, 1, 1]
 
 
@@ -106,7 +104,7 @@ def test_bootstrap_interval_covers_the_truth_for_independent_raters():
     x, y = rng.integers(1, 6, 400).astype(float), rng.integers(1, 6, 400).astype(float)
     kappa = quadratic_kappa(Resampler.units(400, 500, rng), x, y)
     e = estimate(kappa[0], kappa[1:], 400)
-    assert e.low < 0 < e.high and e.high - e.low < 0.3
+    assert e.ci_low < 0 < e.ci_high and e.ci_high - e.ci_low < 0.3
 
 
 def test_clusters_are_drawn_whole():
@@ -118,3 +116,25 @@ def test_clusters_are_drawn_whole():
     assert (sums[:, 0] == sums[:, 1]).all() and sums[0].tolist() == [1, 1] and sums[1:, 0].max() >= 2
     restricted = r.restrict(np.array([0, 4]))
     assert restricted.sums(np.ones(2))[0, 0] == 2 and restricted.n == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_krippendorff_alpha_matches_the_krippendorff_package_on_random_ratings(seed):
+    import krippendorff
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(1, 6, 60)
+    ratings = np.clip(truth + rng.integers(-1, 2, (4, 60)), 1, 5).astype(float)
+    ratings[rng.random(ratings.shape) < 0.25] = np.nan
+    expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="interval")
+    assert krippendorff_alpha_interval(full(60), ratings)[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_estimate_from_one_question_has_no_interval():
+    """All answers to one question: one cluster, so the bootstrap says nothing about uncertainty."""
+    rng = np.random.default_rng(0)
+    r = Resampler.bootstrap(np.zeros(30, dtype=np.int64), 1, 100, rng)
+    x, y = rng.integers(1, 6, 30).astype(float), rng.integers(1, 6, 30).astype(float)
+    kappa = quadratic_kappa(r, x, y)
+    e = estimate(kappa[0], kappa[1:], 30, r.n_clusters)
+    assert e.value == pytest.approx(kappa[0]) and e.ci is None and e.note == "n/a: one cluster"

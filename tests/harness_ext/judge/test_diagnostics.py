@@ -158,9 +158,9 @@ def test_a_judge_agrees_with_itself_and_not_with_an_independent_hash(report, tes
     assert twin.kappa.value == pytest.approx(1.0) and twin.exact.value == 1.0 and twin.n_items == 4 * N_ITEMS
     assert twin.system_spearman.value == pytest.approx(1.0)
     independent = pair(s, "hash-a", "hash-b")
-    assert abs(independent.kappa.value) < 0.15 and independent.kappa.low < 0 < independent.kappa.high
+    assert abs(independent.kappa.value) < 0.15 and independent.kappa.ci_low < 0 < independent.kappa.ci_high
     assert 0.1 < independent.exact.value < 0.3  # chance level for two uniform 1-5 raters: 0.2
-    assert s.agreement.alpha is not None and s.agreement.alpha.n == 4 * N_ITEMS
+    assert s.agreement.alpha is not None and s.agreement.alpha.n_items == 4 * N_ITEMS
 
 
 def test_largest_disagreements_show_both_judges_and_their_explanations(report):
@@ -176,7 +176,7 @@ def test_largest_disagreements_show_both_judges_and_their_explanations(report):
 def test_length_bias_is_found_and_length_control_removes_a_length_only_lead(report, lang, test_set):
     s = stratum(report, lang, test_set)
     biased = by_judge(s.length, "length")
-    assert biased.correlation.value > 0.7 and biased.correlation.low > 0.5 and biased.slope.low > 0
+    assert biased.correlation.value > 0.7 and biased.correlation.ci_low > 0.5 and biased.slope.ci_low > 0
     rating = {m.model: m for m in biased.models}
     raw_gap = rating["padded"].raw.value - rating["concise"].raw.value
     controlled_gap = rating["padded"].length_controlled.value - rating["concise"].length_controlled.value

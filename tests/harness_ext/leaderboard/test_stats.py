@@ -36,7 +36,7 @@ def test_mcnemar_p_equals_a_hand_computed_exact_binomial():
     assert hand == pytest.approx(0.06543, abs=1e-5)
     assert float(mcnemar_exact(9, 2)) == pytest.approx(hand, rel=1e-12)
     result = paired_test(a, b, resamples=500)
-    assert result.method == "exact McNemar" and result.p_value == pytest.approx(hand, rel=1e-12)
+    assert result.method == "McNemar exact" and result.p_value == pytest.approx(hand, rel=1e-12)
     assert result.value == pytest.approx(7 / 40)
 
 
@@ -56,7 +56,7 @@ def test_pairwise_uses_mcnemar_for_unclustered_binary_and_matches_the_two_model_
     assert result.pairs == [(0, 1), (0, 2), (1, 2)]
     for (i, j), estimate in zip(result.pairs, result.estimates, strict=True):
         alone = paired_test(values[i], values[j], resamples=2000, seed=1)
-        assert estimate.method == "exact McNemar"
+        assert estimate.method == "McNemar exact"
         assert estimate.p_value == pytest.approx(alone.p_value, rel=1e-12)
         assert estimate.value == pytest.approx(alone.value)
     assert result.estimates[0].p_value < 1e-6  # planted: 0.8 vs 0.5

@@ -34,8 +34,8 @@ def test_planted_cs_ca_difference_is_found_with_a_ci_around_it():
     split = split_by_tag(items({"CS": 0.85, "CA": 0.45}, 300, seed=1), "cultural_sensitivity_label", VOCAB,
                          pair=("CS", "CA"))
     assert split.contrast.ci_low > 0.2 and split.contrast.ci_high < 0.6
-    assert split.contrast.ci_low <= split.contrast.mean <= split.contrast.ci_high
-    assert split.subsets["CS"].n == 300 and split.subsets["CS"].ci_low < split.subsets["CS"].mean
+    assert split.contrast.ci_low <= split.contrast.value <= split.contrast.ci_high
+    assert split.subsets["CS"].n_items == 300 and split.subsets["CS"].ci_low < split.subsets["CS"].value
 
 
 def test_no_difference_is_not_flagged():
@@ -46,7 +46,7 @@ def test_no_difference_is_not_flagged():
 
 def test_perfect_on_cs_and_zero_on_ca():
     split = split_by_tag(items({"CS": 1.0, "CA": 0.0}, 5, seed=0), "cultural_sensitivity_label", VOCAB)
-    assert split.subsets["CS"].mean == 1.0 and split.subsets["CA"].mean == 0.0
+    assert split.subsets["CS"].value == 1.0 and split.subsets["CA"].value == 0.0
 
 
 def paired_runs(cs_gap: float, ca_gap: float, n: int, seed: int) -> tuple[list[TaggedItem], list[TaggedItem]]:
@@ -67,7 +67,7 @@ def test_planted_larger_translated_data_penalty_on_cs_items():
     assert gap.gaps["CS"].ci_low > 0.15 and gap.gaps["CA"].ci_high < 0.15
     diff = gap.gap_difference
     assert diff.ci_low > 0.1 and diff.ci_low <= 0.20 <= diff.ci_high  # the planted 20 points are covered
-    assert gap.sentence() == (f"the translated-data penalty is {diff.mean * 100:.1f} points larger on CS items "
+    assert gap.sentence() == (f"the translated-data penalty is {diff.value * 100:.1f} points larger on CS items "
                               f"than on CA items [{diff.ci_low * 100:.1f}, {diff.ci_high * 100:.1f}]")
     assert gap.unpaired == 0
 
@@ -81,7 +81,7 @@ def test_equal_penalties_are_not_flagged():
 def test_gap_pairs_only_items_both_runs_scored():
     native, translated = paired_runs(cs_gap=0.2, ca_gap=0.0, n=50, seed=5)
     gap = gap_by_tag(native, translated[:-10], "cultural_sensitivity_label", VOCAB, pair=("CS", "CA"))
-    assert gap.unpaired == 10 and gap.gaps["CA"].n == 40
+    assert gap.unpaired == 10 and gap.gaps["CA"].n_items == 40
 
 
 def test_unknown_label_counts_as_other_with_one_warning(caplog):
@@ -89,17 +89,17 @@ def test_unknown_label_counts_as_other_with_one_warning(caplog):
         TaggedItem(f"x{i}", 1.0, {"cultural_sensitivity_label": "XS"}) for i in range(4)]
     with caplog.at_level(logging.WARNING):
         split = split_by_tag(data, "cultural_sensitivity_label", VOCAB)
-    assert split.subsets[OTHER].n == 4 and split.subsets[OTHER].mean == 1.0
-    assert sum(s.n for s in split.subsets.values()) == len(data)
+    assert split.subsets[OTHER].n_items == 4 and split.subsets[OTHER].value == 1.0
+    assert sum(s.n_items for s in split.subsets.values()) == len(data)
     assert len(split.warnings) == 1 and "'XS'" in split.warnings[0] and "other" in split.warnings[0]
     assert len([r for r in caplog.records if "XS" in r.getMessage()]) == 1
 
 
 def test_empty_subset_is_reported_empty_not_zero():
     split = split_by_tag(items({"CS": 1.0}, 3, seed=0), "cultural_sensitivity_label", VOCAB, pair=("CS", "CA"))
-    assert split.subsets["CA"].empty and split.subsets["CA"].mean is None
-    assert split.subsets[UNLABELLED].empty  # the "" label of unannotated rows, listed under its own name
-    assert split.contrast.mean is None
+    assert split.subsets["CA"].n_items == 0 and split.subsets["CA"].value is None
+    assert split.subsets[UNLABELLED].n_items == 0  # the "" label of unannotated rows, listed under its own name
+    assert split.contrast.value is None
     lines = tag_report_lines(split)
     assert "cultural_sensitivity_label = CA: empty (no items)" in lines
     assert not any("0.0%" in line for line in lines if "= CA" in line)
@@ -114,7 +114,7 @@ def test_clusters_widen_the_interval_when_items_of_a_subject_move_together():
             data.append(TaggedItem(f"{s}-{i}", float(rng.random() < subject_rate), {"t": "a"}, cluster=str(s)))
     clustered = split_by_tag(data, "t").subsets["a"]
     flat = split_by_tag([TaggedItem(i.item_id, i.score, i.tags) for i in data], "t").subsets["a"]
-    assert clustered.mean == flat.mean
+    assert clustered.value == flat.value
     assert clustered.ci_high - clustered.ci_low > 1.5 * (flat.ci_high - flat.ci_low)
 
 
@@ -131,7 +131,7 @@ def test_items_from_samples_reads_the_doc_tags():
 def test_contrast_sign_follows_the_pair(pair):
     split = split_by_tag(items({"CS": 0.9, "CA": 0.3}, 200, seed=7), "cultural_sensitivity_label", VOCAB,
                          pair=pair)
-    assert (split.contrast.mean > 0) == (pair[0] == "CS")
+    assert (split.contrast.value > 0) == (pair[0] == "CS")
 
 
 def test_member_tags_tag_every_row_of_a_subject_file():
@@ -171,6 +171,6 @@ def test_catalogue_subsets_group_include_regional_values_against_agnostic():
                  for i in range(150)]
     split = split_by_tag(with_subset_tag(data, subsets), SUBSET_TAG, subset_vocabulary(subsets),
                          pair=("regional", "agnostic"))
-    assert split.subsets["regional"].n == 450 and split.subsets["agnostic"].n == 150
-    assert split.subsets[UNLABELLED].empty
+    assert split.subsets["regional"].n_items == 450 and split.subsets["agnostic"].n_items == 150
+    assert split.subsets[UNLABELLED].n_items == 0
     assert split.contrast.ci_low > 0.3

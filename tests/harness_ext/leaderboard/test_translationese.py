@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness_ext.leaderboard.translationese import pairs_in_results, translationese_sensitivity
@@ -90,3 +91,51 @@ def test_adapters_on_one_base_model_are_separate_models(tmp_path):
     pairs = {p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))}
     assert set(pairs) == {"/m/base + /ckpt/native", "/m/base + /ckpt/google"}
     assert pairs["/m/base + /ckpt/native"].sensitivity == 1.0 and pairs["/m/base + /ckpt/google"].sensitivity == 0.0
+
+
+def passage_clustered_pair(rng, n_passages: int = 40, per_passage: int = 10, drop: float = 0.1):
+    """Source and translation scores of questions in passages: a passage's difficulty and how much its
+    translation hurts are shared by its questions. True sensitivity: ``drop`` (the mean of the passage drops;
+    probabilities stay inside [0, 1], so nothing is clipped)."""
+    difficulty = np.repeat(rng.uniform(0.45, 0.8, n_passages), per_passage)
+    hurt = np.repeat(rng.uniform(drop - 0.3, drop + 0.3, n_passages), per_passage)
+    source = (rng.random(difficulty.size) < difficulty).astype(float)
+    translation = (rng.random(difficulty.size) < difficulty - hurt).astype(float)
+    ids = [f"doc-{i}" for i in range(difficulty.size)]
+    passages = {k: f"passage-{i // per_passage}" for i, k in enumerate(ids)}
+    return dict(zip(ids, source, strict=True)), dict(zip(ids, translation, strict=True)), passages
+
+
+def test_passage_clustered_sensitivity_covers_the_true_drop_95_percent():
+    """Resampling items alone on passage-clustered data covered ~0.83; clustered by the catalogue's unit it
+    covers ~0.95."""
+    rng = np.random.default_rng(0)
+    sims, truth = 300, 0.1
+    clustered = alone = 0
+    for trial in range(sims):
+        source, translation, passages = passage_clustered_pair(rng, drop=truth)
+        with_unit = translationese_sensitivity(source, translation, passages, resamples=300, seed=trial)
+        without = translationese_sensitivity(source, translation, resamples=300, seed=trial)
+        clustered += with_unit.ci_low <= truth <= with_unit.ci_high
+        alone += without.ci_low <= truth <= without.ci_high
+        assert with_unit.estimate.n_clusters == 40 and with_unit.estimate.method == "paired cluster bootstrap"
+    assert clustered / sims >= 0.90
+    assert alone / sims <= clustered / sims - 0.04
+
+
+def test_the_adapter_clusters_items_by_the_catalogues_unit(tmp_path):
+    """XQuAD's cluster unit is the passage (``context``): the source's context names an item's cluster, and a
+    round trip whose questions all come from one passage gets no interval."""
+    def row(i: int, em: float, context: str) -> dict:
+        return {"doc_id": i, "doc": {"id": f"q{i}", "context": context}, "filter": "none", "exact_match": em}
+
+    prov = {"benchmark": "xquad", "language": "zh", "origin": "human_translated", "task": "translated_zh_xquad"}
+    rtt = {**prov, "task": "rtt_zh_xquad", "origin": "round_trip_translated", "source_task": "translated_zh_xquad"}
+    for name, contexts in (("one", ["p"] * 6), ("three", ["p", "p", "q", "q", "r", "r"])):
+        write_run(tmp_path / name, name, {
+            "translated_zh_xquad": (prov, [row(i, 1.0, c) for i, c in enumerate(contexts)]),
+            "rtt_zh_xquad": (rtt, [row(i, float(i % 2), c + " (round trip)") for i, c in enumerate(contexts)])})
+    pairs = {p.model: p.result for p in pairs_in_results([tmp_path], resamples=200)}
+    assert pairs["one"].estimate.n_clusters == 1 and pairs["one"].ci_low is None
+    assert pairs["one"].estimate.note == "n/a: one cluster" and not pairs["one"].significant
+    assert pairs["three"].estimate.n_clusters == 3 and pairs["three"].ci_low is not None

@@ -21,6 +21,7 @@ from harness_ext.study import plan as plan_module
 from harness_ext.study.plan import CommandContext, command_for, estimate_costs
 from harness_ext.study.runner import StudyRunner, load_plan
 from harness_ext.study.slurm import export_slurm, study_status
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "configs" / "demo.yaml"
@@ -31,9 +32,13 @@ FAKE_STEP = textwrap.dedent("""
     out = sys.argv[1]
     if os.environ.get("FAKE_FAIL_ON") and os.environ["FAKE_FAIL_ON"] in out:
         sys.exit(3)
-    name = "data.json" if sys.argv[2] in ("sample", "translate", "rtt") else "result.json"
-    json.dump({"kind": sys.argv[2]}, open(os.path.join(out, name), "w"))
+    kind = sys.argv[2]
+    json.dump({"kind": kind}, open(os.path.join(out, "result.json"), "w"))
+    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study settings.yaml `outputs`)
+        os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+        json.dump(doc, open(os.path.join(out, name), "w"))
 """)
+FAKE_STEP = f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP
 
 
 def mini_study(tmp: Path, **changes) -> Path:

@@ -31,6 +31,7 @@ from harness_ext.study.runner import (
     load_plan,
     sample_records,
 )
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -51,9 +52,16 @@ FAKE_STEP = textwrap.dedent("""
     seen = []
     for p in inputs:
         seen.append(open(p, encoding="utf-8").read() if os.path.isfile(p) else sorted(os.listdir(p)))
-    name = "data.json" if kind in ("sample", "translate", "rtt") else "result.json"
-    json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, name), "w"))
+    if kind in ("sample", "translate", "rtt"):
+        json.dump([{"kind": kind, "inputs": seen}], open(os.path.join(out, "data.json"), "w"))
+    else:
+        json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, "result.json"), "w"))
+    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study settings.yaml `outputs`)
+        if not os.path.exists(os.path.join(out, name)):
+            os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+            json.dump(doc, open(os.path.join(out, name), "w"))
 """)
+FAKE_STEP = f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP
 
 
 def write_study(tmp: Path, **changes) -> Path:
@@ -271,7 +279,8 @@ def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
     assert "models/toy" not in rerun and "data/zh/google" not in rerun
     assert "checkpoints/toy/zh/google/lr1e-4" in rerun and "site" in rerun
     assert not partial.exists() and (step_dir / MARKER).is_file()
-    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "result.json"]
+    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "adapter_config.json", "nativeval_run.json",
+                                                          "result.json"]
 
 
 def _start_runner_until_slow_step(tmp_path: Path, path: Path, **env_extra: str):
@@ -375,9 +384,11 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
             replies.append(json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"])
         else:
             assert env["OPENAI_API_KEY"] == "sk-real-secret"
-        target = out if out.suffix == ".json" else out / "x"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("[]")
+        if out.suffix == ".json":
+            out.write_text("[]")
+            return 0
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, out)
         return 0
 
     outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
@@ -423,6 +434,15 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
                    "google": {"translate": {"backend": "google", "source": "data/en_pool.json", "sample": 0}}}},
      "variants.google.translate.sample: expected a positive number, got 0"),
     ({"vars": {}}, "${data} is not defined"),
+    ({"judges": [{"name": "j", "serve": "stub", "extra_args": ["--max-cost", "-5"]}]},
+     "judges[0].extra_args: --max-cost '-5': expected a cost in USD, zero or more"),
+    ({"eval": {"tasks": ["translated_{lang}_xquad"], "extra_args": "--judge-max-cost=nan"}},
+     "eval.extra_args: --judge-max-cost 'nan': expected a cost in USD"),
+    ({"eval": {"tasks": ["translated_{lang}_xquadd"]}},
+     "eval.tasks[0]: unknown task or collection 'translated_zh_xquadd'; did you mean translated_zh_xquad"),
+    ({"base_models": {"../../victim": {"toy": {"seed": 0}}}}, "'../../victim' cannot name a folder"),
+    ({"commands": {"eval": ["{python}", "-c", "pass", "{nonsense}"]}},
+     "commands.eval: unknown placeholder 'nonsense'"),
 ])
 def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, message):
     code, output = run_cli(str(write_study(tmp_path, **change)))
@@ -530,9 +550,11 @@ def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
     def executor(argv, env, log):
         out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
         seen[str(out)] = argv
-        target = out if out.suffix == ".json" else out / "x"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("[]")
+        if out.suffix == ".json":
+            out.write_text("[]")
+            return 0
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, out)
         return 0
 
     StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
@@ -564,3 +586,128 @@ def test_miniature_study_end_to_end_with_the_real_commands(tmp_path):
     assert (tmp_path / "out/site/index.html").is_file() and "leaderboard: " in output
     code, output = run_cli(str(path))
     assert code == 0 and "6 already done, 0 to run" in output
+
+
+# --- bad input found before any work: one line, exit 2, nothing written -------------------------------------
+def cli_study(*args: str):
+    """(exit code, stderr lines, stdout) of `nativeval study ARGS`."""
+    result = CliRunner().invoke(cli.main, ["study", *args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.stderr.splitlines(), result.stdout
+
+
+def test_a_key_given_twice_in_the_study_file_names_the_key_and_both_lines(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    text = path.read_text()
+    assert "  google:\n" in text
+    path.write_text(text.replace("  google:\n", "  native:\n    file: ${data}/en_pool.json\n  google:\n", 1))
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if line == "  native:")
+    second = next(i for i, line in enumerate(lines, 1) if line == "  google:")
+    code, errors, _ = cli_study(str(path))
+    assert code == 2 and errors == [f"error: {path}:{second}: duplicate key 'native' (first at line {first}); "
+                                    "YAML would keep only the last one, so remove or rename one of them"]
+    assert not (tmp_path / "out").exists() and ran(fake_env) == []
+
+
+def test_an_unknown_var_lists_the_variables_the_study_file_has(tmp_path, fake_env):
+    code, errors, _ = cli_study(str(write_study(tmp_path)), "--var", "ayya=/data/aya")
+    assert code == 2 and errors == [f"error: --var ayya: {tmp_path / 'study.yaml'} has no variable 'ayya' "
+                                    "(its variables: data)"]
+    assert not (tmp_path / "out").exists() and ran(fake_env) == []
+
+
+def test_a_var_used_only_as_a_placeholder_may_be_given(tmp_path):
+    path = write_study(tmp_path, vars={})
+    code, errors, _ = cli_study(str(path), "--var", f"data={tmp_path / 'data'}", "--dry-run")
+    assert code == 0, errors
+
+
+def test_a_var_path_on_the_command_line_resolves_against_the_working_directory(tmp_path, monkeypatch):
+    path = write_study(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "mine").mkdir(parents=True)
+    for name in ("native_zh.json", "en_pool.json", "multi.json"):
+        (elsewhere / "mine" / name).write_text((tmp_path / "data" / name).read_text())
+    monkeypatch.chdir(elsewhere)
+    plan = load_plan(path, {"data": "mine"})
+    assert plan.steps["finetune/toy/zh/native/lr1e-4"].inputs["data0"] == str(elsewhere / "mine/native_zh.json")
+    code, errors, _ = cli_study(str(path), "--var", "data=mine", "--dry-run")
+    assert code == 0, errors
+    code, errors, _ = cli_study(str(path), "--var", "data=nowhere", "--dry-run")  # named from here, not the file's
+    assert code == 2 and len(errors) == 1 and str(elsewhere / "nowhere/native_zh.json") in errors[0]
+
+
+@pytest.mark.parametrize("modes", [("--dry-run", "--status"), ("--status", "--export-slurm", "x"),
+                                   ("--dry-run", "--export-slurm", "x")])
+def test_modes_that_exclude_each_other_are_one_usage_line(tmp_path, fake_env, modes):
+    code, errors, _ = cli_study(str(write_study(tmp_path)), *modes)
+    assert code == 2 and len(errors) == 1 and "do different things; give one of them" in errors[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_judge_config_with_a_negative_price_or_a_duplicate_key_fails_before_any_step(tmp_path, fake_env):
+    judge = tmp_path / "judge.yaml"
+    judge.write_text("name: j\nmodel: m\nbase_url: http://127.0.0.1:9/v1\nprices:\n  m: {input: -1, output: 2}\n")
+    path = write_study(tmp_path, judges=[{"name": "j", "config": str(judge)}])
+    code, errors, _ = cli_study(str(path))
+    assert code == 2 and errors == [f"error: {judge}: prices: m: a price must be a finite number of USD, zero or "
+                                    "more (got {'input': -1, 'output': 2})"]
+    judge.write_text("name: j\nmodel: m\nbase_url: http://127.0.0.1:9/v1\nmodel: n\n")
+    code, errors, _ = cli_study(str(path))
+    assert code == 2 and len(errors) == 1 and "judge.yaml:4: duplicate key 'model'" in errors[0]
+    assert not (tmp_path / "out").exists() and ran(fake_env) == []
+
+
+# --- a step is done only when its outputs exist and parse ----------------------------------------------------
+def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp_path):
+    from harness_ext.study.outputs import check_output_table, output_problem
+
+    check_output_table()
+    for kind in PROMISED_OUTPUTS:
+        folder = tmp_path / kind
+        folder.mkdir()
+        assert output_problem(kind, folder) is not None  # an empty folder is not a finished step
+        write_promised_outputs(kind, folder)
+        assert output_problem(kind, folder) is None, kind
+
+
+@pytest.mark.parametrize(("kind", "name", "content", "problem"), [
+    ("eval", "run/results_x.json", '{"results": {', "malformed JSON"),
+    ("eval", "run/results_x.json", '{"config": {}}', "has no 'results' at its top level"),
+    ("eval", "run/samples_x.jsonl", "{}", "no */results_*.json or results_*.json in"),
+    ("translate", "data.json", '{"instruction": "a"}\n{"instruction": ', "malformed JSON line"),
+    ("translate", "data.json", "", "is empty"),
+    ("translate", "data.json", "[1, 2]", "every record must be a JSON object"),
+    ("finetune", "adapter_config.json", "{}", "no nativeval_run.json"),
+    ("leaderboard", "index.html", "<html>", "no leaderboard.json"),
+])
+def test_outputs_that_are_missing_or_do_not_parse_are_named(tmp_path, kind, name, content, problem):
+    from harness_ext.study.outputs import output_problem
+
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(content)
+    assert problem in output_problem(kind, tmp_path)
+
+
+def test_a_step_that_exits_0_with_broken_outputs_fails_and_is_rerun(tmp_path, fake_env):
+    path = write_study(tmp_path)
+    broken = tmp_path / "broken_eval.py"  # a save that failed: a truncated results file, exit 0
+    broken.write_text("import os, sys\nos.makedirs(os.path.join(sys.argv[1], 'run'), exist_ok=True)\n"
+                      "open(os.path.join(sys.argv[1], 'run', 'results_x.json'), 'w').write('{\"results\": {')\n")
+    study = yaml.safe_load(path.read_text())
+    fake_commands = dict(study["commands"])
+    study["commands"]["eval"] = ["{python}", str(broken), "{out}"]
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    code, errors, output = cli_study(str(path))
+    assert code == 1 and len(errors) == 1 and errors[0].startswith("error: 2 step(s) did not finish"), errors
+    assert "the command exited 0 but its outputs are not complete" in output and "malformed JSON" in output
+    step_dir = tmp_path / "out/eval/toy/zh/native/lr1e-4-mono"
+    assert not (step_dir / MARKER).exists()
+    assert (tmp_path / "out/checkpoints/toy/zh/native/lr1e-4" / MARKER).is_file()  # finished work is kept
+    study["commands"] = fake_commands
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    ran(fake_env)
+    code, output = run_cli(str(path))
+    assert code == 0, output
+    assert "eval/toy/zh/native/lr1e-4-mono" in ran(fake_env) and (step_dir / MARKER).is_file()

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import cli
 from harness_ext.study.plan import USER_TASKS_SUBDIR
 from harness_ext.study.runner import StudyRunner, load_plan
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 RTT_XQUAD = {"task": "translated_zh_xquad", "round_trip": {"via": "en"}, "backend": "google", "serve": "stub",
@@ -65,8 +66,8 @@ def test_the_stand_in_translator_is_served_locally_and_gets_no_real_key(tmp_path
             out = Path(argv[argv.index("--output-path") + 1])
         else:
             out = Path(argv[argv.index("--out") + 1])
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "x").write_text("[]")
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, out)
         return 0
 
     outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
