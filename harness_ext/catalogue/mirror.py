@@ -75,7 +75,9 @@ class TaskData:
 
 def task_data(task: CatalogueTask) -> TaskData:
     """Where every leaf split of ``task`` would be read from."""
-    return TaskData(task, tuple((leaf, tuple(leaf_sources(task, leaf))) for leaf in task.leaves))
+    by_config: dict[str | None, tuple[data_layer.SplitSource, ...]] = {}  # a group's members share their config
+    return TaskData(task, tuple((leaf, by_config.setdefault(leaf.config, tuple(leaf_sources(task, leaf))))
+                                for leaf in task.leaves))
 
 
 def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:

@@ -40,7 +40,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -240,18 +240,32 @@ class Catalogue:
         per_lang = [f"{g}_{lang}" for g in self.origin_groups for lang in self.languages]
         return per_lang + list(self.origin_groups)
 
+    @cached_property
+    def _members(self) -> dict[str, list[CatalogueTask]]:
+        members: dict[str, list[CatalogueTask]] = {}
+        for task in self.tasks:
+            for name in task.collections:
+                members.setdefault(name, []).append(task)
+        return members
+
+    @cached_property
+    def _coverage(self) -> dict[str, dict[str, set[str]]]:
+        """origin group -> benchmark title -> languages its collection tasks cover."""
+        coverage: dict[str, dict[str, set[str]]] = {}
+        for task in self.tasks:
+            if task.in_collections:
+                coverage.setdefault(task.origin_group, {}).setdefault(task.benchmark.title, set()).add(task.language)
+        return coverage
+
     def collection_members(self, collection: str) -> list[CatalogueTask]:
-        return [t for t in self.tasks if collection in t.collections]
+        return list(self._members.get(collection, ()))
 
     def lacking(self, collection: str) -> list[str]:
         """Test sets of the collection's origin group (benchmark titles) that do not cover its language."""
         group, _, lang = collection.partition("_")
         if not lang:
             return []
-        titles: dict[str, set[str]] = {}
-        for task in self.tasks:
-            if task.in_collections and task.origin_group == group:
-                titles.setdefault(task.benchmark.title, set()).add(task.language)
+        titles = self._coverage.get(group, {})
         return sorted(title for title, languages in titles.items() if lang not in languages)
 
     def empty_note(self, collection: str) -> str:
