@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 
@@ -159,11 +160,13 @@ def tasks(as_json, markdown, lang, user_dir):
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
+@click.option("--judge-prompt", default=None,
+              help="Judge prompt version or YAML path (default: the judge's, single_v2 = the study's; see `judge --prompt`).")
 @friendly_errors
 def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
           gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
           use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
-          judge_cache, judge_repeats):
+          judge_cache, judge_repeats, judge_prompt):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
     from pathlib import Path
 
@@ -179,14 +182,19 @@ def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot,
         system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
         include_paths=include_paths, label=label, use_cache=use_cache)
     after_eval = None
+    if judge_prompt and not judges:
+        raise click.UsageError("--judge-prompt applies to the judge: add --judge NAME")
     if judges:
         if not log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
+        from harness_ext.judge.config import load_prompt
         from harness_ext.judge.engine import JudgeOptions, judge_after_eval
 
+        if judge_prompt:
+            load_prompt(judge_prompt)  # an unknown prompt fails now, not after the evaluation
         after_eval = judge_after_eval(JudgeOptions(
-            judges=judges, base_url=judge_base_url, concurrency=judge_concurrency, max_cost=judge_max_cost,
-            cache=judge_cache, repeats=judge_repeats), echo=click.echo)
+            judges=judges, base_url=judge_base_url, prompt=judge_prompt, concurrency=judge_concurrency,
+            max_cost=judge_max_cost, cache=judge_cache, repeats=judge_repeats), echo=click.echo)
     outcome = run(request, after_eval=after_eval)
     if outcome.results:
         click.echo(summary_table(outcome.results))
@@ -348,7 +356,26 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
 
 
 # --- finetune ---------------------------------------------------------------------------------------
+def options_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Print the command's options as JSON and exit: what a study's `finetune.recipe` may set is read from here."""
+    if not value or ctx.resilient_parsing:
+        return
+    table = []
+    for option in ctx.command.params:
+        if not isinstance(option, click.Option) or option.hidden:
+            continue
+        kind = option.type
+        table.append({"name": option.name, "flags": option.opts, "secondary_flags": option.secondary_opts,
+                      "is_flag": option.is_flag, "type": kind.name, "choices": list(getattr(kind, "choices", []) or []),
+                      "min": getattr(kind, "min", None), "max": getattr(kind, "max", None),
+                      "default": option.default, "required": option.required, "multiple": option.multiple})
+    click.echo(json.dumps(table, default=lambda _unset: None))  # click marks "no default" with a sentinel
+    ctx.exit()
+
+
 @main.command()
+@click.option("--options-json", is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=options_json,
+              help="Print this command's options as JSON (the study recipe's keys) and exit.")
 @click.option("--base", required=True, help="Base model directory or Hub id.")
 @click.option("--data", "data_specs", multiple=True, required=True,
               help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")

@@ -79,7 +79,8 @@ def check_8bit(load_in_8bit: bool, lora: bool) -> None:
     if not lora:
         raise InputError("--load-in-8bit works with LoRA only; drop it or drop --full")
     if not torch.cuda.is_available():
-        raise InputError("--load-in-8bit needs a CUDA GPU (bitsandbytes); drop the flag to train on CPU")
+        raise InputError("--load-in-8bit (an 8-bit base, bitsandbytes) needs a CUDA GPU; drop the flag to train on "
+                         "the CPU in full precision (in a study: `load_in_8bit: false` under finetune.recipe)")
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:

@@ -83,7 +83,8 @@ def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, A
     counts = quality["counts"]
     checked = quality["fields_checked"]
     return {
-        "leg": leg, "src": report["src"], "tgt": report["tgt"], "fields_checked": checked,
+        "leg": leg, "src": report["src"], "tgt": report["tgt"], "prompt_version": report.get("prompt_version") or None,
+        "fields_checked": checked,
         "wrong_language": counts.get("wrong_language", 0),
         "wrong_language_rate": round(counts.get("wrong_language", 0) / checked, 4) if checked else 0.0,
         "empty_outputs": counts.get("empty_output", 0), "untranslated_segments": counts.get("untranslated", 0),
@@ -94,8 +95,9 @@ def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, A
 def summary_lines(report: dict[str, Any]) -> list[str]:
     seg = report["segments"]
     cost = report["cost"]
+    prompt = f" (prompt {report['prompt_version']})" if report.get("prompt_version") else ""
     lines = [
-        f"{report['backend']} {report['model']} {report['src']}->{report['tgt']}: {report['records']['written']} records, "
+        f"{report['backend']} {report['model']}{prompt} {report['src']}->{report['tgt']}: {report['records']['written']} records, "
         f"{seg['unique']} unique segments ({seg['cached']} from cache, {seg['sent']} sent, "
         f"{seg['empty_passthrough']} empty passed through)",
     ]

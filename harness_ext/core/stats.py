@@ -8,13 +8,17 @@ interval and p-value come from the same items. The rules, in one place:
 * **One cluster**: no inference. The value is shown; CI, SE and p are None; ``note`` says "n/a: one cluster".
 * **Few clusters** (G < :data:`FEW_CLUSTERS`): the cluster-robust (CR1) standard error with a t(G-1)
   interval and p-value (a bootstrap over 5 clusters rejects a true null about 15% of the time at 5%).
-* **Enough clusters**: the cluster bootstrap (percentile interval; p-value by inverting it, so "CI excludes 0"
-  and "p < 0.05" say the same thing), with the CR1 standard error beside it.
+* **Enough clusters**: the cluster bootstrap. A mean gets the percentile interval (p by inverting it, so "CI
+  excludes 0" and "p < 0.05" say the same thing) with the CR1 SE beside it; a difference gets the SE of its
+  resampled values with a normal interval and p (the same rule for one pair and for all pairs of a board,
+  where the SE comes from the covariance of the shared resampled means: no sort per pair).
 * **Differences** are paired over the items both systems were scored on (the intersection) - value, CI and p
   alike. Exact McNemar for binary scores on unclustered items only; other scores (1-5 ratings, F1) use the
   paired (cluster) bootstrap or t; :func:`wilcoxon_signed_rank` is the rank alternative.
 * **Without items** (published reference rows): :func:`cells_difference` - a t-interval over cells;
   :func:`independent_difference` - the difference of two independent estimates (Welch-Satterthwaite).
+* **Other statistics** (kappa, alpha, correlations: judge diagnostics): :class:`Resampler` weights and
+  :func:`bootstrap_estimate` - the percentile interval, none from one cluster, a note below FEW_CLUSTERS.
 * **MDE** is None without variance; :func:`units_needed` says how many clusters would detect an effect;
   :func:`verdict` turns an estimate and an MDE into "separates" / "no_difference" / "inconclusive".
 
@@ -27,7 +31,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -67,6 +72,7 @@ class Estimate:
     method: str = ""  # "cluster bootstrap", "cluster-robust t(G-1)", "t over cells", "McNemar exact", ...
     note: str = ""  # "n/a: one cluster", "few clusters (5): t(4) interval", ...
     se_naive: float | None = None  # items treated as independent, shown beside a clustered SE
+    df: float | None = None  # degrees of freedom of a t-based interval (None: normal or percentile)
 
     @property
     def has_inference(self) -> bool:
@@ -188,10 +194,14 @@ class Resampler:
     def n(self) -> int:
         return int(self.cluster.size)
 
-    @property
+    @cached_property
     def n_clusters(self) -> int:
         """Clusters among these units (not the width of the weight matrix, which a restriction keeps)."""
         return count_clusters(self.cluster)
+
+    def clusters_among(self, index: np.ndarray) -> int:
+        """Clusters among a subset of the units (``index`` into them), without building a restriction."""
+        return count_clusters(self.cluster[index])
 
     def sums(self, *columns: np.ndarray) -> np.ndarray:
         """``(1 + resamples, len(columns))``: each column's weighted sum under every row of weights."""
@@ -257,8 +267,16 @@ def bootstrap_estimate(point: float, replicates: np.ndarray, n_items: int, n_clu
 def bootstrap_estimates(points: np.ndarray, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
                         confidence: float = CONFIDENCE) -> list[Estimate]:
     """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
-    return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
-            for k in range(np.asarray(points).size)]
+    points, replicates = np.asarray(points, dtype=float), np.asarray(replicates, dtype=float)
+    g = n_items if n_clusters is None else n_clusters
+    if g < 2 or replicates.shape[0] < 2 or not np.isfinite(replicates).all() or not np.isfinite(points).all():
+        return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
+                for k in range(points.size)]
+    low, high = percentile_ci(replicates, confidence)
+    se, p = replicates.std(axis=0, ddof=1), bootstrap_p(replicates, axis=0)
+    note = f"few clusters ({g}): bootstrap interval, may be too narrow" if g < FEW_CLUSTERS else ""
+    return [Estimate(float(points[k]), float(low[k]), float(high[k]), float(se[k]), float(p[k]), n_items, g,
+                     CLUSTER_BOOTSTRAP, note) for k in range(points.size)]
 
 
 def wilcoxon_signed_rank(differences: Sequence[float]) -> float | None:
@@ -345,13 +363,14 @@ def t_p_value(value: float, se: float, df: float | None) -> float:
 # --- one estimate from items ----------------------------------------------------------------------------
 def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float], clusters: np.ndarray, *,
                     resamples: int = 10_000, seed: int = 0, confidence: float = CONFIDENCE,
-                    bootstrap_method: str = CLUSTER_BOOTSTRAP) -> Estimate:
+                    bootstrap_method: str = CLUSTER_BOOTSTRAP, interval: str = "percentile") -> Estimate:
     """sum_r coef[r] * (mean of values[r] over masks[r]): a mean, a paired difference (one row of differences),
     or a contrast of two subsets sharing clusters (rows masked by subset, coef (1, -1)).
 
     The engine behind every item-level estimate here: G = clusters among the items in any mask; G < 2 no
-    inference; G < FEW_CLUSTERS the CR1 SE with t(G-1); else the cluster bootstrap (percentile CI, p by
-    inversion) with the CR1 SE."""
+    inference; G < FEW_CLUSTERS the CR1 SE with t(G-1); else the cluster bootstrap: ``interval="percentile"``
+    (means: the percentile CI, p by inverting it, the CR1 SE beside it) or ``"normal"`` (differences: the SE of
+    the resampled values with a normal interval and p, as :func:`pairwise` computes them for every pair)."""
     values = np.atleast_2d(np.asarray(values, dtype=float))
     masks = np.atleast_2d(np.asarray(masks, dtype=bool))
     coef = np.asarray(coef, dtype=float)
@@ -375,13 +394,27 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
     if g < FEW_CLUSTERS:
         half = t_quantile(confidence, g - 1) * se
         return Estimate(value, value - half, value + half, se, t_p_value(value, se, g - 1), n_items, g, CLUSTER_T,
-                        few_clusters_note(g), naive)
+                        few_clusters_note(g), naive, float(g - 1))
     index = local  # items x clusters over the used items
     used_values, used_masks = values[:, used], masks[:, used]
     boot = bootstrap_means(used_values, used_masks, index, resamples, seed) @ coef
+    if interval == "normal":
+        se_boot = float(np.nanstd(boot, ddof=1))
+        return normal_estimate(value, se_boot, n_items, g, bootstrap_method, naive, confidence)
     low, high = percentile_ci(boot[:, None], confidence)
     p = float(bootstrap_p(boot[:, None])[0])
     return Estimate(value, float(low[0]), float(high[0]), se, p, n_items, g, bootstrap_method, "", naive)
+
+
+def normal_estimate(value: float, se: float, n_items: int, n_clusters: int, method: str,
+                    se_naive: float | None = None, confidence: float = CONFIDENCE) -> Estimate:
+    """value +- z * se with the matching two-sided p-value (a bootstrap SE of a difference)."""
+    if not np.isfinite(se) or se <= 0:
+        return Estimate(value, value, value, 0.0, constant_p(value, n_clusters), n_items, n_clusters, method,
+                        NO_VARIANCE, se_naive)
+    half = t_quantile(confidence, None) * se
+    return Estimate(value, value - half, value + half, se, t_p_value(value, se, None), n_items, n_clusters, method,
+                    "", se_naive)
 
 
 def mean_estimate(values: Sequence[float], clusters: Sequence[str] | None = None, *, resamples: int = 10_000,
@@ -430,13 +463,13 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
     clustered = count_clusters(index) < x.size
     method = "paired cluster bootstrap" if clustered else "paired bootstrap"
     estimate = linear_estimate(x - y, np.ones(x.size, bool), [1.0], index, resamples=resamples, seed=seed,
-                               confidence=confidence, bootstrap_method=method)
+                               confidence=confidence, bootstrap_method=method, interval="normal")
     if binary is None:
         binary = is_binary(np.concatenate([x, y]))
     if binary and not clustered and estimate.value is not None and x.size:
         top = max(x.max(), y.max())
         p = float(mcnemar_exact(int(((x == top) & (y != top)).sum()), int(((y == top) & (x != top)).sum())))
-        return Estimate(**{**estimate.to_dict(), "p_value": p, "method": MCNEMAR})
+        return replace(estimate, p_value=p, method=MCNEMAR)
     return estimate
 
 
@@ -470,14 +503,12 @@ def cells_difference(differences: Sequence[float], confidence: float = CONFIDENC
                         T_OVER_CELLS, "no variance: every cell gives the same value")
     half = t_quantile(confidence, d.size - 1) * se
     return Estimate(value, value - half, value + half, se, t_p_value(value, se, d.size - 1), int(d.size),
-                    int(d.size), T_OVER_CELLS, f"{d.size} cells: t({d.size - 1}) interval")
+                    int(d.size), T_OVER_CELLS, f"{d.size} cells: t({d.size - 1}) interval", df=float(d.size - 1))
 
 
 def degrees_of_freedom(estimate: Estimate) -> float | None:
-    """The df behind an estimate's interval: G - 1 for t-based ones, None (normal) for the bootstrap."""
-    if estimate.method in (CLUSTER_T, T_OVER_CELLS) or estimate.method.startswith("difference of"):
-        return float(estimate.n_clusters - 1) if estimate.n_clusters >= 2 else None
-    return None
+    """The df behind an estimate's interval: its ``df`` (t-based), else None (normal, percentile)."""
+    return estimate.df
 
 
 def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDENCE) -> Estimate:
@@ -500,7 +531,8 @@ def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDE
         df = se**4 / sum(terms) if sum(terms) > 0 else None
     half = t_quantile(confidence, df) * se
     note = f"Welch-Satterthwaite t({df:.1f})" if df is not None else "normal interval"
-    return Estimate(value, value - half, value + half, se, t_p_value(value, se, df), n_items, n_clusters, method, note)
+    return Estimate(value, value - half, value + half, se, t_p_value(value, se, df), n_items, n_clusters, method, note,
+                    df=df)
 
 
 # --- power and verdicts ---------------------------------------------------------------------------------
@@ -560,6 +592,7 @@ def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, 
     rules applied to its own items: clusters counted among them, t(G-1) with few, the shared bootstrap
     ``boot`` (from :func:`bootstrap_means`) with enough."""
     low, high = percentile_ci(boot, confidence)
+    p_values = bootstrap_p(boot, axis=0)
     out = []
     clustered = count_clusters(clusters) < clusters.size
     method = CLUSTER_BOOTSTRAP if clustered else BOOTSTRAP
@@ -572,7 +605,7 @@ def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, 
                                    bootstrap_method=method) if count_clusters(ids) < FEW_CLUSTERS else None
         if estimate is None:
             se = clustered_se(x, ids)
-            estimate = Estimate(float(x.mean()), float(low[row]), float(high[row]), se, None, int(x.size),
+            estimate = Estimate(float(x.mean()), float(low[row]), float(high[row]), se, float(p_values[row]), int(x.size),
                                 count_clusters(ids), method, "", naive_se(x))
         out.append(estimate)
     return out
@@ -586,6 +619,57 @@ class PairwiseResult:
     estimates: list[Estimate]
 
 
+def _same_items_pairs(values, scored, clusters, clustered, i_idx, j_idx, top):
+    """Pair statistics when all models scored the same items: the CR1 variance of x_i - x_j is
+    |R_i|^2 + |R_j|^2 - 2 R_i.R_j over per-cluster residual sums R, so one m x m product serves every pair."""
+    x = values[:, scored]
+    n = x.shape[1]
+    means = x.mean(axis=1)
+    residual = (x - means[:, None]) / n
+    ids = clusters[scored]
+    g = count_clusters(ids)
+    per_cluster = np.asarray((onehot_clusters(np.unique(ids, return_inverse=True)[1]).T @ residual.T).T) \
+        if clustered else residual
+
+    def pair_norms(rows: np.ndarray) -> np.ndarray:
+        gram = rows @ rows.T
+        return np.maximum(gram[i_idx, i_idx] + gram[j_idx, j_idx] - 2 * gram[i_idx, j_idx], 0.0)
+
+    n_pairs = i_idx.size
+    se = np.sqrt(g / max(g - 1, 1) * pair_norms(per_cluster))
+    naive = np.sqrt(n / max(n - 1, 1) * pair_norms(residual))
+    wins = losses = None
+    if top:
+        right = (x == top).astype(np.float64)
+        wins_matrix = right @ (1.0 - right).T  # [i, j]: items only i got right
+        wins, losses = wins_matrix[i_idx, j_idx], wins_matrix[j_idx, i_idx]
+    return (means[i_idx] - means[j_idx], np.full(n_pairs, n), np.full(n_pairs, g), se, naive, wins, losses,
+            None, None)
+
+
+def _paired_items_pairs(values, mask, clusters, clustered, i_idx, j_idx, top):
+    """Pair statistics over each pair's shared items (models scored different items)."""
+    both = mask[i_idx] & mask[j_idx]  # pairs x items
+    n_common = both.sum(axis=1)
+    diffs = np.where(both, values[i_idx] - values[j_idx], 0.0)
+    observed = diffs.sum(axis=1) / np.maximum(n_common, 1)
+    residual = np.where(both, diffs - observed[:, None], 0.0) / np.maximum(n_common, 1)[:, None]
+    if clustered:
+        onehot = onehot_clusters(clusters)
+        cluster_resid = np.asarray((onehot.T @ residual.T).T)  # pairs x clusters
+        g = np.asarray((onehot.T @ both.T.astype(np.float64)).T > 0).sum(axis=1)
+    else:
+        cluster_resid, g = residual, n_common
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(g / np.maximum(g - 1, 1) * (cluster_resid**2).sum(axis=1))
+        naive = np.sqrt(n_common / np.maximum(n_common - 1, 1) * (residual**2).sum(axis=1))
+    wins = losses = None
+    if top:
+        wins = (both & (values[i_idx] == top) & (values[j_idx] != top)).sum(axis=1)
+        losses = (both & (values[j_idx] == top) & (values[i_idx] != top)).sum(axis=1)
+    return observed, n_common, g, se, naive, wins, losses, diffs, both
+
+
 def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: np.ndarray,
              confidence: float = CONFIDENCE, *, seed: int = 0) -> PairwiseResult:
     """All pairwise differences on one test set, each over the items both models were scored on (value, CI and
@@ -597,47 +681,46 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
         return PairwiseResult([], [])
     i_idx, j_idx = np.triu_indices(m, k=1)
     n_pairs = i_idx.size
-    both = mask[i_idx] & mask[j_idx]  # pairs x items
-    n_common = both.sum(axis=1)
-    diffs = np.where(both, values[i_idx] - values[j_idx], 0.0)
-    observed = diffs.sum(axis=1) / np.maximum(n_common, 1)
-    residual = np.where(both, diffs - observed[:, None], 0.0) / np.maximum(n_common, 1)[:, None]
     clustered = count_clusters(clusters) < clusters.size
-    if clustered:
-        onehot = onehot_clusters(clusters)
-        cluster_resid = np.asarray((onehot.T @ residual.T).T)  # pairs x clusters
-        g = np.asarray((onehot.T @ both.T.astype(np.float64)).T > 0).sum(axis=1)
-    else:
-        cluster_resid, g = residual, n_common
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(g / np.maximum(g - 1, 1) * (cluster_resid**2).sum(axis=1))
-        naive = np.sqrt(n_common / np.maximum(n_common - 1, 1) * (residual**2).sum(axis=1))
     binary = is_binary(values, mask) and not clustered
+    top = values[mask].max() if binary else 0.0
+    same_items = bool((mask == mask[0]).all())
+    if same_items:  # every model scored the same items: pairs from m x m Gram matrices
+        observed, n_common, g, se, naive, wins, losses, diffs, both = _same_items_pairs(
+            values, mask[0], clusters, clustered, i_idx, j_idx, top)
+    else:
+        observed, n_common, g, se, naive, wins, losses, diffs, both = _paired_items_pairs(
+            values, mask, clusters, clustered, i_idx, j_idx, top)
     if binary:
-        top = values[mask].max()
-        wins = (both & (values[i_idx] == top) & (values[j_idx] != top)).sum(axis=1)
-        losses = (both & (values[j_idx] == top) & (values[i_idx] != top)).sum(axis=1)
         mcnemar = mcnemar_exact(wins, losses)
     boot_method = "paired cluster bootstrap" if clustered else "paired bootstrap"
     resampled = np.flatnonzero((g >= FEW_CLUSTERS) & (se > 0))
-    low = np.full(n_pairs, np.nan)
-    high = np.full(n_pairs, np.nan)
-    p_boot = np.full(n_pairs, np.nan)
+    se_boot = np.full(n_pairs, np.nan)
     if resampled.size:
-        same = (mask[i_idx[resampled]] == mask[j_idx[resampled]]).all(axis=1)
+        same = np.ones(resampled.size, bool) if same_items else \
+            (mask[i_idx[resampled]] == mask[j_idx[resampled]]).all(axis=1)
         fast, slow = resampled[same], resampled[~same]
-        if fast.size:
-            by_model = boot.T.astype(np.float32)  # models x resamples: row gathers are cheap
-            boot_diff = by_model[i_idx[fast]] - by_model[j_idx[fast]]
-            low[fast], high[fast] = percentile_ci(boot_diff, confidence, axis=1)
-            p_boot[fast] = bootstrap_p(boot_diff, axis=1)
+        if fast.size:  # same items: Var(m_i - m_j) from the covariance of the shared resampled means
+            finite = np.isfinite(boot).all(axis=1)
+            cov = np.atleast_2d(np.cov(boot[finite].T))
+            a, b = i_idx[fast], j_idx[fast]
+            se_boot[fast] = np.sqrt(np.maximum(cov[a, a] + cov[b, b] - 2 * cov[a, b], 0.0))
         if slow.size:  # models scored different items: resample the differences over the shared items
             onehot = onehot_clusters(clusters)
             sums = np.asarray(onehot.T @ diffs[slow].T)
             sizes = np.asarray(onehot.T @ both[slow].T.astype(np.float64))
-            slow_diff = resampled_ratios(sums, sizes, boot.shape[0], seed).T
-            low[slow], high[slow] = percentile_ci(slow_diff, confidence, axis=1)
-            p_boot[slow] = bootstrap_p(slow_diff, axis=1)
+            se_boot[slow] = np.nanstd(resampled_ratios(sums, sizes, boot.shape[0], seed), axis=0, ddof=1)
+    # every pair's interval at once: t(G-1) on the CR1 SE with few shared clusters, the bootstrap SE otherwise
+    few = g < FEW_CLUSTERS
+    spread = np.where(few, se, se_boot)
+    df = np.maximum(g - 1, 1).astype(float)
+    q = 1 - (1 - confidence) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(few, student_t.ppf(q, df), norm.ppf(q)) * spread
+        z = np.abs(observed) / spread
+        p_values = 2 * np.where(few, student_t.sf(z, df), norm.sf(z))
+    if binary:
+        p_values = mcnemar
     estimates = []
     for k in range(n_pairs):
         value, n_k, g_k = float(observed[k]), int(n_common[k]), int(g[k])
@@ -647,20 +730,15 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
         if g_k < 2:
             estimates.append(no_inference(value, n_k, g_k, ONE_CLUSTER))
             continue
-        se_k, naive_k = float(se[k]), float(naive[k])
-        if se_k == 0:
-            estimate = Estimate(value, value, value, 0.0, constant_p(value, g_k), n_k, g_k,
-                                CLUSTER_T if g_k < FEW_CLUSTERS else boot_method, NO_VARIANCE, naive_k)
-        elif g_k < FEW_CLUSTERS:
-            half = t_quantile(confidence, g_k - 1) * se_k
-            estimate = Estimate(value, value - half, value + half, se_k, t_p_value(value, se_k, g_k - 1), n_k, g_k,
-                                CLUSTER_T, few_clusters_note(g_k), naive_k)
-        else:
-            estimate = Estimate(value, float(low[k]), float(high[k]), se_k, float(p_boot[k]), n_k, g_k,
-                                boot_method, "", naive_k)
-        if binary:
-            estimate = Estimate(**{**estimate.to_dict(), "p_value": float(mcnemar[k]), "method": MCNEMAR})
-        estimates.append(estimate)
+        method = MCNEMAR if binary else CLUSTER_T if few[k] else boot_method
+        spread_k, naive_k = float(spread[k]), float(naive[k])
+        if not spread_k > 0:
+            p = float(mcnemar[k]) if binary else constant_p(value, g_k)
+            estimates.append(Estimate(value, value, value, 0.0, p, n_k, g_k, method, NO_VARIANCE, naive_k))
+            continue
+        estimates.append(Estimate(value, value - float(half[k]), value + float(half[k]), spread_k,
+                                  float(p_values[k]), n_k, g_k, method, few_clusters_note(g_k) if few[k] else "",
+                                  naive_k, float(g_k - 1) if few[k] else None))
     return PairwiseResult(list(zip(i_idx.tolist(), j_idx.tolist(), strict=True)), estimates)
 
 

@@ -1,7 +1,8 @@
 """Judge settings, prompts and prices: versioned data files under ``harness_ext/judge/configs/``.
 
-- ``judges/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
-- ``judges/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale).
+- ``configs/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
+- ``configs/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale). The default,
+  ``single_v2``, is the study's Fig. 7; ``mtbench_single_v1`` is MT-Bench's (formerly ``single_v1``, an alias).
 - prices: the one table, ``harness_ext/core/prices.yaml`` (``harness_ext.core.prices``).
 
 ``--judge`` takes a built-in name or a path to a YAML file of the same shape.
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -24,6 +26,7 @@ from harness_ext.core.resilience import RetryPolicy
 
 JUDGES_DIR = Path(__file__).resolve().parent / "configs"
 PROMPTS_DIR = JUDGES_DIR / "prompts"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class PromptTemplate:
     user: str
     verdict_pattern: str
     scale: tuple[int, int] = (1, 5)
+    cache_name: str = ""  # the name its verdicts are cached under, when that is not ``version`` (a renamed prompt)
+
+    @property
+    def cache_id(self) -> str:
+        return self.cache_name or self.version
 
     @cached_property  # part of every cache key: hashed once per prompt, not once per call
     def sha256(self) -> str:
@@ -41,7 +49,10 @@ class PromptTemplate:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     def render(self, **values: str) -> list[dict[str, str]]:
-        """Chat messages with the placeholders filled in one pass (an answer's own braces stay as they are)."""
+        """Chat messages with the placeholders filled in one pass (an answer's own braces stay as they are).
+
+        Single-answer prompts name the judged pair ``{instruction}`` / ``{response}`` (the paper's Fig. 7) or
+        ``{question}`` / ``{answer}`` (MT-Bench's); the engine passes both."""
         user = render_template(self.user, values)
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return messages + [{"role": "user", "content": user}]
@@ -54,7 +65,7 @@ class JudgeConfig:
     base_url: str
     api_key_env: str = "OPENAI_API_KEY"
     api_key_optional: bool = False
-    prompt: str = "single_v1"
+    prompt: str = "single_v2"
     pairwise_prompt: str = "pairwise_v1"
     temperature: float = 0.0
     max_tokens: int = 1024
@@ -117,9 +128,24 @@ def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | N
     return config
 
 
+def _prompt_path(version: str) -> Path | None:
+    """The prompt file for a version name, a former name (``aliases:``), or a YAML path."""
+    if version.endswith((".yaml", ".yml")):
+        return Path(version) if Path(version).is_file() else None
+    path = PROMPTS_DIR / f"{version}.yaml"
+    if path.is_file():
+        return path
+    for candidate in sorted(PROMPTS_DIR.glob("*.yaml")):
+        if version in (read_yaml(candidate).get("aliases") or []):
+            _log.warning("judge prompt %r is now named %r (MT-Bench's template, not the study's; the study's "
+                         "Fig. 7 prompt is single_v2, the default)", version, candidate.stem)
+            return candidate
+    return None
+
+
 def load_prompt(version: str) -> PromptTemplate:
-    path = Path(version) if version.endswith((".yaml", ".yml")) else PROMPTS_DIR / f"{version}.yaml"
-    if not path.is_file():
+    path = _prompt_path(version)
+    if path is None:
         known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.yaml")))
         raise InputError(f"unknown judge prompt {version!r}; available: {known}")
     raw = read_yaml(path)
@@ -127,7 +153,7 @@ def load_prompt(version: str) -> PromptTemplate:
         scale = tuple(raw.get("scale") or (1, 5))
         return PromptTemplate(version=str(raw["version"]), kind=raw["kind"], system=raw.get("system"),
                               user=raw["user"], verdict_pattern=raw["verdict_pattern"],
-                              scale=(int(scale[0]), int(scale[1])))
+                              scale=(int(scale[0]), int(scale[1])), cache_name=str(raw.get("cache_name") or ""))
     except KeyError as err:
         raise InputError(f"{path}: missing prompt field {err.args[0]!r}") from None
 

@@ -17,7 +17,14 @@ from itertools import combinations
 import numpy as np
 
 from harness_ext.core.languages import language
-from harness_ext.core.stats import CONFIDENCE, Estimate, Resampler, bootstrap_estimate, bootstrap_estimates
+from harness_ext.core.stats import (
+    CONFIDENCE,
+    Estimate,
+    Resampler,
+    bootstrap_estimate,
+    bootstrap_estimates,
+    bootstrap_p,
+)
 from harness_ext.judge.agreement import (
     centred_ranks,
     exact_and_within_one,
@@ -165,9 +172,11 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, local
 
 
-def _est(values: np.ndarray, n: int, r: Resampler) -> Estimate:
-    """Row 0 is the point estimate, the other rows the bootstrap replicates over ``r``'s clusters."""
-    return bootstrap_estimate(values[0], values[1:], n, r.n_clusters)
+def _est(values: np.ndarray, n: int, r: Resampler, units: np.ndarray | None = None) -> Estimate:
+    """Row 0 is the point estimate, the other rows the bootstrap replicates over ``r``'s clusters (those of
+    ``units``, a boolean mask over r's units, when only they enter the statistic)."""
+    clusters = r.n_clusters if units is None else r.clusters_among(np.flatnonzero(units))
+    return bootstrap_estimate(values[0], values[1:], n, clusters)
 
 
 def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int) -> Agreement | None:
@@ -200,14 +209,13 @@ def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int
         exact, within = exact_and_within_one(r, ratings[a], ratings[b], both)
         pairs.append(PairAgreement(
             s.judges[judges[a]], s.judges[judges[b]], n,
-            kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n, r.restrict(np.flatnonzero(both))),
-            exact=_est(exact, n, r.restrict(np.flatnonzero(both))),
-            within_one=_est(within, n, r.restrict(np.flatnonzero(both))),
+            kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n, r, both),
+            exact=_est(exact, n, r, both), within_one=_est(within, n, r, both),
             system_spearman=_est(system_spearman(a, b), int(models.size), r)))
     alpha = None
     if judges.size >= 3:
-        pairable = np.flatnonzero(rated.sum(axis=0) >= 2)
-        alpha = _est(krippendorff_alpha_interval(r, ratings), int(pairable.size), r.restrict(pairable))
+        pairable = rated.sum(axis=0) >= 2
+        alpha = _est(krippendorff_alpha_interval(r, ratings), int(pairable.sum()), r, pairable)
     return Agreement([s.judges[j] for j in judges], int(items.size), alpha, pairs,
                      _disagreements(s, ratings, row_of, judges, top))
 
@@ -237,20 +245,20 @@ def _ranking_changes(models: list[str], raw: np.ndarray, controlled: np.ndarray)
     """Pairs ordered by the raw means (interval of the difference excludes 0) whose order flips, or whose
     difference at least halves and stops being separated.
 
-    An interval excludes 0 when fewer than 2.5% of the replicates lie on the other side: the percentile rule
-    without sorting the (resamples x pairs) matrix."""
+    An interval excludes 0 when the core's bootstrap p-value (the percentile interval inverted) is below
+    1 - CONFIDENCE: the percentile rule without sorting the (resamples x pairs) matrix."""
     a, b = np.triu_indices(len(models), k=1)
     if a.size == 0:
         return []
-    tail = (1 - CONFIDENCE) / 2
 
     def side(diff: np.ndarray) -> np.ndarray:
         """+1 / -1 where the interval lies above / below 0, else 0."""
         replicates = diff[1:]
         if replicates.shape[0] < 2:
             return np.zeros(diff.shape[1])
-        above, below = (replicates <= 0).mean(axis=0) < tail, (replicates >= 0).mean(axis=0) < tail
-        return above.astype(int) - below.astype(int)
+        separated = bootstrap_p(replicates, axis=0) < 1 - CONFIDENCE
+        mostly_above = (replicates > 0).sum(axis=0) > (replicates < 0).sum(axis=0)
+        return np.where(separated, np.where(mostly_above, 1, -1), 0)
 
     raw_diff, lc_diff = raw[:, a] - raw[:, b], controlled[:, a] - controlled[:, b]
     raw_side, lc_side = side(raw_diff), side(lc_diff)
@@ -359,10 +367,10 @@ def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.r
         sums = r.sums(p.first_slot_wins[mine], p.decisive[mine])
         with np.errstate(invalid="ignore", divide="ignore"):
             first = np.where(sums[:, 1] > 0, sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], 1), np.nan)
-        share = _est(first, int(p.decisive[mine].sum()), r.restrict(np.flatnonzero(p.decisive[mine] > 0)))
+        share = _est(first, int(p.decisive[mine].sum()), r, p.decisive[mine] > 0)
         found.append(PositionBias(p.judges[judge], sorted({p.comparisons[c] for c in p.comparison[mine]}),
-                                  int(mine.size), _est(consistency, int(valid.sum()), r.restrict(np.flatnonzero(valid))),
-                                  share, share.excludes(0.5)))
+                                  int(mine.size), _est(consistency, int(valid.sum()), r, valid), share,
+                                  share.excludes(0.5)))
     return found
 
 

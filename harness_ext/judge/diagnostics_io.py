@@ -106,6 +106,12 @@ class JudgeInfo:
     snapshots: list[str] = field(default_factory=list)
     repeats: int = 1
     label: str | None = None
+    prompts: list[str] = field(default_factory=list)  # prompt versions its verdicts were made with
+
+
+def _add_prompt(info: JudgeInfo, meta: dict[str, Any]) -> None:
+    if meta.get("prompt_version"):
+        info.prompts = sorted({*info.prompts, str(meta["prompt_version"])})
 
 
 @dataclass
@@ -278,6 +284,7 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             info = judges.setdefault(meta.get("name", "?"), JudgeInfo(meta.get("name", "?"), meta.get("model", "?")))
             info.snapshots = sorted(set(info.snapshots) | set(meta.get("model_snapshots") or []))
             info.repeats = max(info.repeats, int(meta.get("repeats") or 1))
+            _add_prompt(info, meta)
         for (task, judge), (path, rows) in sorted(_newest_judgments(folder).items()):
             if not task or not judge:
                 raise InputError(f"{path}: judgments rows name no task or judge; rerun `nativeval judge` to rewrite them")
@@ -290,7 +297,8 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             if not isinstance(meta, dict) or "pairwise" not in doc:
                 raise InputError(f"{path}: not a `nativeval judge --pairwise` results file")
             name = meta.get("name", "?")
-            judges.setdefault(name, JudgeInfo(name, meta.get("model", "?")))
+            info = judges.setdefault(name, JudgeInfo(name, meta.get("model", "?")))
+            _add_prompt(info, meta)
             comparison = comparisons(str(doc.get("model_name", folder.name)))
             for task in doc.get("results") or {}:
                 rows_path = folder / f"judgments_pairwise_{safe_segment(task)}_{safe_segment(name)}.jsonl"

@@ -87,15 +87,15 @@ class Call:
 def single_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> str:
     """Repeat 0 is the plain call (so caches from before ``--repeats`` stay valid); each later repeat has its own key."""
     extra = ("repeat", repeat) if repeat else ()
-    return cache_key("single", judge.model, prompt.version, prompt.sha256, question, response, *extra)
+    return cache_key("single", judge.model, prompt.cache_id, prompt.sha256, question, response, *extra)
 
 
 def pairwise_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> str:
-    return cache_key("pairwise", judge.model, prompt.version, prompt.sha256, question, first, second)
+    return cache_key("pairwise", judge.model, prompt.cache_id, prompt.sha256, question, first, second)
 
 
 def single_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> Call:
-    messages = prompt.render(question=question, answer=response)
+    messages = prompt.render(instruction=question, response=response, question=question, answer=response)
     return Call(judge, prompt, messages, quoted=[response, messages[-1]["content"], *_template_quotes(prompt)],
                 key=single_key(judge, prompt, question, response, repeat))
 
@@ -110,7 +110,8 @@ def pairwise_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, fir
 def _template_quotes(prompt: PromptTemplate) -> tuple[str, ...]:
     """The prompt's own instruction text (with its example verdict), which a judge may quote back."""
     texts = [prompt.system or ""] + [line for line in prompt.user.splitlines() if "{" not in line]
-    examples = re.findall(r'"[^"\n]*' + prompt.verdict_pattern + r'[^"\n]*"', prompt.user + (prompt.system or ""))
+    examples = [m.group(0) for m in re.finditer(r'(["\'])[^"\'\n]*' + prompt.verdict_pattern + r'[^"\'\n]*\1',
+                                                prompt.user + (prompt.system or ""))]
     return tuple(t for t in texts + examples if t.strip())
 
 

@@ -171,7 +171,8 @@ def report_markdown(report: JudgeReport, plots: dict[str, str] | None = None, he
                     title: str = "Judge diagnostics") -> str:
     """The report as one Markdown section; ``plots`` maps diagnostic -> image path relative to the page."""
     h = "#" * heading_level
-    judges = ", ".join(cell(judge_title(report, j.name)) + f" (`{cell(j.model)}`)" for j in report.judges)
+    judges = ", ".join(cell(judge_title(report, j.name)) + f" (`{cell(j.model)}`"
+                       + (f", prompt {cell(', '.join(j.prompts))}" if j.prompts else "") + ")" for j in report.judges)
     parts = [f"{h} {title}", f"Judges: {judges}. {report.resamples} bootstrap resamples, seed {report.seed}."]
     parts += ["", *[f"- {text}" for text in EXPLANATIONS.values()]]
     for s in report.strata:

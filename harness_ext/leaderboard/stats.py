@@ -56,9 +56,9 @@ class Estimate(_core.Estimate):
     until they use ``n_items`` / ``value``; delete then. No behaviour of its own."""
 
     def __init__(self, value, ci_low=None, ci_high=None, se=None, p_value=None, n_items=0, n_clusters=0,
-                 method="", note="", se_naive=None, *, n=None):
+                 method="", note="", se_naive=None, df=None, *, n=None):
         super().__init__(value, ci_low, ci_high, se, p_value, n_items if n is None else int(n),
-                         int(n_clusters or 0), method, note, se_naive)
+                         int(n_clusters or 0), method, note, se_naive, df)
 
     @classmethod
     def of(cls, estimate: _core.Estimate) -> Estimate:

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 from harness_ext.core import stats
 from harness_ext.leaderboard.stats import Estimate  # the core Estimate (older spellings kept for analyses)
 

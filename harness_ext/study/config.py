@@ -9,11 +9,13 @@ Schema (full reference in configs/README.md)::
     base_models: {NAME: HF_ID | LOCAL_DIR | {path, revision, params_b} | {toy: {seed}}}
     variants:                           # required; exactly one of file / translate / round_trip each
       NAME: {file: PATH}                # `{lang}` in a path is replaced per language
-      NAME: {translate: {backend, source, src, model, base_url, fields, sample, seed, extra_args}}
-      NAME: {round_trip: {backend, source: VARIANT_OR_PATH, model, base_url, fields, extra_args}}
+      NAME: {translate: {backend, source, src, model, base_url, prompt, fields, sample, seed, extra_args}}
+      NAME: {round_trip: {backend, source: VARIANT_OR_PATH, model, base_url, prompt, fields, extra_args}}
+      # `prompt` (llm backend): a translate/prompts version (command_r_fig6: the study's Fig. 6) or YAML path
       # any variant may add `multi_file: PATH | [PATHS]` (the data for tuning: multi)
     finetune:
-      recipe: {method, lr, epochs, batch_size, micro_batch_size, max_length, seed, extra_args}
+      recipe: {method: lora | full, lr, epochs, ..., load_in_8bit, extra_args}   # any `nativeval finetune`
+                                        # option but the per-run ones (base, data, lang, variant, out, resume)
       runs: [{models: all | [..], variants: all | [..], lr: [..], tuning: [mono, multi]}]
     eval: {tasks, limit, batch_size, apply_chat_template, base_models, model_args, device, data_dirs, extra_args}
     judges: [{name, base_url, config: JUDGE_YAML, serve: stub, label, extra_args}]
@@ -31,9 +33,12 @@ working directory, every other path to the study file's folder.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
+import subprocess
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -50,6 +55,7 @@ SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
 TUNINGS = ("mono", "multi")
 TRANSLATE_BACKENDS = ("google", "llm", "hf")
+TRANSLATE_PROMPTS = Path(__file__).resolve().parents[2] / "translate" / "prompts"  # read as data, never imported
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +87,7 @@ class Variant:
     base_url: str | None = None
     src: str = "en"
     fields: tuple[str, ...] = ("instruction", "output")
+    prompt: str | None = None  # llm backend: a translate/prompts version or YAML path
     sample: int | None = None
     seed: int = 0
     extra_args: tuple[str, ...] = ()
@@ -469,13 +476,14 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
                                           multi_files=multi)
             continue
         ws = w / kind
-        allowed = {"backend", "source", "model", "base_url", "fields", "extra_args"}
+        allowed = {"backend", "source", "model", "base_url", "prompt", "fields", "extra_args"}
         if kind == "translate":
             allowed |= {"src", "sample", "seed"}
         body = _mapping(spec[kind], ws, allowed, {"backend", "source"})
         backend = _str(body["backend"], ws / "backend")
         if backend not in TRANSLATE_BACKENDS:
             raise (ws / "backend").error(f"unknown backend {backend!r} (known: {', '.join(TRANSLATE_BACKENDS)})")
+        prompt = _translation_prompt(body.get("prompt"), backend, ws / "prompt", base_dir)
         source = _str(body["source"], ws / "source")
         if kind == "translate" or source not in value:
             source = resolve_path(source, base_dir)
@@ -483,6 +491,7 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
             str(name), kind, source=source, backend=backend,
             model=body.get("model") and _str(body["model"], ws / "model"),
             base_url=body.get("base_url") and _str(body["base_url"], ws / "base_url"),
+            prompt=prompt,
             src=_str(body.get("src", "en"), ws / "src"),
             fields=_str_list(body.get("fields", ["instruction", "output"]), ws / "fields"),
             sample=_positive(body["sample"], ws / "sample", int) if body.get("sample") is not None else None,
@@ -497,9 +506,88 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
     return variants
 
 
+def _translation_prompt(value: Any, backend: str, where: _Where, base_dir: Path) -> str | None:
+    """A translation prompt version (translate/prompts/NAME.yaml) or a YAML path, for the llm backend only."""
+    if value is None:
+        return None
+    prompt = _str(value, where)
+    if backend != "llm":
+        raise where.error(f"a prompt applies to the llm backend, not {backend}")
+    if prompt.endswith((".yaml", ".yml")):
+        prompt = resolve_path(prompt, base_dir)
+        if not Path(prompt).is_file():
+            raise where.error(f"{prompt}: file not found")
+    elif not (TRANSLATE_PROMPTS / f"{prompt}.yaml").is_file():
+        known = ", ".join(sorted(p.stem for p in TRANSLATE_PROMPTS.glob("*.yaml")))
+        raise where.error(f"unknown translation prompt {prompt!r} (known: {known}, or a YAML path)")
+    return prompt
+
+
+# --- the fine-tuning recipe: `nativeval finetune`'s options, set once for every run of the study -----------
+PER_RUN_FINETUNE_OPTIONS = ("base", "data_specs", "lang", "variant", "out", "resume")  # the plan sets these
+RECIPE_KEYS = {"use_lora": "method"}  # `--lora / --full` is `method: lora | full` in a study file
+
+
+@dataclass(frozen=True)
+class FinetuneOption:
+    """One option of `nativeval finetune`, as the command itself describes it (`--options-json`)."""
+
+    key: str  # its name under `finetune.recipe`
+    flags: tuple[str, ...]
+    secondary_flags: tuple[str, ...] = ()
+    is_flag: bool = False
+    type: str = "text"  # click's type name: integer, float, choice, text, path, boolean, ...
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@lru_cache(maxsize=1)
+def recipe_options() -> dict[str, FinetuneOption]:
+    """The keys a recipe may set: read from the `finetune` command (one place), never listed here again."""
+    from harness_ext.study.plan import cli_path  # plan imports this module
+
+    argv = [sys.executable, cli_path(), "finetune", "--options-json"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
+        table = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        raise InputError(f"cannot read the options of `nativeval finetune` ({type(err).__name__}); "
+                         "check that `nativeval finetune --help` works") from None
+    options = {}
+    for raw in table:
+        if raw["name"] in PER_RUN_FINETUNE_OPTIONS or raw["multiple"]:
+            continue
+        key = RECIPE_KEYS.get(raw["name"], raw["name"])
+        options[key] = FinetuneOption(key, tuple(raw["flags"]), tuple(raw["secondary_flags"]), raw["is_flag"],
+                                      raw["type"], tuple(raw["choices"]), raw["min"], raw["max"])
+    return options
+
+
+def _option_value(option: FinetuneOption, value: Any, where: _Where) -> Any:
+    """A recipe value checked as the finetune command will read it; None leaves the command's default."""
+    if value is None:
+        return None
+    if option.is_flag:
+        return _bool(value, where)
+    if option.choices:
+        if value not in option.choices:
+            raise where.error(f"expected one of {', '.join(option.choices)}, got {value!r}")
+        return value
+    if option.type.startswith(("integer", "float")):
+        number = _number(value, where, int if option.type.startswith("integer") else float)
+        if (option.minimum is not None and number < option.minimum) or \
+                (option.maximum is not None and number > option.maximum):
+            raise where.error(f"expected a number in [{option.minimum}, {option.maximum}], got {value!r}")
+        return number
+    return _str(value, where)
+
+
 def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
+    """settings.yaml's recipe (the study's), with the study file's keys: any option of `nativeval finetune`."""
     defaults = dict(settings()["recipe"])
-    body = _mapping(value, where, set(defaults) | {"extra_args"})
+    options = recipe_options()
+    body = _mapping(value, where, set(options) | {"extra_args"})
     recipe = {**defaults, **body}
     if recipe["method"] not in ("lora", "full"):
         raise (where / "method").error(f"expected lora or full, got {recipe['method']!r}")
@@ -507,8 +595,31 @@ def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
     for key, minimum in MINIMUM_RECIPE_VALUES.items():
         recipe[key] = _positive(recipe[key], where / key, int, at_least=minimum)
     recipe["seed"] = _number(recipe["seed"], where / "seed", int)
+    for key in set(body) - {"method", "lr", "seed", "extra_args", *MINIMUM_RECIPE_VALUES}:
+        recipe[key] = _option_value(options[key], body[key], where / key)
+    if recipe.get("load_in_8bit") and recipe["method"] != "lora":
+        raise (where / "load_in_8bit").error("an 8-bit base works with LoRA only (method: lora)")
     recipe["extra_args"] = list(_args(recipe.get("extra_args"), where / "extra_args"))
     return recipe
+
+
+def recipe_summary(recipe: dict[str, Any]) -> str:
+    """The recipe in one line, as `--dry-run` shows it."""
+    def shown(value: Any) -> str:
+        return "true" if value is True else "false" if value is False else f"{value:g}" if isinstance(value, float) \
+            else str(value)
+
+    parts = [f"{key} {shown(value)}" for key, value in recipe.items() if key != "extra_args" and value is not None]
+    return ", ".join(parts) + (f"; extra args: {' '.join(recipe['extra_args'])}" if recipe.get("extra_args") else "")
+
+
+def settings_lines(config: StudyConfig) -> list[str]:
+    """What every fine-tuning and LLM translation of the study runs with, for `--dry-run`."""
+    lines = [f"fine-tuning recipe (a run group's lr replaces lr): {recipe_summary(config.recipe)}"]
+    prompts = [f"{v.name} {v.prompt or 'the default'}" for v in config.variants.values() if v.backend == "llm"]
+    if prompts:
+        lines.append("translation prompts (llm backend): " + ", ".join(prompts))
+    return lines
 
 
 def _names(value: Any, where: _Where, known: dict) -> tuple[str, ...]:
@@ -696,7 +807,7 @@ def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
 def _check_files(config: StudyConfig, root: _Where) -> None:
     """Every input file the matrix needs must exist before anything runs."""
     needed: list[tuple[_Where, str]] = []
-    used_variants = {v for group in config.runs for v in group.variants}
+    used_variants = dict.fromkeys(v for group in config.runs for v in group.variants)
     for name in used_variants:
         variant = config.variants[name]
         w = root / "variants" / name

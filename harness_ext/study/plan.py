@@ -26,7 +26,7 @@ from harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
 from harness_ext.core.paths import safe_segment, strictly_inside
 from harness_ext.core.prices import character_prices, token_prices
 from harness_ext.core.prices import table_path as price_table_path
-from harness_ext.study.config import BaseModel, StudyConfig, Variant, settings
+from harness_ext.study.config import BaseModel, StudyConfig, Variant, recipe_options, settings
 
 STEP_FORMAT_VERSION = 1
 DATA_FILE = "data.json"
@@ -200,6 +200,8 @@ class _Builder:
             step = Step(
                 id=f"rtt/{lang}/{variant.name}", kind="rtt", out=_folder(out, "data", lang, variant.name),
                 params=self._translation_params(variant, lang), api_calls=2 * n * len(variant.fields))
+        if variant.prompt and variant.prompt.endswith((".yaml", ".yml")):
+            step.inputs["prompt"] = variant.prompt  # a prompt file of the user's: its content is part of the key
         if source[0] == "file":
             step.inputs["source"] = source[1]
         else:
@@ -208,8 +210,11 @@ class _Builder:
 
     @staticmethod
     def _translation_params(variant: Variant, lang: str) -> dict[str, Any]:
-        return {"backend": variant.backend, "src": variant.src, "lang": lang, "model": variant.model,
-                "base_url": variant.base_url, "fields": list(variant.fields), "extra_args": list(variant.extra_args)}
+        params = {"backend": variant.backend, "src": variant.src, "lang": lang, "model": variant.model,
+                  "base_url": variant.base_url, "fields": list(variant.fields), "extra_args": list(variant.extra_args)}
+        if variant.prompt:  # only when set: the keys of studies that name no prompt stay what they were
+            params["prompt"] = variant.prompt
+        return params
 
     def base_model(self, model: BaseModel) -> tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]:
         """(params, inputs, deps) that identify a base model."""
@@ -439,7 +444,7 @@ def _translate_cmd(s: Step, c: CommandContext) -> list[str]:
         else ["rtt", "--backend", p["backend"], "--lang", p["lang"]]
     tail = ["--pivot-out", s.out / "pivot_en.json"] if s.kind == "rtt" else []
     return _nativeval(*head, "--in", c.ref(s, "source")[0], "--out", s.out / DATA_FILE, *tail,
-                      "--fields", ",".join(p["fields"]), *_opt("--model", p["model"]),
+                      "--fields", ",".join(p["fields"]), *_opt("--model", p["model"]), *_opt("--prompt", p.get("prompt")),
                       *_opt("--base-url", p["base_url"]), "--cache", c.cache(f"{s.kind}.sqlite", s), *p["extra_args"])
 
 
@@ -460,9 +465,23 @@ def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
     data = [arg for role in roles for path in c.ref(s, role) for arg in ("--data", path)]
     lang = "all" if p["tuning"] == "multi" else p["lang"]  # multi: every language of the mixed files
     return _nativeval("finetune", "--base", c.base(s), *data, "--lang", lang, "--variant", p["variant"],
-                      "--out", s.out, f"--{p['method']}", "--lr", format_lr(p["lr"]), "--epochs", p["epochs"],
-                      "--batch-size", p["batch_size"], "--micro-batch-size", p["micro_batch_size"],
-                      "--max-length", p["max_length"], "--seed", p["seed"], *p["extra_args"])
+                      "--out", s.out, *_recipe_args(p), *p["extra_args"])
+
+
+def _recipe_args(params: dict[str, Any]) -> list[str]:
+    """The recipe's values among a finetune step's params as the command's flags (in the command's order)."""
+    args: list[str] = []
+    for key, option in recipe_options().items():
+        value = params.get(key)
+        if value is None:
+            continue
+        if key == "method":
+            value = value == "lora"  # `--lora / --full`
+        if option.is_flag:
+            args += (option.flags if value else option.secondary_flags)[:1]
+        else:
+            args += [option.flags[0], format_lr(value) if key == "lr" else str(value)]
+    return args
 
 
 def _eval_cmd(s: Step, c: CommandContext) -> list[str]:

@@ -39,7 +39,7 @@ from harness_ext.core.io import (
     read_jsonl,
 )
 from harness_ext.core.paths import strictly_inside
-from harness_ext.study.config import StudyConfig, load_study
+from harness_ext.study.config import StudyConfig, load_study, settings_lines
 from harness_ext.study.outputs import output_problem
 from harness_ext.study.plan import (
     USER_TASKS_SUBDIR,
@@ -533,6 +533,7 @@ def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | 
     run_ids = {s.id for s in selection.to_run}
     width = max(len(s) for s in plan.steps)
     lines = [f"study {plan.config.name}: {len(plan.steps)} steps; output in {plan.config.output_dir}",
+             *settings_lines(plan.config),
              f"  {'status':<9} {'step':<{width}}  {'GPU-h':>8}  {'API calls':>9}"]
     for step in plan.steps.values():
         state = selection.states[step.id]

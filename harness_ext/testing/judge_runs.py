@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness_ext.testing.openai_stub import judged_answer
+
+__all__ = ["judge_yaml", "judged_answer", "rating_by_length", "write_run"]
+
 DATE = "2025-01-02T03-04-05.678901"
-ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", re.S)
 
 
 def write_run(root: Path, model: str, tasks: dict[str, list[tuple[str, str]]], lang: str | None = None,
@@ -37,11 +39,6 @@ def write_run(root: Path, model: str, tasks: dict[str, list[tuple[str, str]]], l
                "model_name": model, "model_name_sanitized": model}
     (folder / f"results_{date}.json").write_text(json.dumps(results), encoding="utf-8")
     return folder
-
-
-def judged_answer(request: dict[str, Any]) -> str:
-    match = ANSWER.search(request["messages"][-1]["content"])
-    return match.group(1) if match else ""
 
 
 def rating_by_length(request: dict[str, Any]) -> str:

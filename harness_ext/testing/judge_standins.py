@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness_ext.core.langid import detect_language
-from harness_ext.testing.judge_runs import judged_answer
-from harness_ext.testing.openai_stub import Responder
+from harness_ext.testing.openai_stub import Responder, judged_answer
 
 _PAIR = re.compile(r"\[The Start of Assistant ([AB])'s Answer\]\n(.*?)\n\[The End of Assistant \1's Answer\]", re.S)
 

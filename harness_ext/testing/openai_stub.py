@@ -38,12 +38,23 @@ def echo_responder(request: dict[str, Any]) -> str:
     return request["messages"][-1]["content"]
 
 
+# The judged answer in the two single-answer judge templates (harness_ext/judge/configs/prompts): the study's
+# Fig. 7 (single_v2: the response is everything after the `[Response]` line) and MT-Bench's (between markers).
+_FIG7_RESPONSE = re.compile(r"\n\[User Instruction\]\n.*?\n\[Response\]\n(.*)\Z", re.S)
+_MTBENCH_ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", re.S)
+
+
+def judged_answer(request: dict[str, Any]) -> str:
+    """The answer a single-answer judge request asks about ("" when the prompt is neither template)."""
+    prompt = request["messages"][-1]["content"]
+    match = _FIG7_RESPONSE.search(prompt) or _MTBENCH_ANSWER.search(prompt)
+    return match.group(1) if match else ""
+
+
 def deterministic_judge(request: dict[str, Any]) -> str:
     """A stand-in judge: a stable 1-5 rating from a hash of the judged answer (1 for an empty one), in
     the study's verdict format. Labelled as a stand-in wherever the demo shows it; it measures nothing."""
-    prompt = request["messages"][-1]["content"]
-    match = re.search(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", prompt, re.S)
-    answer = (match.group(1) if match else prompt).strip()
+    answer = judged_answer(request).strip()
     digest = int(hashlib.sha256(answer.encode("utf-8")).hexdigest(), 16)
     rating = 1 + digest % 5 if answer else 1
     return f"Stand-in judge (deterministic, not a real model). Rating: [[{rating}]]"

@@ -4,7 +4,8 @@
   target language's script (registry ``script``: Han for Hans, Cyrillic for Cyrl), so language checks and round trips
   behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
 - :func:`llm_translating_responder`: an :class:`harness_ext.testing.openai_stub.OpenAIStub` responder that
-  reads the target language from the system prompt and fake-translates the user message.
+  reads the target language and the text out of the request (either prompt of ``translate/prompts``) and
+  fake-translates the text.
 - :class:`GoogleTranslateStub`: the :class:`harness_ext.testing.openai_stub.OpenAIStub` loopback server
   speaking Cloud Translation v2 REST and v3 REST (``:translateText``) instead of chat completions.
 """
@@ -50,13 +51,25 @@ def fake_translate(text: str, tgt: str) -> str:
 
 NAME_TO_CODE = {row["name"]: code for code, row in language_table().items()}
 TARGET_IN_PROMPT = re.compile(r"into ([A-Z][A-Za-z ]+?)\.")
+# the study's prompt (translate/prompts/command_r_fig6.yaml): languages and text in the one user message
+FIG6_REQUEST = re.compile(r"\APlease translate from [A-Z][A-Za-z ]*? to (?P<tgt>[A-Z][A-Za-z ]*?)\. Do your best to "
+                          r"preserve the formatting\. The following content should and should only be translated\. "
+                          r"(?P<text>.*)\Z", re.S)
+
+
+def translation_request(request: dict[str, Any]) -> tuple[str, str]:
+    """(target language code, text to translate) of a chat request in either prompt of translate/prompts."""
+    user = request["messages"][-1]["content"]
+    fig6 = FIG6_REQUEST.match(user)
+    if fig6:
+        return NAME_TO_CODE.get(fig6["tgt"], "en"), fig6["text"]
+    match = TARGET_IN_PROMPT.search(request["messages"][0]["content"])
+    return (NAME_TO_CODE.get(match.group(1), "en") if match else "en"), user
 
 
 def llm_translating_responder(request: dict[str, Any]) -> str:
-    system = request["messages"][0]["content"]
-    match = TARGET_IN_PROMPT.search(system)
-    tgt = NAME_TO_CODE.get(match.group(1), "en") if match else "en"
-    return fake_translate(request["messages"][-1]["content"], tgt)
+    tgt, text = translation_request(request)
+    return fake_translate(text, tgt)
 
 
 class GoogleTranslateStub(OpenAIStub):

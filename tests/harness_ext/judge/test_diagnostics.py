@@ -232,6 +232,8 @@ def test_judge_report_writes_json_markdown_and_one_plot_per_diagnostic(judged, t
     assert {j["name"]: j["label"] for j in data["judges"]}["hash-b"] == "STAND-IN (hash)"
     markdown = (out / "judge_report.md").read_text(encoding="utf-8")
     assert "hash-b (STAND-IN (hash))" in markdown and "## es / translated" in markdown
+    assert "(`hash-b`, prompt single_v2)" in markdown and "(`first-slot`, prompt pairwise_v1)" in markdown
+    assert {j["name"]: j["prompts"] for j in data["judges"]}["hash-b"] == ["single_v2"]
     assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
         f"judge_{d}.png" for d in ("agreement", "position", "length", "language", "consistency"))
     assert "favours off-language answers (english)" in output and "position bias (first-slot)" in output

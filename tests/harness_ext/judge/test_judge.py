@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from harness_ext.core.resilience import CostLedger
 from harness_ext.judge.config import load_judge, load_prompt
+from harness_ext.judge.engine import single_call, worst_case_cost
 from harness_ext.judge.parse import parse_rating
 from harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
 from harness_ext.testing.openai_stub import Fault, OpenAIStub, echo_responder
@@ -59,17 +61,6 @@ def test_rating_is_the_last_valid_verdict_of_the_judges_own_text():
     assert parse_rating(f"The assistant wrote: {answer}", pattern, scale, [answer]) is None
 
 
-def test_default_prompt_is_the_study_prompt_with_answer_markers():
-    prompt = load_prompt(load_judge("gpt-4-turbo").prompt)
-    assert prompt.version == "single_v1" and prompt.scale == (1, 5)
-    messages = prompt.render(question="Q {answer}?", answer="A {question} }{")
-    user = messages[-1]["content"]
-    assert user.startswith("Please act as an impartial judge and evaluate the quality of the response provided")
-    assert 'rate the response on a scale of 1 to 5 by strictly following this format: "[[rating]]", ' \
-           'for example: "Rating: [[5]]".' in user
-    assert "[Question]\nQ {answer}?\n\n[The Start of Assistant's Answer]\nA {question} }{\n[The End of Assistant's Answer]" in user
-
-
 def test_builtin_judges_name_their_key_variables():
     assert load_judge("gpt-4-turbo").api_key_env == "OPENAI_API_KEY"
     cohere = load_judge("command-r-plus")
@@ -100,12 +91,12 @@ def test_every_fault_is_survived_and_results_have_lm_eval_shape(tmp_path):
     assert task["off_language_rate,none"] == 0.0
     assert doc["configs"]["native_es_open_qa"]["metadata"]["provenance"]["origin"] == "native"
     assert doc["config"]["model_args"] == "pretrained=model-a"
-    assert doc["judge"]["prompt_version"] == "single_v1"
+    assert doc["judge"]["prompt_version"] == "single_v2"
     assert doc["judge"]["model_snapshots"] == ["gpt-4-turbo-2024-04-09/fp_stub"]
     (judgments,) = run.glob("judgments_native_es_open_qa_test-judge_*.jsonl")
     rows = [json.loads(line) for line in judgments.read_text(encoding="utf-8").splitlines()]
     assert [r["rating"] for r in rows] == ratings
-    assert all("Rating: [[" in r["explanation"] and r["prompt_version"] == "single_v1" for r in rows)
+    assert all("Rating: [[" in r["explanation"] and r["prompt_version"] == "single_v2" for r in rows)
     assert "5 transport retr" in output
 
 
@@ -258,12 +249,16 @@ def test_max_cost_stops_before_it_is_exceeded_and_resumes(tmp_path):
     prices.write_text("per_million_tokens:\n  gpt-4-turbo-2024-04-09: {input: 1000.0, output: 1000.0}\n", encoding="utf-8")
     config = judge_yaml(tmp_path / "judge.yaml")
     args = [str(run), "--judge", str(config), "--cache", str(tmp_path / "c"), "--prices", str(prices), "--concurrency", "1"]
-    # worst case of one call: prompt bytes + message overhead + max_tokens 100, at $0.001 a token: about $0.8
+    # the cap fits the worst case of the longest call (prompt bytes + message overhead + max_tokens 100, at $0.001
+    # a token), not two calls
+    judge = load_judge(str(config))
+    ledger = CostLedger(prices={judge.model: {"input": 1000.0, "output": 1000.0}})
+    cap = 1.05 * max(worst_case_cost(ledger, single_call(judge, load_prompt(judge.prompt), q, a)) for q, a in QA)
     with OpenAIStub(rating_by_length) as stub:
-        code, output = judge_cli(*args, "--base-url", stub.base_url, "--max-cost", "1.0")
-        assert code == 2 and "stopping before --max-cost $1.00 would be exceeded" in output
+        code, output = judge_cli(*args, "--base-url", stub.base_url, "--max-cost", f"{cap:.2f}")
+        assert code == 2 and f"stopping before --max-cost ${cap:.2f} would be exceeded" in output
         spent = float(re.search(r"spent \$([\d.]+)", output).group(1))
-        assert 0 < spent <= 1.0
+        assert 0 < spent <= cap
         first = stub.request_count
         assert 1 <= first < len(QA)
         assert results_file(run)["partial"]["not_judged"] == {"native_es_open_qa": len(QA) - first}

@@ -207,3 +207,14 @@ def test_bootstrap_mean_ci_and_pairing():
     assert pair_items({"a": 1.0, "b": 0.0, "c": 1.0}, {"b": 1.0, "c": 1.0, "d": 0.0}) == ([0.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValueError):
         paired_bootstrap([1.0], [1.0, 2.0])
+
+
+def test_a_pair_without_inference_is_never_called_different():
+    """One shared cluster gives no p-value; the leaderboard's Holm (compared with alpha in the significance
+    matrix) counts it as not distinguished, never as p = 0.0005 evidence."""
+    values = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    index = np.array([0, 0, 0])
+    mask = np.ones_like(values, dtype=bool)
+    (estimate,) = pairwise(values, mask, index, bootstrap_means(values, mask, index, 100)).estimates
+    assert estimate.p_value is None and estimate.ci is None
+    assert holm([estimate.p_value, 0.001]) == [1.0, 0.001]  # and it is not a test: the family is one

@@ -17,11 +17,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
 import cli
+from harness_ext.study.config import recipe_options
 from harness_ext.study.plan import CommandContext, command_for, format_lr
 from harness_ext.study.runner import (
     MARKER,
@@ -434,6 +436,18 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
                    "google": {"translate": {"backend": "google", "source": "data/en_pool.json", "sample": 0}}}},
      "variants.google.translate.sample: expected a positive number, got 0"),
     ({"vars": {}}, "${data} is not defined"),
+    ({"finetune": {"recipe": {"template": "yaml"}}}, "finetune.recipe.template: expected one of alpaca, chat, got 'yaml'"),
+    ({"finetune": {"recipe": {"load_in_8bit": "yes"}}}, "finetune.recipe.load_in_8bit: expected true or false"),
+    ({"finetune": {"recipe": {"load_in_8bit": True, "method": "full"}}}, "finetune.recipe.load_in_8bit: an 8-bit base "
+                                                                         "works with LoRA only"),
+    ({"finetune": {"recipe": {"resume": True}}}, "finetune.recipe.resume: unknown key"),  # the runner's, per step
+    ({"finetune": {"recipe": {"patience": "soon"}}}, "finetune.recipe.patience: expected a number, got 'soon'"),
+    ({"variants": {"native": {"file": "data/native_{lang}.json"},
+                   "llm": {"translate": {"backend": "llm", "source": "data/en_pool.json", "prompt": "fig99"}}}},
+     "variants.llm.translate.prompt: unknown translation prompt 'fig99' (known: command_r_fig6, command_r_v1"),
+    ({"variants": {"native": {"file": "data/native_{lang}.json"},
+                   "g": {"translate": {"backend": "google", "source": "data/en_pool.json", "prompt": "command_r_fig6"}}}},
+     "variants.g.translate.prompt: a prompt applies to the llm backend, not google"),
     ({"judges": [{"name": "j", "serve": "stub", "extra_args": ["--max-cost", "-5"]}]},
      "judges[0].extra_args: --max-cost '-5': expected a cost in USD, zero or more"),
     ({"eval": {"tasks": ["translated_{lang}_xquad"], "extra_args": "--judge-max-cost=nan"}},
@@ -525,6 +539,21 @@ def test_paper_configs_encode_the_study_matrix(tmp_path, lang, finetunes, rtt):
     assert len([c for c in combos if c[1].startswith("rtt_")]) == rtt
     lines = describe_plan(plan)
     assert "GPU-hours" in lines[-1]
+    # as the paper ran it: LoRA on a base loaded in 8-bit (§4.1), Command R with the paper's Fig. 6 prompt
+    ctx = CommandContext(plan)
+    for step in steps:
+        argv = command_for(step, ctx)
+        assert "--lora" in argv and "--load-in-8bit" in argv, argv
+    llm = [s for s in plan.steps.values() if s.kind in ("translate", "rtt") and s.params["backend"] == "llm"]
+    google = [s for s in plan.steps.values() if s.kind in ("translate", "rtt") and s.params["backend"] == "google"]
+    assert len(llm) == len(google) == (1 if lang == "es" else 2)
+    for step in llm:
+        argv = command_for(step, ctx)
+        assert argv[argv.index("--prompt") + 1] == "command_r_fig6", argv
+    assert all("--prompt" not in command_for(step, ctx) for step in google)
+    assert any("load_in_8bit true" in line and "method lora" in line for line in lines[:4])
+    prompts = "cohere command_r_fig6" + (", rtt_cohere command_r_fig6" if rtt else "")
+    assert f"translation prompts (llm backend): {prompts}" in lines
 
 
 def test_demo_config_plans_toy_model_three_variants_and_stand_in_judge():
@@ -533,6 +562,29 @@ def test_demo_config_plans_toy_model_three_variants_and_stand_in_judge():
     assert kinds.count("toy_model") == 1 and kinds.count("finetune") == 3 and kinds.count("judge") == 3
     assert plan.config.judges[0].serve == "stub"
     assert "toy model" in plan.steps["leaderboard"].params["title"].lower()
+    ctx = CommandContext(plan)
+    for step in (s for s in plan.steps.values() if s.kind == "finetune"):  # a CPU demo: full precision base
+        assert "load_in_8bit" not in step.params and "--load-in-8bit" not in command_for(step, ctx)
+
+
+def test_the_recipe_takes_every_finetune_option_but_the_per_run_ones(tmp_path):
+    """The recipe's keys are read from the finetune command itself: a new option needs no second list."""
+    expected = {"method" if p.name == "use_lora" else p.name for p in cli.finetune.params
+                if isinstance(p, click.Option) and not p.hidden} - {"base", "data_specs", "lang", "variant", "out", "resume"}
+    assert set(recipe_options()) == expected and {"load_in_8bit", "template", "patience"} <= expected
+    recipe = {"load_in_8bit": True, "template": "chat", "patience": 2, "eval_split": 0.1, "gradient_checkpointing": True,
+              "per_language_cap": 241, "target_modules": "q_proj,v_proj", "merge": False, "lr": 2e-4}
+    plan = load_plan(write_study(tmp_path, commands={}, finetune={"recipe": recipe, "runs": [{"variants": ["native"]}]}))
+    (step,) = [s for s in plan.steps.values() if s.kind == "finetune"]
+    argv = command_for(step, CommandContext(plan))
+    tail = argv[argv.index("--out") + 2:]
+    assert tail == ["--lora", "--lr", "2e-4", "--epochs", "10", "--patience", "2", "--batch-size", "64",
+                    "--micro-batch-size", "8", "--max-length", "1024", "--template", "chat", "--eval-split", "0.1",
+                    "--seed", "0", "--per-language-cap", "241", "--target-modules", "q_proj,v_proj", "--load-in-8bit",
+                    "--gradient-checkpointing"]
+    parsed = CliRunner().invoke(cli.main, ["finetune", *argv[argv.index("finetune") + 1:], "--help"])
+    assert parsed.exit_code == 0, parsed.output  # the command knows every flag the recipe wrote (else exit 2)
+    assert "load_in_8bit true" in describe_plan(plan)[1]
 
 
 def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
