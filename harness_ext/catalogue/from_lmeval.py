@@ -1,9 +1,9 @@
 """Catalogue entries from lm-eval's own task folders, so that prompts cannot drift from the built-ins.
 
 ``python -m harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/`` (include/default,
-openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual) and rewrites the ``per_language:``
+openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default) and rewrites the ``per_language:``
 block at the end of the matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml,
-tydiqa.yaml, mt_mmlu.yaml): one row per language
+tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml): one row per language
 that the registry knows, with what lm-eval sets per language (dataset config, domains, the prompt's
 ``doc_to_text``, stop sequences). Languages the catalogue already lists by hand under ``tasks:`` (the study's
 es/ru/zh, whose prompts carry documented corrections) are skipped. Run once per lm-eval upgrade; its output is
@@ -177,9 +177,23 @@ def okapi_block(tasks_dir: Path) -> dict[str, Any]:
             "languages": rows}
 
 
+def kmmlu_block(tasks_dir: Path) -> dict[str, Any]:
+    """KMMLU: one task per subject of kmmlu/default (its dataset config), tagged with lm-eval's category."""
+    members = []
+    for path in sorted((tasks_dir / "kmmlu" / "default").glob("kmmlu_*.yaml")):
+        cfg = _read(path)
+        category = str(cfg.get("tag", "")).removeprefix("kmmlu_").removesuffix("_tasks")
+        members.append({"name": cfg["task"].removeprefix("kmmlu_"), "config": cfg["dataset_name"],
+                        "member_tags": {"subject_category": category}})
+    return {"task": {"name": "native_{lang}_kmmlu", "lm_eval_builtin": "kmmlu",
+                     "group": {"aggregate_metrics": ["acc"]}},
+            "member": {"lm_eval_builtin": "kmmlu_{member}"}, "languages": {"ko": {"members": members}}}
+
+
 BLOCKS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "include.yaml": include_block, "ht_mmlu.yaml": mmmlu_block, "mgsm.yaml": mgsm_block,
     "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block, "mt_mmlu.yaml": okapi_block,
+    "kmmlu.yaml": kmmlu_block,
 }
 
 

@@ -1,5 +1,5 @@
 """Generated tasks of the new languages build the same requests as lm-eval's built-ins, sampled: one language
-per benchmark (Korean INCLUDE, Global-MMLU, MMMLU and TyDi QA; Arabic XQuAD; Thai MGSM's question prompt).
+per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; Arabic XQuAD; Thai MGSM's question prompt).
 
 Fixture rows are written here in each dataset's Hub schema (CohereForAI/include-base-44: language, country,
 domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the card's
@@ -54,6 +54,10 @@ def mirror(tmp_path, monkeypatch):
            "answers": {"text": ["서울"], "answer_start": [0]}} for prefix in ("korean", "russian") for i in range(2)]
     _write(tmp_path, "google-research-datasets/tydiqa", "secondary_task", "train", qa)
     _write(tmp_path, "google-research-datasets/tydiqa", "secondary_task", "validation", qa)
+    for split, n in (("test", 2), ("dev", 5)):  # HAERAE-HUB/KMMLU: question, answer 1-4, A-D, Category, ...
+        _write(tmp_path, "HAERAE-HUB/KMMLU", "Accounting", split, [
+            {"question": f"회계 질문 {i}?", "answer": i % 4 + 1, "A": "가", "B": "나", "C": "다", "D": "라",
+             "Category": "Accounting", "Human Accuracy": 0.5} for i in range(n)])
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
     return subjects
 
@@ -76,6 +80,13 @@ def test_korean_global_mmlu_and_mmmlu_match_the_builtins(mirror):
                        "CohereForAI/Global-MMLU", "ko", ["test", "dev"], num_fewshot=5)
         _same_requests(f"translated_ko_ht_mmlu_{subject}", f"openai-mmmlu/default/mmmlu_ko_kr_{subject}.yaml",
                        "openai/MMMLU", "KO_KR", ["test"], num_fewshot=5)
+
+
+def test_kmmlu_a_native_korean_exam_matches_the_builtin(mirror):
+    _same_requests("native_ko_kmmlu_accounting", "kmmlu/default/kmmlu_accounting.yaml", "HAERAE-HUB/KMMLU",
+                   "Accounting", ["test", "dev"], num_fewshot=5)
+    task = catalogue().task("native_ko_kmmlu")
+    assert task.origin == "native" and "native_ko" in task.collections and len(task.leaves) == 45
 
 
 def test_arabic_xquad_and_korean_tydiqa_match_the_builtin_prompts(mirror):
