@@ -1,9 +1,10 @@
 """Catalogue entries from lm-eval's own task folders, so that prompts cannot drift from the built-ins.
 
 ``python -m harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/`` (include/default,
-openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default) and rewrites the ``per_language:``
+openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default,
+arabicmmlu, turkishmmlu/config) and rewrites the ``per_language:``
 block at the end of the matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml,
-tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml): one row per language
+tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml, arabicmmlu.yaml, turkishmmlu.yaml): one row per language
 that the registry knows, with what lm-eval sets per language (dataset config, domains, the prompt's
 ``doc_to_text``, stop sequences). Languages the catalogue already lists by hand under ``tasks:`` (the study's
 es/ru/zh, whose prompts carry documented corrections) are skipped. Run once per lm-eval upgrade; its output is
@@ -190,10 +191,38 @@ def kmmlu_block(tasks_dir: Path) -> dict[str, Any]:
             "member": {"lm_eval_builtin": "kmmlu_{member}"}, "languages": {"ko": {"members": members}}}
 
 
+def _subject_configs(folder: Path, pattern: str, prefix: str, lang: str, group: str, tag_prefix: str | None,
+                     aggregate: list[str]) -> dict[str, Any]:
+    """A native exam with one dataset config per subject (ArabicMMLU, TurkishMMLU): one member per built-in task."""
+    members = []
+    for path in sorted(folder.glob(pattern)):
+        cfg = _read(path)
+        member: dict[str, Any] = {"name": cfg["task"].removeprefix(prefix), "config": cfg["dataset_name"]}
+        if tag_prefix:
+            member["member_tags"] = {"subject_category": str(cfg.get("tag", "")).removeprefix(tag_prefix)
+                                     .removesuffix("_tasks")}
+        if cfg.get("task_alias"):
+            member["fields"] = {"task_alias": cfg["task_alias"]}
+        members.append(member)
+    return {"task": {"name": f"native_{{lang}}_{group}", "lm_eval_builtin": group,
+                     "group": {"aggregate_metrics": aggregate}},
+            "member": {"lm_eval_builtin": prefix + "{member}"}, "languages": {lang: {"members": members}}}
+
+
+def arabicmmlu_block(tasks_dir: Path) -> dict[str, Any]:
+    return _subject_configs(tasks_dir / "arabicmmlu", "arabicmmlu_*.yaml", "arabicmmlu_", "ar", "arabicmmlu",
+                            "arabicmmlu_", ["acc"])
+
+
+def turkishmmlu_block(tasks_dir: Path) -> dict[str, Any]:
+    return _subject_configs(tasks_dir / "turkishmmlu" / "config", "[A-Z]*.yaml", "turkishmmlu_", "tr",
+                            "turkishmmlu", None, ["acc", "acc_norm"])
+
+
 BLOCKS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "include.yaml": include_block, "ht_mmlu.yaml": mmmlu_block, "mgsm.yaml": mgsm_block,
     "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block, "mt_mmlu.yaml": okapi_block,
-    "kmmlu.yaml": kmmlu_block,
+    "kmmlu.yaml": kmmlu_block, "arabicmmlu.yaml": arabicmmlu_block, "turkishmmlu.yaml": turkishmmlu_block,
 }
 
 

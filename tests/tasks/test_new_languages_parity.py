@@ -1,5 +1,5 @@
 """Generated tasks of the new languages build the same requests as lm-eval's built-ins, sampled: one language
-per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; Arabic XQuAD; Thai MGSM's question prompt).
+per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; TurkishMMLU; ArabicMMLU; Arabic XQuAD; Thai MGSM's question prompt).
 
 Fixture rows are written here in each dataset's Hub schema (CohereForAI/include-base-44: language, country,
 domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the card's
@@ -58,6 +58,17 @@ def mirror(tmp_path, monkeypatch):
         _write(tmp_path, "HAERAE-HUB/KMMLU", "Accounting", split, [
             {"question": f"회계 질문 {i}?", "answer": i % 4 + 1, "A": "가", "B": "나", "C": "다", "D": "라",
              "Category": "Accounting", "Human Accuracy": 0.5} for i in range(n)])
+    for split, n in (("test", 2), ("dev", 5)):  # AYueksel/TurkishMMLU: question, choices (5), answer letter
+        _write(tmp_path, "AYueksel/TurkishMMLU", "Biology", split, [
+            {"question": f"Biyoloji sorusu {i}?", "choices": ["a", "b", "c", "d", "e"], "answer": "ABCDE"[i % 5],
+             "difficulty": 50} for i in range(n)])
+        # MBZUAI/ArabicMMLU: ID, Source, Country, Group, Subject, Level, Question, Context, Answer Key, Option 1-5
+        _write(tmp_path, "MBZUAI/ArabicMMLU", "Accounting (University)", split, [
+            {"ID": i, "Source": "s", "Country": "Egypt" if i % 2 else None, "Group": "Social Science",
+             "Subject": "Accounting", "Level": "Univ" if i % 3 else None, "Question": f"سؤال {i}؟",
+             "Context": None if i % 2 else "سياق", "Answer Key": "ABCD"[i % 4], "Option 1": "أ", "Option 2": "ب",
+             "Option 3": "ج", "Option 4": "د", "Option 5": None, "is_few_shot": int(split == "dev")}
+            for i in range(n)])
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
     return subjects
 
@@ -87,6 +98,16 @@ def test_kmmlu_a_native_korean_exam_matches_the_builtin(mirror):
                    "Accounting", ["test", "dev"], num_fewshot=5)
     task = catalogue().task("native_ko_kmmlu")
     assert task.origin == "native" and "native_ko" in task.collections and len(task.leaves) == 45
+
+
+def test_turkishmmlu_and_arabicmmlu_native_exams_match_the_builtins(mirror):
+    _same_requests("native_tr_turkishmmlu_biology", "turkishmmlu/config/Biology.yaml", "AYueksel/TurkishMMLU",
+                   "Biology", ["test", "dev"], num_fewshot=5)
+    _same_requests("native_ar_arabicmmlu_accounting_university", "arabicmmlu/arabicmmlu_accounting_university.yaml",
+                   "MBZUAI/ArabicMMLU", "Accounting (University)", ["test", "dev"], num_fewshot=5)
+    for name in ("native_tr_turkishmmlu", "native_ar_arabicmmlu"):
+        task = catalogue().task(name)
+        assert task.origin == "native" and f"native_{task.language}" in task.collections
 
 
 def test_arabic_xquad_and_korean_tydiqa_match_the_builtin_prompts(mirror):
