@@ -2,9 +2,9 @@
 
 ``python -m harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/`` (include/default,
 openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default,
-arabicmmlu, turkishmmlu/config) and rewrites the ``per_language:``
+arabicmmlu, turkishmmlu/config, belebele) and rewrites the ``per_language:``
 block at the end of the matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml,
-tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml, arabicmmlu.yaml, turkishmmlu.yaml): one row per language
+tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml, arabicmmlu.yaml, turkishmmlu.yaml, belebele.yaml): one row per language
 that the registry knows, with what lm-eval sets per language (dataset config, domains, the prompt's
 ``doc_to_text``, stop sequences). Languages the catalogue already lists by hand under ``tasks:`` (the study's
 es/ru/zh, whose prompts carry documented corrections) are skipped. Run once per lm-eval upgrade; its output is
@@ -219,10 +219,24 @@ def turkishmmlu_block(tasks_dir: Path) -> dict[str, Any]:
                             "turkishmmlu", None, ["acc", "acc_norm"])
 
 
+def belebele_block(tasks_dir: Path) -> dict[str, Any]:
+    """Belebele: the language whose registry `nllb` (FLORES-200) code is the built-in's dataset config."""
+    by_flores = {lang.codes.get("nllb"): code for code, lang in registry().items()}
+    rows = {}
+    for path in sorted((tasks_dir / "belebele").glob("belebele_*.yaml")):
+        flores = _read(path).get("dataset_name")
+        code = by_flores.get(flores)
+        if code and code != "en":
+            rows[code] = {"config": flores}
+    return {"task": {"name": "translated_{lang}_belebele", "config": "{config}",
+                     "lm_eval_builtin": "belebele_{config}"}, "languages": rows}
+
+
 BLOCKS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "include.yaml": include_block, "ht_mmlu.yaml": mmmlu_block, "mgsm.yaml": mgsm_block,
     "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block, "mt_mmlu.yaml": okapi_block,
     "kmmlu.yaml": kmmlu_block, "arabicmmlu.yaml": arabicmmlu_block, "turkishmmlu.yaml": turkishmmlu_block,
+    "belebele.yaml": belebele_block,
 }
 
 

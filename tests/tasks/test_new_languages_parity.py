@@ -133,3 +133,10 @@ def test_thai_mgsm_asks_the_question_as_the_builtin_does():
     assert ours["doc_to_text"] == theirs["doc_to_text"]
     assert ours["generation_kwargs"]["until"] == theirs["generation_kwargs"]["until"]
     assert ours["filter_list"][0]["filter"][0] == {"function": "localized_number", "language": "th", "mode": "strict"}
+
+
+@pytest.mark.parametrize("lang", ["es", "zh"])
+def test_belebele_matches_the_builtin_on_the_fixture_rows(lang):
+    config = catalogue().task(f"translated_{lang}_belebele").leaves[0].config
+    _same_requests(f"translated_{lang}_belebele", f"belebele/belebele_{config}.yaml", "facebook/belebele", config,
+                   ["test"])
