@@ -261,19 +261,20 @@ class Catalogue:
         return list(self._members.get(collection, ()))
 
     def lacking(self, collection: str) -> list[str]:
-        """Test sets of the collection's origin group (benchmark titles) that do not cover its language."""
+        """Multilingual test sets of the collection's origin group (benchmark titles) that skip its language."""
         group, _, lang = collection.partition("_")
         if not lang:
             return []
-        titles = self._coverage.get(group, {})
-        return sorted(title for title, languages in titles.items() if lang not in languages)
+        titles = self._coverage.get(group, {})  # multilingual test sets only: CMMLU is not "missing" in Korean
+        return sorted(title for title, languages in titles.items() if len(languages) > 1 and lang not in languages)
 
     def empty_note(self, collection: str) -> str:
         group, _, lang = collection.partition("_")
         if collection in self.empty_notes:
             return self.empty_notes[collection]
         name = language(lang).name if lang else "any language"
-        return f"no {group} test set covers {name} ({', '.join(self.lacking(collection))} do not)"
+        lacking = self.lacking(collection)
+        return f"no {group} test set covers {name}" + (f" ({', '.join(lacking)} do not)" if lacking else "")
 
     def leaves(self) -> list[tuple[CatalogueTask, Leaf]]:
         return [(t, leaf) for t in self.tasks for leaf in t.leaves]

@@ -96,10 +96,12 @@ def test_tasks_for_one_language_say_which_test_sets_it_lacks():
     assert {row["language"] for row in listing["tasks"]} == {"ko"}
     rows = {row["name"]: row for row in listing["collections"]}
     assert set(rows) == {"native_ko", "translated_ko"}
-    assert "CMMLU" in rows["native_ko"]["lacks"] and "INCLUDE" not in rows["native_ko"]["lacks"]
+    assert "INCLUDE" not in rows["native_ko"]["lacks"] and "TyDi QA GoldP" not in rows["native_ko"]["lacks"]
+    assert "Open-ended QA (OASST1, native prompts)" in rows["native_ko"]["lacks"]
+    assert "CMMLU" not in rows["native_ko"]["lacks"]  # a one-language exam is no gap of Korean
     assert "XQuAD" in rows["translated_ko"]["lacks"] and "Global-MMLU" not in rows["translated_ko"]["lacks"]
     table = _cli("tasks", "--lang", "ko")
-    assert "native_ko: native_ko_include" in table.stdout and "[lacks: C-Eval, CMMLU" in table.stdout
+    assert "native_ko: native_ko_include" in table.stdout and "[lacks: Open-ended QA" in table.stdout
 
 
 def test_a_collection_no_test_set_covers_names_what_is_missing():
