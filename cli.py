@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
+import math
 import sys
 
 import click
 
 from harness_ext import __version__
 from harness_ext.core.errors import NativevalError
+
+# A full or read-only disk met while writing: an expected failure (one line, exit 1), not a bug (a traceback).
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 
 
 def friendly_errors(fn):
@@ -23,6 +28,15 @@ def friendly_errors(fn):
         except NativevalError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            if err.errno not in _DISK_ERRNOS:
+                raise
+            from harness_ext.core.errors import os_reason
+
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"error: {where}{os_reason(err)}; free space or make the folder writable (or choose another "
+                       "output), then rerun the same command: finished work is saved", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved; rerun the same command to resume", err=True)
             sys.exit(130)
@@ -30,7 +44,46 @@ def friendly_errors(fn):
     return wrapper
 
 
-class _Commands(click.Group):
+class FiniteFloat(click.FloatRange):
+    """A float range that refuses inf and NaN (click's FloatRange lets NaN through every bound)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+MAX_BOOTSTRAP = 1_000_000  # resamples: more buys no precision a report can show, and can run for hours
+_bootstrap_range = click.IntRange(min=0, max=MAX_BOOTSTRAP)
+
+
+class OneLineErrors(click.Group):
+    """click's own errors (a bad option value, a missing option) as one `error:` line too, not usage + hint +
+    message: the same shape as every other expected failure."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as err:  # a bare group: its help, as click shows it
+            err.show()
+            sys.exit(err.exit_code)
+        except click.UsageError as err:
+            where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+            click.echo(f"error: {err.format_message()}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
+
+
+class _Commands(OneLineErrors):
     """`nativeval study init ...` is its own command; `nativeval study FILE` runs a study file as before."""
 
     def resolve_command(self, ctx, args):
@@ -72,16 +125,19 @@ def data_download(task_names, to, force):
 @data.command("check")
 @click.option("--tasks", "task_names", default="native,translated", show_default=True,
               help="Comma-separated tasks or collections.")
+@click.option("--no-hub-probe", is_flag=True,
+              help="Do not ask the Hub for data read from it (reported as 'not checked').")
 @friendly_errors
-def data_check(task_names):
-    """Print where each task's data would come from and whether it is available (exit 1 if any is missing)."""
-    from harness_ext.catalogue.mirror import check
+def data_check(task_names, no_hub_probe):
+    """Print where each task's data would come from and whether it is there: every mirror file is parsed and
+    the Hub is asked for the pinned revision (exit 1 if any is missing, corrupt or unreachable)."""
+    from harness_ext.catalogue.mirror import check, probe_hub, verify
     from harness_ext.eval.run import parse_task_list
 
-    reports = check(parse_task_list(task_names))
-    for report in reports:
-        click.echo(report.summary())
-    sys.exit(1 if any(r.missing for r in reports) else 0)
+    checks = verify(check(parse_task_list(task_names)), probe=None if no_hub_probe else probe_hub)
+    for checked in checks:
+        click.echo(checked.summary())
+    sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
 # --- tasks ------------------------------------------------------------------------------------------
@@ -113,18 +169,53 @@ def tasks(as_json, markdown, lang, user_dir):
 
 
 # --- eval -------------------------------------------------------------------------------------------
-# Option names are lm-eval 0.4.13's (`lm_eval run --help`); its underscore spellings and short flags are aliases.
-@main.command("eval")
+# Option names are lm-eval 0.4.13's (`lm_eval run --help`), with its meaning; nativeval's hyphen spellings are
+# aliases. Options lm-eval takes as several words (`--model_args a=1 b=2`, `--tasks t1 t2`) take them here too.
+_SEVERAL_WORDS = ("--tasks", "-t", "--model_args", "--model-args", "-a", "--gen_kwargs", "--gen-kwargs", "--metadata",
+                  "--wandb_args", "--wandb_config_args", "--trackio_args", "--hf_hub_log_args")
+
+
+class _LmEvalCommand(click.Command):
+    """`--opt v1 v2 ...` (lm-eval's nargs="+") read as `--opt v1 --opt v2 ...`."""
+
+    def parse_args(self, ctx, args):
+        spread: list[str] = []
+        current = None
+        for arg in args:
+            if arg.startswith("-") and not _is_number(arg):
+                current = arg if arg in _SEVERAL_WORDS else None
+                spread.append(arg)
+            elif current is not None and spread and spread[-1] != current:
+                spread += [current, arg]
+            else:
+                spread.append(arg)
+        return super().parse_args(ctx, spread)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+
+@main.command("eval", cls=_LmEvalCommand)
+@click.option("--config", "-C", "config_file", default=None, type=click.Path(dir_okay=False),
+              help="lm-eval YAML config of these options (lm_eval run --config); options given here override it.")
 @click.option("--model", "-M", default="hf", show_default=True, help="lm-eval model type: hf, vllm, ...")
-@click.option("--model-args", "--model_args", "-a", "model_args", default="",
+@click.option("--model-args", "--model_args", "-a", "model_args", multiple=True,
               help="lm-eval model arguments, e.g. pretrained=Qwen/Qwen1.5-7B,peft=DIR; a model is a directory, "
                    "a Hub id or hf://ID; nativeval_label=NAME names the run (like --label).")
-@click.option("--tasks", "-t", "task_names", required=True,
+@click.option("--tasks", "-t", "task_names", multiple=True,
               help="Comma-separated nativeval tasks or collections and/or lm-eval tasks (e.g. mgsm_native_cot_zh).")
-@click.option("--output-path", "--output_path", "-o", "output_path", required=True, type=click.Path(),
-              help="Where lm-eval's results files go.")
+@click.option("--output-path", "--output_path", "-o", "output_path", default=None, type=click.Path(),
+              help="Where lm-eval's results files go (a folder, or a .json file name).")
 @click.option("--label", default=None, help="Name of this run in leaderboards (written to the results file).")
-@click.option("--limit", "-L", type=float, default=None, help="Documents per task (a fraction if < 1); for testing.")
+@click.option("--limit", "-L", type=FiniteFloat(), default=None, help="Documents per task (a fraction if < 1); for testing.")
+@click.option("--samples", "-E", default=None,
+              help='Documents per task by index: JSON {"task": [0, 1, 2]} or a JSON file (excludes --limit).')
 @click.option("--num-fewshot", "--num_fewshot", "-f", "num_fewshot", type=int, default=None,
               help="Few-shot examples, overriding the tasks' (a task set to 0 stays 0, as in lm-eval).")
 @click.option("--batch-size", "--batch_size", "-b", "batch_size", default="1", show_default=True,
@@ -150,52 +241,69 @@ def tasks(as_json, markdown, lang, user_dir):
               help="Another folder of lm-eval task YAMLs (repeatable); nativeval's tasks are always included.")
 @click.option("--use-cache", "--use_cache", "-c", "use_cache", default=None,
               help="SQLite file prefix caching model responses (lm-eval's --use_cache).")
+@click.option("--cache-requests", "--cache_requests", "cache_requests", is_flag=False, flag_value="true", default=None,
+              metavar="true|refresh|delete", help="Cache the built requests (lm-eval's --cache_requests).")
 @click.option("--log-samples/--no-log-samples", "--log_samples/--no_log_samples", "-s", "log_samples", default=True,
               show_default=True, help="Write samples_*.jsonl (on by default: the leaderboard's statistics need them).")
+@click.option("--predict-only", "--predict_only", "-x", "predict_only", is_flag=True,
+              help="Save the model's outputs only; compute no metrics (implies --log-samples).")
+@click.option("--check-integrity", "--check_integrity", "check_integrity", is_flag=True,
+              help="Run lm-eval's task test suite first.")
+@click.option("--write-out", "--write_out", "-w", "write_out", is_flag=True, help="Print the first documents' prompts.")
+@click.option("--show-config", "--show_config", "show_config", is_flag=True,
+              help="Print the full results and task configuration after the run.")
+@click.option("--verbosity", "-v", default=None, help="(Deprecated in lm-eval) log level: DEBUG, INFO, WARNING, ...")
+@click.option("--trust-remote-code", "--trust_remote_code", "trust_remote_code", is_flag=True,
+              help="Allow the model's and datasets' code from the Hub to run.")
+@click.option("--confirm-run-unsafe-code", "--confirm_run_unsafe_code", "confirm_run_unsafe_code", is_flag=True,
+              help="Allow tasks that execute model-written code.")
+@click.option("--wandb-args", "--wandb_args", "wandb_args", multiple=True, help="Weights & Biases init arguments key=value,...")
+@click.option("--wandb-config-args", "--wandb_config_args", "wandb_config_args", multiple=True,
+              help="Weights & Biases config arguments key=value,...")
+@click.option("--trackio-args", "--trackio_args", "trackio_args", multiple=True, help="Trackio init arguments key=value,...")
+@click.option("--hf-hub-log-args", "--hf_hub_log_args", "hf_hub_log_args", multiple=True,
+              help="Hugging Face Hub logging arguments key=value,... (e.g. hub_results_org=ORG,push_results_to_hub=True).")
 @click.option("--skip-missing-data", is_flag=True, help="Leave out tasks whose data is missing (warn) instead of failing.")
 @click.option("--judge", "judges", multiple=True, help="Judge open-QA answers after generation (see `judge --help`); repeatable.")
 @click.option("--judge-base-url", default=None, help="Judge endpoint, overriding the judge config's.")
 @click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--judge-max-cost", type=float, default=None, help="Judge spending cap in USD.")
+@click.option("--judge-max-cost", type=FiniteFloat(min=0), default=None, help="Judge spending cap in USD.")
 @click.option("--judge-cache", default=None, type=click.Path(dir_okay=False), help="Judge verdict cache file.")
 @click.option("--judge-repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Ask the judge K times per answer (see `judge --repeats`).")
 @click.option("--judge-prompt", default=None,
               help="Judge prompt version or YAML path (default: the judge's, single_v2 = the study's; see `judge --prompt`).")
+@click.pass_context
 @friendly_errors
-def eval_(model, model_args, task_names, output_path, label, limit, num_fewshot, batch_size, max_batch_size, device,
-          gen_kwargs, apply_chat_template, fewshot_as_multiturn, system_instruction, seed, metadata, include_paths,
-          use_cache, log_samples, skip_missing_data, judges, judge_base_url, judge_concurrency, judge_max_cost,
-          judge_cache, judge_repeats, judge_prompt):
+def eval_(ctx, config_file, **options):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
-    from pathlib import Path
+    from harness_ext.eval.options import eval_request, merge_config_file
 
-    from harness_ext.eval.run import EvalRequest, run, summary_table
-
-    if fewshot_as_multiturn is not None:
-        fewshot_as_multiturn = fewshot_as_multiturn.strip().lower() in ("true", "1", "yes")
-    request = EvalRequest(
-        model=model, model_args=model_args, tasks=task_names.split(","), output_path=Path(output_path),
-        limit=limit, apply_chat_template=(apply_chat_template or True) if apply_chat_template is not None else False,
-        log_samples=log_samples, batch_size=batch_size, max_batch_size=max_batch_size, device=device,
-        skip_missing=skip_missing_data, num_fewshot=num_fewshot, gen_kwargs=",".join(gen_kwargs) or None, seed=seed,
-        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
-        include_paths=include_paths, label=label, use_cache=use_cache)
+    if config_file:
+        options = merge_config_file(config_file, options, given={
+            name for name in options if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT})
+    request = eval_request(options)
     after_eval = None
-    if judge_prompt and not judges:
+    if options["judge_prompt"] and not options["judges"]:
         raise click.UsageError("--judge-prompt applies to the judge: add --judge NAME")
-    if judges:
-        if not log_samples:
+    if options["judges"]:
+        if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from harness_ext.judge.config import load_prompt
-        from harness_ext.judge.engine import JudgeOptions, judge_after_eval
+        from harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
 
-        if judge_prompt:
-            load_prompt(judge_prompt)  # an unknown prompt fails now, not after the evaluation
-        after_eval = judge_after_eval(JudgeOptions(
-            judges=judges, base_url=judge_base_url, prompt=judge_prompt, concurrency=judge_concurrency,
-            max_cost=judge_max_cost, cache=judge_cache, repeats=judge_repeats), echo=click.echo)
-    outcome = run(request, after_eval=after_eval)
+        judge_options = JudgeOptions(
+            judges=options["judges"], base_url=options["judge_base_url"], prompt=options["judge_prompt"],
+            concurrency=options["judge_concurrency"], max_cost=options["judge_max_cost"],
+            cache=options["judge_cache"], repeats=options["judge_repeats"])
+        preflight(judge_options)  # judge names, prompt, keys, prices and cache, before generation
+        after_eval = judge_after_eval(judge_options, echo=click.echo)
+    from harness_ext.eval.run import run, summary_table
+
+    outcome = run(request, after_eval=after_eval, notify=lambda line: click.echo(f"warning: {line}", err=True))
+    if outcome.results and request.show_config:
+        from harness_ext.core.lm_eval_internals import json_default
+
+        click.echo(json.dumps(outcome.results, indent=2, default=json_default, ensure_ascii=False))
     if outcome.results:
         click.echo(summary_table(outcome.results))
     for name in outcome.skipped:
@@ -227,11 +335,14 @@ def _translation_options(fn):
         click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT)."),
         click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True),
         click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1)."),
-        click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+                     help="hf: segments per forward pass."),
         click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present)."),
-        click.option("--concurrency", type=int, default=None, help="Requests in flight (default per backend)."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=None,
+                     help="Requests in flight (default per backend)."),
         click.option("--cache", "cache_path", default=None, help="Segment cache (default OUT.segments.sqlite)."),
-        click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD)."),
+        click.option("--max-cost", type=FiniteFloat(min=0), default=None,
+                     help="Stop before spending more than this (USD)."),
         click.option("--dry-run", is_flag=True, help="Estimate segments and cost; send and write nothing."),
         click.option("--skip-invalid", is_flag=True, help="Skip records lacking a field (reported) instead of failing."),
         click.option("--report", "report_path", default=None, help="Quality report JSON (default OUT.report.json)."),
@@ -248,6 +359,7 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
     from translate.quality import leg_quality, summary_lines
 
     max_wrong_language = options.pop("max_wrong_language")
+    _check_key_variable(options["api_key_env"])
 
     backend = make_backend(backend_name, **{k: options.pop(k) for k in _BACKEND_KEYS})
     run = job(backend, **options)
@@ -269,6 +381,17 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
     _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
 
 
+def _check_key_variable(name: str | None) -> None:
+    """An --api-key-env named on the command line must be set: found before a backend is built."""
+    import os
+
+    from harness_ext.core.errors import InputError
+
+    if name and not os.environ.get(name):
+        raise InputError(f"--api-key-env {name}: the environment variable {name} is not set; export it with the "
+                         "API key (keys are read from the environment only)")
+
+
 def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
     """Exit 1 with one line when a leg's wrong-language rate exceeds ``limit`` (the output stays written)."""
     from translate.task import wrong_language_summary
@@ -286,8 +409,10 @@ def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
 @friendly_errors
 def translate(backend, in_spec, out, src, tgt, **options):
     """Translate a dataset with Google, an LLM or a local MT model."""
-    from translate.runner import translate_file
+    from translate.runner import check_paths, parse_fields, translate_file
 
+    parse_fields(options["fields"])
+    check_paths(in_spec, {"--out": out}, options["cache_path"], options["report_path"])
     _run_translation(lambda b, **o: translate_file(b, in_spec, out, src, tgt, **o), backend, options)
 
 
@@ -299,8 +424,10 @@ def translate(backend, in_spec, out, src, tgt, **options):
 @friendly_errors
 def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
     """Round-trip translate X -> en -> X, keeping the English pivot."""
-    from translate.runner import round_trip_file
+    from translate.runner import check_paths, parse_fields, round_trip_file
 
+    parse_fields(options["fields"])
+    check_paths(in_spec, {"--out": out, "--pivot-out": pivot_out}, options["cache_path"], options["report_path"])
     _run_translation(
         lambda b, **o: round_trip_file(b, in_spec, out, pivot_out, lang, pivot_lang=pivot_lang, **o), backend, options
     )
@@ -318,10 +445,11 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
 @click.option("--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT).")
 @click.option("--google-api", type=click.Choice(["auto", "v2", "v3"]), default="auto", show_default=True)
 @click.option("--prompt", default=None, help="LLM prompt version or YAML file (default command_r_v1).")
-@click.option("--batch-size", type=int, default=16, show_default=True, help="hf: segments per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="hf: segments per forward pass.")
 @click.option("--device", default=None, help="hf: cpu / cuda (default: cuda when present).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Requests in flight (default per backend).")
-@click.option("--max-cost", type=float, default=None, help="Stop before spending more than this (USD).")
+@click.option("--max-cost", type=FiniteFloat(min=0), default=None, help="Stop before spending more than this (USD).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Task directory to write into (default: the user task directory, `nativeval tasks --user-dir`).")
 @click.option("--subjects", default=None, help="Comma-separated subjects of a group task (default: all).")
@@ -341,6 +469,7 @@ def translate_task(task, round_trip, via, target, backend, concurrency, max_cost
 
     if round_trip == bool(target):
         raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")
+    _check_key_variable(backend_options["api_key_env"])
     request = TaskTranslationRequest(
         task=task, mode="rtt" if round_trip else "mt", target=target, via=via, out=out,
         subjects=[s.strip() for s in subjects.split(",") if s.strip()] if subjects else None, limit=limit,
@@ -381,18 +510,19 @@ def options_json(ctx: click.Context, _param: click.Parameter, value: bool) -> No
               help="Alpaca/Aya JSON, JSONL or hf://ID[:CONFIG][@REV][#SPLIT]; repeat to mix.")
 @click.option("--lang", required=True, help="Language code(s), comma-separated (zh or zh,es,ru); 'all' keeps every language.")
 @click.option("--variant", required=True, help="Data variant label: native, google, cohere, rtt_google, rtt_cohere or any name.")
-@click.option("--out", required=True, type=click.Path(), help="Output directory (adapter or model, tokenizer, manifest).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output directory (adapter or model, tokenizer, manifest).")
 @click.option("--lora/--full", "use_lora", default=True, show_default=True, help="LoRA (q,k,v; r=8) or full fine-tuning.")
-@click.option("--lr", default=1e-4, show_default=True, type=float)
-@click.option("--epochs", default=10, show_default=True, type=int, help="Maximum epochs; the best held-out epoch is kept.")
-@click.option("--patience", default=3, show_default=True, type=int, help="Early stop after this many epochs without improvement.")
-@click.option("--batch-size", default=64, show_default=True, type=int, help="Effective batch size (via accumulation).")
-@click.option("--micro-batch-size", default=8, show_default=True, type=int, help="Per-device batch size.")
-@click.option("--max-length", default=1024, show_default=True, type=int, help="Longer examples lose the start of the prompt.")
+@click.option("--lr", default=1e-4, show_default=True, type=FiniteFloat(min=0, min_open=True))
+@click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1), help="Maximum epochs; the best held-out epoch is kept.")
+@click.option("--patience", default=3, show_default=True, type=click.IntRange(min=0), help="Early stop after this many epochs without improvement.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Effective batch size (via accumulation).")
+@click.option("--micro-batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="Per-device batch size.")
+@click.option("--max-length", default=1024, show_default=True, type=click.IntRange(min=8), help="Longer examples lose the start of the prompt.")
 @click.option("--template", type=click.Choice(["alpaca", "chat"]), default="alpaca", show_default=True)
-@click.option("--eval-split", default=0.05, show_default=True, type=float, help="Held-out fraction for per-epoch perplexity.")
+@click.option("--eval-split", default=0.05, show_default=True, type=FiniteFloat(0, 1, max_open=True), help="Held-out fraction for per-epoch perplexity.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling, the held-out split and training.")
-@click.option("--per-language-cap", type=int, default=None, help="Keep at most N records per language (seeded draw).")
+@click.option("--per-language-cap", type=click.IntRange(min=1), default=None, help="Keep at most N records per language (seeded draw).")
 @click.option("--target-modules", default=None, help="Override the LoRA target modules (comma-separated).")
 @click.option("--load-in-8bit", is_flag=True, help="8-bit base model (bitsandbytes; CUDA only).")
 @click.option("--gradient-checkpointing", is_flag=True, help="Trade compute for memory.")
@@ -428,7 +558,7 @@ def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patienc
 @click.option("--model", default=None, help="Judge model id, overriding the judge config's.")
 @click.option("--prompt", default=None, help="Prompt version (harness_ext/judge/configs/prompts) or YAML path.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
-@click.option("--max-cost", type=float, default=None, help="Hard cap in USD: stop before it would be exceeded.")
+@click.option("--max-cost", type=FiniteFloat(min=0), default=None, help="Hard cap in USD: stop before it would be exceeded.")
 @click.option("--prices", default=None, type=click.Path(dir_okay=False), help="Price table YAML (default: built-in).")
 @click.option("--cache", default=None, type=click.Path(dir_okay=False),
               help="Verdict cache (default $NATIVEVAL_CACHE_DIR or ~/.cache/nativeval/judge_cache.sqlite).")
@@ -459,7 +589,7 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
 @main.command("judge-report")
 @click.argument("judge_dirs", nargs=-1, type=click.Path())
 @click.option("--out", required=True, type=click.Path(), help="Report directory: judge_report.json, .md, plots/.")
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+@click.option("--bootstrap", "resamples", type=_bootstrap_range, default=1000, show_default=True,
               help="Bootstrap resamples (questions) for the confidence intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
@@ -483,12 +613,15 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @click.argument("results", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Site directory to write.")
 @click.option("--reference", default=None,
-              help="Published rows to show beside the measured ones: 'paper' (Chen et al. 2024) or a CSV path.")
+              help="Published numbers, in their own section, and their findings and claims: 'paper' (the 3,120 "
+                   "numbers of Chen et al. 2024) or a CSV path.")
 @click.option("--baseline", "baseline_model", default=None, metavar="MODEL",
-              help="A row label: every model is compared against it per benchmark.")
+              help="A measured row, by its training-data variant or a part of its label: every model is compared "
+                   "against it.")
 @click.option("--baseline-variant", "baseline", default="native", show_default=True,
               help="Training-data variant the other variants are compared against (variant studies).")
-@click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=int, help="Bootstrap resamples.")
+@click.option("--bootstrap", "resamples", default=10_000, show_default=True, type=_bootstrap_range,
+              help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for bootstrap and randomization.")
 @click.option("--title", default="nativeval leaderboard", show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["site", "json"]), default="site", show_default=True,
@@ -499,18 +632,22 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
 @friendly_errors
 def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples, seed, title, output_format,
                 push_repo, judge_labels):
-    """Rankings, native-vs-translated comparisons, significance and plots (md, csv, html, json).
+    """The findings first (native- vs translated-trained gap per test set), then rankings, significance, plots.
 
     RESULTS: lm-eval output directories; `nativeval judge` directories among them add the judge diagnostics.
     """
     from harness_ext.judge.report import parse_labels
     from harness_ext.leaderboard.build import run_leaderboard
+    from harness_ext.leaderboard.model import LeaderboardOptions
 
-    board = run_leaderboard(list(results), out_dir, reference, baseline, resamples, seed, title, output_format,
-                            push_repo, baseline_model, parse_labels(judge_labels))
+    options = LeaderboardOptions(tuple(results), out_dir, reference, baseline, baseline_model, resamples, seed, title,
+                                 output_format, push_repo, tuple(parse_labels(judge_labels).items()))
+    board = run_leaderboard(options)
     for note in board.warnings + board.superseded + board.missing_headline:
         click.echo(f"warning: {note}", err=True)
-    click.echo(f"leaderboard: {len(board.entries)} rows x {len(board.columns)} columns -> {out_dir}")
+    measured = len(board.measured)
+    click.echo(f"leaderboard: {measured} measured row(s), {len(board.entries) - measured} published, "
+               f"{len(board.columns)} test sets -> {out_dir}")
 
 
 # --- study ------------------------------------------------------------------------------------------

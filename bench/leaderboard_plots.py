@@ -2,9 +2,9 @@
 
 The page of the study's published numbers (the embedded paper table, every row re-analysed: 8 base models,
 native / translated / round-trip training data, 20 test sets) is written three times in one run:
-(a) ours: figures drawn by worker processes (harness_ext.leaderboard.plots.rendering_in_parallel) while the
-    page goes on; (b) naive: every figure drawn in turn by the one process; (c) ideal: (b)'s drawing time
-    split evenly over the cores, plus the part of (b) that is not drawing. The PNGs of (a) and (b) are compared
+(a) ours: figures drawn from their specs by worker processes (harness_ext.report.figures.draw_figures);
+(b) naive: every figure drawn in turn by the one process; (c) ideal: (b)'s drawing time split evenly over
+    the cores, plus the part of (b) that is not drawing. The PNGs of (a) and (b) are compared
     pixel by pixel: FreeType's anti-aliasing of rotated tick labels depends on what a process drew before, so a
     worker may differ from the single process in a few hundred edge pixels of a label, never in content.
 
@@ -22,33 +22,35 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness_ext.leaderboard import plots  # noqa: E402
 from harness_ext.leaderboard.build import build_leaderboard, write_site  # noqa: E402
+from harness_ext.report import figures  # noqa: E402
 
 
 def timed_site(out: Path, resamples: int, parallel: bool) -> tuple[float, float]:
     """Wall seconds for the whole page, and the seconds spent drawing inside the one process."""
     board = build_leaderboard([], reference="paper", resamples=resamples, seed=0)
     drawing = 0.0
-    render = plots._render
+    draw_all = figures.draw_figures
 
-    def timed_render(fig, paths):
+    def serial_draw(specs, folder, workers=None):
         nonlocal drawing
         start = time.perf_counter()
-        render(fig, paths)
+        written = draw_all(specs, folder, workers=1)
         drawing += time.perf_counter() - start
+        return written
 
-    plots._render = timed_render
-    original = plots.rendering_in_parallel
     if not parallel:
-        plots.rendering_in_parallel = lambda: __import__("contextlib").nullcontext()
+        import harness_ext.leaderboard.build as build
+
+        build.draw_figures = serial_draw
     try:
         start = time.perf_counter()
         write_site(board, out)
         return time.perf_counter() - start, drawing
     finally:
-        plots._render = render
-        plots.rendering_in_parallel = original
+        import harness_ext.leaderboard.build as build
+
+        build.draw_figures = draw_all
 
 
 def pixels_differing(a: Path, b: Path) -> tuple[int, int]:

@@ -3,8 +3,9 @@
 M models x T test sets x N items with per-item samples (default 50 x 20 x 1,000, binary scores, items in
 passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Prints, from one run:
 (a) nativeval: every test set's per-model cluster-bootstrap CIs and all M(M-1)/2 pairwise tests, with
-    the resamples shared across models and pairs (harness_ext.leaderboard.analyses.column_stats over
-    harness_ext.core.stats: model_estimates' rules, pairwise differences over the shared items);
+    the resamples shared across models and pairs (harness_ext.leaderboard.model.column_stats), then the
+    findings (native- minus translated-trained gap per test set) from the same per-item scores - no second
+    pass over the samples;
 (b) naive: one paired bootstrap per pair in a Python loop (measured on --naive-pairs pairs, scaled to all);
 (c) ideal: only the shared resampled means (bootstrap_means), the part no method can skip;
 with wall and CPU time and peak memory (tracemalloc: numpy's allocations included). Goal: (a) within 1.5x of
@@ -32,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness_ext.catalogue.model import catalogue  # noqa: E402
 from harness_ext.leaderboard import stats  # noqa: E402
-from harness_ext.leaderboard.analyses import Entry, column_stats  # noqa: E402
+from harness_ext.leaderboard.findings import measured_findings  # noqa: E402
+from harness_ext.leaderboard.model import Entry, column_stats  # noqa: E402
 from harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
+
+VARIANTS = ("native", "google", "cohere")  # the models are base models x training data, as in a study
 
 PER_PASSAGE = 5
 
@@ -44,7 +48,8 @@ def synthetic_entries(models: int, tasks: int, items: int, seed: int = 0) -> tup
     columns = [ColumnKey("xquad" if t % 2 else "mgsm", f"l{t}", "exact_match", "human_translated")
                for t in range(tasks)]
     ability = rng.normal(0, 1, models)
-    entries = [Entry(RowKey(f"model-{m:02d}"), "measured", {}) for m in range(models)]
+    entries = [Entry(RowKey(f"base-{m // 3:02d}", VARIANTS[m % 3], "1e-4", "mono", "lora"), "measured", {})
+               for m in range(models)]
     for column in columns:
         difficulty = np.repeat(rng.normal(0, 1, items // PER_PASSAGE + 1), PER_PASSAGE)[:items]
         probability = 1 / (1 + np.exp(-(ability[:, None] - difficulty[None, :])))
@@ -58,6 +63,21 @@ def synthetic_entries(models: int, tasks: int, items: int, seed: int = 0) -> tup
             if column.benchmark == "xquad":
                 entry.clusters[column] = passages
     return entries, columns
+
+
+def findings_input(entries: list[Entry]) -> list:
+    """The entries as the findings read them (the board's measured_scores, without a board)."""
+    from harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
+
+    out = []
+    for entry in entries:
+        training = Training(entry.key.base_model, entry.key.variant, entry.key.lr, entry.key.tuning, entry.key.method)
+        for column, value in entry.values.items():
+            answer_form = "free_form" if column.benchmark == "xquad" else "constrained"
+            test_set = TestSet(column.benchmark, column.language, column.origin, column.metric, answer_form, True)
+            out.append(MeasuredScore(test_set, training, value, None, entry.items[column],
+                                     entry.clusters.get(column)))
+    return out
 
 
 def measure(label: str, work) -> tuple[float, float, float]:
@@ -88,8 +108,12 @@ def main() -> None:
     print(f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
           f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads")
 
-    ours, ours_cpu, ours_peak = measure("(a) nativeval: shared resamples, all pairs", lambda: [
-        column_stats(c, entries, args.resamples, seed=0) for c in columns])
+    def ours_work() -> None:
+        for column in columns:
+            column_stats(column, entries, args.resamples, seed=0)
+        measured_findings(findings_input(entries), resamples=2000, seed=0)
+
+    ours, ours_cpu, ours_peak = measure("(a) nativeval: shared resamples, all pairs, findings", ours_work)
 
     def naive_sample() -> None:
         column = columns[1]

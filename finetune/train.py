@@ -412,10 +412,10 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     if finished is not None:
         log.warning("%s already holds a finished run; nothing to do", config.out)
         return finished
+    tokenizer = load_tokenizer(config.base)
+    data = prepare_data(config, tokenizer)  # bad data is one line before --out is touched
     if is_main_process():
         mark_started(Path(config.out))
-    tokenizer = load_tokenizer(config.base)
-    data = prepare_data(config, tokenizer)
     set_seed(config.seed)  # identical adapter initialisation on every rank and every rerun
     model, targets = build_model(config, tokenizer)
     has_heldout = bool(data.heldout)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import datasets
 import pytest
@@ -11,6 +15,8 @@ from click.testing import CliRunner
 import cli
 from harness_ext.catalogue import mirror as data_mirror
 from harness_ext.core.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def invoke(*args: str):
@@ -183,3 +189,71 @@ def test_tasks_and_data_check_agree_on_every_tasks_source(mirror, fixture_mirror
     assert listed["native_zh_cmmlu"] == ("mirror" if mirror == "fixture" else "missing")
     line = next(li for li in invoke("data", "check", "--tasks", "translated_zh_open_qa").output.splitlines())
     assert line.startswith("ok      translated_zh_open_qa:") and "embedded 1/1 splits" in line
+
+
+# --- data check reads every mirror file and asks the Hub -------------------------------------------------
+XQUAD_REVISION = "51adfef1c1287aab1d2d91b5bead9bcfb9c68583"  # harness_ext/catalogue/data/xquad.yaml's pin
+
+
+def test_data_check_reports_a_mirror_file_that_does_not_parse(tmp_path, fixture_mirror, monkeypatch):
+    import shutil
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(fixture_mirror / "google" / "xquad", mirror / "google" / "xquad")
+    bad = mirror / "google" / "xquad" / "xquad.es" / "validation.jsonl"
+    lines = bad.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad.write_text(lines[0] + '{"id": "cut off\n' + "".join(lines[1:]), encoding="utf-8")
+    monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(mirror))
+    result = invoke("data", "check", "--tasks", "translated_es_xquad,translated_ru_xquad")
+    assert result.exit_code == 1
+    es, ru = result.output.strip().splitlines()
+    assert es.startswith("CORRUPT translated_es_xquad:") and f"{bad}:2: malformed JSON line" in es
+    assert ru.startswith("ok      translated_ru_xquad:")
+
+
+def test_data_check_without_probe_says_not_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    result = invoke("data", "check", "--tasks", "translated_es_xquad", "--no-hub-probe")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok      translated_es_xquad:") and "hub: not checked" in result.output
+
+
+def data_check_against(endpoint: str, tmp_path) -> subprocess.CompletedProcess:
+    """`nativeval data check` in a fresh interpreter (huggingface_hub reads HF_ENDPOINT at import), online."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HF_", "NATIVEVAL_DATA_DIR", "TRANSFORMERS_OFFLINE"))}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), NATIVEVAL_DATA_DIR="", HF_HUB_ETAG_TIMEOUT="2")
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), "data", "check", "--tasks", "translated_es_xquad"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+
+
+def test_data_check_asks_the_hub_for_the_pinned_revision(tmp_path):
+    from harness_ext.testing.hub_stub import HubStub
+
+    with HubStub() as hub:
+        hub.add_commit("google/xquad", {"README.md": b"---\n---\n"}, refs=[XQUAD_REVISION])
+        found = data_check_against(hub.endpoint, tmp_path)
+        asked = list(hub.requests)
+    with HubStub() as empty_hub:
+        missing = data_check_against(empty_hub.endpoint, tmp_path)
+    assert found.returncode == 0, found.stdout + found.stderr[-2000:]
+    assert found.stdout.startswith("ok      translated_es_xquad:") and "hub: reachable" in found.stdout
+    assert any(XQUAD_REVISION in path for _, path in asked)
+    assert missing.returncode == 1
+    assert "UNKNOWN translated_es_xquad" in missing.stdout
+    assert f"hub: google/xquad@{XQUAD_REVISION} not found on the Hub" in missing.stdout
+
+
+def test_data_check_with_the_hub_unreachable_is_not_ok(tmp_path):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    proc = data_check_against(f"http://127.0.0.1:{port}", tmp_path)
+    assert proc.returncode == 1
+    (line,) = proc.stdout.strip().splitlines()
+    assert line.startswith("UNKNOWN translated_es_xquad:") and "hub: unreachable (" in line
+    assert "the data is not known to be available" in line and "Traceback" not in proc.stderr

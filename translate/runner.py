@@ -7,7 +7,7 @@ from typing import Any
 
 from harness_ext.core.cache import KVCache
 from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json
+from harness_ext.core.io import atomic_write_json, check_writable_folder
 from translate.backends.base import Backend
 from translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from translate.pipeline import RunResult, translate_records
@@ -17,9 +17,11 @@ DEFAULT_FIELDS = ("instruction", "output")
 
 
 def parse_fields(fields: str | None) -> list[str]:
-    names = [f.strip() for f in (fields or ",".join(DEFAULT_FIELDS)).split(",") if f.strip()]
+    """--fields as names; ``None`` is the default pair, an empty list is an error (not the default)."""
+    names = [f.strip() for f in (",".join(DEFAULT_FIELDS) if fields is None else fields).split(",") if f.strip()]
     if not names:
-        raise InputError("--fields names no field")
+        raise InputError(f"--fields {fields!r} names no field; give comma-separated field names, e.g. "
+                         f"--fields {','.join(DEFAULT_FIELDS)}")
     return names
 
 
@@ -45,9 +47,21 @@ def check_path_clashes(paths: dict[str, str | Path | None]) -> None:
         seen[resolved] = option
 
 
-def _read_input(in_spec: str, split: str, outputs: dict[str, str | Path]) -> Dataset:
+def check_paths(in_spec: str, outputs: dict[str, str | Path], cache_path: str | Path | None,
+                report_path: str | Path | None) -> None:
+    """No output path (the report and the segment cache included, given or default) names the input or
+    another output; cli.py calls it before a backend is built, the jobs again before they read."""
+    out = outputs["--out"]
+    paths = {**outputs, "--report": report_path or default_report(out), "--cache": cache_path or default_cache(out)}
+    check_path_clashes({"--in": in_spec, **paths})
+    for option, path in paths.items():
+        check_writable_folder(Path(path).expanduser().parent, f"{option} {path}")
+
+
+def _read_input(in_spec: str, split: str, outputs: dict[str, str | Path],
+                cache_path: str | Path | None, report_path: str | Path | None) -> Dataset:
     """The input dataset, once no output path would overwrite it or another output."""
-    check_path_clashes({"--in": in_spec, **outputs})
+    check_paths(in_spec, outputs, cache_path, report_path)
     return read_dataset(in_spec, split=split)
 
 
@@ -70,9 +84,10 @@ def translate_file(
     **options: Any,
 ) -> RunResult:
     """Translate ``in_spec`` into ``out`` (same format); write the report; return the run."""
-    dataset = _read_input(in_spec, split, {"--out": out})
+    names = parse_fields(fields)
+    dataset = _read_input(in_spec, split, {"--out": out}, cache_path, report_path)
     with KVCache(cache_path or default_cache(out)) as cache:
-        run = translate_records(dataset.records, parse_fields(fields), backend, src, tgt, cache, **options)
+        run = translate_records(dataset.records, names, backend, src, tgt, cache, **options)
     run.report["input"] = in_spec
     if run.dry_run:
         return run
@@ -97,8 +112,8 @@ def round_trip_file(
     **options: Any,
 ) -> RunResult:
     """``lang`` -> ``pivot_lang`` -> ``lang``, keeping the pivot; chrF of original vs round trip."""
-    dataset = _read_input(in_spec, split, {"--out": out, "--pivot-out": pivot_out})
     names = parse_fields(fields)
+    dataset = _read_input(in_spec, split, {"--out": out, "--pivot-out": pivot_out}, cache_path, report_path)
     fmt = _output_format(dataset, out)
     with KVCache(cache_path or default_cache(out)) as cache:
         forward = translate_records(dataset.records, names, backend, lang, pivot_lang, cache, **options)

@@ -121,9 +121,9 @@ def task_name(task: CatalogueTask, request: TaskTranslationRequest) -> tuple[str
 
 def leaf_config(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
     """The installed leaf's lm-eval config (includes resolved, functions left as names)."""
-    from lm_eval.tasks._yaml_loader import load_yaml
+    from harness_ext.core.lm_eval_internals import load_task_yaml
 
-    return load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=False)
+    return load_task_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_functions=False)
 
 
 def frame_leaf(task: CatalogueTask, leaf: Leaf, target: str) -> tuple[CatalogueTask, Leaf]:
@@ -166,9 +166,9 @@ def eval_and_fewshot_splits(config: dict[str, Any], splits: tuple[str, ...]) -> 
 
 def leaf_functions(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
     """The installed leaf's lm-eval config with its ``!function`` entries imported (callables)."""
-    from lm_eval.tasks._yaml_loader import load_yaml
+    from harness_ext.core.lm_eval_internals import load_task_yaml
 
-    return load_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_func=True)
+    return load_task_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_functions=True)
 
 
 def custom_dataset_rows(task: CatalogueTask, leaf: Leaf, split: str, limit: int | None) -> list[dict[str, Any]]:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
-from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json
+from harness_ext.core.errors import DatasetUnavailable, InputError
+from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
 from harness_ext.core.paths import inside
 
 if TYPE_CHECKING:
@@ -89,6 +89,93 @@ def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:
         tasks[task.name] = task
     return [TaskData(tasks[name], tuple((leaf, tuple(leaf_sources(tasks[name], leaf))) for leaf in leaves))
             for name, leaves in by_task.items()]
+
+
+# --- `nativeval data check`: read every mirror file, ask the Hub ---------------------------------------
+HUB_PROBE_TIMEOUT_S = 10.0
+NOT_CHECKED = "not checked"
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """One task's data as `data check` found it: mirror files parsed, the Hub asked for the pinned revision."""
+
+    data: TaskData
+    corrupt: tuple[str, ...] = ()  # one line per mirror file that does not parse
+    hub: str | None = None  # None: nothing from the Hub; "reachable", NOT_CHECKED, or what went wrong
+
+    @property
+    def ok(self) -> bool:
+        return not self.data.missing and not self.corrupt and self.hub in (None, "reachable", NOT_CHECKED)
+
+    def summary(self) -> str:
+        status = ("MISSING" if self.data.missing else "CORRUPT" if self.corrupt else
+                  "ok" if self.ok else "UNKNOWN")
+        line = f"{status:7} {self.data.summary().split(' ', 1)[1].lstrip()}"
+        if self.hub is not None:
+            line += f"; hub: {self.hub}"
+        if self.corrupt:
+            more = f" (and {len(self.corrupt) - 1} more file(s))" if len(self.corrupt) > 1 else ""
+            line += f"; {self.corrupt[0]}{more}"
+        return line
+
+
+def probe_hub(source: data_layer.HubSource, timeout: float = HUB_PROBE_TIMEOUT_S) -> str:
+    """Ask the Hub for the dataset at its pinned revision (one short request): "reachable", or why not."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        HfApi().dataset_info(source.dataset_id, revision=source.load_revision, timeout=timeout)
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        return f"{source.dataset_id}@{source.load_revision or 'main'} not found on the Hub"
+    except Exception as err:  # noqa: BLE001 - connection, timeout, auth: the Hub raises many types
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return f"unreachable ({reason[:200]}); the data is not known to be available"
+    return "reachable"
+
+
+def verify(reports: Sequence[TaskData], probe: Callable[[data_layer.HubSource], str] | None = probe_hub
+           ) -> list[DataCheck]:
+    """Each report checked: its mirror files parsed (each file once), the Hub asked once per dataset and
+    revision (``probe=None`` leaves the Hub NOT_CHECKED)."""
+    parsed: dict[str, str | None] = {}
+    asked: dict[tuple[str, str | None], str] = {}
+    checks = []
+    for report in reports:
+        corrupt = []
+        uses_hub = False
+        for _, sources in report.sources:
+            for source in sources:
+                uses_hub |= source.kind == "hub"
+                if source.kind != "mirror":
+                    continue
+                if source.location not in parsed:
+                    parsed[source.location] = _unparsable(source.location)
+                if parsed[source.location]:
+                    corrupt.append(parsed[source.location])
+        hub = None
+        if uses_hub:
+            bench = report.task.benchmark
+            key = (bench.dataset_id, bench.hub_source.load_revision)
+            if key not in asked:
+                asked[key] = probe(bench.hub_source) if probe is not None else NOT_CHECKED
+            hub = asked[key]
+        checks.append(DataCheck(report, tuple(dict.fromkeys(corrupt)), hub))
+    return checks
+
+
+def _unparsable(path: str) -> str | None:
+    """None when every line of the mirror file is a JSON object; else the one line saying where it is not."""
+    try:
+        for lineno, row in enumerate(iter_jsonl(path), 1):
+            if not isinstance(row, dict):
+                return f"{path}:{lineno}: a row is {type(row).__name__}, not a JSON object in the Hub schema"
+    except InputError as err:
+        return str(err)
+    except OSError as err:
+        return f"{path}: cannot be read ({err.strerror or err})"
+    return None
 
 
 def resolve_revision(dataset_id: str, revision: str | None) -> str | None:

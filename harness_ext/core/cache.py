@@ -20,6 +20,7 @@ several cluster nodes over NFS/Lustre. Two things make that safe:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness_ext.core.errors import InputError, NativevalError, WriteFailed
+
 BUSY_TIMEOUT_S = 300.0
 DEFAULT_CLAIM_TTL_S = 900.0
 
@@ -40,6 +43,21 @@ def cache_key(*parts: Any) -> str:
     """A stable key for ``parts`` (any JSON-serialisable values)."""
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def cache_error(path: Path | None, err: sqlite3.DatabaseError) -> NativevalError:
+    """An SQLite failure of the cache file as one line: which file, what is wrong, what to do."""
+    text = str(err)
+    if "locked" in text:
+        return NativevalError(f"{path}: the cache stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s ({text}); "
+                              "wait for it, or give this job its own cache file")
+    if "full" in text or "disk I/O" in text:
+        return WriteFailed(f"{path}: cannot write the cache ({text}); free space or move the cache elsewhere")
+    if "unable to open" in text or "readonly" in text:
+        return InputError(f"{path}: cannot open the cache for writing ({text}); make its folder writable or "
+                          "pass another cache file")
+    return InputError(f"{path}: not a usable SQLite cache ({text}); delete the file (its items are computed "
+                      "again) or pass another cache file")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -63,18 +81,30 @@ class KVCache:
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", timeout=BUSY_TIMEOUT_S,
-                                     isolation_level=None, check_same_thread=False)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise InputError(f"{self.path}: cannot create the cache's folder ({err.strerror or err}); "
+                                 "pass another cache file") from None
         self._lock = threading.Lock()
-        with self._lock:
-            if self.path:
-                self._conn.execute("PRAGMA journal_mode=DELETE")
-                self._conn.execute("PRAGMA synchronous=FULL")
-            with self._transaction():
-                self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-                self._conn.execute("CREATE TABLE IF NOT EXISTS claims (k TEXT PRIMARY KEY, owner TEXT NOT NULL, "
-                                   "host TEXT NOT NULL, pid INTEGER NOT NULL, expires REAL NOT NULL)")
+        with self._guard():
+            self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", timeout=BUSY_TIMEOUT_S,
+                                         isolation_level=None, check_same_thread=False)
+            with self._lock:
+                if self.path:
+                    self._conn.execute("PRAGMA journal_mode=DELETE")
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                with self._transaction():
+                    self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                    self._conn.execute("CREATE TABLE IF NOT EXISTS claims (k TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                                       "host TEXT NOT NULL, pid INTEGER NOT NULL, expires REAL NOT NULL)")
+
+    @contextlib.contextmanager
+    def _guard(self):
+        try:
+            yield
+        except sqlite3.DatabaseError as err:
+            raise cache_error(self.path, err) from None
 
     class _Txn:
         def __init__(self, conn: sqlite3.Connection):
@@ -91,12 +121,12 @@ class KVCache:
         return KVCache._Txn(self._conn)
 
     def get(self, key: str) -> Any | None:
-        with self._lock:
+        with self._guard(), self._lock:
             row = self._conn.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def __contains__(self, key: str) -> bool:
-        with self._lock:
+        with self._guard(), self._lock:
             return self._conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone() is not None
 
     def put(self, key: str, value: Any) -> None:
@@ -107,7 +137,7 @@ class KVCache:
         rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in items]
         if not rows:
             return
-        with self._lock, self._transaction() as conn:
+        with self._guard(), self._lock, self._transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", rows)
             conn.executemany("DELETE FROM claims WHERE k = ?", [(k,) for k, _ in rows])
 
@@ -115,7 +145,7 @@ class KVCache:
         """True when this cache object now owns ``key`` and should compute it; False when the value exists
         or a live owner holds the claim (then wait and look again)."""
         now = time.time()
-        with self._lock, self._transaction() as conn:
+        with self._guard(), self._lock, self._transaction() as conn:
             if conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone():
                 return False
             row = conn.execute("SELECT owner, host, pid, expires FROM claims WHERE k = ?", (key,)).fetchone()
@@ -127,21 +157,21 @@ class KVCache:
 
     def release(self, key: str) -> None:
         """Give up a claim without a value (the work failed); another process may take it over."""
-        with self._lock, self._transaction() as conn:
+        with self._guard(), self._lock, self._transaction() as conn:
             conn.execute("DELETE FROM claims WHERE k = ? AND owner = ?", (key, self.owner))
 
     def claimed_by_others(self) -> int:
         now = time.time()
-        with self._lock:
+        with self._guard(), self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM claims WHERE owner != ? AND expires > ?",
                                       (self.owner, now)).fetchone()[0]
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._guard(), self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
+        with self._guard(), self._lock:
             try:
                 with self._transaction() as conn:
                     conn.execute("DELETE FROM claims WHERE owner = ?", (self.owner,))

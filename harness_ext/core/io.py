@@ -199,3 +199,31 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: fh.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+MIN_FREE_BYTES = 1 << 20  # less than a small run's results: the save would fail after the work
+
+
+def check_writable_folder(folder: str | os.PathLike, option: str, *, min_free: int = MIN_FREE_BYTES) -> None:
+    """``folder`` (made later if missing) can be written, with room: a file in the way, a read-only folder or a
+    nearly full disk is one InputError line naming ``option``, found before any work."""
+    import shutil
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{option}: {folder} is a file, not a folder; choose another path")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{option}: {existing} is a file, not a folder; choose another path")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+        free = shutil.disk_usage(existing).free
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise InputError(f"{option}: cannot write in {existing} ({reason}); choose a writable folder") from None
+    if free < min_free:
+        raise InputError(f"{option}: the disk holding {existing} has {free} bytes free; free some space or "
+                         "choose another folder")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from harness_ext.core.lm_eval_internals import CUSTOM_DATASET_LOGGER, CUSTOM_DATASET_NOTICE
+
 
 class CustomDatasetNotice(logging.Filter):
     """lm-eval 0.4.13 warns, for every task whose data comes from a ``custom_dataset`` function, that "Custom
@@ -17,7 +19,7 @@ class CustomDatasetNotice(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "Custom kwargs can be passed to `--metadata`" not in message:
+        if CUSTOM_DATASET_NOTICE not in message:
             return True
         task = message.split(":", 1)[0]
         if task not in self._ours:
@@ -32,6 +34,6 @@ _INSTALLED = CustomDatasetNotice()
 
 def install_notice_filter() -> None:
     """On lm-eval's task logger, once per process (both task runtimes call it at import)."""
-    logger = logging.getLogger("lm_eval.api.task")
+    logger = logging.getLogger(CUSTOM_DATASET_LOGGER)
     if _INSTALLED not in logger.filters:
         logger.addFilter(_INSTALLED)

@@ -14,8 +14,12 @@ asked for; nativeval's own tasks are indexed with ``include_defaults=False`` (mi
 from __future__ import annotations
 
 import contextlib
+import difflib
+import inspect
 import json
 import logging
+import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +29,21 @@ from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue.mirror import TaskData, check
 from harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, catalogue, unknown_name_message
 from harness_ext.catalogue.view import provenance_text
-from harness_ext.core.errors import DatasetUnavailable, InputError
+from harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
+from harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
+from harness_ext.core.lm_eval_internals import (
+    FEWSHOT_OVERRIDE_LOGGER,
+    FEWSHOT_OVERRIDE_PREFIX,
+    json_default,
+    parse_cache_requests,
+    parse_seed_list,
+    per_task_document_loop,
+    push_outputs,
+    sanitized_sample,
+    tracker_results_document,
+    tracker_results_file,
+    tracker_samples_file,
+)
 from harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
 from harness_ext.core.runs import refuse_unfinished_runs
 from harness_ext.eval.runtime import no_dataset_bars
@@ -39,7 +57,7 @@ DEFAULT_SEEDS = "0,1234,1234,1234"  # lm-eval 0.4.13's --seed default: python, n
 
 @dataclass
 class EvalRequest:
-    """One `nativeval eval` invocation; option names and meanings are lm-eval's ``simple_evaluate``'s."""
+    """One `nativeval eval` invocation; option names and meanings are lm-eval's (``lm_eval run``)."""
 
     model: str
     model_args: str
@@ -61,6 +79,20 @@ class EvalRequest:
     include_paths: Sequence[str] = ()
     label: str | None = None
     use_cache: str | None = None
+    # lm_eval run's other options, with its meaning
+    samples: str | None = None
+    cache_requests: str | None = None
+    check_integrity: bool = False
+    write_out: bool = False
+    show_config: bool = False
+    verbosity: str | None = None
+    predict_only: bool = False
+    trust_remote_code: bool = False
+    confirm_run_unsafe_code: bool = False
+    wandb_args: str | None = None
+    wandb_config_args: str | None = None
+    trackio_args: str | None = None
+    hf_hub_log_args: str | None = None
 
 
 @dataclass
@@ -174,10 +206,8 @@ def choose_device(requested: str | None) -> str:
 # --- other options ----------------------------------------------------------------------------------
 def parse_seeds(seed: str | None) -> list[int | None]:
     """lm-eval's --seed: one integer for all four seeds, or ``python,numpy,torch,fewshot`` (``None`` leaves one unset)."""
-    from lm_eval._cli.utils import _int_or_none_list_arg_type
-
     try:
-        return _int_or_none_list_arg_type(3, 4, DEFAULT_SEEDS, seed or DEFAULT_SEEDS)
+        return parse_seed_list(seed or DEFAULT_SEEDS, DEFAULT_SEEDS)
     except ValueError as err:
         raise InputError(f"--seed {seed}: {err}") from None
 
@@ -204,14 +234,19 @@ def parse_metadata(items: Sequence[str]) -> dict[str, Any]:
     return merged
 
 
-def parse_gen_kwargs(gen_kwargs: str | None) -> dict[str, Any] | None:
+def parse_key_values(option: str, text: str | None, example: str = "key=value,...") -> dict[str, Any] | None:
+    """An lm-eval ``key=value,...`` option (values as lm-eval parses them), or None when empty."""
     from lm_eval.utils import simple_parse_args_string
 
-    if not gen_kwargs or not gen_kwargs.strip():
+    if not text or not text.strip():
         return None
-    if not all("=" in pair and pair.split("=", 1)[0].strip() for pair in gen_kwargs.split(",") if pair):
-        raise InputError(f"--gen-kwargs {gen_kwargs}: give key=value pairs, e.g. temperature=0,max_gen_toks=256")
-    return simple_parse_args_string(gen_kwargs)
+    if not all("=" in pair and pair.split("=", 1)[0].strip() for pair in text.split(",") if pair):
+        raise InputError(f"{option} {text}: give key=value pairs, e.g. {example}")
+    return simple_parse_args_string(text)
+
+
+def parse_gen_kwargs(gen_kwargs: str | None) -> dict[str, Any] | None:
+    return parse_key_values("--gen-kwargs", gen_kwargs, "temperature=0,max_gen_toks=256")
 
 
 def multiturn(fewshot_as_multiturn: bool | None, apply_chat_template: bool | str) -> bool:
@@ -230,6 +265,8 @@ def _include_paths(paths: Sequence[str]) -> list[str]:
         folder = Path(path).expanduser()
         if not folder.exists():
             raise InputError(f"--include-path {path}: no such file or directory")
+        if not folder.is_dir():
+            raise InputError(f"--include-path {path}: not a folder; give the folder that holds the task YAMLs")
         found.append(str(folder))
     return found
 
@@ -254,6 +291,121 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
     return manager
 
 
+# --- option values, checked before anything loads -----------------------------------------------------
+_BATCH_SIZE = re.compile(r"^(auto(:[1-9][0-9]*)?|[1-9][0-9]*)$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def check_limit(limit: float | None) -> float | None:
+    """lm-eval's --limit: a count of documents (1 or more) or a fraction of them (between 0 and 1)."""
+    if limit is None:
+        return None
+    if not math.isfinite(limit) or limit <= 0:
+        raise InputError(f"--limit {limit:g}: give a number of documents (1 or more) or a fraction between 0 and 1")
+    if limit >= 1 and limit != int(limit):
+        raise InputError(f"--limit {limit:g}: a number of documents is whole (a fraction is below 1)")
+    return limit
+
+
+def check_batch_size(batch_size: str) -> str:
+    text = str(batch_size).strip()
+    if not _BATCH_SIZE.match(text):
+        raise InputError(f"--batch-size {batch_size}: give a whole number of 1 or more, 'auto' or 'auto:N'")
+    return text
+
+
+def check_output_path(path: Path) -> None:
+    """The folder lm-eval writes into (``path``, or its parent for a ``.json`` name) can be written, with room:
+    found before the model loads instead of after the evaluation."""
+    if path.suffix != ".json" and path.is_file():
+        raise InputError(f"--output-path {path}: {path} is a file, not a folder; give a folder (lm-eval writes "
+                         "results_<date>.json into it) or a file name ending in .json")
+    check_writable_folder(path.parent if path.suffix == ".json" else path, f"--output-path {path}")
+
+
+def check_model(model: str, model_args: dict[str, Any]) -> None:
+    """The lm-eval model type exists, its Python package is installed, and its model is named."""
+    from lm_eval.api.registry import get_model, model_registry
+
+    try:
+        model_class = get_model(model)
+    except ImportError as err:
+        package = getattr(err, "name", None) or str(err)
+        raise InputError(f"--model {model}: needs the Python package {package}, which is not installed here; "
+                         f"install it (pip install \"lm_eval[{model}]\") or use --model hf") from None
+    except ValueError:
+        close = difflib.get_close_matches(model, list(model_registry.keys()), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise InputError(f"--model {model}: not an lm-eval model type; {hint}"
+                         f"lm-eval has {', '.join(sorted(model_registry.keys()))}") from None
+    try:
+        takes_pretrained = "pretrained" in inspect.signature(model_class.__init__).parameters
+    except (TypeError, ValueError):
+        takes_pretrained = False
+    if takes_pretrained and not str(model_args.get("pretrained") or "").strip():
+        raise InputError(f"--model-args needs pretrained=MODEL for --model {model} (a model directory, a Hub id "
+                         "or hf://ID), e.g. --model-args pretrained=Qwen/Qwen1.5-7B")
+
+
+def parse_samples(samples: str | None, limit: float | None) -> dict[str, list[int]] | None:
+    """lm-eval's --samples: a JSON object (or a JSON file) mapping task names to document indices."""
+    if samples is None or not samples.strip():
+        return None
+    if limit is not None:
+        raise InputError("--samples and --limit exclude each other (as in lm-eval); give one of them")
+    try:
+        value = json.loads(samples)
+    except json.JSONDecodeError as err:
+        if "{" in samples:
+            raise InputError(f"--samples: not valid JSON ({err.msg}); use double quotes for task names") from None
+        if not Path(samples).is_file():
+            raise InputError(f"--samples {samples}: neither a JSON object nor a file") from None
+        value = read_json(samples)
+    if not (isinstance(value, dict) and all(
+            isinstance(rows, list) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in rows)
+            for rows in value.values())):
+        raise InputError('--samples: give a JSON object mapping task names to lists of document indices, '
+                         'e.g. {"native_zh_cmmlu": [0, 1, 2]}')
+    return value
+
+
+def parse_verbosity(verbosity: str | None) -> str | None:
+    if verbosity is None or not verbosity.strip():
+        return None
+    level = verbosity.strip().upper()
+    if level not in LOG_LEVELS:
+        raise InputError(f"--verbosity {verbosity}: choose one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def zero_shot_notes(names: Sequence[str], num_fewshot: int | None, cat: Catalogue) -> list[str]:
+    """lm-eval keeps a task whose config sets ``num_fewshot: 0`` at 0 shots whatever --num-fewshot says (and
+    says so only at INFO level): the catalogue's 0-shot tasks among ``names``, said up front."""
+    if not num_fewshot:
+        return []
+    known = set(cat.known_names())
+    zero = sorted({task.name for task, _ in cat.resolve_leaves([n for n in names if n in known])
+                   if task.num_fewshot == 0})
+    if not zero:
+        return []
+    what = ("is a 0-shot task (num_fewshot: 0 in its config), so lm-eval keeps it" if len(zero) == 1 else
+            "are 0-shot tasks (num_fewshot: 0 in their configs), so lm-eval keeps them")
+    return [f"--num-fewshot {num_fewshot}: {', '.join(zero)} {what} at 0 shots"]
+
+
+def zero_shot_notes_after(results: dict[str, Any], names: Sequence[str], num_fewshot: int | None,
+                          cat: Catalogue) -> list[str]:
+    """The same note for tasks outside the catalogue, read from the run's ``n-shot`` (known only after it)."""
+    if not num_fewshot:
+        return []
+    known = set(cat.known_names())
+    kept = sorted(t for t, n in (results.get("n-shot") or {}).items() if n == 0 and t not in known
+                  and not any(t == leaf.name for _, leaf in cat.leaves()))
+    if not kept:
+        return []
+    return [f"--num-fewshot {num_fewshot}: {', '.join(kept)} ran at 0 shots (num_fewshot: 0 in the task config)"]
+
+
 # --- quiet output -----------------------------------------------------------------------------------
 class _DropPerTaskNotices(logging.Filter):
     """"Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
@@ -267,8 +419,8 @@ class _DropPerTaskNotices(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if message.startswith("Overwriting default num_fewshot of "):
-            return message.removeprefix("Overwriting default num_fewshot of ").split(" ", 1)[0] not in self.task_names
+        if message.startswith(FEWSHOT_OVERRIDE_PREFIX):
+            return message.removeprefix(FEWSHOT_OVERRIDE_PREFIX).split(" ", 1)[0] not in self.task_names
         return True
 
 
@@ -277,10 +429,9 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
     """One progress bar per phase: loading the tasks' data and building their requests each get one bar
     over tasks instead of one (or several datasets `Filter:`/`Map:` bars) per task; lm-eval's own bars for
     running the requests stay."""
-    import lm_eval.api.task as lm_eval_task
     from tqdm.auto import tqdm
 
-    loggers = [logging.getLogger(name) for name in (lm_eval_task.__name__, "lm_eval.evaluator")]
+    loggers = [logging.getLogger(name) for name in (FEWSHOT_OVERRIDE_LOGGER, "lm_eval.api.task")]
     advisory = _DropPerTaskNotices({leaf.name for _, leaf in cat.leaves()} | {t.name for t in cat.tasks})
     loaded_count, task_count = counts
     bars: dict[str, Any] = {}
@@ -299,18 +450,13 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
         advance("build", "Building requests", task_count)
         return iterable
 
-    original_tqdm = getattr(lm_eval_task, "tqdm", None)
     for logger in loggers:
         logger.addFilter(advisory)
     previous_hook = data_layer.set_load_progress(lambda: advance("load", "Loading task data", loaded_count))
-    if original_tqdm is not None:
-        lm_eval_task.tqdm = per_task_docs
     try:
-        with no_dataset_bars():
+        with no_dataset_bars(), per_task_document_loop(per_task_docs):
             yield
     finally:
-        if original_tqdm is not None:
-            lm_eval_task.tqdm = original_tqdm
         data_layer.set_load_progress(previous_hook)
         for logger in loggers:
             logger.removeFilter(advisory)
@@ -329,8 +475,11 @@ def _phase_counts(names: Sequence[str], cat: Catalogue) -> tuple[int | None, int
 
 
 def _fewshot_error(err: Exception, num_fewshot: int | None) -> InputError | None:
-    """lm-eval's own message when --num-fewshot asks for more exemplars than a task has."""
+    """lm-eval's own message when --num-fewshot asks for more exemplars than a task has, or --samples names
+    documents a task does not have."""
     message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if message.startswith("Elements of --samples"):
+        return InputError(f"--samples: {message}")
     if num_fewshot is None:
         return None
     if message.startswith("Error: number of fewshot samples") or "Sample larger than population" in message:
@@ -339,48 +488,158 @@ def _fewshot_error(err: Exception, num_fewshot: int | None) -> InputError | None
 
 
 # --- run --------------------------------------------------------------------------------------------
-def _newest(folder: Path, pattern: str, since: float) -> list[Path]:
-    return sorted(p for p in folder.rglob(pattern) if p.stat().st_mtime >= since)
+@dataclass
+class PreparedRun:
+    """An EvalRequest with every option parsed and checked: what lm-eval gets."""
+
+    names: list[str]
+    skipped: list[str]
+    model_args: str
+    label: str | None
+    device: str
+    seeds: list[int | None]
+    gen_kwargs: dict[str, Any] | None
+    fewshot_as_multiturn: bool
+    metadata: dict[str, Any]
+    task_manager: Any
+    samples: dict[str, list[int]] | None
+    cache_requests: dict[str, bool]
+    log_samples: bool
+    verbosity: str | None
+    logger_args: dict[str, dict[str, Any] | None]
+    notes: list[str]
 
 
-def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None = None) -> EvalOutcome:
-    """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does."""
-    import time
-
-    from lm_eval import simple_evaluate
-    from lm_eval.loggers import EvaluationTracker
+def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
+    """Every check that needs no model and no data beyond the catalogue's: option values and ranges, the output
+    folder, the model type and references, the tasks and their data. A mistake is one line before any work."""
     from lm_eval.utils import simple_parse_args_string
 
-    cat = catalogue()
     requested = parse_task_list(request.tasks)
-    known = set(cat.known_names())
-    ours = [n for n in requested if n in known]
+    check_output_path(Path(request.output_path))
+    limit = check_limit(request.limit)
+    check_batch_size(request.batch_size)
+    if request.max_batch_size is not None and request.max_batch_size < 1:
+        raise InputError(f"--max-batch-size {request.max_batch_size}: must be 1 or more")
+    if request.num_fewshot is not None and request.num_fewshot < 0:
+        raise InputError(f"--num-fewshot {request.num_fewshot}: must be 0 or more")
+    if request.use_cache:
+        check_writable_folder(Path(request.use_cache).expanduser().parent, f"--use_cache {request.use_cache}")
+    samples = parse_samples(request.samples, limit)
+    try:
+        cache_requests = parse_cache_requests(request.cache_requests)
+    except ValueError:
+        raise InputError(f"--cache_requests {request.cache_requests}: choose true, refresh or delete") from None
+    verbosity = parse_verbosity(request.verbosity)
+    logger_args = {option: parse_key_values(f"--{option}", getattr(request, option))
+                   for option in ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")}
+    check_model(request.model, simple_parse_args_string(request.model_args))
     model_args, label = prepare_model_args(request.model_args, request.label)
+    if request.trust_remote_code:
+        model_args = ",".join(p for p in (model_args, "trust_remote_code=True") if p)
+    parsed_args = simple_parse_args_string(model_args)
     device = choose_device(request.device)
     seeds = parse_seeds(request.seed)
     gen_kwargs = parse_gen_kwargs(request.gen_kwargs)
     fewshot_as_multiturn = multiturn(request.fewshot_as_multiturn, request.apply_chat_template)
-    if request.num_fewshot is not None and request.num_fewshot < 0:
-        raise InputError(f"--num-fewshot {request.num_fewshot}: must be 0 or more")
-    metadata = simple_parse_args_string(model_args) | parse_metadata(request.metadata)
+    metadata = parsed_args | parse_metadata(request.metadata)
+    refuse_unfinished_runs(parsed_args)
+    known = set(cat.known_names())
+    ours = [n for n in requested if n in known]
     task_manager = build_task_manager(requested, cat, _include_paths(request.include_paths), metadata)
     kept, skipped = tasks_with_data(ours, request.skip_missing, cat) if ours else ([], [])
     names = [n for n in requested if n not in known] + kept
+    return PreparedRun(
+        names=names, skipped=skipped, model_args=model_args, label=label, device=device, seeds=seeds,
+        gen_kwargs=gen_kwargs, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
+        task_manager=task_manager, samples=samples, cache_requests=cache_requests,
+        log_samples=request.log_samples or request.predict_only, verbosity=verbosity, logger_args=logger_args,
+        notes=zero_shot_notes(names, request.num_fewshot, cat))
 
-    refuse_unfinished_runs(simple_parse_args_string(model_args))
-    tracker = EvaluationTracker(output_path=str(request.output_path))
-    started = time.time()
+
+def _experiment_loggers(logger_args: dict[str, dict[str, Any] | None]) -> list[Any]:
+    """lm-eval's W&B and Trackio loggers, built before the run (a missing package is one line, not a lost run)."""
+    import importlib.util
+
+    wanted = {"wandb": logger_args["wandb_args"] is not None or logger_args["wandb_config_args"] is not None,
+              "trackio": logger_args["trackio_args"] is not None}
+    for package, option in (("wandb", "--wandb_args"), ("trackio", "--trackio_args")):
+        if wanted[package] and importlib.util.find_spec(package) is None:
+            raise InputError(f"{option} needs the Python package {package}, which is not installed here: "
+                             f"pip install {package} (or drop {option})")
+    loggers = []
+    if wanted["wandb"]:
+        from lm_eval.loggers import WandbLogger
+
+        loggers.append(WandbLogger(logger_args["wandb_args"] or {}, logger_args["wandb_config_args"] or {}))
+    if wanted["trackio"]:
+        from lm_eval.loggers import TrackioLogger
+
+        loggers.append(TrackioLogger(logger_args["trackio_args"]))
+    return loggers
+
+
+def save_outputs(tracker: Any, results: dict[str, Any], samples: dict[str, list] | None) -> tuple[Path, list[Path]]:
+    """Write lm-eval's files (same names, same content) atomically: the samples files first, the results file
+    last. A failure removes what this save wrote and is one WriteFailed line (exit 1): a reader never finds a
+    truncated file, and a results file always has its samples beside it."""
+    written: list[Path] = []
+    try:
+        results_file = tracker_results_file(tracker)
+        document = tracker_results_document(tracker, results, samples)
+        for task_name in results["configs"] if samples is not None else []:
+            path = tracker_samples_file(tracker, task_name)
+            atomic_write_text(path, "".join(json.dumps(sanitized_sample(row), default=json_default, ensure_ascii=False)
+                                            + "\n" for row in samples[task_name]))
+            written.append(path)
+        atomic_write_text(results_file, json.dumps(document, indent=2, default=json_default, ensure_ascii=False))
+    except OSError as err:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise WriteFailed(f"could not save the results under {tracker.output_path}: {os_reason(err)}; nothing of "
+                          "this run was kept: free space or fix the folder and rerun (with --use_cache FILE a rerun "
+                          "reuses the model's answers)") from None
+    return results_file, written
+
+
+def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None = None,
+        notify: Callable[[str], None] = lambda line: log.warning("%s", line)) -> EvalOutcome:
+    """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does."""
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+
+    cat = catalogue()
+    prepared = prepare(request, cat)
+    for note in prepared.notes:
+        notify(note)
+    try:
+        tracker = EvaluationTracker(**(prepared.logger_args["hf_hub_log_args"] or {}),
+                                    output_path=str(request.output_path))
+    except TypeError as err:
+        raise InputError(f"--hf_hub_log_args: {err}") from None
+    experiment_loggers = _experiment_loggers(prepared.logger_args)
+    if request.trust_remote_code:
+        import datasets
+
+        datasets.config.HF_DATASETS_TRUST_REMOTE_CODE = True  # as lm-eval's run does
+    names, model_args, seeds = prepared.names, prepared.model_args, prepared.seeds
     with quiet_phases(cat, _phase_counts(names, cat)):
         try:
             results = simple_evaluate(
                 model=request.model, model_args=model_args, tasks=names, num_fewshot=request.num_fewshot,
-                batch_size=request.batch_size, max_batch_size=request.max_batch_size, device=device,
-                use_cache=request.use_cache, limit=request.limit, log_samples=request.log_samples,
-                evaluation_tracker=tracker, system_instruction=request.system_instruction,
-                apply_chat_template=request.apply_chat_template, fewshot_as_multiturn=fewshot_as_multiturn,
-                gen_kwargs=gen_kwargs, task_manager=task_manager, random_seed=seeds[0],
-                numpy_random_seed=seeds[1], torch_random_seed=seeds[2], fewshot_random_seed=seeds[3],
-                metadata=metadata,
+                batch_size=request.batch_size, max_batch_size=request.max_batch_size, device=prepared.device,
+                use_cache=request.use_cache, limit=request.limit, samples=prepared.samples,
+                cache_requests=prepared.cache_requests.get("cache_requests", False),
+                rewrite_requests_cache=prepared.cache_requests.get("rewrite_requests_cache", False),
+                delete_requests_cache=prepared.cache_requests.get("delete_requests_cache", False),
+                check_integrity=request.check_integrity, write_out=request.write_out,
+                log_samples=prepared.log_samples, evaluation_tracker=tracker,
+                system_instruction=request.system_instruction, apply_chat_template=request.apply_chat_template,
+                fewshot_as_multiturn=prepared.fewshot_as_multiturn, gen_kwargs=prepared.gen_kwargs,
+                task_manager=prepared.task_manager, verbosity=prepared.verbosity, predict_only=request.predict_only,
+                random_seed=seeds[0], numpy_random_seed=seeds[1], torch_random_seed=seeds[2],
+                fewshot_random_seed=seeds[3], confirm_run_unsafe_code=request.confirm_run_unsafe_code,
+                metadata=prepared.metadata,
             )
         except (AssertionError, ValueError) as err:
             friendly = _fewshot_error(err, request.num_fewshot)
@@ -388,40 +647,56 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
                 raise
             raise friendly from None
         except OSError as err:
-            pretrained = simple_parse_args_string(model_args).get("pretrained")
-            if hub_unreachable(err) and pretrained and hub_id_of(str(pretrained)):
-                raise InputError(not_in_cache(f"--model-args pretrained={pretrained}", str(pretrained),
-                                              "the Hugging Face Hub cannot be reached")) from None
-            if not isinstance(err, (ConnectionError, FileNotFoundError)):
-                raise
-            if len(names) == len(kept):
-                raise  # nativeval's own data was checked above: this is not a missing dataset
-            reason = str(err).splitlines()[0].strip("\"'") if str(err) else repr(err)
-            raise DatasetUnavailable(
-                f"an lm-eval task's dataset could not be loaded ({reason}); "
-                "lm-eval's own tasks read the Hugging Face Hub: allow it (unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) "
-                "or run where the dataset is in the datasets cache"
-            ) from None
+            raise _load_error(err, model_args, names) from None
     if results is None:  # non-zero ranks of a distributed run write nothing
-        return EvalOutcome(results={}, results_file=None, skipped=skipped)
-    if label is not None:
-        results["nativeval"] = {"label": label}
-    samples = results.pop("samples", None) if request.log_samples else None
-    tracker.save_results_aggregated(results=results, samples=samples)
-    if samples is not None:
-        for task_name in results["configs"]:
-            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
-    out = Path(request.output_path)
-    result_files = _newest(out, "results_*.json", started) if out.suffix != ".json" else []
-    outcome = EvalOutcome(results=results, results_file=result_files[-1] if result_files else None,
-                          samples_files=_newest(out, "samples_*.jsonl", started) if out.suffix != ".json" else [],
-                          skipped=skipped)
+        return EvalOutcome(results={}, results_file=None, skipped=prepared.skipped)
+    for note in zero_shot_notes_after(results, names, request.num_fewshot, cat):
+        notify(note)
+    if prepared.label is not None:
+        results["nativeval"] = {"label": prepared.label}
+    samples = results.pop("samples", None) if prepared.log_samples else None
+    for experiment_logger in experiment_loggers:
+        try:  # as lm-eval's run: a logging service that fails costs its log, not the results
+            experiment_logger.post_init(results)
+            experiment_logger.log_eval_result()
+            if samples is not None:
+                experiment_logger.log_eval_samples(samples)
+        except Exception as err:  # noqa: BLE001
+            notify(f"logging to {type(experiment_logger).__name__} failed: {err}")
+    results_file, samples_files = save_outputs(tracker, results, samples)
+    push_outputs(tracker, results_file, samples_files, notify)
+    for experiment_logger in experiment_loggers:
+        finish = getattr(getattr(experiment_logger, "run", experiment_logger), "finish", None)
+        if finish is not None:
+            finish()
+    outcome = EvalOutcome(results=results, results_file=results_file, samples_files=samples_files,
+                          skipped=prepared.skipped)
     # --- judge hook -------------------------------------------------------------------------------------
     # A judge step (open-QA verdicts from the samples files) plugs in here through `after_eval`, so that
     # `nativeval eval --judge ...` runs it right after lm-eval wrote its files.
     if after_eval is not None:
         after_eval(outcome)
     return outcome
+
+
+def _load_error(err: OSError, model_args: str, names: list[str]) -> Exception:
+    """An OSError while lm-eval loaded the model or data, as one line where it is an expected failure."""
+    from lm_eval.utils import simple_parse_args_string
+
+    pretrained = simple_parse_args_string(model_args).get("pretrained")
+    if hub_unreachable(err) and pretrained and hub_id_of(str(pretrained)):
+        return InputError(not_in_cache(f"--model-args pretrained={pretrained}", str(pretrained),
+                                       "the Hugging Face Hub cannot be reached"))
+    if not isinstance(err, (ConnectionError, FileNotFoundError)):
+        return err
+    if set(names) <= set(catalogue().known_names()):
+        return err  # nativeval's own data was checked above: this is not a missing dataset
+    reason = str(err).splitlines()[0].strip("\"'") if str(err) else repr(err)
+    return DatasetUnavailable(
+        f"an lm-eval task's dataset could not be loaded ({reason}); "
+        "lm-eval's own tasks read the Hugging Face Hub: allow it (unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) "
+        "or run where the dataset is in the datasets cache"
+    )
 
 
 # --- console summary --------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.languages import language
 from harness_ext.core.paths import safe_segment
-from harness_ext.judge.parse import task_language
+from harness_ext.judge.parse import provenance_of, task_language
+from harness_ext.report.naming import RowKey, RunName, label_keys, run_name
 
 NATIVE, TRANSLATED = "native", "translated"
 
@@ -32,8 +33,8 @@ class TaskInfo:
 
 def task_info(task: str, config: dict[str, Any] | None = None) -> TaskInfo:
     """Language and test set of a task, from its provenance (else from its name)."""
-    config = config or {}
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
+    config = config if isinstance(config, dict) else {}
+    provenance = provenance_of(config)
     code = task_language(task, config)
     if not code:
         raise InputError(f"task {task}: no language in its provenance or name; judge-report reports per language")
@@ -137,24 +138,6 @@ def _folders(paths: Sequence[str | Path]) -> list[Path]:
     return sorted(folders)
 
 
-def _model_label(doc: dict[str, Any], folder: Path) -> str:
-    label = (doc.get("nativeval") or {}).get("label")
-    return str(label or doc.get("model_name") or folder.name)
-
-
-def shortest_unique_labels(labels: Sequence[str]) -> dict[str, str]:
-    """Local paths shortened to the fewest trailing parts that keep them apart; other labels as they are."""
-    paths = [label for label in set(labels) if label.startswith(("/", "./", "../"))]
-    short = {label: label for label in labels}
-    for depth in range(1, 64):
-        tails = {p: "/".join(Path(p).parts[-depth:]) for p in paths}
-        taken = set(short[label] for label in labels if label not in tails)
-        if len(set(tails.values())) == len(tails) and not taken & set(tails.values()):
-            short.update(tails)
-            break
-    return short
-
-
 def _rating(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return np.nan
@@ -247,6 +230,10 @@ def _newest_judgments(folder: Path) -> dict[tuple[str, str], tuple[Path, list[di
         rows = list(iter_jsonl(path))
         if not rows:
             continue
+        for lineno, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{lineno}: not a judgments row (a {type(row).__name__}, not an object); "
+                                 "point judge-report at directories written by `nativeval judge`")
         key = (str(rows[0].get("task", "")), str(rows[0].get("judge", "")))
         found.setdefault(key, (path, rows))  # reverse name order: the newest date first
     return found
@@ -264,26 +251,33 @@ def _first_slot(row: dict[str, Any]) -> tuple[int, int, float]:
 def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> JudgeOutputs:
     """Everything ``nativeval judge`` wrote under ``paths``; a one-line InputError when there is nothing."""
     folders = _folders(paths)
-    single_groups: list[tuple[str, TaskInfo, str, list[dict[str, Any]], str]] = []
+    single_groups: list[tuple[RunName, TaskInfo, str, list[dict[str, Any]], str]] = []
     judges: dict[str, JudgeInfo] = {}
     pair_columns: dict[str, list] = {k: [] for k in ("judge", "task", "comparison", "first", "decisive", "consistent")}
     pair_judges, pair_tasks, comparisons = Codes(), Codes(), Codes()
     pair_infos: dict[str, TaskInfo] = {}
     sources: list[str] = []
-    raw_models: list[str] = []
+    raw_models: list[RunName] = []
     for folder in folders:
         configs: dict[str, dict] = {}
-        model = folder.name
+        model = RunName(RowKey(folder.name), False, None, None, folder.name)
         for path in sorted(folder.glob("results_judge_*.json")):
             doc = read_json(path)
             if not isinstance(doc, dict) or not isinstance(doc.get("judge"), dict):
                 raise InputError(f"{path}: not a `nativeval judge` results file (no judge section)")
+            if not isinstance(doc.get("configs") or {}, dict):
+                raise InputError(f"{path}: `configs` is not an object; rerun `nativeval judge` to rewrite the file")
             configs.update(doc.get("configs") or {})
-            model = _model_label(doc, folder)
+            model = run_name(doc, folder)  # the one rule that names a model (the leaderboard's rows too)
             meta = doc["judge"]
-            info = judges.setdefault(meta.get("name", "?"), JudgeInfo(meta.get("name", "?"), meta.get("model", "?")))
-            info.snapshots = sorted(set(info.snapshots) | set(meta.get("model_snapshots") or []))
-            info.repeats = max(info.repeats, int(meta.get("repeats") or 1))
+            name = str(meta.get("name", "?"))
+            info = judges.setdefault(name, JudgeInfo(name, str(meta.get("model", "?"))))
+            snapshots = meta.get("model_snapshots")
+            info.snapshots = sorted(set(info.snapshots) | {str(s) for s in snapshots or []
+                                                           if isinstance(snapshots, list)})
+            repeats = meta.get("repeats")
+            info.repeats = max(info.repeats, repeats if isinstance(repeats, int) and not isinstance(repeats, bool)
+                               else 1)
             _add_prompt(info, meta)
         for (task, judge), (path, rows) in sorted(_newest_judgments(folder).items()):
             if not task or not judge:
@@ -315,8 +309,8 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
         where = ", ".join(str(p) for p in paths)
         raise InputError(f"no judge outputs (results_judge_*.json with judgments_*.jsonl) under {where}; "
                          "run `nativeval judge` first")
-    short = shortest_unique_labels(raw_models)
-    single = single_judgments((short[m], info, judge, rows, where) for m, info, judge, rows, where in single_groups)
+    short = dict(zip(map(id, raw_models), (k.label for k in label_keys(raw_models)), strict=True))
+    single = single_judgments((short[id(m)], info, judge, rows, where) for m, info, judge, rows, where in single_groups)
     pairwise = None
     if pair_columns["judge"]:
         pairwise = PairJudgments(

@@ -440,6 +440,13 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
     }
 
 
+def run_label_of(run: RunOutputs) -> str | None:
+    """The ``nativeval.label`` the judged run was given (``eval --label``), kept in the judge's files."""
+    section = run.results_header.get("nativeval")
+    label = section.get("label") if isinstance(section, dict) else None
+    return label if isinstance(label, str) and label.strip() else None
+
+
 def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, Path]:
     """Each run's output folder: the run's own, or ``out/<run folder name>`` (core.paths' safe segment, checked
     inside ``out``); runs whose folders share a name (``a/model``, ``b/model``) get their path's hash added."""
@@ -455,10 +462,12 @@ def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, P
 def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
                          folder: Path, ledger: CostLedger | None, partial: str | None = None,
                          repeats: int = 1) -> Path:
+    run_label = run_label_of(run)
     for score in scores:
         samples = run.tasks[score.task]
+        rows = [{**row, "nativeval": {"label": run_label}} for row in score.rows] if run_label else score.rows
         rows_name = f"judgments_{safe_segment(score.task)}_{safe_segment(judge.name)}_{samples.date}.jsonl"
-        atomic_write_jsonl(folder / rows_name, score.rows)
+        atomic_write_jsonl(folder / rows_name, rows)
     date = max(run.tasks[s.task].date for s in scores)
     path = folder / f"results_judge_{safe_segment(judge.name)}_{date}.json"
     document = results_document(run, judge, prompt, scores, ledger, repeats)
@@ -639,31 +648,54 @@ def _dry_run_report(engine: JudgeEngine, ledger: CostLedger, calls_by_judge: Seq
          f"retries of invalid verdicts are not included; no request was sent")
 
 
-def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> list[Path]:
-    """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
+def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
+    """Everything about a judge run that can be wrong before any work (`eval --judge` calls it before
+    generation): option ranges, judge names, prompts, prices and the cost cap, the API keys, the cache file."""
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     if options.repeats < 1:
         raise InputError("--repeats must be at least 1")
     if options.repeats > 1 and options.pairwise:
         raise InputError("--repeats applies to single-answer grading; drop it with --pairwise")
+    if options.pairwise and Path(options.pairwise[0]).resolve() == Path(options.pairwise[1]).resolve():
+        raise InputError(f"--pairwise {options.pairwise[0]} {options.pairwise[1]}: the same run twice; give two runs")
     judges = _judges(options)
     ledger = _ledger(options, judges)
+    for judge in judges:
+        prompt = load_prompt(options.prompt or (judge.pairwise_prompt if options.pairwise else judge.prompt))
+        wanted = "pairwise" if options.pairwise else "single"
+        if prompt.kind != wanted:
+            raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; "
+                             f"{'--pairwise' if options.pairwise else 'single-answer grading'} needs a {wanted} one")
+        if not options.dry_run:
+            judge.api_key()
+    cache = Path(options.cache or default_cache_path())
+    if cache.exists():  # a corrupt or unreadable cache is one line now; a new one is made only once inputs are read
+        KVCache(cache).close()
+    return judges, ledger
+
+
+def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> list[Path]:
+    """The ``cli.py judge`` command; returns the results files written (none for --dry-run)."""
+    judges, ledger = preflight(options)
+    if options.pairwise:
+        pair = tuple(_single_run(p, options.tasks) for p in options.pairwise)
+    elif not options.paths:
+        raise InputError("give at least one lm-eval output directory or samples file to judge")
+    else:
+        runs = collect_runs(options.paths, options.tasks)  # read (and refused) before the cache file is made
     cache = KVCache(options.cache or default_cache_path())
     engine = JudgeEngine(cache, ledger, concurrency=options.concurrency, progress=options.progress)
     try:
         if options.pairwise:
-            return _run_pairwise(options, judges, engine, ledger, echo)
-        return _run_single(options, judges, engine, ledger, echo)
+            return _run_pairwise(options, pair, judges, engine, ledger, echo)
+        return _run_single(options, runs, judges, engine, ledger, echo)
     finally:
         cache.close()
 
 
-def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: JudgeEngine, ledger: CostLedger,
-                echo: Callable[[str], None]) -> list[Path]:
-    if not options.paths:
-        raise InputError("give at least one lm-eval output directory or samples file to judge")
-    runs = collect_runs(options.paths, options.tasks)
+def _run_single(options: JudgeOptions, runs: list[RunOutputs], judges: Sequence[JudgeConfig], engine: JudgeEngine,
+                ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
     folders = output_folders(runs, Path(options.out) if options.out else None)
     plan: dict[str, tuple[JudgeConfig, PromptTemplate, list[Call]]] = {}
     for judge in judges:
@@ -702,10 +734,10 @@ def _run_single(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: Ju
     return written
 
 
-def _run_pairwise(options: JudgeOptions, judges: Sequence[JudgeConfig], engine: JudgeEngine, ledger: CostLedger,
-                  echo: Callable[[str], None]) -> list[Path]:
+def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: Sequence[JudgeConfig],
+                  engine: JudgeEngine, ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
     assert options.pairwise is not None
-    run_a, run_b = (_single_run(p, options.tasks) for p in options.pairwise)
+    run_a, run_b = pair
     shared = sorted(set(run_a.tasks) & set(run_b.tasks))
     if not shared:
         raise InputError(f"{options.pairwise[0]} and {options.pairwise[1]} have no judged task in common")

@@ -80,12 +80,17 @@ class RunOutputs:
 
 
 def question_of(sample: dict[str, Any]) -> str:
-    doc = sample.get("doc") or {}
-    for name in QUESTION_FIELDS:
-        if isinstance(doc.get(name), str) and doc[name].strip():
-            return doc[name]
+    doc = sample.get("doc")
+    if isinstance(doc, dict):
+        for name in QUESTION_FIELDS:
+            if isinstance(doc.get(name), str) and doc[name].strip():
+                return doc[name]
     args = sample.get("arguments") or {}
-    first = args.get("gen_args_0", {}).get("arg_0") if isinstance(args, dict) else (args[0][0] if args else None)
+    first = None
+    if isinstance(args, dict) and isinstance(args.get("gen_args_0"), dict):
+        first = args["gen_args_0"].get("arg_0")
+    elif isinstance(args, list) and args and isinstance(args[0], list) and args[0]:
+        first = args[0][0]
     if isinstance(first, str):
         return first
     raise InputError(f"sample {sample.get('doc_id')} has no question field ({', '.join(QUESTION_FIELDS)})")
@@ -97,23 +102,36 @@ def response_of(sample: dict[str, Any]) -> str:
         first = filtered[0]
         return first if isinstance(first, str) else str(first[0] if isinstance(first, list) and first else "")
     resps = sample.get("resps") or [[""]]
+    if not isinstance(resps, list):
+        return str(resps)
     first = resps[0]
-    return first[0] if isinstance(first, list) and first else str(first)
+    return str(first[0]) if isinstance(first, list) and first else str(first)
 
 
 def read_samples(path: Path, task: str) -> list[JudgeItem]:
     items = []
     for lineno, sample in enumerate(iter_jsonl(path, allow_truncated_tail=True), start=1):
-        if "doc_id" not in sample:
+        if not isinstance(sample, dict) or "doc_id" not in sample:
             raise InputError(f"{path}:{lineno}: not an lm-eval sample (no doc_id); run lm-eval with --log_samples")
-        items.append(JudgeItem(task=task, doc_id=sample["doc_id"], question=question_of(sample),
+        try:
+            question = question_of(sample)
+        except InputError as err:
+            raise InputError(f"{path}:{lineno}: {err}") from None
+        items.append(JudgeItem(task=task, doc_id=sample["doc_id"], question=question,
                                response=response_of(sample), doc_hash=sample.get("doc_hash")))
     return items
 
 
+def provenance_of(config: Any) -> dict[str, Any]:
+    """A task config's ``metadata.provenance``; {} where a results file holds something else there."""
+    metadata = config.get("metadata") if isinstance(config, dict) else None
+    provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
+    return provenance if isinstance(provenance, dict) else {}
+
+
 def task_language(task: str, config: dict[str, Any]) -> str | None:
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
-    if provenance.get("language"):
+    provenance = provenance_of(config)
+    if isinstance(provenance.get("language"), str) and provenance["language"]:
         return provenance["language"]
     match = _language_in_name(tuple(codes())).search(task)
     return match.group(1) if match else None
@@ -134,18 +152,22 @@ def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], d
         data = read_json(path)
         if not isinstance(data, dict) or "judge" in data or "pairwise" in data:
             continue  # our own outputs
-        configs.update(data.get("configs") or {})
-        versions.update(data.get("versions") or {})
-        for key in ("config", "model_name", "model_name_sanitized", "model_source", "git_hash", "date"):
+        for key, into in (("configs", configs), ("versions", versions)):
+            section = data.get(key) or {}
+            if not isinstance(section, dict):
+                raise InputError(f"{path}: `{key}` is a {type(section).__name__}, not an object: not an lm-eval "
+                                 "results file; move it out of the run folder or restore it")
+            into.update(section)
+        # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one row
+        for key in ("config", "model_name", "model_name_sanitized", "model_source", "git_hash", "date", "nativeval"):
             if key in data:
                 header[key] = data[key]
     return header, configs, versions
 
 
 def is_judged_task(task: str, config: dict[str, Any]) -> bool:
-    provenance = (config.get("metadata") or {}).get("provenance") or {}
-    metrics = provenance.get("metrics") or []
-    return "judge_rating" in metrics or task.endswith("_open_qa")
+    metrics = provenance_of(config).get("metrics")
+    return (isinstance(metrics, list) and "judge_rating" in metrics) or task.endswith("_open_qa")
 
 
 def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list[RunOutputs]:
@@ -178,7 +200,7 @@ def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list
         header, configs, versions = _results_header(directory)
         per_task: dict[str, TaskSamples] = {}
         for task, (file, date) in sorted(files.items()):
-            config = configs.get(task, {})
+            config = configs.get(task) if isinstance(configs.get(task), dict) else {}
             wanted = task in tasks if tasks else (file.resolve() in explicit or is_judged_task(task, config))
             if not wanted:
                 continue

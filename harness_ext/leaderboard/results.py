@@ -26,13 +26,11 @@ and the superseded file is named.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +38,28 @@ from harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import iter_jsonl, read_json
 from harness_ext.core.languages import codes as language_codes
-from harness_ext.core.models import hub_id_of
 from harness_ext.core.runs import refuse_unfinished_runs
+from harness_ext.report.naming import (  # noqa: F401  (re-exported: the one rule that names a model)
+    MANIFEST_NAME,
+    RowKey,
+    RunName,
+    candidate_dir,
+    find_manifest,
+    format_lr,
+    label_keys,
+    model_args_dict,
+    model_label,
+    read_manifest,
+    row_key_for,
+    row_key_of,
+    run_name,
+    unique_labels,
+)
 
 log = logging.getLogger(__name__)
 
 TASK_NAME = re.compile(r"^(?P<provenance>native|translated)_(?P<language>[a-z]{2,3})_(?P<benchmark>.+)$")
 TIMESTAMP = re.compile(r"(?P<ts>\d{4}-\d{2}-\d{2}T[0-9.:-]+)\.json$")
-MANIFEST_NAME = "nativeval_run.json"
 TOY_MARKER = "nativeval_toy.json"
 REFERENCE_COLUMNS = ("benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
 PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
@@ -82,10 +94,25 @@ def benchmark_entry(benchmark: str, origin: str | None = None) -> Benchmark | No
     return candidates[0] if candidates else None
 
 
+# Test-set origin groups of the leaderboard: a round trip (X -> pivot -> X) keeps the source's items and
+# knowledge with translation noise added, so it is neither native nor translated and never joins either mean.
+ORIGIN_GROUP_ORDER = ("native", "translated", "round_trip", "unknown")
+ORIGIN_TITLES = {"native": "native", "human_translated": "human-translated", "machine_translated": "machine-translated",
+                 "machine_translated_post_edited": "machine-translated, post-edited",
+                 "round_trip_translated": "round trip", "translated": "translated", "unknown": "origin unknown"}
+
+
+METRIC_TITLES = {"acc": "accuracy", "acc_norm": "accuracy (normalised)", "exact_match": "exact match",
+                 "f1": "F1", "include": "answer included", "rating": "judge rating"}
+
+
 def provenance_of(origin: str) -> str:
+    """The origin group of a test-set origin: native, translated, round_trip or unknown."""
     if origin == "native":
         return "native"
-    return "unknown" if origin == "unknown" else "translated"
+    if origin == "round_trip_translated":
+        return "round_trip"
+    return "unknown" if origin in ("unknown", "") else "translated"
 
 
 @cache
@@ -95,29 +122,15 @@ def benchmark_has_both_origins(benchmark: str) -> bool:
 
 # --- labels --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, order=True)
-class RowKey:
-    """What a leaderboard row stands for: one model (with its fine-tuning configuration, if a manifest says)."""
-
-    base_model: str
-    variant: str = ""
-    lr: str = ""
-    tuning: str = ""
-    method: str = ""
-
-    @property
-    def label(self) -> str:
-        parts = [self.base_model] + [p for p in (self.variant, self.lr, self.tuning, self.method) if p]
-        return " · ".join(parts)
-
-
-@dataclass(frozen=True, order=True)
 class ColumnKey:
     """One test set: a benchmark in one language from one test-set origin, scored by one metric."""
 
     benchmark: str
     language: str
     metric: str
-    origin: str = "unknown"  # native | human_translated | machine_translated | translated | unknown
+    origin: str = "unknown"  # native | human_translated | machine_translated | round_trip_translated | ... | unknown
+    task: str = ""  # the lm-eval task of a user-made test set (rtt_*, mt_*): a test set of its own
+    judge: str = ""  # published ratings of one judge (measured ratings pool their judges: "")
 
     @property
     def is_native(self) -> bool:
@@ -125,7 +138,15 @@ class ColumnKey:
 
     @property
     def provenance(self) -> str:
+        """The origin group: native, translated, round_trip or unknown (see ORIGIN_GROUP_ORDER)."""
         return provenance_of(self.origin)
+
+    origin_group = provenance
+
+    @property
+    def user_made(self) -> bool:
+        """A `nativeval translate-task` test set: derived from another, it joins no origin mean."""
+        return bool(self.task)
 
     @property
     def info(self) -> Benchmark | None:
@@ -141,31 +162,46 @@ class ColumnKey:
         info = self.info
         title = info.raw.get("short_title", info.title) if info else self.benchmark
         label = f"{title} {self.language}" if self.language != "?" else title
-        if benchmark_has_both_origins(self.benchmark) and self.origin != "unknown":
+        if self.user_made:
+            label += f" ({ORIGIN_TITLES.get(self.origin, self.origin)})"  # rtt_zh_xquad: "XQuAD zh (round trip)"
+        elif benchmark_has_both_origins(self.benchmark) and self.origin != "unknown":
             label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
+        if self.judge:
+            label += f", judged by {self.judge}"
         return label
 
     @property
+    def short_title(self) -> str:
+        """The catalogue's short title, without language or origin (the findings name those beside it)."""
+        info = self.info
+        return str(info.raw.get("short_title", info.title)) if info else self.benchmark
+
+    @property
+    def origin_title(self) -> str:
+        return ORIGIN_TITLES.get(self.origin, self.origin)
+
+    @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.benchmark}_{self.language}_{self.provenance}_{self.metric}")
+        """A name unique per test set (file names, table ids): the task for user-made ones, else the origin."""
+        identity = self.task or f"{self.benchmark}_{self.language}_{self.origin}"
+        judge = f"_{self.judge}" if self.judge else ""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{identity}_{self.metric}{judge}")
+
+    @property
+    def metric_title(self) -> str:
+        """The headline metric in words (the catalogue's title where it gives one), never a results key."""
+        info = self.info
+        titles = (info.raw.get("metric_titles") or {}) if info else {}
+        return str(titles.get(self.metric) or METRIC_TITLES.get(self.metric, self.metric.replace("_", " ")))
+
+    @property
+    def unit(self) -> str:
+        return "%" if self.percent else ("rating 1-5" if self.metric == "rating" else "")
 
     @property
     def cluster_unit(self) -> str | None:
         info = self.info
         return info.cluster_unit if info else None
-
-
-def format_lr(value: Any) -> str:
-    """Learning rates as the paper writes them: 1e-4, 2e-5, 1e-6."""
-    if value in (None, ""):
-        return ""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    mantissa, exponent = f"{number:e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def variant_origin(variant: str, baseline: str = "native") -> str:
@@ -208,6 +244,8 @@ class Run:
     explicit_label: bool = False
     limit: float | None = None
     missing_headline: dict[ColumnKey, str] = field(default_factory=dict)
+    sources: dict[ColumnKey, str] = field(default_factory=dict)  # a user-made test set -> its source task
+    name: RunName | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +262,11 @@ class TaskColumn:
     subject: str | None
     known: bool
     item_tags: tuple[str, ...] = ()
+    user_task: str = ""  # a user-made test set (`nativeval translate-task`): its task name
+    source_task: str = ""  # and the task it was translated from
+
+    def key(self) -> ColumnKey:
+        return ColumnKey(self.benchmark, self.language, self.metric, self.origin, self.user_task)
 
 
 def item_tag_fields(bench: Benchmark) -> tuple[str, ...]:
@@ -255,17 +298,22 @@ def _lm_eval_first_metric(config: dict) -> tuple[str | None, str | None]:
 
 def task_column(task: str, config: dict | None) -> TaskColumn:
     """The column a results task belongs to (see the module docstring for the rules)."""
-    config = config or {}
+    config = config if isinstance(config, dict) else {}
     hit = _tasks_by_name().get(task)
+    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
     if hit:
         ctask, subject = hit
         bench = ctask.benchmark
         headline = bench.headline
-        return TaskColumn(bench.name, ctask.language, bench.origin, headline.metric if headline else "",
+        user = ctask.extra.get("provenance") if ctask.extra.get("user_made") else None
+        return TaskColumn(bench.name, ctask.language, ctask.origin, headline.metric if headline else "",
                           headline.filter if headline else None, bench.percent, bench.cluster_unit, subject, True,
-                          item_tag_fields(bench))
-    meta = config.get("metadata") or {}
-    record = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else meta
+                          item_tag_fields(bench), ctask.name if user is not None else "",
+                          str((user or {}).get("source_task") or ""))
+    user_task = ""
+    if record.get("user_made") or record.get("source_task"):
+        user_task = str(record.get("task") or task)
     parsed = parse_task_name(task)
     benchmark = str(record.get("benchmark") or "")
     origin = str(record.get("origin") or (parsed[0] if parsed else "") or "")
@@ -277,7 +325,8 @@ def task_column(task: str, config: dict | None) -> TaskColumn:
             origin = bench.origin
         return TaskColumn(bench.name, language, origin or bench.origin, headline.metric if headline else "",
                           headline.filter if headline else None, bench.percent, bench.cluster_unit,
-                          None, True, item_tag_fields(bench))
+                          str(record.get("subtask")) if user_task and record.get("subtask") else None, True,
+                          item_tag_fields(bench), user_task, str(record.get("source_task") or ""))
     metric, filt = _lm_eval_first_metric(config)
     return TaskColumn(task, language, origin or "unknown", metric or "", filt, False, None, None, False)
 
@@ -319,14 +368,18 @@ def looks_like_results(data: Any) -> bool:
 
 
 def find_results_files(paths: list[str | Path]) -> list[Path]:
-    """Every ``results*.json`` under the given directories (or the files themselves)."""
+    """Every results file under the given directories (or the files themselves), by lm-eval's own rule
+    (``lm_eval.utils.get_results_filenames``: ``results_*.json``; judge outputs share it)."""
+    from lm_eval.utils import get_results_filenames
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("results*.json") if p.is_file()))
+            candidates = [p.as_posix() for p in sorted(path.rglob("*.json")) if p.is_file() and p.suffix == ".json"]
+            found.extend(Path(p) for p in get_results_filenames(candidates))
         else:
             raise InputError(f"{path}: no such file or directory; pass lm-eval --output_path directories")
     return found
@@ -342,82 +395,6 @@ def timestamp_of(path: Path, data: dict) -> str:
     return ""
 
 
-def model_args_dict(config: dict) -> dict[str, str]:
-    args = config.get("model_args")
-    if isinstance(args, dict):
-        return {str(k): str(v) for k, v in args.items()}
-    if isinstance(args, str):
-        pairs = (part.split("=", 1) for part in args.split(",") if "=" in part)
-        return {k.strip(): v.strip() for k, v in pairs}
-    return {}
-
-
-def _candidate_dir(value: str, results_dir: Path) -> Path | None:
-    for base in (Path(value), results_dir / value):
-        if base.is_dir():
-            return base
-    return None
-
-
-def find_manifest(args: dict[str, str], results_dir: Path) -> Path | None:
-    for key in ("peft", "lora_local_path", "pretrained"):
-        if key in args:
-            directory = _candidate_dir(args[key], results_dir)
-            if directory and (directory / MANIFEST_NAME).is_file():
-                return directory / MANIFEST_NAME
-    return None
-
-
-def read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        data = read_json(path)
-    except InputError as err:
-        log.warning("%s; labelling the run by its model name", err)
-        return None
-    if not isinstance(data, dict) or data.get("kind") != "nativeval_run":
-        log.warning("%s: not a nativeval_run manifest; labelling the run by its model name", path)
-        return None
-    return data
-
-
-def unique_labels(names: list[str]) -> dict[str, str]:
-    """Labels for model references: Hub ids as they are; local paths by the shortest distinguishing suffix."""
-    # the one model-reference rule (harness_ext.core.models), by spelling alone
-    local = sorted({n.rstrip("/") for n in names if hub_id_of(n) is None})
-    labels = {n: hub_id_of(n) for n in names if hub_id_of(n) is not None}
-    parts = {n: Path(n).parts for n in local}
-    for name in local:
-        for size in range(1, len(parts[name]) + 1):
-            suffix = parts[name][-size:]
-            clashes = [o for o in local if o != name and parts[o][-size:] == suffix]
-            if not clashes and "/".join(suffix) not in labels.values():
-                break
-        labels[name] = "/".join(parts[name][-size:]) or name
-    for raw in names:
-        labels.setdefault(raw, labels.get(raw.rstrip("/"), raw))
-    return labels
-
-
-def model_label(name: str) -> str:
-    """The label of a model reference seen alone (see :func:`unique_labels` for a set of them)."""
-    return unique_labels([name])[name]
-
-
-def row_key_for(base_label: str, manifest: dict | None) -> RowKey:
-    if not manifest:
-        return RowKey(base_model=base_label)
-    hyper = manifest.get("hyperparameters") or {}
-    languages = manifest.get("languages") or []
-    tuning = str(manifest.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else ""))
-    return RowKey(
-        base_model=base_label,
-        variant=str(manifest.get("variant") or ""),
-        lr=format_lr(hyper.get("lr", hyper.get("learning_rate"))),
-        tuning=tuning,
-        method=str(manifest.get("method") or ""),
-    )
-
-
 def detect_toy(data: dict, args: dict[str, str], manifest: dict | None, results_dir: Path) -> bool:
     marks = [data.get("nativeval", {}).get("toy") if isinstance(data.get("nativeval"), dict) else None]
     if manifest:
@@ -426,7 +403,7 @@ def detect_toy(data: dict, args: dict[str, str], manifest: dict | None, results_
     if manifest:
         dirs.append(str(manifest.get("base_model") or ""))
     for value in filter(None, dirs):
-        directory = _candidate_dir(value, results_dir)
+        directory = candidate_dir(value, results_dir)
         if directory and (directory / TOY_MARKER).is_file():
             return True
     return any(bool(m) for m in marks)
@@ -436,6 +413,15 @@ def samples_file(results_path: Path, task: str, timestamp: str) -> Path | None:
     """The ``--log_samples`` file written by the same run as ``results_path``, if there is one."""
     path = results_path.parent / f"samples_{task}_{timestamp}.jsonl"
     return path if path.is_file() else None
+
+
+def item_key(row: dict[str, Any]) -> str:
+    """An item's identity: the document's own ``id`` when its rows carry one (a translation made by `nativeval
+    translate-task` keeps it while an excluded item shifts lm-eval's ``doc_id``), else lm-eval's ``doc_id``."""
+    doc = row.get("doc")
+    if isinstance(doc, dict) and doc.get("id") not in (None, ""):
+        return str(doc["id"])
+    return str(row.get("doc_id"))
 
 
 def cluster_of(row: dict[str, Any], unit: str | None, subject: str | None) -> str | None:
@@ -462,7 +448,7 @@ def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit:
         value = row.get(metric)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        key = f"{prefix}{row.get('doc_id')}"
+        key = prefix + item_key(row)
         scores[key] = float(value)
         cluster = cluster_of(row, unit, subject)
         if cluster is not None:
@@ -503,7 +489,8 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
-        provenance = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {}).get("provenance")
+        metadata = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {})
+        provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
         member_tags = provenance.get("member_tags") if isinstance(provenance, dict) else None
         scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
                                          column.item_tags, tags, member_tags if isinstance(member_tags, dict) else None)
@@ -530,21 +517,22 @@ def load_run(path: Path) -> Run:
         raise InputError(f"{path}: not an lm-eval results file (no 'results' table of tasks)")
     if "pairwise" in data:
         raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
+    for section in ("configs", "n-samples", "versions", "n-shot", "higher_is_better", "groups", "group_subtasks"):
+        value = data.get(section)
+        per_task = section in ("configs", "n-samples", "higher_is_better", "groups")
+        if value is not None and not (isinstance(value, dict) and (not per_task or all(
+                isinstance(v, dict) for v in value.values()))):
+            raise InputError(f"{path}: `{section}` is not an object{' of objects' if per_task else ''}: not an "
+                             "lm-eval results file (edited or cut short?); restore it or move it out")
     _check_version(path, data)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
     refuse_unfinished_runs(args, relative_to=path.parent)
-    model_name = str(data.get("model_name") or args.get("pretrained") or args.get("model") or path.parent.name)
-    manifest_path = find_manifest(args, path.parent)
-    manifest = read_manifest(manifest_path) if manifest_path else None
-    nativeval = data.get("nativeval") if isinstance(data.get("nativeval"), dict) else {}
-    label = nativeval.get("label") if isinstance(nativeval.get("label"), str) and nativeval["label"] else None
-    base = label or (str(manifest.get("base_model")) if manifest and manifest.get("base_model") else model_name)
+    name = run_name(data, path.parent)
     run = Run(
-        path=path, model_name=model_name, timestamp=timestamp_of(path, data),
-        key=row_key_for(base, manifest), manifest_path=manifest_path if manifest else None,
-        is_toy=detect_toy(data, args, manifest, path.parent), explicit_label=label is not None,
-        limit=run_limit(config),
+        path=path, model_name=name.model_name, timestamp=timestamp_of(path, data), key=name.key,
+        manifest_path=name.manifest_path, is_toy=detect_toy(data, args, name.manifest, path.parent),
+        explicit_label=name.explicit, limit=run_limit(config), name=name,
     )
     configs = data.get("configs") or {}
     groups = set(data.get("group_subtasks") or {})
@@ -554,7 +542,9 @@ def load_run(path: Path) -> Run:
             continue  # a group's member: its items are read through the group
         column = task_column(task, configs.get(task))
         key = headline_key(column, task_results)
-        column_key = ColumnKey(column.benchmark, column.language, column.metric, column.origin)
+        column_key = column.key()
+        if column.source_task:
+            run.sources[column_key] = column.source_task
         if key is None:
             if column.known:
                 run.missing_headline[column_key] = (
@@ -596,12 +586,9 @@ class LoadReport:
 
 def label_runs(runs: list[Run]) -> None:
     """Default labels unique across all runs (explicit labels and manifest base models win)."""
-    names = [r.key.base_model for r in runs if not r.explicit_label]
-    labels = unique_labels(names)
-    for run in runs:
-        if not run.explicit_label:
-            key = run.key
-            run.key = RowKey(labels[key.base_model], key.variant, key.lr, key.tuning, key.method)
+    for run, key in zip(runs, label_keys([r.name or RunName(r.key, r.explicit_label, None, None, r.model_name)
+                                          for r in runs]), strict=True):
+        run.key = key
 
 
 def judges_of(score: Score) -> set[str]:
@@ -645,7 +632,7 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
             missing[(run.key, column)] = note
         target = merged.get(run.key)
         if target is None:
-            merged[run.key] = Run(**{**run.__dict__, "scores": dict(run.scores)})
+            merged[run.key] = Run(**{**run.__dict__, "scores": dict(run.scores), "sources": dict(run.sources)})
             continue
         for column, score in run.scores.items():
             previous = target.scores.get(column)
@@ -658,6 +645,7 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
             target.scores[column] = score
         target.is_toy = target.is_toy or run.is_toy
         target.limit = run.limit if run.limit is not None else target.limit
+        target.sources.update(run.sources)
         target.timestamp = run.timestamp
     unresolved = [note for (row, column), note in sorted(missing.items(), key=lambda kv: kv[1])
                   if column not in merged[row].scores]
@@ -686,17 +674,11 @@ class ReferenceRow:
     scores: dict[ColumnKey, float] = field(default_factory=dict)
 
 
-def reference_path(spec: str) -> Path:
-    """``paper`` (the embedded table of Chen et al. 2024), ``paper-excerpt``, or a CSV path."""
-    embedded = {"paper": "paper_results.csv", "paper-excerpt": "paper_results_excerpt.csv"}
-    if spec in embedded:
-        return Path(str(resources.files("harness_ext.leaderboard").joinpath("reference", embedded[spec])))
-    return Path(spec)
-
-
-@lru_cache(maxsize=1)
-def _by_reference_key() -> dict[str, Benchmark]:
-    return {t.benchmark.reference_key: t.benchmark for t in catalogue().tasks if t.benchmark.reference_key}
+@dataclass
+class ReferenceLoad:
+    rows: list[ReferenceRow]
+    cells: list  # reference.ReferenceCell: the canonical published cells (findings and claims read them)
+    not_shown: list[str]
 
 
 def items_per_reference_sum(bench: Benchmark) -> int | None:
@@ -713,40 +695,35 @@ def items_per_reference_sum(bench: Benchmark) -> int | None:
     return int(sizes.pop()) if len(sizes) == 1 else None
 
 
-def reference_column(benchmark: str, metric: str, lang: str) -> tuple[ColumnKey, float]:
-    """The measured column a published (benchmark, metric, lang) lines up with, and the factor to its scale."""
-    bench = _by_reference_key().get(benchmark)
-    if bench is None or bench.headline is None:
-        return ColumnKey(benchmark, lang, metric, "unknown"), 1.0
-    factor = 1.0
-    if metric.startswith("sum_") and bench.headline.metric == metric[len("sum_"):]:
-        items = items_per_reference_sum(bench)
-        factor = 1.0 / items if items else 1.0
-    return ColumnKey(bench.name, lang, bench.headline.metric, bench.origin), factor
-
-
-def load_reference(spec: str) -> list[ReferenceRow]:
-    """Reference rows from a CSV with the columns of the study's paper_results.csv, on the measured scale."""
-    path = reference_path(spec)
-    if not path.is_file():
-        raise InputError(f"{path}: reference CSV not found; pass a CSV path or 'paper' for the built-in table")
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: reference CSV lacks column(s) {', '.join(missing)}")
-        records = list(reader)
-    embedded = {reference_path(name).resolve() for name in ("paper", "paper-excerpt")}
-    default_source = PAPER_SOURCE if path.resolve() in embedded else path.name
+def reference_rows(cells: list) -> tuple[list[ReferenceRow], list[str]]:
+    """Published headline cells as rows on the measured scale (open-QA sums as mean ratings); cells of a
+    benchmark the catalogue does not know are listed under "not shown", one line per benchmark."""
     rows: dict[tuple[RowKey, str], ReferenceRow] = {}
-    for lineno, rec in enumerate(records, start=2):
-        try:
-            score = float(rec["score"])
-        except (TypeError, ValueError):
-            raise InputError(f"{path}:{lineno}: score {rec['score']!r} is not a number") from None
-        source = rec.get("source") or default_source
-        key = RowKey(rec["base_model"], rec["train_data"], format_lr(rec["lr"]), rec["tuning"])
-        column, factor = reference_column(rec["benchmark"], rec["metric"], rec["lang"])
-        row = rows.setdefault((key, source), ReferenceRow(key, source))
-        row.scores.setdefault(column, score * factor)  # the same number appears in several of the paper's tables
-    return list(rows.values())
+    unknown: dict[str, int] = {}
+    for cell in cells:
+        bench = cell.catalogue_benchmark
+        if bench is None or bench.headline is None:
+            unknown[cell.benchmark] = unknown.get(cell.benchmark, 0) + 1
+            continue
+        factor = 1.0
+        if cell.metric == f"sum_{bench.headline.metric}":
+            items = items_per_reference_sum(bench)
+            factor = 1.0 / items if items else 1.0
+        elif cell.metric != bench.headline.metric:
+            continue  # another metric of a benchmark (XQuAD's include): the findings read it, the table does not
+        column = ColumnKey(bench.name, cell.lang, bench.headline.metric, bench.origin, judge=cell.judge or "")
+        key = RowKey(cell.base_model, cell.train_data, cell.lr, cell.tuning)
+        row = rows.setdefault((key, cell.source), ReferenceRow(key, cell.source))
+        row.scores.setdefault(column, cell.score * factor)
+    not_shown = [f"not shown: reference benchmark {name!r} ({n} published numbers): the catalogue has no such "
+                 "benchmark" for name, n in sorted(unknown.items())]
+    return list(rows.values()), not_shown
+
+
+def load_reference(spec: str) -> ReferenceLoad:
+    """``paper`` (the embedded 3,120 numbers of Chen et al. 2024) or a CSV with the same columns."""
+    from harness_ext.leaderboard.reference import load_reference as load_cells
+
+    cells = load_cells(spec)
+    rows, not_shown = reference_rows(cells)
+    return ReferenceLoad(rows, cells, not_shown)

@@ -22,6 +22,7 @@ from typing import Any
 from harness_ext.core.io import iter_jsonl
 from harness_ext.core.stats import Estimate, paired_difference
 from harness_ext.leaderboard.results import cluster_of
+from harness_ext.report.naming import row_key_of
 
 
 @dataclass(frozen=True)
@@ -166,17 +167,9 @@ class _TaskRun:
     samples: Path | None
 
 
-def run_label(data: Mapping[str, Any]) -> str:
-    """The model a results file is paired under: ``nativeval.label``, else the model reference."""
-    label = (data.get("nativeval") or {}).get("label")
-    if label:
-        return str(label)
-    raw = (data.get("config") or {}).get("model_args") or ""
-    args = dict(raw) if isinstance(raw, dict) else {
-        k.strip(): v.strip() for k, _, v in (part.partition("=") for part in str(raw).split(",")) if k.strip()}
-    if args.get("pretrained"):  # an adapter is a model of its own
-        return str(args["pretrained"]) + (f" + {args['peft']}" if args.get("peft") else "")
-    return str(data.get("model_name") or (data.get("config") or {}).get("model") or "model")
+def run_label(data: Mapping[str, Any], results_dir: Path) -> str:
+    """The model a results file is paired under: the one naming rule (:mod:`harness_ext.report.naming`)."""
+    return row_key_of(dict(data), results_dir).label
 
 
 def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
@@ -190,7 +183,7 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
         except (OSError, ValueError):
             continue
         stamp = results.stem.removeprefix("results_")
-        model = run_label(data)
+        model = run_label(data, results.parent)
         for name, config in (data.get("configs") or {}).items():
             provenance = ((config or {}).get("metadata") or {}).get("provenance")
             if isinstance(provenance, dict):

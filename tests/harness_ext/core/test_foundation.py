@@ -55,8 +55,10 @@ ALLOWED_IMPORTS = {
     "harness_ext.core": set(),
     "harness_ext.catalogue": {"harness_ext.core"},
     "harness_ext.eval": {"harness_ext.core", "harness_ext.catalogue"},
-    "harness_ext.judge": {"harness_ext.core", "harness_ext.catalogue"},
-    "harness_ext.leaderboard": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.judge"},
+    "harness_ext.report": {"harness_ext.core", "harness_ext.catalogue"},  # what every report shares
+    "harness_ext.judge": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.report"},
+    "harness_ext.leaderboard": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.judge",
+                                "harness_ext.report"},
     "harness_ext.study": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.testing"},
     "harness_ext.testing": {"harness_ext.core", "harness_ext.catalogue"},
     "translate": {"harness_ext.core", "harness_ext.catalogue"},

@@ -150,7 +150,7 @@ def test_eval_with_judge_runs_the_judge_after_generation(tmp_path, monkeypatch, 
     from harness_ext.eval import run as run_eval
     from harness_ext.testing.judge_runs import write_run
 
-    def fake_run(request, after_eval=None):
+    def fake_run(request, after_eval=None, **_):
         folder = write_run(request.output_path, "tiny", {"translated_es_open_qa": [("¿Hola?", "Hola, ¿qué tal estás hoy?")],
                                                           "translated_es_xquad": [("¿Quién?", "Ana")]})
         results = json.loads(next(folder.glob("results_*")).read_text(encoding="utf-8"))

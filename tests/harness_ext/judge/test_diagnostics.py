@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from cli import main
 from harness_ext.judge.diagnostics import JudgeReport, Stratum
-from harness_ext.judge.report import build_report, leaderboard_section
+from harness_ext.judge.report import build_report, report_section
 from harness_ext.testing.judge_runs import judge_yaml, write_run
 from harness_ext.testing.judge_standins import (
     by_model,
@@ -231,21 +231,27 @@ def test_judge_report_writes_json_markdown_and_one_plot_per_diagnostic(judged, t
     assert [s["name"] for s in data["strata"]] == ["es / native", "es / translated", "zh / native"]
     assert {j["name"]: j["label"] for j in data["judges"]}["hash-b"] == "STAND-IN (hash)"
     markdown = (out / "judge_report.md").read_text(encoding="utf-8")
-    assert "hash-b (STAND-IN (hash))" in markdown and "## es / translated" in markdown
-    assert "(`hash-b`, prompt single_v2)" in markdown and "(`first-slot`, prompt pairwise_v1)" in markdown
+    assert "hash-b (STAND-IN (hash))" in markdown and "es / translated" in markdown
+    pngs = sorted(p.name for p in (out / "plots").glob("*.png"))
+    for diagnostic in ("agreement", "position", "length", "language", "consistency"):  # PNG and SVG each
+        assert any(name.startswith(f"judge_{diagnostic}-") for name in pngs), diagnostic
+        assert f"(plots/{next(n for n in pngs if n.startswith(f'judge_{diagnostic}-'))})" in markdown
+    assert len(list((out / "plots").glob("*.svg"))) == len(pngs)
+    html = (out / "judge_report.html").read_text(encoding="utf-8")  # the leaderboard's page layout
+    assert 'id="section-judge"' in html and "data:image/png;base64," in html
+    assert "(hash-b, prompt single_v2)" in markdown and "(first-slot, prompt pairwise_v1)" in markdown
     assert {j["name"]: j["prompts"] for j in data["judges"]}["hash-b"] == ["single_v2"]
-    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
-        f"judge_{d}.png" for d in ("agreement", "position", "length", "language", "consistency"))
     assert "favours off-language answers (english)" in output and "position bias (first-slot)" in output
 
 
-def test_leaderboard_section_returns_tables_markdown_and_plots(judged, tmp_path):
-    section = leaderboard_section([judged["runs"]], tmp_path / "site", resamples=100)
-    assert {t.diagnostic for t in section.tables} >= {"agreement", "disagreements", "length", "language"}
-    assert set(section.plots) == {"agreement", "length", "language"}
-    assert all(p.is_file() and p.parent == tmp_path / "site" / "plots" for p in section.plots.values())
-    assert "![agreement](plots/judge_agreement.png)" in section.markdown
-    assert section.markdown.startswith("## Judge diagnostics")
+def test_the_report_is_one_section_of_tables_and_figure_specs(judged):
+    section = report_section(build_report([judged["runs"]], resamples=100))
+    ids = [t.id for t in section.tables]
+    assert any(i.startswith("judge-agreement") for i in ids) and any(i.startswith("judge-disagreements") for i in ids)
+    assert {f.name for f in section.figures} >= {"judge_agreement", "judge_length", "judge_language"}
+    for figure in section.figures:  # no empty panel: every panel has something to draw
+        assert all(getattr(p, "points", True) for p in figure.panels)
+    assert section.id == "judge" and section.title == "Judge diagnostics"
 
 
 def test_strings_from_results_files_are_escaped(tmp_path, monkeypatch):
@@ -258,11 +264,15 @@ def test_strings_from_results_files_are_escaped(tmp_path, monkeypatch):
         code, output = judge_cli(str(run), "--judge", str(configs[0]), "--judge", str(configs[1]), "--base-url",
                                  stub.base_url, "--cache", str(tmp_path / "c"))
     assert code == 0, output
-    section = leaderboard_section([tmp_path / "runs"], tmp_path / "site", resamples=50)
-    assert "<script>" not in section.markdown and "&lt;script&gt;" in section.markdown
-    assert "\\| Rating" in section.markdown
-    disagreements = next(t for t in section.tables if t.diagnostic == "disagreements")
-    assert any("<script>" in c for row in disagreements.rows for c in row)  # raw text: each writer escapes it
+    out = tmp_path / "report"
+    code, output = report_cli(str(tmp_path / "runs"), "--out", str(out), "--bootstrap", "50")
+    assert code == 0, output
+    markdown = (out / "judge_report.md").read_text(encoding="utf-8")
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| Rating" in markdown
+    assert "<script>alert" not in (out / "judge_report.html").read_text(encoding="utf-8")
+    section = report_section(build_report([tmp_path / "runs"], resamples=50))
+    disagreements = next(t for t in section.tables if t.id.startswith("judge-disagreements"))
+    assert any("<script>" in str(c) for row in disagreements.rows for c in row.cells.values())  # raw: writers escape
 
 
 # --- bad input ---------------------------------------------------------------------------------------

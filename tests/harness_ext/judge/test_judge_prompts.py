@@ -147,7 +147,7 @@ def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tm
 
     evaluated = []
 
-    def fake_run(request, after_eval=None):  # lm-eval itself is run for real in tests/harness_ext/eval
+    def fake_run(request, after_eval=None, **_):  # lm-eval itself is run for real in tests/harness_ext/eval
         evaluated.append(request)
         folder = write_run(request.output_path, "tiny", {"translated_es_open_qa": QA})
         results = json.loads(next(folder.glob("results_*")).read_text(encoding="utf-8"))

@@ -8,6 +8,7 @@ manifests); the native-data variant is planted 40 points better on CMMLU, equal 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -69,3 +70,37 @@ def csv_columns():
         return found
 
     return columns
+
+
+def _add_round_trip(results: Path, exact_match: float, source_present: bool = True) -> None:
+    """Add `rtt_zh_xquad` to every results file, as `nativeval translate-task --round-trip` + lm-eval write it
+    (its config's metadata.provenance as translate/task.py's _provenance), with per-item samples."""
+    for path in sorted(results.rglob("results_*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stamp = path.stem.removeprefix("results_")
+        source = dict(data["results"]["translated_zh_xquad"])
+        source["exact_match,none"] = exact_match
+        data["results"]["rtt_zh_xquad"] = source
+        config = json.loads(json.dumps(data["configs"]["translated_zh_xquad"]))
+        config["task"] = "rtt_zh_xquad"
+        config["metadata"] = {"provenance": {
+            "benchmark": "xquad", "task": "rtt_zh_xquad", "language": "zh", "origin": "round_trip_translated",
+            "user_made": True, "source_task": "translated_zh_xquad", "translator": "google"}}
+        data["configs"]["rtt_zh_xquad"] = config
+        rows = []
+        samples = path.parent / f"samples_translated_zh_xquad_{stamp}.jsonl"
+        for line in samples.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            row["exact_match"] = exact_match
+            rows.append(json.dumps(row))
+        (path.parent / f"samples_rtt_zh_xquad_{stamp}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        if not source_present:
+            del data["results"]["translated_zh_xquad"]
+            samples.unlink()
+        path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def add_round_trip():
+    """Adds `rtt_zh_xquad` (a round trip of translated_zh_xquad) with a planted score to every results file."""
+    return _add_round_trip

@@ -1,5 +1,6 @@
-"""The static leaderboard page in real headless Chromium: ranking, flips and plots shown, sorting works,
-input-derived strings stay inert."""
+"""The static leaderboard page in real headless Chromium: the findings in the first screen at 1400x900, no
+sideways page scroll at 400 px, every image loads, sorting works, input-derived strings stay inert - on a
+study-like site (variants, a round trip, a hostile label) and on the published numbers alone."""
 
 from __future__ import annotations
 
@@ -25,17 +26,35 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, unrelated_models) -> Path:
+def site(tmp_path_factory, unrelated_models, variant_study, add_round_trip) -> Path:
+    """Like the demo: a variant study with a round trip of XQuAD zh, three unrelated models, a hostile label."""
     root = tmp_path_factory.mktemp("browser")
     results = root / "results"
-    shutil.copytree(unrelated_models, results)
+    shutil.copytree(unrelated_models, results / "models")
+    shutil.copytree(variant_study, results / "study")
+    add_round_trip(results / "study", 0.5)
     victim = next(p for p in sorted(results.rglob("results_*.json")) if "gamma" in str(p))
     data = json.loads(victim.read_text(encoding="utf-8"))
     data["nativeval"] = {"label": EVIL}  # a hostile label straight from a results file
     victim.write_text(json.dumps(data), encoding="utf-8")
-    board = build_leaderboard([results], reference="paper-excerpt", resamples=300, title=EVIL)
+    board = build_leaderboard([results], resamples=300, title=EVIL)
     write_site(board, root / "site")
     return root / "site"
+
+
+@pytest.fixture(scope="module")
+def paper_site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("paper")
+    write_site(build_leaderboard([], reference="paper", resamples=200), root / "site")
+    return root / "site"
+
+
+def show(driver, page: Path, width: int, height: int = 900, open_all: bool = False) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.get(page.as_uri())
+    if open_all:
+        driver.execute_script("document.querySelectorAll('details').forEach(function (d) { d.open = true; });")
 
 
 @pytest.fixture(scope="module")
@@ -69,36 +88,53 @@ def column_values(driver, index: int) -> list[float | None]:
     return values
 
 
-def test_page_shows_the_ranking_the_flips_and_the_plots(driver, site):
-    driver.get((site / "index.html").as_uri())
+@pytest.mark.parametrize("which", ["site", "paper_site"])
+def test_the_findings_fill_the_first_screen_and_nothing_scrolls_sideways(driver, which, request):
+    page = request.getfixturevalue(which) / "index.html"
+    show(driver, page, 1400)
+    findings = driver.find_element("id", "section-findings")
+    top, bottom = driver.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];",
+                                        findings)
+    assert top >= 0 and bottom <= 900  # the whole findings summary in the first 1400x900 screen
+    assert "separates" in findings.text or "inconclusive" in findings.text or "no difference" in findings.text
+    for width in (1400, 400):
+        show(driver, page, width, open_all=True)  # every section open: the widest the page gets
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), width
+        images = driver.find_elements("css selector", "figure img")
+        assert images and all(driver.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in images)
+        assert all(driver.execute_script("return arguments[0].getBoundingClientRect().right <= window.innerWidth",
+                                         img) for img in images)  # figures shrink to the screen
+
+
+def test_page_shows_the_ranking_the_flips_and_the_round_trip(driver, site):
+    show(driver, site / "index.html", 1400, open_all=True)
     ranking = driver.find_element("css selector", "table[id^='ranking-cmmlu_zh_native']")
     first = ranking.find_elements("css selector", "tbody tr")[0].find_elements("css selector", "td")
     assert first[0].text == "1" and first[1].text == "alpha"
     flips = driver.find_element("css selector", "table[id='flips-zh']").text
     assert "translated_zh ranks" in flips and "native_zh ranks alpha above" in flips
-    images = driver.find_elements("css selector", "figure img")
-    assert len(images) >= 3
-    assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
-               for img in images)  # every embedded PNG decodes and displays
+    headers = [th.text for th in driver.find_elements("css selector", "#leaderboard thead th")]
+    assert sum(h.startswith("XQuAD zh") for h in headers) == 2 and any("(round trip)" in h for h in headers)
     captions = " ".join(f.text for f in driver.find_elements("css selector", "figcaption"))
-    assert "score per model with 95% CI" in captions and "native vs translated" in captions
+    assert "score per model (95% CI)" in captions and "native vs translated" in captions
 
 
 def test_clicking_a_header_sorts_the_column(driver, site):
-    driver.get((site / "index.html").as_uri())
+    show(driver, site / "index.html", 1400, open_all=True)
     index = column_index(driver, "CMMLU zh")
     header = driver.find_elements("css selector", "#leaderboard thead th")[index]
     header.click()
     ascending = column_values(driver, index)
     present = [v for v in ascending if v is not None]
-    assert len(present) == 3 and present == sorted(present)
+    assert len(present) == 9 and present == sorted(present)
     assert all(v is None for v in ascending[len(present):])  # blank cells sort last, never as zeros
     header.click()
     assert [v for v in column_values(driver, index) if v is not None] == sorted(present, reverse=True)
 
 
 def test_hostile_model_name_renders_as_text_and_runs_nothing(driver, site):
-    driver.get((site / "index.html").as_uri())
+    show(driver, site / "index.html", 1400, open_all=True)
     alerts = []
     with contextlib.suppress(NoAlertPresentException):
         alerts.append(driver.switch_to.alert.text)

@@ -1,4 +1,5 @@
-"""One table object rendered to Markdown, CSV, JSON and HTML: the same columns and sections in each."""
+"""One table object rendered to Markdown, CSV, JSON and HTML (harness_ext.report, shared with judge-report):
+the same columns and sections in each; input-derived text inert in every format."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import csv
 import io
 from html.parser import HTMLParser
 
-from harness_ext.leaderboard.render import render_csv, render_html, render_json, render_markdown
-from harness_ext.leaderboard.tables import Column, Page, ScoreCell, Section, Table
+from harness_ext.report.figures import DotPanel, Dots, Point, draw_figures, span
+from harness_ext.report.render import md_escape, render_csv, render_html, render_json, render_markdown
+from harness_ext.report.tables import Column, Page, ScoreCell, Section, Table
 
 
 class Headers(HTMLParser):
@@ -19,7 +21,7 @@ class Headers(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self._in = tag
-        if tag == "section":
+        if tag in ("section", "details") and dict(attrs).get("id"):
             self.sections.append(dict(attrs)["id"])
 
     def handle_data(self, data):
@@ -38,7 +40,7 @@ def sample_page() -> Page:
     table.add(("reference",), model="b", method="full", xq=ScoreCell(35.0, None, None, reference=True))
     other = Table("t2", "origin 2x2", [Column("cell", "cell", always=True), Column("value", "value", "number")])
     other.add(cell="native data · native tests", value=50.0)
-    return Page("page", ["banner"], [Section("one", "Scores", tables=[table]),
+    return Page("page", ["banner"], [Section("one", "Scores", tables=[table], summary=True),
                                      Section("two", "Origin 2x2", tables=[other], notes=["a note"])], "footer")
 
 
@@ -77,11 +79,37 @@ def test_cell_text_is_shared_and_escaped():
     assert 'class="reference"' in html
 
 
-def test_a_plots_link_names_the_format_it_opens(tmp_path):
-    from harness_ext.leaderboard.render import html_plot
-    from harness_ext.leaderboard.tables import Plot
+def test_the_summary_opens_the_page_and_details_collapse_under_a_table_of_contents():
+    html = render_html(sample_page())
+    summary, rest = html.split('<nav id="contents"', 1)
+    assert 'id="section-one" class="summary"' in summary and "section-two" not in summary
+    assert '<a href="#section-two">Origin 2x2</a>' in rest and '<details id="section-two">' in rest
+    assert '<div class="scroll"><table id="t1"' in html and 'class="first"' in html  # scrolls in its box
 
-    png, svg = tmp_path / "p.png", tmp_path / "p.svg"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n")
-    assert '<a href="plots/p.svg">SVG</a>' in html_plot(Plot("p", "a plot", (png, svg)))
-    assert '<a href="plots/p.png">PNG</a>' in html_plot(Plot("j", "a judge plot", (png,)))  # judge-report: PNG only
+
+def test_header_cells_are_neutralised_like_body_cells():
+    table = Table("t", "", [Column("a", "=HYPERLINK(\"http://x\")", always=True), Column("b", "+m4", always=True),
+                            Column("c", "@m5", always=True)])
+    table.add(a="=1+1", b="-2", c="ok")
+    header, row = list(csv.reader(io.StringIO(render_csv(table))))
+    assert header == ["'=HYPERLINK(\"http://x\")", "'+m4", "'@m5"] and row == ["'=1+1", "'-2", "ok"]
+
+
+def test_markdown_link_syntax_from_inputs_is_not_a_link():
+    page = Page("[x](javascript:alert(1))", [], [Section("s", "[y](javascript:alert(2))", summary=True,
+                                                         notes=["![img](http://evil/x.png) <script>"])], "f")
+    md = render_markdown(page)
+    assert "](javascript:" not in md and "![img](" not in md and "<script>" not in md
+    assert md_escape("[x](javascript:alert(1))") == "[x]\\(javascript:alert(1))"
+
+
+def test_a_figure_is_drawn_from_its_spec_with_axes_from_the_data(tmp_path):
+    spec = Dots("gap", "a very long title " * 8, panels=(DotPanel("", (
+        Point("a", 1.0, 0.5, 1.5, "native"), Point("b", 2.0, None, None, "translated")), "gap (points)",
+        reference=0.0),))
+    png, svg = draw_figures([spec], tmp_path, workers=1)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert span([0.0, 0.0, 0.0], percent=True)[0] >= -0.2  # a constant 0% axis does not start at -5 %
+    low, high = span([70.0, 70.0])
+    assert high - low >= 1.0  # no +-0.04 axis when nothing varies
+    assert span([10.0, 90.0], percent=True) [1] <= 101.5

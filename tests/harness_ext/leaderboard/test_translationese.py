@@ -89,8 +89,9 @@ def test_adapters_on_one_base_model_are_separate_models(tmp_path):
         write_run(tmp_path / name, None, {"translated_zh_xquad": (source_prov, rows), "rtt_zh_xquad": (rtt_prov, dropped)},
                   model_args=f"pretrained=/m/base,peft=/ckpt/{name}")
     pairs = {p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))}
-    assert set(pairs) == {"/m/base + /ckpt/native", "/m/base + /ckpt/google"}
-    assert pairs["/m/base + /ckpt/native"].sensitivity == 1.0 and pairs["/m/base + /ckpt/google"].sensitivity == 0.0
+    # the one naming rule (harness_ext.report.naming): an adapter run is named by its adapter, as lm-eval does
+    assert set(pairs) == {"/ckpt/native", "/ckpt/google"}
+    assert pairs["/ckpt/native"].sensitivity == 1.0 and pairs["/ckpt/google"].sensitivity == 0.0
 
 
 def passage_clustered_pair(rng, n_passages: int = 40, per_passage: int = 10, drop: float = 0.1):

@@ -1,20 +1,20 @@
-"""The leaderboard's table model: every section is built once as typed rows, then rendered (render.py).
+"""The report model shared by the leaderboard and `judge-report`: pages of sections of tables and figure specs.
 
-A :class:`Section` holds tables, plots and notes; a :class:`Table` holds typed :class:`Column` s and rows
-(dicts from column key to a cell value). Every renderer walks the same objects, so none can drop a column
-or a section. A column empty in every row is hidden in all outputs alike (``Table.visible_columns``).
-
-Adding a section (judge diagnostics, per-tag splits, source-vs-translation pairs) is one function
-``def my_section(board: Leaderboard) -> Section | None`` appended to ``analyses.SECTIONS`` (or passed in
-``build.write_site(board, out, extra_sections=[...])``); Markdown, CSV, JSON and HTML then show it.
+A :class:`Section` holds tables, figure specs (:mod:`harness_ext.report.figures`) and notes; a :class:`Table`
+holds typed :class:`Column` s and rows (dicts from column key to a cell value). Every renderer
+(:mod:`harness_ext.report.render`) walks the same objects, so none can drop a column or a section. A column
+empty in every row is hidden in all outputs alike (``Table.visible_columns``). Sections are built from data
+only; figures are drawn from their specs by the rendering layer, never while a section is built.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from harness_ext.report.figures import Figure
 
 CellKind = Literal["text", "number", "score", "ci", "p", "int"]
 
@@ -63,29 +63,20 @@ class Table:
         return [c for c in self.columns if c.always or any(not is_empty(r.cells.get(c.key)) for r in self.rows)]
 
 
-@dataclass(frozen=True)
-class Plot:
-    name: str
-    title: str
-    files: tuple[Path, ...]  # PNG first, then SVG
-
-    @property
-    def png(self) -> Path:
-        return self.files[0]
-
-
 @dataclass
 class Section:
     id: str
     title: str
     description: str = ""
     tables: list[Table] = field(default_factory=list)
-    plots: list[Plot] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    summary: bool = False  # shown open at the top of the page (the findings, the ranking); else collapsible
+    text: list[str] = field(default_factory=list)  # short sentences shown before the tables (a verdict line)
 
     @property
     def empty(self) -> bool:
-        return not (self.tables or self.plots or self.notes)
+        return not (self.tables or self.figures or self.notes or self.text)
 
 
 @dataclass
@@ -95,9 +86,21 @@ class Page:
     sections: list[Section]
     footer: str
     meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said once for the whole page (at its end)
+    data: dict[str, Any] = field(default_factory=dict)  # machine-readable records for the JSON (e.g. findings)
+
+    @property
+    def summary(self) -> list[Section]:
+        return [s for s in self.sections if s.summary]
+
+    @property
+    def details(self) -> list[Section]:
+        return [s for s in self.sections if not s.summary]
 
 
 def is_empty(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(is_empty(v) for v in value)
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
@@ -108,8 +111,10 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def fmt_ci(ci: tuple[float, float] | None, digits: int = 1) -> str:
-    return "" if ci is None else f"[{fmt_number(ci[0], digits)}, {fmt_number(ci[1], digits)}]"
+def fmt_ci(ci: tuple[float | None, float | None] | None, digits: int = 1) -> str:
+    if ci is None or ci[0] is None or ci[1] is None:
+        return ""
+    return f"[{fmt_number(ci[0], digits)}, {fmt_number(ci[1], digits)}]"
 
 
 def fmt_p(p: float | None) -> str:
@@ -148,5 +153,5 @@ def sort_key(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return "" if isinstance(value, float) and math.isnan(value) else f"{value:.6f}"
     if isinstance(value, tuple):
-        return f"{value[0]:.6f}"
+        return "" if not value or value[0] is None else f"{value[0]:.6f}"
     return "" if value is None else str(value)
