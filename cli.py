@@ -83,7 +83,16 @@ class OneLineErrors(click.Group):
         sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(OneLineErrors):
+    """`nativeval study init ...` is its own command; `nativeval study FILE` runs a study file as before."""
+
+    def resolve_command(self, ctx, args):
+        if args[:2] == ["study", "init"]:
+            return "study init", study_init, args[2:]
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nativeval")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool):
@@ -135,10 +144,12 @@ def data_check(task_names, no_hub_probe):
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
 @click.option("--markdown", is_flag=True, help="A Markdown table (as in the README).")
+@click.option("--lang", "lang", default=None, metavar="CODE",
+              help="Only this language's tasks and its native_/translated_ collections (with the test sets it lacks).")
 @click.option("--user-dir", "user_dir", is_flag=True,
               help="Print the user task directory (for `lm_eval --include_path`; it reaches nativeval's tasks too).")
 @friendly_errors
-def tasks(as_json, markdown, user_dir):
+def tasks(as_json, markdown, lang, user_dir):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
@@ -152,9 +163,9 @@ def tasks(as_json, markdown, user_dir):
         return
     cat = catalogue()
     if as_json:
-        click.echo(json.dumps(catalogue_view.as_json(cat), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(catalogue_view.as_json(cat, lang), indent=2, ensure_ascii=False))
     else:
-        click.echo(catalogue_view.as_markdown(cat) if markdown else catalogue_view.as_table(cat))
+        click.echo(catalogue_view.as_markdown(cat, lang) if markdown else catalogue_view.as_table(cat, lang))
 
 
 # --- eval -------------------------------------------------------------------------------------------
@@ -675,7 +686,9 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 @friendly_errors
 def study(study_file, dry_run, only, force, variables, output_dir, export_slurm, status, cache_per_step, show_output,
           fail_fast, jobs, gpus):
-    """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable."""
+    """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable.
+
+    `nativeval study init --lang CODE --out FILE` writes a study file for any Aya language."""
     from harness_ext.core.errors import InputError
     from harness_ext.study.config import parse_vars
     from harness_ext.study.plan import cost_line
@@ -709,6 +722,23 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
             click.echo(f"wrote {path}")
     else:
         StudyRunner(plan, subprocess_executor(show_output)).run(list(only), list(force), fail_fast, node)
+
+
+@click.command("study init")
+@click.option("--lang", "lang", required=True, metavar="CODE", help="The language (registry code, e.g. ko).")
+@click.option("--models", "models", multiple=True, metavar="NAME=ID",
+              help="Base models, NAME=HF_ID or HF ids, comma-separated or repeated (default: the study's eight).")
+@click.option("--backends", default="google,cohere", show_default=True,
+              help="Translation backends for the translated and round-trip data (google, cohere).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The study file to write.")
+@click.option("--force", is_flag=True, help="Replace an existing study file and its data folder.")
+@friendly_errors
+def study_init(lang, models, backends, out, force):
+    """Write a study file for LANG: Aya native data, English Aya data translated to the same size, the round trip,
+    and the language's native_/translated_ collections."""
+    from harness_ext.study.init import init_study, summary
+
+    click.echo(summary(init_study(lang, out, models=models, backends=backends, force=force)))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Everything is derived from the catalogue (harness_ext/catalogue/data/<benchmark>
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ import datasets
 from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.catalogue.model import catalogue
+from harness_ext.eval.partition import member_rows
 from harness_ext.eval.runtime import quiet_filter
 
 
@@ -23,8 +25,20 @@ def member_slug(value: Any) -> str:
     return str(value).lower().replace(" & ", "_").replace(" ", "_")
 
 
-def keep_member(dataset: datasets.Dataset, field: str, member: str) -> datasets.Dataset:
-    return quiet_filter(dataset, lambda doc: member_slug(doc[field]) == member)
+def task_of_source(benchmark: str, member: str) -> Callable[[str], str | None]:
+    """The task whose member is missing, told apart by the dataset config in the data source's path."""
+    def task_of(source: str) -> str | None:
+        names = [leaf.name for task, leaf in catalogue().leaves()
+                 if task.benchmark.name == benchmark and leaf.member == member
+                 and f"/{leaf.config}/" in source.replace("\\", "/")]
+        return names[0] if len(names) == 1 else None
+
+    return task_of
+
+
+def keep_member(dataset: datasets.Dataset, field: str, member: str, benchmark: str = "") -> datasets.Dataset:
+    """The member's rows, from one partition of the split shared by every member (harness_ext.eval.partition)."""
+    return member_rows(dataset, field, member, member_slug, task_of_source(benchmark, member) if benchmark else None)
 
 
 def keep_values(dataset: datasets.Dataset, field: str, values: tuple[str, ...]) -> datasets.Dataset:
@@ -41,7 +55,8 @@ def register_domain_filters(namespace: dict[str, Any], benchmark: str, field: st
     for task in catalogue().tasks:
         if task.benchmark.name == benchmark and task.is_group:
             for leaf in task.leaves:
-                namespace[f"process_{leaf.member}"] = partial(keep_member, field=field, member=leaf.member)
+                namespace[f"process_{leaf.member}"] = partial(keep_member, field=field, member=leaf.member,
+                                                              benchmark=benchmark)
 
 
 def register_subset_filters(namespace: dict[str, Any], benchmark: str) -> None:

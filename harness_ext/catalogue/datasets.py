@@ -24,14 +24,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
-
 from harness_ext.core.errors import DatasetUnavailable
 from harness_ext.core.io import read_jsonl
+
+
+class _LazyDatasets:
+    """The ``datasets`` package, imported on first use: listing the catalogue (`nativeval tasks`, lm-eval's
+    index of the generated tasks) never needs it, and importing it costs over a second."""
+
+    def __getattr__(self, name: str):
+        import datasets as module
+
+        return getattr(module, name)
+
+
+datasets = _LazyDatasets()
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "NATIVEVAL_DATA_DIR"
+MIRROR_SOURCE = "nativeval mirror: "  # DatasetInfo.description of a split read from a mirror file
 DEFAULT_CONFIG_DIR = "default"
 PARQUET_EXPORT_REF = "refs/convert/parquet"
 _SCRIPT_ERROR = re.compile(r"Dataset scripts are no longer supported, but found (\S+)")
@@ -167,7 +179,8 @@ def _from_hub(source: HubSource, config: str | None, split: str) -> datasets.Dat
 
 @functools.lru_cache(maxsize=8)
 def _parse_mirror_file(path: str, stamp: tuple[int, int, int]) -> datasets.Dataset:
-    return datasets.Dataset.from_list(read_jsonl(path))
+    # the file is recorded in the split's info, so that a one-line error can name where rows are missing
+    return datasets.Dataset.from_list(read_jsonl(path), info=datasets.DatasetInfo(description=MIRROR_SOURCE + path))
 
 
 def _read_mirror_file(path: str) -> datasets.Dataset:

@@ -13,15 +13,16 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import datasets
+from typing import TYPE_CHECKING, Any
 
 from harness_ext.catalogue import datasets as data_layer
 from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
 from harness_ext.core.errors import DatasetUnavailable, InputError
 from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
 from harness_ext.core.paths import inside
+
+if TYPE_CHECKING:
+    import datasets
 
 log = logging.getLogger(__name__)
 SOURCE_FILE = "_source.json"
@@ -74,7 +75,9 @@ class TaskData:
 
 def task_data(task: CatalogueTask) -> TaskData:
     """Where every leaf split of ``task`` would be read from."""
-    return TaskData(task, tuple((leaf, tuple(leaf_sources(task, leaf))) for leaf in task.leaves))
+    by_config: dict[str | None, tuple[data_layer.SplitSource, ...]] = {}  # a group's members share their config
+    return TaskData(task, tuple((leaf, by_config.setdefault(leaf.config, tuple(leaf_sources(task, leaf))))
+                                for leaf in task.leaves))
 
 
 def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -239,8 +240,41 @@ class Catalogue:
         per_lang = [f"{g}_{lang}" for g in self.origin_groups for lang in self.languages]
         return per_lang + list(self.origin_groups)
 
+    @cached_property
+    def _members(self) -> dict[str, list[CatalogueTask]]:
+        members: dict[str, list[CatalogueTask]] = {}
+        for task in self.tasks:
+            for name in task.collections:
+                members.setdefault(name, []).append(task)
+        return members
+
+    @cached_property
+    def _coverage(self) -> dict[str, dict[str, set[str]]]:
+        """origin group -> benchmark title -> languages its collection tasks cover."""
+        coverage: dict[str, dict[str, set[str]]] = {}
+        for task in self.tasks:
+            if task.in_collections:
+                coverage.setdefault(task.origin_group, {}).setdefault(task.benchmark.title, set()).add(task.language)
+        return coverage
+
     def collection_members(self, collection: str) -> list[CatalogueTask]:
-        return [t for t in self.tasks if collection in t.collections]
+        return list(self._members.get(collection, ()))
+
+    def lacking(self, collection: str) -> list[str]:
+        """Multilingual test sets of the collection's origin group (benchmark titles) that skip its language."""
+        group, _, lang = collection.partition("_")
+        if not lang:
+            return []
+        titles = self._coverage.get(group, {})  # multilingual test sets only: CMMLU is not "missing" in Korean
+        return sorted(title for title, languages in titles.items() if len(languages) > 1 and lang not in languages)
+
+    def empty_note(self, collection: str) -> str:
+        group, _, lang = collection.partition("_")
+        if collection in self.empty_notes:
+            return self.empty_notes[collection]
+        name = language(lang).name if lang else "any language"
+        lacking = self.lacking(collection)
+        return f"no {group} test set covers {name}" + (f" ({', '.join(lacking)} do not)" if lacking else "")
 
     def leaves(self) -> list[tuple[CatalogueTask, Leaf]]:
         return [(t, leaf) for t in self.tasks for leaf in t.leaves]
@@ -262,8 +296,7 @@ class Catalogue:
             if name in collections:
                 members = self.collection_members(name)
                 if not members:
-                    note = self.empty_notes.get(name, "no task belongs to it yet")
-                    raise InputError(f"collection {name} has no tasks: {note}")
+                    raise InputError(f"collection {name} has no tasks: {self.empty_note(name)}")
                 resolved.extend(members)
             elif name in by_name:
                 resolved.append(by_name[name])
@@ -390,6 +423,59 @@ def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:
                          aggregate_metrics=aggregate, extra={k: v for k, v in raw.items() if k not in known})
 
 
+_PLACEHOLDER = re.compile(r"(?<!\{)\{(lang|config|member|member_title|display_name|[a-z_]+_lang)\}(?!\})")
+
+
+def _fill(value: Any, ctx: dict[str, str]) -> Any:
+    """``value`` with ``{lang}``, ``{config}``, ``{member}`` ... replaced (Jinja's ``{{x}}`` is left alone)."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: ctx.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _fill(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ctx) for v in value]
+    return value
+
+
+def expand_per_language(raw: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """The task entries of a ``per_language`` block: one ``task`` template filled in per language row.
+
+    ``per_language: {task: {...}, members: [...], member: {...}, member_titles: {...}, languages: {code: row}}``.
+    A row holds the language's ``config`` and whatever differs per language (``origin``, ``translator``,
+    ``evidence``, its own ``members``); its keys other than ``config`` and ``members`` join the task entry.
+    For a group, each member name becomes ``member`` filled in (``{member}``, ``{member_title}``).
+    """
+    block = raw.get("per_language")
+    if not block:
+        return []
+    try:
+        template, rows = block["task"], block["languages"]
+    except (KeyError, TypeError):
+        raise InputError(f"{path}: per_language needs `task` and `languages`") from None
+    titles = block.get("member_titles") or {}
+    tasks = []
+    for lang, row in rows.items():
+        row = dict(row or {})
+        ctx = {"lang": str(lang), "config": str(row.get("config", lang)),
+               "display_name": str(row.get("display_name") or language(str(lang)).name),
+               **{k: str(row.pop(k)) for k in list(row) if k.endswith("_lang")}}
+        task = _fill(template, ctx)
+        members = row.pop("members", block.get("members"))
+        if "group" in task:
+            entries = []
+            for member in members or ():
+                name = member if isinstance(member, str) else member["name"]
+                mctx = {**ctx, "member": name, "member_title": titles.get(name, name.replace("_", " "))}
+                entry = {"name": name, **_fill(block.get("member") or {}, mctx)}
+                entries.append(entry if isinstance(member, str) else {**entry, **member})
+            task["group"] = {**task["group"], "members": entries}
+        row.pop("display_name", None)
+        task.update({k: v for k, v in row.items() if k != "config"})
+        task["language"] = str(lang)
+        tasks.append(task)
+    return tasks
+
+
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
     """Read every ``<benchmark>.yaml`` (files starting with ``_`` hold shared settings)."""
     settings = read_yaml(directory / "_collections.yaml")
@@ -401,7 +487,7 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
         bench = _benchmark(raw, path)
         _check_origin(bench.origin, str(path))
         subsets = _subsets(raw, path)
-        for raw_task in raw.get("tasks", []):
+        for raw_task in [*raw.get("tasks", []), *expand_per_language(raw, path)]:
             task = _task(raw_task, bench)
             _check_origin(task.origin, f"{path}: task {task.name}")
             tasks.append(task)

@@ -24,9 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import datasets
-
 from harness_ext.catalogue import model
+from harness_ext.catalogue.datasets import datasets
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import atomic_write_text, read_json, read_jsonl
 from harness_ext.core.paths import inside

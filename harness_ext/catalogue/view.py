@@ -6,6 +6,7 @@ from typing import Any
 
 from harness_ext.catalogue.mirror import task_data
 from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask
+from harness_ext.core.languages import language
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 
@@ -48,47 +49,62 @@ def task_row(task: CatalogueTask) -> dict[str, Any]:
         "collections": list(task.collections),
         "subtasks": [leaf.name for leaf in task.leaves] if task.is_group else [],
         "user_made": bool(task.extra.get("user_made")),
+        **{key: task.extra[key] for key in ("tier", "evidence", "verified") if key in task.extra},
     }
 
 
-def collection_rows(cat: Catalogue) -> list[dict[str, Any]]:
+def collection_rows(cat: Catalogue, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each collection's tasks, and the test sets of its origin group that its language lacks."""
     rows = []
-    for name in cat.collection_names():
+    for name in cat.collection_names() if names is None else names:
         members = [t.name for t in cat.collection_members(name)]
-        note = "" if members else cat.empty_notes.get(name, "no task belongs to it yet")
-        rows.append({"name": name, "tasks": members, "note": note})
+        note = "" if members else cat.empty_note(name)
+        rows.append({"name": name, "tasks": members, "lacks": cat.lacking(name), "note": note})
     return rows
 
 
-def as_json(cat: Catalogue) -> dict[str, Any]:
-    return {"tasks": [task_row(t) for t in cat.tasks], "collections": collection_rows(cat)}
+def _selection(cat: Catalogue, lang: str | None) -> tuple[list[CatalogueTask], list[str] | None]:
+    """The tasks and collections shown: all, or one language's (``nativeval tasks --lang``). An unknown code is
+    one line naming the nearest known codes; a registry language without tasks shows its empty collections."""
+    if lang is None:
+        return list(cat.tasks), None
+    language(lang)
+    return [t for t in cat.tasks if t.language == lang], [f"{group}_{lang}" for group in cat.origin_groups]
 
 
-def _collections_text(cat: Catalogue) -> list[str]:
+def as_json(cat: Catalogue, lang: str | None = None) -> dict[str, Any]:
+    tasks, collections = _selection(cat, lang)
+    return {"tasks": [task_row(t) for t in tasks], "collections": collection_rows(cat, collections)}
+
+
+def _collections_text(cat: Catalogue, names: list[str] | None) -> list[str]:
     lines = []
-    for row in collection_rows(cat):
+    for row in collection_rows(cat, names):
         members = ", ".join(row["tasks"]) if row["tasks"] else f"(none: {row['note']})"
-        lines.append(f"  {row['name']}: {members}")
+        lacks = f"  [lacks: {', '.join(row['lacks'])}]" if row["tasks"] and row["lacks"] else ""
+        lines.append(f"  {row['name']}: {members}{lacks}")
     return lines
 
 
-def _column_cells(cat: Catalogue) -> list[list[str]]:
+def _column_cells(tasks: list[CatalogueTask]) -> list[list[str]]:
     """Each task's COLUMNS as text; one task_row per task (each row stats every leaf's data files)."""
-    return [[str(row[c]) for c in COLUMNS] for row in map(task_row, cat.tasks)]
+    return [[str(row[c]) for c in COLUMNS] for row in map(task_row, tasks)]
 
 
-def as_table(cat: Catalogue) -> str:
-    rows = _column_cells(cat)
+def as_table(cat: Catalogue, lang: str | None = None) -> str:
+    tasks, collections = _selection(cat, lang)
+    rows = _column_cells(tasks)
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
     line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     out = [line(COLUMNS), line(["-" * w for w in widths])] + [line(r) for r in rows]
-    return "\n".join(out + ["", "collections:"] + _collections_text(cat))
+    return "\n".join(out + ["", "collections:"] + _collections_text(cat, collections))
 
 
-def as_markdown(cat: Catalogue) -> str:
+def as_markdown(cat: Catalogue, lang: str | None = None) -> str:
+    tasks, names = _selection(cat, lang)
     header = "| " + " | ".join(COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    rows = ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in _column_cells(cat)]
+    rows = ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in _column_cells(tasks)]
     collections = [f"- `{r['name']}`: " + (", ".join(f"`{n}`" for n in r["tasks"]) or f"none: {r['note']}")
-                   for r in collection_rows(cat)]
+                   for r in collection_rows(cat, names)]
     return "\n".join([header, rule, *rows, "", "Collections:", "", *collections])

@@ -131,7 +131,8 @@ def _unique_key_loader():
     Merge keys (``<<: *anchor``) still override as YAML defines; only keys written twice are an error."""
     import yaml  # imported here: most io users never read YAML
 
-    class UniqueKeyLoader(yaml.SafeLoader):
+    # libyaml's parser where installed (the catalogue's files parse 10x faster), the same safe constructor
+    class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         def construct_mapping(self, node, deep=False):
             if isinstance(node, yaml.MappingNode):
                 seen: dict[Any, int] = {}

@@ -7,6 +7,7 @@ is not in the registry is a one-line :class:`UnknownLanguage` naming the file to
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,6 +43,7 @@ class Language:
     codes: dict[str, str] = field(compare=False, hash=False)  # backend scheme -> code
     iso639_3_aliases: tuple[str, ...] = ()
     articles: tuple[str, ...] = ()
+    article_regex: str | None = None  # a regex removed as is (MLQA's Arabic rule), besides ``articles``
     segmentation: str | None = None  # "whitespace" | "character"; None: no evaluation settings yet
     numbers: NumberConventions = NumberConventions()
     mgsm_answer_phrases: tuple[str, ...] = ()
@@ -64,7 +66,8 @@ def _language(code: str, row: dict[str, Any]) -> Language:
         code=code, name=row["name"], script=row["script"], iso639_3=row["iso639_3"], langid=row.get("langid"),
         iso639_3_aliases=tuple(row.get("iso639_3_aliases") or ()),
         codes={scheme: row[scheme] for scheme in BACKEND_SCHEMES if scheme in row},
-        articles=tuple(row.get("articles") or ()), segmentation=row.get("segmentation"),
+        articles=tuple(row.get("articles") or ()), article_regex=row.get("article_regex"),
+        segmentation=row.get("segmentation"),
         numbers=NumberConventions(decimal=numbers.get("decimal", "."),
                                   thousands=tuple(numbers.get("thousands", (",",))),
                                   space_thousands=bool(numbers.get("space_thousands", False))),
@@ -98,14 +101,32 @@ def registry(path: Path | None = None) -> dict[str, Language]:
     return _load(path, mtime_ns)
 
 
+def nearest_codes(code: str, n: int = 5) -> list[str]:
+    """Registry codes nearest to ``code``: by code, by ISO 639-3 code or alias, or by English name."""
+    table = registry()
+    wanted = str(code).strip().lower()
+    exact = [c for c, lang in table.items()
+             if wanted in (c.lower(), lang.iso639_3, lang.name.lower(), *lang.iso639_3_aliases)]
+    by_name = {lang.name.lower(): c for c, lang in table.items()}
+    close = difflib.get_close_matches(wanted, list(table), n=2 * n, cutoff=0.5)
+    close.sort(key=lambda c: c[:1] != wanted[:1])  # "kr": ko, ka, kk before ur, uk
+    close += [by_name[name] for name in difflib.get_close_matches(wanted, list(by_name), n=n, cutoff=0.6)]
+    if not exact and not close and wanted:
+        close = sorted(c for c in table if c[0] == wanted[0])
+    return list(dict.fromkeys(exact + close))[:n]
+
+
+def unknown_language_message(code: str) -> str:
+    near = nearest_codes(code)
+    hint = f"nearest known: {', '.join(near)}" if near else f"known: {', '.join(sorted(registry()))}"
+    return f"unknown language {code!r} ({hint}); a new language is an entry in {table_path()}"
+
+
 def language(code: str) -> Language:
     try:
         return registry()[code]
     except KeyError:
-        raise UnknownLanguage(
-            f"unknown language {code!r}: add an entry for it to {table_path()} "
-            f"(known: {', '.join(sorted(registry()))})"
-        ) from None
+        raise UnknownLanguage(unknown_language_message(code)) from None
 
 
 def evaluable_language(code: str) -> Language:
@@ -139,7 +160,12 @@ def language_name(code: str) -> str:
 
 def backend_code(code: str, scheme: str) -> str:
     """``code`` in a backend's ``scheme`` ("google", "nllb", "m2m100", "marian")."""
-    return language(code).codes[scheme]
+    lang = language(code)
+    if scheme not in lang.codes:
+        have = [c for c, entry in registry().items() if scheme in entry.codes]
+        raise UnknownLanguage(f"{lang.name} ({code}) has no {scheme} code in {table_path()}: the {scheme} backend "
+                              f"does not cover it; use another backend ({scheme} has {len(have)} languages)")
+    return lang.codes[scheme]
 
 
 def by_iso639_3(code3: str) -> str | None:

@@ -60,14 +60,21 @@ def is_punctuation(char: str) -> bool:
     """ASCII punctuation (including symbols such as $ and +) or any Unicode punctuation category."""
     return char in _ASCII_PUNCTUATION or unicodedata.category(char).startswith("P")
 
+# Characters of scripts written without spaces between words, each one token under ``segmentation: character``:
+# Han (zh, ja kanji), Hiragana and Katakana (ja), Thai.
 _HAN_CHARACTER = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f]"
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
+    "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f\u0e00-\u0e7f]"
 )
 
 
 @lru_cache(maxsize=64)
-def _article_pattern(articles: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, articles)) + r")\b") if articles else None
+@lru_cache(maxsize=128)
+def _article_pattern(articles: tuple[str, ...], article_regex: str | None = None) -> re.Pattern[str] | None:
+    """The language's articles as words, or/and its raw MLQA-style rule (Arabic: every "ال")."""
+    alternatives = ([r"\b(?:" + "|".join(map(re.escape, articles)) + r")\b"] if articles else []) + \
+        ([article_regex] if article_regex else [])
+    return re.compile("|".join(alternatives)) if alternatives else None
 
 
 def _mixed_segmentation(text: str) -> list[str]:
@@ -89,7 +96,7 @@ def normalize_answer(text: str, lang: str) -> str:
     """SQuAD/MLQA normalization for ``lang``; zh comes back as space-separated segmentation tokens."""
     entry = evaluable_language(lang)
     text = "".join(char for char in text.lower() if not is_punctuation(char))
-    article_pattern = _article_pattern(entry.articles)
+    article_pattern = _article_pattern(entry.articles, entry.article_regex)
     if article_pattern is not None:
         text = article_pattern.sub(" ", text)
     tokens = _mixed_segmentation(text) if entry.segmentation == "character" else text.split()

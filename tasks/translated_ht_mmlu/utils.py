@@ -3,7 +3,9 @@
 from functools import partial
 
 from harness_ext.catalogue.model import catalogue
-from harness_ext.eval.runtime import keep_subject, load_docs
+from harness_ext.eval.partition import member_rows
+from harness_ext.eval.runtime import load_docs, mmmlu_subject
+from tasks.tag_subsets import task_of_source
 
 __all__ = ["load_docs"]
 
@@ -12,7 +14,9 @@ def _register_subject_filters() -> None:
     for task in catalogue().tasks:
         if task.benchmark.name == "ht_mmlu":
             for leaf in task.leaves:
-                globals()[f"process_{leaf.member}"] = partial(keep_subject, subject=leaf.member)
+                globals()[f"process_{leaf.member}"] = partial(member_rows, field="Subject", member=leaf.member,
+                                                              key=mmmlu_subject,
+                                                              task_of=task_of_source("ht_mmlu", leaf.member))
 
 
 _register_subject_filters()

@@ -125,9 +125,10 @@ def test_subset_task_keeps_its_items_with_the_full_tasks_prompts(subset, base, f
 def test_global_mmlu_provenance_differs_per_language_and_subsets_stay_out_of_collections():
     cat = catalogue()
     origins = {lang: cat.task(f"translated_{lang}_global_mmlu").origin for lang in ("es", "ru", "zh")}
+    # the paper's tiers: es Gold Set (post-edited), ru MT with community edits, zh OpenAI's human translation
     assert origins == {"es": "machine_translated_post_edited", "ru": "machine_translated",
-                       "zh": "machine_translated_post_edited"}
-    assert cat.task("translated_zh_global_mmlu_cs").origin == "machine_translated_post_edited"
+                       "zh": "human_translated"}
+    assert cat.task("translated_zh_global_mmlu_cs").origin == "human_translated"
     assert [t.name for t in cat.collection_members("native_es")][0] == "native_es_include"
     members = {t.name for c in cat.collection_names() for t in cat.collection_members(c)}
     assert "translated_zh_global_mmlu" in members and "native_es_include" in members

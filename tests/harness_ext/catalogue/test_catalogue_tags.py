@@ -32,7 +32,7 @@ def test_post_edited_mt_is_an_origin_of_the_translated_group():
 
 def test_unknown_origin_is_one_line(tmp_path):
     def bad(raw):
-        raw["tasks"][1]["origin"] = "machine_translated_maybe"
+        raw["per_language"]["languages"]["ru"]["origin"] = "machine_translated_maybe"
 
     with pytest.raises(InputError) as err:
         load_catalogue(copy_catalogue(tmp_path, {"global_mmlu.yaml": bad}))
@@ -52,9 +52,12 @@ def test_subset_on_a_field_that_is_not_an_item_tag_is_one_line(tmp_path):
 def test_subsets_are_generated_per_task_and_not_for_variants():
     names = {t.name for t in catalogue().tasks if t.subset is not None}
     expected = set()
-    for lang in ("es", "ru", "zh"):
-        expected |= {f"native_{lang}_include_regional", f"native_{lang}_include_agnostic",
-                     f"translated_{lang}_global_mmlu_cs", f"translated_{lang}_global_mmlu_ca"}
+    for task in catalogue().tasks:
+        if task.subset is None and task.in_collections and task.benchmark.name == "include":
+            expected |= {f"{task.name}_regional", f"{task.name}_agnostic"}
+        if task.subset is None and task.benchmark.name == "global_mmlu":
+            expected |= {f"{task.name}_cs", f"{task.name}_ca"}
+    assert len(expected) == 2 * 44 + 2 * 41  # every INCLUDE and Global-MMLU language, no 5-shot variant
     assert names == expected
 
 

@@ -86,6 +86,26 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
+def _without_german(catalogue_dir: Path) -> None:
+    """The catalogue as it was before German: no German row in any benchmark's per-language block."""
+    for path in catalogue_dir.glob("*.yaml"):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rows = (raw.get("per_language") or {}).get("languages") or {}
+        if "de" in rows or any(t.get("language") == "de" for t in raw.get("tasks") or ()):
+            rows.pop("de", None)
+            raw["tasks"] = [t for t in raw.get("tasks") or () if t.get("language") != "de"]
+            path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _registry_without_german_settings(path: Path) -> Path:
+    """The registry as it was before German's evaluation settings: its translation codes only."""
+    table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    table["languages"]["de"] = {k: v for k, v in GERMAN.items()
+                                if k not in ("articles", "segmentation", "numbers", "mgsm")}
+    path.write_text(yaml.safe_dump(table, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _add_tasks(catalogue_file: Path, *tasks: dict) -> None:
     raw = yaml.safe_load(catalogue_file.read_text(encoding="utf-8"))
     raw["tasks"].extend(tasks)
@@ -103,6 +123,7 @@ def german(tmp_path, monkeypatch):
 
     catalogue_dir = tmp_path / "catalogue"
     shutil.copytree(CATALOGUE_DIR, catalogue_dir)
+    _without_german(catalogue_dir)
     _add_tasks(catalogue_dir / "xquad.yaml", XQUAD_DE)
     _add_tasks(catalogue_dir / "mgsm.yaml", MGSM_DE)
 
@@ -154,7 +175,8 @@ def test_adding_a_language_is_data_only(german):
 def test_without_the_registry_entry_german_tasks_fail_in_one_line(german, monkeypatch):
     from harness_ext.core.errors import InputError
 
-    monkeypatch.delenv("NATIVEVAL_LANGUAGES")  # the shipped registry: German has codes, no evaluation settings
+    # the registry before the recipe's first edit: German has codes, no evaluation settings
+    monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(_registry_without_german_settings(german.parent / "before.yaml")))
     from harness_ext.eval.runtime import LocalizedNumberFilter
 
     with pytest.raises(InputError) as caught:

@@ -11,8 +11,10 @@ import yaml
 
 from harness_ext.core.errors import InputError
 from harness_ext.core.languages import (
+    BACKEND_SCHEMES,
     TABLE,
     UnknownLanguage,
+    backend_code,
     by_iso639_3,
     codes,
     evaluable_language,
@@ -26,11 +28,14 @@ def test_entries_are_typed_and_complete():
     zh = language("zh")
     assert (zh.segmentation, zh.length_unit, zh.numbers.decimal) == ("character", "characters", ".")
     assert language("es").articles[:2] == ("el", "la") and language("es").numbers.space_thousands
-    assert evaluation_languages() == ["en", "es", "ru", "zh"]
+    from harness_ext.catalogue.model import builtin_catalogue
+
+    assert set(builtin_catalogue().languages) <= set(evaluation_languages())  # every catalogue language scores
+    assert {language(c).segmentation for c in ("ja", "th")} == {"character"}
     for code in codes():
         entry = language(code)
         assert entry.name and entry.script and len(entry.iso639_3) == 3
-        assert set(entry.codes) == {"google", "nllb", "m2m100", "marian"}, code
+        assert {"google", "nllb", "marian"} <= set(entry.codes) <= set(BACKEND_SCHEMES), code
 
 
 def test_iso639_3_codes_of_aya_ids_map_through_the_registry():
@@ -45,9 +50,30 @@ def test_unknown_code_is_one_line_naming_the_registry_file(code):
     assert "\n" not in str(caught.value) and str(TABLE) in str(caught.value) and repr(code) in str(caught.value)
 
 
-def test_a_language_without_evaluation_settings_is_a_one_line_error():
+def test_a_language_without_evaluation_settings_is_a_one_line_error(tmp_path, monkeypatch):
+    table = tmp_path / "languages.yaml"
+    table.write_text(yaml.safe_dump({"languages": {"fr": {
+        "name": "French", "script": "Latn", "iso639_3": "fra", "google": "fr", "nllb": "fra_Latn"}}}), encoding="utf-8")
+    monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(table))
     with pytest.raises(UnknownLanguage, match="no evaluation settings"):
         evaluable_language("fr")
+
+
+@pytest.mark.parametrize(("code", "nearest"), [("kr", "ko"), ("korean", "ko"), ("jp", "ja"), ("kor", "ko"),
+                                               ("Tagalog", "tl"), ("fil", "tl")])
+def test_an_unknown_code_names_the_nearest_known_ones_in_one_line(code, nearest):
+    with pytest.raises(UnknownLanguage) as caught:
+        language(code)
+    message = str(caught.value)
+    assert "\n" not in message and "nearest known:" in message
+    assert nearest in message.split("nearest known:")[1].split(")")[0].replace(" ", "").split(",")
+
+
+def test_a_backend_without_the_language_is_one_line():
+    assert "m2m100" not in language("ky").codes  # M2M100's 100 languages lack Kyrgyz
+    with pytest.raises(UnknownLanguage, match="no m2m100 code") as caught:
+        backend_code("ky", "m2m100")
+    assert "\n" not in str(caught.value)
 
 
 def test_another_table_by_environment_variable(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Known-answer tests for harness_ext.eval.metrics: extractive QA (en, es, ru, zh) and MGSM number extraction.
+"""Known-answer tests for harness_ext.eval.metrics: extractive QA and MGSM number extraction, every script.
 
 Every expected value below was worked out by hand (token counts noted beside the F1 cases).
 """
@@ -486,9 +486,102 @@ def test_unknown_language_is_a_one_line_error_naming_the_registry(call, lang):
 
 
 @pytest.mark.parametrize("call", LANGUAGE_CALLS)
-def test_a_registry_language_without_evaluation_settings_is_a_one_line_error(call):
+def test_a_registry_language_without_evaluation_settings_is_a_one_line_error(call, tmp_path, monkeypatch):
+    import yaml
+
+    from harness_ext.core.languages import TABLE
+
+    table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    fr = table["languages"]["fr"]
+    for key in ("articles", "segmentation", "numbers", "mgsm"):  # codes for translation and langid only
+        fr.pop(key, None)
+    registry = tmp_path / "languages.yaml"
+    registry.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(registry))
     with pytest.raises(UnsupportedLanguage) as caught:
-        call("fr")  # in the registry for translation and langid, without articles / segmentation / numbers
+        call("fr")
     message = str(caught.value)
     assert "\n" not in message and "'fr'" in message and "no evaluation settings" in message
-    assert "en, es, ru, zh" in message  # the evaluable languages it lists
+    listed = message.split("evaluable: ")[1].rstrip(")").split(", ")  # the evaluable languages it lists
+    assert {"en", "es", "ru", "zh", "de"} <= set(listed) and "fr" not in listed
+
+
+# --------------------------------------------------------------------------- every registry language
+# QA normalization: MLQA's own rules for ar, de, vi (mlqa_evaluation_v1.py), grammar articles elsewhere, and
+# per-character tokens for the scripts written without spaces (ja, th).
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("ar", "الكتاب الأحمر", "كتاب أحمر"),  # MLQA removes every "ال"
+        ("de", "Der Vertrag und ein Haus", "vertrag und haus"),
+        ("vi", "Cái nhà của tôi", "nhà tôi"),  # MLQA's vi list: của, là, cái, chiếc, những
+        ("fr", "La Tour Eiffel et les jardins", "tour eiffel et jardins"),
+        ("it", "Il gatto e lo specchio", "gatto e specchio"),
+        ("pt", "O livro e as casas", "livro e casas"),
+        ("nl", "De kat en het huis", "kat en huis"),
+        ("el", "Η Αθήνα και το σπίτι", "αθήνα και σπίτι"),
+        ("hu", "A ház és az autó", "ház és autó"),
+        ("hi", "भारत की राजधानी।", "भारत की राजधानी"),  # MLQA: Hindi has no articles
+        ("ko", "서울은 수도이다.", "서울은 수도이다"),  # Hangul is written with spaces: whitespace tokens
+        ("ja", "東京タワー、です。", "東 京 タ ワ ー で す"),
+        ("th", "กรุงเทพ มหานคร", "ก ร ุ ง เ ท พ ม ห า น ค ร"),
+        ("uk", "Київ — столиця.", "київ столиця"),
+    ],
+)
+def test_normalize_answer_in_every_script(lang, text, expected):
+    assert normalize_answer(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "prediction", "gold", "f1"),
+    [
+        ("ja", "東京です", "東京", 2 * (2 / 4) * 1 / (2 / 4 + 1)),  # 2 of 4 characters: P 1/2, R 1
+        ("th", "ในกรุงเทพ", "กรุงเทพ", 2 * (7 / 9) / (7 / 9 + 1)),  # 7 of 9 characters
+        ("ar", "في القاهرة", "القاهرة", 2 * (1 / 2) / (1 / 2 + 1)),  # "قاهرة" is one of two tokens
+        ("ko", "서울 특별시", "서울", 2 * (1 / 2) / (1 / 2 + 1)),
+    ],
+)
+def test_partial_credit_follows_the_languages_segmentation(lang, prediction, gold, f1):
+    assert qa_f1(prediction, [gold], lang) == pytest.approx(f1)
+    assert qa_include(prediction, [gold], lang) == 1.0 and qa_exact_match(prediction, [gold], lang) == 0.0
+
+
+# MGSM: the answer phrases of lm-eval's mgsm_native_cot_<lang> exemplars, each language's number conventions
+# (decimal comma, dot or space thousands) and native digits.
+@pytest.mark.parametrize(
+    ("lang", "output", "target", "strict", "flexible"),
+    [
+        ("de", "10 + 8 = 18. Die Antwort lautet 18.", 18, 1.0, 1.0),
+        ("de", "Die Antwort lautet 1.234,5.", 1234.5, 1.0, 1.0),
+        ("fr", "La réponse est 1 234.", 1234, 1.0, 1.0),
+        ("fr", f"La réponse est 1{NARROW_NBSP}234,5 €.", 1234.5, 1.0, 1.0),
+        ("ja", "10+8=18。答えは18です。", 18, 1.0, 1.0),
+        ("bn", "১০ + ৮ = ১৮। উত্তর হল ১৮।", 18, 1.0, 1.0),  # Bengali digits
+        ("bn", "The answer is 18.", 18, 1.0, 1.0),  # lm-eval's bn regex keeps English
+        ("sw", "Jibu ni 1,234.", 1234, 1.0, 1.0),
+        ("te", "సమాధానం 25.", 25, 1.0, 1.0),
+        ("th", "10 + 8 = 18 คำตอบคือ 18", 18, 1.0, 1.0),
+        ("th", "ดังนั้นได้ ๑๘ ลูก", 18, 0.0, 1.0),  # Thai digits, no phrase: flexible only
+        ("ko", "따라서 답은 18입니다.", 18, 1.0, 1.0),
+        ("ar", "الإجابة هي 18.", 18, 1.0, 1.0),
+        ("ar", "الإجابة هي ١٨.", 18, 1.0, 1.0),  # Arabic-Indic digits
+        ("hi", "इसलिए उत्तर है 18।", 18, 1.0, 1.0),
+        ("hi", "उत्तर है १८", 18, 1.0, 1.0),  # Devanagari digits
+        ("uk", "Відповідь: 1 234", 1234, 1.0, 1.0),
+        ("pl", "Odpowiedź to 2,5.", 2.5, 1.0, 1.0),
+        ("tr", "Cevap: 1.234", 1234, 1.0, 1.0),
+        ("vi", "Câu trả lời là 18.", 18, 1.0, 1.0),
+        ("de", "Die Antwort lautet 17.", 18, 0.0, 0.0),
+    ],
+)
+def test_mgsm_phrases_and_numbers_of_every_language(lang, output, target, strict, flexible):
+    assert mgsm_scores(output, target, lang) == {"strict-match": strict, "flexible-extract": flexible}
+
+
+def test_every_mgsm_language_of_lm_eval_has_its_answer_phrase():
+    from harness_ext.catalogue.from_lmeval import lmeval_tasks_dir
+    from harness_ext.core.languages import language
+
+    for path in (lmeval_tasks_dir() / "mgsm" / "native_cot").glob("mgsm_native_cot_*.yaml"):
+        lang = path.stem.rsplit("_", 1)[1]
+        assert language(lang).mgsm_answer_phrases, lang
