@@ -366,14 +366,17 @@ def t_p_value(value: float, se: float, df: float | None) -> float:
 # --- one estimate from items ----------------------------------------------------------------------------
 def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float], clusters: np.ndarray, *,
                     resamples: int = 10_000, seed: int = 0, confidence: float = CONFIDENCE,
-                    bootstrap_method: str = CLUSTER_BOOTSTRAP, interval: str = "percentile") -> Estimate:
+                    bootstrap_method: str = CLUSTER_BOOTSTRAP, interval: str = "percentile",
+                    boot: np.ndarray | None = None) -> Estimate:
     """sum_r coef[r] * (mean of values[r] over masks[r]): a mean, a paired difference (one row of differences),
     or a contrast of two subsets sharing clusters (rows masked by subset, coef (1, -1)).
 
     The engine behind every item-level estimate here: G = clusters among the items in any mask; G < 2 no
     inference; G < FEW_CLUSTERS the CR1 SE with t(G-1); else the cluster bootstrap: ``interval="percentile"``
     (means: the percentile CI, p by inverting it, the CR1 SE beside it) or ``"normal"`` (differences: the SE of
-    the resampled values with a normal interval and p, as :func:`pairwise` computes them for every pair)."""
+    the resampled values with a normal interval and p, as :func:`pairwise` computes them for every pair).
+    ``boot``: the statistic's resampled values when already drawn (the same draws this call would make), as
+    :func:`paired_arrays_differences` shares them."""
     values = np.atleast_2d(np.asarray(values, dtype=float))
     masks = np.atleast_2d(np.asarray(masks, dtype=bool))
     coef = np.asarray(coef, dtype=float)
@@ -400,7 +403,8 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
                         few_clusters_note(g), naive, float(g - 1))
     index = local  # items x clusters over the used items
     used_values, used_masks = values[:, used], masks[:, used]
-    boot = bootstrap_means(used_values, used_masks, index, resamples, seed) @ coef
+    if boot is None:
+        boot = bootstrap_means(used_values, used_masks, index, resamples, seed) @ coef
     if interval == "normal":
         se_boot = float(np.nanstd(boot, ddof=1))
         return normal_estimate(value, se_boot, n_items, g, bootstrap_method, naive, confidence)
@@ -457,8 +461,9 @@ def paired_difference(a: Mapping[str, float], b: Mapping[str, float], clusters: 
 
 def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[str] | None = None, *,
                              binary: bool | None = None, resamples: int = 10_000, seed: int = 0,
-                             confidence: float = CONFIDENCE) -> Estimate:
-    """:func:`paired_difference` on aligned arrays (item k of ``x`` is item k of ``y``)."""
+                             confidence: float = CONFIDENCE, boot: np.ndarray | None = None) -> Estimate:
+    """:func:`paired_difference` on aligned arrays (item k of ``x`` is item k of ``y``); ``boot``: the resampled
+    mean differences when already drawn (:func:`paired_arrays_differences`)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("a paired difference needs two equally long score lists")
@@ -466,7 +471,7 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
     clustered = count_clusters(index) < x.size
     method = "paired cluster bootstrap" if clustered else "paired bootstrap"
     estimate = linear_estimate(x - y, np.ones(x.size, bool), [1.0], index, resamples=resamples, seed=seed,
-                               confidence=confidence, bootstrap_method=method, interval="normal")
+                               confidence=confidence, bootstrap_method=method, interval="normal", boot=boot)
     if binary is None:
         binary = is_binary(np.concatenate([x, y]))
     if binary and not clustered and estimate.value is not None and x.size:
@@ -474,6 +479,38 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
         p = float(mcnemar_exact(int(((x == top) & (y != top)).sum()), int(((y == top) & (x != top)).sum())))
         return replace(estimate, p_value=p, method=MCNEMAR)
     return estimate
+
+
+def paired_arrays_differences(x: np.ndarray, others: Sequence[np.ndarray], clusters: np.ndarray, *,
+                              resamples: int = 10_000, seed: int = 0,
+                              confidence: float = CONFIDENCE) -> list[Estimate | None]:
+    """:func:`paired_arrays_difference` of ``x`` minus each of ``others`` over the units both scored (NaN: not
+    scored; None where none), from ONE set of cluster draws: every comparison whose units span all the clusters
+    of ``x``'s units gets the draws a call of its own would make (same clusters, same numbering, same seed),
+    so the results equal separate calls up to float rounding; the rest are drawn alone.
+
+    ``clusters``: integer cluster id per unit, numbered in sorted cluster-label order (dense)."""
+    x = np.asarray(x, dtype=float)
+    index = np.asarray(clusters, dtype=np.int64)
+    scored = ~np.isnan(x)
+    g_all = count_clusters(index[scored])
+    masks = [scored & ~np.isnan(np.asarray(y, dtype=float)) for y in others]
+    together = [j for j, m in enumerate(masks) if m.any() and count_clusters(index[m]) == g_all]
+    boots: dict[int, np.ndarray] = {}
+    if len(together) > 1 and g_all >= FEW_CLUSTERS:
+        _, dense = np.unique(index[scored], return_inverse=True)
+        diffs = np.vstack([np.where(masks[j], x - np.asarray(others[j], dtype=float), 0.0)[scored] for j in together])
+        shared = bootstrap_means(diffs, np.vstack([masks[j][scored] for j in together]), dense, resamples, seed)
+        boots = {j: shared[:, k] for k, j in enumerate(together)}
+    out: list[Estimate | None] = []
+    for j, (y, mask) in enumerate(zip(others, masks, strict=True)):
+        if not mask.any():
+            out.append(None)
+            continue
+        out.append(paired_arrays_difference(x[mask], np.asarray(y, dtype=float)[mask], index[mask],
+                                            resamples=resamples, seed=seed, confidence=confidence,
+                                            boot=boots.get(j)))
+    return out
 
 
 def contrast_estimate(values: Sequence[float], in_a: Sequence[bool], in_b: Sequence[bool],

@@ -210,17 +210,20 @@ class Aligned:
     """A by-items GapData as arrays over the native variant's units, in key order (``model|item``), built once
     per test set: every finding and interaction of it reads these instead of the per-unit dicts."""
 
-    units: list[Unit]
     scores: dict[str, np.ndarray]  # variant -> score per unit, NaN where the variant did not score it
     cluster: np.ndarray  # cluster id per unit, ids numbered in sorted cluster-label order
-    n_clusters: int  # ids in use are below this
+    cluster_names: np.ndarray  # the labels of the ids, sorted
     model: np.ndarray  # index into ``models`` per unit
     models: list[str]
+
+    @property
+    def n_clusters(self) -> int:  # ids in use are below this
+        return int(self.cluster_names.size)
 
     def other(self, translators: Sequence[str], translator: str) -> np.ndarray:
         """One variant's scores, or (``pooled``) the per-unit mean of every translator (NaN unless all scored)."""
         if translator != POOLED:
-            return self.scores.get(translator, np.full(len(self.units), np.nan))
+            return self.scores.get(translator, np.full(self.cluster.size, np.nan))
         return np.vstack([self.scores[n] for n in translators]).mean(axis=0)
 
     def shared(self, other: np.ndarray) -> np.ndarray:
@@ -238,10 +241,52 @@ class GapData:
     method: str
     judge: str | None
     by_items: bool  # units are items (paired) or cells (t-interval over cells)
-    variants: dict[str, dict[Unit, float]] = field(default_factory=dict)  # train_data -> unit -> score
-    clusters: dict[Unit, str] = field(default_factory=dict)
+    _variants: dict[str, dict[Unit, float]] = field(default_factory=dict)  # train_data -> unit -> score
+    _clusters: dict[Unit, str] = field(default_factory=dict)
     headline: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (model, lang) -> variant
     judge_prompt: str | None = None
+    # a by-items test set pooled over languages: the per-language GapData it is made of. Its arrays are joined
+    # from theirs; its per-unit dicts (``variants``, ``clusters``: only the claims read them) built on demand.
+    parts: tuple[GapData, ...] = ()
+
+    @property
+    def variants(self) -> dict[str, dict[Unit, float]]:
+        self._join_parts()
+        return self._variants
+
+    @property
+    def clusters(self) -> dict[Unit, str]:
+        self._join_parts()
+        return self._clusters
+
+    @cached_property
+    def variant_names(self) -> frozenset[str]:
+        if self.parts:
+            return frozenset(n for p in self.parts for n in p.variant_names)
+        return frozenset(self._variants)
+
+    @property
+    def has_native(self) -> bool:
+        if self.parts:
+            return any(p.has_native for p in self.parts)
+        return bool(self._variants.get(NATIVE_DATA))
+
+    @property
+    def has_clusters(self) -> bool:
+        return any(p.has_clusters for p in self.parts) if self.parts else bool(self._clusters)
+
+    def _join_parts(self) -> None:
+        """Items keep their language (``zh|q1``) and their cluster within it."""
+        if not self.parts or self._variants:
+            return
+        for m in self.parts:
+            lang = m.test_set.language
+            for variant, units in m.variants.items():
+                target = self._variants.setdefault(variant, {})
+                for (model, item), value in units.items():
+                    unit = (model, f"{lang}|{item}")
+                    target[unit] = value
+                    self._clusters[unit] = f"{lang}|{m.clusters.get((model, item), item)}"
 
     @property
     def config(self) -> tuple[str, str, str]:
@@ -252,7 +297,7 @@ class GapData:
         return self.variants.get(NATIVE_DATA, {})
 
     def translators(self, origin: str = "translated") -> list[str]:
-        return sorted(v for v in self.variants if training_origin(v) == origin)
+        return sorted(v for v in self.variant_names if training_origin(v) == origin)
 
     def other(self, translator: str) -> dict[Unit, float]:
         """Scores of one variant, or (``pooled``) the per-unit mean of every translator that has the unit's
@@ -274,18 +319,51 @@ class GapData:
     @cached_property
     def aligned(self) -> Aligned:
         """The by-items variants as arrays (see :class:`Aligned`)."""
+        if self.parts:
+            return _joined(self.parts)
         units = sorted(self.native, key=_key)
         scores = {name: np.array([values.get(u, np.nan) for u in units], dtype=float)
                   for name, values in self.variants.items()}
-        labels = np.array([str(self.clusters.get(u, u[-1])) for u in units], dtype=str)
-        names, cluster = np.unique(labels, return_inverse=True) if units else (np.array([]), np.zeros(0, int))
+        clusters = self._clusters
+        labels = np.array([str(clusters.get(u, u[-1])) for u in units], dtype=str)
+        names, cluster = np.unique(labels, return_inverse=True) if units else (np.array([], str), np.zeros(0, int))
         models, model = np.unique(np.array([u[0] for u in units], dtype=str), return_inverse=True) if units else (
             np.array([]), np.zeros(0, int))
-        return Aligned(units, scores, cluster.astype(np.int64), len(names), model, [str(m) for m in models])
+        return Aligned(scores, cluster.astype(np.int64), names, model, [str(m) for m in models])
+
+
+def _joined(parts: Sequence[GapData]) -> Aligned:
+    """A test set pooled over languages from its languages' arrays: units part after part (the order changes
+    only float rounding), clusters ``lang|cluster`` renumbered in sorted label order (the draws follow it)."""
+    arrays = [(p.test_set.language, p.aligned) for p in parts]
+    labels = np.concatenate([np.char.add(f"{lang}|", a.cluster_names.astype(str)) for lang, a in arrays])
+    names, renumber = np.unique(labels, return_inverse=True)
+    clusters, offset = [], 0
+    for _, a in arrays:
+        clusters.append(renumber[offset + a.cluster])
+        offset += a.n_clusters
+    models = sorted({m for _, a in arrays for m in a.models})
+    model = np.concatenate([np.searchsorted(models, np.asarray(a.models, dtype=str))[a.model]
+                            if a.models else a.model for _, a in arrays])
+    variants = sorted({v for _, a in arrays for v in a.scores})
+    scores = {v: np.concatenate([a.scores.get(v, np.full(a.cluster.size, np.nan)) for _, a in arrays])
+              for v in variants}
+    return Aligned(scores, np.concatenate(clusters).astype(np.int64), names, model.astype(np.int64), models)
 
 
 def _key(unit: Unit) -> str:
     return "|".join(unit)
+
+
+def gap_estimates(data: GapData, translators: Sequence[str], *, resamples: int,
+                  seed: int) -> list[stats.Estimate | None]:
+    """Each translator's (or ``pooled``) gap; by items, all from one shared set of cluster draws."""
+    if not data.by_items:
+        return [gap_estimate(data, t, resamples=resamples, seed=seed) for t in translators]
+    aligned = data.aligned
+    names = data.translators()
+    return stats.paired_arrays_differences(aligned.scores[NATIVE_DATA], [aligned.other(names, t) for t in translators],
+                                           aligned.cluster, resamples=resamples, seed=seed, confidence=CONFIDENCE)
 
 
 def gap_estimate(data: GapData, translator: str, *, resamples: int, seed: int) -> stats.Estimate | None:
@@ -324,11 +402,10 @@ def judge_verdict(estimate: stats.Estimate, unit: str) -> tuple[str, float | Non
     return verdict, _f(mde), note
 
 
-def _finding(data: GapData, translator: str, *, resamples: int, seed: int) -> Finding | None:
-    estimate = gap_estimate(data, translator, resamples=resamples, seed=seed)
+def _finding(data: GapData, translator: str, estimate: stats.Estimate | None) -> Finding | None:
     if estimate is None:
         return None
-    unit = "cells" if not data.by_items else ("clusters" if data.clusters else "items")
+    unit = "cells" if not data.by_items else ("clusters" if data.has_clusters else "items")
     verdict, mde, note = judge_verdict(estimate, unit)
     if data.by_items:
         aligned = data.aligned
@@ -377,10 +454,12 @@ def findings_of(series: Iterable[GapData], *, resamples: int = 2000, seed: int =
     out = []
     for data in series:
         translators = data.translators()
-        if not data.native or not translators:
+        if not data.has_native or not translators:
             continue
-        for translator in [*translators, POOLED] if len(translators) > 1 else translators:
-            finding = _finding(data, translator, resamples=resamples, seed=seed)
+        compared = [*translators, POOLED] if len(translators) > 1 else translators
+        estimates = gap_estimates(data, compared, resamples=resamples, seed=seed)
+        for translator, estimate in zip(compared, estimates, strict=True):
+            finding = _finding(data, translator, estimate)
             if finding is not None:
                 out.append(finding)
     return sorted(out, key=finding_order)
@@ -447,6 +526,7 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
     for (ts, lr, tuning, method, judge, prompt), members in grouped.items():
         by_items = all(s.items for s in members)
         data = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
+        clusters = data.clusters
         for s in members:
             cell = (s.training.base_model, ts.language)
             variant = _variant(s.training.train_data)
@@ -457,7 +537,7 @@ def measured_series(scores: Sequence[MeasuredScore]) -> list[GapData]:
                     unit = (s.training.base_model, str(item))
                     target[unit] = float(value)
                     if s.clusters and item in s.clusters:
-                        data.clusters[unit] = str(s.clusters[item])
+                        clusters[unit] = str(s.clusters[item])
             else:
                 target[cell] = s.value
         out.append(data)
@@ -477,21 +557,14 @@ def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
         if len(set(languages)) < 2 or len(set(languages)) < len(languages):
             continue
         by_items = all(m.by_items for m in members)
-        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt)
+        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt,
+                         parts=tuple(sorted(members, key=lambda m: m.test_set.language)) if by_items else ())
         for m in members:
-            lang = m.test_set.language
             for cell, scores in m.headline.items():
                 pooled.headline.setdefault(cell, {}).update(scores)
                 if not by_items:
                     for variant, value in scores.items():
                         pooled.variants.setdefault(variant, {})[cell] = value
-            if by_items:
-                for variant, units in m.variants.items():
-                    target = pooled.variants.setdefault(variant, {})
-                    for (model, item), value in units.items():
-                        unit = (model, f"{lang}|{item}")
-                        target[unit] = value
-                        pooled.clusters[unit] = f"{lang}|{m.clusters.get((model, item), item)}"
         out.append(pooled)
     return out
 
