@@ -107,6 +107,29 @@ def test_the_findings_fill_the_first_screen_and_nothing_scrolls_sideways(driver,
                                          img) for img in images)  # figures shrink to the screen
 
 
+@pytest.mark.parametrize("width", [1400, 400])
+def test_the_cross_language_section_shows_a_row_and_a_point_per_language(driver, paper_site, width, tmp_path):
+    """The published numbers cover es, ru and zh: one table row per language (named, not coded), the figure
+    loads and fits the screen, and the section fits the page at both widths."""
+    show(driver, paper_site / "index.html", width, open_all=True)
+    section = driver.find_element("id", "section-cross-language")
+    driver.execute_script("arguments[0].scrollIntoView();", section)
+    rows = section.find_elements("css selector", "table#cross-language tbody tr")
+    languages = [row.find_elements("css selector", "td")[1].text for row in rows]
+    assert languages == ["Spanish (es)", "Russian (ru)", "Simplified Chinese (zh)"]
+    russian = rows[1].find_elements("css selector", "td")
+    assert russian[4].text.startswith(("+", "-")) and "[" in russian[4].text  # a gap with its CI
+    assert "native: none" in rows[0].text  # Spanish has no native test set in the study: said, not blank
+    images = section.find_elements("css selector", "figure img")
+    assert len(images) == 1
+    assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", images[0])
+    assert driver.execute_script("var r = arguments[0].getBoundingClientRect();"
+                                 "return r.left >= 0 && r.right <= window.innerWidth && r.height > 50", images[0])
+    assert driver.execute_script("return arguments[0].getBoundingClientRect().right <= window.innerWidth", section)
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    assert section.screenshot(str(tmp_path / f"cross-language-{width}.png"))
+
+
 def test_page_shows_the_ranking_the_flips_and_the_round_trip(driver, site):
     show(driver, site / "index.html", 1400, open_all=True)
     ranking = driver.find_element("css selector", "table[id^='ranking-cmmlu_zh_native']")
