@@ -49,9 +49,9 @@ def build(board: Board) -> Section | None:
     if not board.cross_language:
         return None
     table = Table("cross-language", "", [
-        Column("kind", "numbers"), Column("language", "language", always=True),
-        Column("native", "native test sets", "number"), Column("translated", "translated test sets", "number"),
-        Column("gap", "native − translated [95% CI]"), Column("models", "models", "int"),
+        Column("language", "language", always=True), Column("kind", "numbers"),
+        Column("native", "native sets, mean (%)", "number"), Column("translated", "translated sets, mean (%)", "number"),
+        Column("gap", "native − translated (points) [95% CI]"), Column("models", "models", "int"),
         Column("tau", "Kendall τ [95% CI]"), Column("discordant", "pairs ordered differently", "int"),
         Column("sets", "test sets"), Column("note", "note")], sortable=False)
     for row in board.cross_language:
