@@ -4,8 +4,9 @@ M models x T test sets x N items with per-item samples (default 50 x 20 x 1,000,
 passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Prints, from one run:
 (a) nativeval: every test set's per-model cluster-bootstrap CIs and all M(M-1)/2 pairwise tests, with
     the resamples shared across models and pairs (harness_ext.leaderboard.model.column_stats), then the
-    findings (native- minus translated-trained gap per test set) from the same per-item scores - no second
-    pass over the samples;
+    findings (native- minus translated-trained gap per test set, per translator and pooled, and pooled over
+    languages) from the same per-item scores - no second pass over the samples; a test set's gaps read the
+    first 2,000 of its columns' cluster draws again (stats.shared_draws) and share them across translators;
 (b) naive: one paired bootstrap per pair in a Python loop (measured on --naive-pairs pairs, scaled to all);
 (c) ideal: only the shared resampled means (bootstrap_means), the part no method can skip;
 with wall and CPU time and peak memory (tracemalloc: numpy's allocations included). Goal: (a) within 1.5x of
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness_ext.catalogue.model import catalogue  # noqa: E402
 from harness_ext.core import stats  # noqa: E402
 from harness_ext.leaderboard.findings import measured_findings  # noqa: E402
-from harness_ext.leaderboard.model import Entry, column_stats  # noqa: E402
+from harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402
 from harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
 
 VARIANTS = ("native", "google", "cohere")  # the models are base models x training data, as in a study
@@ -108,10 +109,11 @@ def main() -> None:
     print(f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
           f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads")
 
-    def ours_work() -> None:
-        for column in columns:
-            column_stats(column, entries, args.resamples, seed=0)
-        measured_findings(findings_input(entries), resamples=2000, seed=0)
+    def ours_work() -> None:  # as build_board: the findings read the first of the columns' draws again
+        with stats.shared_draws(findings_resamples(args.resamples)):
+            for column in columns:
+                column_stats(column, entries, args.resamples, seed=0)
+            measured_findings(findings_input(entries), resamples=findings_resamples(args.resamples), seed=0)
 
     ours, ours_cpu, ours_peak = measure("(a) nativeval: shared resamples, all pairs, findings", ours_work)
 

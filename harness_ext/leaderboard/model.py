@@ -348,14 +348,15 @@ def build_board(options: LeaderboardOptions) -> Board:
     baseline_entry = find_baseline(entries, options.baseline_model) if options.baseline_model else None
     columns = ordered_columns(entries)
     board_stats = {}
-    for column in columns:
-        col = column_stats(column, entries, options.resamples, options.seed)
-        if col is not None:
-            board_stats[column] = col
-    board = Board(options, entries, columns, board_stats, report.warnings, report.superseded,
-                  report.missing_headline, missing_sources(entries), published.cells, published.not_shown,
-                  baseline_entry=baseline_entry)
-    add_findings(board)
+    with stats.shared_draws(findings_resamples(options.resamples)):  # the findings reuse the columns' draws
+        for column in columns:
+            col = column_stats(column, entries, options.resamples, options.seed)
+            if col is not None:
+                board_stats[column] = col
+        board = Board(options, entries, columns, board_stats, report.warnings, report.superseded,
+                      report.missing_headline, missing_sources(entries), published.cells, published.not_shown,
+                      baseline_entry=baseline_entry)
+        add_findings(board)
     folders = judge_dirs([Path(p) for p in options.results])
     if folders:
         from harness_ext.judge.report import build_report
@@ -370,12 +371,17 @@ def build_board(options: LeaderboardOptions) -> Board:
     return board
 
 
+def findings_resamples(resamples: int) -> int:
+    """The findings' resamples: at most 2,000 (a gap's normal interval needs only its SE)."""
+    return min(resamples, 2000)
+
+
 def add_findings(board: Board) -> None:
     """Findings, claims and the cross-language view, from the rows already read (and the published cells)."""
     from harness_ext.leaderboard import claims, cross_language, findings
 
     scores = measured_scores(board)
-    resamples = min(board.resamples, 2000)
+    resamples = findings_resamples(board.resamples)
     if scores:
         board.findings = findings.measured_findings(scores, resamples=resamples, seed=board.seed)
         board.cross_language += cross_language.cross_language(
@@ -384,8 +390,10 @@ def add_findings(board: Board) -> None:
         board.reference_findings = findings.reference_findings(board.reference_cells)
         board.cross_language += cross_language.reference_cross_language(board.reference_cells)
     if scores or board.reference_cells:
-        board.claims = claims.claims_side_by_side(board.reference_cells or None, scores or None,
-                                                  resamples=resamples, seed=board.seed)
+        board.claims = claims.claims_side_by_side(
+            board.reference_cells or None, scores or None, resamples=resamples, seed=board.seed,
+            reference_findings=board.reference_findings.findings if board.reference_cells else None,
+            measured_findings=board.findings.findings if scores else None)
 
 
 def variant_groups(entries: list[Entry]) -> list[tuple[tuple[str, tuple[str, str, str, str]], list[Entry]]]:
