@@ -246,3 +246,90 @@ def test_inconclusive_says_how_many_clusters_would_be_needed():
     assert f.verdict == "inconclusive" and f.n_clusters == 30
     needed = int(f.note.split("about ")[1].split(" clusters")[0])
     assert needed > 30 and f"(have {f.n_clusters})" in f.note
+
+
+# --- one set of draws per test set ---------------------------------------------------------------------------
+def two_language_rows(seed: int = 3) -> list[MeasuredScore]:
+    """XQuAD es and ru (passages of 4), two base models, native and two translators (planted gap 0.2)."""
+    rng = random.Random(seed)
+    rows = []
+    for lang in ("es", "ru"):
+        ts = TestSet("xquad", lang, "human_translated", "exact_match", "free_form", percent=True,
+                     task=f"translated_{lang}_xquad")
+        clusters = {f"q{i}": f"c{i // 4}" for i in range(400)}
+        for base in ("m1", "m2"):
+            for data, rate in (("native", 0.6), ("cohere", 0.4), ("google", 0.45)):
+                rows.append(MeasuredScore(ts, Training(base, data, "1e-4", "mono"), rate,
+                                          items=planted_items(rng, 400, rate), clusters=clusters))
+    return rows
+
+
+def counting_draws(monkeypatch) -> list[int]:
+    from harness_ext.core import stats
+
+    calls: list[int] = []
+    real = stats.cluster_counts
+
+    def counted(n_clusters, draws, rng):
+        calls.append(n_clusters)
+        return real(n_clusters, draws, rng)
+
+    monkeypatch.setattr(stats, "cluster_counts", counted)
+    return calls
+
+
+def close(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-9 * max(1, abs(a)))
+
+
+def test_every_translator_and_the_pooled_gap_share_one_draw_and_match_separate_draws(monkeypatch):
+    from harness_ext.leaderboard.findings import findings_of, gap_estimate, measured_series
+
+    series = measured_series(two_language_rows())
+    assert [d.test_set.language for d in series] == ["es", "ru", "all"]
+    alone = {(d.test_set.language, t): gap_estimate(d, t, resamples=400, seed=5)
+             for d in series for t in ("cohere", "google", POOLED)}
+    calls = counting_draws(monkeypatch)
+    shared = findings_of(series, resamples=400, seed=5)
+    assert sorted(calls) == [100, 100, 200]  # one draw per test set (es, ru: 100 passages; all: 200), not three
+    assert len(shared) == 9
+    for f in shared:
+        e = alone[(f.language, f.translator)]
+        assert close(f.gap, e.value) and close(f.ci_low, e.ci_low) and close(f.ci_high, e.ci_high)
+        assert close(f.p_value, e.p_value) and f.n_clusters == e.n_clusters
+
+
+def test_the_pooled_language_set_joined_from_arrays_equals_one_built_from_items():
+    from dataclasses import replace
+
+    from harness_ext.leaderboard.findings import findings_of, measured_series
+
+    pooled_set = measured_series(two_language_rows())[-1]
+    assert pooled_set.parts and pooled_set.test_set.language == "all"
+    from_items = replace(pooled_set, parts=(), _variants=pooled_set.variants, _clusters=pooled_set.clusters)
+    assert len(from_items.variants["native"]) == 1600 and from_items.clusters[("m1", "es|q5")] == "es|c1"
+    joined, built = findings_of([pooled_set], resamples=300), findings_of([from_items], resamples=300)
+    assert [f.translator for f in joined] == [f.translator for f in built] == ["pooled", "cohere", "google"]
+    for a, b in zip(joined, built, strict=True):
+        assert (a.n_items, a.n_clusters, a.n_cells) == (b.n_items, b.n_clusters, b.n_cells) == (1600, 200, 4)
+        assert close(a.gap, b.gap) and close(a.ci_low, b.ci_low) and close(a.ci_high, b.ci_high)
+
+
+def test_findings_read_the_draws_the_test_set_statistics_already_made(monkeypatch):
+    """Under stats.shared_draws the first resamples drawn for a test set's clusters are served again: the
+    findings draw nothing the per-model statistics drew, and their numbers do not change."""
+    import numpy as np
+
+    from harness_ext.core import stats
+
+    rows = two_language_rows()
+    without = measured_findings(rows, resamples=300, seed=2).findings
+    calls = counting_draws(monkeypatch)
+    with stats.shared_draws(300):
+        for n_clusters in (100, 200):  # as column_stats draws for the test sets: more resamples, same seed
+            stats.bootstrap_means(np.ones((1, n_clusters)), np.ones((1, n_clusters), bool), np.arange(n_clusters),
+                                  1000, seed=2)
+        drawn = len(calls)
+        within = measured_findings(rows, resamples=300, seed=2).findings
+    assert drawn == 2 and len(calls) == 2  # the findings drew nothing new (the interactions draw other clusters:
+    assert within == without              # none here: one origin and answer form only)
