@@ -26,7 +26,7 @@ from harness_ext.study.plan import HashCache, build_plan, compute_keys
 from harness_ext.study.runner import StudyRunner, load_plan
 from harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
 from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_stand_in_outputs
 
 HOSTILE = ["../../victim", "../victim", "/tmp/nativeval-hostile-victim", "a/b", "a\\b", ".hidden", "..", ".", "-rf",
            "x" * 300, "nul\0byte", "con", "new\nline"]
@@ -154,13 +154,7 @@ def test_study_plans_only_safe_folders_even_for_names_that_skipped_the_checks(wo
     assert len({s.out for s in plan.steps.values()}) == len(plan.steps)
 
     def executor(argv, env, log):
-        flag = "--output-path" if "--output-path" in argv else "--out"
-        target = Path(argv[argv.index(flag) + 1])
-        if target.suffix == ".json":
-            target.write_text("[]")
-        else:
-            for kind in PROMISED_OUTPUTS:
-                write_promised_outputs(kind, target)
+        write_stand_in_outputs(argv)
         return 0
 
     before = snapshot(world)

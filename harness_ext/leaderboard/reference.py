@@ -24,10 +24,10 @@ from importlib import resources
 from pathlib import Path
 
 from harness_ext.catalogue.model import Benchmark, catalogue
+from harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
 from harness_ext.core.errors import InputError
 
 COLUMNS = ("table", "benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
-EMBEDDED = {"paper": "paper_results_full.csv"}
 PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
 # The study's judge suffixes -> the judge configs nativeval ships for the same judges.
 PAPER_JUDGES = {"gpt4": "gpt-4-turbo", "cmdr": "command-r-plus"}

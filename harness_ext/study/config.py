@@ -45,12 +45,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness_ext.catalogue.references import EMBEDDED_REFERENCES
 from harness_ext.core.errors import InputError
 from harness_ext.core.io import read_yaml
 from harness_ext.core.models import resolve_model
 from harness_ext.core.paths import is_safe_segment, safe_segment
 from harness_ext.core.prices import checked_prices
-from harness_ext.leaderboard.reference import EMBEDDED as EMBEDDED_REFERENCES
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")

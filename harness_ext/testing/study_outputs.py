@@ -29,3 +29,20 @@ def write_promised_outputs(kind: str, folder: str | Path) -> None:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def write_stand_in_outputs(argv: list[str]) -> None:
+    """What a stand-in for the step command ``argv`` writes: every kind's promised files in its output folder.
+
+    The folder is the argument of ``--out`` or ``--output-path``; a ``.json`` target gets an empty list. A grouped
+    evaluation (``eval --peft NAME=DIR,...``) writes one folder per adapter under it, as the real command does.
+    """
+    flag = "--output-path" if "--output-path" in argv else "--out"
+    target = Path(argv[argv.index(flag) + 1])
+    if target.suffix == ".json":
+        target.write_text("[]", encoding="utf-8")
+        return
+    adapters = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else []
+    for folder in [target / item.split("=")[0] for item in adapters] or [target]:
+        for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
+            write_promised_outputs(kind, folder)

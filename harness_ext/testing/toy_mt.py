@@ -26,8 +26,9 @@ def build_tiny_mt_model(out_dir: str | Path, *, style: str = "m2m100", vocab_siz
     if (out / "config.json").is_file():
         return out
     out.mkdir(parents=True, exist_ok=True)
+    code = "m2m100" if style == "m2m100" else "nllb"
     lang_tokens = [
-        f"__{row['m2m100']}__" if style == "m2m100" else row["nllb"] for row in language_table().values()
+        f"__{row[code]}__" if style == "m2m100" else row[code] for row in language_table().values() if row.get(code)
     ]
     bpe = Tokenizer(models.BPE(unk_token=None))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -86,7 +86,10 @@ def test_unknown_language_code_lists_supported_codes(tmp_path):
                      "--out", str(tmp_path / "o.json"), env=KEY_ENV)
     assert result.exit_code == 2
     line = result.output.strip()
-    assert line.startswith("error: unknown target language code 'klingon' for backend google; supported: ar, bn, de, en")
+    prefix = "error: unknown target language code 'klingon' for backend google; supported: "
+    assert line.startswith(prefix)
+    supported = line[len(prefix):].split(", ")
+    assert supported == sorted(supported) and {"ar", "en", "es", "ru", "zh"} <= set(supported)
     assert "\n" not in line
 
 
@@ -155,7 +158,7 @@ def test_keys_from_env_never_reach_output_cache_or_report(tmp_path):
     src = write_json(tmp_path / "in.json", records(5))
     with OpenAIStub(llm_translating_responder) as stub, GoogleTranslateStub() as g:
         a = run_cli(*llm_args(stub, src, tmp_path / "llm.json"), env=KEY_ENV)
-        b = run_cli("rtt", "--backend", "google", "--base-url", g.base_url, "--lang", "en", "--pivot-lang", "ru",
+        b = run_cli("rtt", "--backend", "google", "--base-url", g.base_url, "--lang", "en", "--pivot-lang", "zh",
                     "--in", str(src), "--out", str(tmp_path / "rtt.json"), "--pivot-out", str(tmp_path / "piv.json"),
                     env=KEY_ENV)
         assert stub.headers_seen[0]["authorization"] == f"Bearer {KEY_ENV['OPENAI_API_KEY']}"
@@ -221,7 +224,7 @@ def test_jsonl_in_jsonl_out_and_hf_dataset_input(tmp_path, monkeypatch):
     (mirror / "train.jsonl").write_text(jsonl.read_text())
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path / "mirror"))
     with GoogleTranslateStub() as g:
-        common = ("--backend", "google", "--base-url", g.base_url, "--src", "en", "--tgt", "ru")
+        common = ("--backend", "google", "--base-url", g.base_url, "--src", "en", "--tgt", "zh")
         a = run_cli("translate", *common, "--in", str(jsonl), "--out", str(tmp_path / "out.jsonl"), env=KEY_ENV)
         b = run_cli("translate", *common, "--in", "hf://someone/instr", "--out", str(tmp_path / "hf.json"),
                     env={**KEY_ENV, "NATIVEVAL_DATA_DIR": str(tmp_path / "mirror")})

@@ -72,7 +72,8 @@ class HFBackend(Backend):
     def supported_languages(self) -> list[str]:
         vocab = self.tokenizer.get_vocab()
         if self.scheme in ("nllb", "m2m100"):
-            return sorted(c for c in language_table() if self._lang_token(c) in vocab)
+            return sorted(c for c, codes in language_table().items()
+                          if codes.get(self.scheme) and self._lang_token(c) in vocab)
         pair = MARIAN_PAIR.search(str(getattr(self.net.config, "name_or_path", "") or self.model).lower())
         if pair:
             return sorted(c for c in pair.groups() if c in language_table())

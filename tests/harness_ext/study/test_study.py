@@ -33,7 +33,7 @@ from harness_ext.study.runner import (
     load_plan,
     sample_records,
 )
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
+from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs, write_stand_in_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -376,7 +376,6 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
     replies = []
 
     def executor(argv, env, log):
-        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
         if argv[2] == "judge":
             assert env["OPENAI_API_KEY"] != "sk-real-secret"
             url = argv[argv.index("--base-url") + 1] + "/chat/completions"
@@ -386,13 +385,7 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
             replies.append(json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"])
         else:
             assert env["OPENAI_API_KEY"] == "sk-real-secret"
-        if out.suffix == ".json":
-            out.write_text("[]")
-            return 0
-        peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else []  # evaluations run as a group
-        for folder in [out / item.split("=")[0] for item in peft] or [out]:
-            for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
-                write_promised_outputs(kind, folder)
+        write_stand_in_outputs(argv)
         return 0
 
     outcome = StudyRunner(plan, executor, echo=lambda line: None).run()
@@ -607,13 +600,7 @@ def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
     def executor(argv, env, log):
         out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
         seen[str(out)] = argv
-        if out.suffix == ".json":
-            out.write_text("[]")
-            return 0
-        peft = argv[argv.index("--peft") + 1].split(",") if "--peft" in argv else []  # evaluations run as a group
-        for folder in [out / item.split("=")[0] for item in peft] or [out]:
-            for kind in PROMISED_OUTPUTS:  # every kind's promised outputs: harmless extras for the others
-                write_promised_outputs(kind, folder)
+        write_stand_in_outputs(argv)
         return 0
 
     StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
