@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.core.errors import InputError, NativevalError, WriteFailed
+from harness_ext.core.processes import pid_alive
 
 BUSY_TIMEOUT_S = 300.0
 DEFAULT_CLAIM_TTL_S = 900.0
@@ -59,15 +60,6 @@ def cache_error(path: Path | None, err: sqlite3.DatabaseError) -> NativevalError
     return InputError(f"{path}: not a usable SQLite cache ({text}); delete the file (its items are computed "
                       "again) or pass another cache file")
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class KVCache:
@@ -149,7 +141,7 @@ class KVCache:
             if conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone():
                 return False
             row = conn.execute("SELECT owner, host, pid, expires FROM claims WHERE k = ?", (key,)).fetchone()
-            if row and row[0] != self.owner and row[3] > now and not (row[1] == self.host and not _pid_alive(row[2])):
+            if row and row[0] != self.owner and row[3] > now and not (row[1] == self.host and not pid_alive(row[2])):
                 return False
             conn.execute("INSERT OR REPLACE INTO claims (k, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
                          (key, self.owner, self.host, os.getpid(), now + self.claim_ttl))

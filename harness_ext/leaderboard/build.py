@@ -21,6 +21,7 @@ from harness_ext import __version__
 from harness_ext.core.errors import InputError, NativevalError
 from harness_ext.core.io import atomic_write_json, atomic_write_text
 from harness_ext.core.paths import inside, safe_segment
+from harness_ext.core.processes import pid_alive
 from harness_ext.leaderboard import sections as page_sections
 from harness_ext.leaderboard.model import ALPHA, Board, LeaderboardOptions, build_board
 from harness_ext.leaderboard.sections import SectionFunction
@@ -162,7 +163,7 @@ def write_site(board: Board, out_dir: str | Path, make_plots: bool = True,
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.building-*"):  # left by a killed run
         with contextlib.suppress(OSError, ValueError):
-            if not _alive(int(stale.name.rsplit("-", 1)[1])):
+            if not pid_alive(int(stale.name.rsplit("-", 1)[1])):
                 shutil.rmtree(stale, ignore_errors=True)
     staging = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -189,15 +190,6 @@ def write_site(board: Board, out_dir: str | Path, make_plots: bool = True,
         shutil.rmtree(staging, ignore_errors=True)
     return [out / p for p in written]
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
