@@ -171,6 +171,12 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return arm
 
 
+def cpu_threads_per_step(node: Node) -> int:
+    """CPU threads for each of the steps a GPU-less node runs at once (torch reads ``OMP_NUM_THREADS``)."""
+    at_once = max(1, min(node.jobs, node.limits.get("cpu", node.jobs)))
+    return max(1, (os.cpu_count() or 1) // at_once)
+
+
 def group_alive(pgid: int) -> bool:
     """Whether a process of group ``pgid`` still runs (zombies, already dead, do not count)."""
     try:
@@ -395,12 +401,15 @@ class StudyRunner:
         self._stubs: dict[str, object] = {}
         self._stub_guard = threading.Lock()
         self._stopping = False  # Ctrl-C, SIGTERM or --fail-fast: steps ended on purpose are not failures
+        self._cpu_threads: int | None = None  # set by run(): CPU threads per step when steps share the CPU
 
     # each step --------------------------------------------------------------------------------------
     def _env(self, step: Step, gpus: tuple[str, ...] | None = None) -> dict[str, str]:
         env = dict(os.environ)
         if gpus is not None:  # the runner manages the node's GPUs: a step sees the ones it holds, or none
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        if self._cpu_threads and not gpus and "OMP_NUM_THREADS" not in os.environ:
+            env["OMP_NUM_THREADS"] = str(self._cpu_threads)  # concurrent CPU steps share the cores, not each all
         if step.kind == "eval" and self.config.eval.data_dirs:
             env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
                                                         *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
@@ -620,6 +629,8 @@ class StudyRunner:
             self.echo(f"note: no GPU found ({node.source}); {len(cpu_run)} GPU step(s) run on the CPU, at most "
                       f"{node.limits.get('cpu', node.jobs)} at once (a node's GPUs: --gpus, docs: README 'study')")
         concurrent = node.jobs > 1
+        if concurrent and not node.gpus:
+            self._cpu_threads = cpu_threads_per_step(node)
         if concurrent and isinstance(self.executor, SubprocessExecutor):
             self.executor.name_lines = True
         outcome: dict[str, str] = {}

@@ -33,7 +33,8 @@ FAKE_STEP = textwrap.dedent("""
     ledger = os.environ["FAKE_LEDGER"]
     def record(event, **more):
         line = json.dumps({"event": event, "step": step, "time": time.time(), "pid": os.getpid(),
-                           "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), **more})
+                           "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                           "threads": os.environ.get("OMP_NUM_THREADS"), **more})
         with open(ledger, "a") as fh:
             fh.write(line + "\\n")
     record("start")
@@ -86,7 +87,7 @@ def write_study(tmp: Path, **changes) -> Path:
 def ledger(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "ledger.jsonl"
     monkeypatch.setenv("FAKE_LEDGER", str(path))
-    for name in ("FAKE_GATE_ON", "FAKE_GATE", "FAKE_FAIL_ON", "FAKE_SECONDS", "CUDA_VISIBLE_DEVICES"):
+    for name in ("FAKE_GATE_ON", "FAKE_GATE", "FAKE_FAIL_ON", "FAKE_SECONDS", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(GPU_COUNT_ENV, "4")
     return path
@@ -303,6 +304,16 @@ def test_without_gpus_gpu_steps_run_on_the_cpu_within_the_cpu_limit(tmp_path, le
     spans = intervals(ledger)
     assert {gpus for _, _, gpus in spans.values()} == {None}  # not pinned: the environment is left alone
     assert most_at_once([(a, b) for a, b, _ in spans.values()]) == 2  # settings.yaml local.limits.cpu
+    # two steps at once share the cores instead of each starting a thread per core (the demo: 66.9 s -> 43.8 s)
+    threads = {json.loads(line).get("threads") for line in ledger.read_text().splitlines()}
+    assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}
+
+
+def test_one_step_at_a_time_leaves_the_cpu_threads_alone(tmp_path, ledger, monkeypatch):
+    monkeypatch.setenv(GPU_COUNT_ENV, "0")
+    code, output = study(str(write_study(tmp_path)))
+    assert code == 0, output
+    assert {json.loads(line).get("threads") for line in ledger.read_text().splitlines()} == {None}
 
 
 # --- evaluations of several adapters of one base: one process, one base load --------------------------------
