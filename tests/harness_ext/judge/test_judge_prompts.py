@@ -17,7 +17,7 @@ from harness_ext.judge.engine import parse_verdict, single_call, single_key
 from harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
 from harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
 
-# arXiv 2406.12822, Appendix A.2, Figure 7, verbatim from the camera-ready text (../shared/data/paper_protocol.md §1;
+# arXiv 2406.12822, Appendix A.2, Figure 7, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §1;
 # the extraction put the figure on one line).
 FIGURE_7 = (
     "Please act as an impartial judge and evaluate the quality of a response to a user instruction displayed below. "
