@@ -11,8 +11,18 @@ import sys
 
 import click
 
-from harness_ext import __version__
-from harness_ext.core.errors import NativevalError
+if __name__ == "__main__" and not __package__:  # `python cli.py` from a checkout: this folder is `nativeval`
+    import importlib.util
+    from pathlib import Path
+
+    _spec = importlib.util.spec_from_file_location(
+        "nativeval", Path(__file__).with_name("__init__.py"), submodule_search_locations=[str(Path(__file__).parent)]
+    )
+    sys.modules["nativeval"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["nativeval"])
+
+from nativeval import __version__
+from nativeval.harness_ext.core.errors import NativevalError
 
 # A full or read-only disk met while writing: an expected failure (one line, exit 1), not a bug (a traceback).
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
@@ -31,7 +41,7 @@ def friendly_errors(fn):
         except OSError as err:
             if err.errno not in _DISK_ERRNOS:
                 raise
-            from harness_ext.core.errors import os_reason
+            from nativeval.harness_ext.core.errors import os_reason
 
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"error: {where}{os_reason(err)}; free space or make the folder writable (or choose another "
@@ -115,8 +125,8 @@ def data_download(task_names, to, force):
     """Write a mirror of the tasks' datasets (needs internet)."""
     from pathlib import Path
 
-    from harness_ext.catalogue.mirror import download
-    from harness_ext.eval.run import parse_task_list
+    from nativeval.harness_ext.catalogue.mirror import download
+    from nativeval.harness_ext.eval.run import parse_task_list
 
     records = download(parse_task_list(task_names), Path(to), force=force)
     click.echo(f"wrote {len(records)} dataset config(s) under {to}; add it to NATIVEVAL_DATA_DIR to use it offline")
@@ -131,8 +141,8 @@ def data_download(task_names, to, force):
 def data_check(task_names, no_hub_probe):
     """Print where each task's data would come from and whether it is there: every mirror file is parsed and
     the Hub is asked for the pinned revision (exit 1 if any is missing, corrupt or unreachable)."""
-    from harness_ext.catalogue.mirror import check, probe_hub, verify
-    from harness_ext.eval.run import parse_task_list
+    from nativeval.harness_ext.catalogue.mirror import check, probe_hub, verify
+    from nativeval.harness_ext.eval.run import parse_task_list
 
     checks = verify(check(parse_task_list(task_names)), probe=None if no_hub_probe else probe_hub)
     for checked in checks:
@@ -153,9 +163,9 @@ def tasks(as_json, markdown, lang, user_dir):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
-    from harness_ext.catalogue import view as catalogue_view
-    from harness_ext.catalogue.model import catalogue
-    from harness_ext.catalogue.user_tasks import refresh_builtin_stubs, user_tasks_dir
+    from nativeval.harness_ext.catalogue import view as catalogue_view
+    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue.user_tasks import refresh_builtin_stubs, user_tasks_dir
 
     if user_dir:
         refresh_builtin_stubs()
@@ -280,7 +290,7 @@ def _is_number(text: str) -> bool:
 @friendly_errors
 def eval_(ctx, config_file, **options):
     """Run lm-eval on nativeval tasks (and lm-eval's own), then the judge when configured."""
-    from harness_ext.eval.options import eval_request, merge_config_file
+    from nativeval.harness_ext.eval.options import eval_request, merge_config_file
 
     if config_file:
         options = merge_config_file(config_file, options, given={
@@ -292,7 +302,7 @@ def eval_(ctx, config_file, **options):
     if options["judges"]:
         if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
+        from nativeval.harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
 
         judge_options = JudgeOptions(
             judges=options["judges"], base_url=options["judge_base_url"], prompt=options["judge_prompt"],
@@ -300,10 +310,10 @@ def eval_(ctx, config_file, **options):
             cache=options["judge_cache"], repeats=options["judge_repeats"])
         preflight(judge_options)  # judge names, prompt, keys, prices and cache, before generation
         after_eval = judge_after_eval(judge_options, echo=click.echo)
-    from harness_ext.eval.run import run, summary_table
+    from nativeval.harness_ext.eval.run import run, summary_table
 
     if options["peft"] is not None:
-        from harness_ext.eval.adapter_group import parse_peft_list, run_group
+        from nativeval.harness_ext.eval.adapter_group import parse_peft_list, run_group
 
         for adapter, outcome in run_group(request, parse_peft_list(options["peft"]), after_eval, echo=click.echo):
             if outcome.results:
@@ -312,7 +322,7 @@ def eval_(ctx, config_file, **options):
         return
     outcome = run(request, after_eval=after_eval, notify=lambda line: click.echo(f"warning: {line}", err=True))
     if outcome.results and request.show_config:
-        from harness_ext.core.lm_eval_internals import json_default
+        from nativeval.harness_ext.core.lm_eval_internals import json_default
 
         click.echo(json.dumps(outcome.results, indent=2, default=json_default, ensure_ascii=False))
     if outcome.results:
@@ -366,8 +376,8 @@ def _translation_options(fn):
 
 
 def _run_translation(job, backend_name: str, options: dict) -> None:
-    from translate.backends import make_backend
-    from translate.quality import leg_quality, summary_lines
+    from nativeval.translate.backends import make_backend
+    from nativeval.translate.quality import leg_quality, summary_lines
 
     max_wrong_language = options.pop("max_wrong_language")
     _check_key_variable(options["api_key_env"])
@@ -396,7 +406,7 @@ def _check_key_variable(name: str | None) -> None:
     """An --api-key-env named on the command line must be set: found before a backend is built."""
     import os
 
-    from harness_ext.core.errors import InputError
+    from nativeval.harness_ext.core.errors import InputError
 
     if name and not os.environ.get(name):
         raise InputError(f"--api-key-env {name}: the environment variable {name} is not set; export it with the "
@@ -405,7 +415,7 @@ def _check_key_variable(name: str | None) -> None:
 
 def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
     """Exit 1 with one line when a leg's wrong-language rate exceeds ``limit`` (the output stays written)."""
-    from translate.task import wrong_language_summary
+    from nativeval.translate.task import wrong_language_summary
 
     summary = wrong_language_summary({"legs": legs}, limit)
     if summary:
@@ -420,7 +430,7 @@ def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
 @friendly_errors
 def translate(backend, in_spec, out, src, tgt, **options):
     """Translate a dataset with Google, an LLM or a local MT model."""
-    from translate.runner import check_paths, parse_fields, translate_file
+    from nativeval.translate.runner import check_paths, parse_fields, translate_file
 
     parse_fields(options["fields"])
     check_paths(in_spec, {"--out": out}, options["cache_path"], options["report_path"])
@@ -435,7 +445,7 @@ def translate(backend, in_spec, out, src, tgt, **options):
 @friendly_errors
 def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
     """Round-trip translate X -> en -> X, keeping the English pivot."""
-    from translate.runner import check_paths, parse_fields, round_trip_file
+    from nativeval.translate.runner import check_paths, parse_fields, round_trip_file
 
     parse_fields(options["fields"])
     check_paths(in_spec, {"--out": out, "--pivot-out": pivot_out}, options["cache_path"], options["report_path"])
@@ -473,10 +483,10 @@ def rtt(backend, in_spec, out, lang, pivot_out, pivot_lang, **options):
 def translate_task(task, round_trip, via, target, backend, concurrency, max_cost, out, subjects, limit, fewshot_limit,
                    keep_fewshot, label, max_wrong_language, **backend_options):
     """Translate a catalogue task into a user-made lm-eval task, same doc ids, provenance-tagged."""
-    from harness_ext.core.errors import InputError
-    from translate.backends import make_backend
-    from translate.task import TaskTranslationRequest, quality_lines, resolve
-    from translate.task import translate_task as run_translate_task
+    from nativeval.harness_ext.core.errors import InputError
+    from nativeval.translate.backends import make_backend
+    from nativeval.translate.task import TaskTranslationRequest, quality_lines, resolve
+    from nativeval.translate.task import translate_task as run_translate_task
 
     if round_trip == bool(target):
         raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")
@@ -545,7 +555,7 @@ def finetune(base, data_specs, lang, variant, out, use_lora, lr, epochs, patienc
              max_length, template, eval_split, seed, per_language_cap, target_modules, load_in_8bit,
              gradient_checkpointing, resume, merge, keep_checkpoints):
     """LoRA or full SFT with the study's recipe."""
-    from finetune.train import FinetuneConfig, run_finetune, summary
+    from nativeval.finetune.train import FinetuneConfig, run_finetune, summary
 
     languages = None if lang.strip().lower() in ("all", "multi") else [c.strip() for c in lang.split(",") if c.strip()]
     config = FinetuneConfig(
@@ -589,7 +599,7 @@ def judge(paths, judges, base_url, model, prompt, concurrency, max_cost, prices,
     PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
     API keys come from the environment variable named in the judge config (OPENAI_API_KEY, COHERE_API_KEY).
     """
-    from harness_ext.judge.engine import main_from_cli
+    from nativeval.harness_ext.judge.engine import main_from_cli
 
     main_from_cli(paths=paths, judges=judges, base_url=base_url, model=model, prompt=prompt,
                   concurrency=concurrency, max_cost=max_cost, prices=prices, cache=cache, out=out,
@@ -614,7 +624,7 @@ def judge_report(judge_dirs, out, resamples, seed, top, labels):
     JUDGE_DIRS: directories that `nativeval judge` wrote (single-answer and --pairwise outputs), searched
     recursively; reported per language and test set (native / translated).
     """
-    from harness_ext.judge.report import run_judge_report
+    from nativeval.harness_ext.judge.report import run_judge_report
 
     run_judge_report(judge_dirs, out, resamples=resamples, seed=seed, top=top, labels=labels, echo=click.echo)
 
@@ -647,9 +657,9 @@ def leaderboard(results, out_dir, reference, baseline_model, baseline, resamples
 
     RESULTS: lm-eval output directories; `nativeval judge` directories among them add the judge diagnostics.
     """
-    from harness_ext.judge.report import parse_labels
-    from harness_ext.leaderboard.build import run_leaderboard
-    from harness_ext.leaderboard.model import LeaderboardOptions
+    from nativeval.harness_ext.judge.report import parse_labels
+    from nativeval.harness_ext.leaderboard.build import run_leaderboard
+    from nativeval.harness_ext.leaderboard.model import LeaderboardOptions
 
     options = LeaderboardOptions(tuple(results), out_dir, reference, baseline, baseline_model, resamples, seed, title,
                                  output_format, push_repo, tuple(parse_labels(judge_labels).items()))
@@ -689,17 +699,17 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
     """Run a whole study: translate, fine-tune, evaluate, judge, leaderboard; resumable.
 
     `nativeval study init --lang CODE --out FILE` writes a study file for any Aya language."""
-    from harness_ext.core.errors import InputError
-    from harness_ext.study.config import parse_vars
-    from harness_ext.study.plan import cost_line
-    from harness_ext.study.runner import (
+    from nativeval.harness_ext.core.errors import InputError
+    from nativeval.harness_ext.study.config import parse_vars
+    from nativeval.harness_ext.study.plan import cost_line
+    from nativeval.harness_ext.study.runner import (
         StudyRunner,
         describe_plan,
         load_plan,
         select_steps,
         subprocess_executor,
     )
-    from harness_ext.study.scheduler import make_node
+    from nativeval.harness_ext.study.scheduler import make_node
 
     modes = [flag for flag, on in (("--dry-run", dry_run), ("--status", status), ("--export-slurm", export_slurm)) if on]
     if len(modes) > 1:
@@ -712,11 +722,11 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
         click.echo("\n".join(describe_plan(plan, list(only), list(force), node)))
         click.echo(cost_line(select_steps(plan, list(only), list(force)).to_run))
     elif status:
-        from harness_ext.study.slurm import study_status
+        from nativeval.harness_ext.study.slurm import study_status
 
         click.echo("\n".join(study_status(plan)[1]))
     elif export_slurm:
-        from harness_ext.study.slurm import export_slurm as write_slurm
+        from nativeval.harness_ext.study.slurm import export_slurm as write_slurm
 
         for path in write_slurm(plan, export_slurm, study_file, overrides, list(only), list(force), output_dir):
             click.echo(f"wrote {path}")
@@ -736,7 +746,7 @@ def study(study_file, dry_run, only, force, variables, output_dir, export_slurm,
 def study_init(lang, models, backends, out, force):
     """Write a study file for LANG: Aya native data, English Aya data translated to the same size, the round trip,
     and the language's native_/translated_ collections."""
-    from harness_ext.study.init import init_study, summary
+    from nativeval.harness_ext.study.init import init_study, summary
 
     click.echo(summary(init_study(lang, out, models=models, backends=backends, force=force)))
 

@@ -27,9 +27,9 @@ os.environ.setdefault("NATIVEVAL_DATA_DIR", str(REPO / "tests/fixtures/hf_mirror
 
 import transformers  # noqa: E402
 
-from harness_ext.eval.adapter_group import run_group  # noqa: E402
-from harness_ext.eval.run import EvalRequest, run  # noqa: E402
-from harness_ext.testing.toymodel import build_tiny_model  # noqa: E402
+from nativeval.harness_ext.eval.adapter_group import run_group  # noqa: E402
+from nativeval.harness_ext.eval.run import EvalRequest, run  # noqa: E402
+from nativeval.harness_ext.testing.toymodel import build_tiny_model  # noqa: E402
 
 TASK = "translated_zh_mt_mmlu"
 

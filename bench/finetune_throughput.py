@@ -24,11 +24,11 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from finetune.collate import PadToLongestCollator  # noqa: E402
-from finetune.data import EMBEDDED_DATA_DIR, Record, tokenize  # noqa: E402
-from finetune.train import FinetuneConfig, make_trainer_class, to_dataset, training_arguments  # noqa: E402
-from harness_ext.core.io import read_json  # noqa: E402
-from harness_ext.testing.toymodel import build_tiny_model  # noqa: E402
+from nativeval.finetune.collate import PadToLongestCollator  # noqa: E402
+from nativeval.finetune.data import EMBEDDED_DATA_DIR, Record, tokenize  # noqa: E402
+from nativeval.finetune.train import FinetuneConfig, make_trainer_class, to_dataset, training_arguments  # noqa: E402
+from nativeval.harness_ext.core.io import read_json  # noqa: E402
+from nativeval.harness_ext.testing.toymodel import build_tiny_model  # noqa: E402
 
 STUDY_AYA_ZH = Path("/work/shared/data/aya/aya_native/aya_native_data_processed.zh.json")
 

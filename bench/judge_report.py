@@ -91,8 +91,8 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--naive-resamples", type=int, default=3, help="naive loop: resamples timed, then scaled")
     args = parser.parse_args()
-    from harness_ext.judge.diagnostics import judge_report
-    from harness_ext.judge.diagnostics_io import load_judge_outputs
+    from nativeval.harness_ext.judge.diagnostics import judge_report
+    from nativeval.harness_ext.judge.diagnostics_io import load_judge_outputs
 
     print(f"{args.judges} judges x {args.models} models x {args.items} items, {args.resamples} bootstrap resamples, "
           f"{os.cpu_count()} CPUs visible")

@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness_ext.core.cache import KVCache  # noqa: E402
-from harness_ext.core.resilience import CostLedger  # noqa: E402
-from harness_ext.judge.config import load_judge, load_prompt  # noqa: E402
-from harness_ext.judge.engine import Call, JudgeEngine, single_call  # noqa: E402
+from nativeval.harness_ext.core.cache import KVCache  # noqa: E402
+from nativeval.harness_ext.core.resilience import CostLedger  # noqa: E402
+from nativeval.harness_ext.judge.config import load_judge, load_prompt  # noqa: E402
+from nativeval.harness_ext.judge.engine import Call, JudgeEngine, single_call  # noqa: E402
 
 
 def free_port() -> int:
@@ -39,7 +39,7 @@ def free_port() -> int:
 
 def start_stub(latency: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "harness_ext.testing.openai_stub", "--port", str(port), "--latency", str(latency),
+    proc = subprocess.Popen([sys.executable, "-m", "nativeval.harness_ext.testing.openai_stub", "--port", str(port), "--latency", str(latency),
                              "--responder", "judge"], stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
     assert proc.stdout is not None
     proc.stdout.readline()

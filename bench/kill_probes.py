@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run  # noqa: E402
-from harness_ext.testing.openai_stub import Fault, OpenAIStub  # noqa: E402
-from harness_ext.testing.translate_stubs import llm_translating_responder  # noqa: E402
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run  # noqa: E402
+from nativeval.harness_ext.testing.openai_stub import Fault, OpenAIStub  # noqa: E402
+from nativeval.harness_ext.testing.translate_stubs import llm_translating_responder  # noqa: E402
 
 CLI = [sys.executable, str(REPO / "cli.py")]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "sk-probe", "HF_HUB_OFFLINE": "1",
@@ -125,7 +125,7 @@ def probe_judge(work: Path, rng: random.Random, kills: int, n: int) -> dict:
 def probe_finetune(work: Path, rng: random.Random, kills: int) -> dict:
     from safetensors.torch import load_file
 
-    from harness_ext.testing.toymodel import build_tiny_model
+    from nativeval.harness_ext.testing.toymodel import build_tiny_model
 
     base = build_tiny_model(work / "tiny")
     data = str(REPO / "finetune" / "data" / "aya_native_zh_32.json")

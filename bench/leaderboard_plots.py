@@ -2,7 +2,7 @@
 
 The page of the study's published numbers (the embedded paper table, every row re-analysed: 8 base models,
 native / translated / round-trip training data, 20 test sets) is written three times in one run:
-(a) ours: figures drawn from their specs by worker processes (harness_ext.report.figures.draw_figures);
+(a) ours: figures drawn from their specs by worker processes (nativeval.harness_ext.report.figures.draw_figures);
 (b) naive: every figure drawn in turn by the one process; (c) ideal: (b)'s drawing time split evenly over
     the cores, plus the part of (b) that is not drawing. The PNGs of (a) and (b) are compared
     pixel by pixel: FreeType's anti-aliasing of rotated tick labels depends on what a process drew before, so a
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness_ext.leaderboard.build import build_leaderboard, write_site  # noqa: E402
-from harness_ext.report import figures  # noqa: E402
+from nativeval.harness_ext.leaderboard.build import build_leaderboard, write_site  # noqa: E402
+from nativeval.harness_ext.report import figures  # noqa: E402
 
 
 def timed_site(out: Path, resamples: int, parallel: bool) -> tuple[float, float]:
@@ -40,7 +40,7 @@ def timed_site(out: Path, resamples: int, parallel: bool) -> tuple[float, float]
         return written
 
     if not parallel:
-        import harness_ext.leaderboard.build as build
+        import nativeval.harness_ext.leaderboard.build as build
 
         build.draw_figures = serial_draw
     try:
@@ -48,7 +48,7 @@ def timed_site(out: Path, resamples: int, parallel: bool) -> tuple[float, float]
         write_site(board, out)
         return time.perf_counter() - start, drawing
     finally:
-        import harness_ext.leaderboard.build as build
+        import nativeval.harness_ext.leaderboard.build as build
 
         build.draw_figures = draw_all
 

@@ -3,7 +3,7 @@
 M models x T test sets x N items with per-item samples (default 50 x 20 x 1,000, binary scores, items in
 passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Prints, from one run:
 (a) nativeval: every test set's per-model cluster-bootstrap CIs and all M(M-1)/2 pairwise tests, with
-    the resamples shared across models and pairs (harness_ext.leaderboard.model.column_stats), then the
+    the resamples shared across models and pairs (nativeval.harness_ext.leaderboard.model.column_stats), then the
     findings (native- minus translated-trained gap per test set, per translator and pooled, and pooled over
     languages) from the same per-item scores - no second pass over the samples; a test set's gaps read the
     first 2,000 of its columns' cluster draws again (stats.shared_draws) and share them across translators;
@@ -32,11 +32,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness_ext.catalogue.model import catalogue  # noqa: E402
-from harness_ext.core import stats  # noqa: E402
-from harness_ext.leaderboard.findings import measured_findings  # noqa: E402
-from harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402
-from harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
+from nativeval.harness_ext.catalogue.model import catalogue  # noqa: E402
+from nativeval.harness_ext.core import stats  # noqa: E402
+from nativeval.harness_ext.leaderboard.findings import measured_findings  # noqa: E402
+from nativeval.harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402
+from nativeval.harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
 
 VARIANTS = ("native", "google", "cohere")  # the models are base models x training data, as in a study
 
@@ -68,7 +68,7 @@ def synthetic_entries(models: int, tasks: int, items: int, seed: int = 0) -> tup
 
 def findings_input(entries: list[Entry]) -> list:
     """The entries as the findings read them (the board's measured_scores, without a board)."""
-    from harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
+    from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
 
     out = []
     for entry in entries:

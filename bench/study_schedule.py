@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness_ext.study.runner import StudyRunner, load_plan, step_state  # noqa: E402
-from harness_ext.study.scheduler import Node, demand, path_lengths  # noqa: E402
-from harness_ext.testing.study_outputs import write_promised_outputs  # noqa: E402
+from nativeval.harness_ext.study.runner import StudyRunner, load_plan, step_state  # noqa: E402
+from nativeval.harness_ext.study.scheduler import Node, demand, path_lengths  # noqa: E402
+from nativeval.harness_ext.testing.study_outputs import write_promised_outputs  # noqa: E402
 
 
 class SleepExecutor:

@@ -7,7 +7,7 @@ per language, ~550 rows over the language's domains). Then, per language, times 
 up to the docs every leaf scores and draws shots from (lm-eval's TaskManager.load, then each leaf's eval_docs and
 fewshot_docs):
 
-  ours   nativeval: each split read once, members partitioned in one pass (harness_ext.eval.partition)
+  ours   nativeval: each split read once, members partitioned in one pass (nativeval.harness_ext.eval.partition)
   naive  the same tasks with each member filtering the whole split (57 passes for Global-MMLU / MMMLU)
   bound  read each split once (jsonl -> Dataset) + one pass that partitions its rows by subject
 
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness_ext.catalogue.model import TASKS_DIR, builtin_catalogue  # noqa: E402
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, builtin_catalogue  # noqa: E402
 
 GLOBAL_MMLU_TEST_ROWS = 14042  # MMLU's test split, per language
 MMMLU_TEST_ROWS = 14042
@@ -119,8 +119,8 @@ def bound(root: Path, lang_tasks: list[str]) -> int:
     partitions its rows by subject; nothing per member."""
     import datasets
 
-    from harness_ext.core.io import read_jsonl
-    from tasks.tag_subsets import member_slug
+    from nativeval.harness_ext.core.io import read_jsonl
+    from nativeval.tasks.tag_subsets import member_slug
 
     cat = builtin_catalogue()
     total = 0
@@ -139,9 +139,9 @@ def bound(root: Path, lang_tasks: list[str]) -> int:
 
 def naive_filters() -> None:
     """Swap in the per-member filter nativeval had before (each member filters the whole split)."""
-    import tasks.tag_subsets as tag_subsets
-    from harness_ext.eval import partition
-    from harness_ext.eval.runtime import quiet_filter
+    import nativeval.tasks.tag_subsets as tag_subsets
+    from nativeval.harness_ext.eval import partition
+    from nativeval.harness_ext.eval.runtime import quiet_filter
 
     def member_rows(dataset, field, member, key, task_of=None):
         return quiet_filter(dataset, lambda doc: key(doc[field]) == member)
@@ -167,7 +167,7 @@ def time_builds(root: Path, fed: dict[str, list[str]], repeats: int, naive: bool
                 f"    tb.build(manager, {names!r})\n"
                 "    best = min(best, time.perf_counter() - t)\n"
                 "    manager = TaskManager(include_path=" + repr(str(TASKS_DIR)) + ", include_defaults=False)\n"
-                "    from harness_ext.catalogue import datasets as d; d._parse_mirror_file.cache_clear()\n"
+                "    from nativeval.harness_ext.catalogue import datasets as d; d._parse_mirror_file.cache_clear()\n"
                 "print(best)\n")
         env = {**os.environ, "NATIVEVAL_DATA_DIR": str(root), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                "PYTHONPATH": str(REPO)}

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from translate_throughput import stub_in_own_process
 
-from harness_ext.core.langid import detect_language
-from harness_ext.testing.translate_stubs import GoogleTranslateStub
-from translate.backends.google import GoogleV2Backend
-from translate.backends.llm import LLMBackend
-from translate.task import TaskTranslationRequest, translate_task
+from nativeval.harness_ext.core.langid import detect_language
+from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub
+from nativeval.translate.backends.google import GoogleV2Backend
+from nativeval.translate.backends.llm import LLMBackend
+from nativeval.translate.task import TaskTranslationRequest, translate_task
 
 SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"  # ../shared beside the checkout
 

@@ -24,12 +24,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness_ext.core.cache import KVCache
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import GoogleTranslateStub, llm_translating_responder
-from translate.backends.google import GoogleV2Backend
-from translate.backends.llm import LLMBackend
-from translate.pipeline import translate_records
+from nativeval.harness_ext.core.cache import KVCache
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub, llm_translating_responder
+from nativeval.translate.backends.google import GoogleV2Backend
+from nativeval.translate.backends.llm import LLMBackend
+from nativeval.translate.pipeline import translate_records
 
 WORDS = ["the", "model", "reads", "native", "data", "and", "translated", "data", "to", "learn", "what", "each", "language", "knows", "about", "the", "world"]
 
@@ -48,8 +48,8 @@ def timed_run(records, backend, cache, concurrency) -> float:
 
 STUB_PROCESS = """
 import sys, time
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import llm_translating_responder
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import llm_translating_responder
 stub = OpenAIStub(llm_translating_responder, latency=float(sys.argv[1])).start()
 print(stub.base_url, flush=True)
 time.sleep(3600)
@@ -109,9 +109,9 @@ def bench_google(n: int, latency: float, tmp: Path) -> None:
 def bench_hf(n: int, tmp: Path) -> None:
     import torch
 
-    from harness_ext.core.langid import detect_language
-    from harness_ext.testing.toy_mt import build_tiny_mt_model
-    from translate.backends.hf import HFBackend
+    from nativeval.harness_ext.core.langid import detect_language
+    from nativeval.harness_ext.testing.toy_mt import build_tiny_mt_model
+    from nativeval.translate.backends.hf import HFBackend
 
     detect_language("warm up the language identifier before timing")  # its model loads once, in ~1 s
     # On this shared 2-core machine, OpenMP's 2 intra-op threads stall each other under load (a batch

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from finetune.data import IGNORE_INDEX
+from nativeval.finetune.data import IGNORE_INDEX
 
 
 @dataclass

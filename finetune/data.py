@@ -2,7 +2,7 @@
 
 Sources (``--data``): an Alpaca/Aya JSON list (``instruction``, ``input``, ``output``, ``id``), a JSONL
 file with the same fields, or a Hugging Face dataset ``hf://ID[:CONFIG][@REVISION][#SPLIT]`` loaded
-through :func:`harness_ext.catalogue.datasets.load_dataset` (mirror first, then the Hub at the pinned revision).
+through :func:`nativeval.harness_ext.catalogue.datasets.load_dataset` (mirror first, then the Hub at the pinned revision).
 Aya Hub rows (``inputs``/``targets``/``language_code``) are accepted as well.
 
 Sampling is reproducible: per-language caps and the held-out split both draw with
@@ -21,9 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import file_sha256, read_json, read_jsonl, read_yaml
-from harness_ext.core.languages import by_iso639_3, codes
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import file_sha256, read_json, read_jsonl, read_yaml
+from nativeval.harness_ext.core.languages import by_iso639_3, codes
 
 PACKAGE_DIR = Path(__file__).parent
 EMBEDDED_DATA_DIR = PACKAGE_DIR / "data"
@@ -126,7 +126,7 @@ def parse_hf_spec(spec: str) -> tuple[str, str | None, str | None, str]:
 def _read_rows(spec: str) -> tuple[list[dict[str, Any]], str]:
     """The raw rows of one source and their sha256 (of the file bytes, or of the canonical rows)."""
     if spec.startswith(HF_PREFIX):
-        from harness_ext.catalogue.datasets import load_dataset
+        from nativeval.harness_ext.catalogue.datasets import load_dataset
 
         dataset_id, config, revision, split = parse_hf_spec(spec)
         rows = list(load_dataset(dataset_id, config, splits=[split], revision=revision)[split])

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.io import atomic_write_json, read_json
-from harness_ext.core.runs import RUN_MANIFEST
+from nativeval.harness_ext.core.io import atomic_write_json, read_json
+from nativeval.harness_ext.core.runs import RUN_MANIFEST
 
 MANIFEST_NAME = RUN_MANIFEST
 SCHEMA_VERSION = 1
@@ -53,7 +53,7 @@ def library_versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from harness_ext import __version__
+    from nativeval import __version__
 
     return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
             "nativeval": __version__}

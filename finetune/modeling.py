@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.core.models import resolve_model
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.models import resolve_model
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -21,7 +21,7 @@ def lora_target_table() -> dict[str, Any]:
 
 
 def check_base(base: str) -> str:
-    """``--base`` by the one model-reference rule (harness_ext.core.models); a local one must hold a config.json.
+    """``--base`` by the one model-reference rule (nativeval.harness_ext.core.models); a local one must hold a config.json.
     Returns what ``from_pretrained`` takes (``hf://`` unwrapped)."""
     ref = resolve_model(base, f"--base {base}")
     if ref.is_local and not (Path(ref.location) / "config.json").is_file():

@@ -5,7 +5,7 @@ length-grouped sampling and pad-to-longest batches -> held-out perplexity after 
 checkpoint per epoch, early stopping, the best epoch restored -> adapter/model + tokenizer + model card
 (+ optional merged model) staged in ``.final.partial/``, renamed ``.final/``, moved into place with
 ``nativeval_run.json`` last -> checkpoints removed. ``.nativeval_run.started`` is written first, so an
-unfinished directory is never taken for a model (harness_ext.core.runs); ``--resume`` continues from the
+unfinished directory is never taken for a model (nativeval.harness_ext.core.runs); ``--resume`` continues from the
 newest *complete* checkpoint or finishes a staged save.
 
 Works unchanged under ``torchrun --nproc_per_node N`` and ``accelerate launch``: the Trainer shards
@@ -27,11 +27,17 @@ from typing import Any
 
 import torch
 
-from finetune.card import data_counts, load_arguments, model_card
-from finetune.collate import LengthGroupedSampler, PadToLongestCollator
-from finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
-from finetune.manifest import MANIFEST_NAME, build_manifest, epoch_records, read_manifest, write_manifest
-from finetune.modeling import (
+from nativeval.finetune.card import data_counts, load_arguments, model_card
+from nativeval.finetune.collate import LengthGroupedSampler, PadToLongestCollator
+from nativeval.finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
+from nativeval.finetune.manifest import (
+    MANIFEST_NAME,
+    build_manifest,
+    epoch_records,
+    read_manifest,
+    write_manifest,
+)
+from nativeval.finetune.modeling import (
     apply_lora,
     check_8bit,
     check_base,
@@ -40,10 +46,10 @@ from finetune.modeling import (
     precision,
     resolve_target_modules,
 )
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
-from harness_ext.core.paths import strictly_inside
-from harness_ext.core.runs import RUN_STARTED
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
+from nativeval.harness_ext.core.paths import strictly_inside
+from nativeval.harness_ext.core.runs import RUN_STARTED
 
 log = logging.getLogger("nativeval.finetune")
 CHECKPOINT_DIR = "checkpoints"
@@ -140,7 +146,7 @@ def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
 
 
 def mark_started(out: Path) -> None:
-    """The marker that makes an unfinished ``out`` recognisable (harness_ext.core.runs), written before anything."""
+    """The marker that makes an unfinished ``out`` recognisable (nativeval.harness_ext.core.runs), written before anything."""
     if not (out / RUN_STARTED).is_file():
         atomic_write_json(out / RUN_STARTED, {"started": time.time(), "pid": os.getpid()})
 

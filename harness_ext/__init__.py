@@ -13,5 +13,3 @@
 ``core`` and ``catalogue`` import no other nativeval sub-package except ``core``; nothing in
 ``harness_ext`` imports ``translate``, ``finetune`` or ``cli`` (a test checks this).
 """
-
-__version__ = "0.1.0"

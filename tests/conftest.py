@@ -44,7 +44,7 @@ def _private_user_tasks(monkeypatch, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A random-init Llama + byte-level BPE tokenizer (with a chat template), loadable by lm-eval."""
-    from harness_ext.testing.toymodel import build_tiny_model
+    from nativeval.harness_ext.testing.toymodel import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 

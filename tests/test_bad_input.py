@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
-from harness_ext.testing.judge_runs import judge_yaml, write_run
+from nativeval import cli
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, write_run
 
 LLM = ["--backend", "llm", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
 EVAL = ["eval", "--model-args", "pretrained={tiny}", "--tasks", "translated_zh_xquad", "--output-path", "{ws}/results"]
@@ -218,8 +218,8 @@ def full_disk(monkeypatch):
 
 
 def test_judge_on_a_full_disk_is_one_line_exit_1(workspace, full_disk):
-    from harness_ext.testing.judge_runs import rating_by_length
-    from harness_ext.testing.openai_stub import OpenAIStub
+    from nativeval.harness_ext.testing.judge_runs import rating_by_length
+    from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
     outputs = snapshot(workspace / "runs")
     with OpenAIStub(rating_by_length) as stub:
@@ -234,8 +234,8 @@ def test_judge_on_a_full_disk_is_one_line_exit_1(workspace, full_disk):
 @pytest.mark.parametrize(("code", "reason"), [(errno.ENOSPC, "No space left on device"),
                                               (errno.EROFS, "Read-only file system")])
 def test_translate_on_a_full_or_read_only_disk_is_one_line_exit_1(workspace, full_disk, code, reason):
-    from harness_ext.testing.openai_stub import OpenAIStub
-    from harness_ext.testing.translate_stubs import llm_translating_responder
+    from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+    from nativeval.harness_ext.testing.translate_stubs import llm_translating_responder
 
     with OpenAIStub(llm_translating_responder) as stub:
         full_disk(code)

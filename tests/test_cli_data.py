@@ -12,9 +12,9 @@ import datasets
 import pytest
 from click.testing import CliRunner
 
-import cli
-from harness_ext.catalogue import mirror as data_mirror
-from harness_ext.core.errors import InputError
+from nativeval import cli
+from nativeval.harness_ext.catalogue import mirror as data_mirror
+from nativeval.harness_ext.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_missing_data_dir_warns_and_goes_on(monkeypatch, fixture_mirror, tmp_pat
 
 
 def test_malformed_mirror_line_names_file_and_line(monkeypatch, tmp_path):
-    from harness_ext.eval.runtime import load_docs
+    from nativeval.harness_ext.eval.runtime import load_docs
 
     split = tmp_path / "google/xquad/xquad.es/validation.jsonl"
     split.parent.mkdir(parents=True)
@@ -230,7 +230,7 @@ def data_check_against(endpoint: str, tmp_path) -> subprocess.CompletedProcess:
 
 
 def test_data_check_asks_the_hub_for_the_pinned_revision(tmp_path):
-    from harness_ext.testing.hub_stub import HubStub
+    from nativeval.harness_ext.testing.hub_stub import HubStub
 
     with HubStub() as hub:
         hub.add_commit("google/xquad", {"README.md": b"---\n---\n"}, refs=[XQUAD_REVISION])

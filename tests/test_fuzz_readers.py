@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness_ext.core.errors import NativevalError
+from nativeval.harness_ext.core.errors import NativevalError
 
 DATE = "2024-05-01T10-00-00.000000"
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -71,7 +71,7 @@ def one_line_or_result(read: Callable[[Path], Any], files: dict[str, str]) -> No
 @FUZZ
 @given(results=results_documents, rows=st.lists(sample_rows, max_size=3))
 def test_judge_reads_any_results_and_samples_files(results, rows):
-    from harness_ext.judge.parse import collect_runs
+    from nativeval.harness_ext.judge.parse import collect_runs
 
     one_line_or_result(lambda root: collect_runs([root]), {
         f"run/results_{DATE}.json": json.dumps(results), f"run/samples_{TASK}_{DATE}.jsonl": lines_of(rows)})
@@ -80,7 +80,7 @@ def test_judge_reads_any_results_and_samples_files(results, rows):
 @FUZZ
 @given(raw=st.text(max_size=200))
 def test_judge_reads_any_samples_bytes(raw):
-    from harness_ext.judge.parse import collect_runs
+    from nativeval.harness_ext.judge.parse import collect_runs
 
     one_line_or_result(lambda root: collect_runs([root]), {f"run/samples_{TASK}_{DATE}.jsonl": raw})
 
@@ -88,7 +88,7 @@ def test_judge_reads_any_samples_bytes(raw):
 @FUZZ
 @given(results=results_documents)
 def test_leaderboard_reads_any_results_file(results):
-    from harness_ext.leaderboard.results import load_runs
+    from nativeval.harness_ext.leaderboard.results import load_runs
 
     one_line_or_result(lambda root: load_runs([root]), {f"model/results_{DATE}.json": json.dumps(results)})
 
@@ -96,7 +96,7 @@ def test_leaderboard_reads_any_results_file(results):
 @FUZZ
 @given(document=results_documents, rows=st.lists(judgment_rows, max_size=3))
 def test_judge_report_reads_any_judge_outputs(document, rows):
-    from harness_ext.judge.diagnostics_io import load_judge_outputs
+    from nativeval.harness_ext.judge.diagnostics_io import load_judge_outputs
 
     judge = {"name": "gpt-4-turbo", "model": "gpt-4-turbo", "prompt_version": "single_v1"}
     doc = {**document, "judge": document.get("judge", judge)} if isinstance(document, dict) else document
@@ -110,7 +110,7 @@ def test_judge_report_reads_any_judge_outputs(document, rows):
                                                                              "targets", "id"])), max_size=3)),
        jsonl=st.booleans())
 def test_translate_reads_any_input(records, jsonl):
-    from translate.dataset import read_dataset
+    from nativeval.translate.dataset import read_dataset
 
     name = "data.jsonl" if jsonl else "data.json"
     text = lines_of(records if isinstance(records, list) else [records]) if jsonl else json.dumps(records)

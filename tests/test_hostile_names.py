@@ -3,7 +3,7 @@
 Each case snapshots the whole folder around the command (every file and folder, with size and mtime) and
 asserts that nothing appeared, changed or disappeared outside the folder the command may write to. The
 study refuses a hostile name with one line before any work; the other commands turn names into safe
-segments (harness_ext.core.paths) and stay inside their --out.
+segments (nativeval.harness_ext.core.paths) and stay inside their --out.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import cli
-from finetune.data import EMBEDDED_DATA_DIR
-from harness_ext.core.paths import is_safe_segment
-from harness_ext.study.config import BaseModel, Judge, RunGroup
-from harness_ext.study.plan import HashCache, build_plan, compute_keys
-from harness_ext.study.runner import StudyRunner, load_plan
-from harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_stand_in_outputs
+from nativeval import cli
+from nativeval.finetune.data import EMBEDDED_DATA_DIR
+from nativeval.harness_ext.core.paths import is_safe_segment
+from nativeval.harness_ext.study.config import BaseModel, Judge, RunGroup
+from nativeval.harness_ext.study.plan import HashCache, build_plan, compute_keys
+from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_stand_in_outputs
 
 HOSTILE = ["../../victim", "../victim", "/tmp/nativeval-hostile-victim", "a/b", "a\\b", ".hidden", "..", ".", "-rf",
            "x" * 300, "nul\0byte", "con", "new\nline"]
@@ -245,8 +245,8 @@ def test_study_refuses_an_input_that_lies_in_a_step_folder_a_rerun_empties(world
 
 
 def test_a_user_task_reads_its_rows_only_from_its_own_data_folder(world):
-    from harness_ext.catalogue.user_tasks import load_mirror_docs
-    from harness_ext.core.errors import InputError
+    from nativeval.harness_ext.catalogue.user_tasks import load_mirror_docs
+    from nativeval.harness_ext.core.errors import InputError
 
     data = world / "work/task/data"
     (world / "victim/default").mkdir()

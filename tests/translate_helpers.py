@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from click.testing import CliRunner
 
-import cli
-from translate.pipeline import segment_key
+from nativeval import cli
+from nativeval.translate.pipeline import segment_key
 
 REPO = Path(__file__).resolve().parents[1]
 AYA = REPO / "translate" / "data" / "aya_sample"

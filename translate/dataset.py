@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 
 HF_SPEC = re.compile(r"^hf://(?P<id>[^:@#]+)(?::(?P<config>[^@#]+))?(?:@(?P<revision>[^#]+))?(?:#(?P<split>.+))?$")
 
@@ -36,7 +36,7 @@ def read_dataset(spec: str, split: str = "train") -> Dataset:
     """Records of a JSON list, a JSONL file, or ``hf://id[:config][@revision][#split]``."""
     match = HF_SPEC.match(spec)
     if match:
-        from harness_ext.catalogue.datasets import load_dataset
+        from nativeval.harness_ext.catalogue.datasets import load_dataset
 
         split = match.group("split") or split
         dataset = load_dataset(match.group("id"), match.group("config"), [split], match.group("revision"))

@@ -15,19 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_ext.core.cache import KVCache, cache_key
-from harness_ext.core.errors import InputError
-from harness_ext.core.resilience import (
+from nativeval.harness_ext.core.cache import KVCache, cache_key
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.resilience import (
     BudgetExceeded,
     CostLedger,
     RetryPolicy,
     call_with_retries,
     run_bounded,
 )
-from translate.backends.base import Backend
-from translate.dataset import record_id
-from translate.protect import Piece, restore, split_field
-from translate.quality import FieldOutcome, check_fields
+from nativeval.translate.backends.base import Backend
+from nativeval.translate.dataset import record_id
+from nativeval.translate.protect import Piece, restore, split_field
+from nativeval.translate.quality import FieldOutcome, check_fields
 
 CACHE_SCHEMA = "nativeval-translate/1"
 

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_ext.core.langid import detect_language
+from nativeval.harness_ext.core.langid import detect_language
 
 MIN_CHARS_FOR_RATIO = 20
 RATIO_FACTOR = 3.0  # outlier: length ratio more than 3x away from the run's median ratio

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.cache import KVCache
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, check_writable_folder
-from translate.backends.base import Backend
-from translate.dataset import Dataset, format_for, read_dataset, write_dataset
-from translate.pipeline import RunResult, translate_records
-from translate.quality import chrf_report, leg_quality
+from nativeval.harness_ext.core.cache import KVCache
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, check_writable_folder
+from nativeval.translate.backends.base import Backend
+from nativeval.translate.dataset import Dataset, format_for, read_dataset, write_dataset
+from nativeval.translate.pipeline import RunResult, translate_records
+from nativeval.translate.quality import chrf_report, leg_quality
 
 DEFAULT_FIELDS = ("instruction", "output")
 

@@ -19,27 +19,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_ext import __version__
-from harness_ext.catalogue import datasets as data_layer
-from harness_ext.catalogue import user_tasks
-from harness_ext.catalogue.model import (
+from nativeval import __version__
+from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue import user_tasks
+from nativeval.harness_ext.catalogue.model import (
     CATALOGUE_DIR,
     CatalogueTask,
     Leaf,
     builtin_catalogue,
     unknown_name_message,
 )
-from harness_ext.core.cache import KVCache, cache_key
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_yaml
-from harness_ext.core.languages import language
-from harness_ext.core.paths import inside, safe_segment
-from harness_ext.core.resilience import RetryPolicy
-from translate.backends.base import Backend
-from translate.pipeline import segment_key, translate_records
-from translate.protect import split_field
-from translate.quality import chrf_report
-from translate.span import Span, locate, mark, plan_copies, project
+from nativeval.harness_ext.core.cache import KVCache, cache_key
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_yaml
+from nativeval.harness_ext.core.languages import language
+from nativeval.harness_ext.core.paths import inside, safe_segment
+from nativeval.harness_ext.core.resilience import RetryPolicy
+from nativeval.translate.backends.base import Backend
+from nativeval.translate.pipeline import segment_key, translate_records
+from nativeval.translate.protect import split_field
+from nativeval.translate.quality import chrf_report
+from nativeval.translate.span import Span, locate, mark, plan_copies, project
 
 SPEC_FILE = CATALOGUE_DIR / "_translation.yaml"
 RETRY_SCHEMA = "nativeval-translate-retry/1"
@@ -121,7 +121,7 @@ def task_name(task: CatalogueTask, request: TaskTranslationRequest) -> tuple[str
 
 def leaf_config(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
     """The installed leaf's lm-eval config (includes resolved, functions left as names)."""
-    from harness_ext.core.lm_eval_internals import load_task_yaml
+    from nativeval.harness_ext.core.lm_eval_internals import load_task_yaml
 
     return load_task_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_functions=False)
 
@@ -166,7 +166,7 @@ def eval_and_fewshot_splits(config: dict[str, Any], splits: tuple[str, ...]) -> 
 
 def leaf_functions(task: CatalogueTask, leaf: Leaf) -> dict[str, Any]:
     """The installed leaf's lm-eval config with its ``!function`` entries imported (callables)."""
-    from harness_ext.core.lm_eval_internals import load_task_yaml
+    from nativeval.harness_ext.core.lm_eval_internals import load_task_yaml
 
     return load_task_yaml(user_tasks.leaf_yaml_path(task, leaf), resolve_functions=True)
 
@@ -604,7 +604,7 @@ def _write_task(folder: Path, name: str, target: str, task: CatalogueTask, leave
                 pivot: list[Part] | None, frames: dict, descriptions: dict[str, str],
                 request: TaskTranslationRequest, backend: Backend, quality: dict[str, Any],
                 excluded: list[dict[str, Any]], configs_out: dict[str, str | None]) -> list[str]:
-    from harness_ext.catalogue.datasets import mirror_path
+    from nativeval.harness_ext.catalogue.datasets import mirror_path
 
     dataset_id = f"{USER_DATASET_PREFIX}/{name}"
     data_dir = folder / user_tasks.DATA_SUBDIR

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.core.io import read_jsonl
+from nativeval.harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.core.io import read_jsonl
 
 
 class _LazyDatasets:

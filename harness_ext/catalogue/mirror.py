@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.catalogue import datasets as data_layer
-from harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
-from harness_ext.core.errors import DatasetUnavailable, InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
-from harness_ext.core.paths import inside
+from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
+from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
+from nativeval.harness_ext.core.paths import inside
 
 if TYPE_CHECKING:
     import datasets

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.catalogue.mirror import task_data
-from harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask
-from harness_ext.core.languages import language
+from nativeval.harness_ext.catalogue.mirror import task_data
+from nativeval.harness_ext.catalogue.model import Benchmark, Catalogue, CatalogueTask
+from nativeval.harness_ext.core.languages import language
 
 COLUMNS = ("name", "language", "provenance", "type", "shots", "metrics", "dataset", "data")
 

@@ -33,8 +33,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError, NativevalError, WriteFailed
-from harness_ext.core.processes import pid_alive
+from nativeval.harness_ext.core.errors import InputError, NativevalError, WriteFailed
+from nativeval.harness_ext.core.processes import pid_alive
 
 BUSY_TIMEOUT_S = 300.0
 DEFAULT_CLAIM_TTL_S = 900.0

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.errors import InputError
 
 log = logging.getLogger("nativeval")
 

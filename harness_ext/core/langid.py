@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from harness_ext.core.languages import langid_codes, language_by_langid, registry
+from nativeval.harness_ext.core.languages import langid_codes, language_by_langid, registry
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")

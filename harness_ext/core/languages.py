@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
 
 TABLE = Path(__file__).with_name("languages.yaml")
 TABLE_ENV = "NATIVEVAL_LANGUAGES"

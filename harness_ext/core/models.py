@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.errors import InputError
 
 HF_SCHEME = "hf://"
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.errors import InputError
 
 MAX_SEGMENT = 80  # characters
 MAX_SEGMENT_BYTES = 200  # UTF-8 bytes: below every common file system's 255-byte name limit, with room for suffixes

@@ -6,8 +6,8 @@ import math
 import os
 from pathlib import Path
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
 
 TABLE = Path(__file__).with_name("prices.yaml")
 TABLE_ENV = "NATIVEVAL_PRICES"

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from harness_ext.core.errors import NativevalError
+from nativeval.harness_ext.core.errors import NativevalError
 
 T = TypeVar("T")
 R = TypeVar("R")

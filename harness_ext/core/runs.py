@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import NativevalError
+from nativeval.harness_ext.core.errors import NativevalError
 
 RUN_MANIFEST = "nativeval_run.json"
 RUN_STARTED = ".nativeval_run.started"

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.paths import safe_segment
-from harness_ext.core.runs import refuse_unfinished_runs
-from harness_ext.eval.run import (
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.paths import safe_segment
+from nativeval.harness_ext.core.runs import refuse_unfinished_runs
+from nativeval.harness_ext.eval.run import (
     EvalOutcome,
     EvalRequest,
     choose_device,

@@ -38,7 +38,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from harness_ext.core.languages import Language, NumberConventions, UnknownLanguage, evaluable_language
+from nativeval.harness_ext.core.languages import (
+    Language,
+    NumberConventions,
+    UnknownLanguage,
+    evaluable_language,
+)
 
 NUMBER_TOLERANCE = 1e-6
 

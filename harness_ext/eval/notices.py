@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from harness_ext.core.lm_eval_internals import CUSTOM_DATASET_LOGGER, CUSTOM_DATASET_NOTICE
+from nativeval.harness_ext.core.lm_eval_internals import CUSTOM_DATASET_LOGGER, CUSTOM_DATASET_NOTICE
 
 
 class CustomDatasetNotice(logging.Filter):
@@ -23,7 +23,7 @@ class CustomDatasetNotice(logging.Filter):
             return True
         task = message.split(":", 1)[0]
         if task not in self._ours:
-            from harness_ext.catalogue.model import catalogue
+            from nativeval.harness_ext.catalogue.model import catalogue
 
             self._ours = set(catalogue().known_names())
         return task not in self._ours

@@ -21,10 +21,10 @@ from typing import Any
 
 import datasets
 
-from harness_ext.catalogue import datasets as data_layer
-from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.core.io import read_jsonl
-from harness_ext.eval.notices import install_notice_filter
+from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.core.io import read_jsonl
+from nativeval.harness_ext.eval.notices import install_notice_filter
 
 log = logging.getLogger(__name__)
 install_notice_filter()  # the open-QA tasks' utils.py imports this module
@@ -72,7 +72,7 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
     """lm-eval ``custom_dataset`` for every open-QA task (reads the task's ``metadata.provenance``)."""
     if not provenance or "dataset" not in provenance:
         raise DatasetUnavailable("open-QA task has no metadata.provenance.dataset: regenerate it with "
-                                 "`python -m harness_ext.catalogue --write`")
+                                 "`python -m nativeval.harness_ext.catalogue --write`")
     if provenance["dataset"]["id"] == TRANSLATED_DATASET_ID:
         return translated_docs(provenance["dataset"].get("config") or provenance["language"])
     return native_docs(provenance)
@@ -80,7 +80,7 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
 
 def off_language(doc: Mapping[str, Any], results: list[str]) -> dict[str, float]:
     """lm-eval ``process_results``: 1.0 when the answer is confidently not in the task's language."""
-    from harness_ext.core.langid import is_language
+    from nativeval.harness_ext.core.langid import is_language
 
     same = is_language(results[0], doc["lang"])
     return {"off_language_rate": 1.0 if same is False else 0.0}

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.eval.run import EvalRequest
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.eval.run import EvalRequest
 
 KEY_VALUE_OPTIONS = ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.catalogue.datasets import MIRROR_SOURCE
-from harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.catalogue.datasets import MIRROR_SOURCE
+from nativeval.harness_ext.core.errors import DatasetUnavailable
 
 if TYPE_CHECKING:
     import datasets

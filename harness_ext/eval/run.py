@@ -3,7 +3,7 @@ own output files, options and device choice.
 
 lm-eval 0.4.13 builds every requested task (and so loads every dataset) before it evaluates anything, and a
 dataset that fails to load aborts the whole run with a traceback. So inputs are checked up front: model
-references by the one rule of :mod:`harness_ext.core.models`, the device, the options, and data
+references by the one rule of :mod:`nativeval.harness_ext.core.models`, the device, the options, and data
 availability (a missing dataset is a one-line error naming it and the fix, or, with ``skip_missing``, the
 catalogue tasks whose data is missing are left out with a warning and the others run).
 
@@ -25,13 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_ext.catalogue import datasets as data_layer
-from harness_ext.catalogue.mirror import TaskData, check
-from harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, catalogue, unknown_name_message
-from harness_ext.catalogue.view import provenance_text
-from harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
-from harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
-from harness_ext.core.lm_eval_internals import (
+from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue.mirror import TaskData, check
+from nativeval.harness_ext.catalogue.model import (
+    TASKS_DIR,
+    Catalogue,
+    CatalogueTask,
+    catalogue,
+    unknown_name_message,
+)
+from nativeval.harness_ext.catalogue.view import provenance_text
+from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
+from nativeval.harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
+from nativeval.harness_ext.core.lm_eval_internals import (
     FEWSHOT_OVERRIDE_LOGGER,
     FEWSHOT_OVERRIDE_PREFIX,
     json_default,
@@ -44,9 +50,9 @@ from harness_ext.core.lm_eval_internals import (
     tracker_results_file,
     tracker_samples_file,
 )
-from harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
-from harness_ext.core.runs import refuse_unfinished_runs
-from harness_ext.eval.runtime import no_dataset_bars
+from nativeval.harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
+from nativeval.harness_ext.core.runs import refuse_unfinished_runs
+from nativeval.harness_ext.eval.runtime import no_dataset_bars
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +283,7 @@ def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequ
     built-ins indexed only when a name is found in neither. An unknown name gets the close-match line."""
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.catalogue.user_tasks import include_paths as user_task_paths
+    from nativeval.harness_ext.catalogue.user_tasks import include_paths as user_task_paths
 
     paths = [str(TASKS_DIR), *user_task_paths(), *include_paths]
     ours = set(cat.known_names())
@@ -411,7 +417,7 @@ class _DropPerTaskNotices(logging.Filter):
     """"Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
     the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results table
     shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
-    harness_ext.eval.notices.)"""
+    nativeval.harness_ext.eval.notices.)"""
 
     def __init__(self, task_names: set[str]):
         super().__init__()

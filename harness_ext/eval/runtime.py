@@ -15,10 +15,15 @@ import datasets
 from lm_eval.api.filter import Filter
 from lm_eval.api.registry import register_filter
 
-from harness_ext.catalogue import datasets as data_layer
-from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.eval.metrics import canonical_number, check_language, extract_answer_number, qa_scores
-from harness_ext.eval.notices import install_notice_filter
+from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.eval.metrics import (
+    canonical_number,
+    check_language,
+    extract_answer_number,
+    qa_scores,
+)
+from nativeval.harness_ext.eval.notices import install_notice_filter
 
 INVALID = "[invalid]"  # what lm-eval's regex filters emit when nothing matches
 
@@ -52,7 +57,7 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
     """
     if not provenance or "dataset" not in provenance:
         raise DatasetUnavailable("task has no metadata.provenance.dataset: regenerate it with "
-                                 "`python -m harness_ext.catalogue --write`")
+                                 "`python -m nativeval.harness_ext.catalogue --write`")
     source = provenance["dataset"]
     return data_layer.load_dataset(source["id"], source.get("config"), source["splits"], source.get("revision"),
                                    source.get("loading_script"), source.get("parquet_export"))
@@ -108,7 +113,7 @@ class LocalizedNumberFilter(Filter):
     """lm-eval filter: each response -> the canonical spelling of its answer number, or ``[invalid]``.
 
     ``mode: strict`` takes the number after the language's MGSM answer phrase, ``mode: flexible`` the last
-    number (harness_ext.eval.metrics.extract_answer_number). Localized numbers ("1.234,5", "1 234") come
+    number (nativeval.harness_ext.eval.metrics.extract_answer_number). Localized numbers ("1.234,5", "1 234") come
     out canonical ("1234.5"), as does the target (:func:`mgsm_target`), so lm-eval's ``exact_match`` on
     the two strings is a numeric comparison. In a task YAML::
 

@@ -2,9 +2,9 @@
 Cohen's kappa, Krippendorff's alpha (interval), Spearman's rho and weighted means.
 
 Every statistic here is a function of weighted sums of per-unit columns. The core's
-:class:`~harness_ext.core.stats.Resampler` holds one matrix of bootstrap counts over clusters (row 0 all ones:
+:class:`~nativeval.harness_ext.core.stats.Resampler` holds one matrix of bootstrap counts over clusters (row 0 all ones:
 the point estimate) and turns "sum this column" into one small matrix product for all resamples at once. No
-Python loop over resamples; results are the core's :class:`~harness_ext.core.stats.Estimate`.
+Python loop over resamples; results are the core's :class:`~nativeval.harness_ext.core.stats.Estimate`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from harness_ext.core.stats import Resampler
+from nativeval.harness_ext.core.stats import Resampler
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:

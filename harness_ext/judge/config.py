@@ -3,7 +3,7 @@
 - ``configs/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
 - ``configs/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale). The default,
   ``single_v2``, is the study's Fig. 7; ``mtbench_single_v1`` is MT-Bench's (formerly ``single_v1``, an alias).
-- prices: the one table, ``harness_ext/core/prices.yaml`` (``harness_ext.core.prices``).
+- prices: the one table, ``harness_ext/core/prices.yaml`` (``nativeval.harness_ext.core.prices``).
 
 ``--judge`` takes a built-in name or a path to a YAML file of the same shape.
 """
@@ -18,11 +18,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.core.prices import checked_prices, token_prices
-from harness_ext.core.render import render_template
-from harness_ext.core.resilience import RetryPolicy
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.prices import checked_prices, token_prices
+from nativeval.harness_ext.core.render import render_template
+from nativeval.harness_ext.core.resilience import RetryPolicy
 
 JUDGES_DIR = Path(__file__).resolve().parent / "configs"
 PROMPTS_DIR = JUDGES_DIR / "prompts"

@@ -4,14 +4,14 @@ Flow: lm-eval samples files -> one chat call per (judge, question, response) -> 
 judge's own text -> per-item judgments beside the samples and an lm-eval-shaped results file per judge.
 
 - Requests go through the official ``openai`` client (``AsyncOpenAI``, ``max_retries=0``: retries, backoff,
-  ``Retry-After`` and timeouts are :mod:`harness_ext.core.resilience`'s). With aiohttp installed the client uses
+  ``Retry-After`` and timeouts are :mod:`nativeval.harness_ext.core.resilience`'s). With aiohttp installed the client uses
   its aiohttp transport, which costs less CPU per request; the body is sent as a plain dict and the reply
   read as JSON (``client.post(..., cast_to=object)``), skipping per-call model validation.
-- Every verdict is written to the :class:`~harness_ext.core.cache.KVCache` as it lands (key: judge model, prompt
+- Every verdict is written to the :class:`~nativeval.harness_ext.core.cache.KVCache` as it lands (key: judge model, prompt
   version and hash, question, response), so a rerun makes no request and a crash or Ctrl-C loses nothing.
   Just before each request the cache is read again and a claim on the key is taken, so processes sharing
   one cache (array tasks on a cluster) send each item once.
-- :class:`~harness_ext.core.resilience.CostLedger` reserves each call's worst case (UTF-8 bytes of the prompt as
+- :class:`~nativeval.harness_ext.core.resilience.CostLedger` reserves each call's worst case (UTF-8 bytes of the prompt as
   input tokens, ``max_tokens`` as output) before it is sent, so ``--max-cost`` is never exceeded; a call that
   does not fit waits for those in flight to settle. Items judged before the cap go to a results file marked
   ``"partial"``.
@@ -37,20 +37,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext import __version__
-from harness_ext.core.cache import KVCache, cache_key
-from harness_ext.core.errors import InputError, NativevalError
-from harness_ext.core.io import atomic_write_json, atomic_write_jsonl
-from harness_ext.core.paths import inside, safe_segment
-from harness_ext.core.resilience import (
+from nativeval import __version__
+from nativeval.harness_ext.core.cache import KVCache, cache_key
+from nativeval.harness_ext.core.errors import InputError, NativevalError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl
+from nativeval.harness_ext.core.paths import inside, safe_segment
+from nativeval.harness_ext.core.resilience import (
     BudgetExceeded,
     CostLedger,
     TransientError,
     call_with_retries,
     run_bounded,
 )
-from harness_ext.judge.config import JudgeConfig, PromptTemplate, load_judge, load_prices, load_prompt
-from harness_ext.judge.parse import (
+from nativeval.harness_ext.judge.config import (
+    JudgeConfig,
+    PromptTemplate,
+    load_judge,
+    load_prices,
+    load_prompt,
+)
+from nativeval.harness_ext.judge.parse import (
     SAMPLES_NAME,
     JudgeItem,
     RunOutputs,
@@ -348,7 +354,7 @@ def language_flags(samples: TaskSamples) -> list[bool | None]:
     """Per item: True if the response is confidently in another language than the task's."""
     if not samples.language:
         return [None] * len(samples.items)
-    from harness_ext.core.langid import is_language
+    from nativeval.harness_ext.core.langid import is_language
 
     flags: list[bool | None] = []
     for item in samples.items:
@@ -799,7 +805,7 @@ def main_from_cli(**kwargs: Any) -> None:
 
 
 def judge_after_eval(options: JudgeOptions, echo: Callable[[str], None] = print) -> Callable[[Any], None]:
-    """A ``harness_ext.eval.run.run(after_eval=...)`` hook: judge the open-QA samples lm-eval just wrote."""
+    """A ``nativeval.harness_ext.eval.run.run(after_eval=...)`` hook: judge the open-QA samples lm-eval just wrote."""
 
     def hook(outcome: Any) -> None:
         configs = (outcome.results or {}).get("configs") or {}

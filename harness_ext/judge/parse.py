@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import iter_jsonl, read_json
-from harness_ext.core.languages import codes
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import iter_jsonl, read_json
+from nativeval.harness_ext.core.languages import codes
 
 SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 _MIN_QUOTE = 8

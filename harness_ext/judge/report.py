@@ -1,7 +1,7 @@
 """``nativeval judge-report``: the judge diagnostics as JSON, Markdown, HTML and one figure per diagnostic.
 
-The report is laid out once as a :class:`~harness_ext.report.tables.Section` (tables and figure specs,
-:func:`report_section`) and rendered by the shared layer (:mod:`harness_ext.report`), the leaderboard's too:
+The report is laid out once as a :class:`~nativeval.harness_ext.report.tables.Section` (tables and figure specs,
+:func:`report_section`) and rendered by the shared layer (:mod:`nativeval.harness_ext.report`), the leaderboard's too:
 the leaderboard shows the same section on its page.
 """
 
@@ -12,20 +12,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_ext import __version__
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_text
-from harness_ext.core.paths import safe_segment
-from harness_ext.core.stats import Estimate
-from harness_ext.judge.diagnostics import (
+from nativeval import __version__
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_text
+from nativeval.harness_ext.core.paths import safe_segment
+from nativeval.harness_ext.core.stats import Estimate
+from nativeval.harness_ext.judge.diagnostics import (
     DEFAULT_RESAMPLES,
     TOP_DISAGREEMENTS,
     JudgeReport,
     Stratum,
     judge_report,
 )
-from harness_ext.judge.diagnostics_io import load_judge_outputs
-from harness_ext.report.figures import (
+from nativeval.harness_ext.judge.diagnostics_io import load_judge_outputs
+from nativeval.harness_ext.report.figures import (
     XY,
     DotPanel,
     Dots,
@@ -37,8 +37,8 @@ from harness_ext.report.figures import (
     ScatterPanel,
     draw_figures,
 )
-from harness_ext.report.render import render_html, render_markdown
-from harness_ext.report.tables import Column, Page, Section, Table
+from nativeval.harness_ext.report.render import render_html, render_markdown
+from nativeval.harness_ext.report.tables import Column, Page, Section, Table
 
 JSON_NAME, MARKDOWN_NAME, HTML_NAME, PLOTS_DIR = "judge_report.json", "judge_report.md", "judge_report.html", "plots"
 DIAGNOSTICS = ("agreement", "position", "length", "language", "consistency")

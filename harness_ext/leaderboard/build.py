@@ -1,8 +1,8 @@
 """`nativeval leaderboard`: read once, compute once, lay out the page, render it, swap the site in whole.
 
 Flow: :func:`model.build_board` (results, samples, judge outputs, published numbers -> a typed
-:class:`~harness_ext.leaderboard.model.Board` with statistics and findings) -> :data:`sections.SECTIONS` (each
-returns tables and figure specs) -> :mod:`harness_ext.report` (figures drawn, Markdown, CSV, JSON, HTML).
+:class:`~nativeval.harness_ext.leaderboard.model.Board` with statistics and findings) -> :data:`sections.SECTIONS` (each
+returns tables and figure specs) -> :mod:`nativeval.harness_ext.report` (figures drawn, Markdown, CSV, JSON, HTML).
 
 The site is written into a sibling temporary folder and swapped in with a rename, so a reader (or a push to
 the Hub) sees the old site or the new one, never a mix, and nothing stale survives a rebuild.
@@ -17,24 +17,24 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness_ext import __version__
-from harness_ext.core.errors import InputError, NativevalError
-from harness_ext.core.io import atomic_write_json, atomic_write_text
-from harness_ext.core.paths import inside, safe_segment
-from harness_ext.core.processes import pid_alive
-from harness_ext.leaderboard import sections as page_sections
-from harness_ext.leaderboard.model import ALPHA, Board, LeaderboardOptions, build_board
-from harness_ext.leaderboard.sections import SectionFunction
-from harness_ext.leaderboard.sections import findings as findings_section
-from harness_ext.report.figures import draw_figures
-from harness_ext.report.render import (
+from nativeval import __version__
+from nativeval.harness_ext.core.errors import InputError, NativevalError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_text
+from nativeval.harness_ext.core.paths import inside, safe_segment
+from nativeval.harness_ext.core.processes import pid_alive
+from nativeval.harness_ext.leaderboard import sections as page_sections
+from nativeval.harness_ext.leaderboard.model import ALPHA, Board, LeaderboardOptions, build_board
+from nativeval.harness_ext.leaderboard.sections import SectionFunction
+from nativeval.harness_ext.leaderboard.sections import findings as findings_section
+from nativeval.harness_ext.report.figures import draw_figures
+from nativeval.harness_ext.report.render import (
     render_csv,
     render_html,
     render_json,
     render_markdown,
     render_records_csv,
 )
-from harness_ext.report.tables import Page, Section
+from nativeval.harness_ext.report.tables import Page, Section
 
 SITE_FILES = ("index.html", "leaderboard.json", "leaderboard.md")  # what marks a folder as a site of ours
 TIDY_FIELDS = ["model", "variant", "lr", "tuning", "method", "kind", "benchmark", "task", "language", "origin",

@@ -13,7 +13,7 @@ Each claim gets evidence rows (numbers with CIs) and a verdict: ``supported`` (e
 agrees), ``partly_supported`` (some do), ``not_supported`` (none does), ``not_testable`` (no rows in scope).
 The standard configuration is the study's recipe (learning rate 1e-4, monolingual tuning) where the rows have
 it, else the largest monolingual learning rate present. All estimates come from :mod:`findings` and
-:mod:`harness_ext.core.stats`: paired items for measured rows, a t-interval over model × language cells for
+:mod:`nativeval.harness_ext.core.stats`: paired items for measured rows, a t-interval over model × language cells for
 published ones.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 from scipy import stats as scipy_stats
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.findings import (
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.findings import (
     ALL_LANGUAGES,
     CONFIDENCE,
     MEASURED,
@@ -46,7 +46,7 @@ from harness_ext.leaderboard.findings import (
     measured_series,
     reference_series,
 )
-from harness_ext.leaderboard.reference import ReferenceCell
+from nativeval.harness_ext.leaderboard.reference import ReferenceCell
 
 SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTABLE = "supported", "partly_supported", "not_supported", "not_testable"
 STUDY_RECIPE = ("1e-4", "mono")

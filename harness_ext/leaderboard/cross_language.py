@@ -6,7 +6,7 @@ stay out), the native-minus-translated difference with a CI, and Kendall's tau-b
 the models with a CI. Only headline, percent-scale test sets without a judge enter (judge ratings are on
 another scale); a model counts where it has every test set of both sides.
 
-Intervals (statistics from :mod:`harness_ext.core.stats`):
+Intervals (statistics from :mod:`nativeval.harness_ext.core.stats`):
 
 * the difference: a t-interval over models of the per-model differences (``stats.cells_difference``); with one
   model, its items (native and translated items are different items: ``stats.independent_difference`` of the
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.findings import (
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.findings import (
     CONFIDENCE,
     MEASURED,
     REFERENCE,
@@ -39,7 +39,7 @@ from harness_ext.leaderboard.findings import (
     Training,
     reference_test_set,
 )
-from harness_ext.leaderboard.reference import ReferenceCell
+from nativeval.harness_ext.leaderboard.reference import ReferenceCell
 
 TAU_RESAMPLES = 2000
 

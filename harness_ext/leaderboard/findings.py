@@ -6,7 +6,7 @@ judge, the gap is native-trained minus translated-trained, per translator (each 
 ``cohere``, ``google``) and pooled (minus the mean of the translators). Round-trip training data
 (``rtt_*``) is not translated data: it is compared in the claims (:mod:`claims`), not pooled here.
 
-How the CI is made (all statistics from :mod:`harness_ext.core.stats`):
+How the CI is made (all statistics from :mod:`nativeval.harness_ext.core.stats`):
 
 * measured rows with per-item scores: a paired difference over the items both rows scored, clusters by the
   catalogue's unit. Several base models of one configuration are one sample: an item of model m is the unit
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.reference import ReferenceCell
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.reference import ReferenceCell
 
 CONFIDENCE = stats.CONFIDENCE
 ALPHA = 0.05

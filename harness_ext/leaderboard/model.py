@@ -1,8 +1,8 @@
 """The board: what the leaderboard knows after reading, typed, rows and columns by identity.
 
 :func:`build_board` reads every input once (results and samples through :mod:`results`, judge outputs through
-:mod:`harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference`), computes the per-test-set
-statistics once (shared cluster-bootstrap draws, :mod:`harness_ext.core.stats`) and the findings once
+:mod:`nativeval.harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference`), computes the per-test-set
+statistics once (shared cluster-bootstrap draws, :mod:`nativeval.harness_ext.core.stats`) and the findings once
 (:mod:`findings`, :mod:`claims`, :mod:`cross_language`). Sections (:mod:`sections`) only look at a
 :class:`Board`; none reads a file or draws a figure.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from harness_ext.core import stats
-from harness_ext.core.errors import InputError
-from harness_ext.leaderboard.results import (
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.leaderboard.results import (
     ORIGIN_GROUP_ORDER,
     ColumnKey,
     LoadReport,
@@ -268,7 +268,7 @@ def column_stats(column: ColumnKey, entries: list[Entry], resamples: int, seed: 
 # --- measured rows for the findings -----------------------------------------------------------------------
 def measured_scores(board: Board) -> list:
     """The measured rows as :class:`findings.MeasuredScore` s (items as read: no second pass over samples)."""
-    from harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
+    from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
 
     out = []
     for entry in board.measured:  # rows without a training-data variant count in rankings, not in gaps
@@ -359,7 +359,7 @@ def build_board(options: LeaderboardOptions) -> Board:
         add_findings(board)
     folders = judge_dirs([Path(p) for p in options.results])
     if folders:
-        from harness_ext.judge.report import build_report
+        from nativeval.harness_ext.judge.report import build_report
 
         try:
             board.judge_report = build_report(folders, resamples=JUDGE_RESAMPLES, seed=options.seed,
@@ -378,7 +378,7 @@ def findings_resamples(resamples: int) -> int:
 
 def add_findings(board: Board) -> None:
     """Findings, claims and the cross-language view, from the rows already read (and the published cells)."""
-    from harness_ext.leaderboard import claims, cross_language, findings
+    from nativeval.harness_ext.leaderboard import claims, cross_language, findings
 
     scores = measured_scores(board)
     resamples = findings_resamples(board.resamples)

@@ -23,9 +23,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from harness_ext.catalogue.model import Benchmark, catalogue
-from harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.catalogue.model import Benchmark, catalogue
+from nativeval.harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
+from nativeval.harness_ext.core.errors import InputError
 
 COLUMNS = ("table", "benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
 PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
@@ -86,12 +86,12 @@ def _by_reference_stem() -> dict[str, Benchmark]:
 def reference_path(spec: str) -> Path:
     """``paper`` (the embedded numbers of Chen et al. 2024) or a CSV path."""
     if spec in EMBEDDED:
-        return Path(str(resources.files("harness_ext.leaderboard").joinpath("reference", EMBEDDED[spec])))
+        return Path(str(resources.files("nativeval.harness_ext.leaderboard").joinpath("reference", EMBEDDED[spec])))
     return Path(spec)
 
 
 def _lr(value: str) -> str:
-    from harness_ext.leaderboard.results import format_lr
+    from nativeval.harness_ext.leaderboard.results import format_lr
 
     return format_lr(value)
 

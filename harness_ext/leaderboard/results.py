@@ -34,12 +34,12 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import iter_jsonl, read_json
-from harness_ext.core.languages import codes as language_codes
-from harness_ext.core.runs import refuse_unfinished_runs
-from harness_ext.report.naming import (  # noqa: F401  (re-exported: the one rule that names a model)
+from nativeval.harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import iter_jsonl, read_json
+from nativeval.harness_ext.core.languages import codes as language_codes
+from nativeval.harness_ext.core.runs import refuse_unfinished_runs
+from nativeval.harness_ext.report.naming import (  # noqa: F401  (re-exported: the one rule that names a model)
     MANIFEST_NAME,
     RowKey,
     RunName,
@@ -697,7 +697,7 @@ def items_per_reference_sum(bench: Benchmark) -> int | None:
     tasks = [t for t in catalogue().tasks if t.benchmark is bench]
     sizes = {t.extra.get("dataset_filter", {}).get("n") for t in tasks} - {None}
     if not sizes and bench.embedded:
-        from harness_ext.catalogue.model import TASKS_DIR
+        from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
         folder = TASKS_DIR / bench.task_dir / bench.embedded
         sizes = {sum(1 for line in path.open(encoding="utf-8") if line.strip())
@@ -732,7 +732,7 @@ def reference_rows(cells: list) -> tuple[list[ReferenceRow], list[str]]:
 
 def load_reference(spec: str) -> ReferenceLoad:
     """``paper`` (the embedded 3,120 numbers of Chen et al. 2024) or a CSV with the same columns."""
-    from harness_ext.leaderboard.reference import load_reference as load_cells
+    from nativeval.harness_ext.leaderboard.reference import load_reference as load_cells
 
     cells = load_cells(spec)
     rows, not_shown = reference_rows(cells)

@@ -13,7 +13,7 @@ Pure functions over per-item scores that carry their tags (lm-eval's ``samples_*
 A value outside the catalogue's vocabulary for the tag is counted under ``"other"`` (one warning per value,
 never dropped); a value with no items (a ``--limit`` run) is reported as empty (``n == 0``, ``mean is None``),
 never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), clusters are the unit of
-inference (:mod:`harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none with one), and
+inference (:mod:`nativeval.harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none with one), and
 a contrast resamples both parts together, so items of one subject are not treated as independent.
 """
 
@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness_ext.core import stats
-from harness_ext.core.stats import Estimate
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.core.stats import Estimate
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def task_items(rows: Iterable[Mapping[str, Any]], record: Mapping[str, Any], met
                filter_name: str | None = None, prefix: str = "") -> list[TaggedItem]:
     """The tagged items of one task's samples, with the tags, cluster unit and member tags its
     ``metadata.provenance`` record (``record``) and the catalogue name."""
-    from harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue.model import catalogue
 
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None)
     tags = list(record.get("item_tags") or (bench.item_tags if bench else ()))
@@ -227,7 +227,7 @@ def task_items(rows: Iterable[Mapping[str, Any]], record: Mapping[str, Any], met
 
 def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
     """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
-    from harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue.model import catalogue
 
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
     return bench.tag_vocabulary(tag) if bench else None
@@ -254,7 +254,7 @@ def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tupl
 
 def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
-    from harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue.model import catalogue
 
     seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for task in catalogue().tasks:

@@ -19,16 +19,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.io import iter_jsonl
-from harness_ext.core.stats import Estimate, paired_difference
-from harness_ext.leaderboard.results import cluster_of
-from harness_ext.report.naming import row_key_of
+from nativeval.harness_ext.core.io import iter_jsonl
+from nativeval.harness_ext.core.stats import Estimate, paired_difference
+from nativeval.harness_ext.leaderboard.results import cluster_of
+from nativeval.harness_ext.report.naming import row_key_of
 
 
 @dataclass(frozen=True)
 class Sensitivity:
     """Mean per-item score of the source and of its translation over the items both were scored on, and their
-    paired difference (an :class:`~harness_ext.core.stats.Estimate`: clustered by the catalogue's unit)."""
+    paired difference (an :class:`~nativeval.harness_ext.core.stats.Estimate`: clustered by the catalogue's unit)."""
 
     n: int
     source_score: float
@@ -109,7 +109,7 @@ MetricChooser = Callable[[str, Mapping[str, Any]], tuple[str, str]]
 
 def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, str]:
     """The catalogue's headline (metric, filter) of ``benchmark`` when it has one, else its first metric."""
-    from harness_ext.catalogue.model import builtin_catalogue
+    from nativeval.harness_ext.catalogue.model import builtin_catalogue
 
     for task in builtin_catalogue().tasks:
         headline = task.benchmark.raw.get("headline") if task.benchmark.name == benchmark else None
@@ -121,7 +121,7 @@ def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, 
 
 def cluster_unit(benchmark: str) -> str | None:
     """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or ``subject``)."""
-    from harness_ext.catalogue.model import builtin_catalogue
+    from nativeval.harness_ext.catalogue.model import builtin_catalogue
 
     return next((t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark),
                 None)
@@ -168,7 +168,7 @@ class _TaskRun:
 
 
 def run_label(data: Mapping[str, Any], results_dir: Path) -> str:
-    """The model a results file is paired under: the one naming rule (:mod:`harness_ext.report.naming`)."""
+    """The model a results file is paired under: the one naming rule (:mod:`nativeval.harness_ext.report.naming`)."""
     return row_key_of(dict(data), results_dir).label
 
 

@@ -26,8 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_ext.core.io import atomic_write_bytes
-from harness_ext.core.paths import safe_segment
+from nativeval.harness_ext.core.io import atomic_write_bytes
+from nativeval.harness_ext.core.paths import safe_segment
 
 # Okabe & Ito (2008), distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

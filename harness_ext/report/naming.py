@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_json
-from harness_ext.core.models import hub_id_of
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_json
+from nativeval.harness_ext.core.models import hub_id_of
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 def unique_labels(names: list[str]) -> dict[str, str]:
     """Labels for model references: Hub ids as they are; local paths by the shortest distinguishing suffix."""
-    # the one model-reference rule (harness_ext.core.models), by spelling alone
+    # the one model-reference rule (nativeval.harness_ext.core.models), by spelling alone
     local = sorted({n.rstrip("/") for n in names if hub_id_of(n) is None})
     labels = {n: hub_id_of(n) for n in names if hub_id_of(n) is not None}
     parts = {n: Path(n).parts for n in local}

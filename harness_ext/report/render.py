@@ -1,4 +1,4 @@
-"""One :class:`~harness_ext.report.tables.Page` rendered to Markdown, CSV, JSON and HTML.
+"""One :class:`~nativeval.harness_ext.report.tables.Page` rendered to Markdown, CSV, JSON and HTML.
 
 Each renderer walks every section and every visible column of every table. Everything that came from input
 files (model names, task names, paths) is inert in every format: escaped in HTML (which runs only its own
@@ -21,8 +21,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness_ext.report.figures import Figure
-from harness_ext.report.tables import Column, Page, ScoreCell, Section, Table, cell_text, is_empty, sort_key
+from nativeval.harness_ext.report.figures import Figure
+from nativeval.harness_ext.report.tables import (
+    Column,
+    Page,
+    ScoreCell,
+    Section,
+    Table,
+    cell_text,
+    is_empty,
+    sort_key,
+)
 
 PLOTS_DIR = "plots"
 
@@ -245,7 +254,7 @@ def html_section(section: Section, figures_at: Path | None, plots_dir: str) -> s
 
 def render_html(page: Page, figures_at: Path | None = None, plots_dir: str = PLOTS_DIR) -> str:
     """The page as one self-contained HTML file (PNG figures embedded from ``figures_at``)."""
-    template = (resources.files("harness_ext.report") / "templates" / "page.html").read_text(encoding="utf-8")
+    template = (resources.files("nativeval.harness_ext.report") / "templates" / "page.html").read_text(encoding="utf-8")
     summary = "\n".join(html_section(s, figures_at, plots_dir) for s in page.summary)
     details = page.details
     toc = ""

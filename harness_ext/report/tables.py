@@ -1,8 +1,8 @@
 """The report model shared by the leaderboard and `judge-report`: pages of sections of tables and figure specs.
 
-A :class:`Section` holds tables, figure specs (:mod:`harness_ext.report.figures`) and notes; a :class:`Table`
+A :class:`Section` holds tables, figure specs (:mod:`nativeval.harness_ext.report.figures`) and notes; a :class:`Table`
 holds typed :class:`Column` s and rows (dicts from column key to a cell value). Every renderer
-(:mod:`harness_ext.report.render`) walks the same objects, so none can drop a column or a section. A column
+(:mod:`nativeval.harness_ext.report.render`) walks the same objects, so none can drop a column or a section. A column
 empty in every row is hidden in all outputs alike (``Table.visible_columns``). Sections are built from data
 only; figures are drawn from their specs by the rendering layer, never while a section is built.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from harness_ext.report.figures import Figure
+    from nativeval.harness_ext.report.figures import Figure
 
 CellKind = Literal["text", "number", "score", "ci", "p", "int"]
 

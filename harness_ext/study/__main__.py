@@ -1,5 +1,5 @@
 import sys
 
-from harness_ext.study.runner import main
+from nativeval.harness_ext.study.runner import main
 
 sys.exit(main())

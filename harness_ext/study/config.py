@@ -45,12 +45,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness_ext.catalogue.references import EMBEDDED_REFERENCES
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.core.models import resolve_model
-from harness_ext.core.paths import is_safe_segment, safe_segment
-from harness_ext.core.prices import checked_prices
+from nativeval.harness_ext.catalogue.references import EMBEDDED_REFERENCES
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.models import resolve_model
+from nativeval.harness_ext.core.paths import is_safe_segment, safe_segment
+from nativeval.harness_ext.core.prices import checked_prices
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
 STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
@@ -339,7 +339,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     base_dir = path.parent
 
     languages = _str_list(raw["languages"], root / "languages")
-    from harness_ext.catalogue.model import catalogue  # here: the catalogue loads `datasets`, slow to import
+    from nativeval.harness_ext.catalogue.model import (
+        catalogue,  # here: the catalogue loads `datasets`, slow to import
+    )
 
     known_languages = catalogue().languages  # the languages some catalogue task is in
     for i, lang in enumerate(languages):
@@ -546,7 +548,7 @@ class FinetuneOption:
 @lru_cache(maxsize=1)
 def recipe_options() -> dict[str, FinetuneOption]:
     """The keys a recipe may set: read from the `finetune` command (one place), never listed here again."""
-    from harness_ext.study.plan import cli_path  # plan imports this module
+    from nativeval.harness_ext.study.plan import cli_path  # plan imports this module
 
     argv = [sys.executable, cli_path(), "finetune", "--options-json"]
     try:
@@ -709,8 +711,8 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
 
 
 def _load_translate_tasks(value: Any, where: _Where, languages: tuple[str, ...]) -> list[TranslateTask]:
-    from harness_ext.catalogue.model import builtin_catalogue, unknown_name_message
-    from harness_ext.catalogue.user_tasks import translated_task_name
+    from nativeval.harness_ext.catalogue.model import builtin_catalogue, unknown_name_message
+    from nativeval.harness_ext.catalogue.user_tasks import translated_task_name
 
     if not isinstance(value, list):
         raise where.error("expected a list of tasks to translate")
@@ -798,7 +800,7 @@ def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
     """An eval task named in nativeval's scheme must be a catalogue task, collection or member, or a task
     the study's `translate_tasks` make: a typo fails now, not after the fine-tuning. Other names (lm-eval's
     own tasks) are left to lm-eval."""
-    from harness_ext.catalogue.model import catalogue, unknown_name_message
+    from nativeval.harness_ext.catalogue.model import catalogue, unknown_name_message
 
     cat = catalogue()
     known = set(cat.known_names()) | {t.name for t in config.translate_tasks}

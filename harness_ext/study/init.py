@@ -26,11 +26,11 @@ from typing import Any
 
 import yaml
 
-from harness_ext.catalogue.model import builtin_catalogue
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, atomic_write_text
-from harness_ext.core.languages import Language, language
-from harness_ext.core.paths import inside, safe_segment
+from nativeval.harness_ext.catalogue.model import builtin_catalogue
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_text
+from nativeval.harness_ext.core.languages import Language, language
+from nativeval.harness_ext.core.paths import inside, safe_segment
 
 AYA_DATASET = "CohereForAI/aya_dataset"
 AYA_REVISION = "main"  # no commit could be looked up offline; `nativeval data download` records the one it reads
@@ -99,7 +99,7 @@ def _alpaca(row: dict[str, Any], code3: str, n: int) -> dict[str, str]:
 
 def aya_rows(lang: Language) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The language's native rows and the English pool, in the Alpaca schema (empty responses dropped)."""
-    from harness_ext.catalogue.datasets import load_dataset
+    from nativeval.harness_ext.catalogue.datasets import load_dataset
 
     split = load_dataset(AYA_DATASET, None, [AYA_SPLIT], revision=AYA_REVISION)[AYA_SPLIT]
     native, english = [], []

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import iter_jsonl, read_json, read_text
-from harness_ext.study.config import STEP_KINDS, settings
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import iter_jsonl, read_json, read_text
+from nativeval.harness_ext.study.config import STEP_KINDS, settings
 
 FORMATS = ("json", "records")
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
-from harness_ext.core.paths import safe_segment, strictly_inside
-from harness_ext.core.prices import character_prices, token_prices
-from harness_ext.core.prices import table_path as price_table_path
-from harness_ext.study.config import (
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
+from nativeval.harness_ext.core.paths import safe_segment, strictly_inside
+from nativeval.harness_ext.core.prices import character_prices, token_prices
+from nativeval.harness_ext.core.prices import table_path as price_table_path
+from nativeval.harness_ext.study.config import (
     EMBEDDED_REFERENCES,
     BaseModel,
     StudyConfig,
@@ -415,7 +415,7 @@ def _topological(steps: dict[str, Step]) -> dict[str, Step]:
 
 # --- commands: one small table ------------------------------------------------------------------------
 def cli_path() -> str:
-    spec = importlib.util.find_spec("cli")
+    spec = importlib.util.find_spec("nativeval.cli")
     if spec is None or not spec.origin:
         raise InputError("cannot find nativeval's cli module; install the project (`pip install -e .`)")
     return spec.origin
@@ -531,9 +531,9 @@ def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
 
 
 COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {
-    "toy_model": lambda s, c: [sys.executable, "-m", "harness_ext.study", "toy-model", "--out", str(s.out),
+    "toy_model": lambda s, c: [sys.executable, "-m", "nativeval.harness_ext.study", "toy-model", "--out", str(s.out),
                                "--seed", str(s.params["seed"])],
-    "sample": lambda s, c: [sys.executable, "-m", "harness_ext.study", "sample", "--in", c.ref(s, "source")[0],
+    "sample": lambda s, c: [sys.executable, "-m", "nativeval.harness_ext.study", "sample", "--in", c.ref(s, "source")[0],
                             "--out", str(s.out / DATA_FILE), "--n", str(s.params["n"]), "--seed", str(s.params["seed"])],
     "translate": _translate_cmd,
     "rtt": _translate_cmd,

@@ -9,7 +9,7 @@ it stopped, a no-op rerun only hashes inputs, and a changed input reruns just wh
 With ``--jobs N`` independent steps run at once (``scheduler.py`` decides which, and which GPUs each holds);
 every step still has its own lock, log, marker and process group, so all of the above holds per step.
 
-Also the entry point of two tiny built-in steps: ``python -m harness_ext.study sample|toy-model ...``.
+Also the entry point of two tiny built-in steps: ``python -m nativeval.harness_ext.study sample|toy-model ...``.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness_ext.core.errors import InputError, NativevalError
-from harness_ext.core.io import (
+from nativeval.harness_ext.core.errors import InputError, NativevalError
+from nativeval.harness_ext.core.io import (
     atomic_write_json,
     atomic_write_jsonl,
     read_json,
     read_jsonl,
 )
-from harness_ext.core.paths import strictly_inside
-from harness_ext.study.config import StudyConfig, load_study, settings, settings_lines
-from harness_ext.study.outputs import output_problem
-from harness_ext.study.plan import (
+from nativeval.harness_ext.core.paths import strictly_inside
+from nativeval.harness_ext.study.config import StudyConfig, load_study, settings, settings_lines
+from nativeval.harness_ext.study.outputs import output_problem
+from nativeval.harness_ext.study.plan import (
     USER_TASKS_SUBDIR,
     CommandContext,
     HashCache,
@@ -59,7 +59,7 @@ from harness_ext.study.plan import (
     eval_group_key,
     resumes_in_place,
 )
-from harness_ext.study.scheduler import Node, Scheduler, wants_gpu
+from nativeval.harness_ext.study.scheduler import Node, Scheduler, wants_gpu
 
 MARKER = ".nativeval_step.json"
 STARTED = ".nativeval_step.started.json"
@@ -431,7 +431,7 @@ class StudyRunner:
 
     def _ensure_stub_unlocked(self, step: Step) -> None:
         if step.kind == "translate_task" and step.params["serve"] and step.id not in self._stubs:
-            from harness_ext.testing.translate_stubs import GoogleTranslateStub
+            from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub
 
             self._stubs[step.id] = translator = GoogleTranslateStub().start()
             self.ctx.translator_urls[step.id] = translator.base_url
@@ -440,7 +440,7 @@ class StudyRunner:
         if step.kind != "judge" or not step.params["serve"] or step.params["judge"] in self._stubs:
             return
         name = step.params["judge"]
-        from harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
+        from nativeval.harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
 
         stub = OpenAIStub(deterministic_judge, model=name).start()
         self._stubs[name] = stub
@@ -793,7 +793,7 @@ def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | 
     return lines
 
 
-# --- built-in steps: `python -m harness_ext.study sample|toy-model` -----------------------------------
+# --- built-in steps: `python -m nativeval.harness_ext.study sample|toy-model` -----------------------------------
 def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
     """Write n records drawn with a seeded RNG (kept in file order) in the source's format."""
     if source.suffix == ".jsonl":
@@ -812,7 +812,7 @@ def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness_ext.study", description="built-in study steps")
+    parser = argparse.ArgumentParser(prog="python -m nativeval.harness_ext.study", description="built-in study steps")
     sub = parser.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="draw a seeded sample of records")
     sample.add_argument("--in", dest="source", required=True)
@@ -828,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
             n = sample_records(Path(args.source), Path(args.out), args.n, args.seed)
             print(f"sampled {n} records into {args.out}")
         else:
-            from harness_ext.testing.toymodel import build_tiny_model
+            from nativeval.harness_ext.testing.toymodel import build_tiny_model
 
             print(f"toy model (random init, seed {args.seed}) in {build_tiny_model(args.out, seed=args.seed)}")
     except NativevalError as err:

@@ -19,9 +19,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness_ext.core.errors import InputError
-from harness_ext.study.config import StudyConfig, settings
-from harness_ext.study.plan import Plan, Step, step_class
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.study.config import StudyConfig, settings
+from nativeval.harness_ext.study.plan import Plan, Step, step_class
 
 GPU_COUNT_ENV = "NATIVEVAL_GPU_COUNT"
 

@@ -22,11 +22,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_text
-from harness_ext.study.config import SlurmResources
-from harness_ext.study.plan import CommandContext, Plan, Step, cli_path, command_for, step_class
-from harness_ext.study.runner import STARTED, select_steps, step_state
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_text
+from nativeval.harness_ext.study.config import SlurmResources
+from nativeval.harness_ext.study.plan import CommandContext, Plan, Step, cli_path, command_for, step_class
+from nativeval.harness_ext.study.runner import STARTED, select_steps, step_state
 
 JOBS_FILE = ".nativeval_slurm_jobs.tsv"  # in the output directory: "JOB_TASK<TAB>STEP" per submitted step
 MAX_ARRAY_INDEX = 1000  # Slurm's default MaxArraySize is 1001

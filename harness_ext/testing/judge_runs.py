@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from harness_ext.testing.openai_stub import judged_answer
+from nativeval.harness_ext.testing.openai_stub import judged_answer
 
 __all__ = ["judge_yaml", "judged_answer", "rating_by_length", "write_run"]
 

@@ -1,6 +1,6 @@
 """Stand-in judges with known behaviour, for the judge-diagnostics tests and benchmark.
 
-Each is an :class:`~harness_ext.testing.openai_stub.OpenAIStub` responder (request dict -> reply text in the
+Each is an :class:`~nativeval.harness_ext.testing.openai_stub.OpenAIStub` responder (request dict -> reply text in the
 study's verdict format). :func:`by_model` serves several from one loopback server, chosen by the request's
 ``model``, so several judge configs can point at one stub. None of them measures anything: each plants
 exactly one behaviour a diagnostic must find.
@@ -15,8 +15,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from harness_ext.core.langid import detect_language
-from harness_ext.testing.openai_stub import Responder, judged_answer
+from nativeval.harness_ext.core.langid import detect_language
+from nativeval.harness_ext.testing.openai_stub import Responder, judged_answer
 
 _PAIR = re.compile(r"\[The Start of Assistant ([AB])'s Answer\]\n(.*?)\n\[The End of Assistant \1's Answer\]", re.S)
 

@@ -6,7 +6,7 @@ client code runs end to end, failures included. Faults are scripted per request,
 ``Fault("malformed")`` (a 200 with a body that is not JSON), ``Fault("empty")`` (no choices),
 ``Fault("ok")`` (a normal reply: places later faults further down the sequence).
 
-Run standalone (the demo's stand-in judge): ``python -m harness_ext.testing.openai_stub --port 8765``.
+Run standalone (the demo's stand-in judge): ``python -m nativeval.harness_ext.testing.openai_stub --port 8765``.
 """
 
 from __future__ import annotations

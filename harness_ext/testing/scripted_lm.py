@@ -60,8 +60,8 @@ def gold_choice(doc: dict[str, Any]) -> int | None:
 def gold_text(task_name: str, doc: dict[str, Any]) -> str:
     """A correct generation for ``doc`` in the form the task's metric reads."""
     if "answer_number" in doc:
-        from harness_ext.catalogue.model import catalogue
-        from harness_ext.core.languages import language
+        from nativeval.harness_ext.catalogue.model import catalogue
+        from nativeval.harness_ext.core.languages import language
 
         task = next((t for t in catalogue().tasks if t.name == task_name), None)
         phrases = language(task.language).mgsm_answer_phrases if task else ()
@@ -120,7 +120,7 @@ def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.catalogue.model import TASKS_DIR
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
     tracker = EvaluationTracker(output_path=str(out))
     results = simple_evaluate(

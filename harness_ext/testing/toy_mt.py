@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness_ext.core.languages import language_table
-from harness_ext.testing.toymodel import CORPUS
+from nativeval.harness_ext.core.languages import language_table
+from nativeval.harness_ext.testing.toymodel import CORPUS
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]
 

@@ -3,10 +3,10 @@
 - :func:`fake_translate`: a deterministic, lossless "translation" that moves ASCII letters into the
   target language's script (registry ``script``: Han for Hans, Cyrillic for Cyrl), so language checks and round trips
   behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
-- :func:`llm_translating_responder`: an :class:`harness_ext.testing.openai_stub.OpenAIStub` responder that
+- :func:`llm_translating_responder`: an :class:`nativeval.harness_ext.testing.openai_stub.OpenAIStub` responder that
   reads the target language and the text out of the request (either prompt of ``translate/prompts``) and
   fake-translates the text.
-- :class:`GoogleTranslateStub`: the :class:`harness_ext.testing.openai_stub.OpenAIStub` loopback server
+- :class:`GoogleTranslateStub`: the :class:`nativeval.harness_ext.testing.openai_stub.OpenAIStub` loopback server
   speaking Cloud Translation v2 REST and v3 REST (``:translateText``) instead of chat completions.
 """
 
@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harness_ext.core.languages import language_table, registry
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.core.languages import language_table, registry
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 CJK_BASE = 0x4E00  # ASCII letter c <-> chr(CJK_BASE + ord(c))
 GOOGLE_TO_CODE = {row["google"]: code for code, row in language_table().items()}

@@ -2,7 +2,7 @@
 ArabicMMLU authors' util_prompt.py ``prepare_data_en``; copied so that the prompt is byte for byte the built-in's
 (a parity test compares them)."""
 
-from harness_ext.eval.runtime import load_docs
+from nativeval.harness_ext.eval.runtime import load_docs
 
 __all__ = ["doc_to_choice", "doc_to_text", "load_docs"]
 

@@ -3,8 +3,8 @@
 ``process_docs_<lang>`` and ``process_results_<lang>`` exist for every evaluable registry language (PEP 562).
 """
 
-from harness_ext.catalogue.model import catalogue
-from harness_ext.eval.runtime import load_docs, per_language, qa_process_results, tydiqa_docs
+from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.eval.runtime import load_docs, per_language, qa_process_results, tydiqa_docs
 
 __all__ = ["load_docs"]
 

@@ -1,6 +1,6 @@
 """custom_dataset and scoring for the open-QA tasks (the judge's ratings come later, from `cli.py judge`)."""
 
-from harness_ext.eval.open_qa import load_docs, off_language
+from nativeval.harness_ext.eval.open_qa import load_docs, off_language
 
 __all__ = ["load_docs", "process_results"]
 

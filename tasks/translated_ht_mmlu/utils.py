@@ -2,10 +2,10 @@
 
 from functools import partial
 
-from harness_ext.catalogue.model import catalogue
-from harness_ext.eval.partition import member_rows
-from harness_ext.eval.runtime import load_docs, mmmlu_subject
-from tasks.tag_subsets import task_of_source
+from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.eval.partition import member_rows
+from nativeval.harness_ext.eval.runtime import load_docs, mmmlu_subject
+from nativeval.tasks.tag_subsets import task_of_source
 
 __all__ = ["load_docs"]
 

@@ -3,6 +3,6 @@
 Nothing here is per language: each task YAML names its language in its filters (see the catalogue).
 """
 
-from harness_ext.eval.runtime import LocalizedNumberFilter, load_docs, mgsm_target
+from nativeval.harness_ext.eval.runtime import LocalizedNumberFilter, load_docs, mgsm_target
 
 __all__ = ["LocalizedNumberFilter", "load_docs", "mgsm_target"]

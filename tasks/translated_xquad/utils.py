@@ -1,9 +1,9 @@
-"""custom_dataset and scoring for XQuAD (harness_ext.eval.metrics.qa_scores over all gold answers).
+"""custom_dataset and scoring for XQuAD (nativeval.harness_ext.eval.metrics.qa_scores over all gold answers).
 
 ``process_results_<lang>`` exists for every evaluable registry language (PEP 562 ``__getattr__``).
 """
 
-from harness_ext.eval.runtime import load_docs, per_language, qa_process_results
+from nativeval.harness_ext.eval.runtime import load_docs, per_language, qa_process_results
 
 __all__ = ["load_docs"]
 

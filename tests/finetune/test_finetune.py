@@ -14,12 +14,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from finetune.collate import PadToLongestCollator
-from finetune.data import EMBEDDED_DATA_DIR, IGNORE_INDEX, Record, prepare, render, tokenize
-from finetune.manifest import MANIFEST_NAME, epoch_records, read_manifest, select_best_epoch
-from finetune.modeling import resolve_target_modules
-from finetune.train import TRAIN_LOG_NAME, FinetuneConfig, heldout_perplexity, run_finetune
-from harness_ext.core.errors import InputError
+from nativeval.finetune.collate import PadToLongestCollator
+from nativeval.finetune.data import EMBEDDED_DATA_DIR, IGNORE_INDEX, Record, prepare, render, tokenize
+from nativeval.finetune.manifest import MANIFEST_NAME, epoch_records, read_manifest, select_best_epoch
+from nativeval.finetune.modeling import resolve_target_modules
+from nativeval.finetune.train import TRAIN_LOG_NAME, FinetuneConfig, heldout_perplexity, run_finetune
+from nativeval.harness_ext.core.errors import InputError
 
 NATIVE_ZH = str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json")
 NATIVE_ES = str(EMBEDDED_DATA_DIR / "aya_native_es_16.json")
@@ -150,7 +150,7 @@ def test_early_stopping_keeps_the_best_epoch_weights(fittable_model, tmp_path, m
     from safetensors.torch import load_file
     from transformers import TrainerCallback
 
-    import finetune.train
+    from nativeval.finetune import train
 
     class RecordAdapterEachEpoch(TrainerCallback):
         weights: list[dict[str, torch.Tensor]] = []
@@ -160,7 +160,7 @@ def test_early_stopping_keeps_the_best_epoch_weights(fittable_model, tmp_path, m
                                  for n, p in model.named_parameters() if "lora_" in n})
 
     scripted = iter([5.0, 3.0, 4.0, 6.0])
-    monkeypatch.setattr(finetune.train, "heldout_perplexity", lambda *a, **k: (ppl := next(scripted), math.log(ppl)))
+    monkeypatch.setattr(train, "heldout_perplexity", lambda *a, **k: (ppl := next(scripted), math.log(ppl)))
     out = tmp_path / "es"
     recorder = RecordAdapterEachEpoch()
     manifest = run_finetune(small_config(fittable_model, out, epochs=4, patience=1, lr=3e-2, keep_checkpoints=True,
@@ -376,8 +376,7 @@ def test_adapter_evaluates_end_to_end_with_lm_eval(lora_run, fittable_model, tmp
 # --- command line: bad input ----------------------------------------------------------------------------
 
 def _cli(args: list[str]):
-    import cli
-
+    from nativeval import cli
     return CliRunner().invoke(cli.main, ["finetune", *args])
 
 

@@ -12,12 +12,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import finetune.train as train
-from finetune.data import EMBEDDED_DATA_DIR
-from finetune.manifest import MANIFEST_NAME
-from finetune.train import CHECKPOINT_DIR, STAGED_DIR, TRAIN_LOG_NAME, FinetuneConfig, run_finetune
-from harness_ext.core.errors import InputError
-from harness_ext.core.runs import RUN_STARTED, UnfinishedRun, refuse_unfinished_runs
+import nativeval.finetune.train as train
+from nativeval.finetune.data import EMBEDDED_DATA_DIR
+from nativeval.finetune.manifest import MANIFEST_NAME
+from nativeval.finetune.train import CHECKPOINT_DIR, STAGED_DIR, TRAIN_LOG_NAME, FinetuneConfig, run_finetune
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.runs import RUN_STARTED, UnfinishedRun, refuse_unfinished_runs
 
 NATIVE_ZH = str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json")
 
@@ -161,8 +161,7 @@ def test_kill_around_the_final_save_never_restarts_training(tiny_model, tmp_path
 
 
 def test_eval_refuses_an_unfinished_run_directory(tiny_model, tmp_path):
-    import cli
-
+    from nativeval import cli
     out = tmp_path / "unfinished"
     with pytest.raises(Kill):
         run_finetune(config(tiny_model, out, callbacks=[kill_on_save(1)]))
@@ -178,8 +177,7 @@ def test_eval_refuses_an_unfinished_run_directory(tiny_model, tmp_path):
 
 
 def test_leaderboard_refuses_results_of_an_unfinished_run(tmp_path):
-    import cli
-
+    from nativeval import cli
     model = tmp_path / "adapter"
     model.mkdir()
     (model / RUN_STARTED).write_text("{}")
@@ -210,8 +208,7 @@ def test_model_card_is_nativevals_own_and_counts_honestly(clean_run, tiny_model)
 
 
 def test_cli_summary_counts_train_and_held_out(tiny_model, tmp_path):
-    import cli
-
+    from nativeval import cli
     out = tmp_path / "o"
     result = CliRunner().invoke(cli.main, ["finetune", "--base", str(tiny_model), "--data", NATIVE_ZH, "--lang", "zh",
                                            "--variant", "native", "--out", str(out), "--epochs", "1",
@@ -226,8 +223,7 @@ def test_cli_summary_counts_train_and_held_out(tiny_model, tmp_path):
     ("bad.zh.jsonl", b'{"instruction": "a", "output": "\xe4\xbd', "bad.zh.jsonl: byte 32: the file ends in the middle"),
 ])
 def test_data_with_bad_bytes_is_one_line_naming_file_and_byte(tiny_model, tmp_path, name, blob, where):
-    import cli
-
+    from nativeval import cli
     data = tmp_path / name
     data.write_bytes(blob)
     result = CliRunner().invoke(cli.main, ["finetune", "--base", str(tiny_model), "--data", str(data), "--lang", "zh",

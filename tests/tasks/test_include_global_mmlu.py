@@ -17,9 +17,9 @@ import pytest
 from lm_eval.api.model import LM
 from lm_eval.tasks import TaskManager
 
-from harness_ext.catalogue import datasets as data
-from harness_ext.catalogue.model import TASKS_DIR, catalogue
-from harness_ext.leaderboard.tags import items_from_samples, split_by_tag
+from nativeval.harness_ext.catalogue import datasets as data
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
+from nativeval.harness_ext.leaderboard.tags import items_from_samples, split_by_tag
 from tests.tasks.test_tasks import builtin_task, requests
 
 INCLUDE_ID, GLOBAL_MMLU_ID = "CohereForAI/include-base-44", "CohereForAI/Global-MMLU"
@@ -140,7 +140,7 @@ def test_global_mmlu_provenance_differs_per_language_and_subsets_stay_out_of_col
 
 
 def test_nativeval_tasks_lists_a_close_ended_native_spanish_task():
-    from harness_ext.catalogue.view import as_json
+    from nativeval.harness_ext.catalogue.view import as_json
 
     view = as_json(catalogue())
     native_es = next(row for row in view["collections"] if row["name"] == "native_es")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.catalogue.model import TASKS_DIR
+from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -111,7 +111,7 @@ def results(tmp_path_factory):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.testing.scripted_lm import KeyedRepliesLM
+    from nativeval.harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     mirror = tmp_path_factory.mktemp("mirror")
     for relative, rows in MIRROR.items():

@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from harness_ext.catalogue import datasets as data
-from harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import datasets as data
+from nativeval.harness_ext.catalogue.model import catalogue
 from tests.tasks.test_tasks import builtin_task, our_task, requests
 
 
@@ -125,7 +125,7 @@ def test_arabic_xquad_and_korean_tydiqa_match_the_builtin_prompts(mirror):
 def test_thai_mgsm_asks_the_question_as_the_builtin_does():
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    from harness_ext.catalogue.model import TASKS_DIR
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR
     from tests.tasks.test_tasks import BUILTIN
 
     ours = load_yaml(TASKS_DIR / "translated_mgsm" / "translated_th_mgsm.yaml", resolve_func=False)

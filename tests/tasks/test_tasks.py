@@ -12,9 +12,9 @@ from lm_eval.api.task import ConfigurableTask
 from lm_eval.tasks import TaskManager
 from lm_eval.tasks._yaml_loader import load_yaml
 
-from harness_ext.catalogue import datasets as data
-from harness_ext.catalogue.model import TASKS_DIR, catalogue, provenance
-from harness_ext.eval.runtime import exemplar_answer, load_docs
+from nativeval.harness_ext.catalogue import datasets as data
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue, provenance
+from nativeval.harness_ext.eval.runtime import exemplar_answer, load_docs
 
 BUILTIN = Path(lm_eval.__file__).parent / "tasks"
 SEED = 1234  # simple_evaluate's default few-shot seed
@@ -116,7 +116,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
     """Measured on real MGSM zh (the demo's embedded data): lm-eval's `answer[6:]` cuts every exemplar."""
     from lm_eval import simple_evaluate
 
-    from harness_ext.testing.scripted_lm import KeyedRepliesLM
+    from nativeval.harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     demo = repo_root / "configs" / "demo_data" / "hf_mirror"
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(demo))
@@ -151,7 +151,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
 def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_path):
     from lm_eval import simple_evaluate
 
-    from harness_ext.testing.scripted_lm import KeyedRepliesLM
+    from nativeval.harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     test_docs = list(data.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
     # doc 0: strict and flexible right; doc 1: only the last number right; the rest: wrong everywhere
@@ -298,8 +298,8 @@ def test_per_language_task_functions_are_resolved_from_the_registry(tmp_path, mo
 
     import yaml
 
-    from harness_ext.core.errors import InputError
-    from harness_ext.core.languages import TABLE
+    from nativeval.harness_ext.core.errors import InputError
+    from nativeval.harness_ext.core.languages import TABLE
 
     table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
     table["languages"]["fr"] = {k: v for k, v in table["languages"]["fr"].items()

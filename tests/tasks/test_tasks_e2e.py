@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness_ext.catalogue.model import TASKS_DIR, catalogue
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
 
 COLLECTIONS = ["native_zh", "translated_zh", "native_ru", "translated_ru", "translated_es"]
 

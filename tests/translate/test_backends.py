@@ -8,14 +8,18 @@ import asyncio
 
 import pytest
 
-from harness_ext.core.cache import KVCache
-from harness_ext.core.errors import InputError
-from harness_ext.core.resilience import PermanentError, RetryPolicy, call_with_retries
-from harness_ext.testing.openai_stub import Fault, OpenAIStub
-from harness_ext.testing.translate_stubs import GoogleTranslateStub, fake_translate, llm_translating_responder
-from translate.backends.google import GoogleV2Backend, GoogleV3Backend
-from translate.backends.llm import LLMBackend
-from translate.pipeline import translate_records
+from nativeval.harness_ext.core.cache import KVCache
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.resilience import PermanentError, RetryPolicy, call_with_retries
+from nativeval.harness_ext.testing.openai_stub import Fault, OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import (
+    GoogleTranslateStub,
+    fake_translate,
+    llm_translating_responder,
+)
+from nativeval.translate.backends.google import GoogleV2Backend, GoogleV3Backend
+from nativeval.translate.backends.llm import LLMBackend
+from nativeval.translate.pipeline import translate_records
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.5, timeout=10)
 
@@ -142,14 +146,14 @@ def test_llm_backend_without_key_or_url_says_what_to_set(monkeypatch):
 # --- hf (tiny random seq2seq) ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_mt(tmp_path_factory):
-    from harness_ext.testing.toy_mt import build_tiny_mt_model
+    from nativeval.harness_ext.testing.toy_mt import build_tiny_mt_model
 
     return build_tiny_mt_model(tmp_path_factory.mktemp("tiny-mt"))
 
 
 @pytest.fixture(scope="module")
 def tiny_nllb(tmp_path_factory):
-    from harness_ext.testing.toy_mt import build_tiny_mt_model
+    from nativeval.harness_ext.testing.toy_mt import build_tiny_mt_model
 
     return build_tiny_mt_model(tmp_path_factory.mktemp("tiny-nllb"), style="nllb")
 
@@ -158,7 +162,7 @@ TEXTS = ["Hi", "A much longer sentence about the weather today and tomorrow.", "
 
 
 def test_hf_batched_output_equals_one_at_a_time_in_input_order(tiny_mt):
-    from translate.backends.hf import HFBackend
+    from nativeval.translate.backends.hf import HFBackend
 
     batched = HFBackend(str(tiny_mt), batch_size=4, max_new_tokens=8, device="cpu")
     single = HFBackend(str(tiny_mt), batch_size=1, max_new_tokens=8, device="cpu")
@@ -169,7 +173,7 @@ def test_hf_batched_output_equals_one_at_a_time_in_input_order(tiny_mt):
 
 
 def test_hf_language_codes_m2m100_and_nllb(tiny_mt, tiny_nllb):
-    from translate.backends.hf import HFBackend
+    from nativeval.translate.backends.hf import HFBackend
 
     m2m = HFBackend(str(tiny_mt), max_new_tokens=4, device="cpu")
     nllb = HFBackend(str(tiny_nllb), max_new_tokens=4, device="cpu")
@@ -187,7 +191,7 @@ def test_hf_language_codes_m2m100_and_nllb(tiny_mt, tiny_nllb):
 
 
 def test_hf_unknown_language_lists_supported_codes(tiny_mt):
-    from translate.backends.hf import HFBackend
+    from nativeval.translate.backends.hf import HFBackend
 
     backend = HFBackend(str(tiny_mt), device="cpu")
     with pytest.raises(InputError) as err:
@@ -201,7 +205,7 @@ def test_hf_unknown_language_lists_supported_codes(tiny_mt):
 
 
 def test_hf_pipeline_sorts_by_length_and_keeps_record_order(tiny_mt):
-    from translate.backends.hf import HFBackend
+    from nativeval.translate.backends.hf import HFBackend
 
     backend = HFBackend(str(tiny_mt), batch_size=2, max_new_tokens=6, device="cpu")
     calls = []
@@ -222,7 +226,7 @@ def test_hf_pipeline_sorts_by_length_and_keeps_record_order(tiny_mt):
 
 
 def test_llm_prompt_renders_in_one_pass_so_user_text_with_placeholders_survives():
-    from translate.backends.llm import load_prompt, render_messages
+    from nativeval.translate.backends.llm import load_prompt, render_messages
 
     text = "Keep {tgt_name}, {src_name} and {text} as written; {other} too."
     system, user = render_messages(load_prompt(), text, "en", "zh")
@@ -231,8 +235,8 @@ def test_llm_prompt_renders_in_one_pass_so_user_text_with_placeholders_survives(
 
 
 def test_translation_and_judge_read_one_price_table():
-    from harness_ext.core.prices import TABLE, token_prices
-    from harness_ext.judge.config import load_prices
+    from nativeval.harness_ext.core.prices import TABLE, token_prices
+    from nativeval.harness_ext.judge.config import load_prices
 
     assert LLMBackend(model="command-r-plus", base_url="http://127.0.0.1:9").price() == \
         load_prices()["command-r-plus"] == token_prices(TABLE)["command-r-plus"]

@@ -8,9 +8,13 @@ import json
 import pytest
 from translate_helpers import AYA, run_cli, write_json
 
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import GoogleTranslateStub, fake_translate, llm_translating_responder
-from translate.quality import FieldOutcome, check_fields, chrf_report
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import (
+    GoogleTranslateStub,
+    fake_translate,
+    llm_translating_responder,
+)
+from nativeval.translate.quality import FieldOutcome, check_fields, chrf_report
 
 KEY_ENV = {"OPENAI_API_KEY": "sk-live-SECRET-0123456789", "GOOGLE_TRANSLATE_API_KEY": "AIza-SECRET-GOOGLE-42"}
 

@@ -6,9 +6,9 @@ import json
 
 from translate_helpers import run_cli, write_json
 
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import fake_translate, llm_translating_responder
-from translate.protect import restore, split_field
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import fake_translate, llm_translating_responder
+from nativeval.translate.protect import restore, split_field
 
 MARKDOWN_ITEM = (
     "## Finding the maximum\n\n"

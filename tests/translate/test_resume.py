@@ -13,8 +13,8 @@ import time
 
 from translate_helpers import REPO, llm_key, write_json
 
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import fake_translate, llm_translating_responder
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import fake_translate, llm_translating_responder
 
 N = 500
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from translate.span import Span, locate, mark, plan_copies, project, recover
+from nativeval.translate.span import Span, locate, mark, plan_copies, project, recover
 
 
 def test_marked_span_is_recovered_at_its_new_place():

@@ -15,13 +15,17 @@ from pathlib import Path
 import pytest
 from translate_helpers import REPO, llm_key, run_cli
 
-from harness_ext.catalogue.datasets import mirror_path
-from harness_ext.catalogue.model import catalogue
-from harness_ext.catalogue.user_tasks import user_tasks_dir
-from harness_ext.core.io import atomic_write_jsonl, iter_jsonl, read_jsonl
-from harness_ext.leaderboard.translationese import pairs_in_results
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import GoogleTranslateStub, fake_translate, llm_translating_responder
+from nativeval.harness_ext.catalogue.datasets import mirror_path
+from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue.user_tasks import user_tasks_dir
+from nativeval.harness_ext.core.io import atomic_write_jsonl, iter_jsonl, read_jsonl
+from nativeval.harness_ext.leaderboard.translationese import pairs_in_results
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import (
+    GoogleTranslateStub,
+    fake_translate,
+    llm_translating_responder,
+)
 
 KEY_ENV = {"GOOGLE_TRANSLATE_API_KEY": "AIza-test", "OPENAI_API_KEY": "sk-test"}
 TYDIQA = ("google-research-datasets/tydiqa", "secondary_task")
@@ -361,8 +365,8 @@ def test_round_trip_of_global_mmlu_subjects_keeps_their_few_shot_rows_and_doc_id
 
 @pytest.mark.slow
 def test_a_round_tripped_open_qa_task_is_generated_judged_and_paired_with_its_source(tiny_model, tmp_path):
-    from harness_ext.testing.judge_runs import judge_yaml
-    from harness_ext.testing.judge_standins import hash_judge
+    from nativeval.harness_ext.testing.judge_runs import judge_yaml
+    from nativeval.harness_ext.testing.judge_standins import hash_judge
 
     with GoogleTranslateStub() as g:
         made = translate_task(g, "native_ru_open_qa", "--round-trip", "--via", "en", "--max-wrong-language", "1")

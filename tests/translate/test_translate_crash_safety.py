@@ -8,8 +8,8 @@ import re
 import pytest
 from translate_helpers import run_cli, write_json
 
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import GoogleTranslateStub, llm_translating_responder
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub, llm_translating_responder
 
 KEY_ENV = {"OPENAI_API_KEY": "sk-test-crash", "GOOGLE_TRANSLATE_API_KEY": "AIza-test-crash"}
 

@@ -9,11 +9,15 @@ import re
 
 from translate_helpers import run_cli, write_json
 
-from harness_ext.core.languages import language_name
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.translate_stubs import fake_translate, llm_translating_responder, translation_request
-from translate.backends.llm import load_prompt, render_messages
-from translate.protect import MARKER
+from nativeval.harness_ext.core.languages import language_name
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.translate_stubs import (
+    fake_translate,
+    llm_translating_responder,
+    translation_request,
+)
+from nativeval.translate.backends.llm import load_prompt, render_messages
+from nativeval.translate.protect import MARKER
 
 # arXiv 2406.12822, Appendix A.1, Figure 6, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §2)
 FIGURE_6 = ("Please translate from ${source_lang} to ${target_lang}. Do your best to preserve the formatting. "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from harness_ext.core.errors import InputError
-from translate.backends.base import Backend, BatchResult
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.translate.backends.base import Backend, BatchResult
 
 BACKENDS = ("google", "llm", "hf")
 
@@ -25,7 +25,7 @@ def make_backend(
     device: str | None = None,
 ) -> Backend:
     if name == "google":
-        from translate.backends.google import GoogleV2Backend, GoogleV3Backend, api_key_from_env
+        from nativeval.translate.backends.google import GoogleV2Backend, GoogleV3Backend, api_key_from_env
 
         key = api_key_from_env(api_key_env)
         if google_api == "v2" or (google_api == "auto" and key):
@@ -40,12 +40,12 @@ def make_backend(
             )
         return GoogleV3Backend(project, model=model or "nmt", base_url=base_url)
     if name == "llm":
-        from translate.backends.llm import DEFAULT_PROMPT, LLMBackend
+        from nativeval.translate.backends.llm import DEFAULT_PROMPT, LLMBackend
 
         return LLMBackend(model=model, base_url=base_url, api_key_env=api_key_env or "OPENAI_API_KEY",
                           prompt=prompt or DEFAULT_PROMPT)
     if name == "hf":
-        from translate.backends.hf import HFBackend
+        from nativeval.translate.backends.hf import HFBackend
 
         if not model:
             raise InputError("the hf backend needs --model (e.g. facebook/nllb-200-distilled-600M or a local directory)")

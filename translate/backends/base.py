@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from harness_ext.core.languages import language_table, require_language
-from harness_ext.core.prices import character_prices, token_prices
+from nativeval.harness_ext.core.languages import language_table, require_language
+from nativeval.harness_ext.core.prices import character_prices, token_prices
 
 
 @dataclass

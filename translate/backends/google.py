@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.languages import backend_code
-from harness_ext.core.resilience import TransientError
-from translate.backends.base import Backend, BatchResult
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.languages import backend_code
+from nativeval.harness_ext.core.resilience import TransientError
+from nativeval.translate.backends.base import Backend, BatchResult
 
 V2_URL = "https://translation.googleapis.com/language/translate/v2"
 API_KEY_ENVS = ("GOOGLE_TRANSLATE_API_KEY", "GOOGLE_API_KEY")

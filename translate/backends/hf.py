@@ -13,9 +13,9 @@ import re
 import threading
 from typing import Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.languages import backend_code, language_table
-from translate.backends.base import Backend, BatchResult
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.languages import backend_code, language_table
+from nativeval.translate.backends.base import Backend, BatchResult
 
 MARIAN_PAIR = re.compile(r"opus-mt-([a-z]{2,3})-([a-z]{2,3})(?:$|[-_/])")
 

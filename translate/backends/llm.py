@@ -16,13 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.core.languages import language_name
-from harness_ext.core.render import render_template
-from harness_ext.core.resilience import TransientError
-from translate.backends.base import Backend, BatchResult, estimate_tokens
-from translate.protect import MARKER
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.languages import language_name
+from nativeval.harness_ext.core.render import render_template
+from nativeval.harness_ext.core.resilience import TransientError
+from nativeval.translate.backends.base import Backend, BatchResult, estimate_tokens
+from nativeval.translate.protect import MARKER
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -89,7 +89,7 @@ class LLMBackend(Backend):
     @property
     def _client(self):
         # made inside the running event loop, dropped by aclose(): one backend serves several runs.
-        # Our retry layer (harness_ext.core.resilience) retries; the client must not add its own.
+        # Our retry layer (nativeval.harness_ext.core.resilience) retries; the client must not add its own.
         if self._openai is None:
             from openai import AsyncOpenAI
 

@@ -1,5 +1,5 @@
 """The page, one module per section: each ``build(board) -> Section | None`` returns tables and figure specs
-from the :class:`~harness_ext.leaderboard.model.Board` alone (no file read, no figure drawn).
+from the :class:`~nativeval.harness_ext.leaderboard.model.Board` alone (no file read, no figure drawn).
 
 ``SECTIONS`` is the page order: the summary (findings, ranking) first, then every detail section, each
 collapsible on the page. To add a section, write such a function and append it (or pass it to
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness_ext.leaderboard.model import Board
-from harness_ext.leaderboard.sections import (
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.leaderboard.sections import (
     claims,
     cross_language,
     findings,
@@ -24,7 +24,7 @@ from harness_ext.leaderboard.sections import (
     translationese,
     variants,
 )
-from harness_ext.report.tables import Section
+from nativeval.harness_ext.report.tables import Section
 
 SectionFunction = Callable[[Board], "Section | None"]
 

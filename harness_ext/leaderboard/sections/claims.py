@@ -1,11 +1,11 @@
 """The study's claims, each with its evidence and a verdict, on the published numbers and on the measured rows
-side by side (:mod:`harness_ext.leaderboard.claims` computes; this section lays it out)."""
+side by side (:mod:`nativeval.harness_ext.leaderboard.claims` computes; this section lays it out)."""
 
 from __future__ import annotations
 
-from harness_ext.leaderboard.model import Board
-from harness_ext.leaderboard.sections.common import VERDICT_TITLES, fmt_gap
-from harness_ext.report.tables import Column, Section, Table
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.leaderboard.sections.common import VERDICT_TITLES, fmt_gap
+from nativeval.harness_ext.report.tables import Column, Section, Table
 
 CLAIM_VERDICTS = {"supported": "supported", "partly_supported": "partly supported", "not_supported": "not supported",
                   "not_testable": "not testable here"}

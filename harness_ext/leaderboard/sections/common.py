@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness_ext.core.stats import Estimate
-from harness_ext.leaderboard.model import Board, Entry
-from harness_ext.leaderboard.results import ColumnKey
-from harness_ext.report.tables import Column, ScoreCell
+from nativeval.harness_ext.core.stats import Estimate
+from nativeval.harness_ext.leaderboard.model import Board, Entry
+from nativeval.harness_ext.leaderboard.results import ColumnKey
+from nativeval.harness_ext.report.tables import Column, ScoreCell
 
 VERDICT_TITLES = {"separates": "separates", "no_difference": "no difference", "inconclusive": "inconclusive"}
 ANSWER_FORM_TITLES = {"free_form": "free-form text", "constrained": "constrained answer", None: "answer form unknown"}

@@ -1,14 +1,14 @@
 """Per language: native and translated test-set scores, their difference with a CI, and how far the two
-rankings of the models agree (Kendall's tau with a CI) - :mod:`harness_ext.leaderboard.cross_language`."""
+rankings of the models agree (Kendall's tau with a CI) - :mod:`nativeval.harness_ext.leaderboard.cross_language`."""
 
 from __future__ import annotations
 
-from harness_ext.core.languages import UnknownLanguage, language_name
-from harness_ext.leaderboard.cross_language import LanguageRow
-from harness_ext.leaderboard.model import Board
-from harness_ext.leaderboard.sections.common import fmt_gap
-from harness_ext.report.figures import DotPanel, Dots, Point
-from harness_ext.report.tables import Column, Section, Table
+from nativeval.harness_ext.core.languages import UnknownLanguage, language_name
+from nativeval.harness_ext.leaderboard.cross_language import LanguageRow
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.leaderboard.sections.common import fmt_gap
+from nativeval.harness_ext.report.figures import DotPanel, Dots, Point
+from nativeval.harness_ext.report.tables import Column, Section, Table
 
 KINDS = {"measured": "measured", "reference": "published"}
 

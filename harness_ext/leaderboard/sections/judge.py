@@ -3,13 +3,13 @@ outputs were read once when the board was built; the same section `judge-report`
 
 from __future__ import annotations
 
-from harness_ext.leaderboard.model import Board
-from harness_ext.report.tables import Section
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.report.tables import Section
 
 
 def build(board: Board) -> Section | None:
     if board.judge_report is None:
         return None
-    from harness_ext.judge.report import report_section
+    from nativeval.harness_ext.judge.report import report_section
 
     return report_section(board.judge_report)

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.model import Board
-from harness_ext.leaderboard.results import ColumnKey
-from harness_ext.leaderboard.sections.common import competition_ranks, model_cells, model_columns, row_tags
-from harness_ext.leaderboard.sections.ranking import MacroScore, macro_scores
-from harness_ext.report.figures import XY, Scatter, ScatterPanel
-from harness_ext.report.tables import Column, Section, Table
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.leaderboard.results import ColumnKey
+from nativeval.harness_ext.leaderboard.sections.common import (
+    competition_ranks,
+    model_cells,
+    model_columns,
+    row_tags,
+)
+from nativeval.harness_ext.leaderboard.sections.ranking import MacroScore, macro_scores
+from nativeval.harness_ext.report.figures import XY, Scatter, ScatterPanel
+from nativeval.harness_ext.report.tables import Column, Section, Table
 
 OriginScore = MacroScore
 

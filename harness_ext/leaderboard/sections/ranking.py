@@ -12,10 +12,10 @@ from statistics import mean
 
 import numpy as np
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.model import Board, Entry
-from harness_ext.leaderboard.results import ColumnKey
-from harness_ext.leaderboard.sections.common import (
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.model import Board, Entry
+from nativeval.harness_ext.leaderboard.results import ColumnKey
+from nativeval.harness_ext.leaderboard.sections.common import (
     column_group,
     column_title,
     competition_ranks,
@@ -26,8 +26,8 @@ from harness_ext.leaderboard.sections.common import (
     row_tags,
     score_cell,
 )
-from harness_ext.report.figures import DotPanel, Dots, Point
-from harness_ext.report.tables import Column, ScoreCell, Section, Table
+from nativeval.harness_ext.report.figures import DotPanel, Dots, Point
+from nativeval.harness_ext.report.tables import Column, ScoreCell, Section, Table
 
 
 @dataclass

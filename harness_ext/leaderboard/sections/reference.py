@@ -3,11 +3,16 @@ configuration) and figures, with the source to cite and what could not be shown.
 
 from __future__ import annotations
 
-from harness_ext.leaderboard.model import Board
-from harness_ext.leaderboard.reference import PAPER_SOURCE
-from harness_ext.leaderboard.sections.common import column_group, column_title, model_cells, model_columns
-from harness_ext.leaderboard.sections.variants import bars_figure, gap_figure, native_gaps
-from harness_ext.report.tables import Column, ScoreCell, Section, Table
+from nativeval.harness_ext.leaderboard.model import Board
+from nativeval.harness_ext.leaderboard.reference import PAPER_SOURCE
+from nativeval.harness_ext.leaderboard.sections.common import (
+    column_group,
+    column_title,
+    model_cells,
+    model_columns,
+)
+from nativeval.harness_ext.leaderboard.sections.variants import bars_figure, gap_figure, native_gaps
+from nativeval.harness_ext.report.tables import Column, ScoreCell, Section, Table
 
 
 def build(board: Board) -> Section | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness_ext.core import stats
-from harness_ext.leaderboard.model import ALPHA, Board
-from harness_ext.leaderboard.sections.common import column_title, row_tags
-from harness_ext.report.tables import Column, Section, Table
+from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.model import ALPHA, Board
+from nativeval.harness_ext.leaderboard.sections.common import column_title, row_tags
+from nativeval.harness_ext.report.tables import Column, Section, Table
 
 
 def pairwise(board: Board) -> Section | None:

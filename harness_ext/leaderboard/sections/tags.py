@@ -3,17 +3,17 @@ agnostic) with CIs, the contrast of the two values, and for variant studies the 
 
 from __future__ import annotations
 
-from harness_ext.leaderboard import tags
-from harness_ext.leaderboard.model import Board, Entry, variant_groups
-from harness_ext.leaderboard.results import ColumnKey, item_tag_fields
-from harness_ext.leaderboard.sections.common import (
+from nativeval.harness_ext.leaderboard import tags
+from nativeval.harness_ext.leaderboard.model import Board, Entry, variant_groups
+from nativeval.harness_ext.leaderboard.results import ColumnKey, item_tag_fields
+from nativeval.harness_ext.leaderboard.sections.common import (
     column_title,
     estimate_cell,
     model_cells,
     model_columns,
     row_tags,
 )
-from harness_ext.report.tables import Column, Section, Table
+from nativeval.harness_ext.report.tables import Column, Section, Table
 
 
 def table_id(*parts: str) -> str:

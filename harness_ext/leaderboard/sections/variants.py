@@ -1,6 +1,6 @@
 """Training-data variants: grouped bars of the variants per base model (the paper's Figs. 1-2) and the gap
 against the native-data score (Fig. 4), for measured and published rows apart. The statistics of the gap are
-the findings' (:mod:`harness_ext.leaderboard.findings`); this section only shows the rows."""
+the findings' (:mod:`nativeval.harness_ext.leaderboard.findings`); this section only shows the rows."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from statistics import mean
 
-from harness_ext.leaderboard.findings import training_origin
-from harness_ext.leaderboard.model import Board, Entry, variant_groups
-from harness_ext.leaderboard.results import ColumnKey
-from harness_ext.report.figures import XY, BarPanel, Bars, Figure, Scatter, ScatterPanel
-from harness_ext.report.tables import Section
+from nativeval.harness_ext.leaderboard.findings import training_origin
+from nativeval.harness_ext.leaderboard.model import Board, Entry, variant_groups
+from nativeval.harness_ext.leaderboard.results import ColumnKey
+from nativeval.harness_ext.report.figures import XY, BarPanel, Bars, Figure, Scatter, ScatterPanel
+from nativeval.harness_ext.report.tables import Section
 
 MAX_PANELS = 12
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness_ext.catalogue.model import ANSWER_FORMS, builtin_catalogue, load_catalogue
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.catalogue.model import ANSWER_FORMS, builtin_catalogue, load_catalogue
+from nativeval.harness_ext.core.errors import InputError
 
 EXPECTED = {"xquad": "free_form", "tydiqa": "free_form", "open_qa": "free_form", "mgsm": "constrained",
             "mt_mmlu": "constrained", "ht_mmlu": "constrained", "cmmlu": "constrained", "ceval": "constrained",
@@ -20,7 +20,7 @@ def test_every_builtin_benchmark_declares_its_answer_form():
 
 
 def test_an_unknown_answer_form_is_one_line_naming_the_file(tmp_path):
-    from harness_ext.catalogue.model import CATALOGUE_DIR
+    from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR
 
     for path in CATALOGUE_DIR.glob("*.yaml"):
         text = path.read_text(encoding="utf-8")
@@ -32,7 +32,7 @@ def test_an_unknown_answer_form_is_one_line_naming_the_file(tmp_path):
 
 
 def test_a_user_made_translation_is_answered_as_its_source_is(tmp_path):
-    from harness_ext.catalogue.user_tasks import _entry_task
+    from nativeval.harness_ext.catalogue.user_tasks import _entry_task
 
     entry = {"name": "rtt_zh_xquad", "language": "zh", "is_group": False, "provenance": {}, "leaves": [],
              "benchmark": {"name": "xquad", "title": "XQuAD (round trip)", "template": "_template_yaml",

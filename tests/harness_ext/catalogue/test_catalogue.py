@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness_ext.catalogue import model as cat_mod
-from harness_ext.catalogue.model import (
+from nativeval.harness_ext.catalogue import model as cat_mod
+from nativeval.harness_ext.catalogue.model import (
     CATALOGUE_DIR,
     TASKS_DIR,
     catalogue,
@@ -17,7 +17,7 @@ from harness_ext.catalogue.model import (
     out_of_date,
     render,
 )
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.errors import InputError
 
 EXPECTED_TASKS = {
     "native_ru_tydiqa", "native_zh_cmmlu", "native_zh_ceval",
@@ -37,7 +37,7 @@ def test_task_names_and_group_sizes():
 
 
 def test_generated_yamls_are_in_sync_with_the_catalogue():
-    assert out_of_date(catalogue()) == [], "run `python -m harness_ext.catalogue --write`"
+    assert out_of_date(catalogue()) == [], "run `python -m nativeval.harness_ext.catalogue --write`"
 
 
 def test_check_command_reports_in_sync():

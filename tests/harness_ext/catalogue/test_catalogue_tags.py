@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness_ext.catalogue.model import CATALOGUE_DIR, ORIGIN_GROUPS, catalogue, load_catalogue, provenance
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.catalogue.model import (
+    CATALOGUE_DIR,
+    ORIGIN_GROUPS,
+    catalogue,
+    load_catalogue,
+    provenance,
+)
+from nativeval.harness_ext.core.errors import InputError
 
 
 def copy_catalogue(tmp_path: Path, edit: dict[str, callable]) -> Path:

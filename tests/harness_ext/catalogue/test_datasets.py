@@ -9,8 +9,8 @@ import os
 import datasets
 import pytest
 
-from harness_ext.catalogue import datasets as data
-from harness_ext.core.errors import DatasetUnavailable, InputError
+from nativeval.harness_ext.catalogue import datasets as data
+from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError
 
 
 def write_split(root, dataset_id, config, split, rows):

@@ -1,5 +1,5 @@
 """The Hub path end to end: the real `datasets` / `huggingface_hub` clients against a loopback Hub
-(harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a script
+(nativeval.harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a script
 repo fails with one line naming the fix, and its recorded parquet export loads instead."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from harness_ext.catalogue.datasets import PARQUET_EXPORT_REF
-from harness_ext.testing.hub_stub import HubStub, parquet_bytes
+from nativeval.harness_ext.catalogue.datasets import PARQUET_EXPORT_REF
+from nativeval.harness_ext.testing.hub_stub import HubStub, parquet_bytes
 
 ROWS = [{"question": "¿2 + 2?", "answer": "A", "cultural_sensitivity_label": "CS"},
         {"question": "¿3 + 3?", "answer": "B", "cultural_sensitivity_label": ""}]
@@ -30,8 +30,8 @@ configs:
 # Runs in a fresh interpreter: huggingface_hub reads HF_ENDPOINT when it is imported.
 DRIVER = """
 import json, sys
-from harness_ext.catalogue.datasets import load_dataset
-from harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.catalogue.datasets import load_dataset
+from nativeval.harness_ext.core.errors import DatasetUnavailable
 out = {}
 for name, kwargs in json.loads(sys.argv[1]).items():
     try:
@@ -101,7 +101,7 @@ def test_script_repo_fails_with_one_line_naming_the_fix_and_its_parquet_export_l
 
 
 def test_catalogue_records_each_script_repo_with_a_parquet_export_and_pins_the_rest():
-    from harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue.model import catalogue
 
     benches = {t.benchmark.name: t.benchmark for t in catalogue().tasks}
     assert benches["cmmlu"].hub_source.via_parquet_export
@@ -110,7 +110,7 @@ def test_catalogue_records_each_script_repo_with_a_parquet_export_and_pins_the_r
     for name in ("xquad", "ht_mmlu", "tydiqa", "ceval", "global_mmlu", "include"):
         assert benches[name].revision_pinned and not benches[name].hub_source.via_parquet_export, name
     record = catalogue().task("native_zh_cmmlu").leaves[0]
-    from harness_ext.catalogue.model import provenance
+    from nativeval.harness_ext.catalogue.model import provenance
 
     dataset = provenance(catalogue().task("native_zh_cmmlu"), record)["dataset"]
     assert dataset["loading_script"] == "cmmlu.py" and dataset["parquet_export"] is None

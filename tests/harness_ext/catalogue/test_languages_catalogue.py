@@ -10,9 +10,9 @@ import sys
 import pytest
 import yaml
 
-from harness_ext.catalogue import from_lmeval
-from harness_ext.catalogue.model import CATALOGUE_DIR, builtin_catalogue
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.catalogue import from_lmeval
+from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, builtin_catalogue
+from nativeval.harness_ext.core.errors import InputError
 
 # INCLUDE (44 languages) and Global-MMLU (42) meet in these 26, plus Tagalog/Filipino (INCLUDE "Tagalog",
 # Global-MMLU "fil").

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load_catalogue, write
-from harness_ext.core.languages import TABLE, language
+from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load_catalogue, write
+from nativeval.harness_ext.core.languages import TABLE, language
 
 GERMAN = {
     "name": "German", "script": "Latn", "iso639_3": "deu", "google": "de", "nllb": "deu_Latn", "m2m100": "de",
@@ -143,8 +143,8 @@ def test_adding_a_language_is_data_only(german):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.eval.metrics import parse_localized_number
-    from harness_ext.testing.scripted_lm import KeyedRepliesLM
+    from nativeval.harness_ext.eval.metrics import parse_localized_number
+    from nativeval.harness_ext.testing.scripted_lm import KeyedRepliesLM
 
     tasks_dir = german
     python_files = sorted(p.relative_to(tasks_dir) for p in tasks_dir.rglob("*.py"))
@@ -173,11 +173,11 @@ def test_adding_a_language_is_data_only(german):
 
 
 def test_without_the_registry_entry_german_tasks_fail_in_one_line(german, monkeypatch):
-    from harness_ext.core.errors import InputError
+    from nativeval.harness_ext.core.errors import InputError
 
     # the registry before the recipe's first edit: German has codes, no evaluation settings
     monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(_registry_without_german_settings(german.parent / "before.yaml")))
-    from harness_ext.eval.runtime import LocalizedNumberFilter
+    from nativeval.harness_ext.eval.runtime import LocalizedNumberFilter
 
     with pytest.raises(InputError) as caught:
         LocalizedNumberFilter(language="de")

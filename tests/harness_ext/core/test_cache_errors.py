@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness_ext.core.cache import KVCache
-from harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.cache import KVCache
+from nativeval.harness_ext.core.errors import InputError
 
 
 def test_a_file_that_is_not_a_database_names_the_file_and_says_delete_it(tmp_path):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.core.cache import KVCache
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import iter_jsonl, read_json, read_jsonl, read_text
-from harness_ext.core.resilience import BudgetExceeded, CostLedger
+from nativeval.harness_ext.core.cache import KVCache
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import iter_jsonl, read_json, read_jsonl, read_text
+from nativeval.harness_ext.core.resilience import BudgetExceeded, CostLedger
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -62,7 +62,7 @@ def test_claims_of_dead_owners_end(tmp_path):
 
 WRITER = textwrap.dedent("""
     import json, sys
-    from harness_ext.core.cache import KVCache
+    from nativeval.harness_ext.core.cache import KVCache
     path, me, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     won = []
     with KVCache(path) as cache:

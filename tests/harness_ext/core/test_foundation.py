@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
-from harness_ext.core.cache import KVCache, cache_key
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import atomic_write_json, read_json, read_jsonl
-from harness_ext.core.resilience import (
+from nativeval import cli
+from nativeval.harness_ext.core.cache import KVCache, cache_key
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import atomic_write_json, read_json, read_jsonl
+from nativeval.harness_ext.core.resilience import (
     BudgetExceeded,
     CostLedger,
     PermanentError,
@@ -65,7 +65,6 @@ ALLOWED_IMPORTS = {
     "finetune": {"harness_ext.core", "harness_ext.catalogue"},
     "tasks": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.eval"},
 }
-OUR_TOPS = {"harness_ext", "translate", "finetune", "tasks", "cli"}
 
 
 def _unit(dotted: str) -> str:
@@ -75,23 +74,24 @@ def _unit(dotted: str) -> str:
 
 
 def _imports(path: Path) -> list[str]:
+    """The nativeval modules a file imports, named without the ``nativeval.`` prefix."""
     names = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names += [node.module] if node.module != "harness_ext" else [f"harness_ext.{a.name}" for a in node.names]
-    return names
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return [n.removeprefix("nativeval.") for n in names if n.startswith("nativeval.")]
 
 
 def test_every_package_imports_only_what_the_layout_allows():
-    """Each unit imports itself, ``harness_ext`` (``__version__``) and what ALLOWED_IMPORTS names."""
+    """Each unit imports itself, ``nativeval.__version__`` and what ALLOWED_IMPORTS names."""
     for unit, allowed in ALLOWED_IMPORTS.items():
         folder = REPO.joinpath(*unit.split("."))
         assert folder.is_dir(), unit
         for path in folder.rglob("*.py"):
             for name in _imports(path):
-                if name.split(".")[0] not in OUR_TOPS or name == "harness_ext.__version__":
+                if name == "__version__":
                     continue
                 target = _unit(name)
                 assert target == unit or target in allowed, f"{path.relative_to(REPO)} imports {name}"
@@ -115,7 +115,7 @@ def test_study_steps_run_other_packages_only_through_the_cli():
             if isinstance(node, ast.List | ast.Tuple):
                 items = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
                 modules |= {items[i + 1] for i, v in enumerate(items[:-1]) if v == "-m"}
-    assert modules and {_unit(m) for m in modules} <= {"harness_ext.study", "harness_ext.testing"}, modules
+    assert modules and {_unit(m.removeprefix("nativeval.")) for m in modules} <= {"harness_ext.study", "harness_ext.testing"}, modules
     assert plan.cli_path().endswith("cli.py")
 
 
@@ -124,7 +124,7 @@ def test_entry_point_and_package_data_declared():
 
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert meta["project"]["entry-points"]["lm_eval.tasks"]
-    assert meta["project"]["scripts"]["nativeval"] == "cli:main"
+    assert meta["project"]["scripts"]["nativeval"] == "nativeval.cli:main"
     assert {"vllm", "google", "dev"} <= set(meta["project"]["optional-dependencies"])
 
 
@@ -139,8 +139,9 @@ def test_every_data_file_of_the_packages_is_declared_as_package_data():
     if not tracked:
         pytest.skip("not a git checkout")
     for name in tracked:
-        package, _, rest = name.partition("/")
-        if package not in globs or (name.endswith(".py") and package != "tasks"):
+        folder, _, rest = name.partition("/")
+        package = f"nativeval.{folder}"
+        if package not in globs or (name.endswith(".py") and folder != "tasks"):
             continue  # modules of the import packages are found by packages.find; tasks' utils.py are data
         assert any(fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]), (
             f"{name} would be missing from a `pip install .`: add its pattern to [tool.setuptools.package-data]"
@@ -155,7 +156,7 @@ def test_readme_quickstart_and_ci_run_the_same_test_command():
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
-    import harness_ext.core.io as hio
+    import nativeval.harness_ext.core.io as hio
 
     target = tmp_path / "out.json"
     atomic_write_json(target, {"ok": 1})
@@ -184,7 +185,7 @@ def test_malformed_json_and_jsonl_name_file_and_line(tmp_path):
 def test_cache_is_durable_across_processes(tmp_path):
     path = tmp_path / "cache.sqlite"
     key = cache_key("gpt-4-turbo", "v1", "¿Qué?", "答案")
-    code = f"from harness_ext.core.cache import KVCache; KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
+    code = f"from nativeval.harness_ext.core.cache import KVCache; KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
     subprocess.run([sys.executable, "-c", code], check=True)
     with KVCache(path) as cache:
         assert cache.get(key) == {"rating": 4}
@@ -255,7 +256,7 @@ def test_tiny_model_covers_three_scripts_and_has_a_chat_template(tiny_model):
 
 
 def test_stand_in_judge_is_deterministic_and_speaks_the_verdict_format():
-    from harness_ext.testing.openai_stub import deterministic_judge
+    from nativeval.harness_ext.testing.openai_stub import deterministic_judge
 
     def ask(answer):
         prompt = f"[Question]\nq\n\n[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
@@ -273,7 +274,7 @@ def test_atomic_writes_get_ordinary_permissions_not_owner_only(tmp_path):
     import os
     import stat
 
-    from harness_ext.core.io import _UMASK, atomic_write_text
+    from nativeval.harness_ext.core.io import _UMASK, atomic_write_text
 
     target = tmp_path / "mirror" / "rows.jsonl"
     atomic_write_text(target, "{}\n")

@@ -9,8 +9,8 @@ import sys
 import pytest
 import yaml
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.languages import (
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.languages import (
     BACKEND_SCHEMES,
     TABLE,
     UnknownLanguage,
@@ -28,7 +28,7 @@ def test_entries_are_typed_and_complete():
     zh = language("zh")
     assert (zh.segmentation, zh.length_unit, zh.numbers.decimal) == ("character", "characters", ".")
     assert language("es").articles[:2] == ("el", "la") and language("es").numbers.space_thousands
-    from harness_ext.catalogue.model import builtin_catalogue
+    from nativeval.harness_ext.catalogue.model import builtin_catalogue
 
     assert set(builtin_catalogue().languages) <= set(evaluation_languages())  # every catalogue language scores
     assert {language(c).segmentation for c in ("ja", "th")} == {"character"}
@@ -111,7 +111,7 @@ def test_no_language_list_outside_the_registry(repo_root):
 
 
 def test_langid_candidates_are_the_registrys(monkeypatch):
-    from harness_ext.core.langid import detect_language
+    from nativeval.harness_ext.core.langid import detect_language
 
     assert "de" in langid_codes() and "fr" in langid_codes()
     assert detect_language("Der schnelle braune Fuchs springt über den faulen Hund und läuft davon.")[0] == "de"
@@ -119,7 +119,7 @@ def test_langid_candidates_are_the_registrys(monkeypatch):
 
 
 def test_judge_reads_a_task_names_language_from_the_registry():
-    from harness_ext.judge.parse import task_language
+    from nativeval.harness_ext.judge.parse import task_language
 
     assert task_language("translated_zh_open_qa", {}) == "zh"
     assert task_language("native_fi_open_qa", {}) == "fi"
@@ -128,5 +128,5 @@ def test_judge_reads_a_task_names_language_from_the_registry():
 
 
 def test_importing_the_registry_does_not_import_the_evaluation_stack():
-    code = "import sys, harness_ext.core.languages, harness_ext.core.langid; print('datasets' in sys.modules)"
+    code = "import sys, nativeval.harness_ext.core.languages, nativeval.harness_ext.core.langid; print('datasets' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""Every lm-eval internal nativeval uses (all in harness_ext.core.lm_eval_internals) still exists in the installed
+"""Every lm-eval internal nativeval uses (all in nativeval.harness_ext.core.lm_eval_internals) still exists in the installed
 lm-eval, and no other module reaches into them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import lm_eval.api.task
 import lm_eval.evaluator
 import pytest
 
-from harness_ext.core import lm_eval_internals as internals
+from nativeval.harness_ext.core import lm_eval_internals as internals
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.models import cached_snapshot, hub_id_of, resolve_model
-from harness_ext.testing.hub_cache import add_to_hub_cache
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.models import cached_snapshot, hub_id_of, resolve_model
+from nativeval.harness_ext.testing.hub_cache import add_to_hub_cache
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.paths import (
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.paths import (
     MAX_SEGMENT,
     MAX_SEGMENT_BYTES,
     inside,

@@ -1,13 +1,13 @@
-"""One prompt renderer, one price table, one YAML loader (harness_ext.core.render, .prices, .io.read_yaml)."""
+"""One prompt renderer, one price table, one YAML loader (nativeval.harness_ext.core.render, .prices, .io.read_yaml)."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import read_yaml
-from harness_ext.core.prices import TABLE, character_prices, token_prices
-from harness_ext.core.render import render_template
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import read_yaml
+from nativeval.harness_ext.core.prices import TABLE, character_prices, token_prices
+from nativeval.harness_ext.core.render import render_template
 
 
 def test_renderer_fills_placeholders_in_one_pass():
@@ -18,7 +18,7 @@ def test_renderer_fills_placeholders_in_one_pass():
 
 
 def test_judge_prompt_uses_the_same_renderer():
-    from harness_ext.judge.config import load_prompt
+    from nativeval.harness_ext.judge.config import load_prompt
 
     messages = load_prompt("single_v1").render(question="Q {answer}?", answer="A {question}")
     assert "Q {answer}?" in messages[-1]["content"] and "A {question}" in messages[-1]["content"]

@@ -1,4 +1,4 @@
-"""Known-answer and planted-effect tests for the statistics the leaderboard uses (harness_ext.core.stats)."""
+"""Known-answer and planted-effect tests for the statistics the leaderboard uses (nativeval.harness_ext.core.stats)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from harness_ext.core.stats import (
+from nativeval.harness_ext.core.stats import (
     bootstrap_means,
     cluster_index,
     clustered_se,

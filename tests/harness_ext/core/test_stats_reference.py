@@ -10,7 +10,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from harness_ext.core.stats import (
+from nativeval.harness_ext.core.stats import (
     CLUSTER_T,
     FEW_CLUSTERS,
     INCONCLUSIVE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness_ext.core.stats import (
+from nativeval.harness_ext.core.stats import (
     CLUSTER_T,
     bootstrap_means,
     mean_estimate,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.core.errors import InputError
-from harness_ext.core.io import load_yaml_text, read_yaml
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.core.io import load_yaml_text, read_yaml
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -43,8 +43,8 @@ def test_malformed_yaml_is_still_one_line_with_its_line(tmp_path):
 
 
 def test_judge_configs_and_the_language_registry_refuse_duplicates(tmp_path, monkeypatch):
-    from harness_ext.core.languages import registry
-    from harness_ext.judge.config import load_judge
+    from nativeval.harness_ext.core.languages import registry
+    from nativeval.harness_ext.judge.config import load_judge
 
     judge = tmp_path / "judge.yaml"
     judge.write_text("name: j\nmodel: m\nbase_url: http://127.0.0.1:1/v1\nmodel: other\n")

@@ -12,9 +12,9 @@ import pytest
 import transformers
 from click.testing import CliRunner
 
-import cli
-from harness_ext.eval.adapter_group import run_group
-from harness_ext.eval.run import EvalRequest, run
+from nativeval import cli
+from nativeval.harness_ext.eval.adapter_group import run_group
+from nativeval.harness_ext.eval.run import EvalRequest, run
 
 pytestmark = pytest.mark.slow
 TASKS = ["translated_zh_mt_mmlu", "translated_zh_xquad"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import cli
+from nativeval import cli
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_cuda_index_beyond_the_devices(tiny_model, tmp_path, monkeypatch):
 
 
 def test_default_device_is_lm_evals_choice(monkeypatch, no_accelerator):
-    from harness_ext.eval.run import choose_device
+    from nativeval.harness_ext.eval.run import choose_device
 
     assert choose_device(None) == "cpu"
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
@@ -159,7 +159,7 @@ def test_a_hub_id_the_hub_cannot_serve_is_one_error_line_not_a_traceback(tmp_pat
 # --- lm-eval's option set -------------------------------------------------------------------------------
 def test_every_lm_eval_run_option_is_an_eval_option():
     """`nativeval eval` takes every option string of lm-eval 0.4.13's `lm_eval run` (spellings and short flags)."""
-    from harness_ext.core.lm_eval_internals import run_option_strings
+    from nativeval.harness_ext.core.lm_eval_internals import run_option_strings
 
     command = cli.main.commands["eval"]
     ours = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
@@ -168,7 +168,7 @@ def test_every_lm_eval_run_option_is_an_eval_option():
 
 def captured_request(monkeypatch, *args: str):
     """The EvalRequest `nativeval eval ARGS` builds (the run itself replaced)."""
-    import harness_ext.eval.run as eval_run
+    import nativeval.harness_ext.eval.run as eval_run
 
     seen = []
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from harness_ext.catalogue.model import catalogue
-from harness_ext.eval.run import quiet_phases
+from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.eval.run import quiet_phases
 
 
 @pytest.mark.parametrize(("logger_name", "message", "shown"), [
@@ -27,7 +27,7 @@ def test_per_task_notices_dropped_for_nativeval_tasks_only(caplog, logger_name, 
 @pytest.mark.parametrize(("task", "shown"), [
     ("translated_zh_xquad", False), ("native_zh_cmmlu_agronomy", False), ("ruler_niah", True)])
 def test_the_custom_dataset_notice_is_dropped_for_our_tasks_under_plain_lm_eval_too(caplog, task, shown):
-    import harness_ext.eval.runtime  # noqa: F401  (every task's utils.py imports it or open_qa; both install it)
+    import nativeval.harness_ext.eval.runtime  # noqa: F401  (every task's utils.py imports it or open_qa; both install it)
 
     message = f"{task}: Custom kwargs can be passed to `--metadata` in console"
     with caplog.at_level(logging.WARNING):
@@ -36,11 +36,11 @@ def test_the_custom_dataset_notice_is_dropped_for_our_tasks_under_plain_lm_eval_
 
 
 def test_a_user_made_task_made_after_the_first_notice_is_recognised(caplog, monkeypatch, tmp_path):
-    from harness_ext.eval.notices import CustomDatasetNotice
+    from nativeval.harness_ext.eval.notices import CustomDatasetNotice
 
     notice = CustomDatasetNotice()
     record = logging.makeLogRecord({"msg": "mt_es_cmmlu_agronomy: Custom kwargs can be passed to `--metadata`"})
     assert notice.filter(record)  # no such task yet
-    monkeypatch.setattr("harness_ext.catalogue.model.catalogue",
+    monkeypatch.setattr("nativeval.harness_ext.catalogue.model.catalogue",
                         lambda: type("Cat", (), {"known_names": lambda self: ["mt_es_cmmlu_agronomy"]})())
     assert not notice.filter(record)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness_ext.testing.hub_cache import add_to_hub_cache
+from nativeval.harness_ext.testing.hub_cache import add_to_hub_cache
 
 REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Known-answer tests for harness_ext.eval.metrics: extractive QA and MGSM number extraction, every script.
+"""Known-answer tests for nativeval.harness_ext.eval.metrics: extractive QA and MGSM number extraction, every script.
 
 Every expected value below was worked out by hand (token counts noted beside the F1 cases).
 """
@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 
-from harness_ext.core.errors import NativevalError
-from harness_ext.core.languages import evaluation_languages
-from harness_ext.eval.metrics import (
+from nativeval.harness_ext.core.errors import NativevalError
+from nativeval.harness_ext.core.languages import evaluation_languages
+from nativeval.harness_ext.eval.metrics import (
     UnsupportedLanguage,
     answer_tokens,
     canonical_number,
@@ -26,7 +26,7 @@ from harness_ext.eval.metrics import (
     qa_include,
     qa_scores,
 )
-from harness_ext.eval.runtime import LocalizedNumberFilter, mgsm_target
+from nativeval.harness_ext.eval.runtime import LocalizedNumberFilter, mgsm_target
 
 EVALUABLE = evaluation_languages()
 
@@ -489,7 +489,7 @@ def test_unknown_language_is_a_one_line_error_naming_the_registry(call, lang):
 def test_a_registry_language_without_evaluation_settings_is_a_one_line_error(call, tmp_path, monkeypatch):
     import yaml
 
-    from harness_ext.core.languages import TABLE
+    from nativeval.harness_ext.core.languages import TABLE
 
     table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
     fr = table["languages"]["fr"]
@@ -579,8 +579,8 @@ def test_mgsm_phrases_and_numbers_of_every_language(lang, output, target, strict
 
 
 def test_every_mgsm_language_of_lm_eval_has_its_answer_phrase():
-    from harness_ext.catalogue.from_lmeval import lmeval_tasks_dir
-    from harness_ext.core.languages import language
+    from nativeval.harness_ext.catalogue.from_lmeval import lmeval_tasks_dir
+    from nativeval.harness_ext.core.languages import language
 
     for path in (lmeval_tasks_dir() / "mgsm" / "native_cot").glob("mgsm_native_cot_*.yaml"):
         lang = path.stem.rsplit("_", 1)[1]

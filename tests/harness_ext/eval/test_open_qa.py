@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness_ext.catalogue.model import catalogue, out_of_date, provenance
-from harness_ext.eval import open_qa as open_qa
-from harness_ext.testing.judge_runs import rating_by_length
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.catalogue.model import catalogue, out_of_date, provenance
+from nativeval.harness_ext.eval import open_qa as open_qa
+from nativeval.harness_ext.testing.judge_runs import rating_by_length
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 HUB_FIELDS = ["message_id", "parent_id", "user_id", "created_date", "text", "role", "lang", "review_count",
               "review_result", "deleted", "rank", "synthetic", "model_name", "detoxify", "message_tree_id",
@@ -57,7 +57,7 @@ def test_native_sample_is_50_first_turn_prompts_in_the_language(fixture_mirror, 
 
 
 def test_a_smaller_pool_is_used_whole_with_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="harness_ext.eval.open_qa"):
+    with caplog.at_level(logging.WARNING, logger="nativeval.harness_ext.eval.open_qa"):
         docs = native_docs("ru")
     assert len(docs) == 40  # the fixture has 40 Russian first-turn prompts
     assert "only 40 first-turn ru prompts" in caplog.text
@@ -115,8 +115,8 @@ def test_lm_eval_runs_the_tasks_with_a_chat_template_and_the_judge_reads_them(ti
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.catalogue.model import TASKS_DIR
-    from harness_ext.judge.engine import JudgeOptions, run_judge
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR
+    from nativeval.harness_ext.judge.engine import JudgeOptions, run_judge
 
     tracker = EvaluationTracker(output_path=str(tmp_path / "out"))
     results = simple_evaluate(model="hf", model_args=f"pretrained={tiny_model}", device="cpu",
@@ -146,9 +146,9 @@ def test_lm_eval_runs_the_tasks_with_a_chat_template_and_the_judge_reads_them(ti
 def test_eval_with_judge_runs_the_judge_after_generation(tmp_path, monkeypatch, repeats):
     """`cli.py eval --judge` hands the judge to run_eval's after_eval hook (lm-eval itself is faked here:
     the test above runs the real one; a 1024-token generation with the tiny model is too slow for a test)."""
-    from cli import main
-    from harness_ext.eval import run as run_eval
-    from harness_ext.testing.judge_runs import write_run
+    from nativeval.cli import main
+    from nativeval.harness_ext.eval import run as run_eval
+    from nativeval.harness_ext.testing.judge_runs import write_run
 
     def fake_run(request, after_eval=None, **_):
         folder = write_run(request.output_path, "tiny", {"translated_es_open_qa": [("¿Hola?", "Hola, ¿qué tal estás hoy?")],

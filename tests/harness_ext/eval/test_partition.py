@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from harness_ext.core.errors import DatasetUnavailable
-from harness_ext.eval.partition import member_rows
+from nativeval.harness_ext.core.errors import DatasetUnavailable
+from nativeval.harness_ext.eval.partition import member_rows
 
 
 class CountingSplit:
@@ -50,7 +50,7 @@ def test_a_mirror_split_missing_a_subject_fails_in_one_line_naming_task_subject_
     """Global-MMLU ko in the Hub schema, every subject but anatomy: lm-eval used to raise IndexError."""
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.catalogue.model import TASKS_DIR, catalogue
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
 
     subjects = [leaf.member for leaf in catalogue().task("translated_ko_global_mmlu").leaves]
     folder = tmp_path / "CohereForAI" / "Global-MMLU" / "ko"

@@ -7,9 +7,9 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
-from harness_ext.core.stats import Resampler, bootstrap_counts, with_full_sample
-from harness_ext.core.stats import bootstrap_estimate as estimate
-from harness_ext.judge.agreement import (
+from nativeval.harness_ext.core.stats import Resampler, bootstrap_counts, with_full_sample
+from nativeval.harness_ext.core.stats import bootstrap_estimate as estimate
+from nativeval.harness_ext.judge.agreement import (
     exact_and_within_one,
     group_means,
     krippendorff_alpha_interval,

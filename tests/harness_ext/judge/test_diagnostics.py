@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.judge.diagnostics import JudgeReport, Stratum
-from harness_ext.judge.report import build_report, report_section
-from harness_ext.testing.judge_runs import judge_yaml, write_run
-from harness_ext.testing.judge_standins import (
+from nativeval.cli import main
+from nativeval.harness_ext.judge.diagnostics import JudgeReport, Stratum
+from nativeval.harness_ext.judge.report import build_report, report_section
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, write_run
+from nativeval.harness_ext.testing.judge_standins import (
     by_model,
     english_judge,
     first_slot_judge,
@@ -26,7 +26,7 @@ from harness_ext.testing.judge_standins import (
     noisy_judge,
     pairwise_hash_judge,
 )
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 SPANISH = ["La fotosíntesis convierte la luz del sol en energía química para la planta.",
            "El agua hierve a cien grados cuando la presión es la del nivel del mar.",

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.core.resilience import CostLedger
-from harness_ext.judge.config import load_judge, load_prompt
-from harness_ext.judge.engine import single_call, worst_case_cost
-from harness_ext.judge.parse import parse_rating
-from harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
-from harness_ext.testing.openai_stub import Fault, OpenAIStub, echo_responder
+from nativeval.cli import main
+from nativeval.harness_ext.core.resilience import CostLedger
+from nativeval.harness_ext.judge.config import load_judge, load_prompt
+from nativeval.harness_ext.judge.engine import single_call, worst_case_cost
+from nativeval.harness_ext.judge.parse import parse_rating
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
+from nativeval.harness_ext.testing.openai_stub import Fault, OpenAIStub, echo_responder
 
 KEY = "sk-test-DO-NOT-LEAK-4f2a9c"
 QA = [("¿Qué es la fotosíntesis?", "La fotosíntesis es el proceso por el que las plantas convierten la luz en energía."),
@@ -131,7 +131,7 @@ def test_a_crash_loses_nothing_already_judged(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_verdicts(tmp_path, monkeypatch):
-    from harness_ext.judge import engine as judge_mod
+    from nativeval.harness_ext.judge import engine as judge_mod
 
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA})
     config = judge_yaml(tmp_path / "judge.yaml")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.cli import main
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 KEY = "sk-test-concurrency"
 REPO = Path(__file__).resolve().parents[3]

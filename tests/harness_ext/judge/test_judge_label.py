@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.cli import main
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 QA = [("¿Qué es la lluvia?", "Agua que cae de las nubes."), ("¿Capital de Chile?", "Santiago.")]
 

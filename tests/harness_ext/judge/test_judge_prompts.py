@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.core.cache import cache_key
-from harness_ext.judge.config import PROMPTS_DIR, load_judge, load_prompt
-from harness_ext.judge.engine import parse_verdict, single_call, single_key
-from harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
-from harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
+from nativeval.cli import main
+from nativeval.harness_ext.core.cache import cache_key
+from nativeval.harness_ext.judge.config import PROMPTS_DIR, load_judge, load_prompt
+from nativeval.harness_ext.judge.engine import parse_verdict, single_call, single_key
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
 
 # arXiv 2406.12822, Appendix A.2, Figure 7, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §1;
 # the extraction put the figure on one line).
@@ -143,7 +143,7 @@ def test_stand_in_judges_read_the_answer_out_of_both_templates():
 
 
 def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tmp_path, monkeypatch):
-    from harness_ext.eval import run as run_eval
+    from nativeval.harness_ext.eval import run as run_eval
 
     evaluated = []
 
@@ -173,7 +173,7 @@ def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tm
 
 
 def test_the_old_name_says_what_it_loads(caplog):
-    with caplog.at_level("WARNING", logger="harness_ext.judge.config"):
+    with caplog.at_level("WARNING", logger="nativeval.harness_ext.judge.config"):
         load_prompt("single_v1")
     (record,) = caplog.records
     assert "'mtbench_single_v1'" in record.getMessage() and "single_v2" in record.getMessage()

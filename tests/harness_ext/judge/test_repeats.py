@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.testing.judge_runs import judge_yaml, write_run
-from harness_ext.testing.judge_standins import noisy_judge
-from harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.cli import main
+from nativeval.harness_ext.testing.judge_runs import judge_yaml, write_run
+from nativeval.harness_ext.testing.judge_standins import noisy_judge
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
 QA = [(f"Pregunta {i}", f"Respuesta número {i} sobre un tema cualquiera.") for i in range(4)]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.testing.scripted_lm import run_scripted, write_script
+from nativeval.harness_ext.testing.scripted_lm import run_scripted, write_script
 
 TRANSLATED_ZH = ["translated_zh_xquad", "translated_zh_mgsm", "translated_zh_mt_mmlu"]
 MODELS_TASKS = ["native_zh_cmmlu", *TRANSLATED_ZH]
@@ -30,7 +30,7 @@ UNRELATED = {
 def task_manager():
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.catalogue.model import TASKS_DIR
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
 
-from harness_ext.leaderboard.build import build_leaderboard, write_site
+from nativeval.harness_ext.leaderboard.build import build_leaderboard, write_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from harness_ext.leaderboard.claims import (
+from nativeval.harness_ext.leaderboard.claims import (
     CLAIMS,
     NOT_SUPPORTED,
     NOT_TESTABLE,
@@ -16,8 +16,8 @@ from harness_ext.leaderboard.claims import (
     measured_claims,
     reference_claims,
 )
-from harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
-from harness_ext.leaderboard.reference import load_reference
+from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
+from nativeval.harness_ext.leaderboard.reference import load_reference
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_one_translator_is_enough_to_check_the_claims():
 
 
 def test_findings_computed_once_give_the_same_claims():
-    from harness_ext.leaderboard.findings import reference_findings
+    from nativeval.harness_ext.leaderboard.findings import reference_findings
 
     cells = load_reference("paper")
     again = reference_claims(cells, reference_findings(cells).findings)

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from harness_ext.leaderboard.cross_language import cross_language, reference_cross_language
-from harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
-from harness_ext.leaderboard.reference import load_reference
+from nativeval.harness_ext.leaderboard.cross_language import cross_language, reference_cross_language
+from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
+from nativeval.harness_ext.leaderboard.reference import load_reference
 
 NATIVE = TestSet("include", "ko", "native", "acc", "constrained", percent=True, task="native_ko_include")
 TRANSLATED = TestSet("global_mmlu", "ko", "human_translated", "acc", "constrained", percent=True,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from harness_ext.leaderboard.findings import (
+from nativeval.harness_ext.leaderboard.findings import (
     POOLED,
     MeasuredScore,
     TestSet,
@@ -15,7 +15,7 @@ from harness_ext.leaderboard.findings import (
     measured_findings,
     reference_findings,
 )
-from harness_ext.leaderboard.reference import ReferenceCell, load_reference
+from nativeval.harness_ext.leaderboard.reference import ReferenceCell, load_reference
 
 JSON_KEYS = {"benchmark", "language", "metric", "lr", "tuning", "judge", "translator", "gap", "ci_low", "ci_high",
              "verdict", "n_items", "n_clusters", "n_cells", "group", "note"}
@@ -265,7 +265,7 @@ def two_language_rows(seed: int = 3) -> list[MeasuredScore]:
 
 
 def counting_draws(monkeypatch) -> list[int]:
-    from harness_ext.core import stats
+    from nativeval.harness_ext.core import stats
 
     calls: list[int] = []
     real = stats.cluster_counts
@@ -283,7 +283,7 @@ def close(a: float | None, b: float | None) -> bool:
 
 
 def test_every_translator_and_the_pooled_gap_share_one_draw_and_match_separate_draws(monkeypatch):
-    from harness_ext.leaderboard.findings import findings_of, gap_estimate, measured_series
+    from nativeval.harness_ext.leaderboard.findings import findings_of, gap_estimate, measured_series
 
     series = measured_series(two_language_rows())
     assert [d.test_set.language for d in series] == ["es", "ru", "all"]
@@ -302,7 +302,7 @@ def test_every_translator_and_the_pooled_gap_share_one_draw_and_match_separate_d
 def test_the_pooled_language_set_joined_from_arrays_equals_one_built_from_items():
     from dataclasses import replace
 
-    from harness_ext.leaderboard.findings import findings_of, measured_series
+    from nativeval.harness_ext.leaderboard.findings import findings_of, measured_series
 
     pooled_set = measured_series(two_language_rows())[-1]
     assert pooled_set.parts and pooled_set.test_set.language == "all"
@@ -320,7 +320,7 @@ def test_findings_read_the_draws_the_test_set_statistics_already_made(monkeypatc
     findings draw nothing the per-model statistics drew, and their numbers do not change."""
     import numpy as np
 
-    from harness_ext.core import stats
+    from nativeval.harness_ext.core import stats
 
     rows = two_language_rows()
     without = measured_findings(rows, resamples=300, seed=2).findings

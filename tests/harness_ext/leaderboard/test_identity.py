@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.leaderboard.build import build_leaderboard
-from harness_ext.leaderboard.results import ColumnKey, load_run
-from harness_ext.leaderboard.sections.origins import origin_columns, origin_scores
+from nativeval.harness_ext.leaderboard.build import build_leaderboard
+from nativeval.harness_ext.leaderboard.results import ColumnKey, load_run
+from nativeval.harness_ext.leaderboard.sections.origins import origin_columns, origin_scores
 
 XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")
 RTT = ColumnKey("xquad", "zh", "exact_match", "round_trip_translated", "rtt_zh_xquad")

@@ -8,8 +8,8 @@ from statistics import mean
 
 import pytest
 
-from harness_ext.core.errors import InputError
-from harness_ext.leaderboard.reference import load_reference, read_reference, reference_path
+from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.leaderboard.reference import load_reference, read_reference, reference_path
 
 HEADER = "table,benchmark,metric,lang,base_model,train_data,lr,tuning,score\n"
 
@@ -25,7 +25,7 @@ def cells():
 
 
 def test_all_published_numbers_ship_with_the_package(rows):
-    shipped = resources.files("harness_ext.leaderboard").joinpath("reference", "paper_results_full.csv")
+    shipped = resources.files("nativeval.harness_ext.leaderboard").joinpath("reference", "paper_results_full.csv")
     assert shipped.is_file() and reference_path("paper").read_bytes() == shipped.read_bytes()
     assert len(rows) == 3120
     assert {r.table for r in rows} == {str(n) for n in range(1, 26)}

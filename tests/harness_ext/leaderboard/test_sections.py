@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from harness_ext.leaderboard.results import benchmark_entry, headline_for
-from harness_ext.testing.judge_runs import judge_yaml
-from harness_ext.testing.judge_runs import write_run as write_open_qa_run
-from harness_ext.testing.judge_standins import by_model, hash_judge
-from harness_ext.testing.openai_stub import OpenAIStub
-from harness_ext.testing.scripted_lm import ScriptedLM, run_scripted, write_script
+from nativeval.cli import main
+from nativeval.harness_ext.leaderboard.results import benchmark_entry, headline_for
+from nativeval.harness_ext.testing.judge_runs import judge_yaml
+from nativeval.harness_ext.testing.judge_runs import write_run as write_open_qa_run
+from nativeval.harness_ext.testing.judge_standins import by_model, hash_judge
+from nativeval.harness_ext.testing.openai_stub import OpenAIStub
+from nativeval.harness_ext.testing.scripted_lm import ScriptedLM, run_scripted, write_script
 
 STAND_IN = "STAND-IN judge <not a real model>"
 

@@ -1,4 +1,4 @@
-"""One table object rendered to Markdown, CSV, JSON and HTML (harness_ext.report, shared with judge-report):
+"""One table object rendered to Markdown, CSV, JSON and HTML (nativeval.harness_ext.report, shared with judge-report):
 the same columns and sections in each; input-derived text inert in every format."""
 
 from __future__ import annotations
@@ -7,9 +7,15 @@ import csv
 import io
 from html.parser import HTMLParser
 
-from harness_ext.report.figures import DotPanel, Dots, Point, draw_figures, span
-from harness_ext.report.render import md_escape, render_csv, render_html, render_json, render_markdown
-from harness_ext.report.tables import Column, Page, ScoreCell, Section, Table
+from nativeval.harness_ext.report.figures import DotPanel, Dots, Point, draw_figures, span
+from nativeval.harness_ext.report.render import (
+    md_escape,
+    render_csv,
+    render_html,
+    render_json,
+    render_markdown,
+)
+from nativeval.harness_ext.report.tables import Column, Page, ScoreCell, Section, Table
 
 
 class Headers(HTMLParser):

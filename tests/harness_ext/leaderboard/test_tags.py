@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from harness_ext.leaderboard.tags import (
+from nativeval.harness_ext.leaderboard.tags import (
     OTHER,
     UNLABELLED,
     TaggedItem,
@@ -142,8 +142,8 @@ def test_member_tags_tag_every_row_of_a_subject_file():
 
 
 def test_task_items_take_tags_and_clusters_from_the_provenance_record():
-    from harness_ext.catalogue.model import catalogue, provenance
-    from harness_ext.leaderboard.tags import tag_vocabulary, task_items
+    from nativeval.harness_ext.catalogue.model import catalogue, provenance
+    from nativeval.harness_ext.leaderboard.tags import tag_vocabulary, task_items
 
     task = catalogue().task("native_zh_cmmlu")
     leaf = next(leaf for leaf in task.leaves if leaf.member == "chinese_history")
@@ -159,7 +159,12 @@ def test_task_items_take_tags_and_clusters_from_the_provenance_record():
 
 
 def test_catalogue_subsets_group_include_regional_values_against_agnostic():
-    from harness_ext.leaderboard.tags import SUBSET_TAG, catalogue_subsets, subset_vocabulary, with_subset_tag
+    from nativeval.harness_ext.leaderboard.tags import (
+        SUBSET_TAG,
+        catalogue_subsets,
+        subset_vocabulary,
+        with_subset_tag,
+    )
 
     subsets = catalogue_subsets("include")
     assert [name for name, _, _ in subsets] == ["regional", "agnostic"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness_ext.leaderboard.translationese import pairs_in_results, translationese_sensitivity
+from nativeval.harness_ext.leaderboard.translationese import pairs_in_results, translationese_sensitivity
 
 
 def scores(n: int, p: float, seed: int) -> dict[str, float]:
@@ -89,7 +89,7 @@ def test_adapters_on_one_base_model_are_separate_models(tmp_path):
         write_run(tmp_path / name, None, {"translated_zh_xquad": (source_prov, rows), "rtt_zh_xquad": (rtt_prov, dropped)},
                   model_args=f"pretrained=/m/base,peft=/ckpt/{name}")
     pairs = {p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))}
-    # the one naming rule (harness_ext.report.naming): an adapter run is named by its adapter, as lm-eval does
+    # the one naming rule (nativeval.harness_ext.report.naming): an adapter run is named by its adapter, as lm-eval does
     assert set(pairs) == {"/ckpt/native", "/ckpt/google"}
     assert pairs["/ckpt/native"].sensitivity == 1.0 and pairs["/ckpt/google"].sensitivity == 0.0
 

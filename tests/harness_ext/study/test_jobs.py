@@ -20,10 +20,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import cli
-from harness_ext.study.runner import MARKER, STARTED, load_plan
-from harness_ext.study.scheduler import GPU_COUNT_ENV, Node, Scheduler
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
+from nativeval import cli
+from nativeval.harness_ext.study.runner import MARKER, STARTED, load_plan
+from nativeval.harness_ext.study.scheduler import GPU_COUNT_ENV, Node, Scheduler
+from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -338,7 +338,7 @@ class RecordingExecutor:
 
 
 def test_evaluations_of_adapters_of_one_base_run_in_one_process(tmp_path, ledger, monkeypatch):
-    from harness_ext.study.runner import StudyRunner
+    from nativeval.harness_ext.study.runner import StudyRunner
 
     monkeypatch.setenv(GPU_COUNT_ENV, "1")
     path = write_study(tmp_path, base_models={"a": "org/model-7b"})

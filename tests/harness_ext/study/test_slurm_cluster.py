@@ -22,7 +22,7 @@ JOB = "nativeval-demo_zh"
 
 
 def demo_step_count() -> int:
-    from harness_ext.study.runner import load_plan
+    from nativeval.harness_ext.study.runner import load_plan
 
     return len(load_plan(DEMO).steps)
 QUEUE_PATIENCE_S = 1800  # a stuck queue fails the test with the study's status instead of hanging CI

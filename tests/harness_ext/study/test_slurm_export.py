@@ -16,12 +16,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import cli
-from harness_ext.study import plan as plan_module
-from harness_ext.study.plan import CommandContext, command_for, estimate_costs
-from harness_ext.study.runner import StudyRunner, load_plan
-from harness_ext.study.slurm import export_slurm, study_status
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS
+from nativeval import cli
+from nativeval.harness_ext.study import plan as plan_module
+from nativeval.harness_ext.study.plan import CommandContext, command_for, estimate_costs
+from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.study.slurm import export_slurm, study_status
+from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "configs" / "demo.yaml"
@@ -267,7 +267,7 @@ def test_dry_run_prices_api_calls_from_the_price_tables(tmp_path, monkeypatch):
     cost = estimate_costs(todo)
     assert cost.translation > 0 and cost.judging > 0 and not cost.unpriced
     # a planted price change in the one price table: the judges' models x10, the Cohere translator unpriced
-    from harness_ext.core.prices import TABLE, TABLE_ENV
+    from nativeval.harness_ext.core.prices import TABLE, TABLE_ENV
 
     judge_models = {plan_module._judge_model(s)[0] for s in todo if s.kind == "judge"}
     table = yaml.safe_load(TABLE.read_text())

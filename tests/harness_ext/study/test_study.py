@@ -22,10 +22,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import cli
-from harness_ext.study.config import recipe_options
-from harness_ext.study.plan import CommandContext, command_for, format_lr
-from harness_ext.study.runner import (
+from nativeval import cli
+from nativeval.harness_ext.study.config import recipe_options
+from nativeval.harness_ext.study.plan import CommandContext, command_for, format_lr
+from nativeval.harness_ext.study.runner import (
     MARKER,
     STARTED,
     StudyRunner,
@@ -33,7 +33,11 @@ from harness_ext.study.runner import (
     load_plan,
     sample_records,
 )
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs, write_stand_in_outputs
+from nativeval.harness_ext.testing.study_outputs import (
+    PROMISED_OUTPUTS,
+    write_promised_outputs,
+    write_stand_in_outputs,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -334,7 +338,7 @@ def test_killed_runner_takes_its_step_process_with_it(tmp_path, fake_env, how):
 
 
 def test_rerun_while_an_orphan_of_the_step_runs_says_so_and_does_not_run_the_step(tmp_path, fake_env, monkeypatch):
-    from harness_ext.study import runner
+    from nativeval.harness_ext.study import runner
 
     monkeypatch.setattr(runner, "BUSY_WAIT_S", 0.5)
     path = write_study(tmp_path)
@@ -707,7 +711,7 @@ def test_a_judge_config_with_a_negative_price_or_a_duplicate_key_fails_before_an
 
 # --- a step is done only when its outputs exist and parse ----------------------------------------------------
 def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp_path):
-    from harness_ext.study.outputs import check_output_table, output_problem
+    from nativeval.harness_ext.study.outputs import check_output_table, output_problem
 
     check_output_table()
     for kind in PROMISED_OUTPUTS:
@@ -729,7 +733,7 @@ def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp
     ("leaderboard", "index.html", "<html>", "no leaderboard.json"),
 ])
 def test_outputs_that_are_missing_or_do_not_parse_are_named(tmp_path, kind, name, content, problem):
-    from harness_ext.study.outputs import output_problem
+    from nativeval.harness_ext.study.outputs import output_problem
 
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(content)

@@ -70,7 +70,7 @@ def test_init_writes_a_study_that_dry_run_plans(aya_mirror, tmp_path):
 
 
 def test_the_paper_configs_stay_as_they_are(repo_root):
-    from harness_ext.study.init import STUDY_MODELS
+    from nativeval.harness_ext.study.init import STUDY_MODELS
 
     paper = yaml.safe_load((repo_root / "configs" / "paper_zh.yaml").read_text(encoding="utf-8"))
     assert paper["base_models"] == STUDY_MODELS  # init's default models are the study's

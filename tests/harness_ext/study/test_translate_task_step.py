@@ -11,10 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import cli
-from harness_ext.study.plan import USER_TASKS_SUBDIR
-from harness_ext.study.runner import StudyRunner, load_plan
-from harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
+from nativeval import cli
+from nativeval.harness_ext.study.plan import USER_TASKS_SUBDIR
+from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 RTT_XQUAD = {"task": "translated_zh_xquad", "round_trip": {"via": "en"}, "backend": "google", "serve": "stub",
