@@ -64,8 +64,9 @@ def make_adapters(base: Path, root: Path, count: int) -> list[Path]:
     for i in range(count):
         torch.manual_seed(i)
         model = transformers.AutoModelForCausalLM.from_pretrained(base)
-        config = peft.LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj"],
-                                 init_lora_weights=False)
+        config = peft.LoraConfig(
+            r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj"], init_lora_weights=False
+        )
         peft.get_peft_model(model, config).save_pretrained(root / f"lora-{i}")
         paths.append(root / f"lora-{i}")
     return paths
@@ -77,7 +78,9 @@ def scores(folder: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--adapters", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--layers", type=int, default=12)
@@ -91,8 +94,15 @@ def main() -> None:
         meter = LoadMeter()
 
         def request(out: Path, extra: str = "") -> EvalRequest:
-            return EvalRequest(model="hf", model_args=f"pretrained={base}{extra}", tasks=[TASK], output_path=out,
-                               limit=args.limit, device="cpu", num_fewshot=0)
+            return EvalRequest(
+                model="hf",
+                model_args=f"pretrained={base}{extra}",
+                tasks=[TASK],
+                output_path=out,
+                limit=args.limit,
+                device="cpu",
+                num_fewshot=0,
+            )
 
         started = time.monotonic()
         for adapter in adapters:
@@ -102,16 +112,22 @@ def main() -> None:
         started = time.monotonic()
         run_group(request(root / "grouped"), [str(a) for a in adapters], echo=lambda line: None)
         grouped = (time.monotonic() - started, meter.loads, meter.seconds)
-        identical = all(scores(root / "separate" / a.name) == scores(root / "grouped" / a.name) for a in adapters)
-    print(f"{args.adapters} LoRA adapters of a random Llama ({size_mb:.0f} MB of weights), {TASK} 0-shot --limit {args.limit}; "
-          "the evaluation is kept short so that the base loads show")
+        identical = all(
+            scores(root / "separate" / a.name) == scores(root / "grouped" / a.name) for a in adapters
+        )
+    print(
+        f"{args.adapters} LoRA adapters of a random Llama ({size_mb:.0f} MB of weights), {TASK} 0-shot --limit {args.limit}; "
+        "the evaluation is kept short so that the base loads show"
+    )
     print(f"{'':20}{'base loads':>11}{'load s':>9}{'wall s':>9}")
     print(f"{'separate runs':20}{separate[1]:11d}{separate[2]:9.1f}{separate[0]:9.1f}")
     print(f"{'grouped (--peft)':20}{grouped[1]:11d}{grouped[2]:9.1f}{grouped[0]:9.1f}")
     ideal = separate[0] - separate[2] + separate[2] / max(separate[1], 1)  # evaluation time + one load
     print(f"{'ideal (one load)':20}{1:11d}{separate[2] / max(separate[1], 1):9.1f}{ideal:9.1f}")
-    print(f"base loads {separate[1]} -> {grouped[1]}; wall time ratio separate/grouped {separate[0] / grouped[0]:.2f}x "
-          f"(ideal {separate[0] / ideal:.2f}x); scores identical for every adapter: {identical}")
+    print(
+        f"base loads {separate[1]} -> {grouped[1]}; wall time ratio separate/grouped {separate[0] / grouped[0]:.2f}x "
+        f"(ideal {separate[0] / ideal:.2f}x); scores identical for every adapter: {identical}"
+    )
     if not identical:
         sys.exit(1)
 

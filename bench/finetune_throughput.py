@@ -59,42 +59,83 @@ def load_examples(path: Path, n: int, tokenizer, max_length: int, seed: int):
     rows = read_json(path)
     rows = [r for r in rows if r["output"].strip()]
     random.Random(seed).shuffle(rows)
-    return [tokenize(Record(r["instruction"], r.get("input", ""), r["output"], r["id"], "zh", 0), tokenizer,
-                     "alpaca", max_length) for r in rows[:n]]
+    return [
+        tokenize(
+            Record(r["instruction"], r.get("input", ""), r["output"], r["id"], "zh", 0),
+            tokenizer,
+            "alpaca",
+            max_length,
+        )
+        for r in rows[:n]
+    ]
 
 
-def run_ours(model_dir: Path, tokenizer, examples, micro: int, out: Path) -> tuple[float, PadToLongestCollator]:
+def run_ours(
+    model_dir: Path, tokenizer, examples, micro: int, out: Path
+) -> tuple[float, PadToLongestCollator]:
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    config = FinetuneConfig(base=str(model_dir), data=[], out=str(out), variant="bench", method="full", epochs=1,
-                            batch_size=micro, micro_batch_size=micro, lr=1e-4, progress=False)
+    config = FinetuneConfig(
+        base=str(model_dir),
+        data=[],
+        out=str(out),
+        variant="bench",
+        method="full",
+        epochs=1,
+        batch_size=micro,
+        micro_batch_size=micro,
+        lr=1e-4,
+        progress=False,
+    )
     args = training_arguments(config, has_heldout=False)
     args.save_strategy = "no"
     args.logging_strategy = "no"
     collator = PadToLongestCollator(tokenizer.pad_token_id)
-    trainer = make_trainer_class()(model=model, args=args, train_dataset=to_dataset(examples),
-                                   data_collator=collator, processing_class=tokenizer, heldout=[])
+    trainer = make_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=to_dataset(examples),
+        data_collator=collator,
+        processing_class=tokenizer,
+        heldout=[],
+    )
     start = time.perf_counter()
     trainer.train()
     return time.perf_counter() - start, collator
 
 
-def run_baseline(model_dir: Path, tokenizer, examples, micro: int, out: Path) -> tuple[float, CountingSeq2SeqCollator]:
+def run_baseline(
+    model_dir: Path, tokenizer, examples, micro: int, out: Path
+) -> tuple[float, CountingSeq2SeqCollator]:
     import datasets
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    dataset = datasets.Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels,
-                                           "attention_mask": [1] * len(e.input_ids)} for e in examples])
-    args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=micro, num_train_epochs=1,
-                             learning_rate=1e-4, save_strategy="no", report_to="none", disable_tqdm=True,
-                             logging_strategy="no", seed=0, use_cpu=not torch.cuda.is_available())
+    dataset = datasets.Dataset.from_list(
+        [
+            {"input_ids": e.input_ids, "labels": e.labels, "attention_mask": [1] * len(e.input_ids)}
+            for e in examples
+        ]
+    )
+    args = TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=micro,
+        num_train_epochs=1,
+        learning_rate=1e-4,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        logging_strategy="no",
+        seed=0,
+        use_cpu=not torch.cuda.is_available(),
+    )
     collator = CountingSeq2SeqCollator(tokenizer)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                      processing_class=tokenizer)
+    trainer = Trainer(
+        model=model, args=args, train_dataset=dataset, data_collator=collator, processing_class=tokenizer
+    )
     start = time.perf_counter()
     trainer.train()
     return time.perf_counter() - start, collator
@@ -107,7 +148,9 @@ def main() -> None:
     parser.add_argument("--micro-batch-size", type=int, default=8)
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=2, help="Alternating runs of each; the best time counts.")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="Alternating runs of each; the best time counts."
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--aya-file", type=Path, default=STUDY_AYA_ZH)
     parser.add_argument("--seed", type=int, default=0)
@@ -121,8 +164,13 @@ def main() -> None:
     hf_logging.set_verbosity_error()
     data_path = opts.aya_file if opts.aya_file.is_file() else EMBEDDED_DATA_DIR / "aya_native_zh_32.json"
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = build_tiny_model(Path(tmp) / "model", hidden_size=opts.hidden_size, num_layers=opts.layers,
-                                     num_heads=4, max_positions=max(2048, opts.max_length))
+        model_dir = build_tiny_model(
+            Path(tmp) / "model",
+            hidden_size=opts.hidden_size,
+            num_layers=opts.layers,
+            num_heads=4,
+            max_positions=max(2048, opts.max_length),
+        )
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         examples = load_examples(data_path, opts.examples, tokenizer, opts.max_length, opts.seed)
         useful = sum(len(e.input_ids) for e in examples)
@@ -130,14 +178,20 @@ def main() -> None:
         padding: dict[str, float] = {}
         for _ in range(opts.repeats):
             for name, runner in (("baseline", run_baseline), ("nativeval", run_ours)):
-                seconds, collator = runner(model_dir, tokenizer, examples, opts.micro_batch_size, Path(tmp) / name)
+                seconds, collator = runner(
+                    model_dir, tokenizer, examples, opts.micro_batch_size, Path(tmp) / name
+                )
                 assert collator.useful_tokens == useful, (name, collator.useful_tokens, useful)
                 timings[name].append(seconds)
                 padding[name] = collator.padding_fraction
 
-    print(f"data: {data_path} ({len(examples)} examples, {useful} useful tokens, max_length {opts.max_length})")
-    print(f"model: Llama hidden {opts.hidden_size}, {opts.layers} layers; micro-batch {opts.micro_batch_size}; "
-          f"torch threads {torch.get_num_threads()}; best of {opts.repeats}")
+    print(
+        f"data: {data_path} ({len(examples)} examples, {useful} useful tokens, max_length {opts.max_length})"
+    )
+    print(
+        f"model: Llama hidden {opts.hidden_size}, {opts.layers} layers; micro-batch {opts.micro_batch_size}; "
+        f"torch threads {torch.get_num_threads()}; best of {opts.repeats}"
+    )
     print(f"{'':12}{'seconds':>10}{'useful tok/s':>15}{'padding':>10}")
     rates = {}
     for name in ("baseline", "nativeval"):

@@ -39,8 +39,21 @@ def free_port() -> int:
 
 def start_stub(latency: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "nativeval.harness_ext.testing.openai_stub", "--port", str(port), "--latency", str(latency),
-                             "--responder", "judge"], stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nativeval.harness_ext.testing.openai_stub",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency),
+            "--responder",
+            "judge",
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert proc.stdout is not None
     proc.stdout.readline()
     return proc, f"http://127.0.0.1:{port}/v1"
@@ -54,9 +67,15 @@ def server_requests(base_url: str) -> int:
 def make_calls(n: int, base_url: str, tag: str) -> list[Call]:
     judge = replace(load_judge("gpt-4-turbo"), base_url=base_url)
     prompt = load_prompt(judge.prompt)
-    return [single_call(judge, prompt, f"Question {tag}-{i}: how do plants turn light into energy?",
-                        f"Answer {i}: " + "Photosynthesis converts light, water and CO2 into sugar. " * (1 + i % 5))
-            for i in range(n)]
+    return [
+        single_call(
+            judge,
+            prompt,
+            f"Question {tag}-{i}: how do plants turn light into energy?",
+            f"Answer {i}: " + "Photosynthesis converts light, water and CO2 into sugar. " * (1 + i % 5),
+        )
+        for i in range(n)
+    ]
 
 
 def timed_run(calls: list[Call], cache_path: Path, concurrency: int) -> tuple[float, float, JudgeEngine]:
@@ -82,7 +101,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             # warm-up: imports, langid-free client setup, first connections
-            timed_run(make_calls(args.concurrency, base_url, "warm"), Path(tmp) / "warm.sqlite", args.concurrency)
+            timed_run(
+                make_calls(args.concurrency, base_url, "warm"), Path(tmp) / "warm.sqlite", args.concurrency
+            )
 
             seq_n = args.n if args.full_sequential else min(args.n, args.sequential_sample)
             seq_wall, _, _ = timed_run(make_calls(seq_n, base_url, "seq"), Path(tmp) / "seq.sqlite", 1)
@@ -102,15 +123,21 @@ def main() -> None:
 
     ideal = args.n * args.latency / args.concurrency
     load = os.getloadavg()[0]
-    print(f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
-          f"{os.cpu_count()} CPUs, load average {load:.2f}")
+    print(
+        f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
+        f"{os.cpu_count()} CPUs, load average {load:.2f}"
+    )
     label = "measured" if seq_n == args.n else f"{seq_n} measured, scaled to N"
     print(f"(a) sequential            {seq_scaled:8.2f} s   ({label})")
-    print(f"(b) nativeval, conc. {args.concurrency:<4} {ours_wall:8.2f} s   {ours_wall / ideal:5.2f}x ideal   "
-          f"(client CPU {ours_cpu:.2f} s = {ours_cpu / args.n * 1000:.2f} ms/request)   goal <= 1.2x")
+    print(
+        f"(b) nativeval, conc. {args.concurrency:<4} {ours_wall:8.2f} s   {ours_wall / ideal:5.2f}x ideal   "
+        f"(client CPU {ours_cpu:.2f} s = {ours_cpu / args.n * 1000:.2f} ms/request)   goal <= 1.2x"
+    )
     print(f"(c) ideal N*latency/{args.concurrency:<4} {ideal:8.2f} s")
-    print(f"(d) fully cached rerun    {cached_wall:8.2f} s   requests to the server: {rerun_requests} "
-          f"(cache hits {cached.stats.cache_hits})   goal < 2 s, 0 requests")
+    print(
+        f"(d) fully cached rerun    {cached_wall:8.2f} s   requests to the server: {rerun_requests} "
+        f"(cache hits {cached.stats.cache_hits})   goal < 2 s, 0 requests"
+    )
     print(f"speed-up over sequential: {seq_scaled / ours_wall:.1f}x")
 
 

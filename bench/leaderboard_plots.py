@@ -75,13 +75,17 @@ def main() -> None:
         differing = [pixels_differing(p, Path(tmp) / "ours" / "plots" / p.name) for p in figures]
     workers = min(4, cores)
     ideal = serial - drawing + drawing / workers
-    print(f"paper reference page: {len(figures)} figures (PNG + SVG each), {cores} cores, {workers} drawing workers")
+    print(
+        f"paper reference page: {len(figures)} figures (PNG + SVG each), {cores} cores, {workers} drawing workers"
+    )
     print(f"(a) ours: figures drawn by worker processes   {ours:6.2f} s")
     print(f"(b) naive: every figure drawn in turn         {serial:6.2f} s   (drawing {drawing:.2f} s of it)")
     print(f"(c) ideal: drawing split over {workers} workers       {ideal:6.2f} s")
     worst = max(differing, key=lambda d: d[0] / d[1])
-    print(f"naive / ours = {serial / ours:.2f}x; ours / ideal = {ours / ideal:.2f}; PNGs byte-identical "
-          f"{sum(1 for d in differing if d[0] == 0)}/{len(figures)}, most differing {worst[0]} of {worst[1]} pixels")
+    print(
+        f"naive / ours = {serial / ours:.2f}x; ours / ideal = {ours / ideal:.2f}; PNGs byte-identical "
+        f"{sum(1 for d in differing if d[0] == 0)}/{len(figures)}, most differing {worst[0]} of {worst[1]} pixels"
+    )
 
 
 if __name__ == "__main__":

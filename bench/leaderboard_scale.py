@@ -43,14 +43,20 @@ VARIANTS = ("native", "google", "cohere")  # the models are base models x traini
 PER_PASSAGE = 5
 
 
-def synthetic_entries(models: int, tasks: int, items: int, seed: int = 0) -> tuple[list[Entry], list[ColumnKey]]:
+def synthetic_entries(
+    models: int, tasks: int, items: int, seed: int = 0
+) -> tuple[list[Entry], list[ColumnKey]]:
     """Entries as the results reader builds them: per-item 0/100 scores, passages on XQuAD-like columns."""
     rng = np.random.default_rng(seed)
-    columns = [ColumnKey("xquad" if t % 2 else "mgsm", f"l{t}", "exact_match", "human_translated")
-               for t in range(tasks)]
+    columns = [
+        ColumnKey("xquad" if t % 2 else "mgsm", f"l{t}", "exact_match", "human_translated")
+        for t in range(tasks)
+    ]
     ability = rng.normal(0, 1, models)
-    entries = [Entry(RowKey(f"base-{m // 3:02d}", VARIANTS[m % 3], "1e-4", "mono", "lora"), "measured", {})
-               for m in range(models)]
+    entries = [
+        Entry(RowKey(f"base-{m // 3:02d}", VARIANTS[m % 3], "1e-4", "mono", "lora"), "measured", {})
+        for m in range(models)
+    ]
     for column in columns:
         difficulty = np.repeat(rng.normal(0, 1, items // PER_PASSAGE + 1), PER_PASSAGE)[:items]
         probability = 1 / (1 + np.exp(-(ability[:, None] - difficulty[None, :])))
@@ -72,12 +78,19 @@ def findings_input(entries: list[Entry]) -> list:
 
     out = []
     for entry in entries:
-        training = Training(entry.key.base_model, entry.key.variant, entry.key.lr, entry.key.tuning, entry.key.method)
+        training = Training(
+            entry.key.base_model, entry.key.variant, entry.key.lr, entry.key.tuning, entry.key.method
+        )
         for column, value in entry.values.items():
             answer_form = "free_form" if column.benchmark == "xquad" else "constrained"
-            test_set = TestSet(column.benchmark, column.language, column.origin, column.metric, answer_form, True)
-            out.append(MeasuredScore(test_set, training, value, None, entry.items[column],
-                                     entry.clusters.get(column)))
+            test_set = TestSet(
+                column.benchmark, column.language, column.origin, column.metric, answer_form, True
+            )
+            out.append(
+                MeasuredScore(
+                    test_set, training, value, None, entry.items[column], entry.clusters.get(column)
+                )
+            )
     return out
 
 
@@ -106,8 +119,10 @@ def main() -> None:
     entries, columns = synthetic_entries(args.models, args.tasks, args.items)
     catalogue()  # loaded before timing: the leaderboard has it loaded already when it computes statistics
     pairs = args.models * (args.models - 1) // 2
-    print(f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
-          f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads")
+    print(
+        f"{args.models} models x {args.tasks} test sets x {args.items} items, {args.resamples} resamples, "
+        f"{pairs} pairs per test set, {os.environ['OMP_NUM_THREADS']} BLAS threads"
+    )
 
     def ours_work() -> None:  # as build_board: the findings read the first of the columns' draws again
         with stats.shared_draws(findings_resamples(args.resamples)):
@@ -123,11 +138,17 @@ def main() -> None:
         keys = sorted(entries[0].items[column])
         for k in range(args.naive_pairs):
             a, b = entries[k % args.models], entries[(k + 1) % args.models]
-            stats.paired_arrays_difference(np.array([a.items[column][i] for i in keys]),
-                                           np.array([b.items[column][i] for i in keys]),
-                                           [units[i] for i in keys], resamples=args.resamples, seed=k)
+            stats.paired_arrays_difference(
+                np.array([a.items[column][i] for i in keys]),
+                np.array([b.items[column][i] for i in keys]),
+                [units[i] for i in keys],
+                resamples=args.resamples,
+                seed=k,
+            )
 
-    sample, _, naive_peak = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
+    sample, _, naive_peak = measure(
+        f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample
+    )
     naive = sample / args.naive_pairs * pairs * args.tasks
     print(f"{'    scaled to all pairs (' + str(pairs * args.tasks) + ')':<52} {naive:8.1f} s wall")
 
@@ -141,10 +162,12 @@ def main() -> None:
 
     ideal_time, ideal_cpu, _ = measure("(c) ideal: shared resampled means only", ideal)
     ratio = ours_cpu / ideal_cpu
-    print(f"ours vs naive: {naive / ours:.0f}x faster; ours vs ideal: {ours / ideal_time:.2f}x wall, "
-          f"{ratio:.2f}x CPU; target within 1.5x of ideal (CPU) and < 1 GiB: "
-          f"{'met' if ratio <= 1.5 and ours_peak < 1 else 'NOT met'} "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time counts other processes)")
+    print(
+        f"ours vs naive: {naive / ours:.0f}x faster; ours vs ideal: {ours / ideal_time:.2f}x wall, "
+        f"{ratio:.2f}x CPU; target within 1.5x of ideal (CPU) and < 1 GiB: "
+        f"{'met' if ratio <= 1.5 and ours_peak < 1 else 'NOT met'} "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: wall time counts other processes)"
+    )
 
 
 if __name__ == "__main__":

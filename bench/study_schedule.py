@@ -58,7 +58,9 @@ def gpu_overlaps(spans: list[tuple[str, float, float, str]]) -> int:
     clashes = 0
     for intervals in by_gpu.values():
         intervals.sort()
-        clashes += sum(1 for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False) if start < end - 1e-6)
+        clashes += sum(
+            1 for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False) if start < end - 1e-6
+        )
     return clashes
 
 
@@ -71,7 +73,9 @@ def schedule(aya: str, gpus: int, target_seconds: float) -> None:
         work_hours = sum(s.gpu_hours * held[s.id] for s in plan.steps.values())
         scale = target_seconds * gpus / work_hours  # seconds per GPU-hour
         seconds = {s.id: s.gpu_hours * scale for s in plan.steps.values()}
-        plan.config.commands = {kind: ("sleep-step", "{step}", "{out}") for kind in {s.kind for s in plan.steps.values()}}
+        plan.config.commands = {
+            kind: ("sleep-step", "{step}", "{out}") for kind in {s.kind for s in plan.steps.values()}
+        }
         critical = max(path_lengths(plan, lambda s: seconds[s.id]).values())
         total_gpu = sum(seconds[s] * held[s] for s in seconds) / gpus
         bound = max(critical, total_gpu)
@@ -80,17 +84,27 @@ def schedule(aya: str, gpus: int, target_seconds: float) -> None:
         started = time.monotonic()
         outcome = StudyRunner(plan, executor, echo=lambda line: None).run(node=node)
         makespan = time.monotonic() - started
-        assert all(v == "done" for v in outcome.values()) and all(step_state(s) == "done" for s in plan.steps.values())
+        assert all(v == "done" for v in outcome.values()) and all(
+            step_state(s) == "done" for s in plan.steps.values()
+        )
         clashes = gpu_overlaps(executor.spans)
-    print(f"paper_zh plan: {len(plan.steps)} steps, {work_hours:.1f} estimated GPU-hours at {scale:.2f} s per GPU-hour, "
-          f"{gpus} simulated GPUs")
+    print(
+        f"paper_zh plan: {len(plan.steps)} steps, {work_hours:.1f} estimated GPU-hours at {scale:.2f} s per GPU-hour, "
+        f"{gpus} simulated GPUs"
+    )
     print(f"{'':28}{'seconds':>9}{'x bound':>9}")
-    for name, value in [("study --jobs (ours)", makespan), ("sequential (today's runner)", sequential),
-                        ("bound: critical path", critical), ("bound: GPU work / GPUs", total_gpu)]:
+    for name, value in [
+        ("study --jobs (ours)", makespan),
+        ("sequential (today's runner)", sequential),
+        ("bound: critical path", critical),
+        ("bound: GPU work / GPUs", total_gpu),
+    ]:
         print(f"{name:28}{value:9.1f}{value / bound:9.2f}")
     ratio = makespan / bound
-    print(f"makespan / bound = {ratio:.3f} (target <= 1.15: {'met' if ratio <= 1.15 else 'NOT met'}); "
-          f"speed-up over sequential {sequential / makespan:.1f}x; GPU double bookings: {clashes}")
+    print(
+        f"makespan / bound = {ratio:.3f} (target <= 1.15: {'met' if ratio <= 1.15 else 'NOT met'}); "
+        f"speed-up over sequential {sequential / makespan:.1f}x; GPU double bookings: {clashes}"
+    )
 
 
 def demo() -> None:
@@ -99,20 +113,38 @@ def demo() -> None:
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory(prefix="nativeval-demo-") as tmp:
             started = time.monotonic()
-            proc = subprocess.run([sys.executable, str(REPO / "cli.py"), "study", str(REPO / "configs/demo.yaml"),
-                                   "--output-dir", tmp, "--jobs", str(jobs)], capture_output=True, text=True)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "cli.py"),
+                    "study",
+                    str(REPO / "configs/demo.yaml"),
+                    "--output-dir",
+                    tmp,
+                    "--jobs",
+                    str(jobs),
+                ],
+                capture_output=True,
+                text=True,
+            )
             times[jobs] = time.monotonic() - started
             if proc.returncode:
                 sys.exit(f"demo --jobs {jobs} failed: {proc.stderr[-2000:]}")
-    print(f"demo study on this machine ({os.cpu_count()} CPUs): --jobs 1 {times[1]:.1f}s, --jobs 2 {times[2]:.1f}s, "
-          f"ratio {times[1] / times[2]:.2f}x")
+    print(
+        f"demo study on this machine ({os.cpu_count()} CPUs): --jobs 1 {times[1]:.1f}s, --jobs 2 {times[2]:.1f}s, "
+        f"ratio {times[1] / times[2]:.2f}x"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--aya", default=str(REPO.parent / "shared/data/aya"))
     parser.add_argument("--gpus", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=30.0, help="the GPU-work bound, scaled to this many seconds")
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="the GPU-work bound, scaled to this many seconds"
+    )
     parser.add_argument("--demo", action="store_true", help="also time the demo with --jobs 2 vs --jobs 1")
     args = parser.parse_args()
     if not Path(args.aya).is_dir():

@@ -68,25 +68,66 @@ def write_mirror(root: Path, languages: list[str]) -> dict[str, list[str]]:
         subjects = [leaf.member for leaf in gm.leaves]
         rows = []
         for subject, n in _spread(GLOBAL_MMLU_TEST_ROWS, subjects).items():
-            rows += [{"sample_id": f"{subject}/test/{i}", "subject": subject, "subject_category": "STEM",
-                      "question": f"Question {i} about {subject}?", **_options(i), "answer": "ABCD"[rng.randrange(4)],
-                      "required_knowledge": "[]", "time_sensitive": "[]", "reference": "[]", "culture": "[]",
-                      "region": "[]", "country": "[]", "cultural_sensitivity_label": rng.choice(["CS", "CA", ""]),
-                      "is_annotated": True} for i in range(n)]
+            rows += [
+                {
+                    "sample_id": f"{subject}/test/{i}",
+                    "subject": subject,
+                    "subject_category": "STEM",
+                    "question": f"Question {i} about {subject}?",
+                    **_options(i),
+                    "answer": "ABCD"[rng.randrange(4)],
+                    "required_knowledge": "[]",
+                    "time_sensitive": "[]",
+                    "reference": "[]",
+                    "culture": "[]",
+                    "region": "[]",
+                    "country": "[]",
+                    "cultural_sensitivity_label": rng.choice(["CS", "CA", ""]),
+                    "is_annotated": True,
+                }
+                for i in range(n)
+            ]
         rng.shuffle(rows)  # subjects interleaved, as a partition must cope with
         _write(root / "CohereForAI" / "Global-MMLU" / gm.leaves[0].config / "test.jsonl", rows)
-        dev = [{"sample_id": f"{s}/dev/{i}", "subject": s, "subject_category": "STEM", "question": f"Dev {i} {s}?",
-                **_options(i), "answer": "A", "required_knowledge": "[]", "time_sensitive": "[]", "reference": "[]",
-                "culture": "[]", "region": "[]", "country": "[]", "cultural_sensitivity_label": "",
-                "is_annotated": False} for s in subjects for i in range(5)]
+        dev = [
+            {
+                "sample_id": f"{s}/dev/{i}",
+                "subject": s,
+                "subject_category": "STEM",
+                "question": f"Dev {i} {s}?",
+                **_options(i),
+                "answer": "A",
+                "required_knowledge": "[]",
+                "time_sensitive": "[]",
+                "reference": "[]",
+                "culture": "[]",
+                "region": "[]",
+                "country": "[]",
+                "cultural_sensitivity_label": "",
+                "is_annotated": False,
+            }
+            for s in subjects
+            for i in range(5)
+        ]
         _write(root / "CohereForAI" / "Global-MMLU" / gm.leaves[0].config / "dev.jsonl", dev)
         fed[lang].append(gm.name)
 
         ht = cat.task(f"translated_{lang}_ht_mmlu")
         rows = []
         for subject, n in _spread(MMMLU_TEST_ROWS, [leaf.member for leaf in ht.leaves]).items():
-            rows += [{"Unnamed: 0": i, "Question": f"Question {i} about {subject}?", "A": "a", "B": "b", "C": "c",
-                      "D": "d", "Answer": "ABCD"[rng.randrange(4)], "Subject": subject} for i in range(n)]
+            rows += [
+                {
+                    "Unnamed: 0": i,
+                    "Question": f"Question {i} about {subject}?",
+                    "A": "a",
+                    "B": "b",
+                    "C": "c",
+                    "D": "d",
+                    "Answer": "ABCD"[rng.randrange(4)],
+                    "Subject": subject,
+                }
+                for i in range(n)
+            ]
         rng.shuffle(rows)
         _write(root / "openai" / "MMMLU" / ht.leaves[0].config / "test.jsonl", rows)
         fed[lang].append(ht.name)
@@ -95,9 +136,20 @@ def write_mirror(root: Path, languages: list[str]) -> dict[str, list[str]]:
         rows = []
         titles = inc.benchmark.raw["per_language"]["member_titles"]
         for domain, n in _spread(INCLUDE_ROWS, [leaf.member for leaf in inc.leaves]).items():
-            rows += [{"language": inc.leaves[0].config, "country": "X", "domain": titles[domain], "subject": "s",
-                      "regional_feature": "region agnostic", "level": "1", "question": f"Q{i} {domain}?",
-                      **_options(i), "answer": rng.randrange(4)} for i in range(n)]
+            rows += [
+                {
+                    "language": inc.leaves[0].config,
+                    "country": "X",
+                    "domain": titles[domain],
+                    "subject": "s",
+                    "regional_feature": "region agnostic",
+                    "level": "1",
+                    "question": f"Q{i} {domain}?",
+                    **_options(i),
+                    "answer": rng.randrange(4),
+                }
+                for i in range(n)
+            ]
         _write(root / "CohereForAI" / "include-base-44" / inc.leaves[0].config / "test.jsonl", rows)
         fed[lang].append(inc.name)
     return fed
@@ -148,7 +200,9 @@ def naive_filters() -> None:
 
     partition.member_rows = member_rows
     tag_subsets.member_rows = member_rows
-    for module in [m for name, m in sys.modules.items() if name.endswith("utils") and hasattr(m, "member_rows")]:
+    for module in [
+        m for name, m in sys.modules.items() if name.endswith("utils") and hasattr(m, "member_rows")
+    ]:
         module.member_rows = member_rows
 
 
@@ -156,21 +210,28 @@ def time_builds(root: Path, fed: dict[str, list[str]], repeats: int, naive: bool
     """Each language's build in a fresh process (no cache shared between languages or with the other mode)."""
     out = {}
     for lang, names in fed.items():
-        code = (f"import sys, time, logging; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'bench')!r})\n"
-                "logging.disable(logging.WARNING)\n"
-                "from lm_eval.tasks import TaskManager\nimport task_build as tb\n"
-                f"{'tb.naive_filters()' if naive else ''}\n"
-                f"manager = TaskManager(include_path={str(TASKS_DIR)!r}, include_defaults=False)\n"
-                "best = float('inf')\n"
-                f"for _ in range({repeats}):\n"
-                "    t = time.perf_counter()\n"
-                f"    tb.build(manager, {names!r})\n"
-                "    best = min(best, time.perf_counter() - t)\n"
-                "    manager = TaskManager(include_path=" + repr(str(TASKS_DIR)) + ", include_defaults=False)\n"
-                "    from nativeval.harness_ext.catalogue import datasets as d; d._parse_mirror_file.cache_clear()\n"
-                "print(best)\n")
-        env = {**os.environ, "NATIVEVAL_DATA_DIR": str(root), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-               "PYTHONPATH": str(REPO)}
+        code = (
+            f"import sys, time, logging; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'bench')!r})\n"
+            "logging.disable(logging.WARNING)\n"
+            "from lm_eval.tasks import TaskManager\nimport task_build as tb\n"
+            f"{'tb.naive_filters()' if naive else ''}\n"
+            f"manager = TaskManager(include_path={str(TASKS_DIR)!r}, include_defaults=False)\n"
+            "best = float('inf')\n"
+            f"for _ in range({repeats}):\n"
+            "    t = time.perf_counter()\n"
+            f"    tb.build(manager, {names!r})\n"
+            "    best = min(best, time.perf_counter() - t)\n"
+            "    manager = TaskManager(include_path=" + repr(str(TASKS_DIR)) + ", include_defaults=False)\n"
+            "    from nativeval.harness_ext.catalogue import datasets as d; d._parse_mirror_file.cache_clear()\n"
+            "print(best)\n"
+        )
+        env = {
+            **os.environ,
+            "NATIVEVAL_DATA_DIR": str(root),
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "PYTHONPATH": str(REPO),
+        }
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-3000:])
@@ -182,15 +243,24 @@ def time_index() -> list[tuple[str, float]]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     rows = []
     t = time.perf_counter()
-    subprocess.run([sys.executable, str(REPO / "cli.py"), "tasks", "--json"], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "tasks", "--json"], check=True, capture_output=True, env=env
+    )
     rows.append(("nativeval tasks --json (all languages, process)", time.perf_counter() - t))
     for label, code in (
-        ("lm-eval TaskManager over nativeval tasks/", f"TaskManager(include_path={str(TASKS_DIR)!r}, include_defaults=False)"),
+        (
+            "lm-eval TaskManager over nativeval tasks/",
+            f"TaskManager(include_path={str(TASKS_DIR)!r}, include_defaults=False)",
+        ),
         ("lm-eval TaskManager over its own tasks", "TaskManager()"),
     ):
-        script = ("import time; from lm_eval.tasks import TaskManager\n"
-                  f"t = time.perf_counter(); m = {code}; print(time.perf_counter() - t, len(m.all_tasks))")
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+        script = (
+            "import time; from lm_eval.tasks import TaskManager\n"
+            f"t = time.perf_counter(); m = {code}; print(time.perf_counter() - t, len(m.all_tasks))"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
         seconds, count = proc.stdout.split()
         rows.append((f"{label} ({count} names)", float(seconds)))
     return rows
@@ -200,8 +270,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--naive-languages", default="ko,ar",
-                        help="languages to time the naive build for (57 whole-split filters per group: slow)")
+    parser.add_argument(
+        "--naive-languages",
+        default="ko,ar",
+        help="languages to time the naive build for (57 whole-split filters per group: slow)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     languages = [c.strip() for c in args.languages.split(",") if c.strip()]
@@ -209,7 +282,9 @@ def main() -> int:
         root = Path(tmp)
         t = time.perf_counter()
         fed = write_mirror(root, languages)
-        print(f"mirror written in {time.perf_counter() - t:.1f}s: {len(languages)} languages, tasks {sum(map(len, fed.values()))}")
+        print(
+            f"mirror written in {time.perf_counter() - t:.1f}s: {len(languages)} languages, tasks {sum(map(len, fed.values()))}"
+        )
         ours = time_builds(root, fed, args.repeats, naive=False)
         wanted = {c.strip() for c in args.naive_languages.split(",") if c.strip()}
         naive = time_builds(root, {k: v for k, v in fed.items() if k in wanted}, args.repeats, naive=True)
@@ -223,12 +298,16 @@ def main() -> int:
     print(f"\n{'lang':5} {'ours s':>8} {'naive s':>8} {'bound s':>8} {'ours/bound':>10} {'naive/bound':>11}")
     for lang in fed:
         n = naive.get(lang)
-        print(f"{lang:5} {ours[lang]:8.2f} {n if n is not None else float('nan'):8.2f} {bounds[lang]:8.2f} "
-              f"{ours[lang] / bounds[lang]:10.2f} {(n or float('nan')) / bounds[lang]:11.2f}")
+        print(
+            f"{lang:5} {ours[lang]:8.2f} {n if n is not None else float('nan'):8.2f} {bounds[lang]:8.2f} "
+            f"{ours[lang] / bounds[lang]:10.2f} {(n or float('nan')) / bounds[lang]:11.2f}"
+        )
     total = (sum(ours.values()), sum(bounds.values()))
     naive_ratio = (sum(naive.values()) / sum(bounds[k] for k in naive)) if naive else float("nan")
-    print(f"{'all':5} {total[0]:8.2f} {'':8} {total[1]:8.2f} {total[0] / total[1]:10.2f} {naive_ratio:11.2f}"
-          "   (target ours/bound <= 2; naive over the languages timed)")
+    print(
+        f"{'all':5} {total[0]:8.2f} {'':8} {total[1]:8.2f} {total[0] / total[1]:10.2f} {naive_ratio:11.2f}"
+        "   (target ours/bound <= 2; naive over the languages timed)"
+    )
     print("\nindex")
     for label, seconds in time_index():
         print(f"  {label:60} {seconds:6.2f}s")

@@ -28,19 +28,30 @@ from nativeval.translate.backends.google import GoogleV2Backend
 from nativeval.translate.backends.llm import LLMBackend
 from nativeval.translate.task import TaskTranslationRequest, translate_task
 
-SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"  # ../shared beside the checkout
+SHARED_MIRROR = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"
+)  # ../shared beside the checkout
 
 
 def run(backend, out: Path, concurrency: int, limit: int | None = None) -> tuple[float, dict]:
-    request = TaskTranslationRequest(task="translated_ru_xquad", mode="mt", target="zh", out=out, limit=limit,
-                                     concurrency=concurrency, progress=False)
+    request = TaskTranslationRequest(
+        task="translated_ru_xquad",
+        mode="mt",
+        target="zh",
+        out=out,
+        limit=limit,
+        concurrency=concurrency,
+        progress=False,
+    )
     start = time.perf_counter()
     result = translate_task(backend, request)
     return time.perf_counter() - start, result.report
 
 
 def requests_of(report: dict) -> int:
-    return sum(leg["segments"].get("requests", 0) + leg.get("retry_requests_now", 0) for leg in report["legs"])
+    return sum(
+        leg["segments"].get("requests", 0) + leg.get("retry_requests_now", 0) for leg in report["legs"]
+    )
 
 
 def bench_google(latency: float, concurrency: int, tmp: Path) -> None:
@@ -54,16 +65,20 @@ def bench_google(latency: float, concurrency: int, tmp: Path) -> None:
     items = report["span_recovery"]["items"]
     bound = items * latency / concurrency
     naive = items * 3 * latency  # context, question and answer of every item, one request each, in turn
-    print(f"\n[google v2] translate-task translated_ru_xquad -> mt_zh_xquad: {items} items, "
-          f"{report['legs'][0]['segments']['unique']} unique segments in {sent} batched requests, "
-          f"{latency * 1000:.0f} ms latency, concurrency {concurrency}")
+    print(
+        f"\n[google v2] translate-task translated_ru_xquad -> mt_zh_xquad: {items} items, "
+        f"{report['legs'][0]['segments']['unique']} unique segments in {sent} batched requests, "
+        f"{latency * 1000:.0f} ms latency, concurrency {concurrency}"
+    )
     print(f"  naive loop (3 fields x N items x L, computed) {naive:8.2f} s")
     print(f"  ours at concurrency 1                        {one_at_a_time:8.2f} s")
     print(f"  ours                                         {ours:8.2f} s   ({items / ours:.0f} items/s)")
     print(f"  ideal bound N x L / C                        {bound:8.2f} s")
     print(f"  rerun                                        {rerun:8.2f} s   ({resent} requests)")
-    print(f"  ours / ideal = {ours / bound:.2f} (goal <= 1.3); naive / ours = {naive / ours:.0f}x; "
-          f"span recovery {report['span_recovery']['rate']:.1%}; rerun sends 0 requests: {resent == 0}")
+    print(
+        f"  ours / ideal = {ours / bound:.2f} (goal <= 1.3); naive / ours = {naive / ours:.0f}x; "
+        f"span recovery {report['span_recovery']['rate']:.1%}; rerun sends 0 requests: {resent == 0}"
+    )
 
 
 def bench_llm(latency: float, concurrency: int, slice_items: int, tmp: Path) -> None:
@@ -76,14 +91,18 @@ def bench_llm(latency: float, concurrency: int, slice_items: int, tmp: Path) -> 
         slice_time, slice_report = run(backend, tmp / "llm-c1", 1, limit=slice_items)
         sequential = slice_time * sent / max(1, requests_of(slice_report))
     ideal = math.ceil(sent / concurrency) * latency
-    print(f"\n[llm] the same task, one segment per request: {sent} requests, {latency * 1000:.0f} ms latency, "
-          f"concurrency {concurrency}")
+    print(
+        f"\n[llm] the same task, one segment per request: {sent} requests, {latency * 1000:.0f} ms latency, "
+        f"concurrency {concurrency}"
+    )
     print(f"  sequential (scaled from {slice_items} items)      {sequential:8.2f} s")
     print(f"  ours                                    {ours:8.2f} s")
     print(f"  request bound ceil(R/C) x L             {ideal:8.2f} s")
     print(f"  rerun                                   {rerun:8.2f} s   ({requests_of(again)} requests)")
-    print(f"  ours / request bound = {ours / ideal:.2f}; sequential / ours = {sequential / ours:.1f}x "
-          "(the openai client's CPU per request dominates on a loaded 2-core machine)")
+    print(
+        f"  ours / request bound = {ours / ideal:.2f}; sequential / ours = {sequential / ours:.1f}x "
+        "(the openai client's CPU per request dominates on a loaded 2-core machine)"
+    )
 
 
 def main() -> None:

@@ -31,18 +31,40 @@ from nativeval.translate.backends.google import GoogleV2Backend
 from nativeval.translate.backends.llm import LLMBackend
 from nativeval.translate.pipeline import translate_records
 
-WORDS = ["the", "model", "reads", "native", "data", "and", "translated", "data", "to", "learn", "what", "each", "language", "knows", "about", "the", "world"]
+WORDS = [
+    "the",
+    "model",
+    "reads",
+    "native",
+    "data",
+    "and",
+    "translated",
+    "data",
+    "to",
+    "learn",
+    "what",
+    "each",
+    "language",
+    "knows",
+    "about",
+    "the",
+    "world",
+]
 
 
 def make_records(n_segments: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
-    return [{"id": i, "instruction": f"{i}: " + " ".join(rng.choices(WORDS, k=rng.randint(3, 40)))}
-            for i in range(n_segments)]
+    return [
+        {"id": i, "instruction": f"{i}: " + " ".join(rng.choices(WORDS, k=rng.randint(3, 40)))}
+        for i in range(n_segments)
+    ]
 
 
 def timed_run(records, backend, cache, concurrency) -> float:
     start = time.perf_counter()
-    translate_records(records, ["instruction"], backend, "en", "zh", cache, concurrency=concurrency, progress=False)
+    translate_records(
+        records, ["instruction"], backend, "en", "zh", cache, concurrency=concurrency, progress=False
+    )
     return time.perf_counter() - start
 
 
@@ -59,7 +81,9 @@ time.sleep(3600)
 @contextmanager
 def stub_in_own_process(latency: float):
     """The loopback server in a separate process, so it does not compete with the client for the GIL."""
-    proc = subprocess.Popen([sys.executable, "-c", STUB_PROCESS, str(latency)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUB_PROCESS, str(latency)], stdout=subprocess.PIPE, text=True
+    )
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -89,8 +113,10 @@ def bench_llm(n: int, latency: float, concurrency: int, tmp: Path) -> None:
     print(f"  ours (server in-process)     {shared:8.2f} s   (server and client share the GIL and 2 cores)")
     print(f"  ideal bound                  {ideal:8.2f} s")
     print(f"  cached rerun                 {cached:8.2f} s   ({cached_requests} requests)")
-    print(f"  ours / ideal = {ours / ideal:.2f} (goal <= 1.2); in-process {shared / ideal:.2f}; "
-          f"sequential / ours = {seq / ours:.1f}x; cached < 2 s with 0 requests: {cached < 2 and cached_requests == 0}")
+    print(
+        f"  ours / ideal = {ours / ideal:.2f} (goal <= 1.2); in-process {shared / ideal:.2f}; "
+        f"sequential / ours = {seq / ours:.1f}x; cached < 2 s with 0 requests: {cached < 2 and cached_requests == 0}"
+    )
 
 
 def bench_google(n: int, latency: float, tmp: Path) -> None:
@@ -101,9 +127,13 @@ def bench_google(n: int, latency: float, tmp: Path) -> None:
         requests = len(g.requests)
         sequential = requests * latency
     ideal = math.ceil(requests / 8) * latency
-    print(f"\n[google v2] {n} segments in {requests} batched requests, {latency * 1000:.0f} ms latency, concurrency 8")
-    print(f"  ours {ours:.2f} s; ideal bound {ideal:.2f} s; one request per segment sequentially would be "
-          f"{n * latency:.1f} s; batched sequentially {sequential:.2f} s")
+    print(
+        f"\n[google v2] {n} segments in {requests} batched requests, {latency * 1000:.0f} ms latency, concurrency 8"
+    )
+    print(
+        f"  ours {ours:.2f} s; ideal bound {ideal:.2f} s; one request per segment sequentially would be "
+        f"{n * latency:.1f} s; batched sequentially {sequential:.2f} s"
+    )
 
 
 def bench_hf(n: int, tmp: Path) -> None:

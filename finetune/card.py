@@ -18,10 +18,30 @@ STUDY_CITATION = """@inproceedings{chen-etal-2024-good-data,
   note      = {arXiv:2406.12822}
 }"""
 
-RECIPE_KEYS = ("lr", "epochs", "effective_batch_size", "micro_batch_size", "gradient_accumulation_steps",
-               "world_size", "max_length", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "eval_split",
-               "patience", "per_language_cap", "lr_scheduler", "warmup_ratio", "weight_decay", "optimizer",
-               "precision", "loss", "batching", "template_version")
+RECIPE_KEYS = (
+    "lr",
+    "epochs",
+    "effective_batch_size",
+    "micro_batch_size",
+    "gradient_accumulation_steps",
+    "world_size",
+    "max_length",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "target_modules",
+    "eval_split",
+    "patience",
+    "per_language_cap",
+    "lr_scheduler",
+    "warmup_ratio",
+    "weight_decay",
+    "optimizer",
+    "precision",
+    "loss",
+    "batching",
+    "template_version",
+)
 
 
 def data_counts(data: list[dict[str, Any]]) -> str:
@@ -45,9 +65,13 @@ def load_arguments(manifest: dict[str, Any], out: str) -> str:
 
 
 def eval_command(manifest: dict[str, Any], out: str) -> str:
-    tasks = ",".join(f"native_{lang},translated_{lang}" for lang in manifest["languages"]) or "native,translated"
-    return (f"nativeval eval --model hf --model-args {load_arguments(manifest, out)} --tasks {tasks} "
-            f"--output-path results/")
+    tasks = (
+        ",".join(f"native_{lang},translated_{lang}" for lang in manifest["languages"]) or "native,translated"
+    )
+    return (
+        f"nativeval eval --model hf --model-args {load_arguments(manifest, out)} --tasks {tasks} "
+        f"--output-path results/"
+    )
 
 
 def _cell(value: Any) -> str:
@@ -64,9 +88,18 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
     method = manifest["method"]
     languages = manifest["languages"]
     hyper = manifest["hyperparameters"]
-    front = ["---", f"base_model: {manifest['base_model']}", f"library_name: {'peft' if method == 'lora' else 'transformers'}",
-             "language:", *[f"- {lang}" for lang in languages], "tags:", "- nativeval", f"- {manifest['variant']}",
-             f"- {method}", "---"]
+    front = [
+        "---",
+        f"base_model: {manifest['base_model']}",
+        f"library_name: {'peft' if method == 'lora' else 'transformers'}",
+        "language:",
+        *[f"- {lang}" for lang in languages],
+        "tags:",
+        "- nativeval",
+        f"- {manifest['variant']}",
+        f"- {method}",
+        "---",
+    ]
     lines = [
         f"# {manifest['base_model']} tuned on `{manifest['variant']}` data ({', '.join(languages)}, {method})",
         "",
@@ -81,22 +114,32 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "",
         "| source | sha256 | records | train | held out | skipped (empty) | truncated |",
         "|---|---|---:|---:|---:|---:|---:|",
-        *[f"| `{_cell(d['path'])}` | `{d['sha256'][:16]}` | {d['records']} | {d.get('train', d['used'])} | "
-          f"{d.get('held_out', 0)} | {d['skipped_empty']} | {d['truncated']} |" for d in manifest["data"]],
+        *[
+            f"| `{_cell(d['path'])}` | `{d['sha256'][:16]}` | {d['records']} | {d.get('train', d['used'])} | "
+            f"{d.get('held_out', 0)} | {d['skipped_empty']} | {d['truncated']} |"
+            for d in manifest["data"]
+        ],
         "",
         "## Recipe",
         "",
         "| setting | value |",
         "|---|---|",
         f"| method | {method} |",
-        *[f"| {key} | {_cell(hyper[key])} |" for key in RECIPE_KEYS if key in hyper and hyper[key] is not None],
+        *[
+            f"| {key} | {_cell(hyper[key])} |"
+            for key in RECIPE_KEYS
+            if key in hyper and hyper[key] is not None
+        ],
         "",
         "## Held-out perplexity per epoch",
         "",
         "| epoch | train loss | held-out perplexity |",
         "|---:|---:|---:|",
-        *[f"| {e['epoch']}{' (kept)' if e['epoch'] == manifest['best_epoch'] else ''} | {_cell(e['train_loss'])} | "
-          f"{_cell(e['eval_perplexity']) or 'n/a'} |" for e in manifest["epochs"]],
+        *[
+            f"| {e['epoch']}{' (kept)' if e['epoch'] == manifest['best_epoch'] else ''} | {_cell(e['train_loss'])} | "
+            f"{_cell(e['eval_perplexity']) or 'n/a'} |"
+            for e in manifest["epochs"]
+        ],
         "",
         "## Evaluate",
         "",

@@ -73,7 +73,7 @@ class LengthGroupedSampler(torch.utils.data.Sampler[int]):
         rng.shuffle(order)
         groups = []
         for start in range(0, len(order), self.megabatch):
-            block = sorted(order[start:start + self.megabatch], key=lambda i: self.lengths[i], reverse=True)
-            groups += [block[i:i + self.group_size] for i in range(0, len(block), self.group_size)]
+            block = sorted(order[start : start + self.megabatch], key=lambda i: self.lengths[i], reverse=True)
+            groups += [block[i : i + self.group_size] for i in range(0, len(block), self.group_size)]
         rng.shuffle(groups)
         return iter([i for group in groups for i in group])

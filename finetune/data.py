@@ -55,9 +55,16 @@ class SourceStats:
     truncated: int = 0
 
     def as_manifest(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "records": self.records, "used": self.used,
-                "train": self.train, "held_out": self.held_out, "skipped_empty": self.skipped_empty,
-                "truncated": self.truncated}
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "records": self.records,
+            "used": self.used,
+            "train": self.train,
+            "held_out": self.held_out,
+            "skipped_empty": self.skipped_empty,
+            "truncated": self.truncated,
+        }
 
 
 @dataclass
@@ -102,19 +109,30 @@ def _text(value: Any) -> str:
 
 def _normalize_row(row: dict[str, Any]) -> dict[str, str]:
     if "instruction" in row or "output" in row:
-        return {"instruction": _text(row.get("instruction")), "input": _text(row.get("input")),
-                "output": _text(row.get("output")), "id": _text(row.get("id")),
-                "lang": _text(row.get("lang") or row.get("language_code") or row.get("language"))}
+        return {
+            "instruction": _text(row.get("instruction")),
+            "input": _text(row.get("input")),
+            "output": _text(row.get("output")),
+            "id": _text(row.get("id")),
+            "lang": _text(row.get("lang") or row.get("language_code") or row.get("language")),
+        }
     if "inputs" in row and "targets" in row:  # the Aya Dataset's Hub schema
-        return {"instruction": _text(row["inputs"]), "input": "", "output": _text(row["targets"]),
-                "id": _text(row.get("id")), "lang": _text(row.get("language_code"))}
-    raise InputError(f"record with fields {sorted(row)} has neither instruction/output nor inputs/targets; "
-                     "convert the data to the Alpaca schema (instruction, input, output, id)")
+        return {
+            "instruction": _text(row["inputs"]),
+            "input": "",
+            "output": _text(row["targets"]),
+            "id": _text(row.get("id")),
+            "lang": _text(row.get("language_code")),
+        }
+    raise InputError(
+        f"record with fields {sorted(row)} has neither instruction/output nor inputs/targets; "
+        "convert the data to the Alpaca schema (instruction, input, output, id)"
+    )
 
 
 def parse_hf_spec(spec: str) -> tuple[str, str | None, str | None, str]:
     """``hf://ID[:CONFIG][@REVISION][#SPLIT]`` -> (id, config, revision, split)."""
-    rest = spec[len(HF_PREFIX):]
+    rest = spec[len(HF_PREFIX) :]
     rest, _, split = rest.partition("#")
     rest, _, revision = rest.partition("@")
     dataset_id, _, config = rest.partition(":")
@@ -155,15 +173,22 @@ def load_source(spec: str, index: int, default_lang: str | None) -> tuple[list[R
         if not row["output"].strip() or not (row["instruction"].strip() or row["input"].strip()):
             stats.skipped_empty += 1
             continue
-        lang = (normalize_lang(row["lang"]) if row["lang"] else None) or lang_from_id(row["id"]) \
-            or file_lang or default_lang or "und"
-        records.append(Record(row["instruction"], row["input"], row["output"], row["id"] or f"{index}:{n}",
-                              lang, index))
+        lang = (
+            (normalize_lang(row["lang"]) if row["lang"] else None)
+            or lang_from_id(row["id"])
+            or file_lang
+            or default_lang
+            or "und"
+        )
+        records.append(
+            Record(row["instruction"], row["input"], row["output"], row["id"] or f"{index}:{n}", lang, index)
+        )
     return records, stats
 
 
-def select_records(records: list[Record], languages: list[str] | None, per_language_cap: int | None,
-                   seed: int) -> list[Record]:
+def select_records(
+    records: list[Record], languages: list[str] | None, per_language_cap: int | None, seed: int
+) -> list[Record]:
     """Keep the requested languages; cap each language at ``per_language_cap`` records drawn with ``seed``."""
     if languages:
         records = [r for r in records if r.lang in languages]
@@ -189,8 +214,10 @@ def split_heldout(records: list[Record], fraction: float, seed: int) -> tuple[li
     random.Random(seed).shuffle(order)
     n_eval = max(1, math.ceil(fraction * len(order)))
     if n_eval >= len(order):
-        raise InputError(f"--eval-split {fraction} leaves no training data from {len(order)} records; "
-                         "lower --eval-split or add data")
+        raise InputError(
+            f"--eval-split {fraction} leaves no training data from {len(order)} records; "
+            "lower --eval-split or add data"
+        )
     return order[n_eval:], order[:n_eval]
 
 
@@ -201,21 +228,30 @@ def render(record: Record, template: str, tokenizer) -> tuple[str, str]:
         fmt = spec["with_input"] if record.input.strip() else spec["without_input"]
         return fmt.format(instruction=record.instruction, input=record.input), record.output
     if template == "chat":
-        user = record.instruction + (templates()["chat"]["user_joiner"] + record.input if record.input.strip() else "")
-        prompt = tokenizer.apply_chat_template([{"role": "user", "content": user}], tokenize=False,
-                                               add_generation_prompt=True)
-        full = tokenizer.apply_chat_template([{"role": "user", "content": user},
-                                              {"role": "assistant", "content": record.output}], tokenize=False)
+        user = record.instruction + (
+            templates()["chat"]["user_joiner"] + record.input if record.input.strip() else ""
+        )
+        prompt = tokenizer.apply_chat_template(
+            [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
+        )
+        full = tokenizer.apply_chat_template(
+            [{"role": "user", "content": user}, {"role": "assistant", "content": record.output}],
+            tokenize=False,
+        )
         if not full.startswith(prompt):
-            raise InputError("--template chat: the tokenizer's chat template does not render the prompt as a "
-                             "prefix of the conversation, so the response cannot be isolated; use --template alpaca")
-        return prompt, full[len(prompt):]
+            raise InputError(
+                "--template chat: the tokenizer's chat template does not render the prompt as a "
+                "prefix of the conversation, so the response cannot be isolated; use --template alpaca"
+            )
+        return prompt, full[len(prompt) :]
     raise InputError(f"--template {template}: unknown template; choose alpaca or chat")
 
 
 def check_template(template: str, tokenizer) -> None:
     if template == "chat" and not getattr(tokenizer, "chat_template", None):
-        raise InputError("--template chat: the base model's tokenizer has no chat template; use --template alpaca")
+        raise InputError(
+            "--template chat: the base model's tokenizer has no chat template; use --template alpaca"
+        )
     if template not in ("alpaca", "chat"):
         raise InputError(f"--template {template}: unknown template; choose alpaca or chat")
 
@@ -238,11 +274,16 @@ def tokenize(record: Record, tokenizer, template: str, max_length: int) -> Examp
         budget = max_length - len(response)
         bos = tokenizer.bos_token_id
         if prompt and prompt[0] == bos and budget >= 2 and len(prompt) > budget:
-            prompt = [bos] + prompt[len(prompt) - budget + 1:]
+            prompt = [bos] + prompt[len(prompt) - budget + 1 :]
         else:
-            prompt = prompt[len(prompt) - budget:] if budget < len(prompt) else prompt
-    return Example(input_ids=prompt + response, labels=[IGNORE_INDEX] * len(prompt) + response,
-                   truncated=truncated, source=record.source, meta={"id": record.id, "lang": record.lang})
+            prompt = prompt[len(prompt) - budget :] if budget < len(prompt) else prompt
+    return Example(
+        input_ids=prompt + response,
+        labels=[IGNORE_INDEX] * len(prompt) + response,
+        truncated=truncated,
+        source=record.source,
+        meta={"id": record.id, "lang": record.lang},
+    )
 
 
 @dataclass
@@ -253,8 +294,17 @@ class PreparedData:
     languages: list[str]
 
 
-def prepare(specs: list[str], tokenizer, *, template: str, max_length: int, languages: list[str] | None,
-            per_language_cap: int | None, eval_split: float, seed: int) -> PreparedData:
+def prepare(
+    specs: list[str],
+    tokenizer,
+    *,
+    template: str,
+    max_length: int,
+    languages: list[str] | None,
+    per_language_cap: int | None,
+    eval_split: float,
+    seed: int,
+) -> PreparedData:
     """Everything between ``--data`` and the tokenized train / held-out examples, with per-source counts."""
     if not specs:
         raise InputError("no --data given: pass at least one JSON/JSONL file or hf://DATASET_ID")
@@ -270,8 +320,10 @@ def prepare(specs: list[str], tokenizer, *, template: str, max_length: int, lang
     if not selected:
         wanted = ",".join(languages or []) or "any"
         found = sorted({r.lang for r in all_records}) or ["none"]
-        raise InputError(f"no usable records for --lang {wanted} (languages found: {', '.join(found)}; "
-                         f"empty responses skipped: {sum(s.skipped_empty for s in sources)})")
+        raise InputError(
+            f"no usable records for --lang {wanted} (languages found: {', '.join(found)}; "
+            f"empty responses skipped: {sum(s.skipped_empty for s in sources)})"
+        )
     train_records, heldout_records = split_heldout(selected, eval_split, seed)
     train = [tokenize(r, tokenizer, template, max_length) for r in train_records]
     heldout = [tokenize(r, tokenizer, template, max_length) for r in heldout_records]

@@ -35,9 +35,14 @@ def epoch_records(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "eval_perplexity" in entry:
             perplexities[max(1, round(entry["epoch"]))] = float(entry["eval_perplexity"])
     epochs = sorted(set(losses) | set(perplexities))
-    return [{"epoch": e,
-             "train_loss": sum(losses[e]) / len(losses[e]) if losses[e] else None,
-             "eval_perplexity": perplexities.get(e)} for e in epochs]
+    return [
+        {
+            "epoch": e,
+            "train_loss": sum(losses[e]) / len(losses[e]) if losses[e] else None,
+            "eval_perplexity": perplexities.get(e),
+        }
+        for e in epochs
+    ]
 
 
 def select_best_epoch(epochs: list[dict[str, Any]]) -> int:
@@ -55,13 +60,26 @@ def library_versions() -> dict[str, str]:
 
     from nativeval import __version__
 
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
-            "nativeval": __version__}
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "nativeval": __version__,
+    }
 
 
-def build_manifest(*, base_model: str, variant: str, languages: list[str], method: str, template: str,
-                   hyperparameters: dict[str, Any], data: list[dict[str, Any]], seed: int,
-                   epochs: list[dict[str, Any]]) -> dict[str, Any]:
+def build_manifest(
+    *,
+    base_model: str,
+    variant: str,
+    languages: list[str],
+    method: str,
+    template: str,
+    hyperparameters: dict[str, Any],
+    data: list[dict[str, Any]],
+    seed: int,
+    epochs: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "kind": "nativeval_run",
         "schema_version": SCHEMA_VERSION,

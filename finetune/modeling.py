@@ -25,7 +25,9 @@ def check_base(base: str) -> str:
     Returns what ``from_pretrained`` takes (``hf://`` unwrapped)."""
     ref = resolve_model(base, f"--base {base}")
     if ref.is_local and not (Path(ref.location) / "config.json").is_file():
-        raise InputError(f"--base {base}: directory has no config.json; give a Hugging Face model directory or Hub id")
+        raise InputError(
+            f"--base {base}: directory has no config.json; give a Hugging Face model directory or Hub id"
+        )
     return base if ref.is_local else ref.location
 
 
@@ -79,8 +81,10 @@ def check_8bit(load_in_8bit: bool, lora: bool) -> None:
     if not lora:
         raise InputError("--load-in-8bit works with LoRA only; drop it or drop --full")
     if not torch.cuda.is_available():
-        raise InputError("--load-in-8bit (an 8-bit base, bitsandbytes) needs a CUDA GPU; drop the flag to train on "
-                         "the CPU in full precision (in a study: `load_in_8bit: false` under finetune.recipe)")
+        raise InputError(
+            "--load-in-8bit (an 8-bit base, bitsandbytes) needs a CUDA GPU; drop the flag to train on "
+            "the CPU in full precision (in a study: `load_in_8bit: false` under finetune.recipe)"
+        )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
@@ -91,7 +95,11 @@ def linear_layer_names(model) -> list[str]:
     """Short names (last path component) of every linear layer, sorted."""
     names = set()
     for full_name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear8bitLt", "Linear4bit", "Conv1D"):
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ in (
+            "Linear8bitLt",
+            "Linear4bit",
+            "Conv1D",
+        ):
             names.add(full_name.rsplit(".", 1)[-1])
     return sorted(names)
 
@@ -103,23 +111,34 @@ def resolve_target_modules(model, requested: list[str] | None = None) -> list[st
     if requested:
         missing = [name for name in requested if name not in available]
         if missing:
-            raise InputError(f"LoRA target modules {', '.join(missing)} not found in the model; "
-                             f"its linear layers are: {listing}")
+            raise InputError(
+                f"LoRA target modules {', '.join(missing)} not found in the model; "
+                f"its linear layers are: {listing}"
+            )
         return list(requested)
     table = lora_target_table()
     model_type = getattr(model.config, "model_type", "")
-    candidates = ([table["by_model_type"][model_type]] if model_type in table["by_model_type"] else []) \
-        + table["fallback"]
+    candidates = (
+        [table["by_model_type"][model_type]] if model_type in table["by_model_type"] else []
+    ) + table["fallback"]
     for names in candidates:
         if all(name in available for name in names):
             return list(names)
-    raise InputError(f"LoRA target modules (q, k, v projections) not found for model type {model_type or '?'}; "
-                     f"its linear layers are: {listing}; pass --target-modules")
+    raise InputError(
+        f"LoRA target modules (q, k, v projections) not found for model type {model_type or '?'}; "
+        f"its linear layers are: {listing}; pass --target-modules"
+    )
 
 
 def apply_lora(model, *, r: int, alpha: int, dropout: float, target_modules: list[str]):
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
-                        bias="none", task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config)

@@ -128,8 +128,10 @@ def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
     out = Path(config.out)
     if (out / STAGED_DIR).is_dir() and not (out / MANIFEST_NAME).is_file():
         if not config.resume:
-            raise InputError(f"--out {out} holds the final save of an interrupted run; pass --resume to finish it "
-                             "or delete the folder")
+            raise InputError(
+                f"--out {out} holds the final save of an interrupted run; pass --resume to finish it "
+                "or delete the folder"
+            )
         if is_main_process():
             install_final(out)
     if (out / MANIFEST_NAME).is_file():
@@ -139,9 +141,17 @@ def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
                 if not config.keep_checkpoints:
                     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
             return read_manifest(out)
-        raise InputError(f"--out {out} already holds a finished run ({MANIFEST_NAME}); choose another --out or delete it")
-    if (out / CHECKPOINT_DIR).is_dir() and any((out / CHECKPOINT_DIR).glob("checkpoint-*")) and not config.resume:
-        raise InputError(f"--out {out} has checkpoints of an interrupted run; pass --resume to continue it or delete the folder")
+        raise InputError(
+            f"--out {out} already holds a finished run ({MANIFEST_NAME}); choose another --out or delete it"
+        )
+    if (
+        (out / CHECKPOINT_DIR).is_dir()
+        and any((out / CHECKPOINT_DIR).glob("checkpoint-*"))
+        and not config.resume
+    ):
+        raise InputError(
+            f"--out {out} has checkpoints of an interrupted run; pass --resume to continue it or delete the folder"
+        )
     return None
 
 
@@ -155,11 +165,14 @@ def to_dataset(examples: list[Example]):
     import datasets
 
     return datasets.Dataset.from_list(
-        [{"input_ids": e.input_ids, "labels": e.labels, "length": len(e.input_ids)} for e in examples])
+        [{"input_ids": e.input_ids, "labels": e.labels, "length": len(e.input_ids)} for e in examples]
+    )
 
 
 @torch.no_grad()
-def heldout_perplexity(model, examples: list[Example], collator: PadToLongestCollator, batch_size: int) -> tuple[float, float]:
+def heldout_perplexity(
+    model, examples: list[Example], collator: PadToLongestCollator, batch_size: int
+) -> tuple[float, float]:
     """(perplexity, mean NLL) over the response tokens of ``examples``, weighted by token, not by batch."""
     was_training = model.training
     model.eval()
@@ -168,7 +181,9 @@ def heldout_perplexity(model, examples: list[Example], collator: PadToLongestCol
     total_nll, total_tokens = 0.0, 0
     counting = PadToLongestCollator(collator.pad_token_id)
     for start in range(0, len(ordered), batch_size):
-        batch = counting([{"input_ids": e.input_ids, "labels": e.labels} for e in ordered[start:start + batch_size]])
+        batch = counting(
+            [{"input_ids": e.input_ids, "labels": e.labels} for e in ordered[start : start + batch_size]]
+        )
         batch = {k: v.to(device) for k, v in batch.items()}
         tokens = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
         if tokens == 0:
@@ -194,12 +209,18 @@ def make_trainer_class():
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
             args = self.args
-            return LengthGroupedSampler(dataset["length"], args.train_batch_size * args.gradient_accumulation_steps
-                                        * args.world_size, seed=args.seed)
+            return LengthGroupedSampler(
+                dataset["length"],
+                args.train_batch_size * args.gradient_accumulation_steps * args.world_size,
+                seed=args.seed,
+            )
 
-        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-            perplexity, nll = heldout_perplexity(self.model, self.heldout, self.data_collator,
-                                                 self.args.per_device_eval_batch_size)
+        def evaluate(
+            self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
+        ) -> dict[str, float]:
+            perplexity, nll = heldout_perplexity(
+                self.model, self.heldout, self.data_collator, self.args.per_device_eval_batch_size
+            )
             metrics = {f"{metric_key_prefix}_loss": nll, f"{metric_key_prefix}_perplexity": perplexity}
             self.log(metrics)
             self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
@@ -217,9 +238,14 @@ def training_arguments(config: FinetuneConfig, has_heldout: bool):
 
     prec = precision()
     # transformers 5 renamed gradient_checkpointing to activation_checkpointing; use whichever exists
-    name = "activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__ \
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in TrainingArguments.__dataclass_fields__
         else "gradient_checkpointing"
-    checkpointing = ({name: True, f"{name}_kwargs": {"use_reentrant": False}} if config.gradient_checkpointing else {})
+    )
+    checkpointing = (
+        {name: True, f"{name}_kwargs": {"use_reentrant": False}} if config.gradient_checkpointing else {}
+    )
     return TrainingArguments(
         output_dir=str(Path(config.out) / CHECKPOINT_DIR),
         per_device_train_batch_size=config.micro_batch_size,
@@ -288,8 +314,12 @@ def hyperparameters(config: FinetuneConfig, target_modules: list[str]) -> dict[s
 
 def build_model(config: FinetuneConfig, tokenizer):
     """The model to train and the LoRA target modules ([] for full fine-tuning)."""
-    model = load_model(config.base, lora=config.method == "lora", load_in_8bit=config.load_in_8bit,
-                       local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    model = load_model(
+        config.base,
+        lora=config.method == "lora",
+        load_in_8bit=config.load_in_8bit,
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+    )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     if config.method == "full":
@@ -297,21 +327,33 @@ def build_model(config: FinetuneConfig, tokenizer):
             raise InputError("--target-modules applies to LoRA only; drop it or drop --full")
         return model, []
     targets = resolve_target_modules(model, config.target_modules)
-    model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
-                       target_modules=targets)
+    model = apply_lora(
+        model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, target_modules=targets
+    )
     return model, targets
 
 
 def prepare_data(config: FinetuneConfig, tokenizer) -> PreparedData:
-    data = prepare(config.data, tokenizer, template=config.template, max_length=config.max_length,
-                   languages=config.languages, per_language_cap=config.per_language_cap,
-                   eval_split=config.eval_split, seed=config.seed)
+    data = prepare(
+        config.data,
+        tokenizer,
+        template=config.template,
+        max_length=config.max_length,
+        languages=config.languages,
+        per_language_cap=config.per_language_cap,
+        eval_split=config.eval_split,
+        seed=config.seed,
+    )
     skipped = sum(s.skipped_empty for s in data.sources)
     truncated = sum(s.truncated for s in data.sources)
     if skipped:
         log.warning("skipped %d records with an empty response", skipped)
     if truncated:
-        log.warning("truncated %d examples longer than %d tokens (prompt side; response kept)", truncated, config.max_length)
+        log.warning(
+            "truncated %d examples longer than %d tokens (prompt side; response kept)",
+            truncated,
+            config.max_length,
+        )
     return data
 
 
@@ -367,15 +409,23 @@ def merge_adapter(base: str, adapter_dir: Path, merged_dir: Path) -> Path:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if precision() == "bf16" else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        base, dtype=torch.bfloat16 if precision() == "bf16" else torch.float32
+    )
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.save_pretrained(str(merged_dir))
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(merged_dir))
     return merged_dir
 
 
-WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin",
-                "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 
 
 def checkpoint_problem(folder: Path) -> str | None:
@@ -402,8 +452,12 @@ def last_checkpoint(config: FinetuneConfig) -> str | None:
         problem = checkpoint_problem(checkpoint)
         if problem is None:
             return str(checkpoint)
-        log.warning("--resume: %s is incomplete (%s; a save was interrupted); removing it and falling back to "
-                    "an earlier checkpoint", checkpoint, problem)
+        log.warning(
+            "--resume: %s is incomplete (%s; a save was interrupted); removing it and falling back to "
+            "an earlier checkpoint",
+            checkpoint,
+            problem,
+        )
         if is_main_process():
             shutil.rmtree(checkpoint, ignore_errors=True)
     return None
@@ -439,8 +493,10 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
     )
     resume_from = last_checkpoint(config) if config.resume else None
     if config.resume and resume_from is None:
-        log.warning("--resume: no complete checkpoint in %s; starting from the beginning",
-                    Path(config.out) / CHECKPOINT_DIR)
+        log.warning(
+            "--resume: no complete checkpoint in %s; starting from the beginning",
+            Path(config.out) / CHECKPOINT_DIR,
+        )
     trainer.train(resume_from_checkpoint=resume_from)
     manifest = build_manifest(
         base_model=str(Path(config.base).resolve()) if Path(config.base).exists() else config.base,
@@ -462,9 +518,11 @@ def summary(manifest: dict[str, Any], out: str) -> str:
     """A few lines for the terminal: data counts, best epoch, how to evaluate."""
     best = next((e for e in manifest["epochs"] if e["epoch"] == manifest["best_epoch"]), {})
     ppl = best.get("eval_perplexity")
-    return "\n".join([
-        f"data: {data_counts(manifest['data'])}",
-        f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
-        + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
-        f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load_arguments(manifest, out)}",
-    ])
+    return "\n".join(
+        [
+            f"data: {data_counts(manifest['data'])}",
+            f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
+            + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
+            f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load_arguments(manifest, out)}",
+        ]
+    )

@@ -27,10 +27,15 @@ def member_slug(value: Any) -> str:
 
 def task_of_source(benchmark: str, member: str) -> Callable[[str], str | None]:
     """The task whose member is missing, told apart by the dataset config in the data source's path."""
+
     def task_of(source: str) -> str | None:
-        names = [leaf.name for task, leaf in catalogue().leaves()
-                 if task.benchmark.name == benchmark and leaf.member == member
-                 and f"/{leaf.config}/" in source.replace("\\", "/")]
+        names = [
+            leaf.name
+            for task, leaf in catalogue().leaves()
+            if task.benchmark.name == benchmark
+            and leaf.member == member
+            and f"/{leaf.config}/" in source.replace("\\", "/")
+        ]
         return names[0] if len(names) == 1 else None
 
     return task_of
@@ -38,7 +43,9 @@ def task_of_source(benchmark: str, member: str) -> Callable[[str], str | None]:
 
 def keep_member(dataset: datasets.Dataset, field: str, member: str, benchmark: str = "") -> datasets.Dataset:
     """The member's rows, from one partition of the split shared by every member (nativeval.harness_ext.eval.partition)."""
-    return member_rows(dataset, field, member, member_slug, task_of_source(benchmark, member) if benchmark else None)
+    return member_rows(
+        dataset, field, member, member_slug, task_of_source(benchmark, member) if benchmark else None
+    )
 
 
 def keep_values(dataset: datasets.Dataset, field: str, values: tuple[str, ...]) -> datasets.Dataset:
@@ -55,15 +62,18 @@ def register_domain_filters(namespace: dict[str, Any], benchmark: str, field: st
     for task in catalogue().tasks:
         if task.benchmark.name == benchmark and task.is_group:
             for leaf in task.leaves:
-                namespace[f"process_{leaf.member}"] = partial(keep_member, field=field, member=leaf.member,
-                                                              benchmark=benchmark)
+                namespace[f"process_{leaf.member}"] = partial(
+                    keep_member, field=field, member=leaf.member, benchmark=benchmark
+                )
 
 
 def register_subset_filters(namespace: dict[str, Any], benchmark: str) -> None:
     for task in catalogue().tasks:
         if task.benchmark.name == benchmark and task.subset is not None:
             subset = task.subset
-            namespace[f"subset_{subset.name}"] = partial(keep_values, field=subset.field, values=subset.values)
+            namespace[f"subset_{subset.name}"] = partial(
+                keep_values, field=subset.field, values=subset.values
+            )
 
 
 class SameFieldShotsTask(ConfigurableTask):

@@ -26,14 +26,26 @@ def invoke(*args: str):
 def test_tasks_table_json_and_markdown():
     table = invoke("tasks")
     assert table.exit_code == 0
-    assert "native_zh_cmmlu" in table.output and "haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e (parquet export, unpinned)" in table.output
+    assert (
+        "native_zh_cmmlu" in table.output
+        and "haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e (parquet export, unpinned)"
+        in table.output
+    )
     rows = json.loads(invoke("tasks", "--json").output)
     by_name = {r["name"]: r for r in rows["tasks"]}
     assert by_name["translated_es_mt_mmlu"]["origin"] == "machine_translated"
     assert by_name["native_zh_cmmlu"]["data"] == "mirror"
     assert by_name["native_zh_cmmlu"]["shots"] == 5 and len(by_name["native_zh_cmmlu"]["subtasks"]) == 67
-    assert {c["name"] for c in rows["collections"]} >= {"native_es", "native_ru", "native_zh", "native",
-                                                        "translated_es", "translated_ru", "translated_zh", "translated"}
+    assert {c["name"] for c in rows["collections"]} >= {
+        "native_es",
+        "native_ru",
+        "native_zh",
+        "native",
+        "translated_es",
+        "translated_ru",
+        "translated_zh",
+        "translated",
+    }
     markdown = invoke("tasks", "--markdown").output
     assert markdown.startswith("| name | language |") and "`native_zh`" in markdown
 
@@ -41,7 +53,10 @@ def test_tasks_table_json_and_markdown():
 def test_data_check_reports_mirror(fixture_mirror):
     result = invoke("data", "check", "--tasks", "native_zh,translated_ru_xquad")
     assert result.exit_code == 0, result.output
-    assert f"ok      native_zh_cmmlu: haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e: mirror 134/134 splits from {fixture_mirror}" in result.output
+    assert (
+        f"ok      native_zh_cmmlu: haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e: mirror 134/134 splits from {fixture_mirror}"
+        in result.output
+    )
     assert "translated_ru_xquad" in result.output
 
 
@@ -49,7 +64,9 @@ def test_data_check_unknown_task_is_one_line_exit_2():
     result = invoke("data", "check", "--tasks", "translated_zh_xqad")
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
-    assert line.startswith("error: unknown task or collection 'translated_zh_xqad'; did you mean translated_zh_xquad")
+    assert line.startswith(
+        "error: unknown task or collection 'translated_zh_xqad'; did you mean translated_zh_xquad"
+    )
 
 
 def test_data_download_unknown_task_is_exit_2(tmp_path):
@@ -62,7 +79,10 @@ def test_data_check_missing_data_exits_1(monkeypatch, tmp_path):
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
     result = invoke("data", "check", "--tasks", "translated_es_xquad")
     assert result.exit_code == 1
-    assert "MISSING translated_es_xquad: google/xquad@51adfef1c1287aab1d2d91b5bead9bcfb9c68583: missing 1/1 splits" in result.output
+    assert (
+        "MISSING translated_es_xquad: google/xquad@51adfef1c1287aab1d2d91b5bead9bcfb9c68583: missing 1/1 splits"
+        in result.output
+    )
 
 
 def test_missing_data_dir_warns_and_goes_on(monkeypatch, fixture_mirror, tmp_path, caplog):
@@ -78,10 +98,15 @@ def test_malformed_mirror_line_names_file_and_line(monkeypatch, tmp_path):
 
     split = tmp_path / "google/xquad/xquad.es/validation.jsonl"
     split.parent.mkdir(parents=True)
-    split.write_text('{"id": "a", "context": "c", "question": "q", "answers": {"text": ["x"], "answer_start": [0]}}\n'
-                     '{"id": "b", "context": \n', encoding="utf-8")
+    split.write_text(
+        '{"id": "a", "context": "c", "question": "q", "answers": {"text": ["x"], "answer_start": [0]}}\n'
+        '{"id": "b", "context": \n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
-    record = {"dataset": {"id": "google/xquad", "config": "xquad.es", "splits": ["validation"], "revision": "main"}}
+    record = {
+        "dataset": {"id": "google/xquad", "config": "xquad.es", "splits": ["validation"], "revision": "main"}
+    }
     with pytest.raises(InputError, match=r"validation\.jsonl:2: malformed JSON line"):
         load_docs(provenance=record)
 
@@ -89,8 +114,9 @@ def test_malformed_mirror_line_names_file_and_line(monkeypatch, tmp_path):
 def _fake_hub(calls: list):
     def load_dataset(dataset_id, config, split, revision):
         calls.append((dataset_id, config, split, revision))
-        return datasets.Dataset.from_list([{"question": f"{config}-{split}", "answer": None, "answer_number": 1,
-                                            "equation_solution": None}])
+        return datasets.Dataset.from_list(
+            [{"question": f"{config}-{split}", "answer": None, "answer_number": 1, "equation_solution": None}]
+        )
 
     return load_dataset
 
@@ -99,10 +125,16 @@ def test_data_download_writes_mirror_with_pinned_revision(monkeypatch, tmp_path)
     calls: list = []
     monkeypatch.setattr(datasets, "load_dataset", _fake_hub(calls))
     monkeypatch.setattr(data_mirror, "resolve_revision", lambda dataset_id, revision: "a" * 40)
-    result = invoke("data", "download", "--tasks", "translated_es_mgsm,translated_ru_mgsm", "--to", str(tmp_path))
+    result = invoke(
+        "data", "download", "--tasks", "translated_es_mgsm,translated_ru_mgsm", "--to", str(tmp_path)
+    )
     assert result.exit_code == 0, result.output
-    assert calls == [("juletxara/mgsm", "es", "train", "main"), ("juletxara/mgsm", "es", "test", "main"),
-                     ("juletxara/mgsm", "ru", "train", "main"), ("juletxara/mgsm", "ru", "test", "main")]
+    assert calls == [
+        ("juletxara/mgsm", "es", "train", "main"),
+        ("juletxara/mgsm", "es", "test", "main"),
+        ("juletxara/mgsm", "ru", "train", "main"),
+        ("juletxara/mgsm", "ru", "test", "main"),
+    ]
     rows = (tmp_path / "juletxara/mgsm/es/test.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(rows[0])["question"] == "es-test"
     source = json.loads((tmp_path / "juletxara/mgsm/es/_source.json").read_text())
@@ -122,22 +154,35 @@ def test_data_download_failure_is_one_line_and_keeps_finished_work(monkeypatch, 
 
     def flaky(dataset_id, config, split, revision):
         if config == "ru":
-            raise ConnectionError("Couldn't reach 'juletxara/mgsm' on the Hub (LocalEntryNotFoundError)\nmore")
+            raise ConnectionError(
+                "Couldn't reach 'juletxara/mgsm' on the Hub (LocalEntryNotFoundError)\nmore"
+            )
         return fake(dataset_id, config, split, revision)
 
     monkeypatch.setattr(datasets, "load_dataset", flaky)
     monkeypatch.setattr(data_mirror, "resolve_revision", lambda dataset_id, revision: None)
-    result = invoke("data", "download", "--tasks", "translated_es_mgsm,translated_ru_mgsm", "--to", str(tmp_path))
+    result = invoke(
+        "data", "download", "--tasks", "translated_es_mgsm,translated_ru_mgsm", "--to", str(tmp_path)
+    )
     assert result.exit_code == 2
     (error,) = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert "could not download juletxara/mgsm (config ru, split train, revision main): Couldn't reach" in error
+    assert (
+        "could not download juletxara/mgsm (config ru, split train, revision main): Couldn't reach" in error
+    )
     assert (tmp_path / "juletxara/mgsm/es/test.jsonl").is_file()
     assert not (tmp_path / "juletxara/mgsm/ru").exists()
 
 
 def test_eval_unknown_task_is_one_line_exit_2(tmp_path):
-    result = invoke("eval", "--model-args", f"pretrained={tmp_path}", "--tasks", "native_zh,translatd_zh",
-                    "--output-path", str(tmp_path))
+    result = invoke(
+        "eval",
+        "--model-args",
+        f"pretrained={tmp_path}",
+        "--tasks",
+        "native_zh,translatd_zh",
+        "--output-path",
+        str(tmp_path),
+    )
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: unknown task or collection 'translatd_zh'; did you mean translated_zh")
@@ -145,18 +190,30 @@ def test_eval_unknown_task_is_one_line_exit_2(tmp_path):
 
 def test_eval_missing_data_fails_up_front(monkeypatch, tmp_path):
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
-    result = invoke("eval", "--model-args", f"pretrained={tmp_path}", "--tasks", "translated_es_xquad,translated_es_mgsm",
-                    "--output-path", str(tmp_path / "out"))
+    result = invoke(
+        "eval",
+        "--model-args",
+        f"pretrained={tmp_path}",
+        "--tasks",
+        "translated_es_xquad,translated_es_mgsm",
+        "--output-path",
+        str(tmp_path / "out"),
+    )
     assert result.exit_code == 2
     line = result.output.strip()
-    assert "\n" not in line and "data for translated_es_xquad is missing: google/xquad xquad.es/validation" in line
+    assert (
+        "\n" not in line
+        and "data for translated_es_xquad is missing: google/xquad xquad.es/validation" in line
+    )
     assert "`nativeval data download --tasks translated_es_xquad,translated_es_mgsm --to DIR`" in line
     assert "--skip-missing-data" in line
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
-def test_eval_writes_lm_eval_results_and_samples_and_skips_missing(tiny_model, fixture_mirror, tmp_path, monkeypatch):
+def test_eval_writes_lm_eval_results_and_samples_and_skips_missing(
+    tiny_model, fixture_mirror, tmp_path, monkeypatch
+):
     partial = tmp_path / "mirror"
     (partial / "google").mkdir(parents=True)
     import shutil
@@ -164,9 +221,22 @@ def test_eval_writes_lm_eval_results_and_samples_and_skips_missing(tiny_model, f
     shutil.copytree(fixture_mirror / "google" / "xquad", partial / "google" / "xquad")
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(partial))
     out = tmp_path / "results"
-    result = invoke("eval", "--model-args", f"pretrained={tiny_model}", "--tasks",
-                    "translated_zh_xquad,translated_zh_mgsm", "--output-path", str(out), "--limit", "1",
-                    "--batch-size", "8", "--device", "cpu", "--skip-missing-data")
+    result = invoke(
+        "eval",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        "--tasks",
+        "translated_zh_xquad,translated_zh_mgsm",
+        "--output-path",
+        str(out),
+        "--limit",
+        "1",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--skip-missing-data",
+    )
     assert result.exit_code == 0, result.output
     assert "warning: skipped translated_zh_mgsm (data missing)" in result.output
     (results_file,) = out.rglob("results_*.json")
@@ -222,11 +292,22 @@ def test_data_check_without_probe_says_not_checked(monkeypatch, tmp_path):
 
 def data_check_against(endpoint: str, tmp_path) -> subprocess.CompletedProcess:
     """`nativeval data check` in a fresh interpreter (huggingface_hub reads HF_ENDPOINT at import), online."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HF_", "NATIVEVAL_DATA_DIR", "TRANSFORMERS_OFFLINE"))}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), NATIVEVAL_DATA_DIR="", HF_HUB_ETAG_TIMEOUT="2")
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), "data", "check", "--tasks", "translated_es_xquad"],
-                          capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HF_", "NATIVEVAL_DATA_DIR", "TRANSFORMERS_OFFLINE"))
+    }
+    env.update(
+        HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), NATIVEVAL_DATA_DIR="", HF_HUB_ETAG_TIMEOUT="2"
+    )
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "data", "check", "--tasks", "translated_es_xquad"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
 
 
 def test_data_check_asks_the_hub_for_the_pinned_revision(tmp_path):

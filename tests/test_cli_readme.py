@@ -26,11 +26,16 @@ LM_EVAL_OWN_WARNINGS = ("num_fewshot > 0 but fewshot_split is None",)
 
 def readme_eval_commands() -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Evaluating, with lm-eval's options"):]
-    block = section[section.index("```bash") + len("```bash"):section.index("```", section.index("```bash") + 7)]
+    section = text[text.index("## Evaluating, with lm-eval's options") :]
+    block = section[
+        section.index("```bash") + len("```bash") : section.index("```", section.index("```bash") + 7)
+    ]
     joined = re.sub(r"\\\n\s*", "", block)
-    return [line.strip() for line in joined.splitlines()
-            if line.strip().startswith("nativeval eval ") and "--model hf" in line]
+    return [
+        line.strip()
+        for line in joined.splitlines()
+        if line.strip().startswith("nativeval eval ") and "--model hf" in line
+    ]
 
 
 def stand_in(command: str, model: Path, adapter: Path, out: Path) -> list[str]:
@@ -54,8 +59,9 @@ def untrained_adapter(tiny_model, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("adapter")
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj"])) \
-        .save_pretrained(out)
+    get_peft_model(
+        model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj"])
+    ).save_pretrained(out)
     return out
 
 
@@ -63,11 +69,19 @@ def warning_lines(stderr: str) -> list[str]:
     """Warnings (and per-task dataset bars) that nativeval's code or task wiring causes: every warning line
     but Python warnings raised inside installed third-party packages and lm-eval's own known warning."""
     lines = [line for chunk in stderr.splitlines() for line in chunk.split("\r")]
-    noisy = [line for line in lines if re.search(r"warn", line, re.IGNORECASE) or "Custom kwargs" in line
-             or line.lstrip().startswith(("Filter", "Map"))]
+    noisy = [
+        line
+        for line in lines
+        if re.search(r"warn", line, re.IGNORECASE)
+        or "Custom kwargs" in line
+        or line.lstrip().startswith(("Filter", "Map"))
+    ]
     third_party = re.compile(r"site-packages/\S+\.py:\d+: \w*Warning: |^\s*warnings\.warn\($")
-    return [line for line in noisy
-            if not third_party.search(line) and not any(known in line for known in LM_EVAL_OWN_WARNINGS)]
+    return [
+        line
+        for line in noisy
+        if not third_party.search(line) and not any(known in line for known in LM_EVAL_OWN_WARNINGS)
+    ]
 
 
 def test_readme_eval_commands_run_verbatim_on_cpu(tiny_model, untrained_adapter, tmp_path):
@@ -75,8 +89,14 @@ def test_readme_eval_commands_run_verbatim_on_cpu(tiny_model, untrained_adapter,
     assert len(commands) >= 3, commands
     for n, command in enumerate(commands):
         out = tmp_path / f"run{n}"
-        proc = subprocess.run(stand_in(command, tiny_model, untrained_adapter, out), capture_output=True, text=True,
-                              cwd=REPO, env=os.environ, check=False)
+        proc = subprocess.run(
+            stand_in(command, tiny_model, untrained_adapter, out),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=os.environ,
+            check=False,
+        )
         assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
         (results_file,) = out.rglob("results_*.json")
         results = json.loads(results_file.read_text(encoding="utf-8"))
@@ -92,12 +112,19 @@ def test_readme_eval_commands_run_verbatim_on_cpu(tiny_model, untrained_adapter,
 def check_quiet_collection_run(proc: subprocess.CompletedProcess, results: dict) -> None:
     """native_zh,translated_zh --limit 1: ~181 tasks, yet one bar per phase and a summary by origin."""
     assert len(results["results"]) > 150
-    bars = [line for line in proc.stderr.replace("\r", "\n").splitlines() if line.startswith("Building requests")]
+    bars = [
+        line for line in proc.stderr.replace("\r", "\n").splitlines() if line.startswith("Building requests")
+    ]
     assert bars and all(str(len(results["configs"])) in line for line in bars[-1:])
-    summary = proc.stdout[proc.stdout.index("nativeval summary"):proc.stdout.index("\nresults: ")].splitlines()
+    summary = proc.stdout[
+        proc.stdout.index("nativeval summary") : proc.stdout.index("\nresults: ")
+    ].splitlines()
     origins = [line.split()[0] for line in summary[3:] if line.strip()]
-    assert origins == sorted(origins, key=lambda o: o != "native") and set(origins) == {"native", "translated"}
+    assert origins == sorted(origins, key=lambda o: o != "native") and set(origins) == {
+        "native",
+        "translated",
+    }
     assert any("CMMLU" in line and "native" in line for line in summary)
     assert any("machine-translated from en" in line for line in summary)  # MT-MMLU's provenance
-    table = proc.stdout[:proc.stdout.index("nativeval summary")]
+    table = proc.stdout[: proc.stdout.index("nativeval summary")]
     assert "native_zh_cmmlu_agronomy" not in table.split("|Groups|")[0]  # subjects folded into their group

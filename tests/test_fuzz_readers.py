@@ -17,11 +17,20 @@ from nativeval.harness_ext.core.errors import NativevalError
 DATE = "2024-05-01T10-00-00.000000"
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                             st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                           max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def shaped(keys: list[str], values: st.SearchStrategy = json_values) -> st.SearchStrategy[dict[str, Any]]:
@@ -32,23 +41,64 @@ def shaped(keys: list[str], values: st.SearchStrategy = json_values) -> st.Searc
 TASK = "native_es_open_qa"
 results_documents = st.one_of(
     json_values,
-    shaped(["results", "configs", "versions", "n-samples", "n-shot", "config", "model_name", "model_name_sanitized",
-            "higher_is_better", "group_subtasks", "nativeval", "date", "judge", "pairwise"]),
-    st.builds(lambda task_results, config, top: {"results": {TASK: task_results}, "configs": {TASK: config}, **top},
-              shaped(["alias", "rating,gpt-4-turbo", "acc,none", "f1,none", "acc_stderr,none", "sample_len"]),
-              shaped(["task", "metadata", "num_fewshot", "metric_list"]),
-              shaped(["config", "model_name", "nativeval", "n-samples", "versions"])),
+    shaped(
+        [
+            "results",
+            "configs",
+            "versions",
+            "n-samples",
+            "n-shot",
+            "config",
+            "model_name",
+            "model_name_sanitized",
+            "higher_is_better",
+            "group_subtasks",
+            "nativeval",
+            "date",
+            "judge",
+            "pairwise",
+        ]
+    ),
+    st.builds(
+        lambda task_results, config, top: {"results": {TASK: task_results}, "configs": {TASK: config}, **top},
+        shaped(["alias", "rating,gpt-4-turbo", "acc,none", "f1,none", "acc_stderr,none", "sample_len"]),
+        shaped(["task", "metadata", "num_fewshot", "metric_list"]),
+        shaped(["config", "model_name", "nativeval", "n-samples", "versions"]),
+    ),
 )
 sample_rows = st.one_of(
     json_values,
-    shaped(["doc_id", "doc", "arguments", "resps", "filtered_resps", "target", "doc_hash", "filter", "metrics"]),
-    st.builds(lambda doc, rest: {"doc_id": 0, "doc": doc, **rest}, shaped(["question", "prompt", "lang", "id"]),
-              shaped(["resps", "filtered_resps", "arguments", "doc_hash"])),
+    shaped(
+        ["doc_id", "doc", "arguments", "resps", "filtered_resps", "target", "doc_hash", "filter", "metrics"]
+    ),
+    st.builds(
+        lambda doc, rest: {"doc_id": 0, "doc": doc, **rest},
+        shaped(["question", "prompt", "lang", "id"]),
+        shaped(["resps", "filtered_resps", "arguments", "doc_hash"]),
+    ),
 )
 judgment_rows = st.one_of(
     json_values,
-    shaped(["task", "doc_id", "doc_hash", "question", "response", "rating", "valid", "ratings", "explanation",
-            "off_language", "judge", "judge_model", "prompt_version", "winner", "a_first", "b_first"]),
+    shaped(
+        [
+            "task",
+            "doc_id",
+            "doc_hash",
+            "question",
+            "response",
+            "rating",
+            "valid",
+            "ratings",
+            "explanation",
+            "off_language",
+            "judge",
+            "judge_model",
+            "prompt_version",
+            "winner",
+            "a_first",
+            "b_first",
+        ]
+    ),
 )
 
 
@@ -73,8 +123,10 @@ def one_line_or_result(read: Callable[[Path], Any], files: dict[str, str]) -> No
 def test_judge_reads_any_results_and_samples_files(results, rows):
     from nativeval.harness_ext.judge.parse import collect_runs
 
-    one_line_or_result(lambda root: collect_runs([root]), {
-        f"run/results_{DATE}.json": json.dumps(results), f"run/samples_{TASK}_{DATE}.jsonl": lines_of(rows)})
+    one_line_or_result(
+        lambda root: collect_runs([root]),
+        {f"run/results_{DATE}.json": json.dumps(results), f"run/samples_{TASK}_{DATE}.jsonl": lines_of(rows)},
+    )
 
 
 @FUZZ
@@ -100,15 +152,25 @@ def test_judge_report_reads_any_judge_outputs(document, rows):
 
     judge = {"name": "gpt-4-turbo", "model": "gpt-4-turbo", "prompt_version": "single_v1"}
     doc = {**document, "judge": document.get("judge", judge)} if isinstance(document, dict) else document
-    one_line_or_result(lambda root: load_judge_outputs([root]), {
-        f"run/results_judge_gpt-4-turbo_{DATE}.json": json.dumps(doc),
-        f"run/judgments_{TASK}_gpt-4-turbo_{DATE}.jsonl": lines_of(rows)})
+    one_line_or_result(
+        lambda root: load_judge_outputs([root]),
+        {
+            f"run/results_judge_gpt-4-turbo_{DATE}.json": json.dumps(doc),
+            f"run/judgments_{TASK}_gpt-4-turbo_{DATE}.jsonl": lines_of(rows),
+        },
+    )
 
 
 @FUZZ
-@given(records=st.one_of(json_values, st.lists(st.one_of(json_values, shaped(["instruction", "output", "inputs",
-                                                                             "targets", "id"])), max_size=3)),
-       jsonl=st.booleans())
+@given(
+    records=st.one_of(
+        json_values,
+        st.lists(
+            st.one_of(json_values, shaped(["instruction", "output", "inputs", "targets", "id"])), max_size=3
+        ),
+    ),
+    jsonl=st.booleans(),
+)
 def test_translate_reads_any_input(records, jsonl):
     from nativeval.translate.dataset import read_dataset
 

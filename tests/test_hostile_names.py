@@ -28,8 +28,21 @@ from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_lengt
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_stand_in_outputs
 
-HOSTILE = ["../../victim", "../victim", "/tmp/nativeval-hostile-victim", "a/b", "a\\b", ".hidden", "..", ".", "-rf",
-           "x" * 300, "nul\0byte", "con", "new\nline"]
+HOSTILE = [
+    "../../victim",
+    "../victim",
+    "/tmp/nativeval-hostile-victim",
+    "a/b",
+    "a\\b",
+    ".hidden",
+    "..",
+    ".",
+    "-rf",
+    "x" * 300,
+    "nul\0byte",
+    "con",
+    "new\nline",
+]
 QA = [("¿Qué es el sol?", "Una estrella."), ("¿Por qué el cielo es azul?", "Por la dispersión de Rayleigh.")]
 
 
@@ -42,7 +55,9 @@ def snapshot(root: Path) -> dict[str, tuple]:
             path = Path(folder, name)
             st = path.lstat()
             is_file = not path.is_dir() or path.is_symlink()
-            entries[str(path.relative_to(root))] = (st.st_mode, st.st_size, st.st_mtime_ns) if is_file else (st.st_mode,)
+            entries[str(path.relative_to(root))] = (
+                (st.st_mode, st.st_size, st.st_mtime_ns) if is_file else (st.st_mode,)
+            )
     return entries
 
 
@@ -84,8 +99,14 @@ FAKE_STEP = textwrap.dedent("""
 """)
 
 
-def study_file(work: Path, model: str = "toy", variant: str = "native", judge: str = "stand-in",
-               translated: str = "google", round_trip: str = "rtt_google") -> Path:
+def study_file(
+    work: Path,
+    model: str = "toy",
+    variant: str = "native",
+    judge: str = "stand-in",
+    translated: str = "google",
+    round_trip: str = "rtt_google",
+) -> Path:
     """A study over a toy model, a file variant, a translated one (with a sample step) and a round trip; each
     step a stand-in that writes its promised outputs."""
     (work / "data").mkdir(exist_ok=True)
@@ -93,15 +114,18 @@ def study_file(work: Path, model: str = "toy", variant: str = "native", judge: s
     fake = work / "fake_step.py"
     fake.write_text(f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP)
     study = {
-        "study": "hostile", "output_dir": "out", "languages": ["zh"],
+        "study": "hostile",
+        "output_dir": "out",
+        "languages": ["zh"],
         "base_models": {model: {"toy": {"seed": 0}}},
-        "variants": {variant: {"file": "data/native_{lang}.json"},
-                     translated: {"translate": {"backend": "google", "source": "data/native_zh.json", "sample": 1}},
-                     round_trip: {"round_trip": {"backend": "google", "source": "data/native_{lang}.json"}}},
+        "variants": {
+            variant: {"file": "data/native_{lang}.json"},
+            translated: {"translate": {"backend": "google", "source": "data/native_zh.json", "sample": 1}},
+            round_trip: {"round_trip": {"backend": "google", "source": "data/native_{lang}.json"}},
+        },
         "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 1},
         "judges": [{"name": judge, "serve": "stub"}],
-        "commands": {kind: ["{python}", str(fake), "{kind}", "{out}"]
-                     for kind in PROMISED_OUTPUTS},
+        "commands": {kind: ["{python}", str(fake), "{kind}", "{out}"] for kind in PROMISED_OUTPUTS},
     }
     path = work / "study.yaml"
     path.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False))
@@ -122,8 +146,14 @@ def test_study_refuses_a_hostile_name_in_one_line_before_any_work(world, role, n
 
 @pytest.mark.parametrize("name", ["модель", "模型", "Qwen1.5-7B", "a+b_c.d"])
 def test_study_runs_with_every_plain_name_and_writes_only_inside_output_dir(world, name):
-    path = study_file(world / "work", model=name, variant=f"{name}-data", judge=f"{name}-judge",
-                      translated=f"{name}-mt", round_trip=f"{name}-rtt")
+    path = study_file(
+        world / "work",
+        model=name,
+        variant=f"{name}-data",
+        judge=f"{name}-judge",
+        translated=f"{name}-mt",
+        round_trip=f"{name}-rtt",
+    )
     before = snapshot(world)
     result = invoke("study", str(path))
     assert result.exit_code == 0, result.output
@@ -138,13 +168,24 @@ def test_study_plans_only_safe_folders_even_for_names_that_skipped_the_checks(wo
     config = load_plan(study_file(world / "work")).config
     hostile = {name: BaseModel(name, "", toy_seed=0) for name in HOSTILE}
     config = dataclasses.replace(
-        config, base_models=hostile,
-        variants={"../../victim": dataclasses.replace(config.variants["native"], name="../../victim"),
-                  "../mt": dataclasses.replace(config.variants["google"], name="../mt"),
-                  "/rtt": dataclasses.replace(config.variants["rtt_google"], name="/rtt")},
-        runs=[RunGroup(models=tuple(hostile), variants=("../../victim", "../mt", "/rtt"), lrs=(-1.0,),
-                       tunings=("mono",))],
-        judges=[Judge("../../victim", None, serve="stub")], commands={})
+        config,
+        base_models=hostile,
+        variants={
+            "../../victim": dataclasses.replace(config.variants["native"], name="../../victim"),
+            "../mt": dataclasses.replace(config.variants["google"], name="../mt"),
+            "/rtt": dataclasses.replace(config.variants["rtt_google"], name="/rtt"),
+        },
+        runs=[
+            RunGroup(
+                models=tuple(hostile),
+                variants=("../../victim", "../mt", "/rtt"),
+                lrs=(-1.0,),
+                tunings=("mono",),
+            )
+        ],
+        judges=[Judge("../../victim", None, serve="stub")],
+        commands={},
+    )
     plan = build_plan(config)
     out = config.output_dir.resolve()
     for step in plan.steps.values():
@@ -190,13 +231,25 @@ def test_judge_out_gives_runs_with_the_same_folder_name_their_own_folders(world,
     config = judge_yaml(world / "work/judge.yaml", name="../../victim")
     before = snapshot(world)
     with OpenAIStub(rating_by_length) as stub:
-        result = invoke("judge", str(results / "a"), str(results / "b"), "--judge", str(config), "--base-url",
-                        stub.base_url, "--cache", str(world / "work/judged/cache.sqlite"),
-                        "--out", str(world / "work/judged"))
+        result = invoke(
+            "judge",
+            str(results / "a"),
+            str(results / "b"),
+            "--judge",
+            str(config),
+            "--base-url",
+            stub.base_url,
+            "--cache",
+            str(world / "work/judged/cache.sqlite"),
+            "--out",
+            str(world / "work/judged"),
+        )
     assert result.exit_code == 0, result.output
     folders = sorted(p for p in (world / "work/judged").iterdir() if p.is_dir())
     assert len(folders) == 2 and all(p.name.startswith("model-") for p in folders)
-    counts = sorted(len(json.loads(next(f.glob("results_judge_*.json")).read_text())["results"]) for f in folders)
+    counts = sorted(
+        len(json.loads(next(f.glob("results_judge_*.json")).read_text())["results"]) for f in folders
+    )
     n_items = sorted(sum(1 for line in next(f.glob("judgments_*.jsonl")).open()) for f in folders)
     assert counts == [1, 1] and n_items == [1, 2]
     assert all(is_safe_segment(p.name) for f in folders for p in f.iterdir())
@@ -207,8 +260,16 @@ def test_judge_out_gives_runs_with_the_same_folder_name_their_own_folders(world,
 @pytest.mark.parametrize("target", ["../../victim", "/tmp/x", "zh/../../victim"])
 def test_translate_task_refuses_a_hostile_target_language_before_any_work(world, target):
     before = snapshot(world)
-    result = invoke("translate-task", "native_zh_cmmlu", "--to", target, "--backend", "google",
-                    "--out", str(world / "work/tasks"))
+    result = invoke(
+        "translate-task",
+        "native_zh_cmmlu",
+        "--to",
+        target,
+        "--backend",
+        "google",
+        "--out",
+        str(world / "work/tasks"),
+    )
     assert result.exit_code == 2, result.output
     one_error_line(result)
     assert changed_outside(before, snapshot(world)) == []
@@ -217,9 +278,25 @@ def test_translate_task_refuses_a_hostile_target_language_before_any_work(world,
 def test_finetune_keeps_a_hostile_variant_and_language_out_of_paths(world, tiny_model):
     out = world / "work/out/adapter"
     before = snapshot(world)
-    result = invoke("finetune", "--base", str(tiny_model), "--data", str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json"),
-                    "--lang", "zh", "--variant", "../../victim", "--out", str(out), "--epochs", "1",
-                    "--batch-size", "8", "--max-length", "64")
+    result = invoke(
+        "finetune",
+        "--base",
+        str(tiny_model),
+        "--data",
+        str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json"),
+        "--lang",
+        "zh",
+        "--variant",
+        "../../victim",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--max-length",
+        "64",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((out / "nativeval_run.json").read_text())["variant"] == "../../victim"
     assert changed_outside(before, snapshot(world), "work/out/adapter") == []
@@ -232,8 +309,10 @@ def test_study_refuses_an_input_that_lies_in_a_step_folder_a_rerun_empties(world
     (work / "data/zh/google").mkdir(parents=True)
     (work / "data/zh/google/native_zh.json").write_text(json.dumps([{"instruction": "q", "output": "a"}]))
     study["output_dir"] = "."
-    study["variants"] = {"native": {"file": "data/zh/google/native_{lang}.json"},
-                         "google": {"translate": {"backend": "google", "source": "data/native_zh.json"}}}
+    study["variants"] = {
+        "native": {"file": "data/zh/google/native_{lang}.json"},
+        "google": {"translate": {"backend": "google", "source": "data/native_zh.json"}},
+    }
     study["finetune"] = {"runs": [{"variants": ["native", "google"]}]}
     (work / "data/native_zh.json").write_text(json.dumps([{"instruction": "q", "output": "a"}]))
     path.write_text(yaml.safe_dump(study, sort_keys=False))

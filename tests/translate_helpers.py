@@ -24,5 +24,9 @@ def write_json(path: Path, obj) -> Path:
     return path
 
 
-def llm_key(segment: str, src: str, tgt: str, model: str = "stub-model", prompt_version: str = "command_r_v1") -> str:
-    return segment_key(SimpleNamespace(name="llm", model=model, prompt_version=prompt_version), src, tgt, segment)
+def llm_key(
+    segment: str, src: str, tgt: str, model: str = "stub-model", prompt_version: str = "command_r_v1"
+) -> str:
+    return segment_key(
+        SimpleNamespace(name="llm", model=model, prompt_version=prompt_version), src, tgt, segment
+    )

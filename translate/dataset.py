@@ -14,7 +14,9 @@ from typing import Any
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 
-HF_SPEC = re.compile(r"^hf://(?P<id>[^:@#]+)(?::(?P<config>[^@#]+))?(?:@(?P<revision>[^#]+))?(?:#(?P<split>.+))?$")
+HF_SPEC = re.compile(
+    r"^hf://(?P<id>[^:@#]+)(?::(?P<config>[^@#]+))?(?:@(?P<revision>[^#]+))?(?:#(?P<split>.+))?$"
+)
 
 
 @dataclass
@@ -49,7 +51,9 @@ def read_dataset(spec: str, split: str = "train") -> Dataset:
     else:
         records, fmt = read_json(path), "json"
         if not isinstance(records, list):
-            raise InputError(f"{path}: expected a JSON list of records (Alpaca/Aya style), got {type(records).__name__}")
+            raise InputError(
+                f"{path}: expected a JSON list of records (Alpaca/Aya style), got {type(records).__name__}"
+            )
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             raise InputError(f"{path}: record #{index + 1} is {type(record).__name__}, not an object")

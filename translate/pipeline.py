@@ -53,7 +53,9 @@ def segment_key(backend: Backend, src: str, tgt: str, segment: str) -> str:
     return cache_key(CACHE_SCHEMA, backend.name, backend.model, backend.prompt_version, src, tgt, segment)
 
 
-def validate(records: list[dict[str, Any]], fields: list[str], skip_invalid: bool) -> tuple[list[int], list[dict]]:
+def validate(
+    records: list[dict[str, Any]], fields: list[str], skip_invalid: bool
+) -> tuple[list[int], list[dict]]:
     """Indices of valid records and a list of the invalid ones (raises unless ``skip_invalid``)."""
     valid, skipped = [], []
     for index, record in enumerate(records):
@@ -108,7 +110,11 @@ def make_ledger(backend: Backend, max_cost: float | None) -> CostLedger:
 def estimate(backend: Backend, segments: list[str], ledger: CostLedger) -> dict[str, Any]:
     """Expected billing of sending ``segments`` (dry run)."""
     units = backend.expected_usage(segments)
-    return {**units, "usd": round(ledger.price(backend.model, **units), 6), "requests": sum(1 for _ in batches(segments, backend))}
+    return {
+        **units,
+        "usd": round(ledger.price(backend.model, **units), 6),
+        "requests": sum(1 for _ in batches(segments, backend)),
+    }
 
 
 async def send_segments(
@@ -138,13 +144,20 @@ async def send_segments(
             return None
         try:
             result = await call_with_retries(
-                lambda: backend.translate_batch(batch, src, tgt), policy, describe=f"{backend.name} translation"
+                lambda: backend.translate_batch(batch, src, tgt),
+                policy,
+                describe=f"{backend.name} translation",
             )
         except BaseException:
             ledger.release(reserved)
             raise
-        ledger.settle(reserved, backend.model, input_tokens=result.input_tokens,
-                      output_tokens=result.output_tokens, characters=result.characters)
+        ledger.settle(
+            reserved,
+            backend.model,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            characters=result.characters,
+        )
         return result.texts
 
     translated: dict[str, str] = {}
@@ -152,7 +165,9 @@ async def send_segments(
     def persist(batch: list[str], texts: list[str] | None) -> None:
         if texts is None:
             return
-        cache.put_many((segment_key(backend, src, tgt, s), {"text": t}) for s, t in zip(batch, texts, strict=True))
+        cache.put_many(
+            (segment_key(backend, src, tgt, s), {"text": t}) for s, t in zip(batch, texts, strict=True)
+        )
         translated.update(zip(batch, texts, strict=True))
 
     work_batches = list(batches(pending, backend))
@@ -162,7 +177,9 @@ async def send_segments(
         await backend.aclose()
     if not_sent:
         segments = sum(len(b) for b in not_sent)
-        raise BudgetExceeded(f"{ledger.cap_message()} ({segments} segment(s) in {len(not_sent)} request(s) not sent)")
+        raise BudgetExceeded(
+            f"{ledger.cap_message()} ({segments} segment(s) in {len(not_sent)} request(s) not sent)"
+        )
     return translated, len(work_batches)
 
 
@@ -204,11 +221,23 @@ def translate_records(
     pending = [s for s in unique if s not in done]
 
     report: dict[str, Any] = {
-        **backend.description(), "src": src, "tgt": tgt, "fields": fields,
-        "records": {"input": len(records), "written": len(valid), "skipped_invalid": len(skipped),
-                    "skipped": skipped[:200]},
-        "segments": {"fields_with_text": len(jobs), "empty_passthrough": empty, "unique": len(unique),
-                     "cached": len(done), "sent": 0 if dry_run else len(pending)},
+        **backend.description(),
+        "src": src,
+        "tgt": tgt,
+        "fields": fields,
+        "records": {
+            "input": len(records),
+            "written": len(valid),
+            "skipped_invalid": len(skipped),
+            "skipped": skipped[:200],
+        },
+        "segments": {
+            "fields_with_text": len(jobs),
+            "empty_passthrough": empty,
+            "unique": len(unique),
+            "cached": len(done),
+            "sent": 0 if dry_run else len(pending),
+        },
         "estimate": estimate(backend, pending, ledger),
     }
     if dry_run:
@@ -217,9 +246,19 @@ def translate_records(
 
     if pending:
         label = f"translate {src}->{tgt}" if progress else None
-        translated, calls = asyncio.run(send_segments(pending, backend, src, tgt, cache, ledger,
-                                                      concurrency=concurrency or backend.default_concurrency,
-                                                      policy=policy, progress=label))
+        translated, calls = asyncio.run(
+            send_segments(
+                pending,
+                backend,
+                src,
+                tgt,
+                cache,
+                ledger,
+                concurrency=concurrency or backend.default_concurrency,
+                policy=policy,
+                progress=label,
+            )
+        )
         done.update(translated)
         report["segments"]["requests"] = calls
 

@@ -26,7 +26,11 @@ class FieldOutcome:
 
 def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> dict[str, Any]:
     issues: dict[str, list[dict[str, Any]]] = {
-        "empty_output": [], "wrong_language": [], "untranslated": [], "length_ratio_outlier": [], "format": [],
+        "empty_output": [],
+        "wrong_language": [],
+        "untranslated": [],
+        "length_ratio_outlier": [],
+        "format": [],
     }
     ratios: list[tuple[FieldOutcome, float]] = []
     for o in outcomes:
@@ -42,7 +46,9 @@ def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> dict[str, 
             prose = " ".join(t for _, t in o.prose_pairs)
             detected, confidence = detect_language(prose)
             if detected is not None and detected != tgt and confidence >= 0.5:
-                issues["wrong_language"].append({**where, "detected": detected, "confidence": round(confidence, 3)})
+                issues["wrong_language"].append(
+                    {**where, "detected": detected, "confidence": round(confidence, 3)}
+                )
         if o.format_problems:
             issues["format"].append({**where, "problems": o.format_problems})
         if len(o.source) >= MIN_CHARS_FOR_RATIO:
@@ -52,7 +58,12 @@ def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> dict[str, 
         for o, ratio in ratios:
             if ratio > median * RATIO_FACTOR or ratio < median / RATIO_FACTOR:
                 issues["length_ratio_outlier"].append(
-                    {"id": o.record_id, "field": o.field, "ratio": round(ratio, 3), "median": round(median, 3)}
+                    {
+                        "id": o.record_id,
+                        "field": o.field,
+                        "ratio": round(ratio, 3),
+                        "median": round(median, 3),
+                    }
                 )
     checked = sum(1 for o in outcomes if o.prose_pairs)
     return {
@@ -73,8 +84,11 @@ def chrf_report(originals: list[str], round_tripped: list[str]) -> dict[str, Any
     metric = CHRF()
     corpus = metric.corpus_score([r for _, r in pairs], [[o for o, _ in pairs]]).score
     sentence = [metric.sentence_score(r, [o]).score for o, r in pairs]
-    return {"corpus_chrf": round(corpus, 2), "mean_sentence_chrf": round(statistics.fmean(sentence), 2),
-            "n": len(pairs)}
+    return {
+        "corpus_chrf": round(corpus, 2),
+        "mean_sentence_chrf": round(statistics.fmean(sentence), 2),
+        "n": len(pairs),
+    }
 
 
 def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, Any]:
@@ -83,11 +97,15 @@ def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, A
     counts = quality["counts"]
     checked = quality["fields_checked"]
     return {
-        "leg": leg, "src": report["src"], "tgt": report["tgt"], "prompt_version": report.get("prompt_version") or None,
+        "leg": leg,
+        "src": report["src"],
+        "tgt": report["tgt"],
+        "prompt_version": report.get("prompt_version") or None,
         "fields_checked": checked,
         "wrong_language": counts.get("wrong_language", 0),
         "wrong_language_rate": round(counts.get("wrong_language", 0) / checked, 4) if checked else 0.0,
-        "empty_outputs": counts.get("empty_output", 0), "untranslated_segments": counts.get("untranslated", 0),
+        "empty_outputs": counts.get("empty_output", 0),
+        "untranslated_segments": counts.get("untranslated", 0),
         "median_length_ratio": quality["median_length_ratio"],
     }
 
@@ -104,7 +122,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     if cost.get("characters"):
         lines.append(f"billed characters: {cost['characters']:,}; cost ${cost['spent_usd']:.4f}")
     elif cost.get("input_tokens") or cost.get("output_tokens"):
-        lines.append(f"tokens in/out: {cost['input_tokens']:,}/{cost['output_tokens']:,}; cost ${cost['spent_usd']:.4f}")
+        lines.append(
+            f"tokens in/out: {cost['input_tokens']:,}/{cost['output_tokens']:,}; cost ${cost['spent_usd']:.4f}"
+        )
     quality = report.get("quality")
     if quality:
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in quality["counts"].items())

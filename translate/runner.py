@@ -18,10 +18,14 @@ DEFAULT_FIELDS = ("instruction", "output")
 
 def parse_fields(fields: str | None) -> list[str]:
     """--fields as names; ``None`` is the default pair, an empty list is an error (not the default)."""
-    names = [f.strip() for f in (",".join(DEFAULT_FIELDS) if fields is None else fields).split(",") if f.strip()]
+    names = [
+        f.strip() for f in (",".join(DEFAULT_FIELDS) if fields is None else fields).split(",") if f.strip()
+    ]
     if not names:
-        raise InputError(f"--fields {fields!r} names no field; give comma-separated field names, e.g. "
-                         f"--fields {','.join(DEFAULT_FIELDS)}")
+        raise InputError(
+            f"--fields {fields!r} names no field; give comma-separated field names, e.g. "
+            f"--fields {','.join(DEFAULT_FIELDS)}"
+        )
     return names
 
 
@@ -47,19 +51,32 @@ def check_path_clashes(paths: dict[str, str | Path | None]) -> None:
         seen[resolved] = option
 
 
-def check_paths(in_spec: str, outputs: dict[str, str | Path], cache_path: str | Path | None,
-                report_path: str | Path | None) -> None:
+def check_paths(
+    in_spec: str,
+    outputs: dict[str, str | Path],
+    cache_path: str | Path | None,
+    report_path: str | Path | None,
+) -> None:
     """No output path (the report and the segment cache included, given or default) names the input or
     another output; cli.py calls it before a backend is built, the jobs again before they read."""
     out = outputs["--out"]
-    paths = {**outputs, "--report": report_path or default_report(out), "--cache": cache_path or default_cache(out)}
+    paths = {
+        **outputs,
+        "--report": report_path or default_report(out),
+        "--cache": cache_path or default_cache(out),
+    }
     check_path_clashes({"--in": in_spec, **paths})
     for option, path in paths.items():
         check_writable_folder(Path(path).expanduser().parent, f"{option} {path}")
 
 
-def _read_input(in_spec: str, split: str, outputs: dict[str, str | Path],
-                cache_path: str | Path | None, report_path: str | Path | None) -> Dataset:
+def _read_input(
+    in_spec: str,
+    split: str,
+    outputs: dict[str, str | Path],
+    cache_path: str | Path | None,
+    report_path: str | Path | None,
+) -> Dataset:
     """The input dataset, once no output path would overwrite it or another output."""
     check_paths(in_spec, outputs, cache_path, report_path)
     return read_dataset(in_spec, split=split)
@@ -118,7 +135,9 @@ def round_trip_file(
     with KVCache(cache_path or default_cache(out)) as cache:
         forward = translate_records(dataset.records, names, backend, lang, pivot_lang, cache, **options)
         if forward.dry_run:
-            back_estimate = {"note": "the back translation is estimated as costing about as much as the forward one"}
+            back_estimate = {
+                "note": "the back translation is estimated as costing about as much as the forward one"
+            }
             forward.report["round_trip"] = back_estimate
             return forward
         write_dataset(pivot_out, forward.records, fmt)
@@ -130,8 +149,15 @@ def round_trip_file(
     legs = [leg_quality(forward.report, "forward"), leg_quality(back.report, "back")]
     report = {
         "legs": legs,  # both legs' quality first: a bad pivot leg must not hide behind a good back leg
-        "input": in_spec, "output": str(out), "pivot_output": str(pivot_out), "lang": lang, "pivot": pivot_lang,
-        **back.report, "forward": forward.report, "back": back.report, "round_trip_chrf": chrf,
+        "input": in_spec,
+        "output": str(out),
+        "pivot_output": str(pivot_out),
+        "lang": lang,
+        "pivot": pivot_lang,
+        **back.report,
+        "forward": forward.report,
+        "back": back.report,
+        "round_trip_chrf": chrf,
     }
     report["records"] = forward.report["records"]
     atomic_write_json(report_path or default_report(out), report)

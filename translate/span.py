@@ -71,7 +71,12 @@ def mark(context: str, spans: list[Span]) -> tuple[str, dict[Span, int]]:
     numbers = {span: n for n, span in enumerate(ordered)}
     parts, pos = [], 0
     for span in ordered:
-        parts += [context[pos : span.start], f"⟪{numbers[span]}⟫", context[span.start : span.end], f"⟪/{numbers[span]}⟫"]
+        parts += [
+            context[pos : span.start],
+            f"⟪{numbers[span]}⟫",
+            context[span.start : span.end],
+            f"⟪/{numbers[span]}⟫",
+        ]
         pos = span.end
     parts.append(context[pos:])
     return "".join(parts), numbers
@@ -111,7 +116,9 @@ def recover(translation: str, count: int) -> tuple[str, dict[int, tuple[int, int
     return text, spans
 
 
-def project(translation: str, numbers: dict[Span, int], originals: dict[Span, str]) -> tuple[str, dict[Span, Recovered]]:
+def project(
+    translation: str, numbers: dict[Span, int], originals: dict[Span, str]
+) -> tuple[str, dict[Span, Recovered]]:
     """The unmarked translation and the recovered answer of every source span that could be recovered."""
     text, found = recover(translation, len(numbers))
     recovered: dict[Span, Recovered] = {}

@@ -37,7 +37,9 @@ def main() -> None:
     write("juletxara/mgsm/zh/train.jsonl", rows(src / "juletxara/mgsm/zh/train.jsonl"))
     for subject in sorted(p.name for p in (src / "haonan-li/cmmlu").iterdir() if p.is_dir()):
         write(f"haonan-li/cmmlu/{subject}/dev.jsonl", rows(src / f"haonan-li/cmmlu/{subject}/dev.jsonl")[:5])
-        write(f"haonan-li/cmmlu/{subject}/test.jsonl", rows(src / f"haonan-li/cmmlu/{subject}/test.jsonl")[:2])
+        write(
+            f"haonan-li/cmmlu/{subject}/test.jsonl", rows(src / f"haonan-li/cmmlu/{subject}/test.jsonl")[:2]
+        )
 
 
 if __name__ == "__main__":

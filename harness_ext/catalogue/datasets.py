@@ -71,10 +71,12 @@ class HubSource:
 
 
 def script_error_message(dataset_id: str, revision: str | None, script: str) -> str:
-    return (f"dataset {dataset_id} at revision {revision or 'main'} has a loading script ({script}), which "
-            f"datasets >= 4 no longer runs. Fix: load its parquet export - set `loading_script: {script}` and "
-            f"`parquet_export: <commit of {PARQUET_EXPORT_REF}>` under `dataset:` in its file in "
-            f"harness_ext/catalogue/data/ - or put a mirror under {DATA_DIR_ENV} (`nativeval data download`)")
+    return (
+        f"dataset {dataset_id} at revision {revision or 'main'} has a loading script ({script}), which "
+        f"datasets >= 4 no longer runs. Fix: load its parquet export - set `loading_script: {script}` and "
+        f"`parquet_export: <commit of {PARQUET_EXPORT_REF}>` under `dataset:` in its file in "
+        f"harness_ext/catalogue/data/ - or put a mirror under {DATA_DIR_ENV} (`nativeval data download`)"
+    )
 
 
 def hub_load(source: HubSource, config: str | None, split: str) -> datasets.Dataset:
@@ -82,18 +84,26 @@ def hub_load(source: HubSource, config: str | None, split: str) -> datasets.Data
     if source.via_parquet_export:
         if source.parquet_export is None and source.dataset_id not in _warned_unpinned:
             _warned_unpinned.add(source.dataset_id)
-            log.warning("%s has a loading script and no recorded parquet-export commit: reading %s unpinned",
-                        source.dataset_id, PARQUET_EXPORT_REF)
+            log.warning(
+                "%s has a loading script and no recorded parquet-export commit: reading %s unpinned",
+                source.dataset_id,
+                PARQUET_EXPORT_REF,
+            )
         pattern = f"{config or DEFAULT_CONFIG_DIR}/{split}/*.parquet"
-        return datasets.load_dataset(source.dataset_id, split=split, revision=source.load_revision,
-                                     data_files={split: pattern})
+        return datasets.load_dataset(
+            source.dataset_id, split=split, revision=source.load_revision, data_files={split: pattern}
+        )
     try:
         return datasets.load_dataset(source.dataset_id, config, split=split, revision=source.revision)
     except RuntimeError as err:
         found = _SCRIPT_ERROR.search(str(err))
         if found:
-            raise DatasetUnavailable(script_error_message(source.dataset_id, source.revision, found.group(1))) from None
+            raise DatasetUnavailable(
+                script_error_message(source.dataset_id, source.revision, found.group(1))
+            ) from None
         raise
+
+
 _load_progress: Callable[[], None] | None = None
 
 
@@ -134,7 +144,10 @@ def mirror_path(root: str | os.PathLike, dataset_id: str, config: str | None, sp
 
 
 def hub_offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes")
+        for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def locate(dataset_id: str, config: str | None, splits: Sequence[str]) -> list[SplitSource]:
@@ -153,7 +166,9 @@ def locate(dataset_id: str, config: str | None, splits: Sequence[str]) -> list[S
     return sources
 
 
-def _unavailable(dataset_id: str, config: str | None, split: str, revision: str | None, why: str) -> DatasetUnavailable:
+def _unavailable(
+    dataset_id: str, config: str | None, split: str, revision: str | None, why: str
+) -> DatasetUnavailable:
     cfg = config or DEFAULT_CONFIG_DIR
     return DatasetUnavailable(
         f"dataset {dataset_id} (config {cfg}, split {split}) is not available: {why}. "
@@ -174,13 +189,17 @@ def _from_hub(source: HubSource, config: str | None, split: str) -> datasets.Dat
         raise
     except Exception as err:  # the Hub raises many types: connection, auth, missing config
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise _unavailable(dataset_id, config, split, revision, f"no mirror has it and the Hub failed ({reason})") from None
+        raise _unavailable(
+            dataset_id, config, split, revision, f"no mirror has it and the Hub failed ({reason})"
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
 def _parse_mirror_file(path: str, stamp: tuple[int, int, int]) -> datasets.Dataset:
     # the file is recorded in the split's info, so that a one-line error can name where rows are missing
-    return datasets.Dataset.from_list(read_jsonl(path), info=datasets.DatasetInfo(description=MIRROR_SOURCE + path))
+    return datasets.Dataset.from_list(
+        read_jsonl(path), info=datasets.DatasetInfo(description=MIRROR_SOURCE + path)
+    )
 
 
 def _read_mirror_file(path: str) -> datasets.Dataset:
@@ -190,8 +209,9 @@ def _read_mirror_file(path: str) -> datasets.Dataset:
     return _parse_mirror_file(path, (stat.st_ino, stat.st_mtime_ns, stat.st_size))
 
 
-def load_split(dataset_id: str, config: str | None, split: str, revision: str | None = None,
-               hub: HubSource | None = None) -> datasets.Dataset:
+def load_split(
+    dataset_id: str, config: str | None, split: str, revision: str | None = None, hub: HubSource | None = None
+) -> datasets.Dataset:
     (source,) = locate(dataset_id, config, [split])
     if source.kind == "mirror":
         return _read_mirror_file(source.location)
@@ -218,7 +238,9 @@ def load_dataset(
     if isinstance(splits, str):
         splits = [splits]
     hub = HubSource(dataset_id, revision, loading_script, parquet_export)
-    loaded = datasets.DatasetDict({split: load_split(dataset_id, config, split, revision, hub) for split in splits})
+    loaded = datasets.DatasetDict(
+        {split: load_split(dataset_id, config, split, revision, hub) for split in splits}
+    )
     if _load_progress is not None:
         _load_progress()
     return loaded

@@ -29,8 +29,13 @@ from nativeval.harness_ext.core.languages import registry
 
 BLOCK_KEY = "per_language:"
 # lm-eval's names for a language where they differ from the registry's English name.
-NAME_ALIASES = {"Chinese": "zh", "Tagalog": "tl", "North Macedonian": "mk", "Brazilian Portuguese": "pt",
-                "Simplified Chinese": "zh"}
+NAME_ALIASES = {
+    "Chinese": "zh",
+    "Tagalog": "tl",
+    "North Macedonian": "mk",
+    "Brazilian Portuguese": "pt",
+    "Simplified Chinese": "zh",
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -76,7 +81,9 @@ def include_block(tasks_dir: Path) -> dict[str, Any]:
             continue
         code = code_for_name(folder.name)
         if code is None:
-            raise SystemExit(f"INCLUDE language {folder.name!r} has no registry entry: add it to languages.yaml")
+            raise SystemExit(
+                f"INCLUDE language {folder.name!r} has no registry entry: add it to languages.yaml"
+            )
         slug = folder.name.lower().replace(" ", "_")
         group = _read(folder / f"_include_base_44_{slug}.yaml")
         members: list[Any] = []
@@ -85,15 +92,27 @@ def include_block(tasks_dir: Path) -> dict[str, Any]:
             domain = _func(leaf["process_docs"]).removeprefix("utils.process_")
             title = leaf["description"].removeprefix(prefix).rstrip(".")
             titles.setdefault(domain, title)
-            members.append(domain if titles[domain] == title
-                           else {"name": domain, "fields": {"description": leaf["description"]}})
+            members.append(
+                domain
+                if titles[domain] == title
+                else {"name": domain, "fields": {"description": leaf["description"]}}
+            )
         rows[code] = {"config": folder.name, "slug": slug, "members": members}
-    return {"task": {"name": "native_{lang}_include", "config": "{config}",
-                     "lm_eval_builtin": "include_base_44_{slug_lang}", "group": {"aggregate_metrics": ["acc"]}},
-            "member": {"lm_eval_builtin": "include_base_44_{slug_lang}_{member}",
-                       "fields": {"description": prefix + "{member_title}."},
-                       "function_fields": {"process_docs": "utils.process_{member}"}},
-            "member_titles": titles, "languages": rows}
+    return {
+        "task": {
+            "name": "native_{lang}_include",
+            "config": "{config}",
+            "lm_eval_builtin": "include_base_44_{slug_lang}",
+            "group": {"aggregate_metrics": ["acc"]},
+        },
+        "member": {
+            "lm_eval_builtin": "include_base_44_{slug_lang}_{member}",
+            "fields": {"description": prefix + "{member_title}."},
+            "function_fields": {"process_docs": "utils.process_{member}"},
+        },
+        "member_titles": titles,
+        "languages": rows,
+    }
 
 
 def mmmlu_block(tasks_dir: Path) -> dict[str, Any]:
@@ -106,22 +125,43 @@ def mmmlu_block(tasks_dir: Path) -> dict[str, Any]:
         code = code_for_name(locale["display_name"])
         if code is None:
             raise SystemExit(f"MMMLU locale {locale['display_name']!r} has no registry entry")
-        rows[code] = {"config": locale["dataset_name"], "display_name": locale["display_name"],
-                      "slug": locale["slug"]}
-    return {"task": {"name": "translated_{lang}_ht_mmlu", "lm_eval_builtin": "mmmlu_{slug_lang}",
-                     "group": {"aggregate_metrics": ["acc", "acc_norm"]}},
-            "member": {"config": "{config}", "lm_eval_builtin": "mmmlu_{slug_lang}_{member}",
-                       "fields": {"task_alias": "{member_title} ({display_name})",
-                                  "description": "The following are multiple choice questions (with answers) "
-                                                 "about {member_title} ({display_name}).\n\n"},
-                       "function_fields": {"process_docs": "utils.process_{member}"}},
-            "members": subjects, "languages": rows}
+        rows[code] = {
+            "config": locale["dataset_name"],
+            "display_name": locale["display_name"],
+            "slug": locale["slug"],
+        }
+    return {
+        "task": {
+            "name": "translated_{lang}_ht_mmlu",
+            "lm_eval_builtin": "mmmlu_{slug_lang}",
+            "group": {"aggregate_metrics": ["acc", "acc_norm"]},
+        },
+        "member": {
+            "config": "{config}",
+            "lm_eval_builtin": "mmmlu_{slug_lang}_{member}",
+            "fields": {
+                "task_alias": "{member_title} ({display_name})",
+                "description": "The following are multiple choice questions (with answers) "
+                "about {member_title} ({display_name}).\n\n",
+            },
+            "function_fields": {"process_docs": "utils.process_{member}"},
+        },
+        "members": subjects,
+        "languages": rows,
+    }
 
 
 def _filters(lang: str) -> list[dict[str, Any]]:
-    return [{"name": name, "filter": [{"function": "localized_number", "language": lang, "mode": mode},
-                                      {"function": "take_first"}]}
-            for name, mode in (("strict-match", "strict"), ("flexible-extract", "flexible"))]
+    return [
+        {
+            "name": name,
+            "filter": [
+                {"function": "localized_number", "language": lang, "mode": mode},
+                {"function": "take_first"},
+            ],
+        }
+        for name, mode in (("strict-match", "strict"), ("flexible-extract", "flexible"))
+    ]
 
 
 def mgsm_block(tasks_dir: Path) -> dict[str, Any]:
@@ -132,12 +172,22 @@ def mgsm_block(tasks_dir: Path) -> dict[str, Any]:
         lang = cfg["dataset_name"]
         if lang == "en" or lang not in registry():
             continue
-        rows[lang] = {"config": lang, "fields": {
-            "doc_to_text": cfg["doc_to_text"],
-            "generation_kwargs": {"do_sample": False, "until": list(cfg["generation_kwargs"]["until"])},
-            "filter_list": _filters(lang)}}
-    return {"task": {"name": "translated_{lang}_mgsm", "config": "{config}",
-                     "lm_eval_builtin": "mgsm_native_cot_{lang}"}, "languages": rows}
+        rows[lang] = {
+            "config": lang,
+            "fields": {
+                "doc_to_text": cfg["doc_to_text"],
+                "generation_kwargs": {"do_sample": False, "until": list(cfg["generation_kwargs"]["until"])},
+                "filter_list": _filters(lang),
+            },
+        }
+    return {
+        "task": {
+            "name": "translated_{lang}_mgsm",
+            "config": "{config}",
+            "lm_eval_builtin": "mgsm_native_cot_{lang}",
+        },
+        "languages": rows,
+    }
 
 
 def xquad_block(tasks_dir: Path) -> dict[str, Any]:
@@ -148,8 +198,15 @@ def xquad_block(tasks_dir: Path) -> dict[str, Any]:
         if lang == "en" or lang not in registry():
             continue
         rows[lang] = {"config": cfg["dataset_name"], "fields": {"doc_to_text": cfg["doc_to_text"]}}
-    return {"task": {"name": "translated_{lang}_xquad", "config": "{config}", "lm_eval_builtin": "xquad_{lang}",
-                     "function_fields": {"process_results": "utils.process_results_{lang}"}}, "languages": rows}
+    return {
+        "task": {
+            "name": "translated_{lang}_xquad",
+            "config": "{config}",
+            "lm_eval_builtin": "xquad_{lang}",
+            "function_fields": {"process_results": "utils.process_results_{lang}"},
+        },
+        "languages": rows,
+    }
 
 
 def tydiqa_block(tasks_dir: Path) -> dict[str, Any]:
@@ -159,12 +216,22 @@ def tydiqa_block(tasks_dir: Path) -> dict[str, Any]:
         lang = cfg["task"].removeprefix("tydiqa_goldp_")
         if lang == "en" or lang not in registry():
             continue
-        rows[lang] = {"fields": {"doc_to_text": cfg["doc_to_text"]},
-                      "dataset_filter": {"id_prefix": registry()[lang].name.lower() + "-"}}
-    return {"task": {"name": "native_{lang}_tydiqa", "config": "secondary_task", "lm_eval_builtin": "tydiqa_goldp_{lang}",
-                     "function_fields": {"process_docs": "utils.process_docs_{lang}",
-                                         "process_results": "utils.process_results_{lang}"}},
-            "languages": rows}
+        rows[lang] = {
+            "fields": {"doc_to_text": cfg["doc_to_text"]},
+            "dataset_filter": {"id_prefix": registry()[lang].name.lower() + "-"},
+        }
+    return {
+        "task": {
+            "name": "native_{lang}_tydiqa",
+            "config": "secondary_task",
+            "lm_eval_builtin": "tydiqa_goldp_{lang}",
+            "function_fields": {
+                "process_docs": "utils.process_docs_{lang}",
+                "process_results": "utils.process_results_{lang}",
+            },
+        },
+        "languages": rows,
+    }
 
 
 def okapi_block(tasks_dir: Path) -> dict[str, Any]:
@@ -174,8 +241,14 @@ def okapi_block(tasks_dir: Path) -> dict[str, Any]:
         lang = _read(path)["dataset_name"]
         if lang != "en" and lang in registry():
             rows[lang] = {"config": lang}
-    return {"task": {"name": "translated_{lang}_mt_mmlu", "config": "{config}", "lm_eval_builtin": "m_mmlu_{lang}"},
-            "languages": rows}
+    return {
+        "task": {
+            "name": "translated_{lang}_mt_mmlu",
+            "config": "{config}",
+            "lm_eval_builtin": "m_mmlu_{lang}",
+        },
+        "languages": rows,
+    }
 
 
 def kmmlu_block(tasks_dir: Path) -> dict[str, Any]:
@@ -184,39 +257,78 @@ def kmmlu_block(tasks_dir: Path) -> dict[str, Any]:
     for path in sorted((tasks_dir / "kmmlu" / "default").glob("kmmlu_*.yaml")):
         cfg = _read(path)
         category = str(cfg.get("tag", "")).removeprefix("kmmlu_").removesuffix("_tasks")
-        members.append({"name": cfg["task"].removeprefix("kmmlu_"), "config": cfg["dataset_name"],
-                        "member_tags": {"subject_category": category}})
-    return {"task": {"name": "native_{lang}_kmmlu", "lm_eval_builtin": "kmmlu",
-                     "group": {"aggregate_metrics": ["acc"]}},
-            "member": {"lm_eval_builtin": "kmmlu_{member}"}, "languages": {"ko": {"members": members}}}
+        members.append(
+            {
+                "name": cfg["task"].removeprefix("kmmlu_"),
+                "config": cfg["dataset_name"],
+                "member_tags": {"subject_category": category},
+            }
+        )
+    return {
+        "task": {
+            "name": "native_{lang}_kmmlu",
+            "lm_eval_builtin": "kmmlu",
+            "group": {"aggregate_metrics": ["acc"]},
+        },
+        "member": {"lm_eval_builtin": "kmmlu_{member}"},
+        "languages": {"ko": {"members": members}},
+    }
 
 
-def _subject_configs(folder: Path, pattern: str, prefix: str, lang: str, group: str, tag_prefix: str | None,
-                     aggregate: list[str]) -> dict[str, Any]:
+def _subject_configs(
+    folder: Path,
+    pattern: str,
+    prefix: str,
+    lang: str,
+    group: str,
+    tag_prefix: str | None,
+    aggregate: list[str],
+) -> dict[str, Any]:
     """A native exam with one dataset config per subject (ArabicMMLU, TurkishMMLU): one member per built-in task."""
     members = []
     for path in sorted(folder.glob(pattern)):
         cfg = _read(path)
         member: dict[str, Any] = {"name": cfg["task"].removeprefix(prefix), "config": cfg["dataset_name"]}
         if tag_prefix:
-            member["member_tags"] = {"subject_category": str(cfg.get("tag", "")).removeprefix(tag_prefix)
-                                     .removesuffix("_tasks")}
+            member["member_tags"] = {
+                "subject_category": str(cfg.get("tag", "")).removeprefix(tag_prefix).removesuffix("_tasks")
+            }
         if cfg.get("task_alias"):
             member["fields"] = {"task_alias": cfg["task_alias"]}
         members.append(member)
-    return {"task": {"name": f"native_{{lang}}_{group}", "lm_eval_builtin": group,
-                     "group": {"aggregate_metrics": aggregate}},
-            "member": {"lm_eval_builtin": prefix + "{member}"}, "languages": {lang: {"members": members}}}
+    return {
+        "task": {
+            "name": f"native_{{lang}}_{group}",
+            "lm_eval_builtin": group,
+            "group": {"aggregate_metrics": aggregate},
+        },
+        "member": {"lm_eval_builtin": prefix + "{member}"},
+        "languages": {lang: {"members": members}},
+    }
 
 
 def arabicmmlu_block(tasks_dir: Path) -> dict[str, Any]:
-    return _subject_configs(tasks_dir / "arabicmmlu", "arabicmmlu_*.yaml", "arabicmmlu_", "ar", "arabicmmlu",
-                            "arabicmmlu_", ["acc"])
+    return _subject_configs(
+        tasks_dir / "arabicmmlu",
+        "arabicmmlu_*.yaml",
+        "arabicmmlu_",
+        "ar",
+        "arabicmmlu",
+        "arabicmmlu_",
+        ["acc"],
+    )
 
 
 def turkishmmlu_block(tasks_dir: Path) -> dict[str, Any]:
-    return _subject_configs(tasks_dir / "turkishmmlu" / "config", "[A-Z]*.yaml", "turkishmmlu_", "tr",
-                            "turkishmmlu", None, ["acc", "acc_norm"])
+    return _subject_configs(
+        tasks_dir / "turkishmmlu" / "config",
+        "[A-Z]*.yaml",
+        "turkishmmlu_",
+        "tr",
+        "turkishmmlu",
+        None,
+        ["acc", "acc_norm"],
+    )
 
 
 def belebele_block(tasks_dir: Path) -> dict[str, Any]:
@@ -228,14 +340,26 @@ def belebele_block(tasks_dir: Path) -> dict[str, Any]:
         code = by_flores.get(flores)
         if code and code != "en":
             rows[code] = {"config": flores}
-    return {"task": {"name": "translated_{lang}_belebele", "config": "{config}",
-                     "lm_eval_builtin": "belebele_{config}"}, "languages": rows}
+    return {
+        "task": {
+            "name": "translated_{lang}_belebele",
+            "config": "{config}",
+            "lm_eval_builtin": "belebele_{config}",
+        },
+        "languages": rows,
+    }
 
 
 BLOCKS: dict[str, Callable[[Path], dict[str, Any]]] = {
-    "include.yaml": include_block, "ht_mmlu.yaml": mmmlu_block, "mgsm.yaml": mgsm_block,
-    "xquad.yaml": xquad_block, "tydiqa.yaml": tydiqa_block, "mt_mmlu.yaml": okapi_block,
-    "kmmlu.yaml": kmmlu_block, "arabicmmlu.yaml": arabicmmlu_block, "turkishmmlu.yaml": turkishmmlu_block,
+    "include.yaml": include_block,
+    "ht_mmlu.yaml": mmmlu_block,
+    "mgsm.yaml": mgsm_block,
+    "xquad.yaml": xquad_block,
+    "tydiqa.yaml": tydiqa_block,
+    "mt_mmlu.yaml": okapi_block,
+    "kmmlu.yaml": kmmlu_block,
+    "arabicmmlu.yaml": arabicmmlu_block,
+    "turkishmmlu.yaml": turkishmmlu_block,
     "belebele.yaml": belebele_block,
 }
 
@@ -255,14 +379,17 @@ def rendered(path: Path, block: dict[str, Any]) -> str:
     head = text.split("\n# Generated by `python -m nativeval.harness_ext.catalogue.from_lmeval`", 1)[0]
     head = head.split("\n" + BLOCK_KEY, 1)[0].rstrip("\n")
     dumped = yaml.safe_dump({"per_language": block}, allow_unicode=True, sort_keys=False, width=120)
-    note = ("# Generated by `python -m nativeval.harness_ext.catalogue.from_lmeval` from lm-eval's task folders "
-            "(languages listed under `tasks:` by hand are skipped). Do not edit by hand.")
+    note = (
+        "# Generated by `python -m nativeval.harness_ext.catalogue.from_lmeval` from lm-eval's task folders "
+        "(languages listed under `tasks:` by hand are skipped). Do not edit by hand."
+    )
     return f"{head}\n{note}\n{dumped}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nativeval.harness_ext.catalogue.from_lmeval",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nativeval.harness_ext.catalogue.from_lmeval", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a catalogue file differs")
     args = parser.parse_args(argv)
     tasks_dir, stale = lmeval_tasks_dir(), []

@@ -37,8 +37,12 @@ class TaskData:
 
     @property
     def missing(self) -> list[str]:
-        return [f"{leaf.config or 'default'}/{s.split}" for leaf, srcs in self.sources for s in srcs
-                if s.kind == "missing"]
+        return [
+            f"{leaf.config or 'default'}/{s.split}"
+            for leaf, srcs in self.sources
+            for s in srcs
+            if s.kind == "missing"
+        ]
 
     def split_kinds(self) -> dict[str, int]:
         """How many splits come from each kind of source ("mirror", "hub", "embedded", "missing")."""
@@ -66,8 +70,14 @@ class TaskData:
         total = sum(kinds.values())
         parts = [f"{kind} {n}/{total} splits" for kind, n in sorted(kinds.items())]
         depth = len(self.task.benchmark.dataset_id.split("/")) + 1  # <dir>/<id>/<config>/<split>.jsonl
-        mirrors = sorted({str(Path(s.location).parents[depth]) for _, srcs in self.sources for s in srcs
-                          if s.kind == "mirror"})
+        mirrors = sorted(
+            {
+                str(Path(s.location).parents[depth])
+                for _, srcs in self.sources
+                for s in srcs
+                if s.kind == "mirror"
+            }
+        )
         where = f" from {', '.join(mirrors)}" if mirrors else ""
         status = "MISSING" if self.missing else "ok"
         return f"{status:7} {self.task.name}: {self.task.dataset_ref}: {', '.join(parts)}{where}"
@@ -75,9 +85,15 @@ class TaskData:
 
 def task_data(task: CatalogueTask) -> TaskData:
     """Where every leaf split of ``task`` would be read from."""
-    by_config: dict[str | None, tuple[data_layer.SplitSource, ...]] = {}  # a group's members share their config
-    return TaskData(task, tuple((leaf, by_config.setdefault(leaf.config, tuple(leaf_sources(task, leaf))))
-                                for leaf in task.leaves))
+    by_config: dict[
+        str | None, tuple[data_layer.SplitSource, ...]
+    ] = {}  # a group's members share their config
+    return TaskData(
+        task,
+        tuple(
+            (leaf, by_config.setdefault(leaf.config, tuple(leaf_sources(task, leaf)))) for leaf in task.leaves
+        ),
+    )
 
 
 def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:
@@ -87,8 +103,10 @@ def check(names: Iterable[str], cat: Catalogue | None = None) -> list[TaskData]:
     for task, leaf in cat.resolve_leaves(names):
         by_task.setdefault(task.name, []).append(leaf)
         tasks[task.name] = task
-    return [TaskData(tasks[name], tuple((leaf, tuple(leaf_sources(tasks[name], leaf))) for leaf in leaves))
-            for name, leaves in by_task.items()]
+    return [
+        TaskData(tasks[name], tuple((leaf, tuple(leaf_sources(tasks[name], leaf))) for leaf in leaves))
+        for name, leaves in by_task.items()
+    ]
 
 
 # --- `nativeval data check`: read every mirror file, ask the Hub ---------------------------------------
@@ -109,8 +127,9 @@ class DataCheck:
         return not self.data.missing and not self.corrupt and self.hub in (None, "reachable", NOT_CHECKED)
 
     def summary(self) -> str:
-        status = ("MISSING" if self.data.missing else "CORRUPT" if self.corrupt else
-                  "ok" if self.ok else "UNKNOWN")
+        status = (
+            "MISSING" if self.data.missing else "CORRUPT" if self.corrupt else "ok" if self.ok else "UNKNOWN"
+        )
         line = f"{status:7} {self.data.summary().split(' ', 1)[1].lstrip()}"
         if self.hub is not None:
             line += f"; hub: {self.hub}"
@@ -135,8 +154,9 @@ def probe_hub(source: data_layer.HubSource, timeout: float = HUB_PROBE_TIMEOUT_S
     return "reachable"
 
 
-def verify(reports: Sequence[TaskData], probe: Callable[[data_layer.HubSource], str] | None = probe_hub
-           ) -> list[DataCheck]:
+def verify(
+    reports: Sequence[TaskData], probe: Callable[[data_layer.HubSource], str] | None = probe_hub
+) -> list[DataCheck]:
     """Each report checked: its mirror files parsed (each file once), the Hub asked once per dataset and
     revision (``probe=None`` leaves the Hub NOT_CHECKED)."""
     parsed: dict[str, str | None] = {}
@@ -185,16 +205,25 @@ def resolve_revision(dataset_id: str, revision: str | None) -> str | None:
 
         return HfApi().dataset_info(dataset_id, revision=revision).sha
     except Exception as err:  # any Hub failure only loses the record, not the download
-        log.warning("could not resolve the revision of %s@%s: %s", dataset_id, revision, str(err).splitlines()[0])
+        log.warning(
+            "could not resolve the revision of %s@%s: %s", dataset_id, revision, str(err).splitlines()[0]
+        )
         return None
 
 
-def download_config(task: CatalogueTask, config: str | None, to: Path, force: bool = False,
-                    loader: Callable[..., datasets.Dataset] | None = None) -> dict[str, Any]:
+def download_config(
+    task: CatalogueTask,
+    config: str | None,
+    to: Path,
+    force: bool = False,
+    loader: Callable[..., datasets.Dataset] | None = None,
+) -> dict[str, Any]:
     """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
     bench = task.benchmark
     loader = loader or (lambda _id, cfg, split, revision: data_layer.hub_load(bench.hub_source, cfg, split))
-    folder = inside(to, to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR), what="mirror folder")
+    folder = inside(
+        to, to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR), what="mirror folder"
+    )
     record_path = folder / SOURCE_FILE
     record = read_json(record_path) if record_path.is_file() else {}
     if record.get("requested_revision") not in (None, bench.revision):
@@ -208,8 +237,10 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
             dataset = loader(bench.dataset_id, config, split=split, revision=bench.revision)
         except Exception as err:  # the Hub raises many types
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise DatasetUnavailable(f"could not download {bench.dataset_id} (config {config or 'default'}, "
-                                     f"split {split}, revision {bench.revision}): {reason}") from None
+            raise DatasetUnavailable(
+                f"could not download {bench.dataset_id} (config {config or 'default'}, "
+                f"split {split}, revision {bench.revision}): {reason}"
+            ) from None
         atomic_write_jsonl(path, dataset)
         split_rows[split] = len(dataset)
     kept = {} if force else record  # a forced (re)download records its revision and time afresh
@@ -220,14 +251,20 @@ def download_config(task: CatalogueTask, config: str | None, to: Path, force: bo
         "resolved_revision": kept.get("resolved_revision")
         or resolve_revision(bench.dataset_id, bench.hub_source.load_revision),
         "splits": split_rows,
-        "downloaded_at": kept.get("downloaded_at") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "downloaded_at": kept.get("downloaded_at")
+        or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     atomic_write_json(record_path, record)
     return record
 
 
-def download(names: Sequence[str], to: Path, force: bool = False, cat: Catalogue | None = None,
-             progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def download(
+    names: Sequence[str],
+    to: Path,
+    force: bool = False,
+    cat: Catalogue | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
     """Write a mirror of the named tasks' datasets under ``to``; finished configs are not fetched again."""
     cat = cat or catalogue()
     seen: set[tuple[str, str | None]] = set()
@@ -242,6 +279,8 @@ def download(names: Sequence[str], to: Path, force: bool = False, cat: Catalogue
             continue  # shipped with nativeval: nothing to download
         record = download_config(task, leaf.config, Path(to), force=force)
         records.append(record)
-        progress(f"[{i}/{len(leaves)}] {task.benchmark.dataset_id} {leaf.config or 'default'}: "
-                 f"{sum(record['splits'].values())} rows @ {record['resolved_revision'] or record['requested_revision']}")
+        progress(
+            f"[{i}/{len(leaves)}] {task.benchmark.dataset_id} {leaf.config or 'default'}: "
+            f"{sum(record['splits'].values())} rows @ {record['resolved_revision'] or record['requested_revision']}"
+        )
     return records

@@ -108,8 +108,12 @@ class Benchmark:
     version: float
     headline: Headline | None  # the one score a leaderboard shows; None: not declared (nothing shown)
     percent: bool  # headline shown 0-100
-    cluster_unit: str | None  # doc field (or ``subject``: the group member) items share as one sampling cluster
-    reference_key: str | None  # this benchmark's name in harness_ext/leaderboard/reference/paper_results_full.csv
+    cluster_unit: (
+        str | None
+    )  # doc field (or ``subject``: the group member) items share as one sampling cluster
+    reference_key: (
+        str | None
+    )  # this benchmark's name in harness_ext/leaderboard/reference/paper_results_full.csv
     answer_form: str | None  # one of ANSWER_FORMS (None: not declared)
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
@@ -136,7 +140,9 @@ class Benchmark:
     @property
     def hub_source(self) -> data_layer.HubSource:
         ds = self.raw["dataset"]
-        return data_layer.HubSource(self.dataset_id, self.revision, ds.get("loading_script"), ds.get("parquet_export"))
+        return data_layer.HubSource(
+            self.dataset_id, self.revision, ds.get("loading_script"), ds.get("parquet_export")
+        )
 
     @property
     def embedded(self) -> str | None:
@@ -156,7 +162,9 @@ class Leaf:
     fields: dict[str, Any] = field(compare=False, hash=False)
     function_fields: dict[str, str] = field(compare=False, hash=False)
     template: str | None = None  # None: the benchmark's template
-    member_tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # tags of all its items
+    member_tags: dict[str, str] = field(
+        default_factory=dict, compare=False, hash=False
+    )  # tags of all its items
 
 
 @dataclass(frozen=True)
@@ -203,9 +211,12 @@ class CatalogueTask:
     @property
     def in_collections(self) -> bool:
         """Variants (another prompt or shot count) and tag subsets stay out of the collections."""
-        return (self.subset is None and not self.extra.get("variant_of")
-                and self.extra.get("collections") is not False  # e.g. the *_lmeval MGSM variants
-                and not self.extra.get("user_made"))  # the collections are generated files of the installed tasks
+        return (
+            self.subset is None
+            and not self.extra.get("variant_of")
+            and self.extra.get("collections") is not False  # e.g. the *_lmeval MGSM variants
+            and not self.extra.get("user_made")
+        )  # the collections are generated files of the installed tasks
 
     @property
     def collections(self) -> tuple[str, ...]:
@@ -254,7 +265,9 @@ class Catalogue:
         coverage: dict[str, dict[str, set[str]]] = {}
         for task in self.tasks:
             if task.in_collections:
-                coverage.setdefault(task.origin_group, {}).setdefault(task.benchmark.title, set()).add(task.language)
+                coverage.setdefault(task.origin_group, {}).setdefault(task.benchmark.title, set()).add(
+                    task.language
+                )
         return coverage
 
     def collection_members(self, collection: str) -> list[CatalogueTask]:
@@ -265,8 +278,12 @@ class Catalogue:
         group, _, lang = collection.partition("_")
         if not lang:
             return []
-        titles = self._coverage.get(group, {})  # multilingual test sets only: CMMLU is not "missing" in Korean
-        return sorted(title for title, languages in titles.items() if len(languages) > 1 and lang not in languages)
+        titles = self._coverage.get(
+            group, {}
+        )  # multilingual test sets only: CMMLU is not "missing" in Korean
+        return sorted(
+            title for title, languages in titles.items() if len(languages) > 1 and lang not in languages
+        )
 
     def empty_note(self, collection: str) -> str:
         group, _, lang = collection.partition("_")
@@ -338,15 +355,28 @@ def _benchmark(raw: dict[str, Any], path: Path) -> Benchmark:
     try:
         ds = raw["dataset"]
         return Benchmark(
-            name=raw["benchmark"], title=raw.get("title", raw["benchmark"]),
+            name=raw["benchmark"],
+            title=raw.get("title", raw["benchmark"]),
             source_file=f"harness_ext/catalogue/data/{path.name}",
-            task_dir=raw["task_dir"], template=raw["template"], origin=raw["origin"],
-            translator=raw.get("translator"), source_language=raw.get("source_language"),
-            task_type=raw["task_type"], num_fewshot=int(raw["num_fewshot"]), metrics=tuple(raw["metrics"]),
-            dataset_id=ds["id"], revision=str(ds["revision"]), splits=tuple(ds["splits"]),
-            license=ds.get("license"), version=float(raw.get("version", 1.0)), headline=_headline(raw, path),
-            percent=bool(raw.get("percent", False)), cluster_unit=raw.get("cluster_unit"),
-            reference_key=raw.get("reference_key"), answer_form=_answer_form(raw, path), raw=raw,
+            task_dir=raw["task_dir"],
+            template=raw["template"],
+            origin=raw["origin"],
+            translator=raw.get("translator"),
+            source_language=raw.get("source_language"),
+            task_type=raw["task_type"],
+            num_fewshot=int(raw["num_fewshot"]),
+            metrics=tuple(raw["metrics"]),
+            dataset_id=ds["id"],
+            revision=str(ds["revision"]),
+            splits=tuple(ds["splits"]),
+            license=ds.get("license"),
+            version=float(raw.get("version", 1.0)),
+            headline=_headline(raw, path),
+            percent=bool(raw.get("percent", False)),
+            cluster_unit=raw.get("cluster_unit"),
+            reference_key=raw.get("reference_key"),
+            answer_form=_answer_form(raw, path),
+            raw=raw,
         )
     except KeyError as err:
         raise InputError(f"{path}: missing key {err.args[0]!r}") from None
@@ -368,14 +398,21 @@ def _subsets(raw: dict[str, Any], path: Path) -> tuple[Subset, ...]:
     subsets = []
     for entry in raw.get("subsets") or ():
         try:
-            subsets.append(Subset(name=entry["name"], field=entry["field"],
-                                  values=tuple(str(v) for v in entry["values"]),
-                                  title=entry.get("title", entry["name"])))
+            subsets.append(
+                Subset(
+                    name=entry["name"],
+                    field=entry["field"],
+                    values=tuple(str(v) for v in entry["values"]),
+                    title=entry.get("title", entry["name"]),
+                )
+            )
         except (KeyError, TypeError):
             raise InputError(f"{path}: each subsets entry needs name, field and values") from None
         if subsets[-1].field not in (raw.get("item_tags") or ()):
-            raise InputError(f"{path}: subset {entry['name']!r} filters on {entry['field']!r}, "
-                             "which is not listed in item_tags")
+            raise InputError(
+                f"{path}: subset {entry['name']!r} filters on {entry['field']!r}, "
+                "which is not listed in item_tags"
+            )
     return tuple(subsets)
 
 
@@ -385,11 +422,30 @@ def _subset_task(task: CatalogueTask, subset: Subset, template: str) -> Catalogu
     fields = dict(bench.raw.get("subset_fields") or {})
     name = f"{task.name}_{subset.name}"
     config = task.extra.get("config") or task.leaves[0].config
-    leaf = Leaf(name=name, task_name=name, member=None, config=config, lm_eval_builtin=None, fields=fields,
-                function_fields={"process_docs": f"utils.subset_{subset.name}"}, template=template)
-    return CatalogueTask(name=name, language=task.language, benchmark=bench, lm_eval_builtin=None, leaves=(leaf,),
-                         is_group=False, aggregate_metrics=(), extra=dict(task.extra), subset=subset,
-                         subset_of=task.name)
+    leaf = Leaf(
+        name=name,
+        task_name=name,
+        member=None,
+        config=config,
+        lm_eval_builtin=None,
+        fields=fields,
+        function_fields={"process_docs": f"utils.subset_{subset.name}"},
+        template=template,
+    )
+    return CatalogueTask(
+        name=name,
+        language=task.language,
+        benchmark=bench,
+        lm_eval_builtin=None,
+        leaves=(leaf,),
+        is_group=False,
+        aggregate_metrics=(),
+        extra=dict(task.extra),
+        subset=subset,
+        subset_of=task.name,
+    )
+
+
 def _headline(raw: dict[str, Any], path: Path) -> Headline | None:
     value = raw.get("headline")
     if value is None:
@@ -405,22 +461,45 @@ def _task(raw: dict[str, Any], bench: Benchmark) -> CatalogueTask:
     group = raw.get("group")
     if group:
         leaves = tuple(
-            Leaf(name=f"{name}_{m['name']}", task_name=name, member=m["name"], config=m.get("config", raw.get("config")),
-                 lm_eval_builtin=m.get("lm_eval_builtin"), fields=dict(m.get("fields") or {}),
-                 function_fields=dict(m.get("function_fields") or {}), template=raw.get("template"),
-                 member_tags={k: str(v) for k, v in (m.get("member_tags") or {}).items()})
+            Leaf(
+                name=f"{name}_{m['name']}",
+                task_name=name,
+                member=m["name"],
+                config=m.get("config", raw.get("config")),
+                lm_eval_builtin=m.get("lm_eval_builtin"),
+                fields=dict(m.get("fields") or {}),
+                function_fields=dict(m.get("function_fields") or {}),
+                template=raw.get("template"),
+                member_tags={k: str(v) for k, v in (m.get("member_tags") or {}).items()},
+            )
             for m in group["members"]
         )
         aggregate = tuple(group.get("aggregate_metrics") or bench.metrics)
     else:
-        leaves = (Leaf(name=name, task_name=name, member=None, config=raw.get("config"),
-                       lm_eval_builtin=raw.get("lm_eval_builtin"), fields=dict(raw.get("fields") or {}),
-                       function_fields=dict(raw.get("function_fields") or {}), template=raw.get("template")),)
+        leaves = (
+            Leaf(
+                name=name,
+                task_name=name,
+                member=None,
+                config=raw.get("config"),
+                lm_eval_builtin=raw.get("lm_eval_builtin"),
+                fields=dict(raw.get("fields") or {}),
+                function_fields=dict(raw.get("function_fields") or {}),
+                template=raw.get("template"),
+            ),
+        )
         aggregate = ()
     known = {"name", "language", "group", "lm_eval_builtin", "fields", "function_fields", "template"}
-    return CatalogueTask(name=name, language=raw["language"], benchmark=bench,
-                         lm_eval_builtin=raw.get("lm_eval_builtin"), leaves=leaves, is_group=bool(group),
-                         aggregate_metrics=aggregate, extra={k: v for k, v in raw.items() if k not in known})
+    return CatalogueTask(
+        name=name,
+        language=raw["language"],
+        benchmark=bench,
+        lm_eval_builtin=raw.get("lm_eval_builtin"),
+        leaves=leaves,
+        is_group=bool(group),
+        aggregate_metrics=aggregate,
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
 
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{(lang|config|member|member_title|display_name|[a-z_]+_lang)\}(?!\})")
@@ -456,9 +535,12 @@ def expand_per_language(raw: dict[str, Any], path: Path) -> list[dict[str, Any]]
     tasks = []
     for lang, row in rows.items():
         row = dict(row or {})
-        ctx = {"lang": str(lang), "config": str(row.get("config", lang)),
-               "display_name": str(row.get("display_name") or language(str(lang)).name),
-               **{k: str(row.pop(k)) for k in list(row) if k.endswith("_lang")}}
+        ctx = {
+            "lang": str(lang),
+            "config": str(row.get("config", lang)),
+            "display_name": str(row.get("display_name") or language(str(lang)).name),
+            **{k: str(row.pop(k)) for k in list(row) if k.endswith("_lang")},
+        }
         task = _fill(template, ctx)
         members = row.pop("members", block.get("members"))
         if "group" in task:
@@ -501,9 +583,12 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
     if duplicates:
         raise InputError(f"catalogue: task names defined twice: {', '.join(duplicates)}")
     languages = tuple(dict.fromkeys(sorted(t.language for t in tasks)))
-    return Catalogue(tasks=tuple(tasks), languages=languages,
-                     origin_groups=tuple(settings["origin_groups"]),
-                     empty_notes=dict(settings.get("empty_notes") or {}))
+    return Catalogue(
+        tasks=tuple(tasks),
+        languages=languages,
+        origin_groups=tuple(settings["origin_groups"]),
+        empty_notes=dict(settings.get("empty_notes") or {}),
+    )
 
 
 @cache
@@ -553,8 +638,12 @@ def provenance(task: CatalogueTask, leaf: Leaf | None = None) -> dict[str, Any]:
     if bench.item_tags:
         record["item_tags"] = list(bench.item_tags)
     if task.subset is not None:
-        record["subset"] = {"of": task.subset_of, "name": task.subset.name, "field": task.subset.field,
-                            "values": list(task.subset.values)}
+        record["subset"] = {
+            "of": task.subset_of,
+            "name": task.subset.name,
+            "field": task.subset.field,
+            "values": list(task.subset.values),
+        }
     if task.extra.get("variant_of"):
         record["variant_of"] = task.extra["variant_of"]
     return record
@@ -579,7 +668,8 @@ class _Dumper(yaml.SafeDumper):
 
 _Dumper.add_representer(_FunctionRef, lambda d, v: d.represent_scalar("!function", str(v), style=""))
 _Dumper.add_representer(
-    str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None))
+    str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None)
+)
 
 
 def _dump(doc: dict[str, Any], source: str) -> str:
@@ -589,8 +679,11 @@ def _dump(doc: dict[str, Any], source: str) -> str:
 
 def _leaf_yaml(task: CatalogueTask, leaf: Leaf) -> str:
     bench = task.benchmark
-    doc: dict[str, Any] = {"include": leaf.template or bench.template, "task": leaf.name,
-                           "dataset_path": bench.dataset_id}
+    doc: dict[str, Any] = {
+        "include": leaf.template or bench.template,
+        "task": leaf.name,
+        "dataset_path": bench.dataset_id,
+    }
     if leaf.config is not None:
         doc["dataset_name"] = leaf.config
     doc.update(leaf.fields)
@@ -605,8 +698,9 @@ def _group_yaml(task: CatalogueTask) -> str:
     doc = {
         "group": task.name,
         "task": [leaf.name for leaf in task.leaves],
-        "aggregate_metric_list": [{"metric": m, "aggregation": "mean", "weight_by_size": True}
-                                  for m in task.aggregate_metrics],
+        "aggregate_metric_list": [
+            {"metric": m, "aggregation": "mean", "weight_by_size": True} for m in task.aggregate_metrics
+        ],
         "metadata": {"version": bench.version, "provenance": provenance(task)},
     }
     return _dump(doc, bench.source_file)
@@ -669,7 +763,9 @@ def write(cat: Catalogue, tasks_dir: Path = TASKS_DIR) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nativeval.harness_ext.catalogue", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nativeval.harness_ext.catalogue", description=__doc__.splitlines()[0]
+    )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="regenerate task, group and collection YAMLs")
     action.add_argument("--check", action="store_true", help="exit 1 if a generated YAML is out of date")

@@ -104,7 +104,11 @@ def as_markdown(cat: Catalogue, lang: str | None = None) -> str:
     tasks, names = _selection(cat, lang)
     header = "| " + " | ".join(COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    rows = ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in _column_cells(tasks)]
-    collections = [f"- `{r['name']}`: " + (", ".join(f"`{n}`" for n in r["tasks"]) or f"none: {r['note']}")
-                   for r in collection_rows(cat, names)]
+    rows = [
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in _column_cells(tasks)
+    ]
+    collections = [
+        f"- `{r['name']}`: " + (", ".join(f"`{n}`" for n in r["tasks"]) or f"none: {r['note']}")
+        for r in collection_rows(cat, names)
+    ]
     return "\n".join([header, rule, *rows, "", "Collections:", "", *collections])

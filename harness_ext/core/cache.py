@@ -50,16 +50,21 @@ def cache_error(path: Path | None, err: sqlite3.DatabaseError) -> NativevalError
     """An SQLite failure of the cache file as one line: which file, what is wrong, what to do."""
     text = str(err)
     if "locked" in text:
-        return NativevalError(f"{path}: the cache stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s ({text}); "
-                              "wait for it, or give this job its own cache file")
+        return NativevalError(
+            f"{path}: the cache stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s ({text}); "
+            "wait for it, or give this job its own cache file"
+        )
     if "full" in text or "disk I/O" in text:
         return WriteFailed(f"{path}: cannot write the cache ({text}); free space or move the cache elsewhere")
     if "unable to open" in text or "readonly" in text:
-        return InputError(f"{path}: cannot open the cache for writing ({text}); make its folder writable or "
-                          "pass another cache file")
-    return InputError(f"{path}: not a usable SQLite cache ({text}); delete the file (its items are computed "
-                      "again) or pass another cache file")
-
+        return InputError(
+            f"{path}: cannot open the cache for writing ({text}); make its folder writable or "
+            "pass another cache file"
+        )
+    return InputError(
+        f"{path}: not a usable SQLite cache ({text}); delete the file (its items are computed "
+        "again) or pass another cache file"
+    )
 
 
 class KVCache:
@@ -76,20 +81,28 @@ class KVCache:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
-                raise InputError(f"{self.path}: cannot create the cache's folder ({err.strerror or err}); "
-                                 "pass another cache file") from None
+                raise InputError(
+                    f"{self.path}: cannot create the cache's folder ({err.strerror or err}); "
+                    "pass another cache file"
+                ) from None
         self._lock = threading.Lock()
         with self._guard():
-            self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", timeout=BUSY_TIMEOUT_S,
-                                         isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                str(self.path) if self.path else ":memory:",
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             with self._lock:
                 if self.path:
                     self._conn.execute("PRAGMA journal_mode=DELETE")
                     self._conn.execute("PRAGMA synchronous=FULL")
                 with self._transaction():
                     self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-                    self._conn.execute("CREATE TABLE IF NOT EXISTS claims (k TEXT PRIMARY KEY, owner TEXT NOT NULL, "
-                                       "host TEXT NOT NULL, pid INTEGER NOT NULL, expires REAL NOT NULL)")
+                    self._conn.execute(
+                        "CREATE TABLE IF NOT EXISTS claims (k TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                        "host TEXT NOT NULL, pid INTEGER NOT NULL, expires REAL NOT NULL)"
+                    )
 
     @contextlib.contextmanager
     def _guard(self):
@@ -141,10 +154,17 @@ class KVCache:
             if conn.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone():
                 return False
             row = conn.execute("SELECT owner, host, pid, expires FROM claims WHERE k = ?", (key,)).fetchone()
-            if row and row[0] != self.owner and row[3] > now and not (row[1] == self.host and not pid_alive(row[2])):
+            if (
+                row
+                and row[0] != self.owner
+                and row[3] > now
+                and not (row[1] == self.host and not pid_alive(row[2]))
+            ):
                 return False
-            conn.execute("INSERT OR REPLACE INTO claims (k, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
-                         (key, self.owner, self.host, os.getpid(), now + self.claim_ttl))
+            conn.execute(
+                "INSERT OR REPLACE INTO claims (k, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
+                (key, self.owner, self.host, os.getpid(), now + self.claim_ttl),
+            )
             return True
 
     def release(self, key: str) -> None:
@@ -155,8 +175,9 @@ class KVCache:
     def claimed_by_others(self) -> int:
         now = time.time()
         with self._guard(), self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM claims WHERE owner != ? AND expires > ?",
-                                      (self.owner, now)).fetchone()[0]
+            return self._conn.execute(
+                "SELECT COUNT(*) FROM claims WHERE owner != ? AND expires > ?", (self.owner, now)
+            ).fetchone()[0]
 
     def __len__(self) -> int:
         with self._guard(), self._lock:

@@ -66,8 +66,14 @@ def decode_utf8(path: str | os.PathLike, data: bytes, offset: int = 0) -> str:
     except UnicodeDecodeError as err:
         where = offset + err.start
         cut = err.reason == "unexpected end of data"
-        what = "ends in the middle of a character (a truncated write?)" if cut else f"is not valid UTF-8 ({err.reason})"
-        raise InputError(f"{path}: byte {where}: the file {what}; re-save it as UTF-8 or restore it") from None
+        what = (
+            "ends in the middle of a character (a truncated write?)"
+            if cut
+            else f"is not valid UTF-8 ({err.reason})"
+        )
+        raise InputError(
+            f"{path}: byte {where}: the file {what}; re-save it as UTF-8 or restore it"
+        ) from None
 
 
 def read_text(path: str | os.PathLike) -> str:
@@ -104,8 +110,12 @@ def iter_jsonl(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -
             except json.JSONDecodeError as err:
                 problem = f"{path}:{lineno}: malformed JSON line (from byte {start}: {err.msg}); fix or remove that line"
             if allow_truncated_tail and not raw.endswith(b"\n"):
-                log.warning("%s:%d: the last line is cut off at byte %d (an interrupted write); it is left out",
-                            path, lineno, start)
+                log.warning(
+                    "%s:%d: the last line is cut off at byte %d (an interrupted write); it is left out",
+                    path,
+                    lineno,
+                    start,
+                )
                 return
             raise InputError(problem)
 
@@ -155,8 +165,10 @@ def _unique_key_loader():
 class DuplicateYamlKey(Exception):
     def __init__(self, key: Any, first_line: int, mark: Any):
         self.key, self.first_line, self.problem_mark = key, first_line, mark
-        self.problem = (f"duplicate key {key!r} (first at line {first_line}); YAML would keep only the last one, "
-                        "so remove or rename one of them")
+        self.problem = (
+            f"duplicate key {key!r} (first at line {first_line}); YAML would keep only the last one, "
+            "so remove or rename one of them"
+        )
         super().__init__(self.problem)
 
 
@@ -223,7 +235,11 @@ def check_writable_folder(folder: str | os.PathLike, option: str, *, min_free: i
         free = shutil.disk_usage(existing).free
     except OSError as err:
         reason = err.strerror or str(err)
-        raise InputError(f"{option}: cannot write in {existing} ({reason}); choose a writable folder") from None
+        raise InputError(
+            f"{option}: cannot write in {existing} ({reason}); choose a writable folder"
+        ) from None
     if free < min_free:
-        raise InputError(f"{option}: the disk holding {existing} has {free} bytes free; free some space or "
-                         "choose another folder")
+        raise InputError(
+            f"{option}: the disk holding {existing} has {free} bytes free; free some space or "
+            "choose another folder"
+        )

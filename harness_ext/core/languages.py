@@ -63,14 +63,21 @@ class Language:
 def _language(code: str, row: dict[str, Any]) -> Language:
     numbers = row.get("numbers") or {}
     return Language(
-        code=code, name=row["name"], script=row["script"], iso639_3=row["iso639_3"], langid=row.get("langid"),
+        code=code,
+        name=row["name"],
+        script=row["script"],
+        iso639_3=row["iso639_3"],
+        langid=row.get("langid"),
         iso639_3_aliases=tuple(row.get("iso639_3_aliases") or ()),
         codes={scheme: row[scheme] for scheme in BACKEND_SCHEMES if scheme in row},
-        articles=tuple(row.get("articles") or ()), article_regex=row.get("article_regex"),
+        articles=tuple(row.get("articles") or ()),
+        article_regex=row.get("article_regex"),
         segmentation=row.get("segmentation"),
-        numbers=NumberConventions(decimal=numbers.get("decimal", "."),
-                                  thousands=tuple(numbers.get("thousands", (",",))),
-                                  space_thousands=bool(numbers.get("space_thousands", False))),
+        numbers=NumberConventions(
+            decimal=numbers.get("decimal", "."),
+            thousands=tuple(numbers.get("thousands", (",",))),
+            space_thousands=bool(numbers.get("space_thousands", False)),
+        ),
         mgsm_answer_phrases=tuple((row.get("mgsm") or {}).get("answer_phrases") or ()),
         prompt_words=dict(row.get("prompt_words") or {}),
     )
@@ -105,8 +112,11 @@ def nearest_codes(code: str, n: int = 5) -> list[str]:
     """Registry codes nearest to ``code``: by code, by ISO 639-3 code or alias, or by English name."""
     table = registry()
     wanted = str(code).strip().lower()
-    exact = [c for c, lang in table.items()
-             if wanted in (c.lower(), lang.iso639_3, lang.name.lower(), *lang.iso639_3_aliases)]
+    exact = [
+        c
+        for c, lang in table.items()
+        if wanted in (c.lower(), lang.iso639_3, lang.name.lower(), *lang.iso639_3_aliases)
+    ]
     by_name = {lang.name.lower(): c for c, lang in table.items()}
     close = difflib.get_close_matches(wanted, list(table), n=2 * n, cutoff=0.5)
     close.sort(key=lambda c: c[:1] != wanted[:1])  # "kr": ko, ka, kk before ur, uk
@@ -163,16 +173,24 @@ def backend_code(code: str, scheme: str) -> str:
     lang = language(code)
     if scheme not in lang.codes:
         have = [c for c, entry in registry().items() if scheme in entry.codes]
-        raise UnknownLanguage(f"{lang.name} ({code}) has no {scheme} code in {table_path()}: the {scheme} backend "
-                              f"does not cover it; use another backend ({scheme} has {len(have)} languages)")
+        raise UnknownLanguage(
+            f"{lang.name} ({code}) has no {scheme} code in {table_path()}: the {scheme} backend "
+            f"does not cover it; use another backend ({scheme} has {len(have)} languages)"
+        )
     return lang.codes[scheme]
 
 
 def by_iso639_3(code3: str) -> str | None:
     """nativeval's code for an ISO 639-3 code (Aya record ids such as aya_zho_12), or None."""
     code3 = code3.strip().lower()
-    return next((code for code, lang in registry().items()
-                 if code3 == lang.iso639_3 or code3 in lang.iso639_3_aliases), None)
+    return next(
+        (
+            code
+            for code, lang in registry().items()
+            if code3 == lang.iso639_3 or code3 in lang.iso639_3_aliases
+        ),
+        None,
+    )
 
 
 def langid_codes() -> list[str]:

@@ -96,19 +96,27 @@ def tracker_results_file(tracker: Any) -> Path:
 def tracker_samples_file(tracker: Any, task_name: str) -> Path:
     """Where ``EvaluationTracker.save_results_samples`` would write one task's samples."""
     path = Path(tracker.output_path)
-    folder = path.parent if path.suffix == ".json" else path / str(tracker.general_config_tracker.model_name_sanitized)
+    folder = (
+        path.parent
+        if path.suffix == ".json"
+        else path / str(tracker.general_config_tracker.model_name_sanitized)
+    )
     return folder / f"samples_{task_name}_{tracker.date_id}.jsonl"
 
 
-def tracker_results_document(tracker: Any, results: dict[str, Any], samples: dict[str, list] | None) -> dict[str, Any]:
+def tracker_results_document(
+    tracker: Any, results: dict[str, Any], samples: dict[str, list] | None
+) -> dict[str, Any]:
     """The results document ``save_results_aggregated`` writes: task hashes and the run's general config added."""
     from dataclasses import asdict
 
     from lm_eval.utils import hash_string
 
     tracker.general_config_tracker.log_end_time()
-    hashes = {task: hash_string("".join(s["doc_hash"] + s["prompt_hash"] + s["target_hash"] for s in rows))
-              for task, rows in (samples or {}).items()}
+    hashes = {
+        task: hash_string("".join(s["doc_hash"] + s["prompt_hash"] + s["target_hash"] for s in rows))
+        for task, rows in (samples or {}).items()
+    }
     return {**results, "task_hashes": hashes, **asdict(tracker.general_config_tracker)}
 
 
@@ -117,8 +125,10 @@ def sanitized_sample(sample: dict[str, Any]) -> dict[str, Any]:
     from lm_eval.utils import sanitize_list
 
     row = dict(sample)
-    row["arguments"] = {f"gen_args_{i}": {f"arg_{j}": part for j, part in enumerate(arg)}
-                        for i, arg in enumerate(sample["arguments"])}
+    row["arguments"] = {
+        f"gen_args_{i}": {f"arg_{j}": part for j, part in enumerate(arg)}
+        for i, arg in enumerate(sample["arguments"])
+    }
     row["resps"] = sanitize_list(sample["resps"])
     row["filtered_resps"] = sanitize_list(sample["filtered_resps"])
     row["target"] = str(sample["target"])
@@ -132,7 +142,9 @@ def json_default(value: Any) -> Any:
     return handle_non_serializable(value)
 
 
-def push_outputs(tracker: Any, results_file: Path, samples_files: list[Path], notify: Callable[[str], None]) -> None:
+def push_outputs(
+    tracker: Any, results_file: Path, samples_files: list[Path], notify: Callable[[str], None]
+) -> None:
     """``--hf_hub_log_args push_results_to_hub=True,...``: upload the files written, as lm-eval's tracker does
     (a failed upload is a warning there and here: the local files are the run's record)."""
     if not (tracker.push_results_to_hub or tracker.push_samples_to_hub) or tracker.api is None:
@@ -141,18 +153,30 @@ def push_outputs(tracker: Any, results_file: Path, samples_files: list[Path], no
     try:
         if tracker.push_results_to_hub:
             repo_id = tracker.results_repo if tracker.public_repo else tracker.results_repo_private
-            tracker.api.create_repo(repo_id=repo_id, repo_type="dataset", private=not tracker.public_repo,
-                                    exist_ok=True)
-            tracker.api.upload_file(repo_id=repo_id, path_or_fileobj=str(results_file),
-                                    path_in_repo=f"{model_name}/{results_file.name}", repo_type="dataset",
-                                    commit_message=f"Adding aggregated results for {model_name}")
+            tracker.api.create_repo(
+                repo_id=repo_id, repo_type="dataset", private=not tracker.public_repo, exist_ok=True
+            )
+            tracker.api.upload_file(
+                repo_id=repo_id,
+                path_or_fileobj=str(results_file),
+                path_in_repo=f"{model_name}/{results_file.name}",
+                repo_type="dataset",
+                commit_message=f"Adding aggregated results for {model_name}",
+            )
         if tracker.push_samples_to_hub and samples_files:
             repo_id = tracker.details_repo if tracker.public_repo else tracker.details_repo_private
-            tracker.api.create_repo(repo_id=repo_id, repo_type="dataset", private=not tracker.public_repo,
-                                    exist_ok=True)
-            tracker.api.upload_folder(repo_id=repo_id, folder_path=str(samples_files[0].parent),
-                                      path_in_repo=tracker.general_config_tracker.model_name_sanitized,
-                                      repo_type="dataset", commit_message=f"Adding samples results to {model_name}")
+            tracker.api.create_repo(
+                repo_id=repo_id, repo_type="dataset", private=not tracker.public_repo, exist_ok=True
+            )
+            tracker.api.upload_folder(
+                repo_id=repo_id,
+                folder_path=str(samples_files[0].parent),
+                path_in_repo=tracker.general_config_tracker.model_name_sanitized,
+                repo_type="dataset",
+                commit_message=f"Adding samples results to {model_name}",
+            )
         tracker.recreate_metadata_card()
     except Exception as err:  # noqa: BLE001 - the Hub raises many types
-        notify(f"could not push the results to the Hugging Face Hub: {str(err).splitlines()[0] if str(err) else err}")
+        notify(
+            f"could not push the results to the Hugging Face Hub: {str(err).splitlines()[0] if str(err) else err}"
+        )

@@ -46,7 +46,7 @@ def hub_id_of(reference: str) -> str | None:
     """The Hub id a reference names by its spelling alone (no file system, no network), else None."""
     text = reference.strip()
     if text.startswith(HF_SCHEME):
-        return text[len(HF_SCHEME):].strip("/")
+        return text[len(HF_SCHEME) :].strip("/")
     if text.startswith((".", "/", "~")) or "\\" in text or not _HUB_ID.match(text.rstrip("/")):
         return None
     return text.rstrip("/")
@@ -54,7 +54,9 @@ def hub_id_of(reference: str) -> str | None:
 
 def hub_offline() -> str | None:
     """The environment variable that takes the Hub offline for models, if one does."""
-    return next((v for v in OFFLINE_ENV if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")), None)
+    return next(
+        (v for v in OFFLINE_ENV if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")), None
+    )
 
 
 def hub_cache_dir() -> Path:
@@ -78,8 +80,14 @@ def cached_snapshot(hub_id: str, revision: str | None = None, cache_dir: Path | 
     return snapshot if snapshot.is_dir() and any(snapshot.iterdir()) else None
 
 
-def resolve_model(reference: str, what: str, *, base_dir: Path | None = None, revision: str | None = None,
-                  check_cache: bool = True) -> ModelRef:
+def resolve_model(
+    reference: str,
+    what: str,
+    *,
+    base_dir: Path | None = None,
+    revision: str | None = None,
+    check_cache: bool = True,
+) -> ModelRef:
     """Resolve ``reference`` by the rule above; ``what`` names it in errors (``--base X``, ``pretrained=X``).
 
     Raises a one-line InputError for a missing local directory, or (``check_cache``) for a Hub id that is
@@ -109,9 +117,11 @@ def resolve_model(reference: str, what: str, *, base_dir: Path | None = None, re
 
 
 def not_in_cache(what: str, hub_id: str, why: str) -> str:
-    return (f"{what}: {why} and {hub_id} is not in the cache ({hub_cache_dir()}); download it on a machine with "
-            f"internet (`huggingface-cli download {hub_id}`) and point HF_HUB_CACHE at that cache, or pass the "
-            "model's local directory")
+    return (
+        f"{what}: {why} and {hub_id} is not in the cache ({hub_cache_dir()}); download it on a machine with "
+        f"internet (`huggingface-cli download {hub_id}`) and point HF_HUB_CACHE at that cache, or pass the "
+        "model's local directory"
+    )
 
 
 def hub_unreachable(err: BaseException) -> bool:
@@ -121,7 +131,9 @@ def hub_unreachable(err: BaseException) -> bool:
 
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, LocalEntryNotFoundError) or "couldn't connect to 'https://huggingface.co'" in str(seen):
+        if isinstance(seen, LocalEntryNotFoundError) or "couldn't connect to 'https://huggingface.co'" in str(
+            seen
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

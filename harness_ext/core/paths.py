@@ -16,7 +16,9 @@ from pathlib import Path
 from nativeval.harness_ext.core.errors import InputError
 
 MAX_SEGMENT = 80  # characters
-MAX_SEGMENT_BYTES = 200  # UTF-8 bytes: below every common file system's 255-byte name limit, with room for suffixes
+MAX_SEGMENT_BYTES = (
+    200  # UTF-8 bytes: below every common file system's 255-byte name limit, with room for suffixes
+)
 DIGEST_LENGTH = 8
 _UNSAFE = re.compile(r"[^\w.+-]+", re.UNICODE)
 # names Windows reserves in any folder, with or without an extension (a results folder may be shared with it)
@@ -30,13 +32,21 @@ def _fits(text: str, max_length: int) -> bool:
 def _plain(text: str, max_length: int) -> bool:
     """Already a segment: plain characters, no ``..``, no leading dot or dash (an option to many tools), no
     trailing dot, not a name Windows reserves, within the length bounds."""
-    return (not _UNSAFE.search(text) and ".." not in text and not text.startswith((".", "-"))
-            and not text.endswith(".") and not _WINDOWS_RESERVED.fullmatch(text) and _fits(text, max_length))
+    return (
+        not _UNSAFE.search(text)
+        and ".." not in text
+        and not text.startswith((".", "-"))
+        and not text.endswith(".")
+        and not _WINDOWS_RESERVED.fullmatch(text)
+        and _fits(text, max_length)
+    )
 
 
 def is_safe_segment(name: object, *, max_length: int = MAX_SEGMENT) -> bool:
     """Whether ``name`` is already a safe segment: :func:`safe_segment` keeps it (up to Unicode normalization)."""
-    return isinstance(name, str) and safe_segment(name, max_length=max_length) == unicodedata.normalize("NFC", name)
+    return isinstance(name, str) and safe_segment(name, max_length=max_length) == unicodedata.normalize(
+        "NFC", name
+    )
 
 
 def safe_segment(name: object, *, max_length: int = MAX_SEGMENT, fallback: str = "unnamed") -> str:
@@ -73,8 +83,10 @@ def inside(root: str | os.PathLike, target: str | os.PathLike, *, what: str = "p
         target_path = root_path / target_path
     resolved = target_path.resolve()
     if resolved != root_path and root_path not in resolved.parents:
-        raise InputError(f"{what} {str(target)!r} lies outside {str(root_path)!r}; nativeval reads, writes and "
-                         "deletes only inside it")
+        raise InputError(
+            f"{what} {str(target)!r} lies outside {str(root_path)!r}; nativeval reads, writes and "
+            "deletes only inside it"
+        )
     return resolved
 
 
@@ -82,5 +94,7 @@ def strictly_inside(root: str | os.PathLike, target: str | os.PathLike, *, what:
     """Like :func:`inside`, but ``root`` itself is refused too: for targets that get deleted or replaced."""
     resolved = inside(root, target, what=what)
     if resolved == Path(root).resolve():
-        raise InputError(f"refusing to replace {what} {str(target)!r}: it is the folder {str(resolved)!r} itself")
+        raise InputError(
+            f"refusing to replace {what} {str(target)!r}: it is the folder {str(resolved)!r} itself"
+        )
     return resolved

@@ -38,10 +38,12 @@ def checked_prices(section: dict, where: str, shape: str = "{input: USD, output:
             prices[str(model)] = {str(unit): float(usd) for unit, usd in entry.items()}
         except (TypeError, ValueError):
             raise InputError(f"{where}: {model}: every price must be a number of USD, as {shape}") from None
-        if any(not math.isfinite(usd) or usd < 0 for usd in prices[str(model)].values()) \
-                or any(isinstance(usd, bool) for usd in entry.values()):
-            raise InputError(f"{where}: {model}: a price must be a finite number of USD, zero or more "
-                             f"(got {entry})")
+        if any(not math.isfinite(usd) or usd < 0 for usd in prices[str(model)].values()) or any(
+            isinstance(usd, bool) for usd in entry.values()
+        ):
+            raise InputError(
+                f"{where}: {model}: a price must be a finite number of USD, zero or more (got {entry})"
+            )
     return prices
 
 

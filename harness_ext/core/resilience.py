@@ -114,7 +114,9 @@ async def call_with_retries(
                 status = status_of(exc)
                 reason = f"HTTP {status}" if status else type(exc).__name__
                 first = str(exc).splitlines()[0][:200] if str(exc) else ""
-                raise PermanentError(f"{describe} failed ({reason}: {first}); check the endpoint, model name and API key") from None
+                raise PermanentError(
+                    f"{describe} failed ({reason}: {first}); check the endpoint, model name and API key"
+                ) from None
             if attempt == policy.max_attempts:
                 raise PermanentError(
                     f"{describe} still failing after {attempt} attempts ({type(exc).__name__}: {str(exc)[:150]}); "
@@ -196,10 +198,14 @@ class CostLedger:
     _settled: asyncio.Event | None = field(default=None, repr=False, compare=False)
     _settled_loop: Any = field(default=None, repr=False, compare=False)
 
-    def price(self, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0) -> float:
+    def price(
+        self, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0
+    ) -> float:
         p = self.prices.get(model) or self.prices.get("default") or {}
         return (
-            input_tokens * p.get("input", 0.0) + output_tokens * p.get("output", 0.0) + characters * p.get("char", 0.0)
+            input_tokens * p.get("input", 0.0)
+            + output_tokens * p.get("output", 0.0)
+            + characters * p.get("char", 0.0)
         ) / 1e6
 
     def fits(self, amount: float) -> bool:
@@ -207,8 +213,10 @@ class CostLedger:
 
     def cap_message(self) -> str:
         """Why work stopped, with the true spend so far (read when nothing is in flight, it is final)."""
-        return (f"stopping before --max-cost ${self.max_cost:.2f} would be exceeded (spent ${self.spent:.4f} "
-                f"in {self.calls} call(s)); finished items are saved, raise --max-cost and rerun to continue")
+        return (
+            f"stopping before --max-cost ${self.max_cost:.2f} would be exceeded (spent ${self.spent:.4f} "
+            f"in {self.calls} call(s)); finished items are saved, raise --max-cost and rerun to continue"
+        )
 
     def reserve(self, amount: float) -> None:
         """Reserve at once or raise BudgetExceeded (for one call at a time)."""
@@ -238,8 +246,18 @@ class CostLedger:
         """Give back a reservation whose call failed (nothing was spent)."""
         self._one_landed(reserved)
 
-    def settle(self, reserved: float, model: str, *, input_tokens: int = 0, output_tokens: int = 0, characters: int = 0) -> float:
-        cost = self.price(model, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters)
+    def settle(
+        self,
+        reserved: float,
+        model: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        characters: int = 0,
+    ) -> float:
+        cost = self.price(
+            model, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters
+        )
         self.spent += cost
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens

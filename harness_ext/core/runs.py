@@ -37,5 +37,7 @@ def refuse_unfinished_runs(model_args: Mapping[str, Any], relative_to: str | Pat
         candidates = [Path(value).expanduser()] + ([Path(relative_to) / value] if relative_to else [])
         for directory in candidates:
             if directory.is_dir() and is_unfinished_run(directory):
-                raise UnfinishedRun(f"{key}={value} is a nativeval fine-tuning run that did not finish (no {RUN_MANIFEST}); "
-                                 "rerun its `nativeval finetune ... --resume` to complete it, or use another directory")
+                raise UnfinishedRun(
+                    f"{key}={value} is a nativeval fine-tuning run that did not finish (no {RUN_MANIFEST}); "
+                    "rerun its `nativeval finetune ... --resume` to complete it, or use another directory"
+                )

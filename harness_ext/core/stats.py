@@ -140,8 +140,12 @@ class _KeptDraws:
         return counts[:resamples] if counts is not None and counts.shape[0] >= resamples else None
 
     def keep(self, n_clusters: int, seed: int, counts: np.ndarray) -> None:
-        first = counts[:self.rows]
-        if (n_clusters, seed) not in self.kept and first.shape[0] == self.rows and first.nbytes <= self.budget:
+        first = counts[: self.rows]
+        if (
+            (n_clusters, seed) not in self.kept
+            and first.shape[0] == self.rows
+            and first.nbytes <= self.budget
+        ):
             self.kept[(n_clusters, seed)] = first.copy()
             self.budget -= first.nbytes
 
@@ -198,8 +202,9 @@ def resampled_ratios(sums: np.ndarray, sizes: np.ndarray, resamples: int, seed: 
     return out
 
 
-def bootstrap_means(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, resamples: int,
-                    seed: int = 0) -> np.ndarray:
+def bootstrap_means(
+    values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0
+) -> np.ndarray:
     """Resampled means, shape (resamples, models), of ``values`` (models x items; ``mask`` marks scored items).
 
     Every model shares the same cluster draws, so column differences are paired bootstrap differences where
@@ -222,11 +227,15 @@ class Resampler:
         self.weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         self.cluster = np.asarray(cluster, dtype=np.int64)
         n_clusters = self.weights.shape[1]
-        self._by_cluster = csr_matrix((np.ones(self.cluster.size), (self.cluster, np.arange(self.cluster.size))),
-                                      shape=(n_clusters, self.cluster.size))
+        self._by_cluster = csr_matrix(
+            (np.ones(self.cluster.size), (self.cluster, np.arange(self.cluster.size))),
+            shape=(n_clusters, self.cluster.size),
+        )
 
     @classmethod
-    def bootstrap(cls, cluster: np.ndarray, n_clusters: int, resamples: int, rng: np.random.Generator) -> Resampler:
+    def bootstrap(
+        cls, cluster: np.ndarray, n_clusters: int, resamples: int, rng: np.random.Generator
+    ) -> Resampler:
         return cls(with_full_sample(bootstrap_counts(n_clusters, resamples, rng)), cluster)
 
     @classmethod
@@ -272,8 +281,9 @@ def with_full_sample(counts: np.ndarray) -> np.ndarray:
 
 
 # --- intervals and p-values from resamples ---------------------------------------------------------------
-def percentile_ci(samples: np.ndarray, confidence: float = CONFIDENCE,
-                  axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def percentile_ci(
+    samples: np.ndarray, confidence: float = CONFIDENCE, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along ``axis`` (NaN resamples, e.g. one without a model's items, ignored)."""
     alpha = (1 - confidence) / 2
     quantile = np.quantile if np.isfinite(samples).all() else np.nanquantile
@@ -292,8 +302,14 @@ def bootstrap_p(samples: np.ndarray, observed: np.ndarray | None = None, axis: i
     return np.minimum(1.0, 2 * (np.minimum(below, above) + 1) / (valid + 1))
 
 
-def bootstrap_estimate(point: float, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
-                       confidence: float = CONFIDENCE, method: str = CLUSTER_BOOTSTRAP) -> Estimate:
+def bootstrap_estimate(
+    point: float,
+    replicates: np.ndarray,
+    n_items: int,
+    n_clusters: int | None = None,
+    confidence: float = CONFIDENCE,
+    method: str = CLUSTER_BOOTSTRAP,
+) -> Estimate:
     """Any statistic (kappa, alpha, a correlation, a ratio) with the percentile interval of its finite bootstrap
     ``replicates``; SE = their SD, p by inverting the interval. No inference from one cluster; with fewer than
     FEW_CLUSTERS a note says the interval may be too narrow (a statistic that is not a mean has no t rule)."""
@@ -308,23 +324,51 @@ def bootstrap_estimate(point: float, replicates: np.ndarray, n_items: int, n_clu
         return no_inference(float(point), n_items, g, "n/a: undefined on the resamples", method)
     low, high = percentile_ci(finite, confidence)
     note = f"few clusters ({g}): bootstrap interval, may be too narrow" if g < FEW_CLUSTERS else ""
-    return Estimate(float(point), float(low), float(high), float(finite.std(ddof=1)),
-                    float(bootstrap_p(finite)), n_items, g, method, note)
+    return Estimate(
+        float(point),
+        float(low),
+        float(high),
+        float(finite.std(ddof=1)),
+        float(bootstrap_p(finite)),
+        n_items,
+        g,
+        method,
+        note,
+    )
 
 
-def bootstrap_estimates(points: np.ndarray, replicates: np.ndarray, n_items: int, n_clusters: int | None = None,
-                        confidence: float = CONFIDENCE) -> list[Estimate]:
+def bootstrap_estimates(
+    points: np.ndarray,
+    replicates: np.ndarray,
+    n_items: int,
+    n_clusters: int | None = None,
+    confidence: float = CONFIDENCE,
+) -> list[Estimate]:
     """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
     points, replicates = np.asarray(points, dtype=float), np.asarray(replicates, dtype=float)
     g = n_items if n_clusters is None else n_clusters
     if g < 2 or replicates.shape[0] < 2 or not np.isfinite(replicates).all() or not np.isfinite(points).all():
-        return [bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
-                for k in range(points.size)]
+        return [
+            bootstrap_estimate(points[k], replicates[:, k], n_items, n_clusters, confidence)
+            for k in range(points.size)
+        ]
     low, high = percentile_ci(replicates, confidence)
     se, p = replicates.std(axis=0, ddof=1), bootstrap_p(replicates, axis=0)
     note = f"few clusters ({g}): bootstrap interval, may be too narrow" if g < FEW_CLUSTERS else ""
-    return [Estimate(float(points[k]), float(low[k]), float(high[k]), float(se[k]), float(p[k]), n_items, g,
-                     CLUSTER_BOOTSTRAP, note) for k in range(points.size)]
+    return [
+        Estimate(
+            float(points[k]),
+            float(low[k]),
+            float(high[k]),
+            float(se[k]),
+            float(p[k]),
+            n_items,
+            g,
+            CLUSTER_BOOTSTRAP,
+            note,
+        )
+        for k in range(points.size)
+    ]
 
 
 def wilcoxon_signed_rank(differences: Sequence[float]) -> float | None:
@@ -409,10 +453,19 @@ def t_p_value(value: float, se: float, df: float | None) -> float:
 
 
 # --- one estimate from items ----------------------------------------------------------------------------
-def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float], clusters: np.ndarray, *,
-                    resamples: int = 10_000, seed: int = 0, confidence: float = CONFIDENCE,
-                    bootstrap_method: str = CLUSTER_BOOTSTRAP, interval: str = "percentile",
-                    boot: np.ndarray | None = None) -> Estimate:
+def linear_estimate(
+    values: np.ndarray,
+    masks: np.ndarray,
+    coef: Sequence[float],
+    clusters: np.ndarray,
+    *,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+    bootstrap_method: str = CLUSTER_BOOTSTRAP,
+    interval: str = "percentile",
+    boot: np.ndarray | None = None,
+) -> Estimate:
     """sum_r coef[r] * (mean of values[r] over masks[r]): a mean, a paired difference (one row of differences),
     or a contrast of two subsets sharing clusters (rows masked by subset, coef (1, -1)).
 
@@ -436,16 +489,39 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
     g = int(local.max()) + 1
     if g < 2:
         return no_inference(value, n_items, g, ONE_CLUSTER)
-    influence = (coef[:, None] * np.where(masks, values - means[:, None], 0.0) / sizes[:, None]).sum(axis=0)[used]
+    influence = (coef[:, None] * np.where(masks, values - means[:, None], 0.0) / sizes[:, None]).sum(axis=0)[
+        used
+    ]
     se = cluster_robust_se(influence, local)
     naive = float(math.sqrt(n_items / (n_items - 1) * float((influence**2).sum()))) if n_items > 1 else None
     if se == 0.0:
-        return Estimate(value, value, value, 0.0, constant_p(value, g), n_items, g,
-                        CLUSTER_T if g < FEW_CLUSTERS else bootstrap_method, NO_VARIANCE, naive)
+        return Estimate(
+            value,
+            value,
+            value,
+            0.0,
+            constant_p(value, g),
+            n_items,
+            g,
+            CLUSTER_T if g < FEW_CLUSTERS else bootstrap_method,
+            NO_VARIANCE,
+            naive,
+        )
     if g < FEW_CLUSTERS:
         half = t_quantile(confidence, g - 1) * se
-        return Estimate(value, value - half, value + half, se, t_p_value(value, se, g - 1), n_items, g, CLUSTER_T,
-                        few_clusters_note(g), naive, float(g - 1))
+        return Estimate(
+            value,
+            value - half,
+            value + half,
+            se,
+            t_p_value(value, se, g - 1),
+            n_items,
+            g,
+            CLUSTER_T,
+            few_clusters_note(g),
+            naive,
+            float(g - 1),
+        )
     index = local  # items x clusters over the used items
     used_values, used_masks = values[:, used], masks[:, used]
     if boot is None:
@@ -458,31 +534,73 @@ def linear_estimate(values: np.ndarray, masks: np.ndarray, coef: Sequence[float]
     return Estimate(value, float(low[0]), float(high[0]), se, p, n_items, g, bootstrap_method, "", naive)
 
 
-def normal_estimate(value: float, se: float, n_items: int, n_clusters: int, method: str,
-                    se_naive: float | None = None, confidence: float = CONFIDENCE) -> Estimate:
+def normal_estimate(
+    value: float,
+    se: float,
+    n_items: int,
+    n_clusters: int,
+    method: str,
+    se_naive: float | None = None,
+    confidence: float = CONFIDENCE,
+) -> Estimate:
     """value +- z * se with the matching two-sided p-value (a bootstrap SE of a difference)."""
     if not np.isfinite(se) or se <= 0:
-        return Estimate(value, value, value, 0.0, constant_p(value, n_clusters), n_items, n_clusters, method,
-                        NO_VARIANCE, se_naive)
+        return Estimate(
+            value,
+            value,
+            value,
+            0.0,
+            constant_p(value, n_clusters),
+            n_items,
+            n_clusters,
+            method,
+            NO_VARIANCE,
+            se_naive,
+        )
     half = t_quantile(confidence, None) * se
-    return Estimate(value, value - half, value + half, se, t_p_value(value, se, None), n_items, n_clusters, method,
-                    "", se_naive)
+    return Estimate(
+        value,
+        value - half,
+        value + half,
+        se,
+        t_p_value(value, se, None),
+        n_items,
+        n_clusters,
+        method,
+        "",
+        se_naive,
+    )
 
 
-def mean_estimate(values: Sequence[float], clusters: Sequence[str] | None = None, *, resamples: int = 10_000,
-                  seed: int = 0, confidence: float = CONFIDENCE) -> Estimate:
+def mean_estimate(
+    values: Sequence[float],
+    clusters: Sequence[str] | None = None,
+    *,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> Estimate:
     """The mean of per-item scores with its interval (``clusters``: each item's cluster label, or None)."""
     x = np.asarray(values, dtype=float)
     if x.ndim != 1:
         raise ValueError("mean_estimate needs a flat list of per-item scores")
     index = cluster_index(clusters, x.size)
     method = CLUSTER_BOOTSTRAP if clusters is not None else BOOTSTRAP
-    return linear_estimate(x, np.ones(x.size, bool), [1.0], index, resamples=resamples, seed=seed,
-                           confidence=confidence, bootstrap_method=method)
+    return linear_estimate(
+        x,
+        np.ones(x.size, bool),
+        [1.0],
+        index,
+        resamples=resamples,
+        seed=seed,
+        confidence=confidence,
+        bootstrap_method=method,
+    )
 
 
-def paired_arrays(a: Mapping[str, float], b: Mapping[str, float],
-                  clusters: Mapping[str, str] | None) -> tuple[list[str], np.ndarray, np.ndarray, list[str] | None]:
+def paired_arrays(
+    a: Mapping[str, float], b: Mapping[str, float], clusters: Mapping[str, str] | None
+) -> tuple[list[str], np.ndarray, np.ndarray, list[str] | None]:
     common = sorted(set(a) & set(b))
     x = np.array([float(a[k]) for k in common])
     y = np.array([float(b[k]) for k in common])
@@ -492,21 +610,37 @@ def paired_arrays(a: Mapping[str, float], b: Mapping[str, float],
     return common, x, y, labels
 
 
-def paired_difference(a: Mapping[str, float], b: Mapping[str, float], clusters: Mapping[str, str] | None = None,
-                      *, binary: bool | None = None, resamples: int = 10_000, seed: int = 0,
-                      confidence: float = CONFIDENCE) -> Estimate:
+def paired_difference(
+    a: Mapping[str, float],
+    b: Mapping[str, float],
+    clusters: Mapping[str, str] | None = None,
+    *,
+    binary: bool | None = None,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> Estimate:
     """a - b over the item ids both were scored on: value, CI and p from those paired items alone.
 
     ``clusters`` maps item id -> cluster label (an item it lacks is its own cluster). ``binary`` (detected when
     None) with unclustered items gives the exact McNemar p-value; the interval follows the cluster rules."""
     _, x, y, labels = paired_arrays(a, b, clusters)
-    return paired_arrays_difference(x, y, labels, binary=binary, resamples=resamples, seed=seed,
-                                    confidence=confidence)
+    return paired_arrays_difference(
+        x, y, labels, binary=binary, resamples=resamples, seed=seed, confidence=confidence
+    )
 
 
-def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[str] | None = None, *,
-                             binary: bool | None = None, resamples: int = 10_000, seed: int = 0,
-                             confidence: float = CONFIDENCE, boot: np.ndarray | None = None) -> Estimate:
+def paired_arrays_difference(
+    x: np.ndarray,
+    y: np.ndarray,
+    clusters: Sequence[str] | None = None,
+    *,
+    binary: bool | None = None,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+    boot: np.ndarray | None = None,
+) -> Estimate:
     """:func:`paired_difference` on aligned arrays (item k of ``x`` is item k of ``y``); ``boot``: the resampled
     mean differences when already drawn (:func:`paired_arrays_differences`)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -515,8 +649,18 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
     index = cluster_index(clusters, x.size)
     clustered = count_clusters(index) < x.size
     method = "paired cluster bootstrap" if clustered else "paired bootstrap"
-    estimate = linear_estimate(x - y, np.ones(x.size, bool), [1.0], index, resamples=resamples, seed=seed,
-                               confidence=confidence, bootstrap_method=method, interval="normal", boot=boot)
+    estimate = linear_estimate(
+        x - y,
+        np.ones(x.size, bool),
+        [1.0],
+        index,
+        resamples=resamples,
+        seed=seed,
+        confidence=confidence,
+        bootstrap_method=method,
+        interval="normal",
+        boot=boot,
+    )
     if binary is None:
         binary = is_binary(np.concatenate([x, y]))
     if binary and not clustered and estimate.value is not None and x.size:
@@ -526,9 +670,15 @@ def paired_arrays_difference(x: np.ndarray, y: np.ndarray, clusters: Sequence[st
     return estimate
 
 
-def paired_arrays_differences(x: np.ndarray, others: Sequence[np.ndarray], clusters: np.ndarray, *,
-                              resamples: int = 10_000, seed: int = 0,
-                              confidence: float = CONFIDENCE) -> list[Estimate | None]:
+def paired_arrays_differences(
+    x: np.ndarray,
+    others: Sequence[np.ndarray],
+    clusters: np.ndarray,
+    *,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> list[Estimate | None]:
     """:func:`paired_arrays_difference` of ``x`` minus each of ``others`` over the units both scored (NaN: not
     scored; None where none), from ONE set of cluster draws: every comparison whose units span all the clusters
     of ``x``'s units gets the draws a call of its own would make (same clusters, same numbering, same seed),
@@ -544,23 +694,42 @@ def paired_arrays_differences(x: np.ndarray, others: Sequence[np.ndarray], clust
     boots: dict[int, np.ndarray] = {}
     if len(together) > 1 and g_all >= FEW_CLUSTERS:
         _, dense = np.unique(index[scored], return_inverse=True)
-        diffs = np.vstack([np.where(masks[j], x - np.asarray(others[j], dtype=float), 0.0)[scored] for j in together])
-        shared = bootstrap_means(diffs, np.vstack([masks[j][scored] for j in together]), dense, resamples, seed)
+        diffs = np.vstack(
+            [np.where(masks[j], x - np.asarray(others[j], dtype=float), 0.0)[scored] for j in together]
+        )
+        shared = bootstrap_means(
+            diffs, np.vstack([masks[j][scored] for j in together]), dense, resamples, seed
+        )
         boots = {j: shared[:, k] for k, j in enumerate(together)}
     out: list[Estimate | None] = []
     for j, (y, mask) in enumerate(zip(others, masks, strict=True)):
         if not mask.any():
             out.append(None)
             continue
-        out.append(paired_arrays_difference(x[mask], np.asarray(y, dtype=float)[mask], index[mask],
-                                            resamples=resamples, seed=seed, confidence=confidence,
-                                            boot=boots.get(j)))
+        out.append(
+            paired_arrays_difference(
+                x[mask],
+                np.asarray(y, dtype=float)[mask],
+                index[mask],
+                resamples=resamples,
+                seed=seed,
+                confidence=confidence,
+                boot=boots.get(j),
+            )
+        )
     return out
 
 
-def contrast_estimate(values: Sequence[float], in_a: Sequence[bool], in_b: Sequence[bool],
-                      clusters: Sequence[str] | None = None, *, resamples: int = 10_000, seed: int = 0,
-                      confidence: float = CONFIDENCE) -> Estimate:
+def contrast_estimate(
+    values: Sequence[float],
+    in_a: Sequence[bool],
+    in_b: Sequence[bool],
+    clusters: Sequence[str] | None = None,
+    *,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> Estimate:
     """Mean over the items in ``in_a`` minus the mean over those in ``in_b`` (two parts of one test set, e.g.
     culturally sensitive vs agnostic items), resampling clusters jointly: parts that share a subject are not
     treated as independent."""
@@ -568,8 +737,16 @@ def contrast_estimate(values: Sequence[float], in_a: Sequence[bool], in_b: Seque
     masks = np.vstack([np.asarray(in_a, bool), np.asarray(in_b, bool)])
     index = cluster_index(clusters, x.size)
     method = CLUSTER_BOOTSTRAP if clusters is not None else BOOTSTRAP
-    return linear_estimate(np.vstack([x, x]), masks, [1.0, -1.0], index, resamples=resamples, seed=seed,
-                           confidence=confidence, bootstrap_method=method)
+    return linear_estimate(
+        np.vstack([x, x]),
+        masks,
+        [1.0, -1.0],
+        index,
+        resamples=resamples,
+        seed=seed,
+        confidence=confidence,
+        bootstrap_method=method,
+    )
 
 
 # --- without items ----------------------------------------------------------------------------------------
@@ -584,11 +761,30 @@ def cells_difference(differences: Sequence[float], confidence: float = CONFIDENC
         return no_inference(value, 1, 1, "n/a: one cell", T_OVER_CELLS)
     se = float(d.std(ddof=1) / math.sqrt(d.size))
     if se == 0:
-        return Estimate(value, value, value, 0.0, constant_p(value, int(d.size)), int(d.size), int(d.size),
-                        T_OVER_CELLS, "no variance: every cell gives the same value")
+        return Estimate(
+            value,
+            value,
+            value,
+            0.0,
+            constant_p(value, int(d.size)),
+            int(d.size),
+            int(d.size),
+            T_OVER_CELLS,
+            "no variance: every cell gives the same value",
+        )
     half = t_quantile(confidence, d.size - 1) * se
-    return Estimate(value, value - half, value + half, se, t_p_value(value, se, d.size - 1), int(d.size),
-                    int(d.size), T_OVER_CELLS, f"{d.size} cells: t({d.size - 1}) interval", df=float(d.size - 1))
+    return Estimate(
+        value,
+        value - half,
+        value + half,
+        se,
+        t_p_value(value, se, d.size - 1),
+        int(d.size),
+        int(d.size),
+        T_OVER_CELLS,
+        f"{d.size} cells: t({d.size - 1}) interval",
+        df=float(d.size - 1),
+    )
 
 
 def degrees_of_freedom(estimate: Estimate) -> float | None:
@@ -604,11 +800,14 @@ def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDE
     method = f"difference of independent estimates ({a.method or '?'}; {b.method or '?'})"
     if value is None or a.se is None or b.se is None or not (a.has_inference and b.has_inference):
         missing = [name for name, e in (("first", a), ("second", b)) if e.se is None or not e.has_inference]
-        return no_inference(value, n_items, n_clusters, f"n/a: no inference on the {' and '.join(missing)}", method)
+        return no_inference(
+            value, n_items, n_clusters, f"n/a: no inference on the {' and '.join(missing)}", method
+        )
     se = math.sqrt(a.se**2 + b.se**2)
     if se == 0:
-        return Estimate(value, value, value, 0.0, 1.0 if value == 0 else None, n_items, n_clusters, method,
-                        "no variance")
+        return Estimate(
+            value, value, value, 0.0, 1.0 if value == 0 else None, n_items, n_clusters, method, "no variance"
+        )
     dfs = [degrees_of_freedom(a), degrees_of_freedom(b)]
     df = None
     if any(d is not None for d in dfs):
@@ -616,8 +815,18 @@ def independent_difference(a: Estimate, b: Estimate, confidence: float = CONFIDE
         df = se**4 / sum(terms) if sum(terms) > 0 else None
     half = t_quantile(confidence, df) * se
     note = f"Welch-Satterthwaite t({df:.1f})" if df is not None else "normal interval"
-    return Estimate(value, value - half, value + half, se, t_p_value(value, se, df), n_items, n_clusters, method, note,
-                    df=df)
+    return Estimate(
+        value,
+        value - half,
+        value + half,
+        se,
+        t_p_value(value, se, df),
+        n_items,
+        n_clusters,
+        method,
+        note,
+        df=df,
+    )
 
 
 # --- power and verdicts ---------------------------------------------------------------------------------
@@ -633,8 +842,9 @@ def _multiplier(alpha: float, power: float, df: float | None) -> float:
     return float(student_t.ppf(1 - alpha / 2, df) + student_t.ppf(power, df))
 
 
-def minimum_detectable_effect(estimate_or_se: Estimate | float | None, alpha: float = 0.05,
-                              power: float = 0.8) -> float | None:
+def minimum_detectable_effect(
+    estimate_or_se: Estimate | float | None, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
     """The smallest true difference a two-sided test at ``alpha`` finds with probability ``power``:
     (z_{1-alpha/2} + z_power) * SE (t quantiles with G-1 df for a t-based estimate). None without variance."""
     se, df = _se_and_df(estimate_or_se)
@@ -659,7 +869,7 @@ def units_needed(estimate: Estimate, effect: float, alpha: float = 0.05, power: 
 
 
 def verdict(estimate: Estimate, mde: float | None) -> str:
-    """"separates" (the CI excludes 0), "no_difference" (the CI lies inside +-MDE), else "inconclusive" (also
+    """ "separates" (the CI excludes 0), "no_difference" (the CI lies inside +-MDE), else "inconclusive" (also
     when no inference is possible or the MDE is unknown)."""
     if not estimate.has_inference:
         return INCONCLUSIVE
@@ -671,8 +881,13 @@ def verdict(estimate: Estimate, mde: float | None) -> str:
 
 
 # --- board-wide: shared draws per test set --------------------------------------------------------------
-def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: np.ndarray,
-                    confidence: float = CONFIDENCE) -> list[Estimate]:
+def model_estimates(
+    values: np.ndarray,
+    mask: np.ndarray,
+    clusters: np.ndarray,
+    boot: np.ndarray,
+    confidence: float = CONFIDENCE,
+) -> list[Estimate]:
     """Each model's mean score on one test set (rows of ``values``, scored where ``mask``), with the cluster
     rules applied to its own items: clusters counted among them, t(G-1) with few, the shared bootstrap
     ``boot`` (from :func:`bootstrap_means`) with enough."""
@@ -686,12 +901,33 @@ def model_estimates(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, 
         if x.size == 0:
             out.append(no_inference(None, 0, 0, NO_ITEMS))
             continue
-        estimate = linear_estimate(x, np.ones(x.size, bool), [1.0], ids, resamples=0, confidence=confidence,
-                                   bootstrap_method=method) if count_clusters(ids) < FEW_CLUSTERS else None
+        estimate = (
+            linear_estimate(
+                x,
+                np.ones(x.size, bool),
+                [1.0],
+                ids,
+                resamples=0,
+                confidence=confidence,
+                bootstrap_method=method,
+            )
+            if count_clusters(ids) < FEW_CLUSTERS
+            else None
+        )
         if estimate is None:
             se = clustered_se(x, ids)
-            estimate = Estimate(float(x.mean()), float(low[row]), float(high[row]), se, float(p_values[row]), int(x.size),
-                                count_clusters(ids), method, "", naive_se(x))
+            estimate = Estimate(
+                float(x.mean()),
+                float(low[row]),
+                float(high[row]),
+                se,
+                float(p_values[row]),
+                int(x.size),
+                count_clusters(ids),
+                method,
+                "",
+                naive_se(x),
+            )
         out.append(estimate)
     return out
 
@@ -713,8 +949,11 @@ def _same_items_pairs(values, scored, clusters, clustered, i_idx, j_idx, top):
     residual = (x - means[:, None]) / n
     ids = clusters[scored]
     g = count_clusters(ids)
-    per_cluster = np.asarray((onehot_clusters(np.unique(ids, return_inverse=True)[1]).T @ residual.T).T) \
-        if clustered else residual
+    per_cluster = (
+        np.asarray((onehot_clusters(np.unique(ids, return_inverse=True)[1]).T @ residual.T).T)
+        if clustered
+        else residual
+    )
 
     def pair_norms(rows: np.ndarray) -> np.ndarray:
         gram = rows @ rows.T
@@ -728,8 +967,17 @@ def _same_items_pairs(values, scored, clusters, clustered, i_idx, j_idx, top):
         right = (x == top).astype(np.float64)
         wins_matrix = right @ (1.0 - right).T  # [i, j]: items only i got right
         wins, losses = wins_matrix[i_idx, j_idx], wins_matrix[j_idx, i_idx]
-    return (means[i_idx] - means[j_idx], np.full(n_pairs, n), np.full(n_pairs, g), se, naive, wins, losses,
-            None, None)
+    return (
+        means[i_idx] - means[j_idx],
+        np.full(n_pairs, n),
+        np.full(n_pairs, g),
+        se,
+        naive,
+        wins,
+        losses,
+        None,
+        None,
+    )
 
 
 def _paired_items_pairs(values, mask, clusters, clustered, i_idx, j_idx, top):
@@ -755,8 +1003,15 @@ def _paired_items_pairs(values, mask, clusters, clustered, i_idx, j_idx, top):
     return observed, n_common, g, se, naive, wins, losses, diffs, both
 
 
-def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: np.ndarray,
-             confidence: float = CONFIDENCE, *, seed: int = 0) -> PairwiseResult:
+def pairwise(
+    values: np.ndarray,
+    mask: np.ndarray,
+    clusters: np.ndarray,
+    boot: np.ndarray,
+    confidence: float = CONFIDENCE,
+    *,
+    seed: int = 0,
+) -> PairwiseResult:
     """All pairwise differences on one test set, each over the items both models were scored on (value, CI and
     p alike), with the rules of :func:`paired_difference`: McNemar p for unclustered binary scores, t(G-1) with
     few shared clusters, else the paired cluster bootstrap. Pairs of models that scored the same items take
@@ -772,18 +1027,23 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
     same_items = bool((mask == mask[0]).all())
     if same_items:  # every model scored the same items: pairs from m x m Gram matrices
         observed, n_common, g, se, naive, wins, losses, diffs, both = _same_items_pairs(
-            values, mask[0], clusters, clustered, i_idx, j_idx, top)
+            values, mask[0], clusters, clustered, i_idx, j_idx, top
+        )
     else:
         observed, n_common, g, se, naive, wins, losses, diffs, both = _paired_items_pairs(
-            values, mask, clusters, clustered, i_idx, j_idx, top)
+            values, mask, clusters, clustered, i_idx, j_idx, top
+        )
     if binary:
         mcnemar = mcnemar_exact(wins, losses)
     boot_method = "paired cluster bootstrap" if clustered else "paired bootstrap"
     resampled = np.flatnonzero((g >= FEW_CLUSTERS) & (se > 0))
     se_boot = np.full(n_pairs, np.nan)
     if resampled.size:
-        same = np.ones(resampled.size, bool) if same_items else \
-            (mask[i_idx[resampled]] == mask[j_idx[resampled]]).all(axis=1)
+        same = (
+            np.ones(resampled.size, bool)
+            if same_items
+            else (mask[i_idx[resampled]] == mask[j_idx[resampled]]).all(axis=1)
+        )
         fast, slow = resampled[same], resampled[~same]
         if fast.size:  # same items: Var(m_i - m_j) from the covariance of the shared resampled means
             finite = np.isfinite(boot).all(axis=1)
@@ -821,9 +1081,21 @@ def pairwise(values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, boot: n
             p = float(mcnemar[k]) if binary else constant_p(value, g_k)
             estimates.append(Estimate(value, value, value, 0.0, p, n_k, g_k, method, NO_VARIANCE, naive_k))
             continue
-        estimates.append(Estimate(value, value - float(half[k]), value + float(half[k]), spread_k,
-                                  float(p_values[k]), n_k, g_k, method, few_clusters_note(g_k) if few[k] else "",
-                                  naive_k, float(g_k - 1) if few[k] else None))
+        estimates.append(
+            Estimate(
+                value,
+                value - float(half[k]),
+                value + float(half[k]),
+                spread_k,
+                float(p_values[k]),
+                n_k,
+                g_k,
+                method,
+                few_clusters_note(g_k) if few[k] else "",
+                naive_k,
+                float(g_k - 1) if few[k] else None,
+            )
+        )
     return PairwiseResult(list(zip(i_idx.tolist(), j_idx.tolist(), strict=True)), estimates)
 
 

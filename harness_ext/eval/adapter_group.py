@@ -35,7 +35,9 @@ from nativeval.harness_ext.eval.run import (
     split_model_args,
 )
 
-ADAPTER_CONFIG = "adapter_config.json"  # PEFT's file; `base_model_name_or_path` names the base it was trained on
+ADAPTER_CONFIG = (
+    "adapter_config.json"  # PEFT's file; `base_model_name_or_path` names the base it was trained on
+)
 
 
 @dataclass(frozen=True)
@@ -52,26 +54,34 @@ def read_adapters(paths: Sequence[str]) -> list[Adapter]:
     for item in paths:
         given, _, raw = item.partition("=") if "=" in item else ("", "", item)
         if "=" in item and (not given or safe_segment(given) != given):
-            raise InputError(f"--peft {item}: {given!r} cannot name a folder; use letters, digits, '-', '_', '.'")
+            raise InputError(
+                f"--peft {item}: {given!r} cannot name a folder; use letters, digits, '-', '_', '.'"
+            )
         path = Path(raw).expanduser()
         config = path / ADAPTER_CONFIG
         try:
             base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
         except (OSError, ValueError, AttributeError):
-            raise InputError(f"--peft {item}: no readable {ADAPTER_CONFIG} there; give PEFT adapter directories "
-                             "(what `nativeval finetune --lora` writes)") from None
+            raise InputError(
+                f"--peft {item}: no readable {ADAPTER_CONFIG} there; give PEFT adapter directories "
+                "(what `nativeval finetune --lora` writes)"
+            ) from None
         adapters.append(Adapter(str(path), given or safe_segment(path.resolve().name), str(base).rstrip("/")))
     names = [a.name for a in adapters]
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice:
-        raise InputError(f"--peft: two adapters are named {twice!r} (their folder name names their results folder); "
-                         "rename one folder or evaluate them separately")
+        raise InputError(
+            f"--peft: two adapters are named {twice!r} (their folder name names their results folder); "
+            "rename one folder or evaluate them separately"
+        )
     bases = {a.base for a in adapters}
     if len(bases) > 1:
         first = adapters[0]
         other = next(a for a in adapters if a.base != first.base)
-        raise InputError(f"--peft: adapters of different base models in one group: {first.path} ({first.base}) and "
-                         f"{other.path} ({other.base}); group adapters of one base, or evaluate them separately")
+        raise InputError(
+            f"--peft: adapters of different base models in one group: {first.path} ({first.base}) and "
+            f"{other.path} ({other.base}); group adapters of one base, or evaluate them separately"
+        )
     return adapters
 
 
@@ -84,14 +94,20 @@ def parse_peft_list(peft: str) -> list[str]:
 
 def check_request(request: EvalRequest) -> None:
     if request.model != "hf":
-        raise InputError(f"--peft needs --model hf (lm-eval's {request.model!r} backend cannot switch adapters on one "
-                         "loaded model); evaluate each adapter with its own run")
+        raise InputError(
+            f"--peft needs --model hf (lm-eval's {request.model!r} backend cannot switch adapters on one "
+            "loaded model); evaluate each adapter with its own run"
+        )
     if any(key in ("peft", "lora_local_path", "delta") for key, _ in split_model_args(request.model_args)):
-        raise InputError("--peft and --model-args peft=/lora_local_path=/delta= together: give the adapters with "
-                         "--peft only")
+        raise InputError(
+            "--peft and --model-args peft=/lora_local_path=/delta= together: give the adapters with "
+            "--peft only"
+        )
     if request.label is not None:
-        raise InputError("--label names one run; with --peft each adapter's results are named by its folder "
-                         "(OUTPUT/<adapter>/); drop --label")
+        raise InputError(
+            "--label names one run; with --peft each adapter's results are named by its folder "
+            "(OUTPUT/<adapter>/); drop --label"
+        )
 
 
 def load_base(model_args: str, request: EvalRequest) -> Any:
@@ -99,8 +115,13 @@ def load_base(model_args: str, request: EvalRequest) -> Any:
     import lm_eval.api.registry
 
     return lm_eval.api.registry.get_model(request.model).create_from_arg_string(
-        model_args, {"batch_size": request.batch_size, "max_batch_size": request.max_batch_size,
-                     "device": choose_device(request.device)})
+        model_args,
+        {
+            "batch_size": request.batch_size,
+            "max_batch_size": request.max_batch_size,
+            "device": choose_device(request.device),
+        },
+    )
 
 
 def switch_adapter(lm: Any, adapter: Adapter) -> None:
@@ -113,8 +134,12 @@ def switch_adapter(lm: Any, adapter: Adapter) -> None:
     lm.peft = adapter.path  # what lm-eval records as peft_sha's source
 
 
-def run_group(request: EvalRequest, peft: Sequence[str], after_eval: Callable[[EvalOutcome], None] | None = None,
-              echo: Callable[[str], None] = print) -> list[tuple[Adapter, EvalOutcome]]:
+def run_group(
+    request: EvalRequest,
+    peft: Sequence[str],
+    after_eval: Callable[[EvalOutcome], None] | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[tuple[Adapter, EvalOutcome]]:
     """Evaluate each adapter of ``peft`` on ``request``'s tasks with one base load; one run per adapter, its
     files in ``request.output_path / adapter.name``."""
     check_request(request)
@@ -133,8 +158,11 @@ def run_group(request: EvalRequest, peft: Sequence[str], after_eval: Callable[[E
         if number:
             switch_adapter(lm, adapter)
         echo(f"[{number + 1}/{len(adapters)}] adapter {adapter.path}")
-        one = replace(request, model_args=per_adapter[adapter.name],
-                      output_path=Path(request.output_path) / adapter.name,
-                      use_cache=f"{request.use_cache}_{adapter.name}" if request.use_cache else None)
+        one = replace(
+            request,
+            model_args=per_adapter[adapter.name],
+            output_path=Path(request.output_path) / adapter.name,
+            use_cache=f"{request.use_cache}_{adapter.name}" if request.use_cache else None,
+        )
         outcomes.append((adapter, run(one, after_eval=after_eval, lm=lm)))
     return outcomes

@@ -65,6 +65,7 @@ def is_punctuation(char: str) -> bool:
     """ASCII punctuation (including symbols such as $ and +) or any Unicode punctuation category."""
     return char in _ASCII_PUNCTUATION or unicodedata.category(char).startswith("P")
 
+
 # Characters of scripts written without spaces between words, each one token under ``segmentation: character``:
 # Han (zh, ja kanji), Hiragana and Katakana (ja), Thai.
 _HAN_CHARACTER = re.compile(
@@ -77,8 +78,9 @@ _HAN_CHARACTER = re.compile(
 @lru_cache(maxsize=128)
 def _article_pattern(articles: tuple[str, ...], article_regex: str | None = None) -> re.Pattern[str] | None:
     """The language's articles as words, or/and its raw MLQA-style rule (Arabic: every "ال")."""
-    alternatives = ([r"\b(?:" + "|".join(map(re.escape, articles)) + r")\b"] if articles else []) + \
-        ([article_regex] if article_regex else [])
+    alternatives = ([r"\b(?:" + "|".join(map(re.escape, articles)) + r")\b"] if articles else []) + (
+        [article_regex] if article_regex else []
+    )
     return re.compile("|".join(alternatives)) if alternatives else None
 
 
@@ -145,14 +147,21 @@ def _include(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
 
 
 _QA_SCORERS: dict[str, Callable[[list[str], list[str]], float]] = {
-    "exact_match": _exact, "f1": _token_f1, "include": _include}
+    "exact_match": _exact,
+    "f1": _token_f1,
+    "include": _include,
+}
 
 
-def _best_over_golds(prediction: str, golds: Sequence[str] | str, lang: str, names: Sequence[str]) -> dict[str, float]:
+def _best_over_golds(
+    prediction: str, golds: Sequence[str] | str, lang: str, names: Sequence[str]
+) -> dict[str, float]:
     """Each named score's best over all gold answers (0.0 with no gold); every text is normalized once."""
     predicted = answer_tokens(prediction, lang)
     gold_tokens = [answer_tokens(gold, lang) for gold in _as_gold_list(golds)]
-    return {name: max((_QA_SCORERS[name](predicted, gold) for gold in gold_tokens), default=0.0) for name in names}
+    return {
+        name: max((_QA_SCORERS[name](predicted, gold) for gold in gold_tokens), default=0.0) for name in names
+    }
 
 
 def qa_exact_match(prediction: str, golds: Sequence[str], lang: str) -> float:
@@ -199,26 +208,47 @@ def _grouped(separator: str, decimal: str) -> str:
 def _number_shapes(numbers: NumberConventions) -> tuple[_NumberShape, ...]:
     spaces = (" " if numbers.space_thousands else "") + _TYPOGRAPHIC_SPACES
     space_class = "[" + spaces + "]"
-    own = [(f"{_SEPARATOR_NAMES.get(sep, f'sep{i}')}_thousands", _grouped(re.escape(sep), numbers.decimal),
-            sep, numbers.decimal) for i, sep in enumerate(numbers.thousands)]
+    own = [
+        (
+            f"{_SEPARATOR_NAMES.get(sep, f'sep{i}')}_thousands",
+            _grouped(re.escape(sep), numbers.decimal),
+            sep,
+            numbers.decimal,
+        )
+        for i, sep in enumerate(numbers.thousands)
+    ]
     space = [("space_thousands", _grouped(space_class, numbers.decimal), spaces, numbers.decimal)]
     if numbers.decimal == ",":
         # Decimal comma (es, ru): models often write English-style numbers too ("1,234" is 1234, "1,234.5").
         english = [] if "," in numbers.thousands else [("comma_thousands", _grouped(",", "."), ",", ".")]
-        return tuple(own + space + english + [
-            ("comma_decimal", r"\d+,\d+", "", ","),
+        return tuple(
+            own
+            + space
+            + english
+            + [
+                ("comma_decimal", r"\d+,\d+", "", ","),
+                ("dot_decimal", r"\d+\.\d+", "", "."),
+                ("integer", r"\d+", "", "."),
+            ]
+        )
+    # Decimal point (en, zh): European shapes that cannot be read otherwise are accepted as well.
+    european = (
+        []
+        if "." in numbers.thousands
+        else [
+            ("dot_thousands_comma_decimal", r"\d{1,3}(?:\.\d{3})+(?!\d),\d+", ".", ","),
+            ("dot_thousands", r"\d{1,3}(?:\.\d{3}){2,}(?!\d)", ".", ","),
+        ]
+    )
+    return tuple(
+        own
+        + european
+        + space
+        + [
             ("dot_decimal", r"\d+\.\d+", "", "."),
             ("integer", r"\d+", "", "."),
-        ])
-    # Decimal point (en, zh): European shapes that cannot be read otherwise are accepted as well.
-    european = [] if "." in numbers.thousands else [
-        ("dot_thousands_comma_decimal", r"\d{1,3}(?:\.\d{3})+(?!\d),\d+", ".", ","),
-        ("dot_thousands", r"\d{1,3}(?:\.\d{3}){2,}(?!\d)", ".", ","),
-    ]
-    return tuple(own + european + space + [
-        ("dot_decimal", r"\d+\.\d+", "", "."),
-        ("integer", r"\d+", "", "."),
-    ])
+        ]
+    )
 
 
 # A minus sign (ASCII hyphen-minus or U+2212) counts only where it cannot be a binary minus ("74-35").
@@ -250,7 +280,9 @@ def _number_re(numbers: NumberConventions) -> re.Pattern[str]:
 @lru_cache(maxsize=64)
 def _strict_re(entry: Language) -> re.Pattern[str]:
     if not entry.mgsm_answer_phrases:
-        raise UnsupportedLanguage(f"language {entry.code!r} has no mgsm.answer_phrases in the language registry")
+        raise UnsupportedLanguage(
+            f"language {entry.code!r} has no mgsm.answer_phrases in the language registry"
+        )
     phrases = "(?:" + "|".join(entry.mgsm_answer_phrases) + ")"
     return re.compile(phrases + _PHRASE_GLUE + _number_pattern(entry.numbers), re.IGNORECASE)
 

@@ -41,7 +41,9 @@ def _partition(dataset: datasets.Dataset, field: str, key: Callable[[Any], Any])
         groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for row in dataset.to_list():  # the split read once
             groups[key(row[field])].append(row)
-        found = _partitions[cache_key] = {member: Docs(rows, dataset.features) for member, rows in groups.items()}
+        found = _partitions[cache_key] = {
+            member: Docs(rows, dataset.features) for member, rows in groups.items()
+        }
         if len(_partitions) > _MAX_SPLITS:
             _partitions.popitem(last=False)
     else:
@@ -53,14 +55,19 @@ def source_of(dataset: datasets.Dataset) -> str:
     """Where a split's rows came from: the mirror file, or the Hub dataset and config."""
     description = getattr(dataset.info, "description", "") or ""
     if description.startswith(MIRROR_SOURCE):
-        return description[len(MIRROR_SOURCE):]
+        return description[len(MIRROR_SOURCE) :]
     name = getattr(dataset.info, "dataset_name", None) or "the Hugging Face Hub"
     config = getattr(dataset.info, "config_name", None)
     return f"{name} (config {config}, split {dataset.split})" if config else str(name)
 
 
-def member_rows(dataset: datasets.Dataset, field: str, member: Any, key: Callable[[Any], Any],
-                task_of: Callable[[str], str] | None = None) -> Docs:
+def member_rows(
+    dataset: datasets.Dataset,
+    field: str,
+    member: Any,
+    key: Callable[[Any], Any],
+    task_of: Callable[[str], str] | None = None,
+) -> Docs:
     """The rows of ``dataset`` whose ``key(row[field])`` is ``member`` (a fresh list each call: lm-eval may
     reorder or extend it); none is a one-line error."""
     rows = _partition(dataset, field, key).get(member)
@@ -70,5 +77,6 @@ def member_rows(dataset: datasets.Dataset, field: str, member: Any, key: Callabl
         named = f"task {task}: " if task else ""
         raise DatasetUnavailable(
             f"{named}no rows for subject {member!r} ({field}) in {source}; the data source lacks that subject - "
-            f"write the mirror again (`nativeval data download`) or check its {Path(source).name or 'split'}")
+            f"write the mirror again (`nativeval data download`) or check its {Path(source).name or 'split'}"
+        )
     return Docs(rows, rows.features)

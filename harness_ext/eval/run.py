@@ -170,12 +170,17 @@ def prepare_model_args(model_args: str, label: str | None) -> tuple[str, str | N
     for key, value in pairs:
         if key == LABEL_ARG:
             if label is not None and label != value.strip():
-                raise InputError(f"--label {label} and --model-args {LABEL_ARG}={value} disagree; give one of them")
+                raise InputError(
+                    f"--label {label} and --model-args {LABEL_ARG}={value} disagree; give one of them"
+                )
             label = value.strip() or None
             continue
         if key in MODEL_PATH_ARGS and value.strip():
-            ref = resolve_model(value, f"--model-args {key}={value.strip()}",
-                                revision=revision if key == "pretrained" else None)
+            ref = resolve_model(
+                value,
+                f"--model-args {key}={value.strip()}",
+                revision=revision if key == "pretrained" else None,
+            )
             if ref.kind == "hub":
                 value = ref.location
         kept.append((key, value))
@@ -199,13 +204,19 @@ def choose_device(requested: str | None) -> str:
     if kind == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise InputError(f"--device {device}: this machine has no CUDA device (torch.cuda.is_available() is "
-                             "False); leave --device out to use the CPU, or pass --device cpu")
+            raise InputError(
+                f"--device {device}: this machine has no CUDA device (torch.cuda.is_available() is "
+                "False); leave --device out to use the CPU, or pass --device cpu"
+            )
         if index and (not index.isdigit() or int(index) >= count):
-            raise InputError(f"--device {device}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+            raise InputError(
+                f"--device {device}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
+            )
     elif kind == "mps" and not has_mps:
-        raise InputError(f"--device {device}: this machine has no Apple MPS device; leave --device out or pass "
-                         "--device cpu")
+        raise InputError(
+            f"--device {device}: this machine has no Apple MPS device; leave --device out or pass "
+            "--device cpu"
+        )
     return device
 
 
@@ -260,8 +271,10 @@ def multiturn(fewshot_as_multiturn: bool | None, apply_chat_template: bool | str
     if fewshot_as_multiturn is None:
         return bool(apply_chat_template)
     if fewshot_as_multiturn and not apply_chat_template:
-        raise InputError("--fewshot-as-multiturn: when `fewshot_as_multiturn` is True, `apply_chat_template` must be "
-                         "set; add --apply-chat-template")
+        raise InputError(
+            "--fewshot-as-multiturn: when `fewshot_as_multiturn` is True, `apply_chat_template` must be "
+            "set; add --apply-chat-template"
+        )
     return fewshot_as_multiturn
 
 
@@ -272,13 +285,16 @@ def _include_paths(paths: Sequence[str]) -> list[str]:
         if not folder.exists():
             raise InputError(f"--include-path {path}: no such file or directory")
         if not folder.is_dir():
-            raise InputError(f"--include-path {path}: not a folder; give the folder that holds the task YAMLs")
+            raise InputError(
+                f"--include-path {path}: not a folder; give the folder that holds the task YAMLs"
+            )
         found.append(str(folder))
     return found
 
 
-def build_task_manager(names: Sequence[str], cat: Catalogue, include_paths: Sequence[str],
-                       metadata: dict[str, Any]):
+def build_task_manager(
+    names: Sequence[str], cat: Catalogue, include_paths: Sequence[str], metadata: dict[str, Any]
+):
     """A TaskManager that knows every name: nativeval's (and the extra task folders') first, lm-eval's
     built-ins indexed only when a name is found in neither. An unknown name gets the close-match line."""
     from lm_eval.tasks import TaskManager
@@ -307,7 +323,9 @@ def check_limit(limit: float | None) -> float | None:
     if limit is None:
         return None
     if not math.isfinite(limit) or limit <= 0:
-        raise InputError(f"--limit {limit:g}: give a number of documents (1 or more) or a fraction between 0 and 1")
+        raise InputError(
+            f"--limit {limit:g}: give a number of documents (1 or more) or a fraction between 0 and 1"
+        )
     if limit >= 1 and limit != int(limit):
         raise InputError(f"--limit {limit:g}: a number of documents is whole (a fraction is below 1)")
     return limit
@@ -324,8 +342,10 @@ def check_output_path(path: Path) -> None:
     """The folder lm-eval writes into (``path``, or its parent for a ``.json`` name) can be written, with room:
     found before the model loads instead of after the evaluation."""
     if path.suffix != ".json" and path.is_file():
-        raise InputError(f"--output-path {path}: {path} is a file, not a folder; give a folder (lm-eval writes "
-                         "results_<date>.json into it) or a file name ending in .json")
+        raise InputError(
+            f"--output-path {path}: {path} is a file, not a folder; give a folder (lm-eval writes "
+            "results_<date>.json into it) or a file name ending in .json"
+        )
     check_writable_folder(path.parent if path.suffix == ".json" else path, f"--output-path {path}")
 
 
@@ -337,20 +357,26 @@ def check_model(model: str, model_args: dict[str, Any]) -> None:
         model_class = get_model(model)
     except ImportError as err:
         package = getattr(err, "name", None) or str(err)
-        raise InputError(f"--model {model}: needs the Python package {package}, which is not installed here; "
-                         f"install it (pip install \"lm_eval[{model}]\") or use --model hf") from None
+        raise InputError(
+            f"--model {model}: needs the Python package {package}, which is not installed here; "
+            f'install it (pip install "lm_eval[{model}]") or use --model hf'
+        ) from None
     except ValueError:
         close = difflib.get_close_matches(model, list(model_registry.keys()), n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise InputError(f"--model {model}: not an lm-eval model type; {hint}"
-                         f"lm-eval has {', '.join(sorted(model_registry.keys()))}") from None
+        raise InputError(
+            f"--model {model}: not an lm-eval model type; {hint}"
+            f"lm-eval has {', '.join(sorted(model_registry.keys()))}"
+        ) from None
     try:
         takes_pretrained = "pretrained" in inspect.signature(model_class.__init__).parameters
     except (TypeError, ValueError):
         takes_pretrained = False
     if takes_pretrained and not str(model_args.get("pretrained") or "").strip():
-        raise InputError(f"--model-args needs pretrained=MODEL for --model {model} (a model directory, a Hub id "
-                         "or hf://ID), e.g. --model-args pretrained=Qwen/Qwen1.5-7B")
+        raise InputError(
+            f"--model-args needs pretrained=MODEL for --model {model} (a model directory, a Hub id "
+            "or hf://ID), e.g. --model-args pretrained=Qwen/Qwen1.5-7B"
+        )
 
 
 def parse_samples(samples: str | None, limit: float | None) -> dict[str, list[int]] | None:
@@ -363,15 +389,24 @@ def parse_samples(samples: str | None, limit: float | None) -> dict[str, list[in
         value = json.loads(samples)
     except json.JSONDecodeError as err:
         if "{" in samples:
-            raise InputError(f"--samples: not valid JSON ({err.msg}); use double quotes for task names") from None
+            raise InputError(
+                f"--samples: not valid JSON ({err.msg}); use double quotes for task names"
+            ) from None
         if not Path(samples).is_file():
             raise InputError(f"--samples {samples}: neither a JSON object nor a file") from None
         value = read_json(samples)
-    if not (isinstance(value, dict) and all(
-            isinstance(rows, list) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in rows)
-            for rows in value.values())):
-        raise InputError('--samples: give a JSON object mapping task names to lists of document indices, '
-                         'e.g. {"native_zh_cmmlu": [0, 1, 2]}')
+    if not (
+        isinstance(value, dict)
+        and all(
+            isinstance(rows, list)
+            and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in rows)
+            for rows in value.values()
+        )
+    ):
+        raise InputError(
+            "--samples: give a JSON object mapping task names to lists of document indices, "
+            'e.g. {"native_zh_cmmlu": [0, 1, 2]}'
+        )
     return value
 
 
@@ -390,31 +425,45 @@ def zero_shot_notes(names: Sequence[str], num_fewshot: int | None, cat: Catalogu
     if not num_fewshot:
         return []
     known = set(cat.known_names())
-    zero = sorted({task.name for task, _ in cat.resolve_leaves([n for n in names if n in known])
-                   if task.num_fewshot == 0})
+    zero = sorted(
+        {
+            task.name
+            for task, _ in cat.resolve_leaves([n for n in names if n in known])
+            if task.num_fewshot == 0
+        }
+    )
     if not zero:
         return []
-    what = ("is a 0-shot task (num_fewshot: 0 in its config), so lm-eval keeps it" if len(zero) == 1 else
-            "are 0-shot tasks (num_fewshot: 0 in their configs), so lm-eval keeps them")
+    what = (
+        "is a 0-shot task (num_fewshot: 0 in its config), so lm-eval keeps it"
+        if len(zero) == 1
+        else "are 0-shot tasks (num_fewshot: 0 in their configs), so lm-eval keeps them"
+    )
     return [f"--num-fewshot {num_fewshot}: {', '.join(zero)} {what} at 0 shots"]
 
 
-def zero_shot_notes_after(results: dict[str, Any], names: Sequence[str], num_fewshot: int | None,
-                          cat: Catalogue) -> list[str]:
+def zero_shot_notes_after(
+    results: dict[str, Any], names: Sequence[str], num_fewshot: int | None, cat: Catalogue
+) -> list[str]:
     """The same note for tasks outside the catalogue, read from the run's ``n-shot`` (known only after it)."""
     if not num_fewshot:
         return []
     known = set(cat.known_names())
-    kept = sorted(t for t, n in (results.get("n-shot") or {}).items() if n == 0 and t not in known
-                  and not any(t == leaf.name for _, leaf in cat.leaves()))
+    kept = sorted(
+        t
+        for t, n in (results.get("n-shot") or {}).items()
+        if n == 0 and t not in known and not any(t == leaf.name for _, leaf in cat.leaves())
+    )
     if not kept:
         return []
-    return [f"--num-fewshot {num_fewshot}: {', '.join(kept)} ran at 0 shots (num_fewshot: 0 in the task config)"]
+    return [
+        f"--num-fewshot {num_fewshot}: {', '.join(kept)} ran at 0 shots (num_fewshot: 0 in the task config)"
+    ]
 
 
 # --- quiet output -----------------------------------------------------------------------------------
 class _DropPerTaskNotices(logging.Filter):
-    """"Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
+    """ "Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
     the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results table
     shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
     nativeval.harness_ext.eval.notices.)"""
@@ -535,10 +584,14 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
     try:
         cache_requests = parse_cache_requests(request.cache_requests)
     except ValueError:
-        raise InputError(f"--cache_requests {request.cache_requests}: choose true, refresh or delete") from None
+        raise InputError(
+            f"--cache_requests {request.cache_requests}: choose true, refresh or delete"
+        ) from None
     verbosity = parse_verbosity(request.verbosity)
-    logger_args = {option: parse_key_values(f"--{option}", getattr(request, option))
-                   for option in ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")}
+    logger_args = {
+        option: parse_key_values(f"--{option}", getattr(request, option))
+        for option in ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")
+    }
     check_model(request.model, simple_parse_args_string(request.model_args))
     model_args, label = prepare_model_args(request.model_args, request.label)
     if request.trust_remote_code:
@@ -556,23 +609,39 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
     kept, skipped = tasks_with_data(ours, request.skip_missing, cat) if ours else ([], [])
     names = [n for n in requested if n not in known] + kept
     return PreparedRun(
-        names=names, skipped=skipped, model_args=model_args, label=label, device=device, seeds=seeds,
-        gen_kwargs=gen_kwargs, fewshot_as_multiturn=fewshot_as_multiturn, metadata=metadata,
-        task_manager=task_manager, samples=samples, cache_requests=cache_requests,
-        log_samples=request.log_samples or request.predict_only, verbosity=verbosity, logger_args=logger_args,
-        notes=zero_shot_notes(names, request.num_fewshot, cat))
+        names=names,
+        skipped=skipped,
+        model_args=model_args,
+        label=label,
+        device=device,
+        seeds=seeds,
+        gen_kwargs=gen_kwargs,
+        fewshot_as_multiturn=fewshot_as_multiturn,
+        metadata=metadata,
+        task_manager=task_manager,
+        samples=samples,
+        cache_requests=cache_requests,
+        log_samples=request.log_samples or request.predict_only,
+        verbosity=verbosity,
+        logger_args=logger_args,
+        notes=zero_shot_notes(names, request.num_fewshot, cat),
+    )
 
 
 def _experiment_loggers(logger_args: dict[str, dict[str, Any] | None]) -> list[Any]:
     """lm-eval's W&B and Trackio loggers, built before the run (a missing package is one line, not a lost run)."""
     import importlib.util
 
-    wanted = {"wandb": logger_args["wandb_args"] is not None or logger_args["wandb_config_args"] is not None,
-              "trackio": logger_args["trackio_args"] is not None}
+    wanted = {
+        "wandb": logger_args["wandb_args"] is not None or logger_args["wandb_config_args"] is not None,
+        "trackio": logger_args["trackio_args"] is not None,
+    }
     for package, option in (("wandb", "--wandb_args"), ("trackio", "--trackio_args")):
         if wanted[package] and importlib.util.find_spec(package) is None:
-            raise InputError(f"{option} needs the Python package {package}, which is not installed here: "
-                             f"pip install {package} (or drop {option})")
+            raise InputError(
+                f"{option} needs the Python package {package}, which is not installed here: "
+                f"pip install {package} (or drop {option})"
+            )
     loggers = []
     if wanted["wandb"]:
         from lm_eval.loggers import WandbLogger
@@ -585,7 +654,9 @@ def _experiment_loggers(logger_args: dict[str, dict[str, Any] | None]) -> list[A
     return loggers
 
 
-def save_outputs(tracker: Any, results: dict[str, Any], samples: dict[str, list] | None) -> tuple[Path, list[Path]]:
+def save_outputs(
+    tracker: Any, results: dict[str, Any], samples: dict[str, list] | None
+) -> tuple[Path, list[Path]]:
     """Write lm-eval's files (same names, same content) atomically: the samples files first, the results file
     last. A failure removes what this save wrote and is one WriteFailed line (exit 1): a reader never finds a
     truncated file, and a results file always has its samples beside it."""
@@ -595,21 +666,34 @@ def save_outputs(tracker: Any, results: dict[str, Any], samples: dict[str, list]
         document = tracker_results_document(tracker, results, samples)
         for task_name in results["configs"] if samples is not None else []:
             path = tracker_samples_file(tracker, task_name)
-            atomic_write_text(path, "".join(json.dumps(sanitized_sample(row), default=json_default, ensure_ascii=False)
-                                            + "\n" for row in samples[task_name]))
+            atomic_write_text(
+                path,
+                "".join(
+                    json.dumps(sanitized_sample(row), default=json_default, ensure_ascii=False) + "\n"
+                    for row in samples[task_name]
+                ),
+            )
             written.append(path)
-        atomic_write_text(results_file, json.dumps(document, indent=2, default=json_default, ensure_ascii=False))
+        atomic_write_text(
+            results_file, json.dumps(document, indent=2, default=json_default, ensure_ascii=False)
+        )
     except OSError as err:
         for path in written:
             path.unlink(missing_ok=True)
-        raise WriteFailed(f"could not save the results under {tracker.output_path}: {os_reason(err)}; nothing of "
-                          "this run was kept: free space or fix the folder and rerun (with --use_cache FILE a rerun "
-                          "reuses the model's answers)") from None
+        raise WriteFailed(
+            f"could not save the results under {tracker.output_path}: {os_reason(err)}; nothing of "
+            "this run was kept: free space or fix the folder and rerun (with --use_cache FILE a rerun "
+            "reuses the model's answers)"
+        ) from None
     return results_file, written
 
 
-def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None = None,
-        notify: Callable[[str], None] = lambda line: log.warning("%s", line), lm: Any = None) -> EvalOutcome:
+def run(
+    request: EvalRequest,
+    after_eval: Callable[[EvalOutcome], None] | None = None,
+    notify: Callable[[str], None] = lambda line: log.warning("%s", line),
+    lm: Any = None,
+) -> EvalOutcome:
     """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does.
 
     ``lm``: the model already loaded as ``request.model_args`` says (adapter_group.py), recorded as if loaded here."""
@@ -621,8 +705,9 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     for note in prepared.notes:
         notify(note)
     try:
-        tracker = EvaluationTracker(**(prepared.logger_args["hf_hub_log_args"] or {}),
-                                    output_path=str(request.output_path))
+        tracker = EvaluationTracker(
+            **(prepared.logger_args["hf_hub_log_args"] or {}), output_path=str(request.output_path)
+        )
     except TypeError as err:
         raise InputError(f"--hf_hub_log_args: {err}") from None
     experiment_loggers = _experiment_loggers(prepared.logger_args)
@@ -634,20 +719,35 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
     with quiet_phases(cat, _phase_counts(names, cat)):
         try:
             results = simple_evaluate(
-                model=lm if lm is not None else request.model, model_args=model_args, tasks=names,
+                model=lm if lm is not None else request.model,
+                model_args=model_args,
+                tasks=names,
                 num_fewshot=request.num_fewshot,
-                batch_size=request.batch_size, max_batch_size=request.max_batch_size, device=prepared.device,
-                use_cache=request.use_cache, limit=request.limit, samples=prepared.samples,
+                batch_size=request.batch_size,
+                max_batch_size=request.max_batch_size,
+                device=prepared.device,
+                use_cache=request.use_cache,
+                limit=request.limit,
+                samples=prepared.samples,
                 cache_requests=prepared.cache_requests.get("cache_requests", False),
                 rewrite_requests_cache=prepared.cache_requests.get("rewrite_requests_cache", False),
                 delete_requests_cache=prepared.cache_requests.get("delete_requests_cache", False),
-                check_integrity=request.check_integrity, write_out=request.write_out,
-                log_samples=prepared.log_samples, evaluation_tracker=tracker,
-                system_instruction=request.system_instruction, apply_chat_template=request.apply_chat_template,
-                fewshot_as_multiturn=prepared.fewshot_as_multiturn, gen_kwargs=prepared.gen_kwargs,
-                task_manager=prepared.task_manager, verbosity=prepared.verbosity, predict_only=request.predict_only,
-                random_seed=seeds[0], numpy_random_seed=seeds[1], torch_random_seed=seeds[2],
-                fewshot_random_seed=seeds[3], confirm_run_unsafe_code=request.confirm_run_unsafe_code,
+                check_integrity=request.check_integrity,
+                write_out=request.write_out,
+                log_samples=prepared.log_samples,
+                evaluation_tracker=tracker,
+                system_instruction=request.system_instruction,
+                apply_chat_template=request.apply_chat_template,
+                fewshot_as_multiturn=prepared.fewshot_as_multiturn,
+                gen_kwargs=prepared.gen_kwargs,
+                task_manager=prepared.task_manager,
+                verbosity=prepared.verbosity,
+                predict_only=request.predict_only,
+                random_seed=seeds[0],
+                numpy_random_seed=seeds[1],
+                torch_random_seed=seeds[2],
+                fewshot_random_seed=seeds[3],
+                confirm_run_unsafe_code=request.confirm_run_unsafe_code,
                 metadata=prepared.metadata,
             )
         except (AssertionError, ValueError) as err:
@@ -681,8 +781,9 @@ def run(request: EvalRequest, after_eval: Callable[[EvalOutcome], None] | None =
         finish = getattr(getattr(experiment_logger, "run", experiment_logger), "finish", None)
         if finish is not None:
             finish()
-    outcome = EvalOutcome(results=results, results_file=results_file, samples_files=samples_files,
-                          skipped=prepared.skipped)
+    outcome = EvalOutcome(
+        results=results, results_file=results_file, samples_files=samples_files, skipped=prepared.skipped
+    )
     # --- judge hook -------------------------------------------------------------------------------------
     # A judge step (open-QA verdicts from the samples files) plugs in here through `after_eval`, so that
     # `nativeval eval --judge ...` runs it right after lm-eval wrote its files.
@@ -697,8 +798,13 @@ def _load_error(err: OSError, model_args: str, names: list[str]) -> Exception:
 
     pretrained = simple_parse_args_string(model_args).get("pretrained")
     if hub_unreachable(err) and pretrained and hub_id_of(str(pretrained)):
-        return InputError(not_in_cache(f"--model-args pretrained={pretrained}", str(pretrained),
-                                       "the Hugging Face Hub cannot be reached"))
+        return InputError(
+            not_in_cache(
+                f"--model-args pretrained={pretrained}",
+                str(pretrained),
+                "the Hugging Face Hub cannot be reached",
+            )
+        )
     if not isinstance(err, (ConnectionError, FileNotFoundError)):
         return err
     if set(names) <= set(catalogue().known_names()):
@@ -751,15 +857,29 @@ def benchmark_summary(results: dict[str, Any], cat: Catalogue | None = None) -> 
         metric, value = _headline(task, scores)
         n = _sample_count(name, task, results)
         shown = f"{value:.4f}" if isinstance(value, float) else "-" if value is None else str(value)
-        rows.append((task.benchmark.origin_group, task.benchmark.title, task.language, provenance_text(task),
-                     name, metric or "-", shown, "-" if n is None else str(n)))
+        rows.append(
+            (
+                task.benchmark.origin_group,
+                task.benchmark.title,
+                task.language,
+                provenance_text(task),
+                name,
+                metric or "-",
+                shown,
+                "-" if n is None else str(n),
+            )
+        )
     if not rows:
         return ""
     rows.sort(key=lambda r: (r[0] != "native", r[1], r[2]))
     header = ("origin", "benchmark", "lang", "provenance", "task", "metric", "value", "n")
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    out = ["nativeval summary (per benchmark, by test-set origin):", line(header), line(["-" * w for w in widths])]
+    out = [
+        "nativeval summary (per benchmark, by test-set origin):",
+        line(header),
+        line(["-" * w for w in widths]),
+    ]
     for origin in ("native", "translated"):
         out += [line(r) for r in rows if r[0] == origin]
     return "\n".join(out)

@@ -56,11 +56,19 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
     ``revision``) and ``dataset_kwargs`` as keywords, so everything but ``provenance`` is ignored.
     """
     if not provenance or "dataset" not in provenance:
-        raise DatasetUnavailable("task has no metadata.provenance.dataset: regenerate it with "
-                                 "`python -m nativeval.harness_ext.catalogue --write`")
+        raise DatasetUnavailable(
+            "task has no metadata.provenance.dataset: regenerate it with "
+            "`python -m nativeval.harness_ext.catalogue --write`"
+        )
     source = provenance["dataset"]
-    return data_layer.load_dataset(source["id"], source.get("config"), source["splits"], source.get("revision"),
-                                   source.get("loading_script"), source.get("parquet_export"))
+    return data_layer.load_dataset(
+        source["id"],
+        source.get("config"),
+        source["splits"],
+        source.get("revision"),
+        source.get("loading_script"),
+        source.get("parquet_export"),
+    )
 
 
 def keep_id_prefix(dataset: datasets.Dataset, prefix: str) -> datasets.Dataset:
@@ -71,8 +79,13 @@ def tydiqa_docs(dataset: datasets.Dataset, id_prefix: str) -> datasets.Dataset:
     """Rows of one language (by id prefix), answers flattened to their texts, as lm-eval's tydiqa does."""
 
     def flatten(doc: dict[str, Any]) -> dict[str, Any]:
-        return {"id": doc["id"], "title": doc["title"], "context": doc["context"],
-                "question": doc["question"], "answers": doc["answers"]["text"]}
+        return {
+            "id": doc["id"],
+            "title": doc["title"],
+            "context": doc["context"],
+            "question": doc["question"],
+            "answers": doc["answers"]["text"],
+        }
 
     with no_dataset_bars():
         return keep_id_prefix(dataset, id_prefix).map(flatten)
@@ -90,7 +103,7 @@ def per_language(module_name: str, attribute: str, factories: Mapping[str, Calla
     """
     for prefix, factory in factories.items():
         if attribute.startswith(prefix + "_"):
-            return factory(check_language(attribute[len(prefix) + 1:]))
+            return factory(check_language(attribute[len(prefix) + 1 :]))
     raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
 
 

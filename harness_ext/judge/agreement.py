@@ -40,8 +40,9 @@ def quadratic_kappa(r: Resampler, x: np.ndarray, y: np.ndarray, mask: np.ndarray
     return 1 - _divide(observed, expected)
 
 
-def exact_and_within_one(r: Resampler, x: np.ndarray, y: np.ndarray,
-                         mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def exact_and_within_one(
+    r: Resampler, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Shares of units where two raters agree exactly, and within one point (repeat means rounded first)."""
     m = _mask(r, mask)
     gap = np.abs(np.round(np.where(m > 0, x, 0.0)) - np.round(np.where(m > 0, y, 0.0)))
@@ -117,11 +118,12 @@ def group_sums(r: Resampler, groups: np.ndarray, n_groups: int, *values: np.ndar
     onehot = np.zeros((r.n, n_groups))
     onehot[np.arange(r.n), groups] = 1.0
     sums = r.sums(onehot, *[onehot * v[:, None] for v in values])
-    return [sums[:, k * n_groups:(k + 1) * n_groups] for k in range(1 + len(values))]
+    return [sums[:, k * n_groups : (k + 1) * n_groups] for k in range(1 + len(values))]
 
 
-def group_means(r: Resampler, values: np.ndarray, groups: np.ndarray, n_groups: int,
-                mask: np.ndarray | None = None) -> np.ndarray:
+def group_means(
+    r: Resampler, values: np.ndarray, groups: np.ndarray, n_groups: int, mask: np.ndarray | None = None
+) -> np.ndarray:
     """``(rows, n_groups)`` weighted means of ``values`` within each group code (units where ``mask``)."""
     m = _mask(r, mask)
     onehot = np.zeros((r.n, n_groups))

@@ -37,7 +37,9 @@ class PromptTemplate:
     user: str
     verdict_pattern: str
     scale: tuple[int, int] = (1, 5)
-    cache_name: str = ""  # the name its verdicts are cached under, when that is not ``version`` (a renamed prompt)
+    cache_name: str = (
+        ""  # the name its verdicts are cached under, when that is not ``version`` (a renamed prompt)
+    )
 
     @property
     def cache_id(self) -> str:
@@ -84,17 +86,28 @@ class JudgeConfig:
             return key
         if self.api_key_optional:
             return "EMPTY"
-        raise InputError(f"judge {self.name}: set the environment variable {self.api_key_env} to its API key "
-                         f"(or use --dry-run to see the calls and cost without one)")
+        raise InputError(
+            f"judge {self.name}: set the environment variable {self.api_key_env} to its API key "
+            f"(or use --dry-run to see the calls and cost without one)"
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """Transport retries for this judge; the per-attempt limit leaves the client's own timeout room to fire."""
-        return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay_s, timeout=self.timeout_s + 5)
+        return RetryPolicy(
+            max_attempts=self.max_attempts, base_delay=self.retry_base_delay_s, timeout=self.timeout_s + 5
+        )
 
     def public(self) -> dict[str, Any]:
         """What results files record about this judge: settings, never the key."""
-        return {"name": self.name, "model": self.model, "base_url": self.base_url, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "api_key_env": self.api_key_env, "config": self.source}
+        return {
+            "name": self.name,
+            "model": self.model,
+            "base_url": self.base_url,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "api_key_env": self.api_key_env,
+            "config": self.source,
+        }
 
 
 def builtin_judges() -> list[str]:
@@ -106,8 +119,10 @@ def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | N
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         path = JUDGES_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
-            raise InputError(f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
-                             "(or pass a path to a judge YAML)")
+            raise InputError(
+                f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
+                "(or pass a path to a judge YAML)"
+            )
     raw = read_yaml(path)
     known = set(JudgeConfig.__dataclass_fields__) - {"source"}
     unknown = sorted(set(raw) - known)
@@ -137,8 +152,12 @@ def _prompt_path(version: str) -> Path | None:
         return path
     for candidate in sorted(PROMPTS_DIR.glob("*.yaml")):
         if version in (read_yaml(candidate).get("aliases") or []):
-            _log.warning("judge prompt %r is now named %r (MT-Bench's template, not the study's; the study's "
-                         "Fig. 7 prompt is single_v2, the default)", version, candidate.stem)
+            _log.warning(
+                "judge prompt %r is now named %r (MT-Bench's template, not the study's; the study's "
+                "Fig. 7 prompt is single_v2, the default)",
+                version,
+                candidate.stem,
+            )
             return candidate
     return None
 
@@ -151,9 +170,15 @@ def load_prompt(version: str) -> PromptTemplate:
     raw = read_yaml(path)
     try:
         scale = tuple(raw.get("scale") or (1, 5))
-        return PromptTemplate(version=str(raw["version"]), kind=raw["kind"], system=raw.get("system"),
-                              user=raw["user"], verdict_pattern=raw["verdict_pattern"],
-                              scale=(int(scale[0]), int(scale[1])), cache_name=str(raw.get("cache_name") or ""))
+        return PromptTemplate(
+            version=str(raw["version"]),
+            kind=raw["kind"],
+            system=raw.get("system"),
+            user=raw["user"],
+            verdict_pattern=raw["verdict_pattern"],
+            scale=(int(scale[0]), int(scale[1])),
+            cache_name=str(raw.get("cache_name") or ""),
+        )
     except KeyError as err:
         raise InputError(f"{path}: missing prompt field {err.args[0]!r}") from None
 

@@ -207,21 +207,33 @@ def _agreement(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, top: int
         both = rated[a] & rated[b]
         n = int(both.sum())
         exact, within = exact_and_within_one(r, ratings[a], ratings[b], both)
-        pairs.append(PairAgreement(
-            s.judges[judges[a]], s.judges[judges[b]], n,
-            kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n, r, both),
-            exact=_est(exact, n, r, both), within_one=_est(within, n, r, both),
-            system_spearman=_est(system_spearman(a, b), int(models.size), r)))
+        pairs.append(
+            PairAgreement(
+                s.judges[judges[a]],
+                s.judges[judges[b]],
+                n,
+                kappa=_est(quadratic_kappa(r, ratings[a], ratings[b], both), n, r, both),
+                exact=_est(exact, n, r, both),
+                within_one=_est(within, n, r, both),
+                system_spearman=_est(system_spearman(a, b), int(models.size), r),
+            )
+        )
     alpha = None
     if judges.size >= 3:
         pairable = rated.sum(axis=0) >= 2
         alpha = _est(krippendorff_alpha_interval(r, ratings), int(pairable.sum()), r, pairable)
-    return Agreement([s.judges[j] for j in judges], int(items.size), alpha, pairs,
-                     _disagreements(s, ratings, row_of, judges, top))
+    return Agreement(
+        [s.judges[j] for j in judges],
+        int(items.size),
+        alpha,
+        pairs,
+        _disagreements(s, ratings, row_of, judges, top),
+    )
 
 
-def _disagreements(s: SingleJudgments, ratings: np.ndarray, row_of: np.ndarray, judges: np.ndarray,
-                   top: int) -> list[Disagreement]:
+def _disagreements(
+    s: SingleJudgments, ratings: np.ndarray, row_of: np.ndarray, judges: np.ndarray, top: int
+) -> list[Disagreement]:
     rated = np.isfinite(ratings)
     pairable = rated.sum(axis=0) >= 2
     high = np.where(rated, ratings, -np.inf).argmax(axis=0)
@@ -233,11 +245,22 @@ def _disagreements(s: SingleJudgments, ratings: np.ndarray, row_of: np.ndarray, 
     for c in order:
         hi, lo = row_of[high[c], c], row_of[low[c], c]
         task, doc_id = s.docs[s.doc[hi]]
-        found.append(Disagreement(
-            model=s.models[s.model[hi]], task=task, doc_id=doc_id, question=s.question[hi], response=s.response[hi],
-            gap=float(gap[c]), high_judge=s.judges[judges[high[c]]], high_rating=float(s.rating[hi]),
-            high_explanation=s.explanation[hi], low_judge=s.judges[judges[low[c]]], low_rating=float(s.rating[lo]),
-            low_explanation=s.explanation[lo]))
+        found.append(
+            Disagreement(
+                model=s.models[s.model[hi]],
+                task=task,
+                doc_id=doc_id,
+                question=s.question[hi],
+                response=s.response[hi],
+                gap=float(gap[c]),
+                high_judge=s.judges[judges[high[c]]],
+                high_rating=float(s.rating[hi]),
+                high_explanation=s.explanation[hi],
+                low_judge=s.judges[judges[low[c]]],
+                low_rating=float(s.rating[lo]),
+                low_explanation=s.explanation[lo],
+            )
+        )
     return found
 
 
@@ -277,7 +300,9 @@ def _split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[0], values[1:]
 
 
-def _length_bias(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int, unit: str) -> LengthBias | None:
+def _length_bias(
+    s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int, unit: str
+) -> LengthBias | None:
     """AlpacaEval-style length control for ratings.
 
     rating - (question's mean rating) = model term + slope * z, z = (length - question's mean length) / SD;
@@ -312,18 +337,34 @@ def _length_bias(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge:
     names = [s.models[m] for m in models]
     raw_est = bootstrap_estimates(*_split(raw), 0, r.n_clusters)
     lc_est = bootstrap_estimates(*_split(controlled), 0, r.n_clusters)
-    per_model = [ModelRating(names[k], int(n_per_model[k]), float(mean_length[k]),
-                             replace(raw_est[k], n_items=int(n_per_model[k])),
-                             replace(lc_est[k], n_items=int(n_per_model[k])))
-                 for k in range(models.size)]
+    per_model = [
+        ModelRating(
+            names[k],
+            int(n_per_model[k]),
+            float(mean_length[k]),
+            replace(raw_est[k], n_items=int(n_per_model[k])),
+            replace(lc_est[k], n_items=int(n_per_model[k])),
+        )
+        for k in range(models.size)
+    ]
     slope_est = _est(slope, int(mine.size), r)
     # without a length effect the two rankings differ by noise alone: nothing to flag
     changes = _ranking_changes(names, raw, controlled) if slope_est.excludes(0.0) else []
-    return LengthBias(s.judges[judge], unit, int(mine.size), _est(spearman(r, y, length), int(mine.size), r),
-                      slope_est, per_model, bool(changes), changes)
+    return LengthBias(
+        s.judges[judge],
+        unit,
+        int(mine.size),
+        _est(spearman(r, y, length), int(mine.size), r),
+        slope_est,
+        per_model,
+        bool(changes),
+        changes,
+    )
 
 
-def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> LanguageCheck | None:
+def _language_check(
+    s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int
+) -> LanguageCheck | None:
     mine_local = np.flatnonzero(s.judge[rows] == judge)
     if mine_local.size == 0:
         return None
@@ -339,25 +380,44 @@ def _language_check(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, jud
         rows_m = mine[s.model[mine] == m]
         known_m = rows_m[np.isfinite(s.rating[rows_m]) & (s.off_language[rows_m] >= 0)]
         flags = s.off_language[known_m] == 1
-        models.append(ModelLanguage(
-            s.models[m], int(rows_m.size), float((s.off_language[rows_m] == 1).mean()),
-            float(s.rating[known_m][~flags].mean()) if (~flags).any() else None,
-            float(s.rating[known_m][flags].mean()) if flags.any() else None))
-    return LanguageCheck(s.judges[judge], int(off.sum()), int((1 - off).sum()), difference,
-                         difference.excludes(0.0) and difference.value > 0, models)
+        models.append(
+            ModelLanguage(
+                s.models[m],
+                int(rows_m.size),
+                float((s.off_language[rows_m] == 1).mean()),
+                float(s.rating[known_m][~flags].mean()) if (~flags).any() else None,
+                float(s.rating[known_m][flags].mean()) if flags.any() else None,
+            )
+        )
+    return LanguageCheck(
+        s.judges[judge],
+        int(off.sum()),
+        int((1 - off).sum()),
+        difference,
+        difference.excludes(0.0) and difference.value > 0,
+        models,
+    )
 
 
-def _self_consistency(s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int) -> SelfConsistency | None:
+def _self_consistency(
+    s: SingleJudgments, rows: np.ndarray, by_doc: Resampler, judge: int
+) -> SelfConsistency | None:
     local = np.flatnonzero((s.judge[rows] == judge) & np.isfinite(s.repeat_sd[rows]))
     if local.size == 0:
         return None
     mine, r = rows[local], by_doc.restrict(local)
-    return SelfConsistency(s.judges[judge], int(s.repeats[mine].max()), int(mine.size),
-                           _est(weighted_mean(r, s.repeat_sd[mine]), int(mine.size), r),
-                           _est(weighted_mean(r, s.repeat_identical[mine]), int(mine.size), r))
+    return SelfConsistency(
+        s.judges[judge],
+        int(s.repeats[mine].max()),
+        int(mine.size),
+        _est(weighted_mean(r, s.repeat_sd[mine]), int(mine.size), r),
+        _est(weighted_mean(r, s.repeat_identical[mine]), int(mine.size), r),
+    )
 
 
-def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.random.Generator) -> list[PositionBias]:
+def _position_bias(
+    p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.random.Generator
+) -> list[PositionBias]:
     found = []
     for judge in np.unique(p.judge[rows]):
         mine = rows[p.judge[rows] == judge]
@@ -368,14 +428,22 @@ def _position_bias(p: PairJudgments, rows: np.ndarray, resamples: int, rng: np.r
         with np.errstate(invalid="ignore", divide="ignore"):
             first = np.where(sums[:, 1] > 0, sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], 1), np.nan)
         share = _est(first, int(p.decisive[mine].sum()), r, p.decisive[mine] > 0)
-        found.append(PositionBias(p.judges[judge], sorted({p.comparisons[c] for c in p.comparison[mine]}),
-                                  int(mine.size), _est(consistency, int(valid.sum()), r, valid), share,
-                                  share.excludes(0.5)))
+        found.append(
+            PositionBias(
+                p.judges[judge],
+                sorted({p.comparisons[c] for c in p.comparison[mine]}),
+                int(mine.size),
+                _est(consistency, int(valid.sum()), r, valid),
+                share,
+                share.excludes(0.5),
+            )
+        )
     return found
 
 
-def judge_report(outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                 top: int = TOP_DISAGREEMENTS) -> JudgeReport:
+def judge_report(
+    outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0, top: int = TOP_DISAGREEMENTS
+) -> JudgeReport:
     """All diagnostics for every stratum found in ``outputs``."""
     rng = np.random.default_rng(seed)
     strata: dict[tuple[str, str], Stratum] = {}
@@ -387,7 +455,9 @@ def judge_report(outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, s
             docs, doc_local = _compact(s.doc[rows])
             by_doc = Resampler.bootstrap(doc_local, docs.size, resamples, rng)
             unit = language(lang).length_unit
-            stratum = Stratum(lang, test_set, int(np.unique(s.item[rows]).size), _agreement(s, rows, by_doc, top))
+            stratum = Stratum(
+                lang, test_set, int(np.unique(s.item[rows]).size), _agreement(s, rows, by_doc, top)
+            )
             for judge in np.unique(s.judge[rows]):
                 length = _length_bias(s, rows, by_doc, judge, unit)
                 check = _language_check(s, rows, by_doc, judge)
@@ -403,5 +473,6 @@ def judge_report(outputs: JudgeOutputs, *, resamples: int = DEFAULT_RESAMPLES, s
             rows = np.flatnonzero(np.isin(p.task, tasks_here))
             stratum = strata.setdefault(key, Stratum(key[0], key[1], 0, None))
             stratum.position.extend(_position_bias(p, rows, resamples, rng))
-    return JudgeReport(outputs.judges, [strata[k] for k in sorted(strata)], resamples, seed, CONFIDENCE,
-                       outputs.sources)
+    return JudgeReport(
+        outputs.judges, [strata[k] for k in sorted(strata)], resamples, seed, CONFIDENCE, outputs.sources
+    )

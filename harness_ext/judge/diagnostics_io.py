@@ -37,7 +37,9 @@ def task_info(task: str, config: dict[str, Any] | None = None) -> TaskInfo:
     provenance = provenance_of(config)
     code = task_language(task, config)
     if not code:
-        raise InputError(f"task {task}: no language in its provenance or name; judge-report reports per language")
+        raise InputError(
+            f"task {task}: no language in its provenance or name; judge-report reports per language"
+        )
     origin = provenance.get("origin") or (NATIVE if task.startswith("native_") else TRANSLATED)
     return TaskInfo(task, code, NATIVE if origin == NATIVE else TRANSLATED)
 
@@ -159,11 +161,33 @@ def _repeat_stats(ratings: Any) -> tuple[float, float, int]:
 
 class _SingleBuilder:
     def __init__(self) -> None:
-        self.judges, self.models, self.tasks, self.docs, self.items = Codes(), Codes(), Codes(), Codes(), Codes()
+        self.judges, self.models, self.tasks, self.docs, self.items = (
+            Codes(),
+            Codes(),
+            Codes(),
+            Codes(),
+            Codes(),
+        )
         self.task_infos: dict[str, TaskInfo] = {}
-        self.columns: dict[str, list] = {k: [] for k in (
-            "judge", "model", "task", "doc", "item", "rating", "length", "off_language", "repeat_sd",
-            "repeat_identical", "repeats", "question", "response", "explanation")}
+        self.columns: dict[str, list] = {
+            k: []
+            for k in (
+                "judge",
+                "model",
+                "task",
+                "doc",
+                "item",
+                "rating",
+                "length",
+                "off_language",
+                "repeat_sd",
+                "repeat_identical",
+                "repeats",
+                "question",
+                "response",
+                "explanation",
+            )
+        }
 
     def add(self, rows: Iterable[dict[str, Any]], model: str, info: TaskInfo, judge: str, where: str) -> None:
         self.task_infos.setdefault(info.task, info)
@@ -172,8 +196,10 @@ class _SingleBuilder:
         c = self.columns
         for lineno, row in enumerate(rows, start=1):
             if "doc_id" not in row or not isinstance(row.get("response"), str):
-                raise InputError(f"{where}:{lineno}: not a judgments row (needs doc_id and response); "
-                                 "point judge-report at directories written by `nativeval judge`")
+                raise InputError(
+                    f"{where}:{lineno}: not a judgments row (needs doc_id and response); "
+                    "point judge-report at directories written by `nativeval judge`"
+                )
             doc_id = str(row["doc_id"])
             sd, identical, repeats = _repeat_stats(row.get("ratings"))
             c["judge"].append(j)
@@ -195,25 +221,41 @@ class _SingleBuilder:
         if not self.columns["judge"]:
             return None
         c = self.columns
-        arrays = {k: np.asarray(c[k], dtype=np.int64) for k in ("judge", "model", "task", "doc", "item", "repeats")}
-        arrays.update({k: np.asarray(c[k], dtype=np.float64) for k in ("rating", "length", "repeat_sd", "repeat_identical")})
+        arrays = {
+            k: np.asarray(c[k], dtype=np.int64) for k in ("judge", "model", "task", "doc", "item", "repeats")
+        }
+        arrays.update(
+            {
+                k: np.asarray(c[k], dtype=np.float64)
+                for k in ("rating", "length", "repeat_sd", "repeat_identical")
+            }
+        )
         keys = arrays["judge"] * len(self.items.index) + arrays["item"]
         _, first, counts = np.unique(keys, return_index=True, return_counts=True)
         if (counts > 1).any():
             row = first[np.argmax(counts > 1)]
             model, task, doc_id = self.items.labels[arrays["item"][row]]
-            raise InputError(f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} on {task} doc {doc_id} "
-                             "twice (two run directories with one model name?); give each run a distinct "
-                             "`nativeval eval --label`, or report them separately")
+            raise InputError(
+                f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} on {task} doc {doc_id} "
+                "twice (two run directories with one model name?); give each run a distinct "
+                "`nativeval eval --label`, or report them separately"
+            )
         return SingleJudgments(
-            judges=self.judges.labels, models=self.models.labels,
-            tasks=[self.task_infos[t] for t in self.tasks.labels], docs=self.docs.labels,
+            judges=self.judges.labels,
+            models=self.models.labels,
+            tasks=[self.task_infos[t] for t in self.tasks.labels],
+            docs=self.docs.labels,
             off_language=np.asarray(c["off_language"], dtype=np.int8),
-            question=c["question"], response=c["response"], explanation=c["explanation"], **arrays)
+            question=c["question"],
+            response=c["response"],
+            explanation=c["explanation"],
+            **arrays,
+        )
 
 
-def single_judgments(rows_by_source: Iterable[tuple[str, TaskInfo, str, Iterable[dict[str, Any]], str]]
-                     ) -> SingleJudgments | None:
+def single_judgments(
+    rows_by_source: Iterable[tuple[str, TaskInfo, str, Iterable[dict[str, Any]], str]],
+) -> SingleJudgments | None:
     """Columns from (model, task info, judge, rows, where) groups: the loader's path, and the benchmark's."""
     builder = _SingleBuilder()
     for model, info, judge, rows, where in rows_by_source:
@@ -232,8 +274,10 @@ def _newest_judgments(folder: Path) -> dict[tuple[str, str], tuple[Path, list[di
             continue
         for lineno, row in enumerate(rows, start=1):
             if not isinstance(row, dict):
-                raise InputError(f"{path}:{lineno}: not a judgments row (a {type(row).__name__}, not an object); "
-                                 "point judge-report at directories written by `nativeval judge`")
+                raise InputError(
+                    f"{path}:{lineno}: not a judgments row (a {type(row).__name__}, not an object); "
+                    "point judge-report at directories written by `nativeval judge`"
+                )
         key = (str(rows[0].get("task", "")), str(rows[0].get("judge", "")))
         found.setdefault(key, (path, rows))  # reverse name order: the newest date first
     return found
@@ -253,7 +297,9 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
     folders = _folders(paths)
     single_groups: list[tuple[RunName, TaskInfo, str, list[dict[str, Any]], str]] = []
     judges: dict[str, JudgeInfo] = {}
-    pair_columns: dict[str, list] = {k: [] for k in ("judge", "task", "comparison", "first", "decisive", "consistent")}
+    pair_columns: dict[str, list] = {
+        k: [] for k in ("judge", "task", "comparison", "first", "decisive", "consistent")
+    }
     pair_judges, pair_tasks, comparisons = Codes(), Codes(), Codes()
     pair_infos: dict[str, TaskInfo] = {}
     sources: list[str] = []
@@ -266,22 +312,28 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
             if not isinstance(doc, dict) or not isinstance(doc.get("judge"), dict):
                 raise InputError(f"{path}: not a `nativeval judge` results file (no judge section)")
             if not isinstance(doc.get("configs") or {}, dict):
-                raise InputError(f"{path}: `configs` is not an object; rerun `nativeval judge` to rewrite the file")
+                raise InputError(
+                    f"{path}: `configs` is not an object; rerun `nativeval judge` to rewrite the file"
+                )
             configs.update(doc.get("configs") or {})
             model = run_name(doc, folder)  # the one rule that names a model (the leaderboard's rows too)
             meta = doc["judge"]
             name = str(meta.get("name", "?"))
             info = judges.setdefault(name, JudgeInfo(name, str(meta.get("model", "?"))))
             snapshots = meta.get("model_snapshots")
-            info.snapshots = sorted(set(info.snapshots) | {str(s) for s in snapshots or []
-                                                           if isinstance(snapshots, list)})
+            info.snapshots = sorted(
+                set(info.snapshots) | {str(s) for s in snapshots or [] if isinstance(snapshots, list)}
+            )
             repeats = meta.get("repeats")
-            info.repeats = max(info.repeats, repeats if isinstance(repeats, int) and not isinstance(repeats, bool)
-                               else 1)
+            info.repeats = max(
+                info.repeats, repeats if isinstance(repeats, int) and not isinstance(repeats, bool) else 1
+            )
             _add_prompt(info, meta)
         for (task, judge), (path, rows) in sorted(_newest_judgments(folder).items()):
             if not task or not judge:
-                raise InputError(f"{path}: judgments rows name no task or judge; rerun `nativeval judge` to rewrite them")
+                raise InputError(
+                    f"{path}: judgments rows name no task or judge; rerun `nativeval judge` to rewrite them"
+                )
             single_groups.append((model, task_info(task, configs.get(task)), judge, rows, str(path)))
             raw_models.append(model)
             sources.append(str(path))
@@ -302,24 +354,38 @@ def load_judge_outputs(paths: Sequence[str | Path], labels: dict[str, str] | Non
                 j, t = pair_judges(name), pair_tasks(task)
                 for row in iter_jsonl(rows_path):
                     first, decisive, consistent = _first_slot(row)
-                    for key, value in zip(pair_columns, (j, t, comparison, first, decisive, consistent), strict=True):
+                    for key, value in zip(
+                        pair_columns, (j, t, comparison, first, decisive, consistent), strict=True
+                    ):
                         pair_columns[key].append(value)
                 sources.append(str(rows_path))
     if not single_groups and not pair_columns["judge"]:
         where = ", ".join(str(p) for p in paths)
-        raise InputError(f"no judge outputs (results_judge_*.json with judgments_*.jsonl) under {where}; "
-                         "run `nativeval judge` first")
+        raise InputError(
+            f"no judge outputs (results_judge_*.json with judgments_*.jsonl) under {where}; "
+            "run `nativeval judge` first"
+        )
     short = dict(zip(map(id, raw_models), (k.label for k in label_keys(raw_models)), strict=True))
-    single = single_judgments((short[id(m)], info, judge, rows, where) for m, info, judge, rows, where in single_groups)
+    single = single_judgments(
+        (short[id(m)], info, judge, rows, where) for m, info, judge, rows, where in single_groups
+    )
     pairwise = None
     if pair_columns["judge"]:
         pairwise = PairJudgments(
-            judges=pair_judges.labels, tasks=[pair_infos[t] for t in pair_tasks.labels], comparisons=comparisons.labels,
-            judge=np.asarray(pair_columns["judge"]), task=np.asarray(pair_columns["task"]),
-            comparison=np.asarray(pair_columns["comparison"]), first_slot_wins=np.asarray(pair_columns["first"], float),
-            decisive=np.asarray(pair_columns["decisive"], float), consistent=np.asarray(pair_columns["consistent"], float))
+            judges=pair_judges.labels,
+            tasks=[pair_infos[t] for t in pair_tasks.labels],
+            comparisons=comparisons.labels,
+            judge=np.asarray(pair_columns["judge"]),
+            task=np.asarray(pair_columns["task"]),
+            comparison=np.asarray(pair_columns["comparison"]),
+            first_slot_wins=np.asarray(pair_columns["first"], float),
+            decisive=np.asarray(pair_columns["decisive"], float),
+            consistent=np.asarray(pair_columns["consistent"], float),
+        )
     for name, text in (labels or {}).items():
         if name not in judges:
-            raise InputError(f"--judge-label {name}=...: no judge {name!r} in these outputs ({', '.join(sorted(judges))})")
+            raise InputError(
+                f"--judge-label {name}=...: no judge {name!r} in these outputs ({', '.join(sorted(judges))})"
+            )
         judges[name].label = text
     return JudgeOutputs(single, pairwise, [judges[n] for n in sorted(judges)], sources)

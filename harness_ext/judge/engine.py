@@ -90,7 +90,9 @@ class Call:
     key: str
 
 
-def single_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> str:
+def single_key(
+    judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0
+) -> str:
     """Repeat 0 is the plain call (so caches from before ``--repeats`` stay valid); each later repeat has its own key."""
     extra = ("repeat", repeat) if repeat else ()
     return cache_key("single", judge.model, prompt.cache_id, prompt.sha256, question, response, *extra)
@@ -100,24 +102,40 @@ def pairwise_key(judge: JudgeConfig, prompt: PromptTemplate, question: str, firs
     return cache_key("pairwise", judge.model, prompt.cache_id, prompt.sha256, question, first, second)
 
 
-def single_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0) -> Call:
+def single_call(
+    judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0
+) -> Call:
     messages = prompt.render(instruction=question, response=response, question=question, answer=response)
-    return Call(judge, prompt, messages, quoted=[response, messages[-1]["content"], *_template_quotes(prompt)],
-                key=single_key(judge, prompt, question, response, repeat))
+    return Call(
+        judge,
+        prompt,
+        messages,
+        quoted=[response, messages[-1]["content"], *_template_quotes(prompt)],
+        key=single_key(judge, prompt, question, response, repeat),
+    )
 
 
 def pairwise_call(judge: JudgeConfig, prompt: PromptTemplate, question: str, first: str, second: str) -> Call:
     messages = prompt.render(question=question, answer_a=first, answer_b=second)
-    return Call(judge, prompt, messages, quoted=[first, second, messages[-1]["content"], *_template_quotes(prompt)],
-                key=pairwise_key(judge, prompt, question, first, second))
+    return Call(
+        judge,
+        prompt,
+        messages,
+        quoted=[first, second, messages[-1]["content"], *_template_quotes(prompt)],
+        key=pairwise_key(judge, prompt, question, first, second),
+    )
 
 
 @cache
 def _template_quotes(prompt: PromptTemplate) -> tuple[str, ...]:
     """The prompt's own instruction text (with its example verdict), which a judge may quote back."""
     texts = [prompt.system or ""] + [line for line in prompt.user.splitlines() if "{" not in line]
-    examples = [m.group(0) for m in re.finditer(r'(["\'])[^"\'\n]*' + prompt.verdict_pattern + r'[^"\'\n]*\1',
-                                                prompt.user + (prompt.system or ""))]
+    examples = [
+        m.group(0)
+        for m in re.finditer(
+            r'(["\'])[^"\'\n]*' + prompt.verdict_pattern + r'[^"\'\n]*\1', prompt.user + (prompt.system or "")
+        )
+    ]
     return tuple(t for t in texts + examples if t.strip())
 
 
@@ -138,8 +156,11 @@ def worst_case_input_tokens(messages: list[dict[str, str]]) -> int:
 
 def worst_case_cost(ledger: CostLedger, call: Call) -> float:
     """What the ledger reserves before ``call`` is sent: the whole prompt in bytes plus ``max_tokens`` out."""
-    return ledger.price(call.judge.model, input_tokens=worst_case_input_tokens(call.messages),
-                        output_tokens=call.judge.max_tokens)
+    return ledger.price(
+        call.judge.model,
+        input_tokens=worst_case_input_tokens(call.messages),
+        output_tokens=call.judge.max_tokens,
+    )
 
 
 def parse_verdict(call: Call, text: str) -> int | str | None:
@@ -168,7 +189,9 @@ def _make_client(judge: JudgeConfig, api_key: str):
         kwargs["http_client"] = DefaultAioHttpClient(timeout=judge.timeout_s)
     except Exception:  # aiohttp extra missing (or an older openai): the default httpx transport
         pass
-    return AsyncOpenAI(base_url=judge.base_url, api_key=api_key, max_retries=0, timeout=judge.timeout_s, **kwargs)
+    return AsyncOpenAI(
+        base_url=judge.base_url, api_key=api_key, max_retries=0, timeout=judge.timeout_s, **kwargs
+    )
 
 
 def _distinct(calls: Sequence[Call]) -> list[Call]:
@@ -219,11 +242,20 @@ class JudgeEngine:
         try:
             pending, first = todo, True
             while pending:  # later rounds: items another process was judging when this one reached them
-                results = await run_bounded(pending, self._judge, concurrency=self.concurrency,
-                                            progress="judging" if self.progress and first else None)
-                verdicts.update({c.key: v for c, v in zip(pending, results, strict=True) if isinstance(v, dict)})
+                results = await run_bounded(
+                    pending,
+                    self._judge,
+                    concurrency=self.concurrency,
+                    progress="judging" if self.progress and first else None,
+                )
+                verdicts.update(
+                    {c.key: v for c, v in zip(pending, results, strict=True) if isinstance(v, dict)}
+                )
                 not_made += sum(v is None for v in results)
-                pending, first = [c for c, v in zip(pending, results, strict=True) if v is CLAIMED_ELSEWHERE], False
+                pending, first = (
+                    [c for c, v in zip(pending, results, strict=True) if v is CLAIMED_ELSEWHERE],
+                    False,
+                )
                 if pending and self._budget_error is not None:
                     not_made += len(pending)
                     break
@@ -235,7 +267,9 @@ class JudgeEngine:
             await self._close_clients()
         if self._budget_error is not None:
             self.stats.skipped_budget = not_made
-            stop = BudgetExceeded(f"{self.ledger.cap_message()} ({self.stats.skipped_budget} judgment(s) not made)")
+            stop = BudgetExceeded(
+                f"{self.ledger.cap_message()} ({self.stats.skipped_budget} judgment(s) not made)"
+            )
             stop.verdicts = verdicts  # what was judged before the cap, for a results file marked partial
             raise stop
         return verdicts
@@ -259,8 +293,12 @@ class JudgeEngine:
         return client
 
     async def _request(self, call: Call) -> dict[str, Any]:
-        body = {"model": call.judge.model, "messages": call.messages, "temperature": call.judge.temperature,
-                "max_tokens": call.judge.max_tokens}
+        body = {
+            "model": call.judge.model,
+            "messages": call.messages,
+            "temperature": call.judge.temperature,
+            "max_tokens": call.judge.max_tokens,
+        }
         self.stats.requests += 1
         data = await self._client(call.judge).post("/chat/completions", cast_to=object, body=body)
         choices = data.get("choices") if isinstance(data, dict) else None
@@ -301,9 +339,12 @@ class JudgeEngine:
                 self._budget_error = err
                 return None
             try:
-                data = await call_with_retries(lambda: self._request(call), call.judge.retry_policy(),
-                                               describe=f"judge {call.judge.name} at {call.judge.base_url}",
-                                               on_retry=self._on_retry)
+                data = await call_with_retries(
+                    lambda: self._request(call),
+                    call.judge.retry_policy(),
+                    describe=f"judge {call.judge.name} at {call.judge.base_url}",
+                    on_retry=self._on_retry,
+                )
             except BaseException:
                 self.ledger.release(worst)
                 raise
@@ -311,7 +352,9 @@ class JudgeEngine:
             usage = data.get("usage") or {}
             prompt_tokens = int(usage.get("prompt_tokens") or estimated_input_tokens(call.messages))
             completion_tokens = int(usage.get("completion_tokens") or estimate_tokens(text))
-            self.ledger.settle(worst, call.judge.model, input_tokens=prompt_tokens, output_tokens=completion_tokens)
+            self.ledger.settle(
+                worst, call.judge.model, input_tokens=prompt_tokens, output_tokens=completion_tokens
+            )
             usage_total["prompt_tokens"] += prompt_tokens
             usage_total["completion_tokens"] += completion_tokens
             attempts += 1
@@ -319,9 +362,17 @@ class JudgeEngine:
             if verdict is not None:
                 break
             self.stats.invalid_retries += 1
-        result = {"verdict": verdict, "valid": verdict is not None, "text": text, "attempts": attempts,
-                  "model": data.get("model"), "system_fingerprint": data.get("system_fingerprint"),
-                  "usage": usage_total, "judge": call.judge.name, "prompt_version": call.prompt.version}
+        result = {
+            "verdict": verdict,
+            "valid": verdict is not None,
+            "text": text,
+            "attempts": attempts,
+            "model": data.get("model"),
+            "system_fingerprint": data.get("system_fingerprint"),
+            "usage": usage_total,
+            "judge": call.judge.name,
+            "prompt_version": call.prompt.version,
+        }
         self.cache.put(call.key, result)
         return result
 
@@ -343,7 +394,9 @@ class TaskScore:
 
     @property
     def stderr(self) -> float | None:
-        return statistics.stdev(self.ratings) / math.sqrt(len(self.ratings)) if len(self.ratings) > 1 else None
+        return (
+            statistics.stdev(self.ratings) / math.sqrt(len(self.ratings)) if len(self.ratings) > 1 else None
+        )
 
     @property
     def off_language_rate(self) -> float | None:
@@ -363,14 +416,26 @@ def language_flags(samples: TaskSamples) -> list[bool | None]:
     return flags
 
 
-def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
-               verdicts: dict[str, dict[str, Any]], repeats: int = 1) -> TaskScore:
+def score_task(
+    samples: TaskSamples,
+    judge: JudgeConfig,
+    prompt: PromptTemplate,
+    verdicts: dict[str, dict[str, Any]],
+    repeats: int = 1,
+) -> TaskScore:
     """Per-item rows; with ``repeats`` > 1 an item's rating is the mean of its valid repeats (all in ``ratings``)."""
     flags = language_flags(samples)
-    score = TaskScore(samples.task, ratings=[], invalid=0, off_language=sum(f is True for f in flags),
-                      n_items=len(samples.items))
+    score = TaskScore(
+        samples.task,
+        ratings=[],
+        invalid=0,
+        off_language=sum(f is True for f in flags),
+        n_items=len(samples.items),
+    )
     for item, off in zip(samples.items, flags, strict=True):
-        asked = [verdicts.get(single_key(judge, prompt, item.question, item.response, r)) for r in range(repeats)]
+        asked = [
+            verdicts.get(single_key(judge, prompt, item.question, item.response, r)) for r in range(repeats)
+        ]
         if any(v is None for v in asked):  # not judged: the cost cap stopped the run first
             score.not_judged += 1
             continue
@@ -382,26 +447,51 @@ def score_task(samples: TaskSamples, judge: JudgeConfig, prompt: PromptTemplate,
             score.ratings.append(rating)
         else:
             score.invalid += 1
-        repeat_fields = {"ratings": [v["verdict"] if v["valid"] else None for v in asked]} if repeats > 1 else {}
-        score.rows.append({
-            "task": samples.task, "doc_id": item.doc_id, "doc_hash": item.doc_hash, "question": item.question, "response": item.response,
-            "rating": rating, "valid": bool(valid), **repeat_fields,
-            "explanation": verdict["text"], "attempts": sum(v["attempts"] for v in asked), "off_language": off,
-            "judge": judge.name, "judge_model": judge.model, "model_snapshot": verdict.get("model"),
-            "system_fingerprint": verdict.get("system_fingerprint"), "prompt_version": prompt.version,
-            "usage": verdict.get("usage"),
-        })
+        repeat_fields = (
+            {"ratings": [v["verdict"] if v["valid"] else None for v in asked]} if repeats > 1 else {}
+        )
+        score.rows.append(
+            {
+                "task": samples.task,
+                "doc_id": item.doc_id,
+                "doc_hash": item.doc_hash,
+                "question": item.question,
+                "response": item.response,
+                "rating": rating,
+                "valid": bool(valid),
+                **repeat_fields,
+                "explanation": verdict["text"],
+                "attempts": sum(v["attempts"] for v in asked),
+                "off_language": off,
+                "judge": judge.name,
+                "judge_model": judge.model,
+                "model_snapshot": verdict.get("model"),
+                "system_fingerprint": verdict.get("system_fingerprint"),
+                "prompt_version": prompt.version,
+                "usage": verdict.get("usage"),
+            }
+        )
     return score
 
 
 def _snapshots(scores: Sequence[TaskScore]) -> list[str]:
-    found = {f"{r['model_snapshot']}" + (f"/{r['system_fingerprint']}" if r["system_fingerprint"] else "")
-             for s in scores for r in s.rows if r["model_snapshot"]}
+    found = {
+        f"{r['model_snapshot']}" + (f"/{r['system_fingerprint']}" if r["system_fingerprint"] else "")
+        for s in scores
+        for r in s.rows
+        if r["model_snapshot"]
+    }
     return sorted(found)
 
 
-def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                     ledger: CostLedger | None = None, repeats: int = 1) -> dict[str, Any]:
+def results_document(
+    run: RunOutputs,
+    judge: JudgeConfig,
+    prompt: PromptTemplate,
+    scores: Sequence[TaskScore],
+    ledger: CostLedger | None = None,
+    repeats: int = 1,
+) -> dict[str, Any]:
     """lm-eval's results shape: ``results[task]["rating,<judge>"]`` and friends, configs with provenance."""
     name = judge.name
     results, configs, versions, n_samples, higher = {}, {}, {}, {}, {}
@@ -416,11 +506,19 @@ def results_document(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate
             f"invalid,{name}": score.invalid,
             "off_language_rate,none": score.off_language_rate,
         }
-        configs[score.task] = samples.config or {"task": score.task, "metadata": {"language": samples.language}}
+        configs[score.task] = samples.config or {
+            "task": score.task,
+            "metadata": {"language": samples.language},
+        }
         versions[score.task] = samples.version
         n_samples[score.task] = {"original": score.n_items, "effective": score.n_items - score.not_judged}
-        higher[score.task] = {"rating": True, "sum_rating": True, "n": True, "invalid": False,
-                              "off_language_rate": False}
+        higher[score.task] = {
+            "rating": True,
+            "sum_rating": True,
+            "n": True,
+            "invalid": False,
+            "off_language_rate": False,
+        }
     header = dict(run.results_header)
     header.setdefault("model_name", run.directory.name)
     return {
@@ -460,14 +558,31 @@ def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, P
         return {run.directory: run.directory for run in runs}
     names = {run.directory: safe_segment(run.directory.name, max_length=200) for run in runs}
     shared = Counter(name.casefold() for name in names.values())
-    return {directory: inside(out, out / (f"{name}-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}"
-                                          if shared[name.casefold()] > 1 else name), what="judge output folder")
-            for directory, name in names.items()}
+    return {
+        directory: inside(
+            out,
+            out
+            / (
+                f"{name}-{hashlib.sha1(str(directory).encode()).hexdigest()[:8]}"
+                if shared[name.casefold()] > 1
+                else name
+            ),
+            what="judge output folder",
+        )
+        for directory, name in names.items()
+    }
 
 
-def write_single_outputs(run: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate, scores: Sequence[TaskScore],
-                         folder: Path, ledger: CostLedger | None, partial: str | None = None,
-                         repeats: int = 1) -> Path:
+def write_single_outputs(
+    run: RunOutputs,
+    judge: JudgeConfig,
+    prompt: PromptTemplate,
+    scores: Sequence[TaskScore],
+    folder: Path,
+    ledger: CostLedger | None,
+    partial: str | None = None,
+    repeats: int = 1,
+) -> Path:
     run_label = run_label_of(run)
     for score in scores:
         samples = run.tasks[score.task]
@@ -521,15 +636,19 @@ def pair_items(a: TaskSamples, b: TaskSamples) -> list[tuple[JudgeItem, JudgeIte
         if other is None:
             continue
         if other.question != item.question:
-            raise InputError(f"task {a.task}: doc {item.doc_id} has different questions in {a.path} and {b.path}; "
-                             "pairwise needs runs over the same documents")
+            raise InputError(
+                f"task {a.task}: doc {item.doc_id} has different questions in {a.path} and {b.path}; "
+                "pairwise needs runs over the same documents"
+            )
         pairs.append((item, other))
     if not pairs:
         raise InputError(f"task {a.task}: {a.path} and {b.path} share no doc_id")
     return pairs
 
 
-def pairwise_calls(judge: JudgeConfig, prompt: PromptTemplate, pairs: Sequence[tuple[JudgeItem, JudgeItem]]) -> list[Call]:
+def pairwise_calls(
+    judge: JudgeConfig, prompt: PromptTemplate, pairs: Sequence[tuple[JudgeItem, JudgeItem]]
+) -> list[Call]:
     calls = []
     for a, b in pairs:
         calls.append(pairwise_call(judge, prompt, a.question, a.response, b.response))
@@ -537,8 +656,13 @@ def pairwise_calls(judge: JudgeConfig, prompt: PromptTemplate, pairs: Sequence[t
     return calls
 
 
-def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Sequence[tuple[JudgeItem, JudgeItem]],
-                verdicts: dict[str, dict[str, Any]]) -> PairScore:
+def score_pairs(
+    task: str,
+    judge: JudgeConfig,
+    prompt: PromptTemplate,
+    pairs: Sequence[tuple[JudgeItem, JudgeItem]],
+    verdicts: dict[str, dict[str, Any]],
+) -> PairScore:
     score = PairScore(task)
     for a, b in pairs:
         first = verdicts.get(pairwise_key(judge, prompt, a.question, a.response, b.response))
@@ -561,22 +685,59 @@ def score_pairs(task: str, judge: JudgeConfig, prompt: PromptTemplate, pairs: Se
             score.wins_b += 1
         elif outcome == "tie":
             score.ties += 1
-        score.rows.append({"task": task, "doc_id": a.doc_id, "question": a.question, "response_a": a.response,
-                           "response_b": b.response, "winner": outcome, "a_first": w1, "b_first": w2,
-                           "consistent": w1 == w2 if outcome else None, "explanation_a_first": first["text"],
-                           "explanation_b_first": second["text"], "judge": judge.name, "judge_model": judge.model,
-                           "model_snapshot": first.get("model"), "prompt_version": prompt.version})
+        score.rows.append(
+            {
+                "task": task,
+                "doc_id": a.doc_id,
+                "question": a.question,
+                "response_a": a.response,
+                "response_b": b.response,
+                "winner": outcome,
+                "a_first": w1,
+                "b_first": w2,
+                "consistent": w1 == w2 if outcome else None,
+                "explanation_a_first": first["text"],
+                "explanation_b_first": second["text"],
+                "judge": judge.name,
+                "judge_model": judge.model,
+                "model_snapshot": first.get("model"),
+                "prompt_version": prompt.version,
+            }
+        )
     return score
 
 
-def pairwise_document(run_a: RunOutputs, run_b: RunOutputs, judge: JudgeConfig, prompt: PromptTemplate,
-                      scores: Sequence[PairScore], ledger: CostLedger | None, partial: str | None = None) -> dict[str, Any]:
+def pairwise_document(
+    run_a: RunOutputs,
+    run_b: RunOutputs,
+    judge: JudgeConfig,
+    prompt: PromptTemplate,
+    scores: Sequence[PairScore],
+    ledger: CostLedger | None,
+    partial: str | None = None,
+) -> dict[str, Any]:
     name = judge.name
-    results = {s.task: {"alias": s.task, f"win_rate_a,{name}": s.win_rate_a, f"wins_a,{name}": s.wins_a,
-                        f"wins_b,{name}": s.wins_b, f"ties,{name}": s.ties, f"inconsistent,{name}": s.inconsistent,
-                        f"invalid,{name}": s.invalid, f"n,{name}": s.n} for s in scores}
-    side = lambda run: {"directory": str(run.directory), **{k: run.results_header[k] for k in  # noqa: E731
-                        ("model_name", "config") if k in run.results_header}}
+    results = {
+        s.task: {
+            "alias": s.task,
+            f"win_rate_a,{name}": s.win_rate_a,
+            f"wins_a,{name}": s.wins_a,
+            f"wins_b,{name}": s.wins_b,
+            f"ties,{name}": s.ties,
+            f"inconsistent,{name}": s.inconsistent,
+            f"invalid,{name}": s.invalid,
+            f"n,{name}": s.n,
+        }
+        for s in scores
+    }
+    side = lambda run: {
+        "directory": str(run.directory),
+        **{
+            k: run.results_header[k]
+            for k in ("model_name", "config")  # noqa: E731
+            if k in run.results_header
+        },
+    }
     return {
         "results": results,
         "group_subtasks": {t: [] for t in results},
@@ -584,13 +745,26 @@ def pairwise_document(run_a: RunOutputs, run_b: RunOutputs, judge: JudgeConfig, 
         "higher_is_better": {s.task: {"win_rate_a": True} for s in scores},
         "n-samples": {s.task: {"original": len(s.rows), "effective": s.n} for s in scores},
         "model_name": f"{side(run_a).get('model_name', run_a.directory.name)} vs "
-                      f"{side(run_b).get('model_name', run_b.directory.name)}",
-        "pairwise": {"a": side(run_a), "b": side(run_b), "both_orders": True, "inconsistent_counts_as": "tie"},
-        "judge": {**judge.public(), "prompt_version": prompt.version, "prompt_sha256": prompt.sha256,
-                  "cost_this_run": ledger.summary() if ledger else None},
+        f"{side(run_b).get('model_name', run_b.directory.name)}",
+        "pairwise": {
+            "a": side(run_a),
+            "b": side(run_b),
+            "both_orders": True,
+            "inconsistent_counts_as": "tie",
+        },
+        "judge": {
+            **judge.public(),
+            "prompt_version": prompt.version,
+            "prompt_sha256": prompt.sha256,
+            "cost_this_run": ledger.summary() if ledger else None,
+        },
         "judged_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "nativeval_version": __version__,
-        **({"partial": {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}} if partial else {}),
+        **(
+            {"partial": {"reason": partial, "not_judged": {s.task: s.not_judged for s in scores}}}
+            if partial
+            else {}
+        ),
     }
 
 
@@ -631,27 +805,43 @@ def _ledger(options: JudgeOptions, judges: Sequence[JudgeConfig]) -> CostLedger:
             raise InputError("--max-cost must be zero or more (USD)")
         unpriced = sorted({j.model for j in judges if j.model not in prices})
         if unpriced:
-            raise InputError(f"no price for judge model(s) {', '.join(unpriced)}: add them to the price table "
-                             "(harness_ext/core/prices.yaml, --prices FILE, or `prices:` in the judge YAML) to use --max-cost")
+            raise InputError(
+                f"no price for judge model(s) {', '.join(unpriced)}: add them to the price table "
+                "(harness_ext/core/prices.yaml, --prices FILE, or `prices:` in the judge YAML) to use --max-cost"
+            )
     return CostLedger(prices=prices, max_cost=options.max_cost)
 
 
-def _dry_run_report(engine: JudgeEngine, ledger: CostLedger, calls_by_judge: Sequence[tuple[JudgeConfig, list[Call]]],
-                    echo: Callable[[str], None]) -> None:
+def _dry_run_report(
+    engine: JudgeEngine,
+    ledger: CostLedger,
+    calls_by_judge: Sequence[tuple[JudgeConfig, list[Call]]],
+    echo: Callable[[str], None],
+) -> None:
     total_expected = total_worst = 0.0
     for judge, calls in calls_by_judge:
         todo = engine.pending(calls)
-        expected = sum(ledger.price(judge.model, input_tokens=estimated_input_tokens(c.messages),
-                                    output_tokens=judge.expected_output_tokens) for c in todo)
+        expected = sum(
+            ledger.price(
+                judge.model,
+                input_tokens=estimated_input_tokens(c.messages),
+                output_tokens=judge.expected_output_tokens,
+            )
+            for c in todo
+        )
         worst = sum(worst_case_cost(ledger, c) for c in todo)
         priced = judge.model in ledger.prices
         total_expected += expected
         total_worst += worst
-        echo(f"dry run: judge {judge.name} ({judge.model} at {judge.base_url}): {len(todo)} call(s) to make, "
-             f"{len(set(c.key for c in calls)) - len(todo)} cached; estimated ${expected:.4f} (worst case ${worst:.4f})"
-             + ("" if priced else "; model not in the price table, counted as $0"))
-    echo(f"dry run: total estimated ${total_expected:.4f} (worst case ${total_worst:.4f}); "
-         f"retries of invalid verdicts are not included; no request was sent")
+        echo(
+            f"dry run: judge {judge.name} ({judge.model} at {judge.base_url}): {len(todo)} call(s) to make, "
+            f"{len(set(c.key for c in calls)) - len(todo)} cached; estimated ${expected:.4f} (worst case ${worst:.4f})"
+            + ("" if priced else "; model not in the price table, counted as $0")
+        )
+    echo(
+        f"dry run: total estimated ${total_expected:.4f} (worst case ${total_worst:.4f}); "
+        f"retries of invalid verdicts are not included; no request was sent"
+    )
 
 
 def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
@@ -664,19 +854,25 @@ def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
     if options.repeats > 1 and options.pairwise:
         raise InputError("--repeats applies to single-answer grading; drop it with --pairwise")
     if options.pairwise and Path(options.pairwise[0]).resolve() == Path(options.pairwise[1]).resolve():
-        raise InputError(f"--pairwise {options.pairwise[0]} {options.pairwise[1]}: the same run twice; give two runs")
+        raise InputError(
+            f"--pairwise {options.pairwise[0]} {options.pairwise[1]}: the same run twice; give two runs"
+        )
     judges = _judges(options)
     ledger = _ledger(options, judges)
     for judge in judges:
         prompt = load_prompt(options.prompt or (judge.pairwise_prompt if options.pairwise else judge.prompt))
         wanted = "pairwise" if options.pairwise else "single"
         if prompt.kind != wanted:
-            raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; "
-                             f"{'--pairwise' if options.pairwise else 'single-answer grading'} needs a {wanted} one")
+            raise InputError(
+                f"prompt {prompt.version} is a {prompt.kind} prompt; "
+                f"{'--pairwise' if options.pairwise else 'single-answer grading'} needs a {wanted} one"
+            )
         if not options.dry_run:
             judge.api_key()
     cache = Path(options.cache or default_cache_path())
-    if cache.exists():  # a corrupt or unreadable cache is one line now; a new one is made only once inputs are read
+    if (
+        cache.exists()
+    ):  # a corrupt or unreadable cache is one line now; a new one is made only once inputs are read
         KVCache(cache).close()
     return judges, ledger
 
@@ -700,21 +896,35 @@ def run_judge(options: JudgeOptions, echo: Callable[[str], None] = print) -> lis
         cache.close()
 
 
-def _run_single(options: JudgeOptions, runs: list[RunOutputs], judges: Sequence[JudgeConfig], engine: JudgeEngine,
-                ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
+def _run_single(
+    options: JudgeOptions,
+    runs: list[RunOutputs],
+    judges: Sequence[JudgeConfig],
+    engine: JudgeEngine,
+    ledger: CostLedger,
+    echo: Callable[[str], None],
+) -> list[Path]:
     folders = output_folders(runs, Path(options.out) if options.out else None)
     plan: dict[str, tuple[JudgeConfig, PromptTemplate, list[Call]]] = {}
     for judge in judges:
         prompt = load_prompt(options.prompt or judge.prompt)
         if prompt.kind != "single":
-            raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; single-answer grading needs a single one")
-        calls = [single_call(judge, prompt, item.question, item.response, repeat)
-                 for run in runs for samples in run.tasks.values() for item in samples.items
-                 for repeat in range(options.repeats)]
+            raise InputError(
+                f"prompt {prompt.version} is a {prompt.kind} prompt; single-answer grading needs a single one"
+            )
+        calls = [
+            single_call(judge, prompt, item.question, item.response, repeat)
+            for run in runs
+            for samples in run.tasks.values()
+            for item in samples.items
+            for repeat in range(options.repeats)
+        ]
         plan[judge.name] = (judge, prompt, calls)
         if options.repeats > 1 and judge.temperature == 0:
-            echo(f"note: judge {judge.name} runs at temperature 0, so its {options.repeats} repeats may all agree; "
-                 "set `temperature:` in its YAML to measure self-consistency")
+            echo(
+                f"note: judge {judge.name} runs at temperature 0, so its {options.repeats} repeats may all agree; "
+                "set `temperature:` in its YAML to measure self-consistency"
+            )
     if options.dry_run:
         _dry_run_report(engine, ledger, [(j, c) for j, _p, c in plan.values()], echo)
         return []
@@ -726,22 +936,43 @@ def _run_single(options: JudgeOptions, runs: list[RunOutputs], judges: Sequence[
     written = []
     for run in runs:
         for judge, prompt, _calls in plan.values():
-            scores = [score_task(samples, judge, prompt, verdicts, options.repeats) for samples in run.tasks.values()]
-            written.append(write_single_outputs(run, judge, prompt, scores, folders[run.directory], ledger,
-                                                partial=str(stopped) if stopped else None, repeats=options.repeats))
+            scores = [
+                score_task(samples, judge, prompt, verdicts, options.repeats)
+                for samples in run.tasks.values()
+            ]
+            written.append(
+                write_single_outputs(
+                    run,
+                    judge,
+                    prompt,
+                    scores,
+                    folders[run.directory],
+                    ledger,
+                    partial=str(stopped) if stopped else None,
+                    repeats=options.repeats,
+                )
+            )
             for s in scores:
                 mean = f"{s.mean:.3f}" if s.mean is not None else "n/a"
                 off = f"{s.off_language_rate:.2f}" if s.off_language_rate is not None else "n/a"
-                echo(f"{run.directory.name} {s.task} [{judge.name}]: rating {mean} (sum {sum(s.ratings)}, n {len(s.ratings)}, "
-                     f"invalid {s.invalid}), off_language_rate {off}")
+                echo(
+                    f"{run.directory.name} {s.task} [{judge.name}]: rating {mean} (sum {sum(s.ratings)}, n {len(s.ratings)}, "
+                    f"invalid {s.invalid}), off_language_rate {off}"
+                )
     _summary(engine, ledger, written, echo)
     if stopped is not None:
         raise stopped
     return written
 
 
-def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: Sequence[JudgeConfig],
-                  engine: JudgeEngine, ledger: CostLedger, echo: Callable[[str], None]) -> list[Path]:
+def _run_pairwise(
+    options: JudgeOptions,
+    pair: tuple[RunOutputs, ...],
+    judges: Sequence[JudgeConfig],
+    engine: JudgeEngine,
+    ledger: CostLedger,
+    echo: Callable[[str], None],
+) -> list[Path]:
     assert options.pairwise is not None
     run_a, run_b = pair
     shared = sorted(set(run_a.tasks) & set(run_b.tasks))
@@ -751,16 +982,22 @@ def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: S
     for judge in judges:
         prompt = load_prompt(options.prompt or judge.pairwise_prompt)
         if prompt.kind != "pairwise":
-            raise InputError(f"prompt {prompt.version} is a {prompt.kind} prompt; --pairwise needs a pairwise one")
+            raise InputError(
+                f"prompt {prompt.version} is a {prompt.kind} prompt; --pairwise needs a pairwise one"
+            )
         pairs = {t: pair_items(run_a.tasks[t], run_b.tasks[t]) for t in shared}
-        plan.append((judge, prompt, pairs, [c for t in shared for c in pairwise_calls(judge, prompt, pairs[t])]))
+        plan.append(
+            (judge, prompt, pairs, [c for t in shared for c in pairwise_calls(judge, prompt, pairs[t])])
+        )
     if options.dry_run:
         _dry_run_report(engine, ledger, [(j, calls) for j, _p, _pairs, calls in plan], echo)
         return []
     stopped: BudgetExceeded | None = None
     try:
         verdicts = engine.run([c for *_rest, calls in plan for c in calls])
-    except BudgetExceeded as err:  # the pairs judged in both orders before the cap are written, marked partial
+    except (
+        BudgetExceeded
+    ) as err:  # the pairs judged in both orders before the cap are written, marked partial
         verdicts, stopped = getattr(err, "verdicts", {}), err
     out = Path(options.out or "pairwise")
     written = []
@@ -770,11 +1007,17 @@ def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: S
             rows_name = f"judgments_pairwise_{safe_segment(s.task)}_{safe_segment(judge.name)}.jsonl"
             atomic_write_jsonl(out / rows_name, s.rows)
             rate = f"{s.win_rate_a:.3f}" if s.win_rate_a is not None else "n/a"
-            echo(f"{s.task} [{judge.name}]: A wins {s.wins_a}, B wins {s.wins_b}, ties {s.ties} "
-                 f"(inconsistent {s.inconsistent}), invalid {s.invalid}; A's win rate {rate}")
+            echo(
+                f"{s.task} [{judge.name}]: A wins {s.wins_a}, B wins {s.wins_b}, ties {s.ties} "
+                f"(inconsistent {s.inconsistent}), invalid {s.invalid}; A's win rate {rate}"
+            )
         path = out / f"results_pairwise_{safe_segment(judge.name)}.json"
-        atomic_write_json(path, pairwise_document(run_a, run_b, judge, prompt, scores, ledger,
-                                                  partial=str(stopped) if stopped else None))
+        atomic_write_json(
+            path,
+            pairwise_document(
+                run_a, run_b, judge, prompt, scores, ledger, partial=str(stopped) if stopped else None
+            ),
+        )
         written.append(path)
     _summary(engine, ledger, written, echo)
     if stopped is not None:
@@ -785,16 +1028,22 @@ def _run_pairwise(options: JudgeOptions, pair: tuple[RunOutputs, ...], judges: S
 def _single_run(path: str, tasks: Sequence[str]) -> RunOutputs:
     runs = collect_runs([path], tasks)
     if len(runs) != 1:
-        raise InputError(f"{path}: holds outputs of {len(runs)} runs; give one model's output directory for --pairwise")
+        raise InputError(
+            f"{path}: holds outputs of {len(runs)} runs; give one model's output directory for --pairwise"
+        )
     return runs[0]
 
 
-def _summary(engine: JudgeEngine, ledger: CostLedger, written: Sequence[Path], echo: Callable[[str], None]) -> None:
+def _summary(
+    engine: JudgeEngine, ledger: CostLedger, written: Sequence[Path], echo: Callable[[str], None]
+) -> None:
     s = engine.stats
     cost = ledger.summary()
-    echo(f"{s.requests} request(s) sent, {s.cache_hits} verdict(s) from the cache, {s.invalid_retries} invalid verdict(s) "
-         f"re-asked, {s.transport_retries} transport retr(ies); spent ${cost['spent_usd']:.4f} "
-         f"({cost['input_tokens']} input + {cost['output_tokens']} output tokens)")
+    echo(
+        f"{s.requests} request(s) sent, {s.cache_hits} verdict(s) from the cache, {s.invalid_retries} invalid verdict(s) "
+        f"re-asked, {s.transport_retries} transport retr(ies); spent ${cost['spent_usd']:.4f} "
+        f"({cost['input_tokens']} input + {cost['output_tokens']} output tokens)"
+    )
     for path in written:
         echo(f"wrote {path}")
 

@@ -24,7 +24,9 @@ QUESTION_FIELDS = ("question", "prompt", "instruction", "text")
 
 
 def _without_quotes(reply: str, quoted: Iterable[str]) -> str:
-    for text in sorted({q.strip() for q in quoted if q and len(q.strip()) >= _MIN_QUOTE}, key=len, reverse=True):
+    for text in sorted(
+        {q.strip() for q in quoted if q and len(q.strip()) >= _MIN_QUOTE}, key=len, reverse=True
+    ):
         reply = reply.replace(text, " ")
     return reply
 
@@ -44,7 +46,7 @@ def parse_rating(reply: str, pattern: str, scale: tuple[int, int], quoted: Seque
 
 
 def parse_pairwise(reply: str, pattern: str, quoted: Sequence[str] = ()) -> str | None:
-    """"A", "B" or "C" (tie) from the last ``[[X]]`` in the judge's own text."""
+    """ "A", "B" or "C" (tie) from the last ``[[X]]`` in the judge's own text."""
     matches = re.findall(pattern, _without_quotes(reply or "", quoted))
     return matches[-1] if matches else None
 
@@ -112,13 +114,22 @@ def read_samples(path: Path, task: str) -> list[JudgeItem]:
     items = []
     for lineno, sample in enumerate(iter_jsonl(path, allow_truncated_tail=True), start=1):
         if not isinstance(sample, dict) or "doc_id" not in sample:
-            raise InputError(f"{path}:{lineno}: not an lm-eval sample (no doc_id); run lm-eval with --log_samples")
+            raise InputError(
+                f"{path}:{lineno}: not an lm-eval sample (no doc_id); run lm-eval with --log_samples"
+            )
         try:
             question = question_of(sample)
         except InputError as err:
             raise InputError(f"{path}:{lineno}: {err}") from None
-        items.append(JudgeItem(task=task, doc_id=sample["doc_id"], question=question,
-                               response=response_of(sample), doc_hash=sample.get("doc_hash")))
+        items.append(
+            JudgeItem(
+                task=task,
+                doc_id=sample["doc_id"],
+                question=question,
+                response=response_of(sample),
+                doc_hash=sample.get("doc_hash"),
+            )
+        )
     return items
 
 
@@ -155,11 +166,21 @@ def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], d
         for key, into in (("configs", configs), ("versions", versions)):
             section = data.get(key) or {}
             if not isinstance(section, dict):
-                raise InputError(f"{path}: `{key}` is a {type(section).__name__}, not an object: not an lm-eval "
-                                 "results file; move it out of the run folder or restore it")
+                raise InputError(
+                    f"{path}: `{key}` is a {type(section).__name__}, not an object: not an lm-eval "
+                    "results file; move it out of the run folder or restore it"
+                )
             into.update(section)
         # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one row
-        for key in ("config", "model_name", "model_name_sanitized", "model_source", "git_hash", "date", "nativeval"):
+        for key in (
+            "config",
+            "model_name",
+            "model_name_sanitized",
+            "model_source",
+            "git_hash",
+            "date",
+            "nativeval",
+        ):
             if key in data:
                 header[key] = data[key]
     return header, configs, versions
@@ -190,7 +211,9 @@ def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list
         for file in files:
             match = SAMPLES_NAME.match(file.name)
             if not match:
-                raise InputError(f"{file}: not an lm-eval samples file (expected samples_<task>_<date>.jsonl)")
+                raise InputError(
+                    f"{file}: not an lm-eval samples file (expected samples_<task>_<date>.jsonl)"
+                )
             per_dir = chosen.setdefault(file.parent.resolve(), {})
             task, date = match["task"], match["date"]
             if task not in per_dir or date > per_dir[task][1]:
@@ -204,13 +227,21 @@ def collect_runs(paths: Sequence[str | Path], tasks: Sequence[str] = ()) -> list
             wanted = task in tasks if tasks else (file.resolve() in explicit or is_judged_task(task, config))
             if not wanted:
                 continue
-            per_task[task] = TaskSamples(task=task, path=file, date=date, items=read_samples(file, task),
-                                         language=task_language(task, config), config=config,
-                                         version=versions.get(task))
+            per_task[task] = TaskSamples(
+                task=task,
+                path=file,
+                date=date,
+                items=read_samples(file, task),
+                language=task_language(task, config),
+                config=config,
+                version=versions.get(task),
+            )
         if per_task:
             runs.append(RunOutputs(directory=directory, tasks=per_task, results_header=header))
     if not runs:
         where = ", ".join(str(p) for p in paths)
-        raise InputError(f"no samples of judged tasks (open QA) found in {where}; run lm-eval with --log_samples "
-                         "on *_open_qa tasks, or name samples files / --tasks explicitly")
+        raise InputError(
+            f"no samples of judged tasks (open QA) found in {where}; run lm-eval with --log_samples "
+            "on *_open_qa tasks, or name samples files / --tasks explicitly"
+        )
     return runs

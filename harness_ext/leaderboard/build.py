@@ -37,41 +37,85 @@ from nativeval.harness_ext.report.render import (
 from nativeval.harness_ext.report.tables import Page, Section
 
 SITE_FILES = ("index.html", "leaderboard.json", "leaderboard.md")  # what marks a folder as a site of ours
-TIDY_FIELDS = ["model", "variant", "lr", "tuning", "method", "kind", "benchmark", "task", "language", "origin",
-               "metric", "judge", "value", "ci_low", "ci_high", "n_items", "n_clusters", "unit"]
+TIDY_FIELDS = [
+    "model",
+    "variant",
+    "lr",
+    "tuning",
+    "method",
+    "kind",
+    "benchmark",
+    "task",
+    "language",
+    "origin",
+    "metric",
+    "judge",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_items",
+    "n_clusters",
+    "unit",
+]
 
 
-def build_leaderboard(results: list[str | Path], reference: str | None = None, baseline: str = "native",
-                      resamples: int = 10_000, seed: int = 0, title: str = "nativeval leaderboard",
-                      baseline_model: str | None = None, judge_labels: dict[str, str] | None = None) -> Board:
+def build_leaderboard(
+    results: list[str | Path],
+    reference: str | None = None,
+    baseline: str = "native",
+    resamples: int = 10_000,
+    seed: int = 0,
+    title: str = "nativeval leaderboard",
+    baseline_model: str | None = None,
+    judge_labels: dict[str, str] | None = None,
+) -> Board:
     """:func:`model.build_board` with keyword options (the library entry point)."""
-    return build_board(LeaderboardOptions(tuple(map(str, results)), reference=reference, baseline=baseline,
-                                          baseline_model=baseline_model, resamples=resamples, seed=seed, title=title,
-                                          judge_labels=tuple((judge_labels or {}).items())))
+    return build_board(
+        LeaderboardOptions(
+            tuple(map(str, results)),
+            reference=reference,
+            baseline=baseline,
+            baseline_model=baseline_model,
+            resamples=resamples,
+            seed=seed,
+            title=title,
+            judge_labels=tuple((judge_labels or {}).items()),
+        )
+    )
 
 
 def banners(board: Board) -> list[str]:
     out = []
     if board.has_toy:
-        out.append("Toy/demo data: some rows come from a random-init toy model; their scores are noise and show "
-                   "only that the pipeline works.")
+        out.append(
+            "Toy/demo data: some rows come from a random-init toy model; their scores are noise and show "
+            "only that the pipeline works."
+        )
     limited = [e.label for e in board.measured if e.limit is not None]
     if limited:
-        out.append(f"Runs made with lm-eval --limit ({', '.join(limited)}): lm-eval warns that such metrics are "
-                   "not real; item counts are beside every score.")
+        out.append(
+            f"Runs made with lm-eval --limit ({', '.join(limited)}): lm-eval warns that such metrics are "
+            "not real; item counts are beside every score."
+        )
     return out
 
 
 def page_notes(board: Board) -> list[str]:
     """Everything the reader should know about the inputs, said once, at the page's end."""
     notes = list(board.warnings) + list(board.superseded) + list(board.missing_headline) + list(board.notes)
-    no_samples = sorted({f"{e.label}: {c.display}" for e in board.measured for c in e.values if c not in e.items})
+    no_samples = sorted(
+        {f"{e.label}: {c.display}" for e in board.measured for c in e.values if c not in e.items}
+    )
     if no_samples:
-        notes.append("CI n/a (no per-item samples: run lm_eval with --log_samples) for " + "; ".join(no_samples))
+        notes.append(
+            "CI n/a (no per-item samples: run lm_eval with --log_samples) for " + "; ".join(no_samples)
+        )
     for entry in board.measured:
         if entry.limit is not None:
-            notes.append(f"{entry.label}: an lm-eval --limit {entry.limit:g} run; lm-eval warns such metrics are "
-                         "not real; item counts are beside every score.")
+            notes.append(
+                f"{entry.label}: an lm-eval --limit {entry.limit:g} run; lm-eval warns such metrics are "
+                "not real; item counts are beside every score."
+            )
     return notes
 
 
@@ -83,15 +127,28 @@ def tidy_records(board: Board) -> list[dict]:
             if column not in entry.values:
                 continue
             estimate = board.estimate(entry, column)
-            records.append({
-                "model": entry.key.base_model, "variant": entry.key.variant, "lr": entry.key.lr,
-                "tuning": entry.key.tuning, "method": entry.key.method,
-                "kind": "published" if entry.is_reference else "measured", "benchmark": column.benchmark,
-                "task": column.task, "language": column.language, "origin": column.origin, "metric": column.metric,
-                "judge": column.judge or entry.judges.get(column, ""), "value": entry.values[column],
-                "ci_low": estimate.ci_low if estimate else None, "ci_high": estimate.ci_high if estimate else None,
-                "n_items": entry.n.get(column), "n_clusters": estimate.n_clusters if estimate else None,
-                "unit": column.unit})
+            records.append(
+                {
+                    "model": entry.key.base_model,
+                    "variant": entry.key.variant,
+                    "lr": entry.key.lr,
+                    "tuning": entry.key.tuning,
+                    "method": entry.key.method,
+                    "kind": "published" if entry.is_reference else "measured",
+                    "benchmark": column.benchmark,
+                    "task": column.task,
+                    "language": column.language,
+                    "origin": column.origin,
+                    "metric": column.metric,
+                    "judge": column.judge or entry.judges.get(column, ""),
+                    "value": entry.values[column],
+                    "ci_low": estimate.ci_low if estimate else None,
+                    "ci_high": estimate.ci_high if estimate else None,
+                    "n_items": entry.n.get(column),
+                    "n_clusters": estimate.n_clusters if estimate else None,
+                    "unit": column.unit,
+                }
+            )
     return records
 
 
@@ -101,16 +158,30 @@ def make_page(board: Board, extra_sections: list[SectionFunction] | None = None)
         section = function(board)
         if section is not None and not section.empty:
             sections.append(section)
-    footer = (f"nativeval {__version__}; {board.resamples} bootstrap resamples, seed {board.seed}; 95% intervals; "
-              f"Holm within a test set; baseline training data '{board.baseline}'.")
-    meta = {"kind": "nativeval_leaderboard", "schema_version": 3, "nativeval_version": __version__,
-            "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "toy_data": board.has_toy,
-            "statistics": {"resamples": board.resamples, "seed": board.seed, "alpha": ALPHA, "confidence": 0.95,
-                           "multiple_testing": "Holm within each test set (pairwise)"}}
-    data = {"findings": findings_section.records(board),
-            "interactions": [i.to_json() for i in findings_section.all_interactions(board)],
-            "claims": [c.to_json() for c in board.claims],
-            "cross_language": [r.to_json() for r in board.cross_language]}
+    footer = (
+        f"nativeval {__version__}; {board.resamples} bootstrap resamples, seed {board.seed}; 95% intervals; "
+        f"Holm within a test set; baseline training data '{board.baseline}'."
+    )
+    meta = {
+        "kind": "nativeval_leaderboard",
+        "schema_version": 3,
+        "nativeval_version": __version__,
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "toy_data": board.has_toy,
+        "statistics": {
+            "resamples": board.resamples,
+            "seed": board.seed,
+            "alpha": ALPHA,
+            "confidence": 0.95,
+            "multiple_testing": "Holm within each test set (pairwise)",
+        },
+    }
+    data = {
+        "findings": findings_section.records(board),
+        "interactions": [i.to_json() for i in findings_section.all_interactions(board)],
+        "claims": [c.to_json() for c in board.claims],
+        "cross_language": [r.to_json() for r in board.cross_language],
+    }
     return Page(board.title, banners(board), sections, footer, meta, page_notes(board), data)
 
 
@@ -146,13 +217,21 @@ def check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
     visible = [p for p in out.iterdir() if not p.name.startswith(".")] if out.is_dir() else []
-    if visible and not any((out / name).is_file() for name in SITE_FILES):  # dot files: a study runner's records
-        raise InputError(f"--out {out}: a non-empty folder that is not a leaderboard site; the site replaces its "
-                         "folder whole, so choose a new or empty folder")
+    if visible and not any(
+        (out / name).is_file() for name in SITE_FILES
+    ):  # dot files: a study runner's records
+        raise InputError(
+            f"--out {out}: a non-empty folder that is not a leaderboard site; the site replaces its "
+            "folder whole, so choose a new or empty folder"
+        )
 
 
-def write_site(board: Board, out_dir: str | Path, make_plots: bool = True,
-               extra_sections: list[SectionFunction] | None = None) -> list[Path]:
+def write_site(
+    board: Board,
+    out_dir: str | Path,
+    make_plots: bool = True,
+    extra_sections: list[SectionFunction] | None = None,
+) -> list[Path]:
     """The whole site, built in a sibling temporary folder and swapped in with a rename."""
     out = Path(out_dir).absolute()
     check_out_dir(out)
@@ -191,7 +270,6 @@ def write_site(board: Board, out_dir: str | Path, make_plots: bool = True,
     return [out / p for p in written]
 
 
-
 def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
     """Upload the site folder to a Hugging Face dataset repo (needs huggingface_hub, a token, and internet)."""
     try:
@@ -199,15 +277,23 @@ def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
     except ImportError:
         raise NativevalError("--push-to-hub needs huggingface_hub: pip install huggingface_hub") from None
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
-        raise NativevalError("--push-to-hub: HF_HUB_OFFLINE is set; unset it on a machine with internet access")
+        raise NativevalError(
+            "--push-to-hub: HF_HUB_OFFLINE is set; unset it on a machine with internet access"
+        )
     try:
         api = HfApi()
         api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
-        info = api.upload_folder(folder_path=str(out_dir), repo_id=repo_id, repo_type="dataset",
-                                 commit_message="nativeval leaderboard")
+        info = api.upload_folder(
+            folder_path=str(out_dir),
+            repo_id=repo_id,
+            repo_type="dataset",
+            commit_message="nativeval leaderboard",
+        )
     except Exception as err:  # network, auth and Hub errors all end the same way for the user
-        raise NativevalError(f"--push-to-hub {repo_id}: upload failed ({type(err).__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
+        raise NativevalError(
+            f"--push-to-hub {repo_id}: upload failed ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'})"
+        ) from None
     return str(getattr(info, "commit_url", info))
 
 

@@ -69,8 +69,18 @@ class LanguageRow:
 
 
 def _model_label(training: Training, judge: str | None = None) -> str:
-    return " · ".join(p for p in (training.base_model, training.train_data, training.lr, training.tuning,
-                                  training.method, judge or "") if p)
+    return " · ".join(
+        p
+        for p in (
+            training.base_model,
+            training.train_data,
+            training.lr,
+            training.tuning,
+            training.method,
+            judge or "",
+        )
+        if p
+    )
 
 
 def _set_name(ts: TestSet) -> str:
@@ -87,15 +97,18 @@ def _eligible(ts: TestSet, judge: str | None) -> bool:
     return ts.percent and ts.headline and judge is None and _side(ts) is not None
 
 
-def cross_language(scores: Sequence[MeasuredScore], *, resamples: int = TAU_RESAMPLES, seed: int = 0,
-                   kind: str = MEASURED) -> list[LanguageRow]:
+def cross_language(
+    scores: Sequence[MeasuredScore], *, resamples: int = TAU_RESAMPLES, seed: int = 0, kind: str = MEASURED
+) -> list[LanguageRow]:
     """One :class:`LanguageRow` per language that has a native or translated test set among ``scores``."""
     table: dict[str, dict[TestSet, dict[str, MeasuredScore]]] = defaultdict(lambda: defaultdict(dict))
     for score in scores:
         if _eligible(score.test_set, score.judge):
             table[score.test_set.language][score.test_set][_model_label(score.training, score.judge)] = score
-    return [_language_row(language, sets, resamples=resamples, seed=seed, kind=kind)
-            for language, sets in sorted(table.items())]
+    return [
+        _language_row(language, sets, resamples=resamples, seed=seed, kind=kind)
+        for language, sets in sorted(table.items())
+    ]
 
 
 def reference_cross_language(cells: Sequence[ReferenceCell]) -> list[LanguageRow]:
@@ -104,23 +117,52 @@ def reference_cross_language(cells: Sequence[ReferenceCell]) -> list[LanguageRow
     for cell in cells:
         ts = reference_test_set(cell, cell.lang)
         if ts is not None:
-            scores.append(MeasuredScore(ts, Training(cell.base_model, cell.train_data, cell.lr, cell.tuning),
-                                        cell.score, judge=cell.judge))
+            scores.append(
+                MeasuredScore(
+                    ts,
+                    Training(cell.base_model, cell.train_data, cell.lr, cell.tuning),
+                    cell.score,
+                    judge=cell.judge,
+                )
+            )
     return cross_language(scores, kind=REFERENCE)
 
 
-def _language_row(language: str, sets: dict[TestSet, dict[str, MeasuredScore]], *, resamples: int, seed: int,
-                  kind: str) -> LanguageRow:
-    sides = {"native": sorted(ts for ts in sets if _side(ts) == "native"),
-             "translated": sorted(ts for ts in sets if _side(ts) == "translated")}
+def _language_row(
+    language: str, sets: dict[TestSet, dict[str, MeasuredScore]], *, resamples: int, seed: int, kind: str
+) -> LanguageRow:
+    sides = {
+        "native": sorted(ts for ts in sets if _side(ts) == "native"),
+        "translated": sorted(ts for ts in sets if _side(ts) == "translated"),
+    }
     names = {s: tuple(_set_name(ts) for ts in sides[s]) for s in sides}
     empty = [s for s in sides if not sides[s]]
     models = sorted(set.intersection(*(set(sets[ts]) for ts in sides["native"] + sides["translated"])))
     if empty or not models:
-        note = (f"no {' and no '.join(empty)} test set in {language}" if empty
-                else "no model has every native and translated test set")
-        return LanguageRow(language, None, None, None, None, None, "", 0, None, None, None, "", None,
-                           names["native"], names["translated"], kind, note)
+        note = (
+            f"no {' and no '.join(empty)} test set in {language}"
+            if empty
+            else "no model has every native and translated test set"
+        )
+        return LanguageRow(
+            language,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "",
+            0,
+            None,
+            None,
+            None,
+            "",
+            None,
+            names["native"],
+            names["translated"],
+            kind,
+            note,
+        )
     native = [mean(sets[ts][m].value for ts in sides["native"]) for m in models]
     translated = [mean(sets[ts][m].value for ts in sides["translated"]) for m in models]
     by_items = all(sets[ts][m].items for ts in sides["native"] + sides["translated"] for m in models)
@@ -135,18 +177,42 @@ def _language_row(language: str, sets: dict[TestSet, dict[str, MeasuredScore]], 
     notes = [f"gap: {gap.note}"] if gap.note else []
     if tau is None:
         notes.append("tau undefined: fewer than 2 models, or one ranking has no variation")
-    return LanguageRow(language, mean(native), mean(translated), _f(gap.value), _f(gap.ci_low), _f(gap.ci_high),
-                       gap.method, len(models), tau, low, high, tau_method if low is not None else "",
-                       _discordant(native, translated), names["native"], names["translated"], kind,
-                       "; ".join(notes))
+    return LanguageRow(
+        language,
+        mean(native),
+        mean(translated),
+        _f(gap.value),
+        _f(gap.ci_low),
+        _f(gap.ci_high),
+        gap.method,
+        len(models),
+        tau,
+        low,
+        high,
+        tau_method if low is not None else "",
+        _discordant(native, translated),
+        names["native"],
+        names["translated"],
+        kind,
+        "; ".join(notes),
+    )
 
 
 def _f(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _gap(native: list[float], translated: list[float], sets, sides, models, by_items: bool, *, resamples: int,
-         seed: int) -> stats.Estimate:
+def _gap(
+    native: list[float],
+    translated: list[float],
+    sets,
+    sides,
+    models,
+    by_items: bool,
+    *,
+    resamples: int,
+    seed: int,
+) -> stats.Estimate:
     if len(models) >= 2 or not by_items:
         return stats.cells_difference([n - t for n, t in zip(native, translated, strict=True)], CONFIDENCE)
     (model,) = models
@@ -158,8 +224,9 @@ def _gap(native: list[float], translated: list[float], sets, sides, models, by_i
             for item, value in score.items.items():
                 values.append(float(value))
                 clusters.append(f"{_set_name(ts)}|{(score.clusters or {}).get(item, item)}")
-        estimates.append(stats.mean_estimate(values, clusters, resamples=resamples, seed=seed,
-                                             confidence=CONFIDENCE))
+        estimates.append(
+            stats.mean_estimate(values, clusters, resamples=resamples, seed=seed, confidence=CONFIDENCE)
+        )
     return stats.independent_difference(estimates[0], estimates[1], CONFIDENCE)
 
 
@@ -197,15 +264,17 @@ def _tau_ci_items(sets, sides, models, *, resamples: int, seed: int) -> tuple[fl
         values = np.array([[sets[ts][m].items.get(i, np.nan) for i in items] for m in models], dtype=float)
         mask = np.isfinite(values)
         labels = [str((sets[ts][models[0]].clusters or {}).get(i, i)) for i in items]
-        boots[ts] = stats.bootstrap_means(np.nan_to_num(values), mask, stats.cluster_index(labels, len(items)),
-                                          resamples, seed + k)
+        boots[ts] = stats.bootstrap_means(
+            np.nan_to_num(values), mask, stats.cluster_index(labels, len(items)), resamples, seed + k
+        )
     native = np.mean([boots[ts] for ts in sides["native"]], axis=0)
     translated = np.mean([boots[ts] for ts in sides["translated"]], axis=0)
     return _interval(_taus(native, translated))
 
 
-def _tau_ci_models(native: list[float], translated: list[float], *, resamples: int,
-                   seed: int) -> tuple[float | None, float | None]:
+def _tau_ci_models(
+    native: list[float], translated: list[float], *, resamples: int, seed: int
+) -> tuple[float | None, float | None]:
     n = len(native)
     if n < 4:
         return None, None

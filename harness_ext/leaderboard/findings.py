@@ -45,8 +45,14 @@ POWER = 0.8
 POOLED = "pooled"  # the translator label of native minus the mean of every translator
 ALL_LANGUAGES = "all"  # a reference test set pooled over its languages' cells
 NATIVE_DATA = "native"
-ORIGIN_ORDER = ("native", "human_translated", "machine_translated_post_edited", "machine_translated",
-                "round_trip_translated", "unknown")
+ORIGIN_ORDER = (
+    "native",
+    "human_translated",
+    "machine_translated_post_edited",
+    "machine_translated",
+    "round_trip_translated",
+    "unknown",
+)
 ANSWER_FORM_ORDER = ("free_form", "constrained", None)
 MEASURED, REFERENCE = "measured", "reference"
 TRANSLATED_ORIGINS = ("human_translated", "machine_translated", "machine_translated_post_edited")
@@ -120,8 +126,12 @@ class MeasuredScore:
     value: float
     judge: str | None = None
     items: Mapping[str, float] | None = None
-    clusters: Mapping[str, str] | None = None  # item -> cluster (catalogue cluster_unit); None: items are units
-    judge_prompt: str | None = None  # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
+    clusters: Mapping[str, str] | None = (
+        None  # item -> cluster (catalogue cluster_unit); None: items are units
+    )
+    judge_prompt: str | None = (
+        None  # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
+    )
 
 
 # --- outputs -----------------------------------------------------------------------------------------------
@@ -243,7 +253,9 @@ class GapData:
     by_items: bool  # units are items (paired) or cells (t-interval over cells)
     _variants: dict[str, dict[Unit, float]] = field(default_factory=dict)  # train_data -> unit -> score
     _clusters: dict[Unit, str] = field(default_factory=dict)
-    headline: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (model, lang) -> variant
+    headline: dict[tuple[str, str], dict[str, float]] = field(
+        default_factory=dict
+    )  # (model, lang) -> variant
     judge_prompt: str | None = None
     # a by-items test set pooled over languages: the per-language GapData it is made of. Its arrays are joined
     # from theirs; its per-unit dicts (``variants``, ``clusters``: only the claims read them) built on demand.
@@ -322,13 +334,20 @@ class GapData:
         if self.parts:
             return _joined(self.parts)
         units = sorted(self.native, key=_key)
-        scores = {name: np.array([values.get(u, np.nan) for u in units], dtype=float)
-                  for name, values in self.variants.items()}
+        scores = {
+            name: np.array([values.get(u, np.nan) for u in units], dtype=float)
+            for name, values in self.variants.items()
+        }
         clusters = self._clusters
         labels = np.array([str(clusters.get(u, u[-1])) for u in units], dtype=str)
-        names, cluster = np.unique(labels, return_inverse=True) if units else (np.array([], str), np.zeros(0, int))
-        models, model = np.unique(np.array([u[0] for u in units], dtype=str), return_inverse=True) if units else (
-            np.array([]), np.zeros(0, int))
+        names, cluster = (
+            np.unique(labels, return_inverse=True) if units else (np.array([], str), np.zeros(0, int))
+        )
+        models, model = (
+            np.unique(np.array([u[0] for u in units], dtype=str), return_inverse=True)
+            if units
+            else (np.array([]), np.zeros(0, int))
+        )
         return Aligned(scores, cluster.astype(np.int64), names, model, [str(m) for m in models])
 
 
@@ -343,11 +362,17 @@ def _joined(parts: Sequence[GapData]) -> Aligned:
         clusters.append(renumber[offset + a.cluster])
         offset += a.n_clusters
     models = sorted({m for _, a in arrays for m in a.models})
-    model = np.concatenate([np.searchsorted(models, np.asarray(a.models, dtype=str))[a.model]
-                            if a.models else a.model for _, a in arrays])
+    model = np.concatenate(
+        [
+            np.searchsorted(models, np.asarray(a.models, dtype=str))[a.model] if a.models else a.model
+            for _, a in arrays
+        ]
+    )
     variants = sorted({v for _, a in arrays for v in a.scores})
-    scores = {v: np.concatenate([a.scores.get(v, np.full(a.cluster.size, np.nan)) for _, a in arrays])
-              for v in variants}
+    scores = {
+        v: np.concatenate([a.scores.get(v, np.full(a.cluster.size, np.nan)) for _, a in arrays])
+        for v in variants
+    }
     return Aligned(scores, np.concatenate(clusters).astype(np.int64), names, model.astype(np.int64), models)
 
 
@@ -355,15 +380,22 @@ def _key(unit: Unit) -> str:
     return "|".join(unit)
 
 
-def gap_estimates(data: GapData, translators: Sequence[str], *, resamples: int,
-                  seed: int) -> list[stats.Estimate | None]:
+def gap_estimates(
+    data: GapData, translators: Sequence[str], *, resamples: int, seed: int
+) -> list[stats.Estimate | None]:
     """Each translator's (or ``pooled``) gap; by items, all from one shared set of cluster draws."""
     if not data.by_items:
         return [gap_estimate(data, t, resamples=resamples, seed=seed) for t in translators]
     aligned = data.aligned
     names = data.translators()
-    return stats.paired_arrays_differences(aligned.scores[NATIVE_DATA], [aligned.other(names, t) for t in translators],
-                                           aligned.cluster, resamples=resamples, seed=seed, confidence=CONFIDENCE)
+    return stats.paired_arrays_differences(
+        aligned.scores[NATIVE_DATA],
+        [aligned.other(names, t) for t in translators],
+        aligned.cluster,
+        resamples=resamples,
+        seed=seed,
+        confidence=CONFIDENCE,
+    )
 
 
 def gap_estimate(data: GapData, translator: str, *, resamples: int, seed: int) -> stats.Estimate | None:
@@ -375,9 +407,14 @@ def gap_estimate(data: GapData, translator: str, *, resamples: int, seed: int) -
         if not shared.any():
             return None
         # the units both scored, in key order, clusters as ids in label order: stats.paired_difference's arrays
-        return stats.paired_arrays_difference(aligned.scores[NATIVE_DATA][shared], other_scores[shared],
-                                              aligned.cluster[shared], resamples=resamples, seed=seed,
-                                              confidence=CONFIDENCE)
+        return stats.paired_arrays_difference(
+            aligned.scores[NATIVE_DATA][shared],
+            other_scores[shared],
+            aligned.cluster[shared],
+            resamples=resamples,
+            seed=seed,
+            confidence=CONFIDENCE,
+        )
     native, other = data.native, data.other(translator)
     shared = [u for u in native if u in other]
     if not shared:
@@ -397,8 +434,14 @@ def judge_verdict(estimate: stats.Estimate, unit: str) -> tuple[str, float | Non
     if verdict == "inconclusive" and estimate.has_inference and estimate.value:
         needed = stats.units_needed(estimate, abs(estimate.value), ALPHA, POWER)
         if needed:
-            note = "; ".join(p for p in (note, f"about {needed} {unit} would separate a gap of this size "
-                                               f"(have {estimate.n_clusters})") if p)
+            note = "; ".join(
+                p
+                for p in (
+                    note,
+                    f"about {needed} {unit} would separate a gap of this size (have {estimate.n_clusters})",
+                )
+                if p
+            )
     return verdict, _f(mde), note
 
 
@@ -414,9 +457,13 @@ def _finding(data: GapData, translator: str, estimate: stats.Estimate | None) ->
         native_values, other_values = aligned.scores[NATIVE_DATA][shared], other_scores[shared]
         models = {aligned.models[i] for i in np.unique(aligned.model[shared])}
         cells = {c for c in data.headline if c[0] in models}
-        per_cell = [data.headline[c][NATIVE_DATA] - _other_headline(data, c, translator) for c in sorted(cells)
-                    if c in data.headline and NATIVE_DATA in data.headline[c]
-                    and _other_headline(data, c, translator) is not None]
+        per_cell = [
+            data.headline[c][NATIVE_DATA] - _other_headline(data, c, translator)
+            for c in sorted(cells)
+            if c in data.headline
+            and NATIVE_DATA in data.headline[c]
+            and _other_headline(data, c, translator) is not None
+        ]
     else:
         diffs = data.differences(translator)
         other = data.other(translator)
@@ -425,16 +472,35 @@ def _finding(data: GapData, translator: str, estimate: stats.Estimate | None) ->
         native_values, other_values = [data.native[u] for u in diffs], [other[u] for u in diffs]
     ts = data.test_set
     return Finding(
-        benchmark=ts.benchmark, language=ts.language, origin=ts.origin, answer_form=ts.answer_form, metric=ts.metric,
-        lr=data.lr, tuning=data.tuning, judge=data.judge, translator=translator, gap=float(estimate.value),
-        ci_low=_f(estimate.ci_low), ci_high=_f(estimate.ci_high), p_value=_f(estimate.p_value), mde=mde,
+        benchmark=ts.benchmark,
+        language=ts.language,
+        origin=ts.origin,
+        answer_form=ts.answer_form,
+        metric=ts.metric,
+        lr=data.lr,
+        tuning=data.tuning,
+        judge=data.judge,
+        translator=translator,
+        gap=float(estimate.value),
+        ci_low=_f(estimate.ci_low),
+        ci_high=_f(estimate.ci_high),
+        p_value=_f(estimate.p_value),
+        mde=mde,
         verdict=verdict,
-        n_items=estimate.n_items if data.by_items else None, n_clusters=estimate.n_clusters if data.by_items else None,
-        n_cells=len(cells), positive_cells=sum(1 for d in per_cell if d > 0),
+        n_items=estimate.n_items if data.by_items else None,
+        n_clusters=estimate.n_clusters if data.by_items else None,
+        n_cells=len(cells),
+        positive_cells=sum(1 for d in per_cell if d > 0),
         native_score=_mean_of(native_values),
         translated_score=_mean_of(other_values),
-        kind=data.kind, method=estimate.method, task=ts.task, title=ts.title, headline=ts.headline, note=note,
-        judge_prompt=data.judge_prompt)
+        kind=data.kind,
+        method=estimate.method,
+        task=ts.task,
+        title=ts.title,
+        headline=ts.headline,
+        note=note,
+        judge_prompt=data.judge_prompt,
+    )
 
 
 def _mean_of(values: Sequence[float] | np.ndarray) -> float:
@@ -466,9 +532,20 @@ def findings_of(series: Iterable[GapData], *, resamples: int = 2000, seed: int =
 
 
 def finding_order(f: Finding) -> tuple:
-    return (f.kind != MEASURED, _rank(ORIGIN_ORDER, f.origin), _rank(ANSWER_FORM_ORDER, f.answer_form),
-            f.benchmark, f.metric, f.language != ALL_LANGUAGES, f.language, f.judge or "", f.lr, f.tuning,
-            f.translator != POOLED, f.translator)
+    return (
+        f.kind != MEASURED,
+        _rank(ORIGIN_ORDER, f.origin),
+        _rank(ANSWER_FORM_ORDER, f.answer_form),
+        f.benchmark,
+        f.metric,
+        f.language != ALL_LANGUAGES,
+        f.language,
+        f.judge or "",
+        f.lr,
+        f.tuning,
+        f.translator != POOLED,
+        f.translator,
+    )
 
 
 def _rank(order: Sequence, value: Any) -> int:
@@ -480,10 +557,20 @@ def reference_test_set(cell: ReferenceCell, language: str) -> TestSet | None:
     bench = cell.catalogue_benchmark
     if bench is None:
         return None
-    headline = bench.headline is not None and cell.metric in (bench.headline.metric, f"sum_{bench.headline.metric}")
-    return TestSet(benchmark=bench.name, language=language, origin=bench.origin, metric=cell.metric,
-                   answer_form=bench.answer_form, percent=bench.percent, headline=headline,
-                   title=bench.raw.get("short_title", bench.title))
+    headline = bench.headline is not None and cell.metric in (
+        bench.headline.metric,
+        f"sum_{bench.headline.metric}",
+    )
+    return TestSet(
+        benchmark=bench.name,
+        language=language,
+        origin=bench.origin,
+        metric=cell.metric,
+        answer_form=bench.answer_form,
+        percent=bench.percent,
+        headline=headline,
+        title=bench.raw.get("short_title", bench.title),
+    )
 
 
 def reference_series(cells: Sequence[ReferenceCell]) -> tuple[list[GapData], list[str]]:
@@ -504,12 +591,17 @@ def reference_series(cells: Sequence[ReferenceCell]) -> tuple[list[GapData], lis
         for scope in scopes:
             ts = reference_test_set(cell, scope)
             key = (ts, cell.lr, cell.tuning, cell.judge)
-            data = series.setdefault(key, GapData(REFERENCE, ts, cell.lr, cell.tuning, "", cell.judge, by_items=False))
+            data = series.setdefault(
+                key, GapData(REFERENCE, ts, cell.lr, cell.tuning, "", cell.judge, by_items=False)
+            )
             variant = _variant(cell.train_data)
             data.variants.setdefault(variant, {})[(cell.base_model, cell.lang)] = cell.score
             data.headline.setdefault((cell.base_model, cell.lang), {})[variant] = cell.score
-    not_shown = [f"not shown: reference benchmark {name!r} ({n} cells) is not in the catalogue "
-                 f"(no catalogue benchmark has reference_key {name!r})" for name, n in sorted(unknown.items())]
+    not_shown = [
+        f"not shown: reference benchmark {name!r} ({n} cells) is not in the catalogue "
+        f"(no catalogue benchmark has reference_key {name!r})"
+        for name, n in sorted(unknown.items())
+    ]
     return list(series.values()), not_shown
 
 
@@ -557,8 +649,17 @@ def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
         if len(set(languages)) < 2 or len(set(languages)) < len(languages):
             continue
         by_items = all(m.by_items for m in members)
-        pooled = GapData(MEASURED, ts, lr, tuning, method, judge, by_items=by_items, judge_prompt=prompt,
-                         parts=tuple(sorted(members, key=lambda m: m.test_set.language)) if by_items else ())
+        pooled = GapData(
+            MEASURED,
+            ts,
+            lr,
+            tuning,
+            method,
+            judge,
+            by_items=by_items,
+            judge_prompt=prompt,
+            parts=tuple(sorted(members, key=lambda m: m.test_set.language)) if by_items else (),
+        )
         for m in members:
             for cell, scores in m.headline.items():
                 pooled.headline.setdefault(cell, {}).update(scores)
@@ -601,8 +702,16 @@ def interactions(series: Sequence[GapData], *, resamples: int = 2000, seed: int 
     Measured items: each side's pooled per-item gaps as one sample (items weigh equally, clusters kept apart
     per test set; ``stats.mean_estimate``), then ``stats.independent_difference``: the two sides share no items.
     """
-    eligible = [d for d in series if d.test_set.percent and d.test_set.headline and d.judge is None
-                and d.test_set.language != ALL_LANGUAGES and d.native and d.translators()]
+    eligible = [
+        d
+        for d in series
+        if d.test_set.percent
+        and d.test_set.headline
+        and d.judge is None
+        and d.test_set.language != ALL_LANGUAGES
+        and d.native
+        and d.translators()
+    ]
     by_config: dict[tuple, list[GapData]] = defaultdict(list)
     for data in eligible:
         by_config[(data.kind, data.config)].append(data)
@@ -616,14 +725,26 @@ def interactions(series: Sequence[GapData], *, resamples: int = 2000, seed: int 
                     sides[side].append(data)
             if not sides["left"] or not sides["right"]:
                 continue
-            result = _interaction(kind, name, title, lr, tuning, method, sides, resamples=resamples, seed=seed)
+            result = _interaction(
+                kind, name, title, lr, tuning, method, sides, resamples=resamples, seed=seed
+            )
             if result is not None:
                 out.append(result)
     return out
 
 
-def _interaction(kind: str, name: str, title: str, lr: str, tuning: str, method: str,
-                 sides: dict[str, list[GapData]], *, resamples: int, seed: int) -> Interaction | None:
+def _interaction(
+    kind: str,
+    name: str,
+    title: str,
+    lr: str,
+    tuning: str,
+    method: str,
+    sides: dict[str, list[GapData]],
+    *,
+    resamples: int,
+    seed: int,
+) -> Interaction | None:
     names = {s: tuple(sorted({_set_name(d.test_set) for d in sides[s]})) for s in sides}
     if all(d.by_items for d in sides["left"] + sides["right"]):
         estimates = {}
@@ -638,8 +759,13 @@ def _interaction(kind: str, name: str, title: str, lr: str, tuning: str, method:
                 values.append(aligned.scores[NATIVE_DATA][shared] - other[shared])
                 clusters.append(aligned.cluster[shared] + offset)
                 offset += aligned.n_clusters
-            estimates[side] = stats.mean_estimate(np.concatenate(values), np.concatenate(clusters),
-                                                  resamples=resamples, seed=seed, confidence=CONFIDENCE)
+            estimates[side] = stats.mean_estimate(
+                np.concatenate(values),
+                np.concatenate(clusters),
+                resamples=resamples,
+                seed=seed,
+                confidence=CONFIDENCE,
+            )
         estimate = stats.independent_difference(estimates["left"], estimates["right"], confidence=CONFIDENCE)
         left, right = estimates["left"].value, estimates["right"].value
         n_units, unit, how = estimate.n_items, "items", "per-item gaps per side; independent difference"
@@ -659,13 +785,33 @@ def _interaction(kind: str, name: str, title: str, lr: str, tuning: str, method:
         estimate = stats.cells_difference(diffs, confidence=CONFIDENCE)
         left = mean(mean(per_model["left"][m]) for m in models)
         right = mean(mean(per_model["right"][m]) for m in models)
-        n_units, unit, how = len(models), "base models", "per base model: mean gap left minus right; t over models"
+        n_units, unit, how = (
+            len(models),
+            "base models",
+            "per base model: mean gap left minus right; t over models",
+        )
     verdict, _, note = judge_verdict(estimate, unit)
-    return Interaction(name=name, title=title, kind=kind, lr=lr, tuning=tuning, method=method,
-                       value=float(estimate.value), ci_low=_f(estimate.ci_low), ci_high=_f(estimate.ci_high),
-                       p_value=_f(estimate.p_value), verdict=verdict, left_gap=float(left), right_gap=float(right),
-                       left_sets=names["left"], right_sets=names["right"], n_units=n_units, unit=unit, how=how,
-                       note=note)
+    return Interaction(
+        name=name,
+        title=title,
+        kind=kind,
+        lr=lr,
+        tuning=tuning,
+        method=method,
+        value=float(estimate.value),
+        ci_low=_f(estimate.ci_low),
+        ci_high=_f(estimate.ci_high),
+        p_value=_f(estimate.p_value),
+        verdict=verdict,
+        left_gap=float(left),
+        right_gap=float(right),
+        left_sets=names["left"],
+        right_sets=names["right"],
+        n_units=n_units,
+        unit=unit,
+        how=how,
+        note=note,
+    )
 
 
 # --- entry points ------------------------------------------------------------------------------------------
@@ -675,8 +821,12 @@ def reference_findings(cells: Sequence[ReferenceCell]) -> FindingsReport:
     return FindingsReport(findings_of(series), interactions(series), not_shown)
 
 
-def measured_findings(scores: Sequence[MeasuredScore], *, resamples: int = 2000, seed: int = 0) -> FindingsReport:
+def measured_findings(
+    scores: Sequence[MeasuredScore], *, resamples: int = 2000, seed: int = 0
+) -> FindingsReport:
     """Findings and interactions from measured rows (one :class:`MeasuredScore` per row × test set)."""
     series = measured_series(scores)
-    return FindingsReport(findings_of(series, resamples=resamples, seed=seed),
-                          interactions(series, resamples=resamples, seed=seed))
+    return FindingsReport(
+        findings_of(series, resamples=resamples, seed=seed),
+        interactions(series, resamples=resamples, seed=seed),
+    )

@@ -56,8 +56,10 @@ class LeaderboardOptions:
     def check(self) -> None:
         """Option values, before anything is read."""
         if not MIN_RESAMPLES <= self.resamples <= MAX_RESAMPLES:
-            raise InputError(f"--bootstrap {self.resamples}: use {MIN_RESAMPLES} to {MAX_RESAMPLES:,} resamples "
-                             "(10000 recommended)")
+            raise InputError(
+                f"--bootstrap {self.resamples}: use {MIN_RESAMPLES} to {MAX_RESAMPLES:,} resamples "
+                "(10000 recommended)"
+            )
         if self.output_format not in ("site", "json"):
             raise InputError(f"--format {self.output_format}: use site or json")
 
@@ -71,11 +73,15 @@ class Entry:
     values: dict[ColumnKey, float]
     items: dict[ColumnKey, dict[str, float]] = field(default_factory=dict)
     clusters: dict[ColumnKey, dict[str, str]] = field(default_factory=dict)
-    tags: dict[ColumnKey, dict[str, dict[str, str]]] = field(default_factory=dict)  # item -> catalogue item_tags
+    tags: dict[ColumnKey, dict[str, dict[str, str]]] = field(
+        default_factory=dict
+    )  # item -> catalogue item_tags
     n: dict[ColumnKey, int] = field(default_factory=dict)
     limited: set[ColumnKey] = field(default_factory=set)
     judges: dict[ColumnKey, str] = field(default_factory=dict)  # rating columns: the judges ("a+b")
-    judge_prompts: dict[ColumnKey, dict[str, str]] = field(default_factory=dict)  # rating columns: judge -> prompt
+    judge_prompts: dict[ColumnKey, dict[str, str]] = field(
+        default_factory=dict
+    )  # rating columns: judge -> prompt
     source: str = ""
     is_toy: bool = False
     model_name: str = ""
@@ -194,8 +200,16 @@ Leaderboard = Board  # the name earlier releases exported
 def entries_from_runs(runs: list[Run]) -> list[Entry]:
     entries = []
     for run in runs:
-        entry = Entry(run.key, "measured", {c: s.value for c, s in run.scores.items()}, source=str(run.path),
-                      is_toy=run.is_toy, model_name=run.model_name, limit=run.limit, sources=dict(run.sources))
+        entry = Entry(
+            run.key,
+            "measured",
+            {c: s.value for c, s in run.scores.items()},
+            source=str(run.path),
+            is_toy=run.is_toy,
+            model_name=run.model_name,
+            limit=run.limit,
+            sources=dict(run.sources),
+        )
         for column, score in run.scores.items():
             if score.items:
                 entry.items[column] = score.items
@@ -223,8 +237,16 @@ def column_order(column: ColumnKey) -> tuple:
     """Native, translated, round-trip, unknown test sets; within a group by benchmark, language; a user-made
     test set right after the catalogue's test set of the same benchmark and language."""
     group = ORIGIN_GROUP_ORDER.index(column.provenance) if column.provenance in ORIGIN_GROUP_ORDER else 9
-    return (group, column.benchmark, column.language, column.user_made, column.origin, column.task, column.judge,
-            column.metric)
+    return (
+        group,
+        column.benchmark,
+        column.language,
+        column.user_made,
+        column.origin,
+        column.task,
+        column.judge,
+        column.metric,
+    )
 
 
 def ordered_columns(entries: list[Entry]) -> list[ColumnKey]:
@@ -248,20 +270,34 @@ def column_stats(column: ColumnKey, entries: list[Entry], resamples: int, seed: 
             values[row, position[k]] = v
             mask[row, position[k]] = True
         cluster_names.update(entries[i].clusters.get(column, {}))
-    clustered = bool(cluster_names) and len(cluster_names) == len(item_ids)  # a catalogue unit, or several judges
+    clustered = bool(cluster_names) and len(cluster_names) == len(
+        item_ids
+    )  # a catalogue unit, or several judges
     index = stats.cluster_index([cluster_names[k] for k in item_ids] if clustered else None, len(item_ids))
     boot = stats.bootstrap_means(values, mask, index, resamples, seed)
     estimates = dict(zip(members, stats.model_estimates(values, mask, index, boot), strict=True))
     result = stats.pairwise(values, mask, index, boot, seed=seed)
-    col = ColumnStats(column, members, boot, estimates,
-                      pairs=[(members[a], members[b]) for a, b in result.pairs], pair_estimates=result.estimates,
-                      n_items=len(item_ids), n_clusters=stats.count_clusters(index), clustered=clustered)
+    col = ColumnStats(
+        column,
+        members,
+        boot,
+        estimates,
+        pairs=[(members[a], members[b]) for a, b in result.pairs],
+        pair_estimates=result.estimates,
+        n_items=len(item_ids),
+        n_clusters=stats.count_clusters(index),
+        clustered=clustered,
+    )
     col.p_holm = stats.holm([e.p_value for e in result.estimates]) if result.estimates else []
     if column.cluster_unit is not None and not clustered:
-        col.note = f"{column.display}: no '{column.cluster_unit}' per item in the samples; items resampled alone"
+        col.note = (
+            f"{column.display}: no '{column.cluster_unit}' per item in the samples; items resampled alone"
+        )
     elif col.n_clusters < 2:
-        col.note = (f"{column.display}: all {col.n_items} items share one {column.cluster_unit or 'cluster'}; "
-                    "one cluster gives no interval (CI n/a)")
+        col.note = (
+            f"{column.display}: all {col.n_items} items share one {column.cluster_unit or 'cluster'}; "
+            "one cluster gives no interval (CI n/a)"
+        )
     return col
 
 
@@ -272,18 +308,35 @@ def measured_scores(board: Board) -> list:
 
     out = []
     for entry in board.measured:  # rows without a training-data variant count in rankings, not in gaps
-        training = Training(entry.key.base_model, entry.key.variant, entry.key.lr, entry.key.tuning, entry.key.method)
+        training = Training(
+            entry.key.base_model, entry.key.variant, entry.key.lr, entry.key.tuning, entry.key.method
+        )
         for column, value in entry.values.items():
             info = column.info
-            test_set = TestSet(column.benchmark, column.language, column.origin, column.metric,
-                               info.answer_form if info is not None else None, column.percent, True, column.task,
-                               column.short_title)
+            test_set = TestSet(
+                column.benchmark,
+                column.language,
+                column.origin,
+                column.metric,
+                info.answer_form if info is not None else None,
+                column.percent,
+                True,
+                column.task,
+                column.short_title,
+            )
             judges = entry.judges.get(column)
             prompts = entry.judge_prompts.get(column, {})
-            out.append(MeasuredScore(test_set, training, value, judges or None, entry.items.get(column),
-                                     entry.clusters.get(column),
-                                     "+".join(prompts.get(j, "") for j in judges.split("+")) if judges and prompts
-                                     else None))
+            out.append(
+                MeasuredScore(
+                    test_set,
+                    training,
+                    value,
+                    judges or None,
+                    entry.items.get(column),
+                    entry.clusters.get(column),
+                    "+".join(prompts.get(j, "") for j in judges.split("+")) if judges and prompts else None,
+                )
+            )
     return out
 
 
@@ -303,9 +356,13 @@ def find_baseline(entries: list[Entry], wanted: str) -> int:
     labels = sorted({entries[i].label for i in measured})
     listed = ", ".join(labels[:12]) + (" ..." if len(labels) > 12 else "")
     if not hits:
-        raise InputError(f"--baseline {wanted}: no measured row's variant or label matches; the rows are {listed}")
-    raise InputError(f"--baseline {wanted}: matches {len(hits)} rows ({', '.join(entries[i].label for i in hits[:6])}"
-                     "); give more of the label")
+        raise InputError(
+            f"--baseline {wanted}: no measured row's variant or label matches; the rows are {listed}"
+        )
+    raise InputError(
+        f"--baseline {wanted}: matches {len(hits)} rows ({', '.join(entries[i].label for i in hits[:6])}"
+        "); give more of the label"
+    )
 
 
 def missing_sources(entries: list[Entry]) -> list[str]:
@@ -315,8 +372,10 @@ def missing_sources(entries: list[Entry]) -> list[str]:
         present = {c.slug for c in entry.values}
         for column, source in sorted(entry.sources.items()):
             if task_column(source, None).key().slug not in present:
-                notes.append(f"{entry.label}: {column.display} ({column.task}) is shown on its own: its source test "
-                             f"set {source} was not evaluated for this row (no translationese comparison)")
+                notes.append(
+                    f"{entry.label}: {column.display} ({column.task}) is shown on its own: its source test "
+                    f"set {source} was not evaluated for this row (no translationese comparison)"
+                )
     return notes
 
 
@@ -334,17 +393,30 @@ def build_board(options: LeaderboardOptions) -> Board:
     options.check()
     report: LoadReport = load_runs(list(options.results)) if options.results else LoadReport([], [], [])
     # rows in a fixed order (not the order the runs happened to finish in): model, the baseline variant first
-    entries = sorted(entries_from_runs(report.runs), key=lambda e: (
-        e.key.base_model, e.key.variant != options.baseline, e.key.variant, e.key.lr, e.key.tuning, e.key.method))
+    entries = sorted(
+        entries_from_runs(report.runs),
+        key=lambda e: (
+            e.key.base_model,
+            e.key.variant != options.baseline,
+            e.key.variant,
+            e.key.lr,
+            e.key.tuning,
+            e.key.method,
+        ),
+    )
     published = ReferenceLoad([], [], [])
     if options.reference:
         published = load_reference(options.reference)
         entries += entries_from_reference(published.rows)
     if not entries:
-        skipped = f" ({len(report.warnings)} file(s) skipped: {report.warnings[0]})" if report.warnings else ""
+        skipped = (
+            f" ({len(report.warnings)} file(s) skipped: {report.warnings[0]})" if report.warnings else ""
+        )
         where = ", ".join(map(str, options.results)) or "(no directories given)"
-        raise InputError(f"no lm-eval results found in {where}{skipped}; "
-                         "pass directories written by lm_eval --output_path (or --reference paper)")
+        raise InputError(
+            f"no lm-eval results found in {where}{skipped}; "
+            "pass directories written by lm_eval --output_path (or --reference paper)"
+        )
     baseline_entry = find_baseline(entries, options.baseline_model) if options.baseline_model else None
     columns = ordered_columns(entries)
     board_stats = {}
@@ -353,17 +425,28 @@ def build_board(options: LeaderboardOptions) -> Board:
             col = column_stats(column, entries, options.resamples, options.seed)
             if col is not None:
                 board_stats[column] = col
-        board = Board(options, entries, columns, board_stats, report.warnings, report.superseded,
-                      report.missing_headline, missing_sources(entries), published.cells, published.not_shown,
-                      baseline_entry=baseline_entry)
+        board = Board(
+            options,
+            entries,
+            columns,
+            board_stats,
+            report.warnings,
+            report.superseded,
+            report.missing_headline,
+            missing_sources(entries),
+            published.cells,
+            published.not_shown,
+            baseline_entry=baseline_entry,
+        )
         add_findings(board)
     folders = judge_dirs([Path(p) for p in options.results])
     if folders:
         from nativeval.harness_ext.judge.report import build_report
 
         try:
-            board.judge_report = build_report(folders, resamples=JUDGE_RESAMPLES, seed=options.seed,
-                                              labels=dict(options.judge_labels))
+            board.judge_report = build_report(
+                folders, resamples=JUDGE_RESAMPLES, seed=options.seed, labels=dict(options.judge_labels)
+            )
         except InputError as err:  # the scores stand; only the diagnostics are left out, said once
             if str(err).startswith("--judge-label"):
                 raise
@@ -385,15 +468,20 @@ def add_findings(board: Board) -> None:
     if scores:
         board.findings = findings.measured_findings(scores, resamples=resamples, seed=board.seed)
         board.cross_language += cross_language.cross_language(
-            scores, resamples=min(board.resamples, 1000), seed=board.seed)
+            scores, resamples=min(board.resamples, 1000), seed=board.seed
+        )
     if board.reference_cells:
         board.reference_findings = findings.reference_findings(board.reference_cells)
         board.cross_language += cross_language.reference_cross_language(board.reference_cells)
     if scores or board.reference_cells:
         board.claims = claims.claims_side_by_side(
-            board.reference_cells or None, scores or None, resamples=resamples, seed=board.seed,
+            board.reference_cells or None,
+            scores or None,
+            resamples=resamples,
+            seed=board.seed,
             reference_findings=board.reference_findings.findings if board.reference_cells else None,
-            measured_findings=board.findings.findings if scores else None)
+            measured_findings=board.findings.findings if scores else None,
+        )
 
 
 def variant_groups(entries: list[Entry]) -> list[tuple[tuple[str, tuple[str, str, str, str]], list[Entry]]]:

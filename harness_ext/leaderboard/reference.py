@@ -56,8 +56,16 @@ class ReferenceCell:
 
     def identity(self) -> tuple[str, ...]:
         """What a cell is, whichever table printed it."""
-        return (self.benchmark, self.metric, self.lang, self.base_model, self.train_data, self.lr, self.tuning,
-                self.judge or "")
+        return (
+            self.benchmark,
+            self.metric,
+            self.lang,
+            self.base_model,
+            self.train_data,
+            self.lr,
+            self.tuning,
+            self.judge or "",
+        )
 
     @property
     def catalogue_benchmark(self) -> Benchmark | None:
@@ -86,7 +94,9 @@ def _by_reference_stem() -> dict[str, Benchmark]:
 def reference_path(spec: str) -> Path:
     """``paper`` (the embedded numbers of Chen et al. 2024) or a CSV path."""
     if spec in EMBEDDED:
-        return Path(str(resources.files("nativeval.harness_ext.leaderboard").joinpath("reference", EMBEDDED[spec])))
+        return Path(
+            str(resources.files("nativeval.harness_ext.leaderboard").joinpath("reference", EMBEDDED[spec]))
+        )
     return Path(spec)
 
 
@@ -100,7 +110,9 @@ def read_reference(spec: str) -> list[ReferenceCell]:
     """Every row of a reference CSV (averages and repeats included), in file order."""
     path = reference_path(spec)
     if not path.is_file():
-        raise InputError(f"{path}: reference CSV not found; pass a CSV path or 'paper' for the built-in numbers")
+        raise InputError(
+            f"{path}: reference CSV not found; pass a CSV path or 'paper' for the built-in numbers"
+        )
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c != "table" and c not in (reader.fieldnames or [])]
@@ -115,11 +127,21 @@ def read_reference(spec: str) -> list[ReferenceCell]:
         except (TypeError, ValueError):
             raise InputError(f"{path}:{lineno}: score {rec['score']!r} is not a number") from None
         benchmark, judge = split_judge(rec["benchmark"].strip())
-        cells.append(ReferenceCell(
-            table=(rec.get("table") or "").strip(), benchmark=benchmark, metric=rec["metric"].strip(),
-            lang=rec["lang"].strip(), base_model=rec["base_model"].strip(), train_data=rec["train_data"].strip(),
-            lr=_lr(rec["lr"].strip()), tuning=rec["tuning"].strip(), judge=(rec.get("judge") or "").strip() or judge,
-            score=score, source=(rec.get("source") or "").strip() or default_source))
+        cells.append(
+            ReferenceCell(
+                table=(rec.get("table") or "").strip(),
+                benchmark=benchmark,
+                metric=rec["metric"].strip(),
+                lang=rec["lang"].strip(),
+                base_model=rec["base_model"].strip(),
+                train_data=rec["train_data"].strip(),
+                lr=_lr(rec["lr"].strip()),
+                tuning=rec["tuning"].strip(),
+                judge=(rec.get("judge") or "").strip() or judge,
+                score=score,
+                source=(rec.get("source") or "").strip() or default_source,
+            )
+        )
     return cells
 
 
@@ -131,8 +153,10 @@ def canonical_cells(rows: list[ReferenceCell]) -> list[ReferenceCell]:
             continue
         first = seen.setdefault(row.identity(), row)
         if first.score != row.score:
-            raise InputError(f"reference cell {' '.join(p for p in row.identity() if p)} is {first.score} in table "
-                             f"{first.table} and {row.score} in table {row.table}; fix one of them")
+            raise InputError(
+                f"reference cell {' '.join(p for p in row.identity() if p)} is {first.score} in table "
+                f"{first.table} and {row.score} in table {row.table}; fix one of them"
+            )
     return list(seen.values())
 
 

@@ -87,7 +87,9 @@ def catalogue_task(name: str) -> CatalogueTask | None:
 @cache
 def benchmark_entry(benchmark: str, origin: str | None = None) -> Benchmark | None:
     """The catalogue benchmark of that name (and test-set origin, where one name has two, e.g. open QA)."""
-    matches = {t.benchmark.source_file: t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark}
+    matches = {
+        t.benchmark.source_file: t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark
+    }
     candidates = list(matches.values())
     if origin is not None and len(candidates) > 1:
         candidates = [b for b in candidates if b.origin_group == provenance_of(origin)] or candidates
@@ -97,13 +99,25 @@ def benchmark_entry(benchmark: str, origin: str | None = None) -> Benchmark | No
 # Test-set origin groups of the leaderboard: a round trip (X -> pivot -> X) keeps the source's items and
 # knowledge with translation noise added, so it is neither native nor translated and never joins either mean.
 ORIGIN_GROUP_ORDER = ("native", "translated", "round_trip", "unknown")
-ORIGIN_TITLES = {"native": "native", "human_translated": "human-translated", "machine_translated": "machine-translated",
-                 "machine_translated_post_edited": "machine-translated, post-edited",
-                 "round_trip_translated": "round trip", "translated": "translated", "unknown": "origin unknown"}
+ORIGIN_TITLES = {
+    "native": "native",
+    "human_translated": "human-translated",
+    "machine_translated": "machine-translated",
+    "machine_translated_post_edited": "machine-translated, post-edited",
+    "round_trip_translated": "round trip",
+    "translated": "translated",
+    "unknown": "origin unknown",
+}
 
 
-METRIC_TITLES = {"acc": "accuracy", "acc_norm": "accuracy (normalised)", "exact_match": "exact match",
-                 "f1": "F1", "include": "answer included", "rating": "judge rating"}
+METRIC_TITLES = {
+    "acc": "accuracy",
+    "acc_norm": "accuracy (normalised)",
+    "exact_match": "exact match",
+    "f1": "F1",
+    "include": "answer included",
+    "rating": "judge rating",
+}
 
 
 def provenance_of(origin: str) -> str:
@@ -128,7 +142,9 @@ class ColumnKey:
     benchmark: str
     language: str
     metric: str
-    origin: str = "unknown"  # native | human_translated | machine_translated | round_trip_translated | ... | unknown
+    origin: str = (
+        "unknown"  # native | human_translated | machine_translated | round_trip_translated | ... | unknown
+    )
     task: str = ""  # the lm-eval task of a user-made test set (rtt_*, mt_*): a test set of its own
     judge: str = ""  # published ratings of one judge (measured ratings pool their judges: "")
 
@@ -163,7 +179,9 @@ class ColumnKey:
         title = info.raw.get("short_title", info.title) if info else self.benchmark
         label = f"{title} {self.language}" if self.language != "?" else title
         if self.user_made:
-            label += f" ({ORIGIN_TITLES.get(self.origin, self.origin)})"  # rtt_zh_xquad: "XQuAD zh (round trip)"
+            label += (
+                f" ({ORIGIN_TITLES.get(self.origin, self.origin)})"  # rtt_zh_xquad: "XQuAD zh (round trip)"
+            )
         elif benchmark_has_both_origins(self.benchmark) and self.origin != "unknown":
             label += f" ({self.provenance})"  # one benchmark with native and translated test sets: open QA
         if self.judge:
@@ -315,10 +333,20 @@ def task_column(task: str, config: dict | None) -> TaskColumn:
         bench = ctask.benchmark
         headline = bench.headline
         user = ctask.extra.get("provenance") if ctask.extra.get("user_made") else None
-        return TaskColumn(bench.name, ctask.language, ctask.origin, headline.metric if headline else "",
-                          headline.filter if headline else None, bench.percent, bench.cluster_unit, subject, True,
-                          item_tag_fields(bench), ctask.name if user is not None else "",
-                          str((user or {}).get("source_task") or ""))
+        return TaskColumn(
+            bench.name,
+            ctask.language,
+            ctask.origin,
+            headline.metric if headline else "",
+            headline.filter if headline else None,
+            bench.percent,
+            bench.cluster_unit,
+            subject,
+            True,
+            item_tag_fields(bench),
+            ctask.name if user is not None else "",
+            str((user or {}).get("source_task") or ""),
+        )
     user_task = ""
     if record.get("user_made") or record.get("source_task"):
         user_task = str(record.get("task") or task)
@@ -331,10 +359,20 @@ def task_column(task: str, config: dict | None) -> TaskColumn:
         headline = bench.headline
         if origin in ("", "translated") and bench.origin != "native":
             origin = bench.origin
-        return TaskColumn(bench.name, language, origin or bench.origin, headline.metric if headline else "",
-                          headline.filter if headline else None, bench.percent, bench.cluster_unit,
-                          str(record.get("subtask")) if user_task and record.get("subtask") else None, True,
-                          item_tag_fields(bench), user_task, str(record.get("source_task") or ""))
+        return TaskColumn(
+            bench.name,
+            language,
+            origin or bench.origin,
+            headline.metric if headline else "",
+            headline.filter if headline else None,
+            bench.percent,
+            bench.cluster_unit,
+            str(record.get("subtask")) if user_task and record.get("subtask") else None,
+            True,
+            item_tag_fields(bench),
+            user_task,
+            str(record.get("source_task") or ""),
+        )
     metric, filt = _lm_eval_first_metric(config)
     return TaskColumn(task, language, origin or "unknown", metric or "", filt, False, None, None, False)
 
@@ -357,7 +395,12 @@ def headline_for(benchmark: str, provenance: dict[str, Any]) -> tuple[str, str]:
 def headline_key(column: TaskColumn, task_results: dict[str, Any]) -> str | None:
     """The ``metric,filter`` key of the headline among a task's results, or None when it is absent."""
     for key, value in task_results.items():
-        if "," not in key or "_stderr" in key or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if (
+            "," not in key
+            or "_stderr" in key
+            or isinstance(value, bool)
+            or not isinstance(value, (int, float))
+        ):
             continue
         metric, filt = key.split(",", 1)
         if metric == column.metric and (column.filter is None or filt == column.filter):
@@ -386,7 +429,9 @@ def find_results_files(paths: list[str | Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            candidates = [p.as_posix() for p in sorted(path.rglob("*.json")) if p.is_file() and p.suffix == ".json"]
+            candidates = [
+                p.as_posix() for p in sorted(path.rglob("*.json")) if p.is_file() and p.suffix == ".json"
+            ]
             found.extend(Path(p) for p in get_results_filenames(candidates))
         else:
             raise InputError(f"{path}: no such file or directory; pass lm-eval --output_path directories")
@@ -442,10 +487,17 @@ def cluster_of(row: dict[str, Any], unit: str | None, subject: str | None) -> st
     return None if value is None else str(value)
 
 
-def read_item_scores(path: Path, metric: str, filt: str, prefix: str = "", unit: str | None = None,
-                     subject: str | None = None, tag_fields: tuple[str, ...] = (),
-                     tags: dict[str, dict[str, str]] | None = None, member_tags: dict[str, str] | None = None
-                     ) -> tuple[dict[str, float], dict[str, str]]:
+def read_item_scores(
+    path: Path,
+    metric: str,
+    filt: str,
+    prefix: str = "",
+    unit: str | None = None,
+    subject: str | None = None,
+    tag_fields: tuple[str, ...] = (),
+    tags: dict[str, dict[str, str]] | None = None,
+    member_tags: dict[str, str] | None = None,
+) -> tuple[dict[str, float], dict[str, str]]:
     """Per-item scores (and sampling clusters) keyed by doc_id (prefixed by subtask for groups); the values
     of ``tag_fields`` go into ``tags`` when given (a doc field, else the subject's ``member_tags``)."""
     scores: dict[str, float] = {}
@@ -475,33 +527,54 @@ def judged_item_scores(results_path: Path, task: str, judge: str) -> dict[str, f
     for path in sorted(results_path.parent.glob(f"judgments_{task}_*.jsonl"), reverse=True):
         rows = [r for r in iter_jsonl(path) if r.get("judge") == judge and r.get("task", task) == task]
         if rows:
-            scores = {str(r.get("doc_id")): float(r["rating"]) for r in rows
-                      if isinstance(r.get("rating"), (int, float)) and not isinstance(r.get("rating"), bool)}
+            scores = {
+                str(r.get("doc_id")): float(r["rating"])
+                for r in rows
+                if isinstance(r.get("rating"), (int, float)) and not isinstance(r.get("rating"), bool)
+            }
             return scores or None
     return None
 
 
-def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColumn, key: str,
-                    ts: str, tags: dict[str, dict[str, str]] | None = None
-                    ) -> tuple[dict[str, float] | None, dict[str, str] | None]:
+def item_scores_for(
+    results_path: Path,
+    data: dict,
+    task: str,
+    column: TaskColumn,
+    key: str,
+    ts: str,
+    tags: dict[str, dict[str, str]] | None = None,
+) -> tuple[dict[str, float] | None, dict[str, str] | None]:
     metric, filt = key.split(",", 1)
     if metric == "rating":
         return judged_item_scores(results_path, task, filt), None
     subtasks = (data.get("group_subtasks") or {}).get(task) or []
     hits = _tasks_by_name()
-    parts = [(sub, f"{sub}:", hits[sub][1] if sub in hits else sub) for sub in subtasks] if subtasks else [
-        (task, "", column.subject)]
+    parts = (
+        [(sub, f"{sub}:", hits[sub][1] if sub in hits else sub) for sub in subtasks]
+        if subtasks
+        else [(task, "", column.subject)]
+    )
     items: dict[str, float] = {}
     clusters: dict[str, str] = {}
     for name, prefix, subject in parts:
         path = samples_file(results_path, name, ts)
         if path is None:
             return None, None
-        metadata = (((data.get("configs") or {}).get(name) or {}).get("metadata") or {})
+        metadata = ((data.get("configs") or {}).get(name) or {}).get("metadata") or {}
         provenance = metadata.get("provenance") if isinstance(metadata, dict) else None
         member_tags = provenance.get("member_tags") if isinstance(provenance, dict) else None
-        scores, units = read_item_scores(path, metric, filt, prefix, column.cluster_unit, subject,
-                                         column.item_tags, tags, member_tags if isinstance(member_tags, dict) else None)
+        scores, units = read_item_scores(
+            path,
+            metric,
+            filt,
+            prefix,
+            column.cluster_unit,
+            subject,
+            column.item_tags,
+            tags,
+            member_tags if isinstance(member_tags, dict) else None,
+        )
         items.update(scores)
         clusters.update(units)
     return (items or None), (clusters if items and len(clusters) == len(items) else None)
@@ -510,7 +583,9 @@ def item_scores_for(results_path: Path, data: dict, task: str, column: TaskColum
 def _check_version(path: Path, data: dict) -> None:
     version = data.get("lm_eval_version")
     if isinstance(version, str) and version and not version.startswith(SUPPORTED_LM_EVAL):
-        raise InputError(f"{path}: written by lm-eval {version}; this leaderboard reads lm-eval 0.4.x results")
+        raise InputError(
+            f"{path}: written by lm-eval {version}; this leaderboard reads lm-eval 0.4.x results"
+        )
 
 
 def run_limit(config: dict) -> float | None:
@@ -524,23 +599,42 @@ def load_run(path: Path) -> Run:
     if not looks_like_results(data):
         raise InputError(f"{path}: not an lm-eval results file (no 'results' table of tasks)")
     if "pairwise" in data:
-        raise InputError(f"{path}: a pairwise judge comparison, not one model's results; left out of the table")
-    for section in ("configs", "n-samples", "versions", "n-shot", "higher_is_better", "groups", "group_subtasks"):
+        raise InputError(
+            f"{path}: a pairwise judge comparison, not one model's results; left out of the table"
+        )
+    for section in (
+        "configs",
+        "n-samples",
+        "versions",
+        "n-shot",
+        "higher_is_better",
+        "groups",
+        "group_subtasks",
+    ):
         value = data.get(section)
         per_task = section in ("configs", "n-samples", "higher_is_better", "groups")
-        if value is not None and not (isinstance(value, dict) and (not per_task or all(
-                isinstance(v, dict) for v in value.values()))):
-            raise InputError(f"{path}: `{section}` is not an object{' of objects' if per_task else ''}: not an "
-                             "lm-eval results file (edited or cut short?); restore it or move it out")
+        if value is not None and not (
+            isinstance(value, dict) and (not per_task or all(isinstance(v, dict) for v in value.values()))
+        ):
+            raise InputError(
+                f"{path}: `{section}` is not an object{' of objects' if per_task else ''}: not an "
+                "lm-eval results file (edited or cut short?); restore it or move it out"
+            )
     _check_version(path, data)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
     refuse_unfinished_runs(args, relative_to=path.parent)
     name = run_name(data, path.parent)
     run = Run(
-        path=path, model_name=name.model_name, timestamp=timestamp_of(path, data), key=name.key,
-        manifest_path=name.manifest_path, is_toy=detect_toy(data, args, name.manifest, path.parent),
-        explicit_label=name.explicit, limit=run_limit(config), name=name,
+        path=path,
+        model_name=name.model_name,
+        timestamp=timestamp_of(path, data),
+        key=name.key,
+        manifest_path=name.manifest_path,
+        is_toy=detect_toy(data, args, name.manifest, path.parent),
+        explicit_label=name.explicit,
+        limit=run_limit(config),
+        name=name,
     )
     configs = data.get("configs") or {}
     groups = set(data.get("group_subtasks") or {})
@@ -557,14 +651,22 @@ def load_run(path: Path) -> Run:
             if column.known:
                 run.missing_headline[column_key] = (
                     f"not shown: no headline metric for benchmark {column_key.display} "
-                    f"({column.metric},{column.filter or '<judge>'}) in {path}")
+                    f"({column.metric},{column.filter or '<judge>'}) in {path}"
+                )
             continue
         add_score(run, data, task, column, column_key, key, task_results)
     return run
 
 
-def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: ColumnKey, key: str,
-              task_results: dict[str, Any]) -> None:
+def add_score(
+    run: Run,
+    data: dict,
+    task: str,
+    column: TaskColumn,
+    column_key: ColumnKey,
+    key: str,
+    task_results: dict[str, Any],
+) -> None:
     metric, filt = key.split(",", 1)
     scale = 100.0 if column.percent else 1.0
     stderr = task_results.get(f"{metric}_stderr,{filt}")
@@ -579,9 +681,14 @@ def add_score(run: Run, data: dict, task: str, column: TaskColumn, column_key: C
         stderr=float(stderr) * scale if isinstance(stderr, (int, float)) else None,
         n=len(items) if items else effective,
         items={k: v * scale for k, v in items.items()} if items else None,
-        clusters=clusters, tags=tags or None, source=str(run.path), metric_key=key,
+        clusters=clusters,
+        tags=tags or None,
+        source=str(run.path),
+        metric_key=key,
         limited=run.limit is not None,
-        judge_prompts={filt: prompt} if column.metric == "rating" and (prompt := judge_prompt_of(data)) else None,
+        judge_prompts={filt: prompt}
+        if column.metric == "rating" and (prompt := judge_prompt_of(data))
+        else None,
     )
 
 
@@ -595,8 +702,11 @@ class LoadReport:
 
 def label_runs(runs: list[Run]) -> None:
     """Default labels unique across all runs (explicit labels and manifest base models win)."""
-    for run, key in zip(runs, label_keys([r.name or RunName(r.key, r.explicit_label, None, None, r.model_name)
-                                          for r in runs]), strict=True):
+    for run, key in zip(
+        runs,
+        label_keys([r.name or RunName(r.key, r.explicit_label, None, None, r.model_name) for r in runs]),
+        strict=True,
+    ):
         run.key = key
 
 
@@ -624,12 +734,32 @@ def combine_judges(old: Score, new: Score) -> Score:
     prompts = {**(old.judge_prompts or {}), **(new.judge_prompts or {})} or None
     if not all(parts.values()):  # a judge without per-item ratings: means of the judges' scores only
         values = [old.value, new.value]
-        return Score(sum(values) / len(values), None, max(old.n or 0, new.n or 0) or None, None, None, None,
-                     new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited, prompts)
+        return Score(
+            sum(values) / len(values),
+            None,
+            max(old.n or 0, new.n or 0) or None,
+            None,
+            None,
+            None,
+            new.source,
+            f"rating,{'+'.join(judges)}",
+            old.limited or new.limited,
+            prompts,
+        )
     items = {f"{j}|{doc}": v for j in judges for doc, v in parts[j].items()}
     clusters = {key: key.partition("|")[2] for key in items}
-    return Score(sum(items.values()) / len(items), None, len(set(clusters.values())), items, clusters, None,
-                 new.source, f"rating,{'+'.join(judges)}", old.limited or new.limited, prompts)
+    return Score(
+        sum(items.values()) / len(items),
+        None,
+        len(set(clusters.values())),
+        items,
+        clusters,
+        None,
+        new.source,
+        f"rating,{'+'.join(judges)}",
+        old.limited or new.limited,
+        prompts,
+    )
 
 
 def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
@@ -642,7 +772,9 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
             missing[(run.key, column)] = note
         target = merged.get(run.key)
         if target is None:
-            merged[run.key] = Run(**{**run.__dict__, "scores": dict(run.scores), "sources": dict(run.sources)})
+            merged[run.key] = Run(
+                **{**run.__dict__, "scores": dict(run.scores), "sources": dict(run.sources)}
+            )
             continue
         for column, score in run.scores.items():
             previous = target.scores.get(column)
@@ -650,15 +782,20 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str], list[str]]:
                 target.scores[column] = combine_judges(previous, score)  # another judge of the same answers
                 continue
             if column in target.scores:
-                notes.append(f"superseded: {target.scores[column].source} ({run.key.label} / {column.display}); "
-                             f"the newer {score.source} is shown")
+                notes.append(
+                    f"superseded: {target.scores[column].source} ({run.key.label} / {column.display}); "
+                    f"the newer {score.source} is shown"
+                )
             target.scores[column] = score
         target.is_toy = target.is_toy or run.is_toy
         target.limit = run.limit if run.limit is not None else target.limit
         target.sources.update(run.sources)
         target.timestamp = run.timestamp
-    unresolved = [note for (row, column), note in sorted(missing.items(), key=lambda kv: kv[1])
-                  if column not in merged[row].scores]
+    unresolved = [
+        note
+        for (row, column), note in sorted(missing.items(), key=lambda kv: kv[1])
+        if column not in merged[row].scores
+    ]
     return list(merged.values()), notes, unresolved
 
 
@@ -700,8 +837,11 @@ def items_per_reference_sum(bench: Benchmark) -> int | None:
         from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
         folder = TASKS_DIR / bench.task_dir / bench.embedded
-        sizes = {sum(1 for line in path.open(encoding="utf-8") if line.strip())
-                 for t in tasks for path in folder.glob(f"*_{t.language}.jsonl")}
+        sizes = {
+            sum(1 for line in path.open(encoding="utf-8") if line.strip())
+            for t in tasks
+            for path in folder.glob(f"*_{t.language}.jsonl")
+        }
     return int(sizes.pop()) if len(sizes) == 1 else None
 
 
@@ -725,8 +865,11 @@ def reference_rows(cells: list) -> tuple[list[ReferenceRow], list[str]]:
         key = RowKey(cell.base_model, cell.train_data, cell.lr, cell.tuning)
         row = rows.setdefault((key, cell.source), ReferenceRow(key, cell.source))
         row.scores.setdefault(column, cell.score * factor)
-    not_shown = [f"not shown: reference benchmark {name!r} ({n} published numbers): the catalogue has no such "
-                 "benchmark" for name, n in sorted(unknown.items())]
+    not_shown = [
+        f"not shown: reference benchmark {name!r} ({n} published numbers): the catalogue has no such "
+        "benchmark"
+        for name, n in sorted(unknown.items())
+    ]
     return list(rows.values()), not_shown
 
 

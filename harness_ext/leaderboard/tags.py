@@ -43,13 +43,15 @@ class TaggedItem:
 
 
 def estimate_text(estimate: Estimate, scale: float = 100.0, unit: str = "%") -> str:
-    """"61.0% [55.2, 66.8] (n=300)"; "empty (no items)"; without an interval, the value and why."""
+    """ "61.0% [55.2, 66.8] (n=300)"; "empty (no items)"; without an interval, the value and why."""
     if estimate.value is None:
         return "empty (no items)"
     if not estimate.has_inference:
         return f"{estimate.value * scale:.1f}{unit} (n={estimate.n_items}; {estimate.note})"
-    return (f"{estimate.value * scale:.1f}{unit} [{estimate.ci_low * scale:.1f}, {estimate.ci_high * scale:.1f}] "
-            f"(n={estimate.n_items})")
+    return (
+        f"{estimate.value * scale:.1f}{unit} [{estimate.ci_low * scale:.1f}, {estimate.ci_high * scale:.1f}] "
+        f"(n={estimate.n_items})"
+    )
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,13 @@ class TagSplit:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "subsets": {k: asdict(v) for k, v in self.subsets.items()},
-                "contrast": asdict(self.contrast) if self.contrast else None, "pair": self.pair,
-                "warnings": list(self.warnings)}
+        return {
+            "tag": self.tag,
+            "subsets": {k: asdict(v) for k, v in self.subsets.items()},
+            "contrast": asdict(self.contrast) if self.contrast else None,
+            "pair": self.pair,
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass(frozen=True)
@@ -83,17 +89,30 @@ class GapSplit:
         a, b = self.pair
         diff = self.gap_difference
         if diff.value is None:
-            return f"the translated-data penalty cannot be compared on {a} and {b} items: one of them is empty"
+            return (
+                f"the translated-data penalty cannot be compared on {a} and {b} items: one of them is empty"
+            )
         word = "larger" if diff.value >= 0 else "smaller"
-        interval = (f"[{diff.ci_low * scale:.1f}, {diff.ci_high * scale:.1f}]" if diff.has_inference
-                    else f"({diff.note})")
-        return (f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items than on "
-                f"{b} items {interval}")
+        interval = (
+            f"[{diff.ci_low * scale:.1f}, {diff.ci_high * scale:.1f}]"
+            if diff.has_inference
+            else f"({diff.note})"
+        )
+        return (
+            f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items than on "
+            f"{b} items {interval}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "gaps": {k: asdict(v) for k, v in self.gaps.items()}, "pair": self.pair,
-                "gap_difference": asdict(self.gap_difference) if self.gap_difference else None,
-                "sentence": self.sentence(), "warnings": list(self.warnings), "unpaired": self.unpaired}
+        return {
+            "tag": self.tag,
+            "gaps": {k: asdict(v) for k, v in self.gaps.items()},
+            "pair": self.pair,
+            "gap_difference": asdict(self.gap_difference) if self.gap_difference else None,
+            "sentence": self.sentence(),
+            "warnings": list(self.warnings),
+            "unpaired": self.unpaired,
+        }
 
 
 @dataclass
@@ -109,8 +128,10 @@ class _Normalizer:
             return value or UNLABELLED
         if value not in self._warned:
             self._warned.add(value)
-            message = (f"tag {self.tag}: value {value!r} is not in the catalogue's vocabulary "
-                       f"({', '.join(repr(v) for v in self.vocabulary)}); counted under {OTHER!r}")
+            message = (
+                f"tag {self.tag}: value {value!r} is not in the catalogue's vocabulary "
+                f"({', '.join(repr(v) for v in self.vocabulary)}); counted under {OTHER!r}"
+            )
             self.warnings.append(message)
             log.warning(message)
         return OTHER
@@ -121,10 +142,17 @@ def subset_names(vocabulary: Sequence[str] | None) -> list[str]:
     return [v or UNLABELLED for v in vocabulary] if vocabulary is not None else []
 
 
-def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Sequence[str], *,
-                       filter_name: str | None = None, cluster_field: str | None = None,
-                       prefix: str = "", member_tags: Mapping[str, str] | None = None,
-                       default_cluster: str | None = None) -> list[TaggedItem]:
+def items_from_samples(
+    rows: Iterable[Mapping[str, Any]],
+    metric: str,
+    tags: Sequence[str],
+    *,
+    filter_name: str | None = None,
+    cluster_field: str | None = None,
+    prefix: str = "",
+    member_tags: Mapping[str, str] | None = None,
+    default_cluster: str | None = None,
+) -> list[TaggedItem]:
     """lm-eval ``samples_*.jsonl`` rows -> tagged items (keyed ``<prefix><doc_id>``, as the leaderboard keys
     items). Rows of another filter and rows without a numeric ``metric`` are skipped. ``member_tags`` are the
     tags every row of the file shares (CMMLU / C-Eval subject categories: the task's
@@ -146,8 +174,9 @@ def items_from_samples(rows: Iterable[Mapping[str, Any]], metric: str, tags: Seq
     return items
 
 
-def _groups(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None,
-            normalize: _Normalizer) -> dict[str, list[TaggedItem]]:
+def _groups(
+    items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None, normalize: _Normalizer
+) -> dict[str, list[TaggedItem]]:
     groups: dict[str, list[TaggedItem]] = {name: [] for name in subset_names(vocabulary)}
     for item in items:
         groups.setdefault(normalize(item.tags.get(tag)), []).append(item)
@@ -165,16 +194,32 @@ def _empty() -> Estimate:
     return Estimate(None, None, None, n_items=0, note=stats.NO_ITEMS)
 
 
-def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str] | None = None, *,
-                 pair: tuple[str, str] | None = None, resamples: int = DEFAULT_RESAMPLES,
-                 confidence: float = 0.95, seed: int = 0) -> TagSplit:
+def split_by_tag(
+    items: Sequence[TaggedItem],
+    tag: str,
+    vocabulary: Sequence[str] | None = None,
+    *,
+    pair: tuple[str, str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> TagSplit:
     """One model's score on each value of ``tag`` (every vocabulary value is listed, empty ones as empty),
     and ``pair[0] - pair[1]`` with its CI when ``pair`` is given (e.g. ("CS", "CA"))."""
     normalize = _Normalizer(tuple(vocabulary) if vocabulary is not None else None, tag)
     groups = _groups(items, tag, vocabulary, normalize)
-    estimates = {name: stats.mean_estimate([i.score for i in members], _cluster_labels(members),
-                                                       resamples=resamples, seed=seed, confidence=confidence)
-                 if members else _empty() for name, members in groups.items()}
+    estimates = {
+        name: stats.mean_estimate(
+            [i.score for i in members],
+            _cluster_labels(members),
+            resamples=resamples,
+            seed=seed,
+            confidence=confidence,
+        )
+        if members
+        else _empty()
+        for name, members in groups.items()
+    }
     contrast = None
     if pair is not None:
         first, second = groups.get(pair[0], []), groups.get(pair[1], [])
@@ -184,45 +229,81 @@ def split_by_tag(items: Sequence[TaggedItem], tag: str, vocabulary: Sequence[str
         else:  # one resampling of the clusters for both parts: a subject holding both is not independent
             in_first = [k < len(first) for k in range(len(both))]
             contrast = stats.contrast_estimate(
-                [i.score for i in both], in_first, [not f for f in in_first], _cluster_labels(both),
-                resamples=resamples, seed=seed, confidence=confidence)
+                [i.score for i in both],
+                in_first,
+                [not f for f in in_first],
+                _cluster_labels(both),
+                resamples=resamples,
+                seed=seed,
+                confidence=confidence,
+            )
     return TagSplit(tag, estimates, contrast, pair, tuple(normalize.warnings))
 
 
-def gap_by_tag(native: Sequence[TaggedItem], translated: Sequence[TaggedItem], tag: str,
-               vocabulary: Sequence[str] | None = None, *, pair: tuple[str, str] | None = None,
-               resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95, seed: int = 0) -> GapSplit:
+def gap_by_tag(
+    native: Sequence[TaggedItem],
+    translated: Sequence[TaggedItem],
+    tag: str,
+    vocabulary: Sequence[str] | None = None,
+    *,
+    pair: tuple[str, str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> GapSplit:
     """The training-data gap (model tuned on native data minus model tuned on translated data, same test
     items) on each value of ``tag``, paired per item, and ``gap[pair[0]] - gap[pair[1]]`` with its CI."""
     by_id = {item.item_id: item for item in translated}
-    paired = [TaggedItem(item.item_id, item.score - by_id[item.item_id].score, item.tags, item.cluster)
-              for item in native if item.item_id in by_id]
+    paired = [
+        TaggedItem(item.item_id, item.score - by_id[item.item_id].score, item.tags, item.cluster)
+        for item in native
+        if item.item_id in by_id
+    ]
     unpaired = len(native) + len(translated) - 2 * len(paired)
-    split = split_by_tag(paired, tag, vocabulary, pair=pair, resamples=resamples, confidence=confidence,
-                         seed=seed)
+    split = split_by_tag(
+        paired, tag, vocabulary, pair=pair, resamples=resamples, confidence=confidence, seed=seed
+    )
     return GapSplit(tag, split.subsets, pair, split.contrast, split.warnings, unpaired)
 
 
 def tag_report_lines(split: TagSplit, scale: float = 100.0) -> list[str]:
     """Plain lines for a page or a terminal: one per value, then the contrast."""
-    lines = [f"{split.tag} = {name}: {estimate_text(estimate, scale)}" for name, estimate in split.subsets.items()]
+    lines = [
+        f"{split.tag} = {name}: {estimate_text(estimate, scale)}" for name, estimate in split.subsets.items()
+    ]
     if split.pair and split.contrast is not None:
         a, b = split.pair
         lines.append(f"{a} - {b}: {estimate_text(split.contrast, scale, unit=' points')}")
     return lines
 
 
-def task_items(rows: Iterable[Mapping[str, Any]], record: Mapping[str, Any], metric: str, *,
-               filter_name: str | None = None, prefix: str = "") -> list[TaggedItem]:
+def task_items(
+    rows: Iterable[Mapping[str, Any]],
+    record: Mapping[str, Any],
+    metric: str,
+    *,
+    filter_name: str | None = None,
+    prefix: str = "",
+) -> list[TaggedItem]:
     """The tagged items of one task's samples, with the tags, cluster unit and member tags its
     ``metadata.provenance`` record (``record``) and the catalogue name."""
     from nativeval.harness_ext.catalogue.model import catalogue
 
-    bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None)
+    bench = next(
+        (t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None
+    )
     tags = list(record.get("item_tags") or (bench.item_tags if bench else ()))
     cluster = bench.raw.get("cluster_unit") if bench else None
-    return items_from_samples(rows, metric, tags, filter_name=filter_name, prefix=prefix, cluster_field=cluster,
-                              default_cluster=record.get("subtask"), member_tags=record.get("member_tags"))
+    return items_from_samples(
+        rows,
+        metric,
+        tags,
+        filter_name=filter_name,
+        prefix=prefix,
+        cluster_field=cluster,
+        default_cluster=record.get("subtask"),
+        member_tags=record.get("member_tags"),
+    )
 
 
 def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
@@ -236,7 +317,9 @@ def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
 SUBSET_TAG = "subset"
 
 
-def with_subset_tag(items: Sequence[TaggedItem], subsets: Sequence[tuple[str, str, Sequence[str]]]) -> list[TaggedItem]:
+def with_subset_tag(
+    items: Sequence[TaggedItem], subsets: Sequence[tuple[str, str, Sequence[str]]]
+) -> list[TaggedItem]:
     """Add the tag ``subset``: the name of the first (name, field, values) subset an item's tag matches, else
     "" - the catalogue's ``subsets`` group tag values (INCLUDE's regional = region explicit, region
     implicit, culture), so ``split_by_tag(items, SUBSET_TAG, subset_vocabulary(subsets), pair=...)`` contrasts

@@ -60,16 +60,34 @@ class Sensitivity:
 
     def to_dict(self) -> dict[str, Any]:
         e = self.estimate
-        return {"n": self.n, "source_score": self.source_score, "translation_score": self.translation_score,
-                "sensitivity": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
-                "se": e.se, "n_clusters": e.n_clusters, "method": e.method, "note": e.note,
-                "confidence": self.confidence, "source_only": self.source_only,
-                "translation_only": self.translation_only, "significant": self.significant}
+        return {
+            "n": self.n,
+            "source_score": self.source_score,
+            "translation_score": self.translation_score,
+            "sensitivity": e.value,
+            "ci_low": e.ci_low,
+            "ci_high": e.ci_high,
+            "p_value": e.p_value,
+            "se": e.se,
+            "n_clusters": e.n_clusters,
+            "method": e.method,
+            "note": e.note,
+            "confidence": self.confidence,
+            "source_only": self.source_only,
+            "translation_only": self.translation_only,
+            "significant": self.significant,
+        }
 
 
-def translationese_sensitivity(source: Mapping[str, float], translation: Mapping[str, float],
-                               clusters: Mapping[str, str] | None = None, *, resamples: int = 10_000,
-                               confidence: float = 0.95, seed: int = 0) -> Sensitivity:
+def translationese_sensitivity(
+    source: Mapping[str, float],
+    translation: Mapping[str, float],
+    clusters: Mapping[str, str] | None = None,
+    *,
+    resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Sensitivity:
     """Paired comparison of per-item scores keyed by document id (the keys both share are compared);
     ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a subject),
     so items of one passage count as one unit of evidence."""
@@ -78,11 +96,16 @@ def translationese_sensitivity(source: Mapping[str, float], translation: Mapping
         raise ValueError("the source and the translation share no scored item")
     a = [float(source[k]) for k in common]
     b = [float(translation[k]) for k in common]
-    estimate = paired_difference(source, translation, clusters, resamples=resamples, seed=seed,
-                                 confidence=confidence)
+    estimate = paired_difference(
+        source, translation, clusters, resamples=resamples, seed=seed, confidence=confidence
+    )
     return Sensitivity(
-        n=len(common), source_score=sum(a) / len(a), translation_score=sum(b) / len(b), estimate=estimate,
-        confidence=confidence, source_only=len(set(source) - set(translation)),
+        n=len(common),
+        source_score=sum(a) / len(a),
+        translation_score=sum(b) / len(b),
+        estimate=estimate,
+        confidence=confidence,
+        source_only=len(set(source) - set(translation)),
         translation_only=len(set(translation) - set(source)),
     )
 
@@ -123,8 +146,9 @@ def cluster_unit(benchmark: str) -> str | None:
     """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or ``subject``)."""
     from nativeval.harness_ext.catalogue.model import builtin_catalogue
 
-    return next((t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark),
-                None)
+    return next(
+        (t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark), None
+    )
 
 
 def item_key(row: Mapping[str, Any]) -> str:
@@ -192,8 +216,14 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
     return runs
 
 
-def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = default_metric, *,
-                     resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> list[TranslationPair]:
+def pairs_in_results(
+    paths: Iterable[str | Path],
+    metric_for: MetricChooser = default_metric,
+    *,
+    resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[TranslationPair]:
     """Every (model, translated task) whose source task was also run by that model, compared item by item."""
     runs = _task_runs(paths)
     # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the one
@@ -216,9 +246,16 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
         clusters: dict[str, str] = {}
         for source, translation in members:
             prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
-            clusters.update(item_clusters(source.samples, unit, translation.provenance.get("subtask"), prefix))
-            if metric == JUDGE_RATING:  # scored by the judges: one comparison per judge, from its judgments files
-                source_by_judge, translation_by_judge = judged_items(source, prefix), judged_items(translation, prefix)
+            clusters.update(
+                item_clusters(source.samples, unit, translation.provenance.get("subtask"), prefix)
+            )
+            if (
+                metric == JUDGE_RATING
+            ):  # scored by the judges: one comparison per judge, from its judgments files
+                source_by_judge, translation_by_judge = (
+                    judged_items(source, prefix),
+                    judged_items(translation, prefix),
+                )
                 for judge in set(source_by_judge) & set(translation_by_judge):
                     both = compared.setdefault((f"{JUDGE_RATING},{judge}", "none"), ({}, {}))
                     both[0].update(source_by_judge[judge])
@@ -230,15 +267,33 @@ def pairs_in_results(paths: Iterable[str | Path], metric_for: MetricChooser = de
         for (name, name_filter), (source_items, translation_items) in sorted(compared.items()):
             if not set(source_items) & set(translation_items):
                 continue
-            result = translationese_sensitivity(source_items, translation_items, clusters or None,
-                                                resamples=resamples, confidence=confidence, seed=seed)
-            pairs.append(TranslationPair(model, str(provenance.get("benchmark")), str(provenance.get("language")),
-                                         str(provenance.get("origin")), str(provenance.get("source_task")),
-                                         translated, name, name_filter, result))
+            result = translationese_sensitivity(
+                source_items,
+                translation_items,
+                clusters or None,
+                resamples=resamples,
+                confidence=confidence,
+                seed=seed,
+            )
+            pairs.append(
+                TranslationPair(
+                    model,
+                    str(provenance.get("benchmark")),
+                    str(provenance.get("language")),
+                    str(provenance.get("origin")),
+                    str(provenance.get("source_task")),
+                    translated,
+                    name,
+                    name_filter,
+                    result,
+                )
+            )
     return pairs
 
 
-JUDGE_RATING = "rating"  # the headline of judged benchmarks (open QA): in the judge's files, not lm-eval's samples
+JUDGE_RATING = (
+    "rating"  # the headline of judged benchmarks (open QA): in the judge's files, not lm-eval's samples
+)
 
 
 def judged_items(run: _TaskRun, prefix: str = "") -> dict[str, dict[str, float]]:
@@ -251,6 +306,10 @@ def judged_items(run: _TaskRun, prefix: str = "") -> dict[str, dict[str, float]]
     for path in sorted(run.samples.parent.glob(f"judgments_{run.name}_*_{stamp}.jsonl")):
         for row in iter_jsonl(path):
             rating = row.get("rating")
-            if row.get("task") == run.name and isinstance(rating, (int, float)) and not isinstance(rating, bool):
+            if (
+                row.get("task") == run.name
+                and isinstance(rating, (int, float))
+                and not isinstance(rating, bool)
+            ):
                 found.setdefault(str(row.get("judge")), {})[f"{prefix}{row.get('doc_id')}"] = float(rating)
     return found

@@ -139,7 +139,9 @@ class Heatmap(Figure):
 
 
 # --- axes from the data -----------------------------------------------------------------------------------
-def span(values: Sequence[float], percent: bool = False, include: Sequence[float] = ()) -> tuple[float, float]:
+def span(
+    values: Sequence[float], percent: bool = False, include: Sequence[float] = ()
+) -> tuple[float, float]:
     """Axis limits around ``values`` (+ ``include``, e.g. 0 for a difference) with 6% padding; a constant series
     gets a span of 10% of its size (at least 1 point on a percent axis, 0.5 otherwise); a percent axis never
     leaves [0, 100] where the data do not."""
@@ -187,16 +189,29 @@ def _legend(fig, handles, labels, title: str = "") -> None:
     if handles:
         widest = max(len(label) for label in labels) + 6  # characters per legend entry, marker included
         columns = max(1, min(len(labels), 120 // widest))
-        fig.legend(handles, [plain(label) for label in labels], loc="lower center", ncol=columns,
-                   frameon=False, fontsize=7, title=title or None, title_fontsize=7,
-                   bbox_to_anchor=(0.5, 0.02 / fig.get_figheight()))
+        fig.legend(
+            handles,
+            [plain(label) for label in labels],
+            loc="lower center",
+            ncol=columns,
+            frameon=False,
+            fontsize=7,
+            title=title or None,
+            title_fontsize=7,
+            bbox_to_anchor=(0.5, 0.02 / fig.get_figheight()),
+        )
 
 
 def _dots(spec: Dots):
     plt = _pyplot()
     heights = [0.24 * max(1, len(p.points)) + 0.9 for p in spec.panels]  # inches per panel: rows + axis
-    fig, axes = plt.subplots(len(spec.panels), 1, figsize=(WIDTH_IN, min(16.0, sum(heights) + 0.9)), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(spec.panels),
+        1,
+        figsize=(WIDTH_IN, min(16.0, sum(heights) + 0.9)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     groups = list(spec.groups) or sorted({p.group for panel in spec.panels for p in panel.points})
     handles: dict[str, object] = {}
     for ax, panel in zip(axes[:, 0], spec.panels, strict=True):
@@ -205,8 +220,15 @@ def _dots(spec: Dots):
             c = colour(groups.index(point.group)) if point.group in groups else colour(0)
             if point.low is not None and point.high is not None:
                 ax.plot([point.low, point.high], [y, y], color=c, linewidth=1.6, solid_capstyle="butt")
-            (handle,) = ax.plot([point.value], [y], marker="o", markersize=5.5, linestyle="none", color=c,
-                                markerfacecolor="white" if point.hollow else c)
+            (handle,) = ax.plot(
+                [point.value],
+                [y],
+                marker="o",
+                markersize=5.5,
+                linestyle="none",
+                color=c,
+                markerfacecolor="white" if point.hollow else c,
+            )
             if point.group:
                 handles.setdefault(point.group, handle)
         bounds = [v for p in panel.points for v in (p.value, p.low, p.high) if v is not None]
@@ -239,8 +261,16 @@ def _scatter(spec: Scatter):
             k = series.index(point.series)
             xerr = None if point.x_low is None else [[point.x - point.x_low], [point.x_high - point.x]]
             yerr = None if point.y_low is None else [[point.y - point.y_low], [point.y_high - point.y]]
-            handle = ax.errorbar(point.x, point.y, xerr=xerr, yerr=yerr, fmt=MARKERS[k % len(MARKERS)],
-                                 color=colour(k), capsize=2, markersize=5)
+            handle = ax.errorbar(
+                point.x,
+                point.y,
+                xerr=xerr,
+                yerr=yerr,
+                fmt=MARKERS[k % len(MARKERS)],
+                color=colour(k),
+                capsize=2,
+                markersize=5,
+            )
             handles.setdefault(point.series, handle)
         xs = [v for p in panel.points for v in (p.x, p.x_low, p.x_high) if v is not None]
         ys = [v for p in panel.points for v in (p.y, p.y_low, p.y_high) if v is not None]
@@ -258,7 +288,7 @@ def _scatter(spec: Scatter):
         ax.set_ylabel(plain(panel.y_axis), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_title(wrap(panel.title, size, 8), fontsize=8)
-    for ax in list(axes.flat)[len(spec.panels):]:
+    for ax in list(axes.flat)[len(spec.panels) :]:
         ax.set_visible(False)
     labelled = [s for s in series if s]
     _legend(fig, [handles[s] for s in labelled], labelled)
@@ -287,7 +317,7 @@ def _bars(spec: Bars):
         ax.set_ylabel(plain(panel.axis), fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(wrap(panel.title, WIDTH_IN / cols, 8), fontsize=8)
-    for ax in list(axes.flat)[len(spec.panels):]:
+    for ax in list(axes.flat)[len(spec.panels) :]:
         ax.set_visible(False)
     _legend(fig, [handles[n] for n in names], names)
     return fig, bool(names)
@@ -300,8 +330,9 @@ def _heatmap(spec: Heatmap):
     cols = min(2, len(spec.panels))
     rows = math.ceil(len(spec.panels) / cols)
     size = max(len(p.labels) for p in spec.panels)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, (WIDTH_IN / cols) * 0.85 * rows + 0.3 * size / 4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(WIDTH_IN, (WIDTH_IN / cols) * 0.85 * rows + 0.3 * size / 4), squeeze=False
+    )
     image = None
     for ax, panel in zip(axes.flat, spec.panels, strict=False):
         matrix = np.array([[np.nan if v is None else v for v in row] for row in panel.matrix], dtype=float)
@@ -309,14 +340,21 @@ def _heatmap(spec: Heatmap):
         for i in range(matrix.shape[0]):
             for j in range(matrix.shape[1]):
                 if np.isfinite(matrix[i, j]):
-                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if abs(matrix[i, j]) > 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{matrix[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if abs(matrix[i, j]) > 0.6 else "black",
+                    )
         ax.set_xticks(range(len(panel.labels)))
         ax.set_xticklabels([plain(x) for x in panel.labels], rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(panel.labels)))
         ax.set_yticklabels([plain(x) for x in panel.labels], fontsize=7)
         ax.set_title(wrap(panel.title, WIDTH_IN / cols, 8), fontsize=8)
-    for ax in list(axes.flat)[len(spec.panels):]:
+    for ax in list(axes.flat)[len(spec.panels) :]:
         ax.set_visible(False)
     if image is not None:
         fig.colorbar(image, ax=[a for a in axes.flat if a.get_visible()], shrink=0.8, label=spec.colorbar)
@@ -342,8 +380,13 @@ def draw(spec: Figure, folder: Path) -> tuple[Path, Path]:
     elif isinstance(spec, Dots):  # labels on the left: room for the longest, measured in characters
         longest = max((len(p.label) for panel in spec.panels for p in panel.points), default=10)
         left = min(0.6, (0.3 + longest * 7 * 0.6 / 72) / fig.get_figwidth())
-        fig.subplots_adjust(left=left, right=0.97, top=top,
-                            bottom=bottom + 0.35 / fig.get_figheight(), hspace=0.9 if len(spec.panels) > 1 else 0.2)
+        fig.subplots_adjust(
+            left=left,
+            right=0.97,
+            top=top,
+            bottom=bottom + 0.35 / fig.get_figheight(),
+            hspace=0.9 if len(spec.panels) > 1 else 0.2,
+        )
     else:
         fig.tight_layout(rect=(0, bottom, 1, top))
     paths = spec.files(folder)
@@ -384,8 +427,9 @@ def draw_figures(specs: Sequence[Figure], folder: Path, workers: int | None = No
             draw(spec, folder)
     else:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for future in [pool.submit(_draw_job, spec, str(folder)) for spec in specs]:
                 future.result()
     return [path for spec in specs for path in spec.files(folder)]

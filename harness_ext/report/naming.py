@@ -131,8 +131,6 @@ def row_key_for(base_label: str, manifest: dict | None) -> RowKey:
     )
 
 
-
-
 @dataclass(frozen=True)
 class RunName:
     """How one results file names its row: the key, whether a user label gave it, the manifest read."""
@@ -155,14 +153,27 @@ def run_name(data: dict[str, Any], results_dir: Path) -> RunName:
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
     # lm-eval's model_name, which for pretrained=...,peft=... is the adapter (an adapter is a model of its own)
-    model_name = str(data.get("model_name") or args.get("peft") or args.get("lora_local_path")
-                     or args.get("pretrained") or args.get("model") or results_dir.name)
+    model_name = str(
+        data.get("model_name")
+        or args.get("peft")
+        or args.get("lora_local_path")
+        or args.get("pretrained")
+        or args.get("model")
+        or results_dir.name
+    )
     manifest_path = find_manifest(args, results_dir)
     manifest = read_manifest(manifest_path) if manifest_path else None
     label = explicit_label(data)
-    base = label or (str(manifest.get("base_model")) if manifest and manifest.get("base_model") else model_name)
-    return RunName(row_key_for(base, manifest), label is not None, manifest_path if manifest else None, manifest,
-                   model_name)
+    base = label or (
+        str(manifest.get("base_model")) if manifest and manifest.get("base_model") else model_name
+    )
+    return RunName(
+        row_key_for(base, manifest),
+        label is not None,
+        manifest_path if manifest else None,
+        manifest,
+        model_name,
+    )
 
 
 def row_key_of(data: dict[str, Any], results_dir: Path) -> RowKey:

@@ -45,8 +45,15 @@ def md_escape(text: Any) -> str:
     """Input-derived text as literal Markdown on one line: HTML escaped, table pipes, code spans and link syntax
     broken (``[x](javascript:alert(1))`` renders as that text, never as a link; ``<img ...>`` never as HTML)."""
     value = html.escape("" if text is None else str(text), quote=False)
-    for raw, safe in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("](", "]\\("), ("]:", "]\\:"), ("\n", " "),
-                      ("\r", " ")):
+    for raw, safe in (
+        ("\\", "\\\\"),
+        ("|", "\\|"),
+        ("`", "\\`"),
+        ("](", "]\\("),
+        ("]:", "]\\:"),
+        ("\n", " "),
+        ("\r", " "),
+    ):
         value = value.replace(raw, safe)
     return value
 
@@ -79,8 +86,12 @@ def markdown_section(section: Section, level: int = 2, plots_dir: str = PLOTS_DI
     return parts
 
 
-def render_markdown(page: Page, sections: list[Section] | None = None, links: dict[str, str] | None = None,
-                    plots_dir: str = PLOTS_DIR) -> str:
+def render_markdown(
+    page: Page,
+    sections: list[Section] | None = None,
+    links: dict[str, str] | None = None,
+    plots_dir: str = PLOTS_DIR,
+) -> str:
     """The page (or the given sections of it) as Markdown; ``links`` lists further files (title -> name). The
     page's notes go into the whole page, or the one that links to the others."""
     parts = [f"# {md_escape(page.title)}", ""]
@@ -88,7 +99,9 @@ def render_markdown(page: Page, sections: list[Section] | None = None, links: di
     for section in page.sections if sections is None else sections:
         parts += markdown_section(section, plots_dir=plots_dir)
     if links:
-        parts += ["## Details", ""] + [f"- [{md_escape(title)}]({name})" for title, name in links.items()] + [""]
+        parts += (
+            ["## Details", ""] + [f"- [{md_escape(title)}]({name})" for title, name in links.items()] + [""]
+        )
     if page.notes and (sections is None or links is not None):
         parts += ["## Notes", ""] + [f"- {md_escape(n)}" for n in page.notes] + [""]
     parts.append(f"_{md_escape(page.footer)}_")
@@ -114,8 +127,12 @@ def csv_values(column: Column, value: Any, width: int) -> list[str]:
         return [""] * width
     if isinstance(value, ScoreCell):
         ci = value.ci or (None, None)
-        return [repr(round(value.value, 6)), "" if ci[0] is None else repr(round(ci[0], 6)),
-                "" if ci[1] is None else repr(round(ci[1], 6)), "" if value.n is None else str(value.n)]
+        return [
+            repr(round(value.value, 6)),
+            "" if ci[0] is None else repr(round(ci[0], 6)),
+            "" if ci[1] is None else repr(round(ci[1], 6)),
+            "" if value.n is None else str(value.n),
+        ]
     if column.kind == "ci":
         return ["" if v is None else repr(round(v, 6)) for v in value]
     if isinstance(value, float):
@@ -130,8 +147,13 @@ def render_csv(table: Table) -> str:
     fields = [csv_fields(c, table) for c in columns]
     writer.writerow([csv_safe(f) for group in fields for f in group])
     for row in table.rows:
-        writer.writerow([v for c, group in zip(columns, fields, strict=True)
-                         for v in csv_values(c, row.cells.get(c.key), len(group))])
+        writer.writerow(
+            [
+                v
+                for c, group in zip(columns, fields, strict=True)
+                for v in csv_values(c, row.cells.get(c.key), len(group))
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -141,9 +163,16 @@ def render_records_csv(fields: list[str], records: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fields)
     for record in records:
-        writer.writerow(["" if record.get(f) is None else
-                         repr(round(record[f], 6)) if isinstance(record.get(f), float) else csv_safe(str(record[f]))
-                         for f in fields])
+        writer.writerow(
+            [
+                ""
+                if record.get(f) is None
+                else repr(round(record[f], 6))
+                if isinstance(record.get(f), float)
+                else csv_safe(str(record[f]))
+                for f in fields
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -161,21 +190,48 @@ def json_value(value: Any) -> Any:
 def json_table(table: Table) -> dict[str, Any]:
     columns = table.visible_columns()
     return {
-        "id": table.id, "title": table.title, "caption": table.caption, "notes": table.notes,
+        "id": table.id,
+        "title": table.title,
+        "caption": table.caption,
+        "notes": table.notes,
         "columns": [{"key": c.key, "title": c.title, "kind": c.kind, "group": c.group} for c in columns],
-        "rows": [{"tags": list(r.tags), **{c.key: json_value(r.cells.get(c.key)) for c in columns}}
-                 for r in table.rows],
+        "rows": [
+            {"tags": list(r.tags), **{c.key: json_value(r.cells.get(c.key)) for c in columns}}
+            for r in table.rows
+        ],
     }
 
 
 def render_json(page: Page, plots_dir: str = PLOTS_DIR) -> dict[str, Any]:
-    sections = [{"id": s.id, "title": s.title, "description": s.description, "summary": s.summary, "text": s.text,
-                 "notes": s.notes, "tables": [json_table(t) for t in s.tables],
-                 "plots": [{"name": f.name, "title": f.title,
-                            "files": [f"{plots_dir}/{f.stem}.png", f"{plots_dir}/{f.stem}.svg"]} for f in s.figures]}
-                for s in page.sections]
-    return {**page.meta, "title": page.title, "banners": page.banners, **page.data, "sections": sections,
-            "notes": page.notes, "footer": page.footer}
+    sections = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "description": s.description,
+            "summary": s.summary,
+            "text": s.text,
+            "notes": s.notes,
+            "tables": [json_table(t) for t in s.tables],
+            "plots": [
+                {
+                    "name": f.name,
+                    "title": f.title,
+                    "files": [f"{plots_dir}/{f.stem}.png", f"{plots_dir}/{f.stem}.svg"],
+                }
+                for f in s.figures
+            ],
+        }
+        for s in page.sections
+    ]
+    return {
+        **page.meta,
+        "title": page.title,
+        "banners": page.banners,
+        **page.data,
+        "sections": sections,
+        "notes": page.notes,
+        "footer": page.footer,
+    }
 
 
 # --- HTML ------------------------------------------------------------------------------------------------
@@ -190,7 +246,7 @@ def html_cell(column: Column, value: Any, first: bool = False) -> str:
         return f'<td class="{" ".join(classes)}" data-sort=""></td>'
     if isinstance(value, ScoreCell):
         main = esc(f"{value.value:.{column.digits}f}")
-        detail = cell_text(column, value)[len(main):].strip()
+        detail = cell_text(column, value)[len(main) :].strip()
         inner = f'{main}<span class="ci">{esc(detail)}</span>' if detail else main
         if value.limited:
             classes.append("limited")
@@ -202,8 +258,11 @@ def html_cell(column: Column, value: Any, first: bool = False) -> str:
 
 def html_header(column: Column, first: bool = False) -> str:
     kind = "text" if column.kind == "text" else "number"
-    classes = ([f"col-{column.group}"] if column.group else []) + (["first"] if first else []) + (
-        ["num"] if column.kind != "text" else [])
+    classes = (
+        ([f"col-{column.group}"] if column.group else [])
+        + (["first"] if first else [])
+        + (["num"] if column.kind != "text" else [])
+    )
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f'<th data-type="{kind}"{cls} scope="col">{esc(column.title)}</th>'
 
@@ -214,23 +273,30 @@ def html_table(table: Table) -> str:
     body = []
     for row in table.rows:
         cls = f' class="{" ".join(esc(t) for t in row.tags)}"' if row.tags else ""
-        body.append(f"<tr{cls}>" + "".join(html_cell(c, row.cells.get(c.key), k == 0)
-                                           for k, c in enumerate(columns)) + "</tr>")
+        body.append(
+            f"<tr{cls}>"
+            + "".join(html_cell(c, row.cells.get(c.key), k == 0) for k, c in enumerate(columns))
+            + "</tr>"
+        )
     title = f"<h3>{esc(table.title)}</h3>" if table.title else ""
     caption = f'<p class="caption">{esc(table.caption)}</p>' if table.caption else ""
     notes = "".join(f"<li>{esc(n)}</li>" for n in table.notes)
     sortable = " sortable" if table.sortable else ""
-    return (f'{title}{caption}<div class="scroll"><table id="{esc(table.id)}" class="board{sortable}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-            + (f"<ul class='notes'>{notes}</ul>" if notes else ""))
+    return (
+        f'{title}{caption}<div class="scroll"><table id="{esc(table.id)}" class="board{sortable}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        + (f"<ul class='notes'>{notes}</ul>" if notes else "")
+    )
 
 
 def html_figure(figure: Figure, folder: Path, plots_dir: str = PLOTS_DIR) -> str:
     png, svg = figure.files(folder)
     data = base64.b64encode(png.read_bytes()).decode("ascii")
     caption = esc(figure.caption or figure.title)
-    return (f'<figure><img alt="{esc(figure.title)}" src="data:image/png;base64,{data}">'
-            f'<figcaption>{caption} (<a href="{plots_dir}/{esc(svg.name)}">SVG</a>)</figcaption></figure>')
+    return (
+        f'<figure><img alt="{esc(figure.title)}" src="data:image/png;base64,{data}">'
+        f'<figcaption>{caption} (<a href="{plots_dir}/{esc(svg.name)}">SVG</a>)</figcaption></figure>'
+    )
 
 
 def html_section(section: Section, figures_at: Path | None, plots_dir: str) -> str:
@@ -240,34 +306,60 @@ def html_section(section: Section, figures_at: Path | None, plots_dir: str) -> s
     parts += [f'<p class="finding">{esc(t)}</p>' for t in section.text]
     parts += [html_table(t) for t in section.tables]
     if section.figures and figures_at is not None:
-        parts.append('<div class="plots">' + "".join(html_figure(f, figures_at, plots_dir)
-                                                      for f in section.figures) + "</div>")
+        parts.append(
+            '<div class="plots">'
+            + "".join(html_figure(f, figures_at, plots_dir) for f in section.figures)
+            + "</div>"
+        )
     if section.notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{esc(n)}</li>" for n in section.notes) + "</ul>")
     body = "".join(parts)
-    anchor = f'section-{esc(section.id)}'
+    anchor = f"section-{esc(section.id)}"
     if section.summary:
         return f'<section id="{anchor}" class="summary"><h2>{esc(section.title)}</h2>{body}</section>'
-    return (f'<details id="{anchor}"><summary><h2>{esc(section.title)}</h2></summary>'
-            f'<section>{body}</section></details>')
+    return (
+        f'<details id="{anchor}"><summary><h2>{esc(section.title)}</h2></summary>'
+        f"<section>{body}</section></details>"
+    )
 
 
 def render_html(page: Page, figures_at: Path | None = None, plots_dir: str = PLOTS_DIR) -> str:
     """The page as one self-contained HTML file (PNG figures embedded from ``figures_at``)."""
-    template = (resources.files("nativeval.harness_ext.report") / "templates" / "page.html").read_text(encoding="utf-8")
+    template = (resources.files("nativeval.harness_ext.report") / "templates" / "page.html").read_text(
+        encoding="utf-8"
+    )
     summary = "\n".join(html_section(s, figures_at, plots_dir) for s in page.summary)
     details = page.details
     toc = ""
     if details:
-        toc = ('<nav id="contents" aria-label="Contents"><h2>Contents</h2><ol>'
-               + "".join(f'<li><a href="#section-{esc(s.id)}">{esc(s.title)}</a></li>' for s in details)
-               + "</ol></nav>")
+        toc = (
+            '<nav id="contents" aria-label="Contents"><h2>Contents</h2><ol>'
+            + "".join(f'<li><a href="#section-{esc(s.id)}">{esc(s.title)}</a></li>' for s in details)
+            + "</ol></nav>"
+        )
     body = "\n".join(html_section(s, figures_at, plots_dir) for s in details)
-    notes = ("<details id='section-page-notes'><summary><h2>Notes</h2></summary><ul class='notes'>"
-             + "".join(f"<li>{esc(n)}</li>" for n in page.notes) + "</ul></details>") if page.notes else ""
+    notes = (
+        (
+            "<details id='section-page-notes'><summary><h2>Notes</h2></summary><ul class='notes'>"
+            + "".join(f"<li>{esc(n)}</li>" for n in page.notes)
+            + "</ul></details>"
+        )
+        if page.notes
+        else ""
+    )
     banners = "".join(f'<p class="banner" id="banner-{i}">{esc(b)}</p>' for i, b in enumerate(page.banners))
-    replacements = {"{{TITLE}}": esc(page.title), "{{BANNERS}}": banners, "{{SUMMARY}}": summary,
-                    "{{CONTENTS}}": toc, "{{SECTIONS}}": body + notes, "{{FOOTER}}": esc(page.footer)}
+    replacements = {
+        "{{TITLE}}": esc(page.title),
+        "{{BANNERS}}": banners,
+        "{{SUMMARY}}": summary,
+        "{{CONTENTS}}": toc,
+        "{{SECTIONS}}": body + notes,
+        "{{FOOTER}}": esc(page.footer),
+    }
     script = template.split("<script>", 1)[1].split("</script>", 1)[0]
-    replacements["{{SCRIPT_HASH}}"] = "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    return re.sub(r"\{\{[A-Z_]+\}\}", lambda m: replacements[m.group(0)], template)  # one pass: inputs stay inert
+    replacements["{{SCRIPT_HASH}}"] = (
+        "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    )
+    return re.sub(
+        r"\{\{[A-Z_]+\}\}", lambda m: replacements[m.group(0)], template
+    )  # one pass: inputs stay inert

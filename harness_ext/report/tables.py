@@ -60,7 +60,9 @@ class Table:
         self.rows.append(Row(cells, tags))
 
     def visible_columns(self) -> list[Column]:
-        return [c for c in self.columns if c.always or any(not is_empty(r.cells.get(c.key)) for r in self.rows)]
+        return [
+            c for c in self.columns if c.always or any(not is_empty(r.cells.get(c.key)) for r in self.rows)
+        ]
 
 
 @dataclass
@@ -87,7 +89,9 @@ class Page:
     footer: str
     meta: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # said once for the whole page (at its end)
-    data: dict[str, Any] = field(default_factory=dict)  # machine-readable records for the JSON (e.g. findings)
+    data: dict[str, Any] = field(
+        default_factory=dict
+    )  # machine-readable records for the JSON (e.g. findings)
 
     @property
     def summary(self) -> list[Section]:

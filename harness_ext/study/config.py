@@ -53,10 +53,22 @@ from nativeval.harness_ext.core.paths import is_safe_segment, safe_segment
 from nativeval.harness_ext.core.prices import checked_prices
 
 SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
-STEP_KINDS = ("toy_model", "sample", "translate", "rtt", "translate_task", "finetune", "eval", "judge", "leaderboard")
+STEP_KINDS = (
+    "toy_model",
+    "sample",
+    "translate",
+    "rtt",
+    "translate_task",
+    "finetune",
+    "eval",
+    "judge",
+    "leaderboard",
+)
 TUNINGS = ("mono", "multi")
 TRANSLATE_BACKENDS = ("google", "llm", "hf")
-TRANSLATE_PROMPTS = Path(__file__).resolve().parents[2] / "translate" / "prompts"  # read as data, never imported
+TRANSLATE_PROMPTS = (
+    Path(__file__).resolve().parents[2] / "translate" / "prompts"
+)  # read as data, never imported
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +120,9 @@ class Judge:
     name: str
     base_url: str | None
     serve: str | None = None  # "stub": the runner serves a local deterministic stand-in judge
-    config: str | None = None  # a judge YAML (harness_ext/judge/configs shape) passed as --judge instead of the name
+    config: str | None = (
+        None  # a judge YAML (harness_ext/judge/configs shape) passed as --judge instead of the name
+    )
     label: str | None = None
     extra_args: tuple[str, ...] = ()
 
@@ -215,8 +229,10 @@ def _folder_name(value: Any, where: _Where) -> str:
     be one plain file-name segment (core.paths); anything else is refused before any work, never rewritten."""
     name = _str(value, where)
     if not is_safe_segment(name):
-        raise where.error(f"{name!r} cannot name a folder: use letters, digits and . _ + - (no '/', '\\', '..', "
-                          f"leading dot or dash, at most 80 characters), e.g. {safe_segment(name)!r}")
+        raise where.error(
+            f"{name!r} cannot name a folder: use letters, digits and . _ + - (no '/', '\\', '..', "
+            f"leading dot or dash, at most 80 characters), e.g. {safe_segment(name)!r}"
+        )
     return unicodedata.normalize("NFC", name)
 
 
@@ -293,7 +309,9 @@ def _bool(value: Any, where: _Where) -> bool:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _substitute(value: Any, variables: dict[str, str], where: _Where, from_command_line: set[str] = frozenset()) -> Any:
+def _substitute(
+    value: Any, variables: dict[str, str], where: _Where, from_command_line: set[str] = frozenset()
+) -> Any:
     if isinstance(value, str):
 
         def repl(match: re.Match) -> str:
@@ -312,12 +330,28 @@ def _substitute(value: Any, variables: dict[str, str], where: _Where, from_comma
 
 
 # --- loading ------------------------------------------------------------------------------------------
-TOP_KEYS = {"study", "output_dir", "vars", "languages", "base_models", "variants", "finetune", "eval",
-            "judges", "leaderboard", "commands", "slurm", "translate_tasks"}
+TOP_KEYS = {
+    "study",
+    "output_dir",
+    "vars",
+    "languages",
+    "base_models",
+    "variants",
+    "finetune",
+    "eval",
+    "judges",
+    "leaderboard",
+    "commands",
+    "slurm",
+    "translate_tasks",
+}
 
 
-def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
-               output_dir: str | os.PathLike | None = None) -> StudyConfig:
+def load_study(
+    path: str | os.PathLike,
+    overrides: dict[str, str] | None = None,
+    output_dir: str | os.PathLike | None = None,
+) -> StudyConfig:
     """Read and check a study file; raise InputError (one line, naming key or file) on any problem.
 
     ``output_dir`` (the `--output-dir` option) replaces the file's `output_dir`; relative to the working
@@ -346,7 +380,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     known_languages = catalogue().languages  # the languages some catalogue task is in
     for i, lang in enumerate(languages):
         if lang not in known_languages:
-            raise (root / "languages" / i).error(f"unknown language {lang!r} (supported: {', '.join(known_languages)})")
+            raise (root / "languages" / i).error(
+                f"unknown language {lang!r} (supported: {', '.join(known_languages)})"
+            )
 
     base_models = _load_base_models(raw["base_models"], root / "base_models", base_dir)
     variants = _load_variants(raw["variants"], root / "variants", base_dir)
@@ -356,7 +392,8 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
     config = StudyConfig(
         path=path,
         name=_str(raw["study"], root / "study"),
-        output_dir=Path(os.path.expanduser(output_dir)).resolve() if output_dir
+        output_dir=Path(os.path.expanduser(output_dir)).resolve()
+        if output_dir
         else Path(resolve_path(_str(raw["output_dir"], root / "output_dir"), base_dir)),
         languages=languages,
         base_models=base_models,
@@ -368,7 +405,9 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str] | None = None,
         leaderboard=_load_leaderboard(raw.get("leaderboard") or {}, root / "leaderboard", base_dir),
         commands=_load_commands(raw.get("commands") or {}, root / "commands"),
         slurm=_load_slurm(raw.get("slurm") or {}, root / "slurm"),
-        translate_tasks=_load_translate_tasks(raw.get("translate_tasks") or [], root / "translate_tasks", languages),
+        translate_tasks=_load_translate_tasks(
+            raw.get("translate_tasks") or [], root / "translate_tasks", languages
+        ),
     )
     _check_files(config, root)
     _check_eval_tasks(config, root)
@@ -442,20 +481,27 @@ def _load_base_models(value: Any, where: _Where, base_dir: Path) -> dict[str, Ba
             if "path" in spec:
                 raise (w / "toy").error("a toy model has no path; give either `toy` or `path`")
             toy = _mapping(spec["toy"] or {}, w / "toy", {"seed"})
-            models[str(name)] = BaseModel(str(name), "", None, 0.0, _number(toy.get("seed", 0), w / "toy" / "seed", int))
+            models[str(name)] = BaseModel(
+                str(name), "", None, 0.0, _number(toy.get("seed", 0), w / "toy" / "seed", int)
+            )
             continue
         if "path" not in spec:
             raise (w / "path").error("required key is missing (a Hugging Face id or a local directory)")
         model_path = _str(spec["path"], w / "path")
         try:  # the one model-reference rule; the eval and finetune steps check the Hub cache when they run
-            model_path = resolve_model(model_path, model_path, base_dir=_base_for(model_path, base_dir),
-                                       check_cache=False).location
+            model_path = resolve_model(
+                model_path, model_path, base_dir=_base_for(model_path, base_dir), check_cache=False
+            ).location
         except InputError as err:
             raise (w / "path").error(str(err)) from None
         params = spec.get("params_b")
         models[str(name)] = BaseModel(
-            str(name), model_path, spec.get("revision") and _str(spec["revision"], w / "revision"),
-            _number(params, w / "params_b") if params is not None else _params_from_name(str(name), model_path),
+            str(name),
+            model_path,
+            spec.get("revision") and _str(spec["revision"], w / "revision"),
+            _number(params, w / "params_b")
+            if params is not None
+            else _params_from_name(str(name), model_path),
         )
     return models
 
@@ -472,11 +518,18 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
         if len(kinds) != 1:
             raise w.error("give exactly one of `file`, `translate`, `round_trip`")
         kind = kinds[0]
-        multi = tuple(resolve_path(p, base_dir) for p in _str_list(spec["multi_file"], w / "multi_file")) \
-            if "multi_file" in spec else ()
+        multi = (
+            tuple(resolve_path(p, base_dir) for p in _str_list(spec["multi_file"], w / "multi_file"))
+            if "multi_file" in spec
+            else ()
+        )
         if kind == "file":
-            variants[str(name)] = Variant(str(name), "file", file=resolve_path(_str(spec["file"], w / "file"), base_dir),
-                                          multi_files=multi)
+            variants[str(name)] = Variant(
+                str(name),
+                "file",
+                file=resolve_path(_str(spec["file"], w / "file"), base_dir),
+                multi_files=multi,
+            )
             continue
         ws = w / kind
         allowed = {"backend", "source", "model", "base_url", "prompt", "fields", "extra_args"}
@@ -485,13 +538,18 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
         body = _mapping(spec[kind], ws, allowed, {"backend", "source"})
         backend = _str(body["backend"], ws / "backend")
         if backend not in TRANSLATE_BACKENDS:
-            raise (ws / "backend").error(f"unknown backend {backend!r} (known: {', '.join(TRANSLATE_BACKENDS)})")
+            raise (ws / "backend").error(
+                f"unknown backend {backend!r} (known: {', '.join(TRANSLATE_BACKENDS)})"
+            )
         prompt = _translation_prompt(body.get("prompt"), backend, ws / "prompt", base_dir)
         source = _str(body["source"], ws / "source")
         if kind == "translate" or source not in value:
             source = resolve_path(source, base_dir)
         variants[str(name)] = Variant(
-            str(name), kind, source=source, backend=backend,
+            str(name),
+            kind,
+            source=source,
+            backend=backend,
             model=body.get("model") and _str(body["model"], ws / "model"),
             base_url=body.get("base_url") and _str(body["base_url"], ws / "base_url"),
             prompt=prompt,
@@ -503,9 +561,14 @@ def _load_variants(value: Any, where: _Where, base_dir: Path) -> dict[str, Varia
             multi_files=multi,
         )
     for name, variant in variants.items():
-        if variant.kind == "round_trip" and variant.source in variants and variants[variant.source].kind != "file":
+        if (
+            variant.kind == "round_trip"
+            and variant.source in variants
+            and variants[variant.source].kind != "file"
+        ):
             raise (where / name / "round_trip" / "source").error(
-                f"round trip source {variant.source!r} must be a `file` variant or a path")
+                f"round trip source {variant.source!r} must be a `file` variant or a path"
+            )
     return variants
 
 
@@ -555,15 +618,25 @@ def recipe_options() -> dict[str, FinetuneOption]:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
         table = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as err:
-        raise InputError(f"cannot read the options of `nativeval finetune` ({type(err).__name__}); "
-                         "check that `nativeval finetune --help` works") from None
+        raise InputError(
+            f"cannot read the options of `nativeval finetune` ({type(err).__name__}); "
+            "check that `nativeval finetune --help` works"
+        ) from None
     options = {}
     for raw in table:
         if raw["name"] in PER_RUN_FINETUNE_OPTIONS or raw["multiple"]:
             continue
         key = RECIPE_KEYS.get(raw["name"], raw["name"])
-        options[key] = FinetuneOption(key, tuple(raw["flags"]), tuple(raw["secondary_flags"]), raw["is_flag"],
-                                      raw["type"], tuple(raw["choices"]), raw["min"], raw["max"])
+        options[key] = FinetuneOption(
+            key,
+            tuple(raw["flags"]),
+            tuple(raw["secondary_flags"]),
+            raw["is_flag"],
+            raw["type"],
+            tuple(raw["choices"]),
+            raw["min"],
+            raw["max"],
+        )
     return options
 
 
@@ -579,8 +652,9 @@ def _option_value(option: FinetuneOption, value: Any, where: _Where) -> Any:
         return value
     if option.type.startswith(("integer", "float")):
         number = _number(value, where, int if option.type.startswith("integer") else float)
-        if (option.minimum is not None and number < option.minimum) or \
-                (option.maximum is not None and number > option.maximum):
+        if (option.minimum is not None and number < option.minimum) or (
+            option.maximum is not None and number > option.maximum
+        ):
             raise where.error(f"expected a number in [{option.minimum}, {option.maximum}], got {value!r}")
         return number
     return _str(value, where)
@@ -608,18 +682,32 @@ def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
 
 def recipe_summary(recipe: dict[str, Any]) -> str:
     """The recipe in one line, as `--dry-run` shows it."""
-    def shown(value: Any) -> str:
-        return "true" if value is True else "false" if value is False else f"{value:g}" if isinstance(value, float) \
-            else str(value)
 
-    parts = [f"{key} {shown(value)}" for key, value in recipe.items() if key != "extra_args" and value is not None]
-    return ", ".join(parts) + (f"; extra args: {' '.join(recipe['extra_args'])}" if recipe.get("extra_args") else "")
+    def shown(value: Any) -> str:
+        return (
+            "true"
+            if value is True
+            else "false"
+            if value is False
+            else f"{value:g}"
+            if isinstance(value, float)
+            else str(value)
+        )
+
+    parts = [
+        f"{key} {shown(value)}" for key, value in recipe.items() if key != "extra_args" and value is not None
+    ]
+    return ", ".join(parts) + (
+        f"; extra args: {' '.join(recipe['extra_args'])}" if recipe.get("extra_args") else ""
+    )
 
 
 def settings_lines(config: StudyConfig) -> list[str]:
     """What every fine-tuning and LLM translation of the study runs with, for `--dry-run`."""
     lines = [f"fine-tuning recipe (a run group's lr replaces lr): {recipe_summary(config.recipe)}"]
-    prompts = [f"{v.name} {v.prompt or 'the default'}" for v in config.variants.values() if v.backend == "llm"]
+    prompts = [
+        f"{v.name} {v.prompt or 'the default'}" for v in config.variants.values() if v.backend == "llm"
+    ]
     if prompts:
         lines.append("translation prompts (llm backend): " + ", ".join(prompts))
     return lines
@@ -665,8 +753,21 @@ def _load_runs(value: Any, where: _Where, models: dict, variants: dict) -> list[
 
 
 def _load_eval(value: Any, where: _Where, base_dir: Path) -> EvalSettings:
-    body = _mapping(value, where, {"tasks", "limit", "batch_size", "apply_chat_template", "base_models",
-                                   "model_args", "device", "data_dirs", "extra_args"})
+    body = _mapping(
+        value,
+        where,
+        {
+            "tasks",
+            "limit",
+            "batch_size",
+            "apply_chat_template",
+            "base_models",
+            "model_args",
+            "device",
+            "data_dirs",
+            "extra_args",
+        },
+    )
     return EvalSettings(
         tasks=_str_list(body.get("tasks", ["native_{lang}", "translated_{lang}"]), where / "tasks"),
         limit=_positive(body["limit"], where / "limit") if body.get("limit") is not None else None,
@@ -676,7 +777,8 @@ def _load_eval(value: Any, where: _Where, base_dir: Path) -> EvalSettings:
         model_args=body.get("model_args") and _str(body["model_args"], where / "model_args"),
         device=body.get("device") and _str(body["device"], where / "device"),
         data_dirs=tuple(resolve_path(d, base_dir) for d in _str_list(body["data_dirs"], where / "data_dirs"))
-        if body.get("data_dirs") else (),
+        if body.get("data_dirs")
+        else (),
         extra_args=_args(body.get("extra_args"), where / "extra_args"),
     )
 
@@ -690,7 +792,9 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
         spec = _mapping(spec, w, {"name", "base_url", "serve", "config", "label", "extra_args"}, {"name"})
         serve = spec.get("serve")
         if serve not in (None, "stub"):
-            raise (w / "serve").error(f"expected `stub` (a local deterministic stand-in judge), got {serve!r}")
+            raise (w / "serve").error(
+                f"expected `stub` (a local deterministic stand-in judge), got {serve!r}"
+            )
         if serve is None and not spec.get("base_url") and not spec.get("config"):
             raise (w / "base_url").error("required key is missing (or give `config` or `serve: stub`)")
         config = resolve_path(_str(spec["config"], w / "config"), base_dir) if spec.get("config") else None
@@ -700,10 +804,20 @@ def _load_judges(value: Any, where: _Where, base_dir: Path) -> list[Judge]:
             prices = read_yaml(config).get("prices")
             if prices is not None:
                 if not isinstance(prices, dict):
-                    raise (w / "config").error(f"{config}: prices: expected {{model: {{input: USD, output: USD}}}}")
+                    raise (w / "config").error(
+                        f"{config}: prices: expected {{model: {{input: USD, output: USD}}}}"
+                    )
                 checked_prices(prices, f"{config}: prices")
-        judges.append(Judge(_folder_name(spec["name"], w / "name"), spec.get("base_url"), serve, config,
-                            spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
+        judges.append(
+            Judge(
+                _folder_name(spec["name"], w / "name"),
+                spec.get("base_url"),
+                serve,
+                config,
+                spec.get("label"),
+                _args(spec.get("extra_args"), w / "extra_args"),
+            )
+        )
     names = [j.name for j in judges]
     if len(set(names)) != len(names):
         raise where.error("judge names must be unique")
@@ -719,8 +833,12 @@ def _load_translate_tasks(value: Any, where: _Where, languages: tuple[str, ...])
     out = []
     for i, spec in enumerate(value):
         w = where / i
-        spec = _mapping(spec, w, {"task", "round_trip", "to", "backend", "model", "base_url", "serve", "label",
-                                  "extra_args"}, {"task"})
+        spec = _mapping(
+            spec,
+            w,
+            {"task", "round_trip", "to", "backend", "model", "base_url", "serve", "label", "extra_args"},
+            {"task"},
+        )
         names = {t.name: t for t in builtin_catalogue().tasks}
         if spec["task"] not in names:
             raise (w / "task").error(unknown_name_message(str(spec["task"]), list(names)))
@@ -728,22 +846,43 @@ def _load_translate_tasks(value: Any, where: _Where, languages: tuple[str, ...])
         if ("round_trip" in spec) == ("to" in spec):
             raise w.error("give exactly one of `round_trip: {via: LANG}` or `to: LANG`")
         mode = "rtt" if "round_trip" in spec else "mt"
-        via = str((_mapping(spec["round_trip"] or {}, w / "round_trip", {"via"}) or {}).get("via", "en")) \
-            if mode == "rtt" else "en"
+        via = (
+            str((_mapping(spec["round_trip"] or {}, w / "round_trip", {"via"}) or {}).get("via", "en"))
+            if mode == "rtt"
+            else "en"
+        )
         language = source.language if mode == "rtt" else _str(spec["to"], w / "to")
         backend = spec.get("backend", "google")
         if backend not in TRANSLATE_BACKENDS:
             raise (w / "backend").error(f"expected one of {', '.join(TRANSLATE_BACKENDS)}, got {backend!r}")
         if spec.get("serve") not in (None, "stub"):
-            raise (w / "serve").error(f"expected `stub` (a local deterministic stand-in translator), got {spec['serve']!r}")
+            raise (w / "serve").error(
+                f"expected `stub` (a local deterministic stand-in translator), got {spec['serve']!r}"
+            )
         if spec.get("serve") and backend != "google":
-            raise (w / "serve").error("the stand-in translator speaks the google backend's API; set backend: google")
+            raise (w / "serve").error(
+                "the stand-in translator speaks the google backend's API; set backend: google"
+            )
         if language not in languages:
-            raise (w / "task").error(f"{translated_task_name(source, mode, language)} is in {language}, which is not "
-                                     f"among the study's languages ({', '.join(languages)})")
-        out.append(TranslateTask(spec["task"], translated_task_name(source, mode, language), language, mode, via,
-                                 backend, spec.get("model"), spec.get("base_url"), spec.get("serve"),
-                                 spec.get("label"), _args(spec.get("extra_args"), w / "extra_args")))
+            raise (w / "task").error(
+                f"{translated_task_name(source, mode, language)} is in {language}, which is not "
+                f"among the study's languages ({', '.join(languages)})"
+            )
+        out.append(
+            TranslateTask(
+                spec["task"],
+                translated_task_name(source, mode, language),
+                language,
+                mode,
+                via,
+                backend,
+                spec.get("model"),
+                spec.get("base_url"),
+                spec.get("serve"),
+                spec.get("label"),
+                _args(spec.get("extra_args"), w / "extra_args"),
+            )
+        )
     return out
 
 
@@ -757,7 +896,8 @@ def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, An
     return {
         "title": body.get("title") and _str(body["title"], where / "title"),
         "reference": _reference(_str(body["reference"], where / "reference"), base_dir)
-        if body.get("reference") else None,
+        if body.get("reference")
+        else None,
         "extra_args": list(_args(body.get("extra_args"), where / "extra_args")),
     }
 
@@ -782,14 +922,20 @@ def _load_slurm(value: Any, where: _Where) -> dict[str, SlurmResources]:
         spec = {**default, **_mapping(body.get(name) or {}, w, SLURM_KEYS)}
         time_limit = _str(spec["time"], w / "time")
         if not _SLURM_TIME.fullmatch(time_limit):
-            raise (w / "time").error(f"expected a Slurm time limit such as 4:00:00 or 1-12:00:00, got {time_limit!r}")
+            raise (w / "time").error(
+                f"expected a Slurm time limit such as 4:00:00 or 1-12:00:00, got {time_limit!r}"
+            )
         memory = _str(spec["memory"], w / "memory")
         if not _SLURM_MEMORY.fullmatch(memory):
             raise (w / "memory").error(f"expected a Slurm memory size such as 16G or 4000M, got {memory!r}")
         classes[name] = SlurmResources(
             partition=_str(spec["partition"], w / "partition") if spec.get("partition") else None,
-            time=time_limit, memory=memory, cpus=max(1, _number(spec["cpus"], w / "cpus", int)),
-            gpus=_number(spec["gpus"], w / "gpus", int), extra_args=_args(spec.get("extra_args"), w / "extra_args"))
+            time=time_limit,
+            memory=memory,
+            cpus=max(1, _number(spec["cpus"], w / "cpus", int)),
+            gpus=_number(spec["gpus"], w / "gpus", int),
+            extra_args=_args(spec.get("extra_args"), w / "extra_args"),
+        )
     return classes
 
 
@@ -820,15 +966,19 @@ def _check_files(config: StudyConfig, root: _Where) -> None:
         variant = config.variants[name]
         w = root / "variants" / name
         templates = [(w / "file", variant.file)] if variant.kind == "file" else []
-        if variant.kind == "translate" or (variant.kind == "round_trip" and variant.source not in config.variants):
+        if variant.kind == "translate" or (
+            variant.kind == "round_trip" and variant.source not in config.variants
+        ):
             templates.append((w / variant.kind / "source", variant.source))
         for lang in config.languages:
             needed += [(where, template.replace("{lang}", lang)) for where, template in templates]
         needed += [(w / "multi_file", f) for f in variant.multi_files]
         if variant.kind == "round_trip" and variant.source in config.variants:
             source = config.variants[variant.source]
-            needed += [(root / "variants" / variant.source / "file", source.file.replace("{lang}", lang))
-                       for lang in config.languages]
+            needed += [
+                (root / "variants" / variant.source / "file", source.file.replace("{lang}", lang))
+                for lang in config.languages
+            ]
     needed += [(root / "eval" / "data_dirs", d) for d in config.eval.data_dirs]
     if config.leaderboard["reference"] and config.leaderboard["reference"] not in EMBEDDED_REFERENCES:
         needed.append((root / "leaderboard" / "reference", config.leaderboard["reference"]))

@@ -33,22 +33,33 @@ from nativeval.harness_ext.core.languages import Language, language
 from nativeval.harness_ext.core.paths import inside, safe_segment
 
 AYA_DATASET = "CohereForAI/aya_dataset"
-AYA_REVISION = "main"  # no commit could be looked up offline; `nativeval data download` records the one it reads
+AYA_REVISION = (
+    "main"  # no commit could be looked up offline; `nativeval data download` records the one it reads
+)
 AYA_SPLIT = "train"
 ENGLISH_CODE = "eng"
 SAMPLE_SEED = 2024
 # The study's base models (Chen et al. 2024, §3): the default of --models.
 STUDY_MODELS = {
-    "Llama2-7B": "meta-llama/Llama-2-7b-hf", "Gemma-2B": "google/gemma-2b", "Gemma-7B": "google/gemma-7b",
-    "Qwen1.5-0.5B": "Qwen/Qwen1.5-0.5B", "Qwen1.5-1.8B": "Qwen/Qwen1.5-1.8B", "Qwen1.5-4B": "Qwen/Qwen1.5-4B",
-    "Qwen1.5-7B": "Qwen/Qwen1.5-7B", "Qwen1.5-14B": "Qwen/Qwen1.5-14B",
+    "Llama2-7B": "meta-llama/Llama-2-7b-hf",
+    "Gemma-2B": "google/gemma-2b",
+    "Gemma-7B": "google/gemma-7b",
+    "Qwen1.5-0.5B": "Qwen/Qwen1.5-0.5B",
+    "Qwen1.5-1.8B": "Qwen/Qwen1.5-1.8B",
+    "Qwen1.5-4B": "Qwen/Qwen1.5-4B",
+    "Qwen1.5-7B": "Qwen/Qwen1.5-7B",
+    "Qwen1.5-14B": "Qwen/Qwen1.5-14B",
 }
 COHERE_URL = "https://api.cohere.com/compatibility/v1"
 # The translation backends the study used, as study-file variant blocks (`nativeval translate` backends).
 BACKENDS: dict[str, dict[str, Any]] = {
     "google": {"backend": "google"},
-    "cohere": {"backend": "llm", "model": "command-r", "base_url": COHERE_URL,
-               "extra_args": ["--api-key-env", "COHERE_API_KEY"]},
+    "cohere": {
+        "backend": "llm",
+        "model": "command-r",
+        "base_url": COHERE_URL,
+        "extra_args": ["--api-key-env", "COHERE_API_KEY"],
+    },
 }
 JUDGE_CONFIG = Path(__file__).resolve().parents[1] / "judge" / "configs" / "gpt-4-turbo.yaml"
 
@@ -93,8 +104,12 @@ def _matches(row: dict[str, Any], lang: Language) -> bool:
 
 def _alpaca(row: dict[str, Any], code3: str, n: int) -> dict[str, str]:
     """An Aya Hub row (``inputs``, ``targets``) in the Alpaca schema the study's data release uses."""
-    return {"instruction": str(row.get("inputs") or ""), "input": "", "output": str(row.get("targets") or ""),
-            "id": f"aya_{code3}_{n}"}
+    return {
+        "instruction": str(row.get("inputs") or ""),
+        "input": "",
+        "output": str(row.get("targets") or ""),
+        "id": f"aya_{code3}_{n}",
+    }
 
 
 def aya_rows(lang: Language) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -116,16 +131,31 @@ def aya_rows(lang: Language) -> tuple[list[dict[str, str]], list[dict[str, str]]
 def _collections(code: str) -> tuple[list[str], list[str]]:
     cat = builtin_catalogue()
     names = [f"{group}_{code}" for group in cat.origin_groups]
-    return [n for n in names if cat.collection_members(n)], [n for n in names if not cat.collection_members(n)]
+    return [n for n in names if cat.collection_members(n)], [
+        n for n in names if not cat.collection_members(n)
+    ]
 
 
-def study_document(lang: Language, models: dict[str, str], backends: list[str], native_rows: int,
-                   data_dir: str, collections: list[str], lacking: list[str]) -> dict[str, Any]:
+def study_document(
+    lang: Language,
+    models: dict[str, str],
+    backends: list[str],
+    native_rows: int,
+    data_dir: str,
+    collections: list[str],
+    lacking: list[str],
+) -> dict[str, Any]:
     code = lang.code
     variants: dict[str, Any] = {"native": {"file": f"{data_dir}/aya_native.{{lang}}.json"}}
     for name in backends:
-        variants[name] = {"translate": {**BACKENDS[name], "source": f"{data_dir}/aya_english.json",
-                                        "sample": native_rows, "seed": SAMPLE_SEED}}
+        variants[name] = {
+            "translate": {
+                **BACKENDS[name],
+                "source": f"{data_dir}/aya_english.json",
+                "sample": native_rows,
+                "seed": SAMPLE_SEED,
+            }
+        }
     for name in backends:
         variants[f"rtt_{name}"] = {"round_trip": {**BACKENDS[name], "source": "native"}}
     doc: dict[str, Any] = {
@@ -134,21 +164,37 @@ def study_document(lang: Language, models: dict[str, str], backends: list[str], 
         "languages": [code],
         "base_models": models,
         "variants": variants,
-        "finetune": {"recipe": {}, "runs": [
-            {"models": "all", "variants": ["native", *backends], "lr": [1.0e-4], "tuning": ["mono"]},
-            {"models": "all", "variants": [f"rtt_{b}" for b in backends], "lr": [1.0e-4], "tuning": ["mono"]},
-        ]},
+        "finetune": {
+            "recipe": {},
+            "runs": [
+                {"models": "all", "variants": ["native", *backends], "lr": [1.0e-4], "tuning": ["mono"]},
+                {
+                    "models": "all",
+                    "variants": [f"rtt_{b}" for b in backends],
+                    "lr": [1.0e-4],
+                    "tuning": ["mono"],
+                },
+            ],
+        },
         "eval": {"tasks": collections, "batch_size": "auto"},
         "leaderboard": {"title": f"{lang.name}: native vs translated instruction data (Aya)"},
     }
     cat = builtin_catalogue()
-    if any(t.benchmark.task_type == "open_generation" for c in collections for t in cat.collection_members(c)):
+    if any(
+        t.benchmark.task_type == "open_generation" for c in collections for t in cat.collection_members(c)
+    ):
         doc["judges"] = [{"name": "gpt-4-turbo", "config": str(JUDGE_CONFIG)}]
     return doc
 
 
-def _header(lang: Language, result_rows: int, english_rows: int, collections: list[str], lacking: list[str],
-            backends: list[str]) -> str:
+def _header(
+    lang: Language,
+    result_rows: int,
+    english_rows: int,
+    collections: list[str],
+    lacking: list[str],
+    backends: list[str],
+) -> str:
     cat = builtin_catalogue()
     lines = [
         f"# The study's matrix for {lang.name} ({lang.code}), written by `nativeval study init --lang {lang.code}`.",
@@ -161,13 +207,22 @@ def _header(lang: Language, result_rows: int, english_rows: int, collections: li
     ]
     for name in lacking:
         lines.append(f"# {name} has no task: {cat.empty_note(name)}.")
-    lines += ["#", "#   nativeval study THIS_FILE --dry-run    # plan, GPU-hours, API calls",
-              "#   nativeval study THIS_FILE              # run it, resumably (keys: $COHERE_API_KEY, $OPENAI_API_KEY)"]
+    lines += [
+        "#",
+        "#   nativeval study THIS_FILE --dry-run    # plan, GPU-hours, API calls",
+        "#   nativeval study THIS_FILE              # run it, resumably (keys: $COHERE_API_KEY, $OPENAI_API_KEY)",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def init_study(code: str, out: str | Path, *, models: Sequence[str] = (), backends: str = "google,cohere",
-               force: bool = False) -> InitResult:
+def init_study(
+    code: str,
+    out: str | Path,
+    *,
+    models: Sequence[str] = (),
+    backends: str = "google,cohere",
+    force: bool = False,
+) -> InitResult:
     """Write the study file ``out`` and its data folder for language ``code``; checks come before any read."""
     lang = language(code)  # an unknown code: one line naming the nearest known ones
     model_map, backend_names = parse_models(models), parse_backends(backends)
@@ -184,24 +239,33 @@ def init_study(code: str, out: str | Path, *, models: Sequence[str] = (), backen
     folder = inside(out.resolve().parent, data_dir, what="data folder")
     native, english = aya_rows(lang)
     if not native:
-        raise InputError(f"the Aya Dataset has no {AYA_SPLIT} rows with language_code {lang.iso639_3} "
-                         f"({lang.name}); the study needs native data")
+        raise InputError(
+            f"the Aya Dataset has no {AYA_SPLIT} rows with language_code {lang.iso639_3} "
+            f"({lang.name}); the study needs native data"
+        )
     if len(english) < len(native):
-        raise InputError(f"the Aya Dataset has {len(english)} English rows, fewer than the {len(native)} "
-                         f"{lang.name} rows the translated data must match")
+        raise InputError(
+            f"the Aya Dataset has {len(english)} English rows, fewer than the {len(native)} "
+            f"{lang.name} rows the translated data must match"
+        )
     native_file = folder / f"aya_native.{lang.code}.json"
     english_file = folder / "aya_english.json"
     atomic_write_json(native_file, native)
     atomic_write_json(english_file, english)
     doc = study_document(lang, model_map, backend_names, len(native), data_dir, collections, lacking)
     body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110)
-    atomic_write_text(out, _header(lang, len(native), len(english), collections, lacking, backend_names) + body)
-    return InitResult(out, native_file, english_file, len(native), len(english), tuple(collections), tuple(lacking))
+    atomic_write_text(
+        out, _header(lang, len(native), len(english), collections, lacking, backend_names) + body
+    )
+    return InitResult(
+        out, native_file, english_file, len(native), len(english), tuple(collections), tuple(lacking)
+    )
 
 
 def summary(result: InitResult) -> str:
-    lines = [f"wrote {result.study_file} ({result.native_rows} native rows, {result.english_rows} English rows "
-             f"in {result.native_file.parent}); evaluation: {', '.join(result.collections)}"]
+    lines = [
+        f"wrote {result.study_file} ({result.native_rows} native rows, {result.english_rows} English rows "
+        f"in {result.native_file.parent}); evaluation: {', '.join(result.collections)}"
+    ]
     lines += [f"note: {name} has no task, so the study evaluates without it" for name in result.lacking]
     return "\n".join(lines)
-

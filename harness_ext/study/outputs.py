@@ -62,7 +62,9 @@ def _records_problem(path: Path) -> str | None:
     except json.JSONDecodeError:
         rows = list(iter_jsonl(path))  # a malformed line: InputError naming it
     else:
-        rows = document if isinstance(document, list) else [document] if text.lstrip().startswith("{") else None
+        rows = (
+            document if isinstance(document, list) else [document] if text.lstrip().startswith("{") else None
+        )
         if rows is None:
             return f"{path}: expected a JSON list of records or JSON Lines"
     if not all(isinstance(row, dict) for row in rows):
@@ -72,8 +74,10 @@ def _records_problem(path: Path) -> str | None:
 
 def promised_outputs(kind: str) -> tuple[PromisedOutput, ...]:
     table = settings().get("outputs") or {}
-    return tuple(PromisedOutput(tuple(entry["files"]), entry["format"], entry.get("key"))
-                 for entry in table.get(kind, ()))
+    return tuple(
+        PromisedOutput(tuple(entry["files"]), entry["format"], entry.get("key"))
+        for entry in table.get(kind, ())
+    )
 
 
 def output_problem(kind: str, folder: Path) -> str | None:

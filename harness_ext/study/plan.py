@@ -201,22 +201,38 @@ class _Builder:
             source: tuple[str, str] = ("file", source_path)
             n = self.file_records(source_path)
             if variant.sample is not None:
-                sample = self.add(Step(
-                    id=f"sample/{lang}/{variant.name}", kind="sample", out=_folder(out, "data", lang, f"{variant.name}-sample"),
-                    params={"n": variant.sample, "seed": variant.seed}, inputs={"source": source_path}))
+                sample = self.add(
+                    Step(
+                        id=f"sample/{lang}/{variant.name}",
+                        kind="sample",
+                        out=_folder(out, "data", lang, f"{variant.name}-sample"),
+                        params={"n": variant.sample, "seed": variant.seed},
+                        inputs={"source": source_path},
+                    )
+                )
                 source, n = ("step", sample.id), min(n, variant.sample)
             step = Step(
-                id=f"translate/{lang}/{variant.name}", kind="translate", out=_folder(out, "data", lang, variant.name),
-                params=self._translation_params(variant, lang), api_calls=n * len(variant.fields))
+                id=f"translate/{lang}/{variant.name}",
+                kind="translate",
+                out=_folder(out, "data", lang, variant.name),
+                params=self._translation_params(variant, lang),
+                api_calls=n * len(variant.fields),
+            )
         else:
             source_variant = self.config.variants.get(variant.source)
             source_path = (source_variant.file if source_variant else variant.source).replace("{lang}", lang)
             source, n = ("file", source_path), self.file_records(source_path)
             step = Step(
-                id=f"rtt/{lang}/{variant.name}", kind="rtt", out=_folder(out, "data", lang, variant.name),
-                params=self._translation_params(variant, lang), api_calls=2 * n * len(variant.fields))
+                id=f"rtt/{lang}/{variant.name}",
+                kind="rtt",
+                out=_folder(out, "data", lang, variant.name),
+                params=self._translation_params(variant, lang),
+                api_calls=2 * n * len(variant.fields),
+            )
         if variant.prompt and variant.prompt.endswith((".yaml", ".yml")):
-            step.inputs["prompt"] = variant.prompt  # a prompt file of the user's: its content is part of the key
+            step.inputs["prompt"] = (
+                variant.prompt
+            )  # a prompt file of the user's: its content is part of the key
         if source[0] == "file":
             step.inputs["source"] = source[1]
         else:
@@ -225,8 +241,15 @@ class _Builder:
 
     @staticmethod
     def _translation_params(variant: Variant, lang: str) -> dict[str, Any]:
-        params = {"backend": variant.backend, "src": variant.src, "lang": lang, "model": variant.model,
-                  "base_url": variant.base_url, "fields": list(variant.fields), "extra_args": list(variant.extra_args)}
+        params = {
+            "backend": variant.backend,
+            "src": variant.src,
+            "lang": lang,
+            "model": variant.model,
+            "base_url": variant.base_url,
+            "fields": list(variant.fields),
+            "extra_args": list(variant.extra_args),
+        }
         if variant.prompt:  # only when set: the keys of studies that name no prompt stay what they were
             params["prompt"] = variant.prompt
         return params
@@ -234,8 +257,14 @@ class _Builder:
     def base_model(self, model: BaseModel) -> tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]:
         """(params, inputs, deps) that identify a base model."""
         if model.is_toy:
-            toy = self.add(Step(id=f"toy_model/{model.name}", kind="toy_model",
-                                out=_folder(self.config.output_dir, "models", model.name), params={"seed": model.toy_seed}))
+            toy = self.add(
+                Step(
+                    id=f"toy_model/{model.name}",
+                    kind="toy_model",
+                    out=_folder(self.config.output_dir, "models", model.name),
+                    params={"seed": model.toy_seed},
+                )
+            )
             return {"base": f"toy:{model.name}"}, {}, {"base": [toy.id]}
         params = {"base": model.path, "revision": model.revision}
         inputs = {"base": model.path} if os.path.isdir(model.path) else {}
@@ -264,12 +293,19 @@ class _Builder:
                 inputs[f"data{i}"] = ref
             else:
                 deps[f"data{i}"] = [ref]
-        params = {**base_params, "lang": scope, "variant": variant.name, "tuning": tuning,
-                  **recipe, "lr": lr}
+        params = {**base_params, "lang": scope, "variant": variant.name, "tuning": tuning, **recipe, "lr": lr}
         tokens = n * self.est["tokens_per_example"] * recipe["epochs"]
-        step = Step(id=step_id, kind="finetune", out=_folder(self.config.output_dir, "checkpoints", model.name, scope,
-                                                              variant.name, f"lr{format_lr(lr)}"), params=params, inputs=inputs, deps=deps,
-                    gpu_hours=self.gpu_hours(model, tokens, self.est["flops_per_param_token"][recipe["method"]]))
+        step = Step(
+            id=step_id,
+            kind="finetune",
+            out=_folder(
+                self.config.output_dir, "checkpoints", model.name, scope, variant.name, f"lr{format_lr(lr)}"
+            ),
+            params=params,
+            inputs=inputs,
+            deps=deps,
+            gpu_hours=self.gpu_hours(model, tokens, self.est["flops_per_param_token"][recipe["method"]]),
+        )
         return self.add(step)
 
     def tasks_for(self, lang: str) -> list[str]:
@@ -282,13 +318,26 @@ class _Builder:
         for t in self.config.translate_tasks:
             if t.language != lang:
                 continue
-            step = self.add(Step(
-                id=f"translate_task/{t.name}", kind="translate_task",
-                out=_folder(self.config.output_dir, USER_TASKS_SUBDIR, t.name),
-                params={"task": t.task, "mode": t.mode, "via": t.via, "lang": t.language, "backend": t.backend,
-                        "model": t.model, "base_url": None if t.serve else t.base_url, "serve": t.serve,
-                        "label": t.label, "extra_args": list(t.extra_args)},
-                inputs={f"data_dir{i}": d for i, d in enumerate(self.config.eval.data_dirs)}))
+            step = self.add(
+                Step(
+                    id=f"translate_task/{t.name}",
+                    kind="translate_task",
+                    out=_folder(self.config.output_dir, USER_TASKS_SUBDIR, t.name),
+                    params={
+                        "task": t.task,
+                        "mode": t.mode,
+                        "via": t.via,
+                        "lang": t.language,
+                        "backend": t.backend,
+                        "model": t.model,
+                        "base_url": None if t.serve else t.base_url,
+                        "serve": t.serve,
+                        "label": t.label,
+                        "extra_args": list(t.extra_args),
+                    },
+                    inputs={f"data_dir{i}": d for i, d in enumerate(self.config.eval.data_dirs)},
+                )
+            )
             steps.append(step.id)
         return steps
 
@@ -299,25 +348,43 @@ class _Builder:
         units = sum(self.est["tasks_per_collection"] if _is_collection(t) else 1 for t in tasks)
         if ev.limit is not None:  # a typical task has ~1000 items
             units *= min(1.0, ev.limit / 1000) if ev.limit >= 1 else ev.limit
-        params = {**base_params, "lang": lang, "tasks": tasks, "limit": ev.limit, "batch_size": ev.batch_size,
-                  "apply_chat_template": ev.apply_chat_template, "model_args": ev.model_args, "device": ev.device,
-                  "extra_args": list(ev.extra_args)}
+        params = {
+            **base_params,
+            "lang": lang,
+            "tasks": tasks,
+            "limit": ev.limit,
+            "batch_size": ev.batch_size,
+            "apply_chat_template": ev.apply_chat_template,
+            "model_args": ev.model_args,
+            "device": ev.device,
+            "extra_args": list(ev.extra_args),
+        }
         inputs = {**inputs, **{f"data_dir{i}": d for i, d in enumerate(ev.data_dirs)}}
         deps = {**deps, **({"adapter": [finetune.id]} if finetune else {})}
         user_tasks = self.translate_task_steps(lang)
         if user_tasks:
             deps["user_tasks"] = user_tasks
-        step = Step(id=f"eval/{model.name}/{lang}/{suffix}", kind="eval",
-                    out=_folder(self.config.output_dir, "eval", model.name, lang, *suffix.split("/")), params=params,
-                    inputs=inputs, deps=deps,
-                    gpu_hours=self.gpu_hours(model, units * self.est["eval_tokens_per_task"], 2))
+        step = Step(
+            id=f"eval/{model.name}/{lang}/{suffix}",
+            kind="eval",
+            out=_folder(self.config.output_dir, "eval", model.name, lang, *suffix.split("/")),
+            params=params,
+            inputs=inputs,
+            deps=deps,
+            gpu_hours=self.gpu_hours(model, units * self.est["eval_tokens_per_task"], 2),
+        )
         step.params["open_qa_items"] = self._open_qa_items(tasks)
         return self.add(step)
 
     def _open_qa_items(self, tasks: list[str]) -> int:
-        count = sum(1 if "open_qa" in t else self.est["open_qa_tasks_per_collection"] *
-                    (len(self.config.languages) if t in ("native", "translated") else 1)
-                    for t in tasks if "open_qa" in t or _is_collection(t))
+        count = sum(
+            1
+            if "open_qa" in t
+            else self.est["open_qa_tasks_per_collection"]
+            * (len(self.config.languages) if t in ("native", "translated") else 1)
+            for t in tasks
+            if "open_qa" in t or _is_collection(t)
+        )
         items = self.est["judge_items_per_open_qa_task"]
         limit = self.config.eval.limit
         if limit is not None:
@@ -352,21 +419,44 @@ def build_plan(config: StudyConfig) -> Plan:
     for judge in config.judges:
         for ev in evals:
             suffix = ev.id.removeprefix("eval/")
-            judged.append(b.add(Step(
-                id=f"judge/{judge.name}/{suffix}", kind="judge", out=_folder(config.output_dir, "judge", judge.name, *suffix.split("/")),
-                params={"judge": judge.name, "base_url": None if judge.serve else judge.base_url, "serve": judge.serve,
-                        "label": judge.label, "extra_args": list(judge.extra_args)},
-                inputs={"judge_config": judge.config} if judge.config else {},
-                deps={"results": [ev.id]}, api_calls=ev.params["open_qa_items"])))
+            judged.append(
+                b.add(
+                    Step(
+                        id=f"judge/{judge.name}/{suffix}",
+                        kind="judge",
+                        out=_folder(config.output_dir, "judge", judge.name, *suffix.split("/")),
+                        params={
+                            "judge": judge.name,
+                            "base_url": None if judge.serve else judge.base_url,
+                            "serve": judge.serve,
+                            "label": judge.label,
+                            "extra_args": list(judge.extra_args),
+                        },
+                        inputs={"judge_config": judge.config} if judge.config else {},
+                        deps={"results": [ev.id]},
+                        api_calls=ev.params["open_qa_items"],
+                    )
+                )
+            )
     lb = config.leaderboard
-    b.add(Step(id="leaderboard", kind="leaderboard", out=config.output_dir / "site",
-               params={"title": lb["title"] or f"nativeval study {config.name}", "extra_args": lb["extra_args"],
-                       "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label],
-                       **({"reference": lb["reference"]} if lb["reference"] in EMBEDDED_REFERENCES else {})},
-               # a built-in reference (``paper``) is part of nativeval: its name keys the step; a user's CSV by content
-               inputs={"reference": lb["reference"]} if lb["reference"] and lb["reference"] not in EMBEDDED_REFERENCES
-               else {},
-               deps={"results": [e.id for e in evals], "judgements": [j.id for j in judged]}))
+    b.add(
+        Step(
+            id="leaderboard",
+            kind="leaderboard",
+            out=config.output_dir / "site",
+            params={
+                "title": lb["title"] or f"nativeval study {config.name}",
+                "extra_args": lb["extra_args"],
+                "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label],
+                **({"reference": lb["reference"]} if lb["reference"] in EMBEDDED_REFERENCES else {}),
+            },
+            # a built-in reference (``paper``) is part of nativeval: its name keys the step; a user's CSV by content
+            inputs={"reference": lb["reference"]}
+            if lb["reference"] and lb["reference"] not in EMBEDDED_REFERENCES
+            else {},
+            deps={"results": [e.id for e in evals], "judgements": [j.id for j in judged]},
+        )
+    )
     return Plan(config, _topological(b.steps))
 
 
@@ -382,17 +472,21 @@ def check_plan(plan: Plan) -> None:
         for name in (str(folder), f"slug:{step.slug}"):  # its folder, and its log and lock files
             other = owners.setdefault(name.casefold(), step.id)
             if other != step.id:
-                raise InputError(f"{plan.config.path}: steps {other} and {step.id} would share the folder "
-                                 f"{step.out} or log; rename a model, variant or judge so that the names differ "
-                                 "in more than case or '/' versus '__'")
+                raise InputError(
+                    f"{plan.config.path}: steps {other} and {step.id} would share the folder "
+                    f"{step.out} or log; rename a model, variant or judge so that the names differ "
+                    "in more than case or '/' versus '__'"
+                )
         folders[folder] = step.id
     for step in plan.steps.values():  # a step folder is emptied before its step runs: no input may live there
         for path in step.inputs.values():
             resolved = Path(path).resolve()
             owner = next((folders[p] for p in (resolved, *resolved.parents) if p in folders), None)
             if owner:
-                raise InputError(f"{plan.config.path}: {path}, an input of step {step.id}, lies in the folder of "
-                                 f"step {owner}, which a rerun empties; move it out of output_dir {root}")
+                raise InputError(
+                    f"{plan.config.path}: {path}, an input of step {step.id}, lies in the folder of "
+                    f"step {owner}, which a rerun empties; move it out of output_dir {root}"
+                )
     ctx = CommandContext(plan)
     for step in plan.steps.values():
         command_for(step, ctx)
@@ -458,12 +552,28 @@ def _nativeval(*args: Any) -> list[str]:
 
 def _translate_cmd(s: Step, c: CommandContext) -> list[str]:
     p = s.params
-    head = ["translate", "--backend", p["backend"], "--src", p["src"], "--tgt", p["lang"]] if s.kind == "translate" \
+    head = (
+        ["translate", "--backend", p["backend"], "--src", p["src"], "--tgt", p["lang"]]
+        if s.kind == "translate"
         else ["rtt", "--backend", p["backend"], "--lang", p["lang"]]
+    )
     tail = ["--pivot-out", s.out / "pivot_en.json"] if s.kind == "rtt" else []
-    return _nativeval(*head, "--in", c.ref(s, "source")[0], "--out", s.out / DATA_FILE, *tail,
-                      "--fields", ",".join(p["fields"]), *_opt("--model", p["model"]), *_opt("--prompt", p.get("prompt")),
-                      *_opt("--base-url", p["base_url"]), "--cache", c.cache(f"{s.kind}.sqlite", s), *p["extra_args"])
+    return _nativeval(
+        *head,
+        "--in",
+        c.ref(s, "source")[0],
+        "--out",
+        s.out / DATA_FILE,
+        *tail,
+        "--fields",
+        ",".join(p["fields"]),
+        *_opt("--model", p["model"]),
+        *_opt("--prompt", p.get("prompt")),
+        *_opt("--base-url", p["base_url"]),
+        "--cache",
+        c.cache(f"{s.kind}.sqlite", s),
+        *p["extra_args"],
+    )
 
 
 def _translate_task_cmd(s: Step, c: CommandContext) -> list[str]:
@@ -472,9 +582,20 @@ def _translate_task_cmd(s: Step, c: CommandContext) -> list[str]:
     base_url = c.translator_urls.get(s.id, "http://127.0.0.1:0") if p["serve"] else p["base_url"]
     # the stand-in's letter mapping is never "in" the target language, so its wrong-language rate is no signal
     wrong_language = ["--max-wrong-language", "1"] if p["serve"] else []
-    return _nativeval("translate-task", p["task"], *how, "--backend", p["backend"], *_opt("--model", p["model"]),
-                      *_opt("--base-url", base_url), "--out", s.out.parent, *_opt("--label", p["label"]),
-                      *wrong_language, *p["extra_args"])
+    return _nativeval(
+        "translate-task",
+        p["task"],
+        *how,
+        "--backend",
+        p["backend"],
+        *_opt("--model", p["model"]),
+        *_opt("--base-url", base_url),
+        "--out",
+        s.out.parent,
+        *_opt("--label", p["label"]),
+        *wrong_language,
+        *p["extra_args"],
+    )
 
 
 def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
@@ -482,8 +603,20 @@ def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
     roles = sorted((r for r in {*s.inputs, *s.deps} if re.fullmatch(r"data\d+", r)), key=lambda r: int(r[4:]))
     data = [arg for role in roles for path in c.ref(s, role) for arg in ("--data", path)]
     lang = "all" if p["tuning"] == "multi" else p["lang"]  # multi: every language of the mixed files
-    return _nativeval("finetune", "--base", c.base(s), *data, "--lang", lang, "--variant", p["variant"],
-                      "--out", s.out, *_recipe_args(p), *p["extra_args"])
+    return _nativeval(
+        "finetune",
+        "--base",
+        c.base(s),
+        *data,
+        "--lang",
+        lang,
+        "--variant",
+        p["variant"],
+        "--out",
+        s.out,
+        *_recipe_args(p),
+        *p["extra_args"],
+    )
 
 
 def _recipe_args(params: dict[str, Any]) -> list[str]:
@@ -508,33 +641,82 @@ def _eval_cmd(s: Step, c: CommandContext, adapter: bool = True, out: Path | None
     model_args += [f"peft={path}" for path in c.ref(s, "adapter") if adapter]
     model_args += [p["model_args"]] if p["model_args"] else []
     limit = p["limit"]
-    return _nativeval("eval", "--model", "hf", "--model-args", ",".join(model_args), "--tasks", ",".join(p["tasks"]),
-                      "--output-path", out or s.out, *_opt("--limit", int(limit) if limit and limit >= 1 else limit),
-                      *_opt("--batch-size", p["batch_size"]), *_opt("--device", p.get("device")),
-                      *(["--apply-chat-template"] if p["apply_chat_template"] else []), *p["extra_args"])
+    return _nativeval(
+        "eval",
+        "--model",
+        "hf",
+        "--model-args",
+        ",".join(model_args),
+        "--tasks",
+        ",".join(p["tasks"]),
+        "--output-path",
+        out or s.out,
+        *_opt("--limit", int(limit) if limit and limit >= 1 else limit),
+        *_opt("--batch-size", p["batch_size"]),
+        *_opt("--device", p.get("device")),
+        *(["--apply-chat-template"] if p["apply_chat_template"] else []),
+        *p["extra_args"],
+    )
 
 
 def _judge_cmd(s: Step, c: CommandContext) -> list[str]:
     p = s.params
     base_url = c.judge_urls.get(p["judge"], "http://127.0.0.1:0/v1") if p["serve"] else p["base_url"]
-    return _nativeval("judge", *c.ref(s, "results"), "--judge", s.inputs.get("judge_config", p["judge"]),
-                      *_opt("--base-url", base_url),
-                      "--cache", c.cache("judge.sqlite", s), "--out", s.out, *p["extra_args"])
+    return _nativeval(
+        "judge",
+        *c.ref(s, "results"),
+        "--judge",
+        s.inputs.get("judge_config", p["judge"]),
+        *_opt("--base-url", base_url),
+        "--cache",
+        c.cache("judge.sqlite", s),
+        "--out",
+        s.out,
+        *p["extra_args"],
+    )
 
 
 def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
     p = s.params
-    return _nativeval("leaderboard", *c.ref(s, "results"), *c.ref(s, "judgements"), "--out", s.out,
-                      "--title", p["title"], *_opt("--reference", s.inputs.get("reference", p.get("reference"))),
-                      *[arg for label in p.get("judge_labels", []) for arg in ("--judge-label", label)],
-                      *p["extra_args"])
+    return _nativeval(
+        "leaderboard",
+        *c.ref(s, "results"),
+        *c.ref(s, "judgements"),
+        "--out",
+        s.out,
+        "--title",
+        p["title"],
+        *_opt("--reference", s.inputs.get("reference", p.get("reference"))),
+        *[arg for label in p.get("judge_labels", []) for arg in ("--judge-label", label)],
+        *p["extra_args"],
+    )
 
 
 COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {
-    "toy_model": lambda s, c: [sys.executable, "-m", "nativeval.harness_ext.study", "toy-model", "--out", str(s.out),
-                               "--seed", str(s.params["seed"])],
-    "sample": lambda s, c: [sys.executable, "-m", "nativeval.harness_ext.study", "sample", "--in", c.ref(s, "source")[0],
-                            "--out", str(s.out / DATA_FILE), "--n", str(s.params["n"]), "--seed", str(s.params["seed"])],
+    "toy_model": lambda s, c: [
+        sys.executable,
+        "-m",
+        "nativeval.harness_ext.study",
+        "toy-model",
+        "--out",
+        str(s.out),
+        "--seed",
+        str(s.params["seed"]),
+    ],
+    "sample": lambda s, c: [
+        sys.executable,
+        "-m",
+        "nativeval.harness_ext.study",
+        "sample",
+        "--in",
+        c.ref(s, "source")[0],
+        "--out",
+        str(s.out / DATA_FILE),
+        "--n",
+        str(s.params["n"]),
+        "--seed",
+        str(s.params["seed"]),
+    ],
     "translate": _translate_cmd,
     "rtt": _translate_cmd,
     "translate_task": _translate_task_cmd,
@@ -550,8 +732,11 @@ def eval_group_key(step: Step, config: StudyConfig) -> str | None:
     them with one load of the base (harness_ext/eval/adapter_group.py). None: the step runs on its own."""
     if step.kind != "eval" or "adapter" not in step.deps or "eval" in config.commands:
         return None
-    same = {"params": step.params, "inputs": step.inputs,
-            "deps": {role: ids for role, ids in step.deps.items() if role != "adapter"}}
+    same = {
+        "params": step.params,
+        "inputs": step.inputs,
+        "deps": {role: ids for role, ids in step.deps.items() if role != "adapter"},
+    }
     return json.dumps(same, sort_keys=True, default=str)
 
 
@@ -575,15 +760,25 @@ def command_for(step: Step, ctx: CommandContext, resume: bool = False) -> list[s
     if not template:
         extra = RESUME_FLAGS.get(step.kind, []) if resume else []
         return [str(a) for a in COMMANDS[step.kind](step, ctx)] + extra
-    fields = {k: (",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)))
-              for k, v in step.params.items()}
-    fields.update(python=sys.executable, cli=cli_path(), out=str(step.out), step=step.id, kind=step.kind,
-                  inputs=",".join(path for role in sorted({*step.inputs, *step.deps}) for path in ctx.ref(step, role)))
+    fields = {
+        k: (",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)))
+        for k, v in step.params.items()
+    }
+    fields.update(
+        python=sys.executable,
+        cli=cli_path(),
+        out=str(step.out),
+        step=step.id,
+        kind=step.kind,
+        inputs=",".join(path for role in sorted({*step.inputs, *step.deps}) for path in ctx.ref(step, role)),
+    )
     try:
         return [arg.format_map(fields) for arg in template]
     except (KeyError, IndexError, ValueError) as err:
-        raise InputError(f"{ctx.plan.config.path}: commands.{step.kind}: unknown placeholder {err} "
-                         f"(available: {', '.join(sorted(fields))})") from None
+        raise InputError(
+            f"{ctx.plan.config.path}: commands.{step.kind}: unknown placeholder {err} "
+            f"(available: {', '.join(sorted(fields))})"
+        ) from None
 
 
 # --- money: the price tables --------------------------------------------------------------------------
@@ -631,7 +826,9 @@ def estimate_costs(steps: list[Step]) -> CostEstimate:
                 amount = price and price["char"] * step.api_calls * sizes["translation_chars_per_segment"]
             else:
                 price, tokens = prices["tokens"].get(model or ""), sizes["translation_tokens_per_segment"]
-                amount = price and step.api_calls * (price["input"] * tokens["input"] + price["output"] * tokens["output"])
+                amount = price and step.api_calls * (
+                    price["input"] * tokens["input"] + price["output"] * tokens["output"]
+                )
             if price:
                 cost.translation += amount / 1e6
             else:
@@ -640,7 +837,9 @@ def estimate_costs(steps: list[Step]) -> CostEstimate:
             model, output_tokens = _judge_model(step)
             price = prices["tokens"].get(model)
             if price:
-                per_call = price["input"] * sizes["judge_tokens_per_call"]["input"] + price["output"] * output_tokens
+                per_call = (
+                    price["input"] * sizes["judge_tokens_per_call"]["input"] + price["output"] * output_tokens
+                )
                 cost.judging += step.api_calls * per_call / 1e6
             else:
                 cost.unpriced.append(step.id)
@@ -651,9 +850,13 @@ def cost_line(steps: list[Step]) -> str:
     cost = estimate_costs(steps)
     table = price_table_path()
     files = str(table.relative_to(_ROOT)) if table.is_relative_to(_ROOT) else str(table)
-    line = (f"estimated API cost for the steps to run: ${cost.total:,.2f} (translation ${cost.translation:,.2f}, "
-            f"judging ${cost.judging:,.2f}) at list prices from {files}")
+    line = (
+        f"estimated API cost for the steps to run: ${cost.total:,.2f} (translation ${cost.translation:,.2f}, "
+        f"judging ${cost.judging:,.2f}) at list prices from {files}"
+    )
     if cost.unpriced:
-        line += (f"; {len(cost.unpriced)} step(s) call a model without a listed price, not counted "
-                 f"(e.g. {cost.unpriced[0]})")
+        line += (
+            f"; {len(cost.unpriced)} step(s) call a model without a listed price, not counted "
+            f"(e.g. {cost.unpriced[0]})"
+        )
     return line

@@ -93,8 +93,11 @@ def step_state(step: Step) -> str:
     return "todo"
 
 
-def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = None,
-              output_dir: str | os.PathLike | None = None) -> Plan:
+def load_plan(
+    study_file: str | os.PathLike,
+    variables: dict[str, str] | None = None,
+    output_dir: str | os.PathLike | None = None,
+) -> Plan:
     config = load_study(study_file, variables, output_dir)
     plan = build_plan(config)
     hashes = HashCache(config.output_dir / ".nativeval_hashes.json")
@@ -109,8 +112,12 @@ def load_plan(study_file: str | os.PathLike, variables: dict[str, str] | None = 
 # --- selection ----------------------------------------------------------------------------------------
 def _matches(step: Step, pattern: str) -> bool:
     pattern = pattern.rstrip("/")
-    return (step.kind == pattern or step.id == pattern or step.id.startswith(pattern + "/")
-            or fnmatch.fnmatchcase(step.id, pattern))
+    return (
+        step.kind == pattern
+        or step.id == pattern
+        or step.id.startswith(pattern + "/")
+        or fnmatch.fnmatchcase(step.id, pattern)
+    )
 
 
 def _select(plan: Plan, patterns: list[str], option: str) -> set[str]:
@@ -119,8 +126,10 @@ def _select(plan: Plan, patterns: list[str], option: str) -> set[str]:
         hits = {s.id for s in plan.steps.values() if _matches(s, pattern)}
         if not hits:
             example = next(iter(plan.steps))
-            raise InputError(f"{option} {pattern!r} matches no step (give a step kind, an id such as {example!r}, "
-                             f"an id prefix or a glob; `--dry-run` lists them)")
+            raise InputError(
+                f"{option} {pattern!r} matches no step (give a step kind, an id such as {example!r}, "
+                f"an id prefix or a glob; `--dry-run` lists them)"
+            )
         chosen |= hits
     return chosen
 
@@ -141,8 +150,10 @@ def select_steps(plan: Plan, only: list[str] | None = None, force: list[str] | N
     for step in to_run:
         missing = [d for d in step.dep_ids() if d not in running and states[d] != "done"]
         if missing:
-            raise InputError(f"step {step.id} needs {missing[0]}, which is not done; run it first "
-                             f"(`--only {missing[0]}`) or run without --only")
+            raise InputError(
+                f"step {step.id} needs {missing[0]}, which is not done; run it first "
+                f"(`--only {missing[0]}`) or run without --only"
+            )
     return Selection(states, to_run, forced & {s.id for s in to_run})
 
 
@@ -218,7 +229,9 @@ class SubprocessExecutor:
 
     def __init__(self, show_output: bool = False):
         self.show_output = show_output
-        self.name_lines = False  # prefix streamed lines with the step (the runner sets it when steps run at once)
+        self.name_lines = (
+            False  # prefix streamed lines with the step (the runner sets it when steps run at once)
+        )
         self._children: set[int] = set()  # process groups of the steps running now
         self._guard = threading.Lock()
         self._stopped = False  # after stop_all, a step that starts anyway (a race) is ended at once
@@ -234,16 +247,24 @@ class SubprocessExecutor:
         for thread in stoppers:
             thread.join()
 
-    def __call__(self, argv: list[str], env: dict[str, str], log: Path,
-                 lock: StepLock | list[StepLock] | None = None) -> int:
+    def __call__(
+        self, argv: list[str], env: dict[str, str], log: Path, lock: StepLock | list[StepLock] | None = None
+    ) -> int:
         locks = lock if isinstance(lock, list) else [lock] if lock else []
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"$ {shlex.join(argv)}\n")
             fh.flush()
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if self.show_output else fh,
-                                    stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
-                                    preexec_fn=_die_with_parent(os.getpid()),
-                                    pass_fds=tuple(held.fileno() for held in locks))
+            proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=subprocess.PIPE if self.show_output else fh,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
+                pass_fds=tuple(held.fileno() for held in locks),
+            )
             for held in locks:
                 held.record(proc.pid)
             with self._guard:
@@ -310,8 +331,15 @@ class StepLock:
         self._write({})
 
     def record(self, pid: int) -> None:
-        self._write({"pid": pid, "pgid": pid, "host": socket.gethostname(), "runner": os.getpid(),
-                     "started": time.time()})
+        self._write(
+            {
+                "pid": pid,
+                "pgid": pid,
+                "host": socket.gethostname(),
+                "runner": os.getpid(),
+                "started": time.time(),
+            }
+        )
 
     def _write(self, data: dict) -> None:
         self._fh.seek(0)
@@ -385,7 +413,9 @@ def _tail(path: Path, lines: int = 12) -> str:
 
 
 class StudyRunner:
-    def __init__(self, plan: Plan, executor: Executor | None = None, echo: Callable[[str], None] | None = None):
+    def __init__(
+        self, plan: Plan, executor: Executor | None = None, echo: Callable[[str], None] | None = None
+    ):
         self.plan = plan
         self.config: StudyConfig = plan.config
         self.executor = executor or subprocess_executor()
@@ -409,18 +439,22 @@ class StudyRunner:
         if gpus is not None:  # the runner manages the node's GPUs: a step sees the ones it holds, or none
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         if self._cpu_threads and not gpus and "OMP_NUM_THREADS" not in os.environ:
-            env["OMP_NUM_THREADS"] = str(self._cpu_threads)  # concurrent CPU steps share the cores, not each all
+            env["OMP_NUM_THREADS"] = str(
+                self._cpu_threads
+            )  # concurrent CPU steps share the cores, not each all
         if step.kind == "eval" and self.config.eval.data_dirs:
-            env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
-                                                        *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
+            env["NATIVEVAL_DATA_DIR"] = os.pathsep.join(
+                [*self.config.eval.data_dirs, *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])]
+            )
         if step.kind == "judge" and step.params["serve"]:
             env["OPENAI_API_KEY"] = STUB_JUDGE_KEY  # never send a real key to the stand-in
         if step.kind in ("eval", "translate_task"):
             env["NATIVEVAL_USER_TASKS"] = str(self.config.output_dir / USER_TASKS_SUBDIR)
         if step.kind == "translate_task":
             if self.config.eval.data_dirs:
-                env["NATIVEVAL_DATA_DIR"] = os.pathsep.join([*self.config.eval.data_dirs,
-                                                            *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])])
+                env["NATIVEVAL_DATA_DIR"] = os.pathsep.join(
+                    [*self.config.eval.data_dirs, *filter(None, [os.environ.get("NATIVEVAL_DATA_DIR")])]
+                )
             if step.params["serve"]:
                 env["GOOGLE_TRANSLATE_API_KEY"] = STUB_JUDGE_KEY  # never send a real key to the stand-in
         return env
@@ -435,8 +469,10 @@ class StudyRunner:
 
             self._stubs[step.id] = translator = GoogleTranslateStub().start()
             self.ctx.translator_urls[step.id] = translator.base_url
-            self.echo(f"  started a local STAND-IN translator for {step.params['task']} at {translator.base_url} "
-                      f"({step.params['label'] or 'deterministic letter mapping, not a real MT system'})")
+            self.echo(
+                f"  started a local STAND-IN translator for {step.params['task']} at {translator.base_url} "
+                f"({step.params['label'] or 'deterministic letter mapping, not a real MT system'})"
+            )
         if step.kind != "judge" or not step.params["serve"] or step.params["judge"] in self._stubs:
             return
         name = step.params["judge"]
@@ -445,8 +481,10 @@ class StudyRunner:
         stub = OpenAIStub(deterministic_judge, model=name).start()
         self._stubs[name] = stub
         self.ctx.judge_urls[name] = stub.base_url
-        self.echo(f"  started a local STAND-IN judge for {name!r} at {stub.base_url} "
-                  "(deterministic, not a real model: its ratings measure nothing)")
+        self.echo(
+            f"  started a local STAND-IN judge for {name!r} at {stub.base_url} "
+            "(deterministic, not a real model: its ratings measure nothing)"
+        )
 
     def _stop_stubs(self) -> None:
         for stub in self._stubs.values():
@@ -481,8 +519,10 @@ class StudyRunner:
                     yield lock
                     return
             if not told:
-                self.echo(f"  step {step.id} is running in process {lock.pid or '?'}; waiting up to "
-                          f"{BUSY_WAIT_S:.0f}s for it to end")
+                self.echo(
+                    f"  step {step.id} is running in process {lock.pid or '?'}; waiting up to "
+                    f"{BUSY_WAIT_S:.0f}s for it to end"
+                )
                 told = True
             time.sleep(0.2)
 
@@ -490,8 +530,10 @@ class StudyRunner:
         """busy | skipped when the step is not this runner's to run now; None when it is."""
         if isinstance(lock, StepBusy):
             where = f"in process {lock.pid}" if lock.pid else "in another process"
-            self.echo(f"  step {step.id} is running {where}; skipped here (rerun when it has finished"
-                      + (f", or end it with `kill -- -{lock.pid}`)" if lock.pid else ")"))
+            self.echo(
+                f"  step {step.id} is running {where}; skipped here (rerun when it has finished"
+                + (f", or end it with `kill -- -{lock.pid}`)" if lock.pid else ")")
+            )
             return "busy"
         if step_state(step) == "done" and not forced:  # finished meanwhile by another process
             return "skipped"
@@ -536,12 +578,24 @@ class StudyRunner:
         self.echo(f"  {step.id}: FAILED (exit {status}) after {seconds:.1f}s; log: {log}")
         self.echo("\n".join("    | " + line for line in _tail(log).splitlines()))
 
-    def _finish(self, step: Step, argv: list[str], seconds: float, gpus: tuple[str, ...] | None,
-                **more: object) -> None:
+    def _finish(
+        self, step: Step, argv: list[str], seconds: float, gpus: tuple[str, ...] | None, **more: object
+    ) -> None:
         """The marker, written last: from now on the step is done."""
-        atomic_write_json(step.out / MARKER, {
-            "key": step.key, "id": step.id, "kind": step.kind, "params": step.params, "command": argv,
-            "seconds": round(seconds, 3), "finished": time.time(), **({"gpus": list(gpus)} if gpus else {}), **more})
+        atomic_write_json(
+            step.out / MARKER,
+            {
+                "key": step.key,
+                "id": step.id,
+                "kind": step.kind,
+                "params": step.params,
+                "command": argv,
+                "seconds": round(seconds, 3),
+                "finished": time.time(),
+                **({"gpus": list(gpus)} if gpus else {}),
+                **more,
+            },
+        )
         (step.out / STARTED).unlink(missing_ok=True)
 
     def run_unit(self, steps: list[Step], forced: set[str], gpus: tuple[str, ...] | None) -> dict[str, str]:
@@ -562,11 +616,14 @@ class StudyRunner:
                 step, lock = mine[0]
                 results[step.id] = self._run_locked(step, lock, step.id in forced, gpus)
             elif mine:
-                results.update(self._run_eval_group([s for s, _ in mine], [lk for _, lk in mine], forced, gpus))
+                results.update(
+                    self._run_eval_group([s for s, _ in mine], [lk for _, lk in mine], forced, gpus)
+                )
         return results
 
-    def _run_eval_group(self, steps: list[Step], locks: list[StepLock], forced: set[str],
-                        gpus: tuple[str, ...] | None) -> dict[str, str]:
+    def _run_eval_group(
+        self, steps: list[Step], locks: list[StepLock], forced: set[str], gpus: tuple[str, ...] | None
+    ) -> dict[str, str]:
         """One `nativeval eval --peft` for these evaluations; each step's files are moved into its own folder,
         then its marker written. The process's output goes to the first step's log; the others point to it."""
         if self._stopping:
@@ -581,7 +638,10 @@ class StudyRunner:
         logs[steps[0].id].parent.mkdir(parents=True, exist_ok=True)
         together = ", ".join(s.id for s in steps)
         for step in steps:
-            lines = [f"# step {step.id} key {step.key}", f"# evaluated in one process (one base load) with: {together}"]
+            lines = [
+                f"# step {step.id} key {step.key}",
+                f"# evaluated in one process (one base load) with: {together}",
+            ]
             lines += [f"# CUDA_VISIBLE_DEVICES={','.join(gpus)}"] if gpus else []
             lines += [f"# that process's output: {logs[steps[0].id]}"] if step is not steps[0] else []
             logs[step.id].write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -610,24 +670,37 @@ class StudyRunner:
         return results
 
     # the whole plan ---------------------------------------------------------------------------------
-    def run(self, only: list[str] | None = None, force: list[str] | None = None, fail_fast: bool = False,
-            node: Node | None = None) -> dict:
+    def run(
+        self,
+        only: list[str] | None = None,
+        force: list[str] | None = None,
+        fail_fast: bool = False,
+        node: Node | None = None,
+    ) -> dict:
         """Run the selected steps, up to ``node.jobs`` at once; return each step's outcome."""
         selection = select_steps(self.plan, only, force)
         node = node or Node()
-        scheduler = Scheduler(self.plan, selection.to_run, node,  # a step too big for the node: one line, now
-                              group_key=lambda step: eval_group_key(step, self.config),
-                              max_group=settings()["local"]["max_adapter_group"])
+        scheduler = Scheduler(
+            self.plan,
+            selection.to_run,
+            node,  # a step too big for the node: one line, now
+            group_key=lambda step: eval_group_key(step, self.config),
+            max_group=settings()["local"]["max_adapter_group"],
+        )
         total, count = len(self.plan.steps), len(selection.to_run)
         done_before = sum(1 for s in selection.states.values() if s == "done")
         at_once = f"; up to {node.jobs} at once" if node.jobs > 1 else ""
         on_gpus = f" on GPUs {','.join(node.gpus)}" if node.gpus and count else ""
-        self.echo(f"study {self.config.name}: {total} steps, {done_before} already done, {count} to run{at_once}"
-                  f"{on_gpus}; output in {self.config.output_dir}")
+        self.echo(
+            f"study {self.config.name}: {total} steps, {done_before} already done, {count} to run{at_once}"
+            f"{on_gpus}; output in {self.config.output_dir}"
+        )
         cpu_run = [s for s in selection.to_run if wants_gpu(s) and scheduler.demands[s.id].kind == "cpu"]
         if cpu_run and not node.gpus and node.jobs > 1:
-            self.echo(f"note: no GPU found ({node.source}); {len(cpu_run)} GPU step(s) run on the CPU, at most "
-                      f"{node.limits.get('cpu', node.jobs)} at once (a node's GPUs: --gpus, docs: README 'study')")
+            self.echo(
+                f"note: no GPU found ({node.source}); {len(cpu_run)} GPU step(s) run on the CPU, at most "
+                f"{node.limits.get('cpu', node.jobs)} at once (a node's GPUs: --gpus, docs: README 'study')"
+            )
         concurrent = node.jobs > 1
         if concurrent and not node.gpus:
             self._cpu_threads = cpu_threads_per_step(node)
@@ -658,11 +731,15 @@ class StudyRunner:
                         if len(unit) > 1:
                             self.echo(f"  {len(unit)} evaluations of one base in one process (one base load)")
                         leader = unit[0].id
-                        threads[leader] = threading.Thread(target=work, args=(unit, gpus), name=leader, daemon=True)
+                        threads[leader] = threading.Thread(
+                            target=work, args=(unit, gpus), name=leader, daemon=True
+                        )
                         threads[leader].start()
                     if not scheduler.running:  # nothing can start: only happens if the plan is inconsistent
-                        raise NativevalError(f"study {self.config.name}: {scheduler.queue_summary()} but none can "
-                                             "start; please report this")
+                        raise NativevalError(
+                            f"study {self.config.name}: {scheduler.queue_summary()} but none can "
+                            "start; please report this"
+                        )
                     if concurrent:
                         self._progress(scheduler, started_at)
                     leader, results = self._next_event(events, scheduler, started_at, concurrent)
@@ -701,8 +778,9 @@ class StudyRunner:
 
     PROGRESS_EVERY_S = 60.0
 
-    def _next_event(self, events: queue.Queue, scheduler: Scheduler, started_at: dict[str, float],
-                    concurrent: bool) -> tuple[str, object]:
+    def _next_event(
+        self, events: queue.Queue, scheduler: Scheduler, started_at: dict[str, float], concurrent: bool
+    ) -> tuple[str, object]:
         """The next step to end; while waiting, the running steps are shown again now and then."""
         shown = time.monotonic()
         while True:
@@ -747,15 +825,18 @@ class StudyRunner:
             page = site / "index.html"
             self.echo(f"leaderboard: {page if page.is_file() else site}  (open file://{page} in a browser)")
         if any(j.serve for j in self.config.judges):
-            self.echo("note: judge ratings in this study come from a local deterministic STAND-IN judge, "
-                      "not a real model")
+            self.echo(
+                "note: judge ratings in this study come from a local deterministic STAND-IN judge, "
+                "not a real model"
+            )
         failed = [k for k, v in outcome.items() if v in ("failed", "busy", "stopped")]
         blocked = [k for k, v in outcome.items() if v == "blocked"]
         if failed:
             raise StudyStepsFailed(
                 f"{len(failed)} step(s) did not finish ({failed[0]}{', ...' if len(failed) > 1 else ''}), "
                 f"{len(blocked)} blocked; finished steps are kept — fix and rerun the same command to resume "
-                f"(logs in {self.config.output_dir / 'logs'})")
+                f"(logs in {self.config.output_dir / 'logs'})"
+            )
 
 
 # --- dry run (the cluster export is in slurm.py) -----------------------------------------------------
@@ -763,20 +844,30 @@ def _hours(hours: float) -> str:
     return f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
 
 
-def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | None = None,
-                  node: Node | None = None) -> list[str]:
+def describe_plan(
+    plan: Plan, only: list[str] | None = None, force: list[str] | None = None, node: Node | None = None
+) -> list[str]:
     selection = select_steps(plan, only, force)
     if node is not None:
         Scheduler(plan, selection.to_run, node)  # a step asking for more GPUs than the node has: one line
     run_ids = {s.id for s in selection.to_run}
     width = max(len(s) for s in plan.steps)
-    lines = [f"study {plan.config.name}: {len(plan.steps)} steps; output in {plan.config.output_dir}",
-             *settings_lines(plan.config),
-             f"  {'status':<9} {'step':<{width}}  {'GPU-h':>8}  {'API calls':>9}"]
+    lines = [
+        f"study {plan.config.name}: {len(plan.steps)} steps; output in {plan.config.output_dir}",
+        *settings_lines(plan.config),
+        f"  {'status':<9} {'step':<{width}}  {'GPU-h':>8}  {'API calls':>9}",
+    ]
     for step in plan.steps.values():
         state = selection.states[step.id]
-        label = ("forced" if step.id in selection.forced else {"todo": "to run", "partial": "resume"}.get(state, state)) \
-            if step.id in run_ids else ("done" if state == "done" else "skip")
+        label = (
+            (
+                "forced"
+                if step.id in selection.forced
+                else {"todo": "to run", "partial": "resume"}.get(state, state)
+            )
+            if step.id in run_ids
+            else ("done" if state == "done" else "skip")
+        )
         gpu = f"{_hours(step.gpu_hours):>8}" if step.gpu_hours else f"{'':8}"
         api = f"{step.api_calls:9,d}" if step.api_calls else f"{'':9}"
         lines.append(f"  {label:<9} {step.id:<{width}}  {gpu}  {api}")
@@ -785,11 +876,13 @@ def describe_plan(plan: Plan, only: list[str] | None = None, force: list[str] | 
     translate_calls = sum(s.api_calls for s in todo if s.kind in ("translate", "rtt"))
     judge_calls = sum(s.api_calls for s in todo if s.kind == "judge")
     lines.append(f"already done: {done} of {len(plan.steps)}; to run: {len(todo)}")
-    lines.append(f"estimated for the steps to run: {_hours(sum(s.gpu_hours for s in todo))} GPU-hours "
-                 f"(fine-tuning {_hours(sum(s.gpu_hours for s in todo if s.kind == 'finetune'))}, evaluation "
-                 f"{_hours(sum(s.gpu_hours for s in todo if s.kind == 'eval'))}); {translate_calls + judge_calls:,d} "
-                 f"API calls (translation segments {translate_calls:,d}, judge calls {judge_calls:,d}); rough figures "
-                 f"from harness_ext/study/settings.yaml")
+    lines.append(
+        f"estimated for the steps to run: {_hours(sum(s.gpu_hours for s in todo))} GPU-hours "
+        f"(fine-tuning {_hours(sum(s.gpu_hours for s in todo if s.kind == 'finetune'))}, evaluation "
+        f"{_hours(sum(s.gpu_hours for s in todo if s.kind == 'eval'))}); {translate_calls + judge_calls:,d} "
+        f"API calls (translation segments {translate_calls:,d}, judge calls {judge_calls:,d}); rough figures "
+        f"from harness_ext/study/settings.yaml"
+    )
     return lines
 
 
@@ -812,7 +905,9 @@ def sample_records(source: Path, out: Path, n: int, seed: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nativeval.harness_ext.study", description="built-in study steps")
+    parser = argparse.ArgumentParser(
+        prog="python -m nativeval.harness_ext.study", description="built-in study steps"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="draw a seeded sample of records")
     sample.add_argument("--in", dest="source", required=True)
@@ -830,7 +925,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from nativeval.harness_ext.testing.toymodel import build_tiny_model
 
-            print(f"toy model (random init, seed {args.seed}) in {build_tiny_model(args.out, seed=args.seed)}")
+            print(
+                f"toy model (random init, seed {args.seed}) in {build_tiny_model(args.out, seed=args.seed)}"
+            )
     except NativevalError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

@@ -49,8 +49,13 @@ def visible_gpus() -> tuple[tuple[str, ...], str]:
         return ids, f"CUDA_VISIBLE_DEVICES={visible}"
     if shutil.which("nvidia-smi"):
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True,
-                                 text=True, timeout=30, check=False).stdout
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
             out = ""
         return tuple(line.strip() for line in out.splitlines() if line.strip().isdigit()), "nvidia-smi"
@@ -72,8 +77,10 @@ def make_node(jobs: int | None = None, gpus: str | None = None) -> Node:
         missing = [g for g in ids if g not in available]
         if missing:
             have = f"it has {', '.join(available)}" if available else "it has none"
-            raise InputError(f"--gpus {gpus}: no GPU {missing[0]} on this node ({have}, by {source}); give ids from "
-                             f"that list (a simulated node: {GPU_COUNT_ENV}=N)")
+            raise InputError(
+                f"--gpus {gpus}: no GPU {missing[0]} on this node ({have}, by {source}); give ids from "
+                f"that list (a simulated node: {GPU_COUNT_ENV}=N)"
+            )
         chosen = tuple(ids)
     if jobs is None:
         jobs = len(chosen) if gpus is not None else 1
@@ -122,7 +129,9 @@ def path_lengths(plan: Plan, duration=step_hours) -> dict[str, float]:
             children[dep].append(step.id)
     length: dict[str, float] = {}
     for step_id in reversed(plan.steps):  # reverse topological order
-        length[step_id] = duration(plan.steps[step_id]) + max((length[c] for c in children[step_id]), default=0.0)
+        length[step_id] = duration(plan.steps[step_id]) + max(
+            (length[c] for c in children[step_id]), default=0.0
+        )
     return length
 
 
@@ -133,15 +142,23 @@ class Scheduler:
     base, run by one process) that are ready together, at most ``max_group`` of them. A unit holds one
     step's resources until its last step ended."""
 
-    def __init__(self, plan: Plan, steps: list[Step], node: Node,
-                 group_key: Callable[[Step], str | None] = lambda step: None, max_group: int = 1):
+    def __init__(
+        self,
+        plan: Plan,
+        steps: list[Step],
+        node: Node,
+        group_key: Callable[[Step], str | None] = lambda step: None,
+        max_group: int = 1,
+    ):
         self.node = node
         self.demands = {s.id: demand(s, plan.config, node) for s in steps}
         too_big = next((s for s in steps if self.demands[s.id].gpus > len(node.gpus)), None)
         if too_big is not None:
-            raise InputError(f"step {too_big.id} asks for {self.demands[too_big.id].gpus} GPUs (slurm.gpu.gpus in "
-                             f"{plan.config.path.name}) but this runner has {len(node.gpus)} "
-                             f"({', '.join(node.gpus)}); lower slurm.gpu.gpus or give more GPUs with --gpus")
+            raise InputError(
+                f"step {too_big.id} asks for {self.demands[too_big.id].gpus} GPUs (slurm.gpu.gpus in "
+                f"{plan.config.path.name}) but this runner has {len(node.gpus)} "
+                f"({', '.join(node.gpus)}); lower slurm.gpu.gpus or give more GPUs with --gpus"
+            )
         self.steps = {s.id: s for s in steps}
         self.keys = {s.id: group_key(s) for s in steps} if max_group > 1 else {}
         self.max_group = max_group
@@ -174,11 +191,14 @@ class Scheduler:
             if step_id not in self.pending or not self._fits(step_id):
                 continue
             key = self.keys.get(step_id)
-            unit = [step_id] + ([s for s in self.ready() if s != step_id and self.keys.get(s) == key][:self.max_group - 1]
-                                if key is not None else [])
+            unit = [step_id] + (
+                [s for s in self.ready() if s != step_id and self.keys.get(s) == key][: self.max_group - 1]
+                if key is not None
+                else []
+            )
             need = self.demands[step_id]
-            gpus = tuple(self.free_gpus[:need.gpus])
-            del self.free_gpus[:need.gpus]
+            gpus = tuple(self.free_gpus[: need.gpus])
+            del self.free_gpus[: need.gpus]
             for member in unit:
                 self.pending.remove(member)
                 self.unit_of[member] = step_id

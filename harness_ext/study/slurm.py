@@ -81,9 +81,15 @@ class _Group:
     steps: list[int]
 
 
-def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variables: dict[str, str],
-                 only: list[str] | None = None, force: list[str] | None = None,
-                 output_dir: str | None = None) -> list[Path]:
+def export_slurm(
+    plan: Plan,
+    out_dir: str | os.PathLike,
+    study_file: str,
+    variables: dict[str, str],
+    only: list[str] | None = None,
+    force: list[str] | None = None,
+    output_dir: str | None = None,
+) -> list[Path]:
     """Write steps.txt, steps.tsv, commands.sh (every step in order, anywhere), nativeval_step.sbatch and
     submit.sh into ``out_dir``; run nothing. A step that needs a GPU for a config without GPUs is an error."""
     config = plan.config
@@ -91,13 +97,17 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
     selection = select_steps(plan, only, force)
     steps = selection.to_run
     if len(steps) > MAX_ARRAY_INDEX:
-        raise InputError(f"{len(steps)} steps to export; Slurm arrays take at most {MAX_ARRAY_INDEX} by default: "
-                         "export part of the study (`--only KIND`) at a time")
+        raise InputError(
+            f"{len(steps)} steps to export; Slurm arrays take at most {MAX_ARRAY_INDEX} by default: "
+            "export part of the study (`--only KIND`) at a time"
+        )
     gpu_steps = [s for s in steps if needs_gpu(s)]
     if gpu_steps and not config.slurm["gpu"].gpus:
-        raise InputError(f"{config.path}: slurm.gpu: {len(gpu_steps)} step(s) need a GPU (e.g. {gpu_steps[0].id}) "
-                         "but slurm.gpu.gpus is 0 (no GPU partition): set slurm.gpu.partition and gpus for a "
-                         "partition with GPUs, or run the study without Slurm (`nativeval study FILE`)")
+        raise InputError(
+            f"{config.path}: slurm.gpu: {len(gpu_steps)} step(s) need a GPU (e.g. {gpu_steps[0].id}) "
+            "but slurm.gpu.gpus is 0 (no GPU partition): set slurm.gpu.partition and gpus for a "
+            "partition with GPUs, or run the study without Slurm (`nativeval study FILE`)"
+        )
 
     base = [sys.executable, cli_path(), "study", str(Path(study_file).resolve())]
     base += [a for k, v in sorted(variables.items()) for a in ("--var", f"{k}={v}")]
@@ -108,21 +118,35 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
     lines, table, commands = [], ["number\tclass\tstep\tkey\tstatus\tafter\tcommand"], []
     groups: dict[tuple[str, tuple[int, ...]], _Group] = {}
     for step in steps:
-        argv = base + ["--only", step.id, "--cache-per-step"] + (["--force", step.id] if step.id in selection.forced else [])
+        argv = (
+            base
+            + ["--only", step.id, "--cache-per-step"]
+            + (["--force", step.id] if step.id in selection.forced else [])
+        )
         raw = shlex.join(_sharded_command(plan, step, ctx))
         upstream = _direct_upstream(plan, step, number)
         resource_class = step_class(step.kind)
-        groups.setdefault((resource_class, upstream), _Group(resource_class, upstream, [])).steps.append(number[step.id])
+        groups.setdefault((resource_class, upstream), _Group(resource_class, upstream, [])).steps.append(
+            number[step.id]
+        )
         commands.append(shlex.join(argv))
         lines += [f"# {number[step.id]} {step.id}  (runs: {raw})", shlex.join(argv)]
-        table.append(f"{number[step.id]}\t{resource_class}\t{step.id}\t{step.key}\t{selection.states[step.id]}\t"
-                     f"{','.join(map(str, upstream))}\t{raw}")
+        table.append(
+            f"{number[step.id]}\t{resource_class}\t{step.id}\t{step.key}\t{selection.states[step.id]}\t"
+            f"{','.join(map(str, upstream))}\t{raw}"
+        )
 
     name = job_name(plan)
     jobs_file = config.output_dir / JOBS_FILE
-    local = shlex.join(["nativeval", "study", str(Path(study_file).resolve()),
-                        *[a for k, v in sorted(variables.items()) for a in ("--var", f"{k}={v}")],
-                        *(["--output-dir", str(config.output_dir)] if output_dir else [])])
+    local = shlex.join(
+        [
+            "nativeval",
+            "study",
+            str(Path(study_file).resolve()),
+            *[a for k, v in sorted(variables.items()) for a in ("--var", f"{k}={v}")],
+            *(["--output-dir", str(config.output_dir)] if output_dir else []),
+        ]
+    )
     submit = [
         "#!/bin/bash",
         f"# Submit study {config.name} to Slurm: {len(steps)} steps in {len(groups)} job arrays. Array task N runs",
@@ -132,8 +156,12 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
         "set -euo pipefail",
         'cd "$(dirname "$0")"',
         "if ! command -v sbatch >/dev/null 2>&1; then",
-        "  echo " + shlex.quote(f"submit.sh: sbatch not found on the PATH: this script needs Slurm; to run the study "
-                                f"on this machine instead: {local}") + " >&2",
+        "  echo "
+        + shlex.quote(
+            f"submit.sh: sbatch not found on the PATH: this script needs Slurm; to run the study "
+            f"on this machine instead: {local}"
+        )
+        + " >&2",
         "  exit 2",
         "fi",
         f"name={shlex.quote(name)}",
@@ -157,17 +185,28 @@ def export_slurm(plan: Plan, out_dir: str | os.PathLike, study_file: str, variab
         kinds = "+".join(sorted({steps[i].kind for i in group.steps}))
         submit.append(f'j{g}=$(submit {_array_spec(group.steps)} "{after}" {options})')
         submit.append(f'echo "job $j{g}: {group.resource_class} array of {len(group.steps)} ({kinds})"')
-        submit += [f'printf "%s\\t%s\\n" "${{j{g}}}_{i}" {shlex.quote(steps[i].id)} >>"$jobs"' for i in group.steps]
+        submit += [
+            f'printf "%s\\t%s\\n" "${{j{g}}}_{i}" {shlex.quote(steps[i].id)} >>"$jobs"' for i in group.steps
+        ]
     submit.append("echo " + shlex.quote(f"submitted; progress: {local} --status"))
 
     files = {
         "steps.txt": "\n".join(commands) + "\n",
         "steps.tsv": "\n".join(table) + "\n",
-        "commands.sh": "\n".join(["#!/bin/bash", f"# nativeval study {config.name}: {len(steps)} steps, in order.",
-                                  "# Each line runs one step and records it as done; rerunning a finished line is a "
-                                  "no-op.", "set -euo pipefail", f"cd {shlex.quote(str(workdir))}", *lines]) + "\n",
-        "nativeval_step.sbatch": SBATCH_TEMPLATE.format(workdir=shlex.quote(str(workdir)),
-                                                        steps=shlex.quote(str(out_dir / "steps.txt"))),
+        "commands.sh": "\n".join(
+            [
+                "#!/bin/bash",
+                f"# nativeval study {config.name}: {len(steps)} steps, in order.",
+                "# Each line runs one step and records it as done; rerunning a finished line is a no-op.",
+                "set -euo pipefail",
+                f"cd {shlex.quote(str(workdir))}",
+                *lines,
+            ]
+        )
+        + "\n",
+        "nativeval_step.sbatch": SBATCH_TEMPLATE.format(
+            workdir=shlex.quote(str(workdir)), steps=shlex.quote(str(out_dir / "steps.txt"))
+        ),
         "submit.sh": "\n".join(submit) + "\n",
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,8 +240,17 @@ def _group_of(groups: dict, step_number: int) -> int:
 
 
 # --- status ---------------------------------------------------------------------------------------------
-FAILED_STATES = {"FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
-                 "DEADLINE", "COMPLETED"}  # COMPLETED without a marker: the step did not finish either
+FAILED_STATES = {
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "COMPLETED",
+}  # COMPLETED without a marker: the step did not finish either
 
 
 def _submitted(plan: Plan) -> dict[str, str]:
@@ -224,18 +272,24 @@ def _slurm_states(name: str, tasks: set[str]) -> dict[str, tuple[str, str]]:
     if not jobs:
         return found
     if shutil.which("squeue"):
-        result = subprocess.run(["squeue", "-h", "-r", "-t", "all", "-n", name, "-o", "%i|%T|%r"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["squeue", "-h", "-r", "-t", "all", "-n", name, "-o", "%i|%T|%r"], capture_output=True, text=True
+        )
         whole: dict[str, tuple[str, str]] = {}  # an array's own record: the tasks that never started
         for line in result.stdout.splitlines():
             task, _, rest = line.strip().partition("|")
             state, _, reason = rest.partition("|")
             (found if "_" in task else whole)[task] = (state, reason)
-        found = {t: found.get(t) or whole[t.split("_")[0]] for t in tasks if t in found or t.split("_")[0] in whole}
+        found = {
+            t: found.get(t) or whole[t.split("_")[0]] for t in tasks if t in found or t.split("_")[0] in whole
+        }
     missing = tasks - set(found)
     if missing and shutil.which("sacct"):
-        result = subprocess.run(["sacct", "-n", "-P", "-X", "-j", ",".join(jobs), "-o", "JobID,State,Reason"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["sacct", "-n", "-P", "-X", "-j", ",".join(jobs), "-o", "JobID,State,Reason"],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode == 0:
             for line in result.stdout.splitlines():
                 task, state, reason = (line.split("|") + ["", ""])[:3]
@@ -283,16 +337,24 @@ def study_status(plan: Plan) -> tuple[dict[str, str], list[str]]:
         else:
             status[step.id] = "to run"
         if task and step.id not in notes and status[step.id] != "done":
-            notes[step.id] = f"job {task}" + (f" {slurm_state}" if slurm_state else "") + \
-                (f" ({reason})" if reason and reason not in ("None", "") else "")
+            notes[step.id] = (
+                f"job {task}"
+                + (f" {slurm_state}" if slurm_state else "")
+                + (f" ({reason})" if reason and reason not in ("None", "") else "")
+            )
         if status[step.id] == "failed":
             log = plan.config.output_dir / "logs" / f"{step.slug}.log"
-            notes[step.id] = ", ".join(filter(None, [notes.get(step.id), f"log: {log}" if log.is_file() else ""]))
+            notes[step.id] = ", ".join(
+                filter(None, [notes.get(step.id), f"log: {log}" if log.is_file() else ""])
+            )
     order = ("done", "running", "queued", "failed", "blocked", "to run")
     counts = {k: sum(1 for v in status.values() if v == k) for k in order}
     width = max(len(s) for s in plan.steps)
-    lines = [f"study {plan.config.name}: {len(plan.steps)} steps: " +
-             ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f"; output in {plan.config.output_dir}"]
+    lines = [
+        f"study {plan.config.name}: {len(plan.steps)} steps: "
+        + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        + f"; output in {plan.config.output_dir}"
+    ]
     for step_id, value in status.items():
         note = notes.get(step_id, "")
         lines.append(f"  {value:<8} {step_id:<{width}}  {note}".rstrip())

@@ -60,7 +60,9 @@ class HubStub:
         self._thread: threading.Thread | None = None
 
     # --- content -----------------------------------------------------------------------------------
-    def add_commit(self, repo_id: str, files: dict[str, bytes], refs: tuple[str, ...] | list[str] = ()) -> str:
+    def add_commit(
+        self, repo_id: str, files: dict[str, bytes], refs: tuple[str, ...] | list[str] = ()
+    ) -> str:
         """Store ``files`` as one commit of ``repo_id``; ``refs`` (branch names) point at it. Returns its sha."""
         digest = hashlib.sha1(repo_id.encode())
         for path in sorted(files):
@@ -119,16 +121,20 @@ def _entries(files: dict[str, bytes], prefix: str, recursive: bool) -> list[dict
     for path, content in sorted(files.items()):
         if not path.startswith(base):
             continue
-        rest = path[len(base):]
+        rest = path[len(base) :]
         if "/" in rest and not recursive:
             directory = base + rest.split("/", 1)[0]
-            out.setdefault(directory, {"type": "directory", "path": directory, "oid": _oid(directory.encode())})
+            out.setdefault(
+                directory, {"type": "directory", "path": directory, "oid": _oid(directory.encode())}
+            )
             continue
         if recursive:
             parts = rest.split("/")[:-1]
             for depth in range(1, len(parts) + 1):
                 directory = base + "/".join(parts[:depth])
-                out.setdefault(directory, {"type": "directory", "path": directory, "oid": _oid(directory.encode())})
+                out.setdefault(
+                    directory, {"type": "directory", "path": directory, "oid": _oid(directory.encode())}
+                )
         out[path] = _file_entry(path, content)
     return list(out.values())
 
@@ -192,10 +198,23 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None:
             return self._not_found("RevisionNotFound", f"{repo_id}@{revision}")
         sha, files = found
-        self._json(200, {"id": repo_id, "sha": sha, "private": False, "disabled": False, "gated": False,
-                         "downloads": 0, "likes": 0, "tags": [], "cardData": {},
-                         "lastModified": "2026-01-01T00:00:00.000Z", "createdAt": "2026-01-01T00:00:00.000Z",
-                         "siblings": [{"rfilename": p} for p in sorted(files)]})
+        self._json(
+            200,
+            {
+                "id": repo_id,
+                "sha": sha,
+                "private": False,
+                "disabled": False,
+                "gated": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "cardData": {},
+                "lastModified": "2026-01-01T00:00:00.000Z",
+                "createdAt": "2026-01-01T00:00:00.000Z",
+                "siblings": [{"rfilename": p} for p in sorted(files)],
+            },
+        )
 
     def _tree(self, repo_id: str, rest: str, recursive: bool) -> None:
         found = self._split_revision(repo_id, rest)
@@ -238,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
         status = 200
         ranged = self.headers.get("Range")
         if ranged and ranged.startswith("bytes="):
-            first, _, last = ranged[len("bytes="):].partition("-")
+            first, _, last = ranged[len("bytes=") :].partition("-")
             start = int(first or 0)
             end = min(len(content), int(last) + 1) if last else len(content)
             status = 206

@@ -18,7 +18,9 @@ from typing import Any
 from nativeval.harness_ext.core.langid import detect_language
 from nativeval.harness_ext.testing.openai_stub import Responder, judged_answer
 
-_PAIR = re.compile(r"\[The Start of Assistant ([AB])'s Answer\]\n(.*?)\n\[The End of Assistant \1's Answer\]", re.S)
+_PAIR = re.compile(
+    r"\[The Start of Assistant ([AB])'s Answer\]\n(.*?)\n\[The End of Assistant \1's Answer\]", re.S
+)
 
 
 def _verdict(rating: int, why: str) -> str:
@@ -55,7 +57,9 @@ def length_judge(words_per_point: int = 6) -> Responder:
 def english_judge(request: dict[str, Any]) -> str:
     """Rates answers in English 5 and any other 1, whatever the question's language."""
     english = detect_language(judged_answer(request))[0] == "en"
-    return _verdict(5 if english else 1, "English judge: " + ("in English." if english else "not in English."))
+    return _verdict(
+        5 if english else 1, "English judge: " + ("in English." if english else "not in English.")
+    )
 
 
 def noisy_judge(seed: int = 0) -> Responder:

@@ -41,7 +41,9 @@ def echo_responder(request: dict[str, Any]) -> str:
 # The judged answer in the two single-answer judge templates (harness_ext/judge/configs/prompts): the study's
 # Fig. 7 (single_v2: the response is everything after the `[Response]` line) and MT-Bench's (between markers).
 _FIG7_RESPONSE = re.compile(r"\n\[User Instruction\]\n.*?\n\[Response\]\n(.*)\Z", re.S)
-_MTBENCH_ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", re.S)
+_MTBENCH_ANSWER = re.compile(
+    r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", re.S
+)
 
 
 def judged_answer(request: dict[str, Any]) -> str:
@@ -60,7 +62,13 @@ def deterministic_judge(request: dict[str, Any]) -> str:
     return f"Stand-in judge (deterministic, not a real model). Rating: [[{rating}]]"
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 class OpenAIStub:
@@ -189,8 +197,11 @@ class OpenAIStub:
                         headers[key.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
                 status, payload, extra = await self._respond(method, path, headers, body)
-                reply = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
-                         "Content-Type: application/json", f"Content-Length: {len(payload)}"]
+                reply = [
+                    f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+                    "Content-Type: application/json",
+                    f"Content-Length: {len(payload)}",
+                ]
                 reply += [f"{k}: {v}" for k, v in extra.items()]
                 writer.write(("\r\n".join(reply) + "\r\n\r\n").encode("latin-1") + payload)
                 await writer.drain()
@@ -201,13 +212,19 @@ class OpenAIStub:
         finally:
             writer.close()
 
-    async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+    async def _respond(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         path = path.split("?", 1)[0].rstrip("/")
         if method == "GET":
             if path.endswith("/stub/stats"):  # for benchmarks that run the stub in another process
                 return 200, json.dumps({"requests": self.request_count}).encode(), {}
             if path.endswith("/models"):
-                return 200, json.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}).encode(), {}
+                return (
+                    200,
+                    json.dumps({"object": "list", "data": [{"id": self.model, "object": "model"}]}).encode(),
+                    {},
+                )
             return 404, b'{"error": {"message": "not found"}}', {}
         try:
             request = json.loads(raw)
@@ -235,8 +252,19 @@ class OpenAIStub:
             elif fault.kind == "malformed":
                 return 200, b'{"id": "x", "choices": [ this is not json', {}
             elif fault.kind == "empty":
-                return 200, json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                                        "model": request.get("model", self.model), "choices": []}).encode(), {}
+                return (
+                    200,
+                    json.dumps(
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": request.get("model", self.model),
+                            "choices": [],
+                        }
+                    ).encode(),
+                    {},
+                )
         text = self.responder(request)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
         completion_tokens = len(text.split())
@@ -246,10 +274,14 @@ class OpenAIStub:
             "created": int(time.time()),
             "model": request.get("model", self.model),
             "system_fingerprint": "fp_stub",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         return 200, json.dumps(body, ensure_ascii=False).encode("utf-8"), {}
 

@@ -29,15 +29,22 @@ WRONG_TEXT = "不知道 / no sé / не знаю"
 LETTERS = "ABCDEFGHIJ"
 
 
-def write_script(model_dir: Path, rates: dict[str, float], default: float = 0.5, seed: int = 0,
-                 manifest: dict[str, Any] | None = None) -> Path:
+def write_script(
+    model_dir: Path,
+    rates: dict[str, float],
+    default: float = 0.5,
+    seed: int = 0,
+    manifest: dict[str, Any] | None = None,
+) -> Path:
     """A model directory for :class:`ScriptedLM`; ``manifest`` becomes its ``nativeval_run.json``."""
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / SCRIPT_NAME).write_text(json.dumps({"seed": seed, "default": default, "rates": rates}),
-                                         encoding="utf-8")
+    (model_dir / SCRIPT_NAME).write_text(
+        json.dumps({"seed": seed, "default": default, "rates": rates}), encoding="utf-8"
+    )
     if manifest is not None:
-        (model_dir / "nativeval_run.json").write_text(json.dumps({"kind": "nativeval_run", **manifest}),
-                                                      encoding="utf-8")
+        (model_dir / "nativeval_run.json").write_text(
+            json.dumps({"kind": "nativeval_run", **manifest}), encoding="utf-8"
+        )
     return model_dir
 
 
@@ -108,12 +115,21 @@ class ScriptedLM(LM):
         return [-1.0 for _ in requests]
 
     def generate_until(self, requests) -> list[str]:
-        return [gold_text(r.task_name, r.doc) if self.correct(r.task_name, r.doc_id) else WRONG_TEXT
-                for r in requests]
+        return [
+            gold_text(r.task_name, r.doc) if self.correct(r.task_name, r.doc_id) else WRONG_TEXT
+            for r in requests
+        ]
 
 
-def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None = None,
-                 label: str | None = None, task_manager: Any = None, lm: LM | None = None) -> Path:
+def run_scripted(
+    model_dir: Path,
+    tasks: list[str],
+    out: Path,
+    limit: int | None = None,
+    label: str | None = None,
+    task_manager: Any = None,
+    lm: LM | None = None,
+) -> Path:
     """lm-eval over nativeval's tasks with the scripted model (or ``lm``, a subclass with its own rule),
     written as ``lm_eval --log_samples`` does."""
     from lm_eval import simple_evaluate
@@ -124,8 +140,12 @@ def run_scripted(model_dir: Path, tasks: list[str], out: Path, limit: int | None
 
     tracker = EvaluationTracker(output_path=str(out))
     results = simple_evaluate(
-        model=lm or ScriptedLM(pretrained=str(model_dir)), model_args=f"pretrained={model_dir}", tasks=tasks, limit=limit,
-        log_samples=True, evaluation_tracker=tracker,
+        model=lm or ScriptedLM(pretrained=str(model_dir)),
+        model_args=f"pretrained={model_dir}",
+        tasks=tasks,
+        limit=limit,
+        log_samples=True,
+        evaluation_tracker=tracker,
         task_manager=task_manager or TaskManager(include_path=str(TASKS_DIR), include_defaults=False),
     )
     samples = results.pop("samples")

@@ -81,7 +81,8 @@ def build_tiny_model(
     model = LlamaForCausalLM(config)
     model.save_pretrained(out)
     (out / "nativeval_toy.json").write_text(
-        json.dumps({"note": "random-init toy model built by nativeval; its outputs are noise", "seed": seed}) + "\n"
+        json.dumps({"note": "random-init toy model built by nativeval; its outputs are noise", "seed": seed})
+        + "\n"
     )
     return out
 

@@ -43,7 +43,11 @@ def fake_translate(text: str, tgt: str) -> str:
         return "".join(chr(CJK_BASE + ord(c)) if c.isascii() and c.isalpha() else c for c in plain)
     if script == "Cyrl":
         return "".join(
-            chr(0x0430 + ord(c) - 97) if "a" <= c <= "z" else chr(0x0410 + ord(c) - 65) if "A" <= c <= "Z" else c
+            chr(0x0430 + ord(c) - 97)
+            if "a" <= c <= "z"
+            else chr(0x0410 + ord(c) - 65)
+            if "A" <= c <= "Z"
+            else c
             for c in plain
         )
     return plain
@@ -52,9 +56,12 @@ def fake_translate(text: str, tgt: str) -> str:
 NAME_TO_CODE = {row["name"]: code for code, row in language_table().items()}
 TARGET_IN_PROMPT = re.compile(r"into ([A-Z][A-Za-z ]+?)\.")
 # the study's prompt (translate/prompts/command_r_fig6.yaml): languages and text in the one user message
-FIG6_REQUEST = re.compile(r"\APlease translate from [A-Z][A-Za-z ]*? to (?P<tgt>[A-Z][A-Za-z ]*?)\. Do your best to "
-                          r"preserve the formatting\. The following content should and should only be translated\. "
-                          r"(?P<text>.*)\Z", re.S)
+FIG6_REQUEST = re.compile(
+    r"\APlease translate from [A-Z][A-Za-z ]*? to (?P<tgt>[A-Z][A-Za-z ]*?)\. Do your best to "
+    r"preserve the formatting\. The following content should and should only be translated\. "
+    r"(?P<text>.*)\Z",
+    re.S,
+)
 
 
 def translation_request(request: dict[str, Any]) -> tuple[str, str]:
@@ -92,14 +99,20 @@ class GoogleTranslateStub(OpenAIStub):
         path = path.split("?", 1)[0]
         if path.endswith("/language/translate/v2"):
             tgt = GOOGLE_TO_CODE.get(body.get("target", ""), body.get("target"))
-            return 200, {"data": {"translations": [{"translatedText": self.translate(q, tgt)} for q in body["q"]]}}
+            return 200, {
+                "data": {"translations": [{"translatedText": self.translate(q, tgt)} for q in body["q"]]}
+            }
         if path.endswith(":translateText"):
             code = body.get("targetLanguageCode") or body.get("target_language_code", "")
             tgt = GOOGLE_TO_CODE.get(code, code)
-            return 200, {"translations": [{"translatedText": self.translate(t, tgt)} for t in body["contents"]]}
+            return 200, {
+                "translations": [{"translatedText": self.translate(t, tgt)} for t in body["contents"]]
+            }
         return 404, {"error": {"code": 404, "message": "unknown path"}}
 
-    async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+    async def _respond(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
@@ -113,11 +126,31 @@ class GoogleTranslateStub(OpenAIStub):
         if fault is not None:
             if fault.kind == "429":
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                return 429, _json({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}), extra
+                return (
+                    429,
+                    _json({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}),
+                    extra,
+                )
             if fault.kind == "500":
-                return 500, _json({"error": {"code": 500, "message": "backend error", "status": "INTERNAL"}}), {}
+                return (
+                    500,
+                    _json({"error": {"code": 500, "message": "backend error", "status": "INTERNAL"}}),
+                    {},
+                )
             if fault.kind == "403":
-                return 403, _json({"error": {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}}), {}
+                return (
+                    403,
+                    _json(
+                        {
+                            "error": {
+                                "code": 403,
+                                "message": "API key not valid",
+                                "status": "PERMISSION_DENIED",
+                            }
+                        }
+                    ),
+                    {},
+                )
             if fault.kind == "timeout":
                 await asyncio.sleep(fault.seconds)
             elif fault.kind == "malformed":

@@ -7,8 +7,13 @@ from nativeval.harness_ext.eval.runtime import load_docs
 __all__ = ["doc_to_choice", "doc_to_text", "load_docs"]
 
 PROMPT = "This is a {}. Select the correct answer!\n\nQuestion: {}\n{}\n\nAnswer:"
-LEVEL_EN = {"Primary": "primary school", "Middle": "middle school", "High": "high school", "Univ": "university",
-            "Prof": "professional"}
+LEVEL_EN = {
+    "Primary": "primary school",
+    "Middle": "middle school",
+    "High": "high school",
+    "Univ": "university",
+    "Prof": "professional",
+}
 LETTERS = ["A.", "B.", "C.", "D.", "E."]
 
 

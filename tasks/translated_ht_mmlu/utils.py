@@ -14,9 +14,13 @@ def _register_subject_filters() -> None:
     for task in catalogue().tasks:
         if task.benchmark.name == "ht_mmlu":
             for leaf in task.leaves:
-                globals()[f"process_{leaf.member}"] = partial(member_rows, field="Subject", member=leaf.member,
-                                                              key=mmmlu_subject,
-                                                              task_of=task_of_source("ht_mmlu", leaf.member))
+                globals()[f"process_{leaf.member}"] = partial(
+                    member_rows,
+                    field="Subject",
+                    member=leaf.member,
+                    key=mmmlu_subject,
+                    task_of=task_of_source("ht_mmlu", leaf.member),
+                )
 
 
 _register_subject_filters()

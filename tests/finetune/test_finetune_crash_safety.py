@@ -23,8 +23,19 @@ NATIVE_ZH = str(EMBEDDED_DATA_DIR / "aya_native_zh_32.json")
 
 
 def config(base: Path, out: Path, **overrides) -> FinetuneConfig:
-    settings = dict(base=str(base), data=[NATIVE_ZH], out=str(out), variant="native", languages=["zh"],
-                    epochs=2, batch_size=8, micro_batch_size=8, max_length=64, eval_split=0.1, progress=False)
+    settings = dict(
+        base=str(base),
+        data=[NATIVE_ZH],
+        out=str(out),
+        variant="native",
+        languages=["zh"],
+        epochs=2,
+        batch_size=8,
+        micro_batch_size=8,
+        max_length=64,
+        eval_split=0.1,
+        progress=False,
+    )
     settings.update(overrides)
     return FinetuneConfig(**settings)
 
@@ -72,7 +83,9 @@ def clean_run(tiny_model, tmp_path_factory) -> Path:
     return out
 
 
-def test_kill_during_a_checkpoint_save_resumes_from_the_previous_checkpoint(tiny_model, tmp_path, caplog, clean_run):
+def test_kill_during_a_checkpoint_save_resumes_from_the_previous_checkpoint(
+    tiny_model, tmp_path, caplog, clean_run
+):
     out = tmp_path / "r"
     with pytest.raises(Kill):
         run_finetune(config(tiny_model, out, callbacks=[kill_on_save(1)]))
@@ -106,8 +119,12 @@ def test_checkpoint_without_trainer_state_is_skipped_and_a_clean_start_follows(t
     assert steps.count == 8 and manifest["best_epoch"] in (1, 2)
 
 
-@pytest.mark.parametrize("moment", ["after_removing_checkpoints", "during_final_save", "while_moving_into_place"])
-def test_kill_around_the_final_save_never_restarts_training(tiny_model, tmp_path, monkeypatch, moment, clean_run):
+@pytest.mark.parametrize(
+    "moment", ["after_removing_checkpoints", "during_final_save", "while_moving_into_place"]
+)
+def test_kill_around_the_final_save_never_restarts_training(
+    tiny_model, tmp_path, monkeypatch, moment, clean_run
+):
     out = tmp_path / "r"
     real_rmtree, real_replace, real_card = shutil.rmtree, train.os.replace, train.model_card
 
@@ -152,7 +169,11 @@ def test_kill_around_the_final_save_never_restarts_training(tiny_model, tmp_path
     manifest = run_finetune(config(tiny_model, out, resume=True, callbacks=[steps()]))
     assert steps.count == 0, "training started again"
     assert [e["epoch"] for e in manifest["epochs"]] == [1, 2]
-    assert (out / MANIFEST_NAME).is_file() and not (out / CHECKPOINT_DIR).exists() and not (out / STAGED_DIR).exists()
+    assert (
+        (out / MANIFEST_NAME).is_file()
+        and not (out / CHECKPOINT_DIR).exists()
+        and not (out / STAGED_DIR).exists()
+    )
     assert len([json.loads(x) for x in (out / TRAIN_LOG_NAME).read_text().splitlines()]) > 8
     assert (out / "chat_template.jinja").stat().st_size == (clean_run / "chat_template.jinja").stat().st_size
     for name, tensor in adapter_tensors(clean_run).items():
@@ -162,14 +183,30 @@ def test_kill_around_the_final_save_never_restarts_training(tiny_model, tmp_path
 
 def test_eval_refuses_an_unfinished_run_directory(tiny_model, tmp_path):
     from nativeval import cli
+
     out = tmp_path / "unfinished"
     with pytest.raises(Kill):
         run_finetune(config(tiny_model, out, callbacks=[kill_on_save(1)]))
     for name in ("adapter_config.json", "adapter_model.safetensors"):  # looks loadable, is not finished
         shutil.copy(next((out / CHECKPOINT_DIR).glob("checkpoint-*")) / name, out / name)
-    result = CliRunner().invoke(cli.main, ["eval", "--model", "hf", "--model-args",
-                                           f"pretrained={tiny_model},peft={out}", "--tasks", "translated_zh_xquad",
-                                           "--limit", "1", "--device", "cpu", "--output-path", str(tmp_path / "res")])
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "eval",
+            "--model",
+            "hf",
+            "--model-args",
+            f"pretrained={tiny_model},peft={out}",
+            "--tasks",
+            "translated_zh_xquad",
+            "--limit",
+            "1",
+            "--device",
+            "cpu",
+            "--output-path",
+            str(tmp_path / "res"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"peft={out} is a nativeval fine-tuning run that did not finish" in errors[0]
@@ -178,15 +215,25 @@ def test_eval_refuses_an_unfinished_run_directory(tiny_model, tmp_path):
 
 def test_leaderboard_refuses_results_of_an_unfinished_run(tmp_path):
     from nativeval import cli
+
     model = tmp_path / "adapter"
     model.mkdir()
     (model / RUN_STARTED).write_text("{}")
     results = tmp_path / "results" / "m"
     results.mkdir(parents=True)
-    (results / "results_2024-01-01T00-00-00.json").write_text(json.dumps({
-        "results": {"translated_zh_xquad": {"f1,none": 0.5}}, "config": {"model_args": f"pretrained=x,peft={model}"},
-        "configs": {}, "versions": {}}))
-    result = CliRunner().invoke(cli.main, ["leaderboard", str(tmp_path / "results"), "--out", str(tmp_path / "site")])
+    (results / "results_2024-01-01T00-00-00.json").write_text(
+        json.dumps(
+            {
+                "results": {"translated_zh_xquad": {"f1,none": 0.5}},
+                "config": {"model_args": f"pretrained=x,peft={model}"},
+                "configs": {},
+                "versions": {},
+            }
+        )
+    )
+    result = CliRunner().invoke(
+        cli.main, ["leaderboard", str(tmp_path / "results"), "--out", str(tmp_path / "site")]
+    )
     assert result.exit_code == 2, result.output
     assert "did not finish (no nativeval_run.json)" in result.output
     assert not (tmp_path / "site").exists()
@@ -202,32 +249,82 @@ def test_model_card_is_nativevals_own_and_counts_honestly(clean_run, tiny_model)
     assert manifest["base_model"] in card and "`native`" in card and data["sha256"][:16] in card
     for epoch in manifest["epochs"]:
         assert f"{epoch['eval_perplexity']:.4g}" in card
-    assert f"nativeval eval --model hf --model-args pretrained={manifest['base_model']},peft={clean_run}" in card
+    assert (
+        f"nativeval eval --model hf --model-args pretrained={manifest['base_model']},peft={clean_run}" in card
+    )
     assert "arXiv:2406.12822" in card and "@inproceedings" in card
     assert f"| lr | {manifest['hyperparameters']['lr']:.4g} |" in card
 
 
 def test_cli_summary_counts_train_and_held_out(tiny_model, tmp_path):
     from nativeval import cli
+
     out = tmp_path / "o"
-    result = CliRunner().invoke(cli.main, ["finetune", "--base", str(tiny_model), "--data", NATIVE_ZH, "--lang", "zh",
-                                           "--variant", "native", "--out", str(out), "--epochs", "1",
-                                           "--batch-size", "8", "--max-length", "64"])
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "finetune",
+            "--base",
+            str(tiny_model),
+            "--data",
+            NATIVE_ZH,
+            "--lang",
+            "zh",
+            "--variant",
+            "native",
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--max-length",
+            "64",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "data: 30 train / 2 held out of 32 records" in result.output
     assert "examples used of" not in result.output
 
 
-@pytest.mark.parametrize("name,blob,where", [
-    ("bad.zh.json", b'[{"instruction": "\xff", "output": "b"}]', "bad.zh.json: byte 18: the file is not valid UTF-8"),
-    ("bad.zh.jsonl", b'{"instruction": "a", "output": "\xe4\xbd', "bad.zh.jsonl: byte 32: the file ends in the middle"),
-])
+@pytest.mark.parametrize(
+    "name,blob,where",
+    [
+        (
+            "bad.zh.json",
+            b'[{"instruction": "\xff", "output": "b"}]',
+            "bad.zh.json: byte 18: the file is not valid UTF-8",
+        ),
+        (
+            "bad.zh.jsonl",
+            b'{"instruction": "a", "output": "\xe4\xbd',
+            "bad.zh.jsonl: byte 32: the file ends in the middle",
+        ),
+    ],
+)
 def test_data_with_bad_bytes_is_one_line_naming_file_and_byte(tiny_model, tmp_path, name, blob, where):
     from nativeval import cli
+
     data = tmp_path / name
     data.write_bytes(blob)
-    result = CliRunner().invoke(cli.main, ["finetune", "--base", str(tiny_model), "--data", str(data), "--lang", "zh",
-                                           "--variant", "native", "--out", str(tmp_path / "o"), "--epochs", "1"])
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "finetune",
+            "--base",
+            str(tiny_model),
+            "--data",
+            str(data),
+            "--lang",
+            "zh",
+            "--variant",
+            "native",
+            "--out",
+            str(tmp_path / "o"),
+            "--epochs",
+            "1",
+        ],
+    )
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and where in errors[0], result.output

@@ -25,19 +25,32 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def _qa(qid: str, context: str, question: str, answer: str) -> dict:
-    return {"id": qid, "context": context, "question": question,
-            "answers": {"text": [answer], "answer_start": [max(context.find(answer), 0)]}}
+    return {
+        "id": qid,
+        "context": context,
+        "question": question,
+        "answers": {"text": [answer], "answer_start": [max(context.find(answer), 0)]},
+    }
 
 
 def _tydi(qid: str, context: str, question: str, answer: str) -> dict:
-    return {"id": qid, "title": question[:8], **{k: v for k, v in _qa(qid, context, question, answer).items()
-                                                 if k != "id"}}
+    return {
+        "id": qid,
+        "title": question[:8],
+        **{k: v for k, v in _qa(qid, context, question, answer).items() if k != "id"},
+    }
 
 
 def _mgsm_exemplars(cue: str, phrase: str) -> list[dict]:
-    return [{"question": f"Q{a}+{b}?", "answer": f"{cue} {a} + {b} = {a + b}. {phrase} {a + b}.",
-             "answer_number": a + b, "equation_solution": f"{a} + {b} = {a + b}."}
-            for a, b in ((5, 2), (3, 4), (10, 1), (7, 7), (2, 9))]
+    return [
+        {
+            "question": f"Q{a}+{b}?",
+            "answer": f"{cue} {a} + {b} = {a + b}. {phrase} {a + b}.",
+            "answer_number": a + b,
+            "equation_solution": f"{a} + {b} = {a + b}.",
+        }
+        for a, b in ((5, 2), (3, 4), (10, 1), (7, 7), (2, 9))
+    ]
 
 
 def _mgsm_test(*items: tuple[str, float]) -> list[dict]:
@@ -75,7 +88,9 @@ MIRROR = {
     ],
     # Latin: French MGSM ("La réponse est", space-grouped thousands, decimal comma).
     "juletxara/mgsm/fr/train.jsonl": _mgsm_exemplars("Réponse étape par étape :", "La réponse est"),
-    "juletxara/mgsm/fr/test.jsonl": _mgsm_test(("Combien coûte la maison ?", 1234.5), ("Combien de pommes ?", 18)),
+    "juletxara/mgsm/fr/test.jsonl": _mgsm_test(
+        ("Combien coûte la maison ?", 1234.5), ("Combien de pommes ?", 18)
+    ),
     # Han: Japanese MGSM ("答えは…です", character segmentation elsewhere).
     "juletxara/mgsm/ja/train.jsonl": _mgsm_exemplars("ステップごとの答え:", "答えは"),
     "juletxara/mgsm/ja/test.jsonl": _mgsm_test(("りんごは何個ですか", 18), ("鉛筆は何本ですか", 7)),
@@ -102,8 +117,16 @@ REPLIES = {
     "มีดินสอกี่แท่ง": "คำตอบคือ 7",
 }
 
-TASKS = ["native_ru_tydiqa", "translated_ar_xquad", "translated_hi_xquad", "translated_th_xquad", "native_ko_tydiqa",
-         "translated_fr_mgsm", "translated_ja_mgsm", "translated_th_mgsm"]
+TASKS = [
+    "native_ru_tydiqa",
+    "translated_ar_xquad",
+    "translated_hi_xquad",
+    "translated_th_xquad",
+    "native_ko_tydiqa",
+    "translated_fr_mgsm",
+    "translated_ja_mgsm",
+    "translated_th_mgsm",
+]
 
 
 @pytest.fixture(scope="module")
@@ -118,25 +141,31 @@ def results(tmp_path_factory):
         _write_jsonl(mirror / relative, rows)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NATIVEVAL_DATA_DIR", str(mirror))
-        out = simple_evaluate(model=KeyedRepliesLM(REPLIES), tasks=TASKS,
-                              task_manager=TaskManager(include_path=str(TASKS_DIR), include_defaults=False))
+        out = simple_evaluate(
+            model=KeyedRepliesLM(REPLIES),
+            tasks=TASKS,
+            task_manager=TaskManager(include_path=str(TASKS_DIR), include_defaults=False),
+        )
     return out
 
 
-@pytest.mark.parametrize(("task", "metric", "expected"), [
-    ("translated_ar_xquad", "exact_match,none", 0.5),  # Arabic: MLQA's "ال" rule
-    ("translated_hi_xquad", "exact_match,none", 0.5),
-    ("translated_hi_xquad", "f1,none", (1 + 2 / 3) / 2),
-    ("translated_th_xquad", "exact_match,none", 0.5),
-    ("translated_th_xquad", "f1,none", (1 + 0.75) / 2),  # per-character partial credit
-    ("translated_th_xquad", "include,none", 1.0),
-    ("native_ko_tydiqa", "exact_match,none", 0.5),  # only the two korean- rows of the split
-    ("native_ru_tydiqa", "exact_match,none", 1.0),
-    ("translated_fr_mgsm", "exact_match,strict-match", 0.5),
-    ("translated_fr_mgsm", "exact_match,flexible-extract", 1.0),
-    ("translated_ja_mgsm", "exact_match,strict-match", 0.5),
-    ("translated_th_mgsm", "exact_match,strict-match", 1.0),
-])
+@pytest.mark.parametrize(
+    ("task", "metric", "expected"),
+    [
+        ("translated_ar_xquad", "exact_match,none", 0.5),  # Arabic: MLQA's "ال" rule
+        ("translated_hi_xquad", "exact_match,none", 0.5),
+        ("translated_hi_xquad", "f1,none", (1 + 2 / 3) / 2),
+        ("translated_th_xquad", "exact_match,none", 0.5),
+        ("translated_th_xquad", "f1,none", (1 + 0.75) / 2),  # per-character partial credit
+        ("translated_th_xquad", "include,none", 1.0),
+        ("native_ko_tydiqa", "exact_match,none", 0.5),  # only the two korean- rows of the split
+        ("native_ru_tydiqa", "exact_match,none", 1.0),
+        ("translated_fr_mgsm", "exact_match,strict-match", 0.5),
+        ("translated_fr_mgsm", "exact_match,flexible-extract", 1.0),
+        ("translated_ja_mgsm", "exact_match,strict-match", 0.5),
+        ("translated_th_mgsm", "exact_match,strict-match", 1.0),
+    ],
+)
 def test_known_answers_in_every_script(results, task, metric, expected):
     assert results["results"][task][metric] == pytest.approx(expected)
 

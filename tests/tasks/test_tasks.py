@@ -19,9 +19,12 @@ from nativeval.harness_ext.eval.runtime import exemplar_answer, load_docs
 BUILTIN = Path(lm_eval.__file__).parent / "tasks"
 SEED = 1234  # simple_evaluate's default few-shot seed
 FIXTURE_LANGUAGES = {"es", "ru", "zh"}  # the languages tests/fixtures/hf_mirror has rows for
-OWN_BENCHMARK_TASKS = {t.name for t in catalogue().tasks if t.benchmark.name in
-                       {"tydiqa", "cmmlu", "ceval", "xquad", "mgsm", "mt_mmlu", "ht_mmlu"}
-                       and t.language in FIXTURE_LANGUAGES}
+OWN_BENCHMARK_TASKS = {
+    t.name
+    for t in catalogue().tasks
+    if t.benchmark.name in {"tydiqa", "cmmlu", "ceval", "xquad", "mgsm", "mt_mmlu", "ht_mmlu"}
+    and t.language in FIXTURE_LANGUAGES
+}
 
 
 def builtin_task(rel: str, dataset, resolve: bool = True, **overrides) -> ConfigurableTask:
@@ -51,18 +54,48 @@ def arguments(task: ConfigurableTask) -> list[tuple]:
 
 MC_PAIRS = [
     ("native_zh_cmmlu_agronomy", "cmmlu/cmmlu_agronomy.yaml", "haonan-li/cmmlu", "agronomy", ["test", "dev"]),
-    ("native_zh_cmmlu_world_history", "cmmlu/cmmlu_world_history.yaml", "haonan-li/cmmlu", "world_history",
-     ["test", "dev"]),
-    ("native_zh_ceval_accountant", "ceval/ceval-valid_accountant.yaml", "ceval/ceval-exam", "accountant",
-     ["val", "dev"]),
-    ("translated_es_mt_mmlu", "okapi/mmlu_multilingual/m_mmlu_es.yaml", "alexandrainst/m_mmlu", "es",
-     ["test", "train"]),
-    ("translated_ru_mt_mmlu", "okapi/mmlu_multilingual/m_mmlu_ru.yaml", "alexandrainst/m_mmlu", "ru",
-     ["test", "train"]),
-    ("translated_es_ht_mmlu_anatomy", "openai-mmmlu/default/mmmlu_es_la_anatomy.yaml", "openai/MMMLU", "ES_LA",
-     ["test"]),
-    ("translated_zh_ht_mmlu_virology", "openai-mmmlu/default/mmmlu_zh_cn_virology.yaml", "openai/MMMLU", "ZH_CN",
-     ["test"]),
+    (
+        "native_zh_cmmlu_world_history",
+        "cmmlu/cmmlu_world_history.yaml",
+        "haonan-li/cmmlu",
+        "world_history",
+        ["test", "dev"],
+    ),
+    (
+        "native_zh_ceval_accountant",
+        "ceval/ceval-valid_accountant.yaml",
+        "ceval/ceval-exam",
+        "accountant",
+        ["val", "dev"],
+    ),
+    (
+        "translated_es_mt_mmlu",
+        "okapi/mmlu_multilingual/m_mmlu_es.yaml",
+        "alexandrainst/m_mmlu",
+        "es",
+        ["test", "train"],
+    ),
+    (
+        "translated_ru_mt_mmlu",
+        "okapi/mmlu_multilingual/m_mmlu_ru.yaml",
+        "alexandrainst/m_mmlu",
+        "ru",
+        ["test", "train"],
+    ),
+    (
+        "translated_es_ht_mmlu_anatomy",
+        "openai-mmmlu/default/mmmlu_es_la_anatomy.yaml",
+        "openai/MMMLU",
+        "ES_LA",
+        ["test"],
+    ),
+    (
+        "translated_zh_ht_mmlu_virology",
+        "openai-mmmlu/default/mmmlu_zh_cn_virology.yaml",
+        "openai/MMMLU",
+        "ZH_CN",
+        ["test"],
+    ),
 ]
 
 
@@ -74,7 +107,9 @@ def tiny_lm(tiny_model):
 
 
 @pytest.mark.parametrize(("ours", "builtin", "dataset_id", "config", "splits"), MC_PAIRS)
-def test_multiple_choice_matches_builtin_prompts_and_loglikelihoods(ours, builtin, dataset_id, config, splits, tiny_lm):
+def test_multiple_choice_matches_builtin_prompts_and_loglikelihoods(
+    ours, builtin, dataset_id, config, splits, tiny_lm
+):
     fixture = data.load_dataset(dataset_id, config, splits)
     ours_reqs = requests(our_task(ours))
     theirs_reqs = requests(builtin_task(builtin, fixture, num_fewshot=5))
@@ -107,7 +142,9 @@ def test_mgsm_default_tasks_differ_from_the_builtin_only_in_exemplar_cues_and_th
                 assert f": {body}\n\n" in context  # the whole worked answer, after the cue and one space
         if lang == "ru":
             assert "Пошаговое решение:" in context and "Пошаговоерешение" not in context
-            assert context.replace("Пошаговое решение:", "Пошаговоерешение:") != builtin_context  # and the cut
+            assert (
+                context.replace("Пошаговое решение:", "Пошаговоерешение:") != builtin_context
+            )  # and the cut
         else:
             assert context != builtin_context or lang == "es"  # es: 23 characters is exactly its cue
 
@@ -142,8 +179,10 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
                     lost.add(body[0])
     differing = sum(a != b for a, b in zip(ours, builtin, strict=True))
     with capsys.disabled():
-        print(f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut by "
-              f"lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}")
+        print(
+            f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut by "
+            f"lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}"
+        )
     assert differing == 10 and shown == 50 and cut == shown  # every prompt, every exemplar
     assert "5" in lost  # "5 个单价 3 美元的百吉饼" becomes " 个单价 3 美元的百吉饼": the arithmetic changes
 
@@ -155,12 +194,17 @@ def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_pat
 
     test_docs = list(data.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
     # doc 0: strict and flexible right; doc 1: only the last number right; the rest: wrong everywhere
-    replies = {test_docs[0]["question"]: f"所以一共是 {test_docs[0]['answer_number']:,} 元。答案是 "
-                                         f"{test_docs[0]['answer_number']:,}。",
-               test_docs[1]["question"]: f"答案是 0。不对，是 {test_docs[1]['answer_number']}"}
+    replies = {
+        test_docs[0]["question"]: f"所以一共是 {test_docs[0]['answer_number']:,} 元。答案是 "
+        f"{test_docs[0]['answer_number']:,}。",
+        test_docs[1]["question"]: f"答案是 0。不对，是 {test_docs[1]['answer_number']}",
+    }
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
-    out = simple_evaluate(model=KeyedRepliesLM(replies, default="答案是 -1。"), tasks=["translated_zh_mgsm"],
-                          task_manager=manager)
+    out = simple_evaluate(
+        model=KeyedRepliesLM(replies, default="答案是 -1。"),
+        tasks=["translated_zh_mgsm"],
+        task_manager=manager,
+    )
     scores = out["results"]["translated_zh_mgsm"]
     n = len(test_docs)
     assert scores["exact_match,strict-match"] == pytest.approx(1 / n)
@@ -205,7 +249,9 @@ def test_xquad_scores_best_gold_and_chinese_characters_unlike_builtin():
     ours = utils(doc, ["肖特 先生"])
     assert whitespace_f1_first_gold == 0
     assert 0 < ours["f1"] < 1 and ours["exact_match"] == 0 and ours["include"] == 1
-    assert utils(doc, ["肖特"])["exact_match"] == 1  # the second gold counts; the built-in reads only the first
+    assert (
+        utils(doc, ["肖特"])["exact_match"] == 1
+    )  # the second gold counts; the built-in reads only the first
 
 
 def test_tydiqa_scores_agree_with_builtin_and_add_include():
@@ -231,8 +277,9 @@ def test_tydiqa_scores_agree_with_builtin_and_add_include():
         ("es", "La respuesta es 17.", 18, False, 0.0, 0.0),
     ],
 )
-def test_mgsm_scoring_reads_localized_numbers_unlike_builtin_regex(lang, output, target, builtin_strict_ok,
-                                                                   ours_strict, ours_flexible):
+def test_mgsm_scoring_reads_localized_numbers_unlike_builtin_regex(
+    lang, output, target, builtin_strict_ok, ours_strict, ours_flexible
+):
     builtin_cfg = load_yaml(BUILTIN / f"mgsm/native_cot/mgsm_native_cot_{lang}.yaml", resolve_func=False)
     pattern = builtin_cfg["filter_list"][0]["filter"][0]["regex_pattern"]
     match = re.search(pattern, output)
@@ -275,7 +322,9 @@ def test_multiple_choice_targets_map_letters_to_indices():
 
 
 def test_load_docs_ignores_model_arguments_that_share_a_name():
-    record = provenance(catalogue().task("translated_es_xquad"), catalogue().task("translated_es_xquad").leaves[0])
+    record = provenance(
+        catalogue().task("translated_es_xquad"), catalogue().task("translated_es_xquad").leaves[0]
+    )
     loaded = load_docs(provenance=record, revision="some-model-revision", pretrained="x", config_source="y")
     assert list(loaded) == ["validation"] and len(loaded["validation"]) == 2
 
@@ -287,8 +336,20 @@ def test_lm_eval_validate_accepts_every_task_and_collection():
     cat = catalogue()
     # every task and collection (the collections reach every group member; 3,800 leaf names overflow argv)
     names = [n for n in cat.collection_names() if cat.collection_members(n)] + [t.name for t in cat.tasks]
-    proc = subprocess.run([sys.executable, "-m", "lm_eval", "validate", "--include_path", str(TASKS_DIR),
-                           "--tasks", ",".join(names)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "validate",
+            "--include_path",
+            str(TASKS_DIR),
+            "--tasks",
+            ",".join(names),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All tasks found and valid" in proc.stdout
 
@@ -302,8 +363,11 @@ def test_per_language_task_functions_are_resolved_from_the_registry(tmp_path, mo
     from nativeval.harness_ext.core.languages import TABLE
 
     table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-    table["languages"]["fr"] = {k: v for k, v in table["languages"]["fr"].items()
-                                if k not in ("articles", "segmentation", "numbers", "mgsm")}
+    table["languages"]["fr"] = {
+        k: v
+        for k, v in table["languages"]["fr"].items()
+        if k not in ("articles", "segmentation", "numbers", "mgsm")
+    }
     (tmp_path / "languages.yaml").write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(tmp_path / "languages.yaml"))
 

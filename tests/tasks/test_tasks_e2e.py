@@ -16,13 +16,39 @@ COLLECTIONS = ["native_zh", "translated_zh", "native_ru", "translated_ru", "tran
 
 @pytest.mark.slow
 def test_lm_eval_cli_runs_every_leaf_of_the_collections(tiny_model, fixture_mirror, tmp_path):
-    env = {**os.environ, "NATIVEVAL_DATA_DIR": str(fixture_mirror), "HF_HUB_OFFLINE": "1",
-           "HF_DATASETS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "NATIVEVAL_DATA_DIR": str(fixture_mirror),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}",
-         "--include_path", str(TASKS_DIR), "--tasks", ",".join(COLLECTIONS), "--limit", "1",
-         "--batch_size", "64", "--device", "cpu", "--output_path", str(tmp_path), "--log_samples"],
-        capture_output=True, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={tiny_model}",
+            "--include_path",
+            str(TASKS_DIR),
+            "--tasks",
+            ",".join(COLLECTIONS),
+            "--limit",
+            "1",
+            "--batch_size",
+            "64",
+            "--device",
+            "cpu",
+            "--output_path",
+            str(tmp_path),
+            "--log_samples",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (results_file,) = tmp_path.rglob("results_*.json")
     results = json.loads(results_file.read_text())

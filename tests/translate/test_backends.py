@@ -44,7 +44,12 @@ def test_google_v2_batches_with_key_in_header_and_codes_mapped():
     assert result.texts == [fake_translate("Hello", "zh"), fake_translate("World ⟦0⟧", "zh")]
     assert result.characters == len("Hello") + len("World ⟦0⟧")
     assert request["path"] == "/language/translate/v2"
-    assert request["body"] == {"q": ["Hello", "World ⟦0⟧"], "source": "en", "target": "zh-CN", "format": "text"}
+    assert request["body"] == {
+        "q": ["Hello", "World ⟦0⟧"],
+        "source": "en",
+        "target": "zh-CN",
+        "format": "text",
+    }
     assert headers["x-goog-api-key"] == "gkey-1" and "key=" not in request["path"]
 
 
@@ -69,7 +74,9 @@ def test_google_pipeline_splits_requests_by_segment_and_char_limits():
     records = [{"id": i, "instruction": f"Sentence number {i} " + "x" * 40, "output": ""} for i in range(300)]
     with GoogleTranslateStub() as g:
         backend = GoogleV2Backend("k", base_url=g.base_url)
-        run = translate_records(records, ["instruction", "output"], backend, "en", "es", KVCache(None), progress=False)
+        run = translate_records(
+            records, ["instruction", "output"], backend, "en", "es", KVCache(None), progress=False
+        )
         sizes = [len(r["body"]["q"]) for r in g.requests]
     assert sum(sizes) == 300 and max(sizes) <= 128
     assert all(sum(len(q) for q in r["body"]["q"]) <= 5000 for r in g.requests)
@@ -122,8 +129,11 @@ def test_llm_backend_survives_scripted_faults(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     with OpenAIStub(llm_translating_responder) as stub:
         stub.add_faults(Fault("429", retry_after=0.05), Fault("500"), Fault("malformed"), Fault("empty"))
-        result = translate_via(LLMBackend(model="stub-model", base_url=stub.base_url), ["Hello"], policy=RetryPolicy(
-            max_attempts=6, base_delay=0.01, max_delay=0.5, timeout=10))
+        result = translate_via(
+            LLMBackend(model="stub-model", base_url=stub.base_url),
+            ["Hello"],
+            policy=RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.5, timeout=10),
+        )
         assert stub.request_count == 5
     assert result.texts == [fake_translate("Hello", "zh")]
 
@@ -133,7 +143,9 @@ def test_llm_backend_timeout_is_retried(monkeypatch):
     with OpenAIStub(llm_translating_responder) as stub:
         stub.add_faults(Fault("timeout", seconds=1.0))
         policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.1, timeout=0.3)
-        result = translate_via(LLMBackend(model="stub-model", base_url=stub.base_url), ["Hello"], policy=policy)
+        result = translate_via(
+            LLMBackend(model="stub-model", base_url=stub.base_url), ["Hello"], policy=policy
+        )
     assert result.texts == [fake_translate("Hello", "zh")]
 
 
@@ -158,7 +170,13 @@ def tiny_nllb(tmp_path_factory):
     return build_tiny_mt_model(tmp_path_factory.mktemp("tiny-nllb"), style="nllb")
 
 
-TEXTS = ["Hi", "A much longer sentence about the weather today and tomorrow.", "Cats", "Two words", "Medium length one."]
+TEXTS = [
+    "Hi",
+    "A much longer sentence about the weather today and tomorrow.",
+    "Cats",
+    "Two words",
+    "Medium length one.",
+]
 
 
 def test_hf_batched_output_equals_one_at_a_time_in_input_order(tiny_mt):
@@ -184,8 +202,11 @@ def test_hf_language_codes_m2m100_and_nllb(tiny_mt, tiny_nllb):
         assert ids[-1] == backend.tokenizer.eos_token_id
         import torch
 
-        generated = backend.net.generate(input_ids=torch.tensor([ids]), max_new_tokens=3,
-                                         forced_bos_token_id=backend.tokenizer.convert_tokens_to_ids(tgt_token))
+        generated = backend.net.generate(
+            input_ids=torch.tensor([ids]),
+            max_new_tokens=3,
+            forced_bos_token_id=backend.tokenizer.convert_tokens_to_ids(tgt_token),
+        )
         assert generated[0, 1].item() == backend.tokenizer.convert_tokens_to_ids(tgt_token)
     assert "zh" in m2m.supported_languages() and "en" in nllb.supported_languages()
 
@@ -198,7 +219,7 @@ def test_hf_unknown_language_lists_supported_codes(tiny_mt):
         backend.check_languages("en", "xx")
     prefix = "unknown target language code 'xx' for backend hf; supported: "
     assert str(err.value).startswith(prefix)
-    supported = str(err.value)[len(prefix):].split(", ")
+    supported = str(err.value)[len(prefix) :].split(", ")
     # the tiny model's vocabulary holds a token for every registry language m2m100 covers, and no other
     assert supported == sorted(supported) and {"ar", "en", "es", "ru", "zh"} <= set(supported)
     assert "ky" not in supported  # the registry has Kyrgyz, m2m100 does not
@@ -217,11 +238,16 @@ def test_hf_pipeline_sorts_by_length_and_keeps_record_order(tiny_mt):
 
     backend.generate = spy
     records = [{"id": f"r{i}", "instruction": t, "output": t + " again"} for i, t in enumerate(TEXTS)]
-    run = translate_records(records, ["instruction", "output"], backend, "en", "ru", KVCache(None), progress=False)
+    run = translate_records(
+        records, ["instruction", "output"], backend, "en", "ru", KVCache(None), progress=False
+    )
     sent = [t for call in calls for t in call]
     assert [len(t) for t in sent] == sorted((len(t) for t in sent), reverse=True)
     reference = HFBackend(str(tiny_mt), batch_size=1, max_new_tokens=6, device="cpu")
-    assert run.records[1]["instruction"] == asyncio.run(reference.translate_batch([TEXTS[1]], "en", "ru")).texts[0]
+    assert (
+        run.records[1]["instruction"]
+        == asyncio.run(reference.translate_batch([TEXTS[1]], "en", "ru")).texts[0]
+    )
     assert [r["id"] for r in run.records] == [f"r{i}" for i in range(5)]
 
 
@@ -238,7 +264,10 @@ def test_translation_and_judge_read_one_price_table():
     from nativeval.harness_ext.core.prices import TABLE, token_prices
     from nativeval.harness_ext.judge.config import load_prices
 
-    assert LLMBackend(model="command-r-plus", base_url="http://127.0.0.1:9").price() == \
-        load_prices()["command-r-plus"] == token_prices(TABLE)["command-r-plus"]
+    assert (
+        LLMBackend(model="command-r-plus", base_url="http://127.0.0.1:9").price()
+        == load_prices()["command-r-plus"]
+        == token_prices(TABLE)["command-r-plus"]
+    )
     assert GoogleV2Backend(api_key="k").price() == {"char": 20.0}
     assert "stub-model" not in token_prices(TABLE)  # the loopback server's model is priced by the tests

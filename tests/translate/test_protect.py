@@ -14,7 +14,7 @@ MARKDOWN_ITEM = (
     "## Finding the maximum\n\n"
     "Use `max(numbers)` as shown at https://docs.python.org/3/library/functions.html, "
     "or write to help@example.org. Hello {name}, you have %s items.\n\n"
-    "```python\nnumbers = [12, 5, 7]\nprint(f\"Max: {max(numbers)}\")  # keep me\n```\n\n"
+    '```python\nnumbers = [12, 5, 7]\nprint(f"Max: {max(numbers)}")  # keep me\n```\n\n'
     "- first point\n- second point\n"
 )
 
@@ -26,7 +26,11 @@ def test_split_field_round_trips_and_protects_spans():
     assert len(code) == 1 and code[0].text.startswith("```python") and code[0].text.endswith("```")
     prose = pieces[0]
     assert prose.originals == [
-        "`max(numbers)`", "https://docs.python.org/3/library/functions.html", "help@example.org", "{name}", "%s",
+        "`max(numbers)`",
+        "https://docs.python.org/3/library/functions.html",
+        "help@example.org",
+        "{name}",
+        "%s",
     ]
     for original in prose.originals:
         assert original not in prose.segment
@@ -49,18 +53,42 @@ def test_unclosed_fence_is_kept_as_code():
 
 
 def test_markdown_and_code_item_comes_back_with_code_untouched(tmp_path):
-    source = write_json(tmp_path / "in.json", [{"id": "md1", "instruction": "Explain this", "input": "", "output": MARKDOWN_ITEM}])
+    source = write_json(
+        tmp_path / "in.json",
+        [{"id": "md1", "instruction": "Explain this", "input": "", "output": MARKDOWN_ITEM}],
+    )
     out = tmp_path / "out.json"
     with OpenAIStub(llm_translating_responder) as stub:
-        result = run_cli("translate", "--backend", "llm", "--base-url", stub.base_url, "--model", "stub-model",
-                         "--src", "en", "--tgt", "zh", "--in", str(source), "--out", str(out),
-                         env={"OPENAI_API_KEY": "sk-test"})
+        result = run_cli(
+            "translate",
+            "--backend",
+            "llm",
+            "--base-url",
+            stub.base_url,
+            "--model",
+            "stub-model",
+            "--src",
+            "en",
+            "--tgt",
+            "zh",
+            "--in",
+            str(source),
+            "--out",
+            str(out),
+            env={"OPENAI_API_KEY": "sk-test"},
+        )
         sent = [r["messages"][-1]["content"] for r in stub.requests]
     assert result.exit_code == 0, result.output
     translated = json.loads(out.read_text(encoding="utf-8"))[0]["output"]
-    code_block = MARKDOWN_ITEM[MARKDOWN_ITEM.index("```python"): MARKDOWN_ITEM.rindex("```") + 3]
+    code_block = MARKDOWN_ITEM[MARKDOWN_ITEM.index("```python") : MARKDOWN_ITEM.rindex("```") + 3]
     assert code_block in translated
-    for kept in ("`max(numbers)`", "https://docs.python.org/3/library/functions.html", "help@example.org", "{name}", "%s"):
+    for kept in (
+        "`max(numbers)`",
+        "https://docs.python.org/3/library/functions.html",
+        "help@example.org",
+        "{name}",
+        "%s",
+    ):
         assert kept in translated
     assert translated.startswith("## ") and translated.count("\n- ") == 2
     assert "first point" not in translated and fake_translate("first point", "zh") in translated

@@ -30,15 +30,42 @@ def cached_keys(path) -> set[str]:
 
 
 def test_sigkill_mid_run_then_rerun_resumes_without_loss_duplication_or_resending(tmp_path):
-    rows = [{"id": f"aya_{i}", "instruction": f"Question number {i}: why is the sky blue?", "input": "",
-             "output": f"Answer number {i}: because of Rayleigh scattering."} for i in range(N)]
+    rows = [
+        {
+            "id": f"aya_{i}",
+            "instruction": f"Question number {i}: why is the sky blue?",
+            "input": "",
+            "output": f"Answer number {i}: because of Rayleigh scattering.",
+        }
+        for i in range(N)
+    ]
     src = write_json(tmp_path / "in.json", rows)
     out, cache = tmp_path / "out.json", tmp_path / "segments.sqlite"
     env = {**os.environ, "OPENAI_API_KEY": "sk-test", "PYTHONPATH": str(REPO)}
     with OpenAIStub(llm_translating_responder, latency=0.01) as stub:
-        command = [sys.executable, str(REPO / "cli.py"), "translate", "--backend", "llm", "--base-url", stub.base_url,
-                   "--model", "stub-model", "--src", "en", "--tgt", "zh", "--in", str(src), "--out", str(out),
-                   "--cache", str(cache), "--concurrency", "4"]
+        command = [
+            sys.executable,
+            str(REPO / "cli.py"),
+            "translate",
+            "--backend",
+            "llm",
+            "--base-url",
+            stub.base_url,
+            "--model",
+            "stub-model",
+            "--src",
+            "en",
+            "--tgt",
+            "zh",
+            "--in",
+            str(src),
+            "--out",
+            str(out),
+            "--cache",
+            str(cache),
+            "--concurrency",
+            "4",
+        ]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         while len(cached_keys(cache)) < 150 and proc.poll() is None:
             time.sleep(0.05)
@@ -53,13 +80,15 @@ def test_sigkill_mid_run_then_rerun_resumes_without_loss_duplication_or_resendin
 
         rerun = subprocess.run(command, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0, rerun.stderr
-        second_run = [r["messages"][-1]["content"] for r in stub.requests[len(first_run):]]
+        second_run = [r["messages"][-1]["content"] for r in stub.requests[len(first_run) :]]
 
     all_segments = {r[f] for r in rows for f in ("instruction", "output")}
     assert len(second_run) == len(set(second_run)), "a segment was sent twice in the rerun"
     resent = [s for s in second_run if llm_key(s, "en", "zh") in finished]
     assert resent == [], f"{len(resent)} finished segments were sent again"
-    assert {llm_key(s, "en", "zh") for s in all_segments} == finished | {llm_key(s, "en", "zh") for s in second_run}
+    assert {llm_key(s, "en", "zh") for s in all_segments} == finished | {
+        llm_key(s, "en", "zh") for s in second_run
+    }
     assert set(first_run) | set(second_run) == all_segments
 
     got = json.loads(out.read_text(encoding="utf-8"))

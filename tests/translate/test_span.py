@@ -14,15 +14,17 @@ def test_marked_span_is_recovered_at_its_new_place():
     translation = "⟪0⟫ Юрий Долгорукий ⟪/0⟫ основал Москву в 1147 году."
     text, recovered = project(translation, numbers, {span: "Yuri Dolgoruky"})
     assert text == " Юрий Долгорукий  основал Москву в 1147 году."
-    assert text[recovered[span].start:].startswith("Юрий Долгорукий")
+    assert text[recovered[span].start :].startswith("Юрий Долгорукий")
     assert recovered[span].text == "Юрий Долгорукий" and recovered[span].method == "marks"
 
 
 def test_lost_swapped_or_doubled_marks_are_not_recovered():
-    for broken in ("Юрий Долгорукий основал Москву.",  # marks dropped
-                   "⟪/0⟫Юрий Долгорукий⟪0⟫ основал Москву.",  # swapped
-                   "⟪0⟫Юрий⟪/0⟫ ⟪0⟫Долгорукий⟪/0⟫ основал Москву.",  # doubled
-                   "⟪0⟫ ⟪/0⟫Юрий Долгорукий основал Москву."):  # nothing between
+    for broken in (
+        "Юрий Долгорукий основал Москву.",  # marks dropped
+        "⟪/0⟫Юрий Долгорукий⟪0⟫ основал Москву.",  # swapped
+        "⟪0⟫Юрий⟪/0⟫ ⟪0⟫Долгорукий⟪/0⟫ основал Москву.",  # doubled
+        "⟪0⟫ ⟪/0⟫Юрий Долгорукий основал Москву.",
+    ):  # nothing between
         _, spans = recover(broken, 1)
         assert spans == {}, broken
 
@@ -32,7 +34,7 @@ def test_an_answer_copied_verbatim_is_found_when_its_marks_are_lost():
     span = locate(context, "1799", None)
     _, numbers = mark(context, [span])
     text, recovered = project("Пушкин родился в 1799 году в Москве.", numbers, {span: "1799"})
-    assert recovered[span].method == "verbatim" and text[recovered[span].start:].startswith("1799")
+    assert recovered[span].method == "verbatim" and text[recovered[span].start :].startswith("1799")
     # ... but not when it occurs twice: that would be a guess
     _, none = project("1799: Пушкин родился в 1799 году.", numbers, {span: "1799"})
     assert none == {}

@@ -20,20 +20,41 @@ from nativeval.translate.backends.llm import load_prompt, render_messages
 from nativeval.translate.protect import MARKER
 
 # arXiv 2406.12822, Appendix A.1, Figure 6, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §2)
-FIGURE_6 = ("Please translate from ${source_lang} to ${target_lang}. Do your best to preserve the formatting. "
-            "The following content should and should only be translated. ${text}")
+FIGURE_6 = (
+    "Please translate from ${source_lang} to ${target_lang}. Do your best to preserve the formatting. "
+    "The following content should and should only be translated. ${text}"
+)
 KEY_ENV = {"OPENAI_API_KEY": "sk-test-translate-prompts"}
 CODE = "```python\nprint('keep me')\n```"
 ROWS = [
-    {"id": "a", "instruction": "Open https://example.org/docs and call `make_tea()` with {name}.",
-     "output": f"Here is the code:\n\n{CODE}\n\nWrite to help@example.org if it fails."},
+    {
+        "id": "a",
+        "instruction": "Open https://example.org/docs and call `make_tea()` with {name}.",
+        "output": f"Here is the code:\n\n{CODE}\n\nWrite to help@example.org if it fails.",
+    },
     {"id": "b", "instruction": "Why is the sky blue?", "output": "Because of Rayleigh scattering."},
 ]
 
 
 def translate_args(stub, src, out, *extra: str) -> tuple[str, ...]:
-    return ("translate", "--backend", "llm", "--base-url", stub.base_url, "--model", "stub-model", "--src", "en",
-            "--tgt", "zh", "--in", str(src), "--out", str(out), *extra)
+    return (
+        "translate",
+        "--backend",
+        "llm",
+        "--base-url",
+        stub.base_url,
+        "--model",
+        "stub-model",
+        "--src",
+        "en",
+        "--tgt",
+        "zh",
+        "--in",
+        str(src),
+        "--out",
+        str(out),
+        *extra,
+    )
 
 
 def test_fig6_renders_the_papers_figure_6_word_for_word():
@@ -41,7 +62,9 @@ def test_fig6_renders_the_papers_figure_6_word_for_word():
     messages = render_messages(load_prompt("command_r_fig6"), text, "en", "zh")
     names = {"${source_lang}": language_name("en"), "${target_lang}": language_name("zh"), "${text}": text}
     paper = re.sub(r"\$\{\w+\}", lambda m: names[m.group(0)], FIGURE_6)
-    assert messages == [{"role": "user", "content": paper}]  # one user message, as the figure; values not rescanned
+    assert messages == [
+        {"role": "user", "content": paper}
+    ]  # one user message, as the figure; values not rescanned
     assert load_prompt("command_r_fig6")["version"] == "command_r_fig6"
 
 
@@ -51,10 +74,15 @@ def test_fig6_translates_instruction_and_response_separately_and_restores_protec
         result = run_cli(*translate_args(stub, src, out, "--prompt", "command_r_fig6"), env=KEY_ENV)
         sent = [r["messages"] for r in stub.requests]
     assert result.exit_code == 0, result.output
-    assert all(len(m) == 1 and m[0]["content"].startswith(f"Please translate from English to {language_name('zh')}.") for m in sent)
+    assert all(
+        len(m) == 1 and m[0]["content"].startswith(f"Please translate from English to {language_name('zh')}.")
+        for m in sent
+    )
     texts = [translation_request({"messages": m})[1] for m in sent]
     assert len(texts) == 5 and not any("```" in t or "example.org" in t or "`" in t for t in texts)
-    assert sum(t == "Why is the sky blue?" for t in texts) == 1  # the instruction alone, not with its response
+    assert (
+        sum(t == "Why is the sky blue?" for t in texts) == 1
+    )  # the instruction alone, not with its response
     got = {r["id"]: r for r in json.loads(out.read_text(encoding="utf-8"))}
     for span in ("https://example.org/docs", "`make_tea()`", "{name}", "help@example.org", CODE):
         assert span in got["a"]["instruction"] + got["a"]["output"]
@@ -83,7 +111,10 @@ def test_a_lost_marker_is_asked_again_and_the_fixed_translation_kept(tmp_path):
         retried = [r["messages"] for r in stub.requests if len(r["messages"]) == 2]
         assert stub.request_count == 5 + 2  # the two segments with markers, asked twice
     assert result.exit_code == 0, result.output
-    assert all(m[1]["content"].startswith(f"Please translate from English to {language_name('zh')}.") for m in retried)
+    assert all(
+        m[1]["content"].startswith(f"Please translate from English to {language_name('zh')}.")
+        for m in retried
+    )
     report = json.loads((tmp_path / "out.json.report.json").read_text(encoding="utf-8"))
     assert report["quality"]["counts"]["format"] == 0
     got = json.loads(out.read_text(encoding="utf-8"))[0]
@@ -107,7 +138,9 @@ def test_segments_are_cached_per_prompt_version(tmp_path):
     src, out = write_json(tmp_path / "in.json", ROWS), tmp_path / "out.json"
     cache = ("--cache", str(tmp_path / "segments.sqlite"))
     with OpenAIStub(llm_translating_responder) as stub:
-        assert run_cli(*translate_args(stub, src, out, *cache), env=KEY_ENV).exit_code == 0  # default: command_r_v1
+        assert (
+            run_cli(*translate_args(stub, src, out, *cache), env=KEY_ENV).exit_code == 0
+        )  # default: command_r_v1
         assert stub.request_count == 5 and all(r["messages"][0]["role"] == "system" for r in stub.requests)
         report = json.loads((tmp_path / "out.json.report.json").read_text(encoding="utf-8"))
         assert report["prompt_version"] == "command_r_v1"
@@ -118,12 +151,32 @@ def test_segments_are_cached_per_prompt_version(tmp_path):
 
 
 def test_round_trip_report_names_the_prompt_of_each_leg(tmp_path):
-    native = write_json(tmp_path / "zh.json", [{"id": "z", "instruction": "天空为什么是蓝色的？", "output": "瑞利散射。"}])
+    native = write_json(
+        tmp_path / "zh.json", [{"id": "z", "instruction": "天空为什么是蓝色的？", "output": "瑞利散射。"}]
+    )
     with OpenAIStub(llm_translating_responder) as stub:
-        result = run_cli("rtt", "--backend", "llm", "--base-url", stub.base_url, "--model", "stub-model", "--lang", "zh",
-                         "--in", str(native), "--out", str(tmp_path / "rtt.json"), "--pivot-out",
-                         str(tmp_path / "pivot.json"), "--prompt", "command_r_fig6", "--max-wrong-language", "1",
-                         env=KEY_ENV)
+        result = run_cli(
+            "rtt",
+            "--backend",
+            "llm",
+            "--base-url",
+            stub.base_url,
+            "--model",
+            "stub-model",
+            "--lang",
+            "zh",
+            "--in",
+            str(native),
+            "--out",
+            str(tmp_path / "rtt.json"),
+            "--pivot-out",
+            str(tmp_path / "pivot.json"),
+            "--prompt",
+            "command_r_fig6",
+            "--max-wrong-language",
+            "1",
+            env=KEY_ENV,
+        )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "rtt.json.report.json").read_text(encoding="utf-8"))
     assert [leg["prompt_version"] for leg in report["legs"]] == ["command_r_fig6", "command_r_fig6"]
@@ -134,7 +187,25 @@ def test_a_prompt_file_without_a_text_placeholder_is_one_line(tmp_path):
     bad = tmp_path / "mine.yaml"
     bad.write_text("version: mine\nuser: Translate please.\n", encoding="utf-8")
     src = write_json(tmp_path / "in.json", ROWS)
-    result = run_cli("translate", "--backend", "llm", "--base-url", "http://127.0.0.1:9/v1", "--src", "en", "--tgt",
-                     "zh", "--in", str(src), "--out", str(tmp_path / "o.json"), "--prompt", str(bad), env=KEY_ENV)
-    assert result.exit_code == 2 and result.output.count("\n") == 1 and "no {text} placeholder" in result.output
+    result = run_cli(
+        "translate",
+        "--backend",
+        "llm",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--src",
+        "en",
+        "--tgt",
+        "zh",
+        "--in",
+        str(src),
+        "--out",
+        str(tmp_path / "o.json"),
+        "--prompt",
+        str(bad),
+        env=KEY_ENV,
+    )
+    assert (
+        result.exit_code == 2 and result.output.count("\n") == 1 and "no {text} placeholder" in result.output
+    )
     assert not (tmp_path / "o.json").exists()

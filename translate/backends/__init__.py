@@ -30,7 +30,9 @@ def make_backend(
         key = api_key_from_env(api_key_env)
         if google_api == "v2" or (google_api == "auto" and key):
             if not key:
-                raise InputError("Google v2 needs an API key: set GOOGLE_TRANSLATE_API_KEY (or --api-key-env NAME)")
+                raise InputError(
+                    "Google v2 needs an API key: set GOOGLE_TRANSLATE_API_KEY (or --api-key-env NAME)"
+                )
             return GoogleV2Backend(key, base_url=base_url, model=model or "nmt")
         project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         if not project:
@@ -42,12 +44,18 @@ def make_backend(
     if name == "llm":
         from nativeval.translate.backends.llm import DEFAULT_PROMPT, LLMBackend
 
-        return LLMBackend(model=model, base_url=base_url, api_key_env=api_key_env or "OPENAI_API_KEY",
-                          prompt=prompt or DEFAULT_PROMPT)
+        return LLMBackend(
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env or "OPENAI_API_KEY",
+            prompt=prompt or DEFAULT_PROMPT,
+        )
     if name == "hf":
         from nativeval.translate.backends.hf import HFBackend
 
         if not model:
-            raise InputError("the hf backend needs --model (e.g. facebook/nllb-200-distilled-600M or a local directory)")
+            raise InputError(
+                "the hf backend needs --model (e.g. facebook/nllb-200-distilled-600M or a local directory)"
+            )
         return HFBackend(model, batch_size=batch_size, device=device)
     raise InputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

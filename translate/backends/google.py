@@ -37,7 +37,9 @@ class GoogleV2Backend(Backend):
     max_batch_chars = 5000  # Google's recommended maximum per request
     default_concurrency = 8
 
-    def __init__(self, api_key: str, *, base_url: str | None = None, model: str = "nmt", timeout: float = 60.0):
+    def __init__(
+        self, api_key: str, *, base_url: str | None = None, model: str = "nmt", timeout: float = 60.0
+    ):
         self.model = model
         self.url = (base_url.rstrip("/") + "/language/translate/v2") if base_url else V2_URL
         self._api_key = api_key
@@ -48,8 +50,11 @@ class GoogleV2Backend(Backend):
     def _client(self) -> httpx.AsyncClient:
         # made inside the running event loop, dropped by aclose(): one backend serves several runs
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout, headers={"X-Goog-Api-Key": self._api_key},
-                                           limits=httpx.Limits(max_connections=64))
+            self._http = httpx.AsyncClient(
+                timeout=self._timeout,
+                headers={"X-Goog-Api-Key": self._api_key},
+                limits=httpx.Limits(max_connections=64),
+            )
         return self._http
 
     async def translate_batch(self, texts: list[str], src: str, tgt: str) -> BatchResult:

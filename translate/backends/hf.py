@@ -50,7 +50,9 @@ class HFBackend(Backend):
             self.net = AutoModelForSeq2SeqLM.from_pretrained(model).to(self.device).eval()
         except (OSError, ValueError) as err:
             first = str(err).splitlines()[0][:200]
-            raise InputError(f"cannot load MT model {model!r} ({first}); give a local directory or a Hub id") from None
+            raise InputError(
+                f"cannot load MT model {model!r} ({first}); give a local directory or a Hub id"
+            ) from None
         if self.device.startswith("cuda"):
             self.net = self.net.half()
         self.scheme = self._detect_scheme()
@@ -72,8 +74,11 @@ class HFBackend(Backend):
     def supported_languages(self) -> list[str]:
         vocab = self.tokenizer.get_vocab()
         if self.scheme in ("nllb", "m2m100"):
-            return sorted(c for c, codes in language_table().items()
-                          if codes.get(self.scheme) and self._lang_token(c) in vocab)
+            return sorted(
+                c
+                for c, codes in language_table().items()
+                if codes.get(self.scheme) and self._lang_token(c) in vocab
+            )
         pair = MARIAN_PAIR.search(str(getattr(self.net.config, "name_or_path", "") or self.model).lower())
         if pair:
             return sorted(c for c in pair.groups() if c in language_table())
@@ -84,7 +89,9 @@ class HFBackend(Backend):
         if self.scheme == "marian":
             pair = MARIAN_PAIR.search(self.model.lower())
             if pair and (src, tgt) != pair.groups() and pair.group(2) not in ("mul",):
-                raise InputError(f"Marian model {self.model} translates {pair.group(1)}->{pair.group(2)}, not {src}->{tgt}")
+                raise InputError(
+                    f"Marian model {self.model} translates {pair.group(1)}->{pair.group(2)}, not {src}->{tgt}"
+                )
 
     # --- generation ---------------------------------------------------------------------------------
     def encode(self, texts: list[str], src: str, tgt: str) -> list[list[int]]:
@@ -107,7 +114,11 @@ class HFBackend(Backend):
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         out: list[str] = [""] * len(texts)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        gen_kwargs: dict[str, Any] = {"num_beams": self.num_beams, "do_sample": False, **self.generation_kwargs}
+        gen_kwargs: dict[str, Any] = {
+            "num_beams": self.num_beams,
+            "do_sample": False,
+            **self.generation_kwargs,
+        }
         if self.scheme in ("nllb", "m2m100"):
             gen_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(self._lang_token(tgt))
         for start in range(0, len(order), self.batch_size):

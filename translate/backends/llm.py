@@ -101,7 +101,9 @@ class LLMBackend(Backend):
 
     def worst_case(self, texts: list[str]) -> dict[str, int]:
         """Per segment: the prompt around it, and one marker retry's worth more where the prompt may ask one."""
-        wording = (self.prompt.get("system") or "") + self.prompt["user"] + (self.prompt.get("retry_note") or "")
+        wording = (
+            (self.prompt.get("system") or "") + self.prompt["user"] + (self.prompt.get("retry_note") or "")
+        )
         overhead = estimate_tokens(wording) + 16
         calls = 2 if self.prompt.get("retry_note") else 1
         return {
@@ -112,8 +114,10 @@ class LLMBackend(Backend):
     def expected_usage(self, texts: list[str]) -> dict[str, int]:
         """One call per segment (a marker retry is the exception); output guessed as 1.2x the input text's tokens."""
         overhead = estimate_tokens((self.prompt.get("system") or "") + self.prompt["user"]) + 16
-        return {"input_tokens": sum(estimate_tokens(t) + overhead for t in texts),
-                "output_tokens": sum(int(estimate_tokens(t) * 1.2) for t in texts)}
+        return {
+            "input_tokens": sum(estimate_tokens(t) + overhead for t in texts),
+            "output_tokens": sum(int(estimate_tokens(t) * 1.2) for t in texts),
+        }
 
     async def translate_batch(self, texts: list[str], src: str, tgt: str) -> BatchResult:
         result = BatchResult([])
@@ -130,7 +134,10 @@ class LLMBackend(Backend):
 
     async def _ask(self, messages: list[dict[str, str]], text: str, result: BatchResult) -> str:
         response = await self._client.chat.completions.create(
-            model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_output_tokens(text),
+            model=self.model,
+            messages=messages,
+            temperature=self.temperature,
+            max_tokens=self.max_output_tokens(text),
         )
         if not response.choices or response.choices[0].message.content is None:
             raise TransientError("the model returned no translation")

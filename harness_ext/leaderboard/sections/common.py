@@ -10,8 +10,17 @@ from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.report.tables import Column, ScoreCell
 
 VERDICT_TITLES = {"separates": "separates", "no_difference": "no difference", "inconclusive": "inconclusive"}
-ANSWER_FORM_TITLES = {"free_form": "free-form text", "constrained": "constrained answer", None: "answer form unknown"}
-GROUP_TITLES = {"native": "native", "translated": "translated", "round_trip": "round trip", "unknown": "origin unknown"}
+ANSWER_FORM_TITLES = {
+    "free_form": "free-form text",
+    "constrained": "constrained answer",
+    None: "answer form unknown",
+}
+GROUP_TITLES = {
+    "native": "native",
+    "translated": "translated",
+    "round_trip": "round trip",
+    "unknown": "origin unknown",
+}
 
 
 def column_title(column: ColumnKey) -> str:
@@ -28,8 +37,13 @@ def score_cell(board: Board, entry: Entry, column: ColumnKey) -> ScoreCell | Non
     if column not in entry.values:
         return None
     estimate = board.estimate(entry, column)
-    return ScoreCell(entry.values[column], estimate.ci if estimate else None, entry.n.get(column),
-                     column in entry.limited, entry.kind == "reference")
+    return ScoreCell(
+        entry.values[column],
+        estimate.ci if estimate else None,
+        entry.n.get(column),
+        column in entry.limited,
+        entry.kind == "reference",
+    )
 
 
 def estimate_cell(estimate: Estimate | None) -> ScoreCell | str | None:
@@ -47,18 +61,35 @@ def kind_text(entry: Entry) -> str:
 
 
 def row_tags(entry: Entry) -> tuple[str, ...]:
-    return tuple(t for t, on in (("reference", entry.kind == "reference"), ("toy", entry.is_toy),
-                                 ("limited", bool(entry.limited))) if on)
+    return tuple(
+        t
+        for t, on in (
+            ("reference", entry.kind == "reference"),
+            ("toy", entry.is_toy),
+            ("limited", bool(entry.limited)),
+        )
+        if on
+    )
 
 
 def model_columns() -> list[Column]:
-    return [Column("model", "model", always=True), Column("variant", "training data"),
-            Column("lr", "learning rate"), Column("tuning", "tuning"), Column("method", "method")]
+    return [
+        Column("model", "model", always=True),
+        Column("variant", "training data"),
+        Column("lr", "learning rate"),
+        Column("tuning", "tuning"),
+        Column("method", "method"),
+    ]
 
 
 def model_cells(entry: Entry) -> dict[str, Any]:
-    return {"model": entry.key.base_model, "variant": entry.key.variant, "lr": entry.key.lr,
-            "tuning": entry.key.tuning, "method": entry.key.method}
+    return {
+        "model": entry.key.base_model,
+        "variant": entry.key.variant,
+        "lr": entry.key.lr,
+        "tuning": entry.key.tuning,
+        "method": entry.key.method,
+    }
 
 
 def competition_ranks(scores: dict[int, float]) -> dict[int, int]:

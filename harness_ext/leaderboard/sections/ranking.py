@@ -44,8 +44,11 @@ def macro_scores(board: Board, entries: list[Entry], columns: list[ColumnKey]) -
         if not columns or not all(c in entry.values for c in columns):
             continue
         i = board.index(entry)
-        boots = [board.stats[c].boot[:, board.stats[c].members.index(i)] for c in columns
-                 if c in board.stats and i in board.stats[c].members and board.stats[c].estimates[i].has_inference]
+        boots = [
+            board.stats[c].boot[:, board.stats[c].members.index(i)]
+            for c in columns
+            if c in board.stats and i in board.stats[c].members and board.stats[c].estimates[i].has_inference
+        ]
         boot = np.mean(boots, axis=0) if len(boots) == len(columns) else None
         ci = tuple(float(v) for v in stats.percentile_ci(boot)) if boot is not None else None
         out[i] = MacroScore(mean(entry.values[c] for c in columns), ci, boot)  # type: ignore[arg-type]
@@ -69,10 +72,16 @@ def summary(board: Board) -> Section | None:
         return None
     ranks = competition_ranks({i: s.value for i, s in scores.items()})
     base = board.baseline_entry
-    table = Table("ranking", "", [
-        Column("rank", "rank", "int", always=True), *model_columns(),
-        Column("score", "mean score (%)", "score", always=True),
-        Column("delta", f"Δ vs {board.baseline_model}" if base is not None else "Δ vs baseline", "score")])
+    table = Table(
+        "ranking",
+        "",
+        [
+            Column("rank", "rank", "int", always=True),
+            *model_columns(),
+            Column("score", "mean score (%)", "score", always=True),
+            Column("delta", f"Δ vs {board.baseline_model}" if base is not None else "Δ vs baseline", "score"),
+        ],
+    )
     for i in sorted(scores, key=lambda i: (ranks[i], board.entries[i].label)):
         entry, score = board.entries[i], scores[i]
         delta = None
@@ -83,11 +92,21 @@ def summary(board: Board) -> Section | None:
                 low, high = stats.percentile_ci(score.boot - other.boot)
                 ci = (float(low), float(high))
             delta = ScoreCell(score.value - other.value, ci)
-        table.add(row_tags(entry), rank=ranks[i], **model_cells(entry),
-                  score=ScoreCell(score.value, score.ci, None, bool(entry.limited)), delta=delta)
+        table.add(
+            row_tags(entry),
+            rank=ranks[i],
+            **model_cells(entry),
+            score=ScoreCell(score.value, score.ci, None, bool(entry.limited)),
+            delta=delta,
+        )
     sets = ", ".join(c.display for c in columns)
-    return Section("ranking", "Ranking of the models measured here", f"Mean over {len(columns)} test set(s) "
-                   f"({sets}) with its 95% cluster-bootstrap CI.", tables=[table], summary=True)
+    return Section(
+        "ranking",
+        "Ranking of the models measured here",
+        f"Mean over {len(columns)} test set(s) ({sets}) with its 95% cluster-bootstrap CI.",
+        tables=[table],
+        summary=True,
+    )
 
 
 def scores(board: Board) -> Section | None:
@@ -96,12 +115,18 @@ def scores(board: Board) -> Section | None:
     if not entries:
         return None
     columns = board.measured_columns
-    table_columns = model_columns() + [Column("kind", "kind", always=True), Column("limit", "lm-eval --limit")]
+    table_columns = model_columns() + [
+        Column("kind", "kind", always=True),
+        Column("limit", "lm-eval --limit"),
+    ]
     table_columns += [Column(c.slug, column_title(c), "score", group=column_group(c)) for c in columns]
     table = Table("leaderboard", "", table_columns)
     for entry in entries:
-        cells = {**model_cells(entry), "kind": kind_text(entry),
-                 "limit": None if entry.limit is None else f"{entry.limit:g}"}
+        cells = {
+            **model_cells(entry),
+            "kind": kind_text(entry),
+            "limit": None if entry.limit is None else f"{entry.limit:g}",
+        }
         cells.update({c.slug: score_cell(board, entry, c) for c in columns})
         table.add(row_tags(entry), **cells)
     figures = []
@@ -111,14 +136,32 @@ def scores(board: Board) -> Section | None:
         for entry in rows:
             estimate = board.estimate(entry, column)
             ci = estimate.ci if estimate else None
-            points.append(Point(entry.label, entry.values[column], ci[0] if ci else None, ci[1] if ci else None))
-        figures.append(Dots(f"dots_{column.slug}", f"{column.display}: score per model (95% CI)",
-                            panels=(DotPanel("", tuple(points), f"{column.metric_title}"
-                                             + (" (%)" if column.percent else ""), percent=column.percent),)))
-    return Section("scores", "Scores per test set", "Score per test set (percent where the catalogue says so; "
-                   "open QA: mean judge rating 1-5) with its 95% CI over test items (clusters resampled where items "
-                   "share a passage or subject) and the item count; blank: not evaluated.", tables=[table],
-                   figures=figures)
+            points.append(
+                Point(entry.label, entry.values[column], ci[0] if ci else None, ci[1] if ci else None)
+            )
+        figures.append(
+            Dots(
+                f"dots_{column.slug}",
+                f"{column.display}: score per model (95% CI)",
+                panels=(
+                    DotPanel(
+                        "",
+                        tuple(points),
+                        f"{column.metric_title}" + (" (%)" if column.percent else ""),
+                        percent=column.percent,
+                    ),
+                ),
+            )
+        )
+    return Section(
+        "scores",
+        "Scores per test set",
+        "Score per test set (percent where the catalogue says so; "
+        "open QA: mean judge rating 1-5) with its 95% CI over test items (clusters resampled where items "
+        "share a passage or subject) and the item count; blank: not evaluated.",
+        tables=[table],
+        figures=figures,
+    )
 
 
 def per_benchmark(board: Board) -> Section | None:
@@ -127,22 +170,42 @@ def per_benchmark(board: Board) -> Section | None:
         entries = ranked(board, column)
         if len(entries) < 2:
             continue
-        table = Table(f"ranking-{column.slug}", f"{column_title(column)} ({column.origin_title})", [
-            Column("rank", "rank", "int", always=True), *model_columns(),
-            Column("score", "score", "number", always=True), Column("ci", "95% CI", "ci"),
-            Column("se", "SE (clustered)", "number", 2), Column("se_naive", "SE (naive)", "number", 2),
-            Column("n", "items", "int"), Column("clusters", "clusters", "int")])
+        table = Table(
+            f"ranking-{column.slug}",
+            f"{column_title(column)} ({column.origin_title})",
+            [
+                Column("rank", "rank", "int", always=True),
+                *model_columns(),
+                Column("score", "score", "number", always=True),
+                Column("ci", "95% CI", "ci"),
+                Column("se", "SE (clustered)", "number", 2),
+                Column("se_naive", "SE (naive)", "number", 2),
+                Column("n", "items", "int"),
+                Column("clusters", "clusters", "int"),
+            ],
+        )
         ranks = competition_ranks({k: e.values[column] for k, e in enumerate(entries)})
         for k, entry in enumerate(entries):
             estimate = board.estimate(entry, column)
             clustered = estimate is not None and estimate.n_clusters < estimate.n_items
-            table.add(row_tags(entry), rank=ranks[k], **model_cells(entry), score=entry.values[column],
-                      ci=estimate.ci if estimate else None, se=estimate.se if clustered else None,
-                      se_naive=(estimate.se_naive or estimate.se) if estimate else None, n=entry.n.get(column),
-                      clusters=estimate.n_clusters if clustered else None)
+            table.add(
+                row_tags(entry),
+                rank=ranks[k],
+                **model_cells(entry),
+                score=entry.values[column],
+                ci=estimate.ci if estimate else None,
+                se=estimate.se if clustered else None,
+                se_naive=(estimate.se_naive or estimate.se) if estimate else None,
+                n=entry.n.get(column),
+                clusters=estimate.n_clusters if clustered else None,
+            )
         tables.append(table)
     if not tables:
         return None
-    return Section("rankings", "Ranking per test set", "Models ordered by each test set's score, with the 95% "
-                   "CI and, where items share a cluster, the clustered standard error beside the naive one.",
-                   tables=tables)
+    return Section(
+        "rankings",
+        "Ranking per test set",
+        "Models ordered by each test set's score, with the 95% "
+        "CI and, where items share a cluster, the clustered standard error beside the naive one.",
+        tables=tables,
+    )

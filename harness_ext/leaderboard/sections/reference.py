@@ -20,20 +20,46 @@ def build(board: Board) -> Section | None:
     if not entries and not board.reference_not_shown:
         return None
     columns = board.published_columns
-    table = Table("reference", "", model_columns() + [
-        Column(c.slug, column_title(c), "score", group=column_group(c)) for c in columns])
+    table = Table(
+        "reference",
+        "",
+        model_columns() + [Column(c.slug, column_title(c), "score", group=column_group(c)) for c in columns],
+    )
     for entry in sorted(entries, key=lambda e: (e.key.lr, e.key.tuning, e.key.base_model, e.key.variant)):
-        table.add(("reference",), **model_cells(entry),
-                  **{c.slug: ScoreCell(entry.values[c], reference=True) for c in columns if c in entry.values})
+        table.add(
+            ("reference",),
+            **model_cells(entry),
+            **{c.slug: ScoreCell(entry.values[c], reference=True) for c in columns if c in entry.values},
+        )
     sources = sorted({e.source for e in entries})
-    notes = [f"Published numbers, not measured here: {s}." + (" Please cite the paper when you use them."
-                                                              if s == PAPER_SOURCE else "") for s in sources]
-    notes.append("Open-QA sums of ratings (over 50 questions) are shown as mean ratings (sum / 50); the study's "
-                 "averages over languages are not repeated: the findings pool the per-language cells.")
+    notes = [
+        f"Published numbers, not measured here: {s}."
+        + (" Please cite the paper when you use them." if s == PAPER_SOURCE else "")
+        for s in sources
+    ]
+    notes.append(
+        "Open-QA sums of ratings (over 50 questions) are shown as mean ratings (sum / 50); the study's "
+        "averages over languages are not repeated: the findings pool the per-language cells."
+    )
     notes += board.reference_not_shown
-    figures = [f for f in (gap_figure(native_gaps(board), "reference"),
-                           bars_figure(board, [e for e in entries if e.key.lr == "1e-4" and e.key.tuning == "mono"]
-                                       or entries, "reference")) if f is not None]
-    return Section("reference", "Published reference numbers", "The study's own numbers (or the reference CSV "
-                   "given), in a table of their own; the findings and claims above use them.",
-                   tables=[table] if entries else [], figures=figures, notes=notes)
+    figures = [
+        f
+        for f in (
+            gap_figure(native_gaps(board), "reference"),
+            bars_figure(
+                board,
+                [e for e in entries if e.key.lr == "1e-4" and e.key.tuning == "mono"] or entries,
+                "reference",
+            ),
+        )
+        if f is not None
+    ]
+    return Section(
+        "reference",
+        "Published reference numbers",
+        "The study's own numbers (or the reference CSV "
+        "given), in a table of their own; the findings and claims above use them.",
+        tables=[table] if entries else [],
+        figures=figures,
+        notes=notes,
+    )

@@ -41,8 +41,10 @@ def tag_splits(column: ColumnKey) -> list[tuple[str, tuple[str, ...], tuple[str,
 
 def tagged_items(entry: Entry, column: ColumnKey, grouped: bool) -> list[tags.TaggedItem]:
     clusters = entry.clusters.get(column, {})
-    items = [tags.TaggedItem(k, v, entry.tags[column].get(k, {}), clusters.get(k))
-             for k, v in entry.items.get(column, {}).items()]
+    items = [
+        tags.TaggedItem(k, v, entry.tags[column].get(k, {}), clusters.get(k))
+        for k, v in entry.items.get(column, {}).items()
+    ]
     return tags.with_subset_tag(items, tags.catalogue_subsets(column.benchmark)) if grouped else items
 
 
@@ -56,18 +58,36 @@ def build(board: Board) -> Section | None:
             continue
         for tag, vocabulary, pair, grouped in tag_splits(column):
             names = tags.subset_names(vocabulary)
-            splits = {board.index(e): tags.split_by_tag(tagged_items(e, column, grouped), tag, vocabulary, pair=pair,
-                                                        resamples=board.resamples, seed=board.seed) for e in entries}
+            splits = {
+                board.index(e): tags.split_by_tag(
+                    tagged_items(e, column, grouped),
+                    tag,
+                    vocabulary,
+                    pair=pair,
+                    resamples=board.resamples,
+                    seed=board.seed,
+                )
+                for e in entries
+            }
             extra = sorted({n for s in splits.values() for n in s.subsets} - set(names))
             names += extra
             value_columns = [Column(f"v{k}", f"{tag} = {name}", "score") for k, name in enumerate(names)]
             contrast = [Column("contrast", f"{pair[0]} − {pair[1]}", "score")] if pair else []
-            table = Table(table_id("tags", column.slug, tag), f"{column_title(column)} by {tag}",
-                          [*model_columns(), *value_columns, *contrast], caption=(
-                              f"Score on the items of each value of the catalogue's item tag '{tag}' (95% bootstrap "
-                              "CI, clusters resampled; 'empty': no items of that value were scored)."))
+            table = Table(
+                table_id("tags", column.slug, tag),
+                f"{column_title(column)} by {tag}",
+                [*model_columns(), *value_columns, *contrast],
+                caption=(
+                    f"Score on the items of each value of the catalogue's item tag '{tag}' (95% bootstrap "
+                    "CI, clusters resampled; 'empty': no items of that value were scored)."
+                ),
+            )
             for i, split in splits.items():
-                cells = {f"v{k}": estimate_cell(split.subsets[n]) for k, n in enumerate(names) if n in split.subsets}
+                cells = {
+                    f"v{k}": estimate_cell(split.subsets[n])
+                    for k, n in enumerate(names)
+                    if n in split.subsets
+                }
                 if pair and split.contrast is not None:
                     cells["contrast"] = estimate_cell(split.contrast)
                 table.add(row_tags(board.entries[i]), **model_cells(board.entries[i]), **cells)
@@ -79,29 +99,54 @@ def build(board: Board) -> Section | None:
                     tables.append(gap)
     if not tables:
         return None
-    return Section("tags", "Split by item tag", "Scores on the parts of a test set that the catalogue's item tags "
-                   "name, with the difference between two parts.", tables=tables, notes=notes)
+    return Section(
+        "tags",
+        "Split by item tag",
+        "Scores on the parts of a test set that the catalogue's item tags "
+        "name, with the difference between two parts.",
+        tables=tables,
+        notes=notes,
+    )
 
 
-def gap_table(board: Board, column: ColumnKey, tag: str, vocabulary: tuple[str, ...], pair: tuple[str, str],
-              grouped: bool, names: list[str], notes: list[str]) -> Table | None:
+def gap_table(
+    board: Board,
+    column: ColumnKey,
+    tag: str,
+    vocabulary: tuple[str, ...],
+    pair: tuple[str, str],
+    grouped: bool,
+    names: list[str],
+    notes: list[str],
+) -> Table | None:
     """Baseline-variant minus each other variant of one base-model configuration, per tag value (paired)."""
-    table = Table(table_id("tag-gap", column.slug, tag), f"{column_title(column)}: training gap by {tag}", [
-        *model_columns(), Column("against", "minus variant", always=True),
-        *[Column(f"v{k}", f"gap on {tag} = {name}", "score") for k, name in enumerate(names)],
-        Column("difference", f"gap on {pair[0]} − gap on {pair[1]}", "score")],
+    table = Table(
+        table_id("tag-gap", column.slug, tag),
+        f"{column_title(column)}: training gap by {tag}",
+        [
+            *model_columns(),
+            Column("against", "minus variant", always=True),
+            *[Column(f"v{k}", f"gap on {tag} = {name}", "score") for k, name in enumerate(names)],
+            Column("difference", f"gap on {pair[0]} − gap on {pair[1]}", "score"),
+        ],
         caption=f"Model tuned on '{board.baseline}' data minus the same model tuned on another variant, on the same "
-                "items of each tag value (paired; 95% bootstrap CI).")
+        "items of each tag value (paired; 95% bootstrap CI).",
+    )
     for _, members in variant_groups([e for e in board.measured if e.tags.get(column)]):
         base = next((e for e in members if e.key.variant == board.baseline), None)
         for other in (e for e in members if base is not None and e is not base):
-            gap = tags.gap_by_tag(tagged_items(base, column, grouped), tagged_items(other, column, grouped), tag,
-                                  vocabulary, pair=pair, resamples=board.resamples, seed=board.seed)
+            gap = tags.gap_by_tag(
+                tagged_items(base, column, grouped),
+                tagged_items(other, column, grouped),
+                tag,
+                vocabulary,
+                pair=pair,
+                resamples=board.resamples,
+                seed=board.seed,
+            )
             cells = {f"v{k}": estimate_cell(gap.gaps[n]) for k, n in enumerate(names) if n in gap.gaps}
             if gap.gap_difference is not None:
                 cells["difference"] = estimate_cell(gap.gap_difference)
             table.add(row_tags(base), **model_cells(base), against=other.key.variant, **cells)
             notes.append(f"{base.label} vs {other.key.variant}, {column.display}: {gap.sentence(scale=1.0)}")
     return table if table.rows else None
-
-

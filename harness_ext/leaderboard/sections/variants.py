@@ -54,62 +54,104 @@ def gap_figure(gaps: list[NativeGap], kind: str) -> Figure | None:
 
     def free_form_first(item: tuple[ColumnKey, list[NativeGap]]) -> tuple:
         info = item[0].info
-        return (getattr(info, "answer_form", None) != "free_form", item[0].provenance != "translated", item[0])
+        return (
+            getattr(info, "answer_form", None) != "free_form",
+            item[0].provenance != "translated",
+            item[0],
+        )
 
     for column, points in sorted(by_column.items(), key=free_form_first):
         if len({p.group[0] for p in points}) < 2:
             continue  # one base model: no trend to see
         if len(panels) == MAX_PANELS:
             break
-        xy = tuple(XY(p.native_score, p.gap, " ".join(x for x in p.group[1:] if x) or "runs", p.group[0])
-                   for p in points)
+        xy = tuple(
+            XY(p.native_score, p.gap, " ".join(x for x in p.group[1:] if x) or "runs", p.group[0])
+            for p in points
+        )
         unit = " (%)" if column.percent else ""
         gap_unit = "points" if column.percent else "rating"
-        panels.append(ScatterPanel(column.display, xy, f"native-data score{unit}", f"gap ({gap_unit})",
-                                   zero_line=True, percent=column.percent))
+        panels.append(
+            ScatterPanel(
+                column.display,
+                xy,
+                f"native-data score{unit}",
+                f"gap ({gap_unit})",
+                zero_line=True,
+                percent=column.percent,
+            )
+        )
     if not panels:
         return None
     who = "published" if kind == "reference" else "measured"
-    return Scatter(f"{kind}_gap_vs_native", f"Gap against the native-data score per base model ({who} rows, "
-                   "the paper's Fig. 4; free-form test sets first)", panels=tuple(panels),
-                   caption=f"Native-data score against the gap, one point per base model and configuration "
-                           f"({who} rows; at most {MAX_PANELS} test sets, free-form generation first)")
+    return Scatter(
+        f"{kind}_gap_vs_native",
+        f"Gap against the native-data score per base model ({who} rows, "
+        "the paper's Fig. 4; free-form test sets first)",
+        panels=tuple(panels),
+        caption=f"Native-data score against the gap, one point per base model and configuration "
+        f"({who} rows; at most {MAX_PANELS} test sets, free-form generation first)",
+    )
 
 
 def bars_figure(board: Board, entries: list[Entry], kind: str) -> Figure | None:
     panels = []
     columns = sorted({c for e in entries for c in e.values})
     for column in columns:
-        configs: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+        configs: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
         for e in entries:
             if column in e.values:
-                configs[(e.key.lr, e.key.tuning, e.key.method)][e.key.base_model][e.key.variant] = e.values[column]
+                configs[(e.key.lr, e.key.tuning, e.key.method)][e.key.base_model][e.key.variant] = e.values[
+                    column
+                ]
         for config, by_model in sorted(configs.items()):
             if not any(len(vs) > 1 for vs in by_model.values()):
                 continue
-            variants = sorted({v for vs in by_model.values() for v in vs}, key=lambda v: (v != board.baseline, v))
+            variants = sorted(
+                {v for vs in by_model.values() for v in vs}, key=lambda v: (v != board.baseline, v)
+            )
             models = tuple(sorted(by_model))
             series = tuple((v, tuple(by_model[m].get(v) for m in models)) for v in variants)
             title = f"{column.display} · {' '.join(p for p in config if p)}".strip(" ·")
-            panels.append(BarPanel(title, models, series, column.metric_title + (" (%)" if column.percent else ""),
-                                   column.percent))
+            panels.append(
+                BarPanel(
+                    title,
+                    models,
+                    series,
+                    column.metric_title + (" (%)" if column.percent else ""),
+                    column.percent,
+                )
+            )
     if not panels:
         return None
     who = "published" if kind == "reference" else "measured"
-    return Bars(f"{kind}_variant_bars", f"Score by training data per base model ({who} rows)",
-                panels=tuple(panels[:MAX_PANELS]),
-                caption=f"Score by training-data variant ({who} rows)"
-                        + (f"; first {MAX_PANELS} of {len(panels)} panels" if len(panels) > MAX_PANELS else ""))
+    return Bars(
+        f"{kind}_variant_bars",
+        f"Score by training data per base model ({who} rows)",
+        panels=tuple(panels[:MAX_PANELS]),
+        caption=f"Score by training-data variant ({who} rows)"
+        + (f"; first {MAX_PANELS} of {len(panels)} panels" if len(panels) > MAX_PANELS else ""),
+    )
 
 
 def build(board: Board) -> Section | None:
     entries = [e for e in board.measured if e.key.variant]
     if not entries:
         return None
-    figures = [f for f in (bars_figure(board, entries, "measured"), gap_figure(native_gaps(board), "measured"))
-               if f is not None]
+    figures = [
+        f
+        for f in (bars_figure(board, entries, "measured"), gap_figure(native_gaps(board), "measured"))
+        if f is not None
+    ]
     if not figures:
         return None
-    return Section("variants", "Training-data variants", "Rows that differ only in their fine-tuning data (from "
-                   "nativeval_run.json manifests): the score of each variant, and the gap against the "
-                   "native-data score (Fig. 4 of the paper).", figures=figures)
+    return Section(
+        "variants",
+        "Training-data variants",
+        "Rows that differ only in their fine-tuning data (from "
+        "nativeval_run.json manifests): the score of each variant, and the gap against the "
+        "native-data score (Fig. 4 of the paper).",
+        figures=figures,
+    )

@@ -20,11 +20,20 @@ from nativeval.harness_ext.catalogue.model import (
 from nativeval.harness_ext.core.errors import InputError
 
 EXPECTED_TASKS = {
-    "native_ru_tydiqa", "native_zh_cmmlu", "native_zh_ceval",
-    "translated_es_xquad", "translated_ru_xquad", "translated_zh_xquad",
-    "translated_es_mgsm", "translated_ru_mgsm", "translated_zh_mgsm",
-    "translated_es_mt_mmlu", "translated_ru_mt_mmlu", "translated_zh_mt_mmlu",
-    "translated_es_ht_mmlu", "translated_zh_ht_mmlu",
+    "native_ru_tydiqa",
+    "native_zh_cmmlu",
+    "native_zh_ceval",
+    "translated_es_xquad",
+    "translated_ru_xquad",
+    "translated_zh_xquad",
+    "translated_es_mgsm",
+    "translated_ru_mgsm",
+    "translated_zh_mgsm",
+    "translated_es_mt_mmlu",
+    "translated_ru_mt_mmlu",
+    "translated_zh_mt_mmlu",
+    "translated_es_ht_mmlu",
+    "translated_zh_ht_mmlu",
 }
 
 
@@ -49,8 +58,12 @@ def test_provenance_records():
     xquad = cat.task("translated_zh_xquad")
     record = cat_mod.provenance(xquad, xquad.leaves[0])
     assert record["origin"] == "human_translated" and record["source_language"] == "en"
-    assert record["dataset"] == {"id": "google/xquad", "config": "xquad.zh",
-                                 "revision": "51adfef1c1287aab1d2d91b5bead9bcfb9c68583", "splits": ["validation"]}
+    assert record["dataset"] == {
+        "id": "google/xquad",
+        "config": "xquad.zh",
+        "revision": "51adfef1c1287aab1d2d91b5bead9bcfb9c68583",
+        "splits": ["validation"],
+    }
     tydi = cat.task("native_ru_tydiqa")
     assert cat_mod.provenance(tydi, tydi.leaves[0])["dataset"]["filter"] == {"id_prefix": "russian-"}
     assert cat.task("translated_es_mt_mmlu").benchmark.origin == "machine_translated"
@@ -68,16 +81,24 @@ def test_yaml_metadata_carries_the_catalogue_provenance():
 
 def test_collections_derive_from_origin_and_language():
     cat = catalogue()
-    members = {name: {t.name for t in cat.collection_members(name)} & EXPECTED_TASKS
-               for name in cat.collection_names()}
+    members = {
+        name: {t.name for t in cat.collection_members(name)} & EXPECTED_TASKS
+        for name in cat.collection_names()
+    }
     assert members["native_zh"] == {"native_zh_ceval", "native_zh_cmmlu"}
     assert members["native_ru"] == {"native_ru_tydiqa"}
     assert members["native_es"] == set()
-    assert members["translated_es"] == {"translated_es_ht_mmlu", "translated_es_mgsm",
-                                        "translated_es_mt_mmlu", "translated_es_xquad"}
+    assert members["translated_es"] == {
+        "translated_es_ht_mmlu",
+        "translated_es_mgsm",
+        "translated_es_mt_mmlu",
+        "translated_es_xquad",
+    }
     assert members["native"] | members["translated"] == EXPECTED_TASKS
     for task in cat.tasks:  # every task, whoever added it, is in exactly its two collections
-        assert [c for c in cat.collection_names() if task in cat.collection_members(c)] == list(task.collections)
+        assert [c for c in cat.collection_names() if task in cat.collection_members(c)] == list(
+            task.collections
+        )
     on_disk = {p.stem for p in (TASKS_DIR / "collections").glob("*.yaml")}
     assert on_disk == {c for c in cat.collection_names() if cat.collection_members(c)}
 
@@ -90,14 +111,18 @@ def test_empty_collection_is_explained(tmp_path: Path):
     cat = load_catalogue(data_dir)
     assert cat.collection_members("native_es") == []
     assert not any(p.name == "native_es.yaml" for p in render(cat, tmp_path / "tasks"))
-    with pytest.raises(InputError, match="collection native_es has no tasks: no native test set covers Spanish$"):
+    with pytest.raises(
+        InputError, match="collection native_es has no tasks: no native test set covers Spanish$"
+    ):
         cat.resolve(["native_es"])
 
 
 def test_resolve_names_and_errors():
     cat = catalogue()
     assert [t.name for t in cat.resolve(["native_zh_cmmlu", "native_zh_ceval", "native_zh_cmmlu"])] == [
-        "native_zh_cmmlu", "native_zh_ceval"]
+        "native_zh_cmmlu",
+        "native_zh_ceval",
+    ]
     assert {"native_zh_ceval", "native_zh_cmmlu"} <= {t.name for t in cat.resolve(["native_zh"])}
     assert len(cat.resolve_leaves(["native_zh_cmmlu", "native_zh_cmmlu_agronomy"])) == 67
     with pytest.raises(InputError, match="did you mean native_zh"):
@@ -108,18 +133,32 @@ def test_a_new_benchmark_file_joins_collections_without_other_edits(tmp_path: Pa
     """What H2 does for open QA: one catalogue file, one template folder, one command."""
     data_dir = tmp_path / "catalogue_data"
     shutil.copytree(CATALOGUE_DIR, data_dir)
-    (data_dir / "extra_qa.yaml").write_text(yaml.safe_dump({
-        "benchmark": "extra_qa", "task_dir": "open_qa", "template": "_template_yaml", "origin": "native",
-        "translator": None, "source_language": "es", "task_type": "open_generation", "num_fewshot": 0,
-        "metrics": ["judge_rating"],
-        "dataset": {"id": "OpenAssistant/oasst1", "revision": "main", "splits": ["validation"]},
-        "tasks": [{"name": "native_es_extra_qa", "language": "es"}],
-    }), encoding="utf-8")
+    (data_dir / "extra_qa.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "benchmark": "extra_qa",
+                "task_dir": "open_qa",
+                "template": "_template_yaml",
+                "origin": "native",
+                "translator": None,
+                "source_language": "es",
+                "task_type": "open_generation",
+                "num_fewshot": 0,
+                "metrics": ["judge_rating"],
+                "dataset": {"id": "OpenAssistant/oasst1", "revision": "main", "splits": ["validation"]},
+                "tasks": [{"name": "native_es_extra_qa", "language": "es"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     cat = load_catalogue(data_dir)
     files = render(cat, tmp_path / "tasks")
     native_es = yaml.safe_load(files[tmp_path / "tasks" / "collections" / "native_es.yaml"])
     assert "native_es_extra_qa" in native_es["task"]
-    assert "native_es_extra_qa" in yaml.safe_load(files[tmp_path / "tasks" / "collections" / "native.yaml"])["task"]
+    assert (
+        "native_es_extra_qa"
+        in yaml.safe_load(files[tmp_path / "tasks" / "collections" / "native.yaml"])["task"]
+    )
     assert (tmp_path / "tasks" / "open_qa" / "native_es_extra_qa.yaml") in files
 
 

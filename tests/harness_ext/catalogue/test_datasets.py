@@ -51,8 +51,16 @@ def test_config_none_uses_default_directory(tmp_path, monkeypatch):
 
 def test_null_column_in_one_split_and_strings_in_another(tmp_path, monkeypatch):
     """MGSM: `answer` is null in every test row but a string in train; one inferred schema would break."""
-    write_split(tmp_path, "juletxara/mgsm", "zh", "train", [{"question": "q", "answer": "逐步解答: 1", "answer_number": 1}])
-    write_split(tmp_path, "juletxara/mgsm", "zh", "test", [{"question": "q", "answer": None, "answer_number": 2}])
+    write_split(
+        tmp_path,
+        "juletxara/mgsm",
+        "zh",
+        "train",
+        [{"question": "q", "answer": "逐步解答: 1", "answer_number": 1}],
+    )
+    write_split(
+        tmp_path, "juletxara/mgsm", "zh", "test", [{"question": "q", "answer": None, "answer_number": 2}]
+    )
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
     ds = data.load_dataset("juletxara/mgsm", "zh", ["train", "test"])
     assert ds["train"][0]["answer"] == "逐步解答: 1"
@@ -79,7 +87,9 @@ def test_mirror_is_preferred_over_the_hub(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
-    monkeypatch.setattr(data.datasets, "load_dataset", lambda *a, **k: pytest.fail("the Hub must not be called"))
+    monkeypatch.setattr(
+        data.datasets, "load_dataset", lambda *a, **k: pytest.fail("the Hub must not be called")
+    )
     assert data.load_dataset("org/ds", "cfg", ["test"])["test"][0]["x"] == 1
 
 

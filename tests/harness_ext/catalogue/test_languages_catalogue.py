@@ -16,7 +16,35 @@ from nativeval.harness_ext.core.errors import InputError
 
 # INCLUDE (44 languages) and Global-MMLU (42) meet in these 26, plus Tagalog/Filipino (INCLUDE "Tagalog",
 # Global-MMLU "fil").
-INCLUDE_AND_GLOBAL_MMLU = ["ar", "bn", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "lt", "ms", "ne", "nl", "pl", "pt", "ru", "sr", "te", "tr", "uk", "vi", "zh", "tl"]
+INCLUDE_AND_GLOBAL_MMLU = [
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "es",
+    "fa",
+    "fr",
+    "he",
+    "hi",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "lt",
+    "ms",
+    "ne",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sr",
+    "te",
+    "tr",
+    "uk",
+    "vi",
+    "zh",
+    "tl",
+]
 
 # The Global-MMLU paper's four tiers (Singh et al. 2024, §3.1/§4.1).
 TIERS = {
@@ -59,16 +87,29 @@ def test_global_mmlu_zh_is_human_translated_ru_community_edited_es_post_edited()
     assert ru.origin == "machine_translated" and "community" in ru.translator
     assert es.origin == "machine_translated_post_edited" and "professional" in es.translator
     # The generated YAML carries it into every results file (lm-eval's configs[task].metadata).
-    leaf = yaml.safe_load((CATALOGUE_DIR.parents[2] / "tasks" / "translated_global_mmlu"
-                           / "translated_zh_global_mmlu_anatomy.yaml").read_text(encoding="utf-8").split("\n", 1)[1]
-                          .replace("!function", ""))
+    leaf = yaml.safe_load(
+        (
+            CATALOGUE_DIR.parents[2]
+            / "tasks"
+            / "translated_global_mmlu"
+            / "translated_zh_global_mmlu_anatomy.yaml"
+        )
+        .read_text(encoding="utf-8")
+        .split("\n", 1)[1]
+        .replace("!function", "")
+    )
     assert leaf["metadata"]["provenance"]["origin"] == "human_translated"
 
 
 def test_global_mmlu_covers_lm_evals_42_languages_but_english():
-    folders = {p.name for p in (from_lmeval.lmeval_tasks_dir() / "global_mmlu" / "full").iterdir() if p.is_dir()}
-    configs = {t.leaves[0].config for t in builtin_catalogue().tasks
-               if t.benchmark.name == "global_mmlu" and t.subset is None}
+    folders = {
+        p.name for p in (from_lmeval.lmeval_tasks_dir() / "global_mmlu" / "full").iterdir() if p.is_dir()
+    }
+    configs = {
+        t.leaves[0].config
+        for t in builtin_catalogue().tasks
+        if t.benchmark.name == "global_mmlu" and t.subset is None
+    }
     assert len(folders) == 42 and configs == folders - {"en"}
 
 

@@ -20,8 +20,14 @@ from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load
 from nativeval.harness_ext.core.languages import TABLE, language
 
 GERMAN = {
-    "name": "German", "script": "Latn", "iso639_3": "deu", "google": "de", "nllb": "deu_Latn", "m2m100": "de",
-    "marian": ">>deu<<", "langid": "de",
+    "name": "German",
+    "script": "Latn",
+    "iso639_3": "deu",
+    "google": "de",
+    "nllb": "deu_Latn",
+    "m2m100": "de",
+    "marian": ">>deu<<",
+    "langid": "de",
     "articles": ["der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines"],
     "segmentation": "whitespace",
     "numbers": {"decimal": ",", "thousands": ["."], "space_thousands": True},
@@ -30,19 +36,30 @@ GERMAN = {
 
 # Catalogue lines: the prompts of lm-eval 0.4.13's xquad_de and mgsm_native_cot_de.
 XQUAD_DE = {
-    "name": "translated_de_xquad", "language": "de", "config": "xquad.de", "lm_eval_builtin": "xquad_de",
+    "name": "translated_de_xquad",
+    "language": "de",
+    "config": "xquad.de",
+    "lm_eval_builtin": "xquad_de",
     "function_fields": {"process_results": "utils.process_results_de"},
     "fields": {"doc_to_text": "Kontext: {{context}}\n\nFrage: {{question}}\n\nAntwort:"},
 }
 MGSM_DE = {
-    "name": "translated_de_mgsm", "language": "de", "config": "de", "lm_eval_builtin": "mgsm_native_cot_de",
+    "name": "translated_de_mgsm",
+    "language": "de",
+    "config": "de",
+    "lm_eval_builtin": "mgsm_native_cot_de",
     "fields": {
         "doc_to_text": '{% if answer is not none %}{{question+"\\nSchritt-für-Schritt-Antwort:"}}{% else %}'
-                       '{{"Frage: "+question+"\\nSchritt-für-Schritt-Antwort:"}}{% endif %}',
+        '{{"Frage: "+question+"\\nSchritt-für-Schritt-Antwort:"}}{% endif %}',
         "generation_kwargs": {"do_sample": False, "until": ["Frage:", "</s>", "<|im_end|>"]},
         "filter_list": [
-            {"name": name, "filter": [{"function": "localized_number", "language": "de", "mode": mode},
-                                      {"function": "take_first"}]}
+            {
+                "name": name,
+                "filter": [
+                    {"function": "localized_number", "language": "de", "mode": mode},
+                    {"function": "take_first"},
+                ],
+            }
             for name, mode in (("strict-match", "strict"), ("flexible-extract", "flexible"))
         ],
     },
@@ -50,35 +67,66 @@ MGSM_DE = {
 
 # Rows in the Hub schema of google/xquad (config xquad.de, split validation) and juletxara/mgsm (config de).
 XQUAD_ROWS = [
-    {"id": "de-1", "context": "Berlin ist die Hauptstadt Deutschlands.", "question": "Was ist Berlin?",
-     "answers": {"text": ["Hauptstadt"], "answer_start": [13]}},
-    {"id": "de-2", "context": "Der Vertrag wurde 1990 unterzeichnet.", "question": "Was wurde unterzeichnet?",
-     "answers": {"text": ["Der Vertrag"], "answer_start": [0]}},
-    {"id": "de-3", "context": "Die Stadt liegt an der Isar.", "question": "Welche Stadt liegt an der Isar?",
-     "answers": {"text": ["München"], "answer_start": [0]}},
+    {
+        "id": "de-1",
+        "context": "Berlin ist die Hauptstadt Deutschlands.",
+        "question": "Was ist Berlin?",
+        "answers": {"text": ["Hauptstadt"], "answer_start": [13]},
+    },
+    {
+        "id": "de-2",
+        "context": "Der Vertrag wurde 1990 unterzeichnet.",
+        "question": "Was wurde unterzeichnet?",
+        "answers": {"text": ["Der Vertrag"], "answer_start": [0]},
+    },
+    {
+        "id": "de-3",
+        "context": "Die Stadt liegt an der Isar.",
+        "question": "Welche Stadt liegt an der Isar?",
+        "answers": {"text": ["München"], "answer_start": [0]},
+    },
 ]
-XQUAD_REPLIES = {"Was ist Berlin?": "die Hauptstadt",  # right once the article "die" is dropped
-                 "Was wurde unterzeichnet?": "ein Vertrag",  # "ein Vertrag" and "Der Vertrag" both -> "vertrag"
-                 "Welche Stadt liegt an der Isar?": "Hamburg"}
+XQUAD_REPLIES = {
+    "Was ist Berlin?": "die Hauptstadt",  # right once the article "die" is dropped
+    "Was wurde unterzeichnet?": "ein Vertrag",  # "ein Vertrag" and "Der Vertrag" both -> "vertrag"
+    "Welche Stadt liegt an der Isar?": "Hamburg",
+}
 
 MGSM_EXEMPLARS = [
-    {"question": f"Frage: Anna hat {a} Äpfel und kauft {b} dazu. Wie viele Äpfel hat sie?",
-     "answer": f"Schritt-für-Schritt-Antwort: Anna hat {a} Äpfel und kauft {b}. {a} + {b} = {a + b}. "
-               f"Die Antwort lautet {a + b}.",
-     "answer_number": a + b, "equation_solution": f"{a} + {b} = {a + b}."}
+    {
+        "question": f"Frage: Anna hat {a} Äpfel und kauft {b} dazu. Wie viele Äpfel hat sie?",
+        "answer": f"Schritt-für-Schritt-Antwort: Anna hat {a} Äpfel und kauft {b}. {a} + {b} = {a + b}. "
+        f"Die Antwort lautet {a + b}.",
+        "answer_number": a + b,
+        "equation_solution": f"{a} + {b} = {a + b}.",
+    }
     for a, b in ((5, 2), (3, 4), (10, 1), (7, 7), (2, 9))
 ]
 MGSM_TEST = [
-    {"question": "Ein Haus kostet 1.000 Euro, die Reparatur 234 Euro. Was kostet alles?", "answer": None,
-     "answer_number": 1234, "equation_solution": None},
-    {"question": "Tom hat 20 Bonbons und gibt 2 ab. Wie viele hat er?", "answer": None, "answer_number": 18,
-     "equation_solution": None},
-    {"question": "Lisa hat 3 Stifte und bekommt 4. Wie viele hat sie?", "answer": None, "answer_number": 7,
-     "equation_solution": None},
+    {
+        "question": "Ein Haus kostet 1.000 Euro, die Reparatur 234 Euro. Was kostet alles?",
+        "answer": None,
+        "answer_number": 1234,
+        "equation_solution": None,
+    },
+    {
+        "question": "Tom hat 20 Bonbons und gibt 2 ab. Wie viele hat er?",
+        "answer": None,
+        "answer_number": 18,
+        "equation_solution": None,
+    },
+    {
+        "question": "Lisa hat 3 Stifte und bekommt 4. Wie viele hat sie?",
+        "answer": None,
+        "answer_number": 7,
+        "equation_solution": None,
+    },
 ]
-MGSM_REPLIES = {"Was kostet alles?": "1.000 + 234 = 1.234. Die Antwort lautet 1.234.",  # "." groups thousands
-                "Wie viele hat er?": "Die Antwort lautet: 18",
-                "Wie viele hat sie?": "3 + 4 = 7."}  # no answer phrase: flexible only
+MGSM_REPLIES = {
+    "Was kostet alles?": "1.000 + 234 = 1.234. Die Antwort lautet 1.234.",  # "." groups thousands
+    "Wie viele hat er?": "Die Antwort lautet: 18",
+    "Wie viele hat sie?": "3 + 4 = 7.",
+}  # no answer phrase: flexible only
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -100,8 +148,9 @@ def _without_german(catalogue_dir: Path) -> None:
 def _registry_without_german_settings(path: Path) -> Path:
     """The registry as it was before German's evaluation settings: its translation codes only."""
     table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-    table["languages"]["de"] = {k: v for k, v in GERMAN.items()
-                                if k not in ("articles", "segmentation", "numbers", "mgsm")}
+    table["languages"]["de"] = {
+        k: v for k, v in GERMAN.items() if k not in ("articles", "segmentation", "numbers", "mgsm")
+    }
     path.write_text(yaml.safe_dump(table, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -149,15 +198,22 @@ def test_adding_a_language_is_data_only(german):
     tasks_dir = german
     python_files = sorted(p.relative_to(tasks_dir) for p in tasks_dir.rglob("*.py"))
     assert python_files == sorted(p.relative_to(TASKS_DIR) for p in TASKS_DIR.rglob("*.py"))
-    assert all(filecmp.cmp(tasks_dir / p, TASKS_DIR / p, shallow=False) for p in python_files)  # no German Python
+    assert all(
+        filecmp.cmp(tasks_dir / p, TASKS_DIR / p, shallow=False) for p in python_files
+    )  # no German Python
     assert (tasks_dir / "translated_xquad" / "translated_de_xquad.yaml").is_file()
     assert (tasks_dir / "translated_mgsm" / "translated_de_mgsm.yaml").is_file()
-    collection = yaml.safe_load((tasks_dir / "collections" / "translated_de.yaml").read_text(encoding="utf-8"))
+    collection = yaml.safe_load(
+        (tasks_dir / "collections" / "translated_de.yaml").read_text(encoding="utf-8")
+    )
     assert sorted(collection["task"]) == ["translated_de_mgsm", "translated_de_xquad"]
 
     lm = KeyedRepliesLM({**XQUAD_REPLIES, **MGSM_REPLIES})
-    out = simple_evaluate(model=lm, tasks=["translated_de"],
-                          task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False))
+    out = simple_evaluate(
+        model=lm,
+        tasks=["translated_de"],
+        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
+    )
     xquad, mgsm = out["results"]["translated_de_xquad"], out["results"]["translated_de_mgsm"]
     assert xquad["exact_match,none"] == pytest.approx(2 / 3)  # German articles removed
     assert xquad["include,none"] == pytest.approx(2 / 3)
@@ -167,8 +223,12 @@ def test_adding_a_language_is_data_only(german):
 
     mgsm_prompts = [c for c in lm.contexts if "Schritt-für-Schritt-Antwort:" in c]
     assert len(mgsm_prompts) == 3
-    assert all("Schritt-für-Schritt-Antwort: Anna hat" in c for c in mgsm_prompts)  # exemplar cue removed whole
-    assert parse_localized_number("1.234,5", "de") == 1234.5  # the registry's number conventions, nothing else
+    assert all(
+        "Schritt-für-Schritt-Antwort: Anna hat" in c for c in mgsm_prompts
+    )  # exemplar cue removed whole
+    assert (
+        parse_localized_number("1.234,5", "de") == 1234.5
+    )  # the registry's number conventions, nothing else
     assert language("de").articles[:3] == ("der", "die", "das")
 
 
@@ -176,7 +236,9 @@ def test_without_the_registry_entry_german_tasks_fail_in_one_line(german, monkey
     from nativeval.harness_ext.core.errors import InputError
 
     # the registry before the recipe's first edit: German has codes, no evaluation settings
-    monkeypatch.setenv("NATIVEVAL_LANGUAGES", str(_registry_without_german_settings(german.parent / "before.yaml")))
+    monkeypatch.setenv(
+        "NATIVEVAL_LANGUAGES", str(_registry_without_german_settings(german.parent / "before.yaml"))
+    )
     from nativeval.harness_ext.eval.runtime import LocalizedNumberFilter
 
     with pytest.raises(InputError) as caught:

@@ -14,8 +14,10 @@ def test_a_file_that_is_not_a_database_names_the_file_and_says_delete_it(tmp_pat
     before = path.read_bytes()
     with pytest.raises(InputError) as caught:
         KVCache(path)
-    assert str(caught.value) == (f"{path}: not a usable SQLite cache (file is not a database); delete the file "
-                                 "(its items are computed again) or pass another cache file")
+    assert str(caught.value) == (
+        f"{path}: not a usable SQLite cache (file is not a database); delete the file "
+        "(its items are computed again) or pass another cache file"
+    )
     assert path.read_bytes() == before
 
 

@@ -47,10 +47,14 @@ def test_a_claim_keeps_others_out_until_the_value_lands(tmp_path):
 
 def test_claims_of_dead_owners_end(tmp_path):
     path = tmp_path / "c.sqlite"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     with KVCache(path) as cache:
         with cache._transaction() as conn:
-            conn.execute("INSERT INTO claims VALUES ('here', 'x', ?, ?, 9e12)", (cache.host, int(dead.stdout)))
+            conn.execute(
+                "INSERT INTO claims VALUES ('here', 'x', ?, ?, 9e12)", (cache.host, int(dead.stdout))
+            )
             conn.execute("INSERT INTO claims VALUES ('far-expired', 'y', 'node-17', 1, 0)")
             conn.execute("INSERT INTO claims VALUES ('far-live', 'z', 'node-17', 1, 9e12)")
         assert cache.claim("here")  # a dead process on this host: taken over at once
@@ -81,12 +85,18 @@ def test_four_concurrent_writers_on_one_cache_find_every_entry_once(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(n), str(tmp_path / f"won{n}.json")], env=env)
-             for n in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), str(n), str(tmp_path / f"won{n}.json")], env=env
+        )
+        for n in range(4)
+    ]
     assert [p.wait(timeout=600) for p in procs] == [0, 0, 0, 0]
     won = [json.loads((tmp_path / f"won{n}.json").read_text()) for n in range(4)]
     shared = [key for keys in won for key in keys]
-    assert sorted(shared) == sorted(f"shared-{i}" for i in range(60))  # each shared item computed exactly once
+    assert sorted(shared) == sorted(
+        f"shared-{i}" for i in range(60)
+    )  # each shared item computed exactly once
     with KVCache(path) as cache:
         assert len(cache) == 4 * 60 + 60
         assert all(cache.get(f"own-{n}-{i}") == {"by": n} for n in range(4) for i in range(60))
@@ -124,7 +134,9 @@ def test_reservation_that_does_not_fit_waits_for_calls_in_flight():
 def test_json_reader_names_the_byte_of_bad_utf8(tmp_path):
     path = tmp_path / "d.json"
     path.write_bytes(b'[{"instruction": "caf\xe9"}]')
-    with pytest.raises(InputError, match=r"d.json: byte 21: the file is not valid UTF-8 \(invalid continuation"):
+    with pytest.raises(
+        InputError, match=r"d.json: byte 21: the file is not valid UTF-8 \(invalid continuation"
+    ):
         read_json(path)
 
 

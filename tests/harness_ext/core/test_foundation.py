@@ -57,8 +57,12 @@ ALLOWED_IMPORTS = {
     "harness_ext.eval": {"harness_ext.core", "harness_ext.catalogue"},
     "harness_ext.report": {"harness_ext.core", "harness_ext.catalogue"},  # what every report shares
     "harness_ext.judge": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.report"},
-    "harness_ext.leaderboard": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.judge",
-                                "harness_ext.report"},
+    "harness_ext.leaderboard": {
+        "harness_ext.core",
+        "harness_ext.catalogue",
+        "harness_ext.judge",
+        "harness_ext.report",
+    },
     "harness_ext.study": {"harness_ext.core", "harness_ext.catalogue", "harness_ext.testing"},
     "harness_ext.testing": {"harness_ext.core", "harness_ext.catalogue"},
     "translate": {"harness_ext.core", "harness_ext.catalogue"},
@@ -115,7 +119,10 @@ def test_study_steps_run_other_packages_only_through_the_cli():
             if isinstance(node, ast.List | ast.Tuple):
                 items = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
                 modules |= {items[i + 1] for i, v in enumerate(items[:-1]) if v == "-m"}
-    assert modules and {_unit(m.removeprefix("nativeval.")) for m in modules} <= {"harness_ext.study", "harness_ext.testing"}, modules
+    assert modules and {_unit(m.removeprefix("nativeval.")) for m in modules} <= {
+        "harness_ext.study",
+        "harness_ext.testing",
+    }, modules
     assert plan.cli_path().endswith("cli.py")
 
 
@@ -143,7 +150,9 @@ def test_every_data_file_of_the_packages_is_declared_as_package_data():
         package = f"nativeval.{folder}"
         if package not in globs or (name.endswith(".py") and folder != "tasks"):
             continue  # modules of the import packages are found by packages.find; tasks' utils.py are data
-        assert any(fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]), (
+        assert any(
+            fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]
+        ), (
             f"{name} would be missing from a `pip install .`: add its pattern to [tool.setuptools.package-data]"
         )
 
@@ -249,7 +258,9 @@ def test_tiny_model_covers_three_scripts_and_has_a_chat_template(tiny_model):
     for text in ["La respuesta es 1.234,5", "Ответ: 18.", "答案是 18。"]:
         assert tok.decode(tok(text)["input_ids"]) == text
     assert tok.unk_token_id not in tok("¿Dónde está 北京? Москва!")["input_ids"]
-    prompt = tok.apply_chat_template([{"role": "user", "content": "hola"}], tokenize=False, add_generation_prompt=True)
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "hola"}], tokenize=False, add_generation_prompt=True
+    )
     assert "hola" in prompt and prompt.endswith("<|assistant|>\n")
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     assert {"q_proj", "k_proj", "v_proj"} <= {n.split(".")[-1] for n, _ in model.named_modules()}
@@ -259,12 +270,17 @@ def test_stand_in_judge_is_deterministic_and_speaks_the_verdict_format():
     from nativeval.harness_ext.testing.openai_stub import deterministic_judge
 
     def ask(answer):
-        prompt = f"[Question]\nq\n\n[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
+        prompt = (
+            f"[Question]\nq\n\n[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
+        )
         return deterministic_judge({"messages": [{"role": "user", "content": prompt}]})
 
     import re
 
-    ratings = {a: int(re.search(r"Rating: \[\[(\d)\]\]", ask(a)).group(1)) for a in [f"answer {i}" for i in range(40)]}
+    ratings = {
+        a: int(re.search(r"Rating: \[\[(\d)\]\]", ask(a)).group(1))
+        for a in [f"answer {i}" for i in range(40)]
+    }
     assert set(ratings.values()) == {1, 2, 3, 4, 5}
     assert all(ask(a) == ask(a) for a in ratings)
     assert "Rating: [[1]]" in ask("") and "stand-in" in ask("x").lower()

@@ -19,11 +19,21 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_the_run_parser_and_its_value_parsers():
     options = internals.run_option_strings()
-    assert {"--model_args", "--tasks", "--output_path", "--trust_remote_code", "--predict_only", "-a"} <= options
+    assert {
+        "--model_args",
+        "--tasks",
+        "--output_path",
+        "--trust_remote_code",
+        "--predict_only",
+        "-a",
+    } <= options
     assert internals.parse_seed_list("42", "0,1234,1234,1234") == [42, 42, 42, 42]
     assert internals.parse_seed_list("0,None,8,52", "0,1234,1234,1234") == [0, None, 8, 52]
-    assert internals.parse_cache_requests("refresh") == {"cache_requests": True, "rewrite_requests_cache": True,
-                                                         "delete_requests_cache": False}
+    assert internals.parse_cache_requests("refresh") == {
+        "cache_requests": True,
+        "rewrite_requests_cache": True,
+        "delete_requests_cache": False,
+    }
     with pytest.raises(ValueError, match="choose from true, refresh, delete"):
         internals.parse_cache_requests("maybe")
 
@@ -56,16 +66,26 @@ def test_the_tracker_pieces_exist():
     from lm_eval.loggers import EvaluationTracker
 
     tracker = EvaluationTracker(output_path="/nonexistent/out")
-    for name in ("general_config_tracker", "push_results_to_hub", "push_samples_to_hub", "api", "output_path",
-                 "recreate_metadata_card"):
+    for name in (
+        "general_config_tracker",
+        "push_results_to_hub",
+        "push_samples_to_hub",
+        "api",
+        "output_path",
+        "recreate_metadata_card",
+    ):
         assert hasattr(tracker, name), name
     general = tracker.general_config_tracker
     assert hasattr(general, "model_name_sanitized") and hasattr(general, "log_end_time")
     assert internals.tracker_results_file(tracker).name.startswith("results_")
     assert internals.tracker_samples_file(tracker, "t").name.startswith("samples_t_")
-    row = internals.sanitized_sample({"arguments": [("prompt", {"until": []})], "resps": [["a"]],
-                                      "filtered_resps": ["a"], "target": 3})
-    assert row["arguments"] == {"gen_args_0": {"arg_0": "prompt", "arg_1": {"until": []}}} and row["target"] == "3"
+    row = internals.sanitized_sample(
+        {"arguments": [("prompt", {"until": []})], "resps": [["a"]], "filtered_resps": ["a"], "target": 3}
+    )
+    assert (
+        row["arguments"] == {"gen_args_0": {"arg_0": "prompt", "arg_1": {"until": []}}}
+        and row["target"] == "3"
+    )
 
 
 def test_no_other_module_reaches_into_lm_eval_internals():

@@ -20,13 +20,38 @@ from nativeval.harness_ext.core.paths import (
     strictly_inside,
 )
 
-HOSTILE = ["../../victim", "..", ".", "/abs", "/", "a/b", "a\\b", "..\\..\\victim", ".hidden", "", "a\0b",
-           "x" * 500, "模" * 300, "𠀀" * 100, "con", "NUL.txt", "a b", "trailing.", " lead", "-", "~", "$HOME",
-           "a\nb", "C:\\Windows"]
+HOSTILE = [
+    "../../victim",
+    "..",
+    ".",
+    "/abs",
+    "/",
+    "a/b",
+    "a\\b",
+    "..\\..\\victim",
+    ".hidden",
+    "",
+    "a\0b",
+    "x" * 500,
+    "模" * 300,
+    "𠀀" * 100,
+    "con",
+    "NUL.txt",
+    "a b",
+    "trailing.",
+    " lead",
+    "-",
+    "~",
+    "$HOME",
+    "a\nb",
+    "C:\\Windows",
+]
 
 
-@pytest.mark.parametrize("name", ["qwen-7b", "native_zh_xquad", "lr1e-4", "Qwen1.5-7B", "модель", "模型", "a+b",
-                                  "v1.2", "_private"])
+@pytest.mark.parametrize(
+    "name",
+    ["qwen-7b", "native_zh_xquad", "lr1e-4", "Qwen1.5-7B", "модель", "模型", "a+b", "v1.2", "_private"],
+)
 def test_everyday_names_stay_readable(name):
     assert safe_segment(name) == name
     assert is_safe_segment(name)
@@ -46,8 +71,24 @@ def test_hostile_names_become_one_plain_segment(name, tmp_path):
 
 
 def test_different_names_never_share_a_segment():
-    names = ["a/b", "a_b", "a\\b", "a b", "a:b", "a..b", "a.b", ".a_b", "a_b.", "", "unnamed", "..", ".",
-             "x" * 200, "x" * 201, "x" * 199 + "y"]
+    names = [
+        "a/b",
+        "a_b",
+        "a\\b",
+        "a b",
+        "a:b",
+        "a..b",
+        "a.b",
+        ".a_b",
+        "a_b.",
+        "",
+        "unnamed",
+        "..",
+        ".",
+        "x" * 200,
+        "x" * 201,
+        "x" * 199 + "y",
+    ]
     segments = [safe_segment(n) for n in names]
     assert len(set(segments)) == len(names), dict(zip(names, segments, strict=True))
     assert safe_segment("a_b") == "a_b" and safe_segment("a/b").startswith("a_b-")

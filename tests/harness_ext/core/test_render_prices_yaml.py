@@ -11,7 +11,9 @@ from nativeval.harness_ext.core.render import render_template
 
 
 def test_renderer_fills_placeholders_in_one_pass():
-    rendered = render_template("Into {tgt_name}: {text}", {"tgt_name": "German", "text": "say {tgt_name} {x}"})
+    rendered = render_template(
+        "Into {tgt_name}: {text}", {"tgt_name": "German", "text": "say {tgt_name} {x}"}
+    )
     assert rendered == "Into German: say {tgt_name} {x}"
     assert render_template("{a}{b}", {"a": "{b}", "b": "B"}) == "{b}B"
     assert render_template("{unknown} }{ {}", {}) == "{unknown} }{ {}"
@@ -41,11 +43,14 @@ def test_another_price_table_by_environment_or_path(tmp_path, monkeypatch):
     assert token_prices() == {"m": {"input": 1.0, "output": 2.0}}
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("per_million_tokens: {m: {input: lots}}\n", "every price must be a number"),
-    ("per_million_tokens: [1, 2]\n", "expected per_million_tokens"),
-    ("per_million_tokens: {m: [\n", "malformed YAML"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("per_million_tokens: {m: {input: lots}}\n", "every price must be a number"),
+        ("per_million_tokens: [1, 2]\n", "expected per_million_tokens"),
+        ("per_million_tokens: {m: [\n", "malformed YAML"),
+    ],
+)
 def test_a_broken_price_table_is_a_one_line_error(tmp_path, content, message):
     table = tmp_path / "p.yaml"
     table.write_text(content, encoding="utf-8")
@@ -54,11 +59,14 @@ def test_a_broken_price_table_is_a_one_line_error(tmp_path, content, message):
     assert message in str(caught.value) and "\n" not in str(caught.value) and str(table) in str(caught.value)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "p.yaml: file not found"),
-    ("a: [1,\n", "p.yaml:2: malformed YAML"),
-    ("- a\n- b\n", "p.yaml: expected a mapping at the top level"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "p.yaml: file not found"),
+        ("a: [1,\n", "p.yaml:2: malformed YAML"),
+        ("- a\n- b\n", "p.yaml: expected a mapping at the top level"),
+    ],
+)
 def test_read_yaml_errors_are_one_line(tmp_path, content, message):
     path = tmp_path / "p.yaml"
     if content is not None:

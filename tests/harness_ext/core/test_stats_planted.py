@@ -26,14 +26,16 @@ from nativeval.harness_ext.core.stats import (
 
 
 def paired_test(a, b, clusters=None, resamples=10_000, seed=0):
-    return paired_arrays_difference(np.asarray(a, float), np.asarray(b, float), clusters, resamples=resamples,
-                                    seed=seed)
+    return paired_arrays_difference(
+        np.asarray(a, float), np.asarray(b, float), clusters, resamples=resamples, seed=seed
+    )
 
 
 def paired_bootstrap(a, b, resamples=10_000, seed=0):
     """The bootstrap interval and p (no McNemar) of a - b on aligned lists."""
-    return paired_arrays_difference(np.asarray(a, float), np.asarray(b, float), binary=False,
-                                    resamples=resamples, seed=seed)
+    return paired_arrays_difference(
+        np.asarray(a, float), np.asarray(b, float), binary=False, resamples=resamples, seed=seed
+    )
 
 
 # --- McNemar -------------------------------------------------------------------------------------------
@@ -162,8 +164,10 @@ def test_p_values_roughly_uniform_under_the_null():
 
 def test_binary_scores_keep_false_positives_at_most_nominal():
     rng = np.random.default_rng(5)
-    p_values = [paired_test(*rng.binomial(1, 0.5, (2, 80)).astype(float), resamples=200, seed=t).p_value
-                for t in range(200)]
+    p_values = [
+        paired_test(*rng.binomial(1, 0.5, (2, 80)).astype(float), resamples=200, seed=t).p_value
+        for t in range(200)
+    ]
     assert float(np.mean(np.asarray(p_values) < 0.05)) <= 0.07  # exact test: at most nominal
 
 

@@ -101,9 +101,18 @@ def test_one_cluster_gives_the_value_and_no_inference():
     one = ["passage"] * 5
     for estimate, value in (
         (mean_estimate(scores, one), 0.8),
-        (paired_difference(as_items(np.array(scores)), as_items(np.zeros(5)), dict.fromkeys(as_items(scores),
-                                                                                            "passage")), 0.8),
-        (contrast_estimate(scores, [True, True, False, False, False], [False, False, True, True, True], one), 1 / 3),
+        (
+            paired_difference(
+                as_items(np.array(scores)), as_items(np.zeros(5)), dict.fromkeys(as_items(scores), "passage")
+            ),
+            0.8,
+        ),
+        (
+            contrast_estimate(
+                scores, [True, True, False, False, False], [False, False, True, True, True], one
+            ),
+            1 / 3,
+        ),
         (bootstrap_estimate(0.4, np.linspace(0, 1, 100), 5, 1), 0.4),
     ):
         assert estimate.value == pytest.approx(value)
@@ -158,7 +167,8 @@ def test_pairwise_equals_the_two_model_paired_difference(n_clusters, missing):
         b = {str(k): v for k, (v, m) in enumerate(zip(values[j], mask[j], strict=True)) if m}
         alone = paired_difference(a, b, labels, resamples=2000, seed=1)
         assert (estimate.value, estimate.n_items, estimate.n_clusters) == pytest.approx(
-            (alone.value, alone.n_items, alone.n_clusters))
+            (alone.value, alone.n_items, alone.n_clusters)
+        )
         assert estimate.method == alone.method
         if n_clusters < FEW_CLUSTERS:  # analytic: identical
             assert estimate.se == pytest.approx(alone.se, rel=1e-9)
@@ -191,8 +201,13 @@ def test_bootstrap_p_and_interval_agree():
     for trial in range(30):
         d, groups = clustered_scores(rng, n_clusters=30)
         shift = rng.normal(0, 0.4)
-        e = paired_difference(as_items(d + shift), as_items(np.zeros(d.size)),
-                              {str(k): f"c{g}" for k, g in enumerate(groups)}, resamples=1000, seed=trial)
+        e = paired_difference(
+            as_items(d + shift),
+            as_items(np.zeros(d.size)),
+            {str(k): f"c{g}" for k, g in enumerate(groups)},
+            resamples=1000,
+            seed=trial,
+        )
         assert (e.p_value < 0.05) == e.excludes(0.0) or abs(e.p_value - 0.05) < 0.01
 
 
@@ -202,8 +217,10 @@ def test_mcnemar_for_binary_unclustered_scores_matches_statsmodels():
     for scale in (1.0, 100.0):  # a fraction or a percent
         x, y = rng.binomial(1, 0.6, 120) * scale, rng.binomial(1, 0.5, 120) * scale
         ours = paired_difference(as_items(x), as_items(y))
-        table = [[np.sum((x > 0) & (y > 0)), np.sum((x > 0) & (y == 0))],
-                 [np.sum((x == 0) & (y > 0)), np.sum((x == 0) & (y == 0))]]
+        table = [
+            [np.sum((x > 0) & (y > 0)), np.sum((x > 0) & (y == 0))],
+            [np.sum((x == 0) & (y > 0)), np.sum((x == 0) & (y == 0))],
+        ]
         assert ours.method == MCNEMAR
         assert ours.p_value == pytest.approx(sm_mcnemar(table, exact=True).pvalue, rel=1e-9)
 
@@ -211,7 +228,10 @@ def test_mcnemar_for_binary_unclustered_scores_matches_statsmodels():
 def test_ratings_and_clustered_binary_scores_never_get_mcnemar():
     rng = np.random.default_rng(5)
     ratings_a, ratings_b = rng.integers(1, 6, 80).astype(float), rng.integers(1, 6, 80).astype(float)
-    assert paired_difference(as_items(ratings_a), as_items(ratings_b), resamples=500).method == "paired bootstrap"
+    assert (
+        paired_difference(as_items(ratings_a), as_items(ratings_b), resamples=500).method
+        == "paired bootstrap"
+    )
     binary = rng.binomial(1, 0.5, (2, 80)).astype(float)
     passages = {str(k): f"p{k // 4}" for k in range(80)}
     clustered = paired_difference(as_items(binary[0]), as_items(binary[1]), passages, resamples=500)
@@ -268,7 +288,8 @@ def test_mde_is_none_without_variance_and_2_8_standard_errors_with_it():
     few = mean_estimate(np.arange(10.0), [f"c{k // 2}" for k in range(10)])
     df = few.n_clusters - 1
     assert minimum_detectable_effect(few) == pytest.approx(
-        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * few.se)
+        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * few.se
+    )
 
 
 @pytest.mark.parametrize("effect", [0.05, 0.2, 1.0])
@@ -281,8 +302,17 @@ def test_units_needed_is_the_smallest_count_whose_mde_reaches_the_effect(effect)
 
     def mde(units: int) -> float:
         df = units - 1 if units < FEW_CLUSTERS else None
-        return minimum_detectable_effect(Estimate(0.0, -1, 1, per_cluster / np.sqrt(units), n_clusters=units,
-                                                  method=CLUSTER_T if df else "cluster bootstrap", df=df))
+        return minimum_detectable_effect(
+            Estimate(
+                0.0,
+                -1,
+                1,
+                per_cluster / np.sqrt(units),
+                n_clusters=units,
+                method=CLUSTER_T if df else "cluster bootstrap",
+                df=df,
+            )
+        )
 
     assert mde(g) <= effect and (g == 2 or mde(g - 1) > effect * 0.99)
     assert units_needed(Estimate(0.0, 0.0, 0.0, 0.0, n_clusters=5), 0.1) is None
@@ -322,8 +352,9 @@ def test_contrast_of_two_parts_sharing_clusters():
     part_a = rng.random(groups.size) < 0.5
     y = rng.normal(size=12)[groups] + 0.5 * part_a + rng.normal(size=groups.size)
     ours = contrast_estimate(y, part_a, ~part_a, [f"s{g}" for g in groups])
-    fit = sm.OLS(y, sm.add_constant(part_a.astype(float))).fit(cov_type="cluster", cov_kwds={"groups": groups},
-                                                                use_t=True)
+    fit = sm.OLS(y, sm.add_constant(part_a.astype(float))).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+    )
     n = groups.size
     assert ours.value == pytest.approx(fit.params[1])
     assert ours.se == pytest.approx(fit.bse[1] * np.sqrt((n - 2) / (n - 1)), rel=1e-6)  # statsmodels: K = 2
@@ -333,11 +364,30 @@ def test_contrast_of_two_parts_sharing_clusters():
 # published by Chen et al. (2024), "Is It Good Data for Multilingual Instruction Tuning or Just Bad
 # Multilingual Evaluation for Large Language Models?" (EMNLP 2024), Tables 4-9.
 MGSM_1E4_MONO = [
-    (11.6, 11.6, 12.8), (12.8, 12.4, 11.2), (8.8, 15.6, 8.8), (30.0, 34.4, 30.0), (48.8, 46.8, 48.8),
-    (18.8, 19.6, 31.6), (8.4, 5.2, 8.4), (10.0, 11.2, 9.2), (9.6, 10.8, 6.8), (2.8, 1.6, 2.0), (2.0, 2.4, 2.0),
-    (4.8, 8.0, 9.2), (6.0, 8.4, 6.4), (6.4, 5.6, 5.6), (15.6, 14.8, 14.8), (44.8, 32.8, 42.4), (60.0, 63.6, 60.0),
-    (53.6, 50.8, 54.0), (18.0, 20.0, 17.6), (24.0, 21.6, 22.4), (34.4, 16.0, 35.6), (40.4, 37.2, 42.4),
-    (40.8, 40.4, 40.8), (41.6, 36.8, 39.2),
+    (11.6, 11.6, 12.8),
+    (12.8, 12.4, 11.2),
+    (8.8, 15.6, 8.8),
+    (30.0, 34.4, 30.0),
+    (48.8, 46.8, 48.8),
+    (18.8, 19.6, 31.6),
+    (8.4, 5.2, 8.4),
+    (10.0, 11.2, 9.2),
+    (9.6, 10.8, 6.8),
+    (2.8, 1.6, 2.0),
+    (2.0, 2.4, 2.0),
+    (4.8, 8.0, 9.2),
+    (6.0, 8.4, 6.4),
+    (6.4, 5.6, 5.6),
+    (15.6, 14.8, 14.8),
+    (44.8, 32.8, 42.4),
+    (60.0, 63.6, 60.0),
+    (53.6, 50.8, 54.0),
+    (18.0, 20.0, 17.6),
+    (24.0, 21.6, 22.4),
+    (34.4, 16.0, 35.6),
+    (40.4, 37.2, 42.4),
+    (40.8, 40.4, 40.8),
+    (41.6, 36.8, 39.2),
 ]
 
 
@@ -345,7 +395,11 @@ def test_the_studys_mgsm_gap_over_24_cells_does_not_separate():
     """The issue's figure: native minus mean(cohere, google) over the 24 cells is +0.4 [-1.0, 1.7]."""
     gaps = [native - (cohere + google) / 2 for native, cohere, google in MGSM_1E4_MONO]
     estimate = cells_difference(gaps)
-    assert (round(estimate.value, 1), round(estimate.ci_low, 1), round(estimate.ci_high, 1)) == (0.4, -1.0, 1.7)
+    assert (round(estimate.value, 1), round(estimate.ci_low, 1), round(estimate.ci_high, 1)) == (
+        0.4,
+        -1.0,
+        1.7,
+    )
     assert estimate.n_clusters == 24 and verdict(estimate, minimum_detectable_effect(estimate)) != SEPARATES
 
 

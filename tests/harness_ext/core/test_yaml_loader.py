@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_a_key_given_twice_names_the_key_and_both_lines(tmp_path):
     path = tmp_path / "study.yaml"
-    path.write_text("variants:\n  native: {file: a.json}\n  google: {file: b.json}\n  native: {file: c.json}\n")
+    path.write_text(
+        "variants:\n  native: {file: a.json}\n  google: {file: b.json}\n  native: {file: c.json}\n"
+    )
     with pytest.raises(InputError) as err:
         read_yaml(path)
     message = str(err.value)
@@ -22,7 +24,9 @@ def test_a_key_given_twice_names_the_key_and_both_lines(tmp_path):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "x: [{k: 1, k: 2}]\n", "1: a\n1: b\n", "? [1]\n: a\nb: 1\nb: 2\n"])
+@pytest.mark.parametrize(
+    "text", ["a: 1\na: 2\n", "x: [{k: 1, k: 2}]\n", "1: a\n1: b\n", "? [1]\n: a\nb: 1\nb: 2\n"]
+)
 def test_duplicates_at_any_depth_are_refused(text):
     with pytest.raises(InputError, match="duplicate key"):
         load_yaml_text(text, "f.yaml")
@@ -51,14 +55,20 @@ def test_judge_configs_and_the_language_registry_refuse_duplicates(tmp_path, mon
     with pytest.raises(InputError, match=r"judge.yaml:4: duplicate key 'model'"):
         load_judge(str(judge))
     table = tmp_path / "languages.yaml"
-    table.write_text((REPO / "harness_ext/core/languages.yaml").read_text(encoding="utf-8")
-                     + "\n  zh: {name: Chinese}\n")
+    table.write_text(
+        (REPO / "harness_ext/core/languages.yaml").read_text(encoding="utf-8") + "\n  zh: {name: Chinese}\n"
+    )
     with pytest.raises(InputError, match="duplicate key 'zh'"):
         registry(table)
 
 
-@pytest.mark.parametrize("path", sorted(
-    p.relative_to(REPO).as_posix() for folder in ("harness_ext", "configs", "finetune", "translate")
-    for p in (REPO / folder).rglob("*.yaml")))
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p.relative_to(REPO).as_posix()
+        for folder in ("harness_ext", "configs", "finetune", "translate")
+        for p in (REPO / folder).rglob("*.yaml")
+    ),
+)
 def test_every_yaml_nativeval_ships_has_unique_keys(path):
     load_yaml_text((REPO / path).read_text(encoding="utf-8"), path)

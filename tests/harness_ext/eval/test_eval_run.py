@@ -19,8 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def nativeval(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], capture_output=True, text=True,
-                          cwd=REPO, env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def only_results(out: Path) -> dict:
@@ -33,10 +39,27 @@ def test_cached_hub_id_loads_offline_with_lm_eval_spellings_and_a_label(tiny_mod
     add_to_hub_cache(tiny_model, cache, "nativeval-test/tiny")
     out = tmp_path / "out"
     proc = nativeval(
-        "eval", "--model", "hf", "--model_args", "pretrained=hf://nativeval-test/tiny,nativeval_label=tiny-from-cache",
-        "--tasks", "translated_zh_mt_mmlu", "--limit", "1", "--output_path", str(out), "--batch_size", "2",
-        "--num_fewshot", "1", "--seed", "7", "--metadata", '{"note": "kept"}',
-        env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+        "eval",
+        "--model",
+        "hf",
+        "--model_args",
+        "pretrained=hf://nativeval-test/tiny,nativeval_label=tiny-from-cache",
+        "--tasks",
+        "translated_zh_mt_mmlu",
+        "--limit",
+        "1",
+        "--output_path",
+        str(out),
+        "--batch_size",
+        "2",
+        "--num_fewshot",
+        "1",
+        "--seed",
+        "7",
+        "--metadata",
+        '{"note": "kept"}',
+        env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = only_results(out)
     assert results["nativeval"] == {"label": "tiny-from-cache"}
@@ -72,15 +95,37 @@ def test_generation_options_and_an_extra_task_folder_in_one_run(tiny_model, tmp_
     extra = tmp_path / "extra_tasks"
     extra.mkdir()
     data = extra / "arithmetic.jsonl"
-    data.write_text("".join(json.dumps({"q": f"{i}+1=", "choices": [str(i + 1), str(i + 2)], "label": 0}) + "\n"
-                            for i in range(3)), encoding="utf-8")
+    data.write_text(
+        "".join(
+            json.dumps({"q": f"{i}+1=", "choices": [str(i + 1), str(i + 2)], "label": 0}) + "\n"
+            for i in range(3)
+        ),
+        encoding="utf-8",
+    )
     (extra / "extra_arithmetic.yaml").write_text(EXTRA_TASK.format(data=data), encoding="utf-8")
     out = tmp_path / "out"
     proc = nativeval(
-        "eval", "--model-args", f"pretrained={tiny_model}", "--tasks", "translated_zh_xquad,extra_arithmetic",
-        "--include-path", str(extra), "--limit", "1", "--output-path", str(out), "--gen-kwargs", "max_gen_toks=4",
-        "--system-instruction", "Answer in one word.", "--apply-chat-template", "--fewshot-as-multiturn", "false",
-        "--label", "tiny-chat")
+        "eval",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        "--tasks",
+        "translated_zh_xquad,extra_arithmetic",
+        "--include-path",
+        str(extra),
+        "--limit",
+        "1",
+        "--output-path",
+        str(out),
+        "--gen-kwargs",
+        "max_gen_toks=4",
+        "--system-instruction",
+        "Answer in one word.",
+        "--apply-chat-template",
+        "--fewshot-as-multiturn",
+        "false",
+        "--label",
+        "tiny-chat",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = only_results(out)
     assert set(results["results"]) == {"translated_zh_xquad", "extra_arithmetic"}
@@ -89,19 +134,33 @@ def test_generation_options_and_an_extra_task_folder_in_one_run(tiny_model, tmp_
     assert results["fewshot_as_multiturn"] is False
     assert results["nativeval"] == {"label": "tiny-chat"}
     (samples,) = out.rglob("samples_translated_zh_xquad_*.jsonl")
-    prompt = json.loads(samples.read_text(encoding="utf-8").splitlines()[0])["arguments"]["gen_args_0"]["arg_0"]
+    prompt = json.loads(samples.read_text(encoding="utf-8").splitlines()[0])["arguments"]["gen_args_0"][
+        "arg_0"
+    ]
     assert prompt.startswith("<|system|>\nAnswer in one word.")  # the tiny model's chat template
-    summary = proc.stdout[proc.stdout.index("nativeval summary"):]
+    summary = proc.stdout[proc.stdout.index("nativeval summary") :]
     assert "translated_zh_xquad" in summary and "extra_arithmetic" not in summary  # no provenance to show
 
 
 def test_num_fewshot_beyond_the_exemplars_is_lm_evals_message(tiny_model, tmp_path):
     out = tmp_path / "out"
-    proc = nativeval("eval", "--model-args", f"pretrained={tiny_model}", "--tasks", "translated_zh_mt_mmlu",
-                     "--limit", "1", "--output-path", str(out), "--num-fewshot", "50")
+    proc = nativeval(
+        "eval",
+        "--model-args",
+        f"pretrained={tiny_model}",
+        "--tasks",
+        "translated_zh_mt_mmlu",
+        "--limit",
+        "1",
+        "--output-path",
+        str(out),
+        "--num-fewshot",
+        "50",
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors == [errors[0]] and errors[0].startswith(
-        "error: --num-fewshot 50: Error: number of fewshot samples requested exceeds the ")
+        "error: --num-fewshot 50: Error: number of fewshot samples requested exceeds the "
+    )
     assert "Traceback" not in proc.stderr
     assert not list(out.rglob("results_*.json"))

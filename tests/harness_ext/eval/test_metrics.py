@@ -43,7 +43,11 @@ MINUS = "\u2212"
         ("en", "The Eiffel Tower!", "eiffel tower"),
         ("en", "  an   apple, a pear  ", "apple pear"),
         ("es", "¿Cuál es la capital? ¡El París!", "cuál es capital parís"),
-        ("es", "Unos perros y unas gatas, los niños y las niñas; un libro, una casa", "perros y gatas niños y niñas libro casa"),
+        (
+            "es",
+            "Unos perros y unas gatas, los niños y las niñas; un libro, una casa",
+            "perros y gatas niños y niñas libro casa",
+        ),
         ("es", "del norte al sur", "del norte al sur"),  # contractions are not articles
         ("es", "él dijo", "él dijo"),  # the pronoun "él" is not the article "el"
         ("ru", "Санкт-Петербург — город.", "санктпетербург город"),
@@ -185,7 +189,9 @@ def test_no_gold_answers_scores_zero(lang):
     assert qa_scores("Paris", [], lang) == {"exact_match": 0.0, "f1": 0.0, "include": 0.0}
 
 
-@pytest.mark.parametrize(("lang", "gold"), [("en", "Paris"), ("es", "Madrid"), ("ru", "Москва"), ("zh", "北京")])
+@pytest.mark.parametrize(
+    ("lang", "gold"), [("en", "Paris"), ("es", "Madrid"), ("ru", "Москва"), ("zh", "北京")]
+)
 def test_a_bare_string_is_one_gold_answer(lang, gold):
     assert qa_scores(gold, gold, lang) == {"exact_match": 1.0, "f1": 1.0, "include": 1.0}
 
@@ -214,7 +220,9 @@ def _squad_whitespace_f1(prediction: str, gold: str) -> float:
         ("他是北京大学的教授", "北京大学", 2 * (4 / 9) / (1 + 4 / 9)),  # 9 chars vs 4, all 4 shared
     ],
 )
-def test_chinese_partial_overlap_gets_credit_where_whitespace_f1_gives_none(prediction, gold, expected_character_f1):
+def test_chinese_partial_overlap_gets_credit_where_whitespace_f1_gives_none(
+    prediction, gold, expected_character_f1
+):
     assert _squad_whitespace_f1(prediction, gold) == 0.0
     assert qa_f1(prediction, [gold], "zh") == pytest.approx(expected_character_f1)
     assert qa_f1(prediction, [gold], "zh") > 0.0
@@ -342,21 +350,40 @@ def test_mgsm_filter_emits_lm_evals_invalid_marker_when_no_number():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(18, "18"), (18.0, "18"), ("18", "18"), ("1,234", "1234"), (1234.5, "1234.5"), (-5, "-5"), (-0.0, "0"),
-     (0.1 + 0.2, "0.3"), (18.0000004, "18"), (18.00001, "18.00001"), (None, None), ("eighteen", None),
-     (float("nan"), None), (float("inf"), None)],
+    [
+        (18, "18"),
+        (18.0, "18"),
+        ("18", "18"),
+        ("1,234", "1234"),
+        (1234.5, "1234.5"),
+        (-5, "-5"),
+        (-0.0, "0"),
+        (0.1 + 0.2, "0.3"),
+        (18.0000004, "18"),
+        (18.00001, "18.00001"),
+        (None, None),
+        ("eighteen", None),
+        (float("nan"), None),
+        (float("inf"), None),
+    ],
 )
 def test_canonical_number_spells_equal_numbers_alike(value, expected):
     assert canonical_number(value) == expected
 
 
 def test_mgsm_target_removes_exemplar_cues_of_any_length():
-    assert mgsm_target({"answer": "逐步解答：罗杰一开始有 5 个球。答案是 11。", "answer_number": 11}) == \
-        "罗杰一开始有 5 个球。答案是 11。"
-    assert mgsm_target({"answer": "Пошаговое решение: У Роджера 5 мячей.", "answer_number": 11}) == \
-        "У Роджера 5 мячей."
-    assert mgsm_target({"answer": "Respuesta paso a paso: Roger empezó con 5 pelotas.", "answer_number": 11}) == \
-        "Roger empezó con 5 pelotas."
+    assert (
+        mgsm_target({"answer": "逐步解答：罗杰一开始有 5 个球。答案是 11。", "answer_number": 11})
+        == "罗杰一开始有 5 个球。答案是 11。"
+    )
+    assert (
+        mgsm_target({"answer": "Пошаговое решение: У Роджера 5 мячей.", "answer_number": 11})
+        == "У Роджера 5 мячей."
+    )
+    assert (
+        mgsm_target({"answer": "Respuesta paso a paso: Roger empezó con 5 pelotas.", "answer_number": 11})
+        == "Roger empezó con 5 pelotas."
+    )
     # an answer without a cue keeps its text, even with a colon later on ("10:30")
     assert mgsm_target({"answer": "At 10:30 he had 5.", "answer_number": 5}) == "At 10:30 he had 5."
 

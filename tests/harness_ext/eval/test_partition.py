@@ -40,13 +40,17 @@ def test_every_member_comes_from_one_pass_over_the_split():
 
 def test_a_member_without_rows_is_one_line_naming_member_and_source():
     with pytest.raises(DatasetUnavailable) as caught:
-        member_rows(CountingSplit(["a", "b"]), "subject", "anatomy", str, task_of=lambda source: "some_task_anatomy")
+        member_rows(
+            CountingSplit(["a", "b"]), "subject", "anatomy", str, task_of=lambda source: "some_task_anatomy"
+        )
     message = str(caught.value)
     assert "\n" not in message and "task some_task_anatomy" in message and "'anatomy'" in message
     assert "/m/ds/xx/test.jsonl" in message
 
 
-def test_a_mirror_split_missing_a_subject_fails_in_one_line_naming_task_subject_and_file(tmp_path, monkeypatch):
+def test_a_mirror_split_missing_a_subject_fails_in_one_line_naming_task_subject_and_file(
+    tmp_path, monkeypatch
+):
     """Global-MMLU ko in the Hub schema, every subject but anatomy: lm-eval used to raise IndexError."""
     from lm_eval.tasks import TaskManager
 
@@ -56,11 +60,30 @@ def test_a_mirror_split_missing_a_subject_fails_in_one_line_naming_task_subject_
     folder = tmp_path / "CohereForAI" / "Global-MMLU" / "ko"
     folder.mkdir(parents=True)
     for split, n in (("test", 1), ("dev", 5)):
-        rows = [{"sample_id": f"{s}/{split}/{i}", "subject": s, "subject_category": "STEM", "question": f"{s} {i}?",
-                 "option_a": "1", "option_b": "2", "option_c": "3", "option_d": "4", "answer": "A",
-                 "required_knowledge": "[]", "time_sensitive": "[]", "reference": "[]", "culture": "[]",
-                 "region": "[]", "country": "[]", "cultural_sensitivity_label": "CA", "is_annotated": True}
-                for s in subjects if s != "anatomy" for i in range(n)]
+        rows = [
+            {
+                "sample_id": f"{s}/{split}/{i}",
+                "subject": s,
+                "subject_category": "STEM",
+                "question": f"{s} {i}?",
+                "option_a": "1",
+                "option_b": "2",
+                "option_c": "3",
+                "option_d": "4",
+                "answer": "A",
+                "required_knowledge": "[]",
+                "time_sensitive": "[]",
+                "reference": "[]",
+                "culture": "[]",
+                "region": "[]",
+                "country": "[]",
+                "cultural_sensitivity_label": "CA",
+                "is_annotated": True,
+            }
+            for s in subjects
+            if s != "anatomy"
+            for i in range(n)
+        ]
         (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(tmp_path))
     logging.disable(logging.WARNING)

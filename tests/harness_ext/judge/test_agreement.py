@@ -20,12 +20,14 @@ from nativeval.harness_ext.judge.agreement import (
 
 NA = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4-coder x 12-unit example: interval 0.849.
-KRIPPENDORFF_EXAMPLE = np.array([
-    [1, 2, 3, 3, 2, 1, 4, 1, 2, NA, NA, NA],
-    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NA, 3],
-    [NA, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NA],
-    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NA],
-])
+KRIPPENDORFF_EXAMPLE = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NA, NA, NA],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NA, 3],
+        [NA, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NA],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NA],
+    ]
+)
 
 
 def full(n: int) -> Resampler:
@@ -38,10 +40,17 @@ def alpha_by_pairs(ratings: np.ndarray) -> float:
     units = [[v for v in ratings[:, u] if np.isfinite(v)] for u in range(ratings.shape[1])]
     units = [u for u in units if len(u) >= 2]
     n = sum(len(u) for u in units)
-    observed = sum(sum((a - b) ** 2 for i, a in enumerate(u) for j, b in enumerate(u) if i != j) / (len(u) - 1)
-                   for u in units) / n
+    observed = (
+        sum(
+            sum((a - b) ** 2 for i, a in enumerate(u) for j, b in enumerate(u) if i != j) / (len(u) - 1)
+            for u in units
+        )
+        / n
+    )
     values = [v for u in units for v in u]
-    expected = sum((a - b) ** 2 for i, a in enumerate(values) for j, b in enumerate(values) if i != j) / (n * (n - 1))
+    expected = sum((a - b) ** 2 for i, a in enumerate(values) for j, b in enumerate(values) if i != j) / (
+        n * (n - 1)
+    )
     return 1 - observed / expected
 
 
@@ -70,7 +79,8 @@ def test_weights_are_resamples_a_bootstrap_row_equals_the_statistic_on_the_resam
         index = np.repeat(np.arange(50), row.astype(int))
         resampled = Resampler(row, np.arange(50))
         assert quadratic_kappa(resampled, x, y)[0] == pytest.approx(
-            cohen_kappa_score(x[index], y[index], weights="quadratic"))
+            cohen_kappa_score(x[index], y[index], weights="quadratic")
+        )
         exact, within = exact_and_within_one(resampled, x, y)
         assert exact[0] == pytest.approx(np.mean(x[index] == y[index]))
         assert within[0] == pytest.approx(np.mean(np.abs(x[index] - y[index]) <= 1))

@@ -28,24 +28,39 @@ from nativeval.harness_ext.testing.judge_standins import (
 )
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 
-SPANISH = ["La fotosíntesis convierte la luz del sol en energía química para la planta.",
-           "El agua hierve a cien grados cuando la presión es la del nivel del mar.",
-           "Las ciudades grandes necesitan un buen sistema de transporte público.",
-           "El cerebro humano tiene miles de millones de neuronas conectadas entre sí.",
-           "La historia de España está llena de reinos, guerras y grandes cambios.",
-           "Una dieta equilibrada incluye frutas, verduras, cereales y proteínas.",
-           "Los volcanes se forman donde el magma sube desde el interior de la Tierra."]
-FILLER = ["Además, conviene recordar que este tema tiene muchos matices y detalles importantes.",
-          "En resumen, todo lo anterior depende del contexto y de muchos otros factores."]
-ENGLISH = ["Photosynthesis turns sunlight into chemical energy that the plant can use.",
-           "Water boils at one hundred degrees at the pressure found at sea level.",
-           "A balanced diet includes fruit, vegetables, grains and enough protein every day."]
-CHINESE = ["光合作用把阳光转化为植物可以使用的化学能量。", "在海平面的气压下，水在一百度时沸腾。",
-           "大城市需要一个良好的公共交通系统。", "人类的大脑有数十亿个相互连接的神经元。"]
+SPANISH = [
+    "La fotosíntesis convierte la luz del sol en energía química para la planta.",
+    "El agua hierve a cien grados cuando la presión es la del nivel del mar.",
+    "Las ciudades grandes necesitan un buen sistema de transporte público.",
+    "El cerebro humano tiene miles de millones de neuronas conectadas entre sí.",
+    "La historia de España está llena de reinos, guerras y grandes cambios.",
+    "Una dieta equilibrada incluye frutas, verduras, cereales y proteínas.",
+    "Los volcanes se forman donde el magma sube desde el interior de la Tierra.",
+]
+FILLER = [
+    "Además, conviene recordar que este tema tiene muchos matices y detalles importantes.",
+    "En resumen, todo lo anterior depende del contexto y de muchos otros factores.",
+]
+ENGLISH = [
+    "Photosynthesis turns sunlight into chemical energy that the plant can use.",
+    "Water boils at one hundred degrees at the pressure found at sea level.",
+    "A balanced diet includes fruit, vegetables, grains and enough protein every day.",
+]
+CHINESE = [
+    "光合作用把阳光转化为植物可以使用的化学能量。",
+    "在海平面的气压下，水在一百度时沸腾。",
+    "大城市需要一个良好的公共交通系统。",
+    "人类的大脑有数十亿个相互连接的神经元。",
+]
 ZH_FILLER = ["此外，这个问题还有很多细节和需要注意的地方。", "总之，以上内容取决于具体情况和许多其他因素。"]
 N_ITEMS = 50
-SINGLE_JUDGES = {"hash-a": hash_judge("a"), "hash-a-twin": hash_judge("a"), "hash-b": hash_judge("b"),
-                 "length": length_judge(10), "english": english_judge}
+SINGLE_JUDGES = {
+    "hash-a": hash_judge("a"),
+    "hash-a-twin": hash_judge("a"),
+    "hash-b": hash_judge("b"),
+    "length": length_judge(10),
+    "english": english_judge,
+}
 
 
 def judge_cli(*args: str) -> tuple[int, str]:
@@ -79,8 +94,10 @@ def chinese_answers(seed: int) -> dict[str, list[tuple[str, str]]]:
     base = ["".join(rng.sample(CHINESE, rng.randint(1, 3))) for _ in range(30)]
     fill = [rng.randint(0, 2) for _ in range(30)]
     questions = [f"问题{i}：请介绍一下这个主题。" for i in range(30)]
-    return {"concise": list(zip(questions, base, strict=True)),
-            "padded": [(q, b + "".join(ZH_FILLER[:f])) for q, b, f in zip(questions, base, fill, strict=True)]}
+    return {
+        "concise": list(zip(questions, base, strict=True)),
+        "padded": [(q, b + "".join(ZH_FILLER[:f])) for q, b, f in zip(questions, base, fill, strict=True)],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -94,31 +111,71 @@ def judged(tmp_path_factory, monkeypatch_module) -> dict[str, Path]:
         if model in zh:
             tasks["native_zh_open_qa"] = zh[model]
         write_run(runs, model, tasks)
-    configs = [judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0) for name in SINGLE_JUDGES]
-    pairwise = [judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0)
-                for name in ("first-slot", "pairwise-hash")]
-    repeat = [judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0, temperature=1.0)
-              for name in ("noisy", "hash-a-repeated")]
-    responders = {**SINGLE_JUDGES, "first-slot": first_slot_judge, "pairwise-hash": pairwise_hash_judge,
-                  "noisy": noisy_judge(0), "hash-a-repeated": hash_judge("a")}
+    configs = [
+        judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0) for name in SINGLE_JUDGES
+    ]
+    pairwise = [
+        judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0)
+        for name in ("first-slot", "pairwise-hash")
+    ]
+    repeat = [
+        judge_yaml(root / f"{name}.yaml", name=name, model=name, timeout_s=10.0, temperature=1.0)
+        for name in ("noisy", "hash-a-repeated")
+    ]
+    responders = {
+        **SINGLE_JUDGES,
+        "first-slot": first_slot_judge,
+        "pairwise-hash": pairwise_hash_judge,
+        "noisy": noisy_judge(0),
+        "hash-a-repeated": hash_judge("a"),
+    }
     with OpenAIStub(by_model(responders)) as stub:
         judge_args = [a for c in configs for a in ("--judge", str(c))]
-        code, output = judge_cli(str(runs), *judge_args, "--base-url", stub.base_url, "--cache", str(root / "c1"))
+        code, output = judge_cli(
+            str(runs), *judge_args, "--base-url", stub.base_url, "--cache", str(root / "c1")
+        )
         assert code == 0, output
         pair_args = [a for c in pairwise for a in ("--judge", str(c))]
-        code, output = judge_cli("--pairwise", str(runs / "concise"), str(runs / "padded"), *pair_args, "--base-url",
-                                 stub.base_url, "--cache", str(root / "c2"), "--out", str(root / "pairwise"))
+        code, output = judge_cli(
+            "--pairwise",
+            str(runs / "concise"),
+            str(runs / "padded"),
+            *pair_args,
+            "--base-url",
+            stub.base_url,
+            "--cache",
+            str(root / "c2"),
+            "--out",
+            str(root / "pairwise"),
+        )
         assert code == 0, output
-        repeat_args = [str(runs / "concise"), *[a for c in repeat for a in ("--judge", str(c))], "--repeats", "3",
-                       "--base-url", stub.base_url, "--cache", str(root / "c3"), "--out", str(root / "repeats")]
+        repeat_args = [
+            str(runs / "concise"),
+            *[a for c in repeat for a in ("--judge", str(c))],
+            "--repeats",
+            "3",
+            "--base-url",
+            stub.base_url,
+            "--cache",
+            str(root / "c3"),
+            "--out",
+            str(root / "repeats"),
+        ]
         before = stub.request_count
         code, output = judge_cli(*repeat_args)
         assert code == 0, output
         repeat_requests = stub.request_count - before
         code, output = judge_cli(*repeat_args)
-        assert code == 0 and stub.request_count - before == repeat_requests  # every repeat came from the cache
-    return {"root": root, "runs": runs, "pairwise": root / "pairwise", "repeats": root / "repeats",
-            "repeat_requests": repeat_requests}
+        assert (
+            code == 0 and stub.request_count - before == repeat_requests
+        )  # every repeat came from the cache
+    return {
+        "root": root,
+        "runs": runs,
+        "pairwise": root / "pairwise",
+        "repeats": root / "repeats",
+        "repeat_requests": repeat_requests,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +203,11 @@ def by_judge(items, judge: str):
 
 
 def test_strata_are_languages_by_test_set_and_lengths_use_the_registry_unit(report):
-    assert [(s.language, s.test_set) for s in report.strata] == [("es", "native"), ("es", "translated"), ("zh", "native")]
+    assert [(s.language, s.test_set) for s in report.strata] == [
+        ("es", "native"),
+        ("es", "translated"),
+        ("zh", "native"),
+    ]
     assert by_judge(stratum(report, "zh", "native").length, "length").unit == "characters"
     assert by_judge(stratum(report, "es", "native").length, "length").unit == "words"
 
@@ -168,7 +229,10 @@ def test_largest_disagreements_show_both_judges_and_their_explanations(report):
     assert len(top) == 5 and all(d.gap == 4 for d in top)
     for d in top:
         assert d.high_rating == 5 and d.low_rating == 1 and d.high_judge != d.low_judge
-        assert f"[[{int(d.high_rating)}]]" in d.high_explanation and f"[[{int(d.low_rating)}]]" in d.low_explanation
+        assert (
+            f"[[{int(d.high_rating)}]]" in d.high_explanation
+            and f"[[{int(d.low_rating)}]]" in d.low_explanation
+        )
         assert d.question.startswith("Pregunta") and d.response
 
 
@@ -224,8 +288,17 @@ def test_repeats_are_real_cached_calls_and_their_spread_is_reported(judged, repo
 
 def test_judge_report_writes_json_markdown_and_one_plot_per_diagnostic(judged, tmp_path):
     out = tmp_path / "report"
-    code, output = report_cli(str(judged["runs"]), str(judged["pairwise"]), str(judged["repeats"]), "--out", str(out),
-                              "--bootstrap", "200", "--judge-label", "hash-b=STAND-IN (hash)")
+    code, output = report_cli(
+        str(judged["runs"]),
+        str(judged["pairwise"]),
+        str(judged["repeats"]),
+        "--out",
+        str(out),
+        "--bootstrap",
+        "200",
+        "--judge-label",
+        "hash-b=STAND-IN (hash)",
+    )
     assert code == 0, output
     data = json.loads((out / "judge_report.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in data["strata"]] == ["es / native", "es / translated", "zh / native"]
@@ -247,7 +320,9 @@ def test_judge_report_writes_json_markdown_and_one_plot_per_diagnostic(judged, t
 def test_the_report_is_one_section_of_tables_and_figure_specs(judged):
     section = report_section(build_report([judged["runs"]], resamples=100))
     ids = [t.id for t in section.tables]
-    assert any(i.startswith("judge-agreement") for i in ids) and any(i.startswith("judge-disagreements") for i in ids)
+    assert any(i.startswith("judge-agreement") for i in ids) and any(
+        i.startswith("judge-disagreements") for i in ids
+    )
     assert {f.name for f in section.figures} >= {"judge_agreement", "judge_length", "judge_language"}
     for figure in section.figures:  # no empty panel: every panel has something to draw
         assert all(getattr(p, "points", True) for p in figure.panels)
@@ -257,12 +332,30 @@ def test_the_report_is_one_section_of_tables_and_figure_specs(judged):
 def test_strings_from_results_files_are_escaped(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     hostile = "<script>alert(1)</script> | Rating"
-    run = write_run(tmp_path / "runs", "model-x", {"native_es_open_qa": [
-        (f"Pregunta {i}", f"{hostile} respuesta número {i} con algo de texto") for i in range(6)]})
-    configs = [judge_yaml(tmp_path / f"{n}.yaml", name=n, model=n, timeout_s=10.0) for n in ("hash-a", "hash-b")]
+    run = write_run(
+        tmp_path / "runs",
+        "model-x",
+        {
+            "native_es_open_qa": [
+                (f"Pregunta {i}", f"{hostile} respuesta número {i} con algo de texto") for i in range(6)
+            ]
+        },
+    )
+    configs = [
+        judge_yaml(tmp_path / f"{n}.yaml", name=n, model=n, timeout_s=10.0) for n in ("hash-a", "hash-b")
+    ]
     with OpenAIStub(by_model({"hash-a": hash_judge("a"), "hash-b": hash_judge("b")})) as stub:
-        code, output = judge_cli(str(run), "--judge", str(configs[0]), "--judge", str(configs[1]), "--base-url",
-                                 stub.base_url, "--cache", str(tmp_path / "c"))
+        code, output = judge_cli(
+            str(run),
+            "--judge",
+            str(configs[0]),
+            "--judge",
+            str(configs[1]),
+            "--base-url",
+            stub.base_url,
+            "--cache",
+            str(tmp_path / "c"),
+        )
     assert code == 0, output
     out = tmp_path / "report"
     code, output = report_cli(str(tmp_path / "runs"), "--out", str(out), "--bootstrap", "50")
@@ -272,7 +365,9 @@ def test_strings_from_results_files_are_escaped(tmp_path, monkeypatch):
     assert "<script>alert" not in (out / "judge_report.html").read_text(encoding="utf-8")
     section = report_section(build_report([tmp_path / "runs"], resamples=50))
     disagreements = next(t for t in section.tables if t.id.startswith("judge-disagreements"))
-    assert any("<script>" in str(c) for row in disagreements.rows for c in row.cells.values())  # raw: writers escape
+    assert any(
+        "<script>" in str(c) for row in disagreements.rows for c in row.cells.values()
+    )  # raw: writers escape
 
 
 # --- bad input ---------------------------------------------------------------------------------------
@@ -318,22 +413,32 @@ def test_two_runs_under_one_model_name_are_an_error_not_merged(tmp_path, monkeyp
     runs = [write_run(tmp_path / side, "model-a", {"native_es_open_qa": qa}) for side in ("one", "two")]
     config = judge_yaml(tmp_path / "hash-a.yaml", name="hash-a", model="hash-a", timeout_s=10.0)
     with OpenAIStub(by_model({"hash-a": hash_judge("a")})) as stub:
-        code, output = judge_cli(*map(str, runs), "--judge", str(config), "--base-url", stub.base_url,
-                                 "--cache", str(tmp_path / "c"))
+        code, output = judge_cli(
+            *map(str, runs),
+            "--judge",
+            str(config),
+            "--base-url",
+            stub.base_url,
+            "--cache",
+            str(tmp_path / "c"),
+        )
     assert code == 0, output
     code, output = report_cli(str(tmp_path / "one"), str(tmp_path / "two"), "--out", str(tmp_path / "r"))
     assert code == 2 and "rated model 'model-a' on native_es_open_qa doc 0 twice" in output
     assert not (tmp_path / "r").exists()
 
 
-def test_answers_whose_language_cannot_be_told_leave_the_language_check_empty_not_broken(tmp_path, monkeypatch):
+def test_answers_whose_language_cannot_be_told_leave_the_language_check_empty_not_broken(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     qa = [(f"Pregunta {i}", ".." * (i % 3) or "7") for i in range(6)]  # too short for language identification
     run = write_run(tmp_path / "runs", "model-a", {"native_es_open_qa": qa})
     config = judge_yaml(tmp_path / "hash-a.yaml", name="hash-a", model="hash-a", timeout_s=10.0)
     with OpenAIStub(by_model({"hash-a": hash_judge("a")})) as stub:
-        code, output = judge_cli(str(run), "--judge", str(config), "--base-url", stub.base_url,
-                                 "--cache", str(tmp_path / "c"))
+        code, output = judge_cli(
+            str(run), "--judge", str(config), "--base-url", stub.base_url, "--cache", str(tmp_path / "c")
+        )
     assert code == 0, output
     (s,) = build_report([tmp_path / "runs"], resamples=200, seed=0).strata
     (check,) = s.language_checks

@@ -22,8 +22,13 @@ from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 KEY = "sk-test-concurrency"
 REPO = Path(__file__).resolve().parents[3]
 # 40 items of identical size, so every call has the same worst case and the same true cost
-ITEMS = [(f"Pregunta número {i:02d}: ¿qué es la fotosíntesis?", f"Respuesta {i:02d}: la luz se vuelve energía química.")
-         for i in range(40)]
+ITEMS = [
+    (
+        f"Pregunta número {i:02d}: ¿qué es la fotosíntesis?",
+        f"Respuesta {i:02d}: la luz se vuelve energía química.",
+    )
+    for i in range(40)
+]
 PRICE = 1000.0  # USD per million tokens, in and out: $0.001 a token
 
 
@@ -47,9 +52,25 @@ def capped_run(tmp_path: Path, concurrency: int, cap: str) -> tuple[int, str, Pa
     prices.write_text(f"per_million_tokens:\n  gpt-4-turbo-2024-04-09: {{input: {PRICE}, output: {PRICE}}}\n")
     config = judge_yaml(tmp_path / "judge.yaml", invalid_retries=0)
     with OpenAIStub(rating_by_length, latency=0.02) as stub:
-        result = CliRunner().invoke(main, ["judge", str(run), "--judge", str(config), "--base-url", stub.base_url,
-                                           "--cache", str(tmp_path / f"cache{concurrency}.sqlite"), "--prices",
-                                           str(prices), "--concurrency", str(concurrency), "--max-cost", cap])
+        result = CliRunner().invoke(
+            main,
+            [
+                "judge",
+                str(run),
+                "--judge",
+                str(config),
+                "--base-url",
+                stub.base_url,
+                "--cache",
+                str(tmp_path / f"cache{concurrency}.sqlite"),
+                "--prices",
+                str(prices),
+                "--concurrency",
+                str(concurrency),
+                "--max-cost",
+                cap,
+            ],
+        )
         return result.exit_code, result.output, run, stub.request_count
 
 
@@ -91,11 +112,31 @@ def test_concurrent_judge_processes_on_one_cache_pay_for_each_item_once(tmp_path
         # hold every reply until each process has its first requests in flight: all of them then work at once
         stub.paused = True
         env = {**os.environ, "OPENAI_API_KEY": KEY}
-        procs = [subprocess.Popen([sys.executable, str(REPO / "cli.py"), "judge", str(run), "--judge", str(config),
-                                   "--base-url", stub.base_url, "--cache", str(cache), "--concurrency", "4",
-                                   "--out", str(tmp_path / f"judged{n}")],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for n in range(processes)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "cli.py"),
+                    "judge",
+                    str(run),
+                    "--judge",
+                    str(config),
+                    "--base-url",
+                    stub.base_url,
+                    "--cache",
+                    str(cache),
+                    "--concurrency",
+                    "4",
+                    "--out",
+                    str(tmp_path / f"judged{n}"),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for n in range(processes)
+        ]
         while stub.request_count < 4 * processes and all(p.poll() is None for p in procs):
             time.sleep(0.05)
         held = [r["messages"][-1]["content"] for r in stub.requests]

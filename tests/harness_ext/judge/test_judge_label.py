@@ -21,13 +21,26 @@ def judged(tmp_path, monkeypatch, label: str | None) -> tuple[dict, list[dict]]:
         results = json.loads(results_path.read_text(encoding="utf-8"))
         results_path.write_text(json.dumps({**results, "nativeval": {"label": label}}), encoding="utf-8")
     with OpenAIStub(rating_by_length) as stub:
-        result = CliRunner().invoke(main, ["judge", str(run), "--judge", str(judge_yaml(tmp_path / "j.yaml")),
-                                           "--base-url", stub.base_url, "--cache", str(tmp_path / "c.sqlite")])
+        result = CliRunner().invoke(
+            main,
+            [
+                "judge",
+                str(run),
+                "--judge",
+                str(judge_yaml(tmp_path / "j.yaml")),
+                "--base-url",
+                stub.base_url,
+                "--cache",
+                str(tmp_path / "c.sqlite"),
+            ],
+        )
     assert result.exit_code == 0, result.output
     (document,) = run.glob("results_judge_test-judge_*.json")
     (judgments,) = run.glob("judgments_native_es_open_qa_test-judge_*.jsonl")
-    return (json.loads(document.read_text(encoding="utf-8")),
-            [json.loads(line) for line in judgments.read_text(encoding="utf-8").splitlines()])
+    return (
+        json.loads(document.read_text(encoding="utf-8")),
+        [json.loads(line) for line in judgments.read_text(encoding="utf-8").splitlines()],
+    )
 
 
 def test_the_runs_label_is_kept_in_results_and_judgments(tmp_path, monkeypatch):

@@ -26,8 +26,13 @@ FIGURE_7 = (
     "1 to 5 by strictly following this format: '[[rating]]'. The rating must be enclosed by two square brackets, for "
     "example: 'Rating: [[2]]'. [User Instruction] ${instruction} [Response] ${response}"
 )
-QA = [("¿Qué es la fotosíntesis?", "La fotosíntesis es el proceso por el que las plantas convierten la luz en energía."),
-      ("¿Cuál es la capital de Perú?", "Lima.")]
+QA = [
+    (
+        "¿Qué es la fotosíntesis?",
+        "La fotosíntesis es el proceso por el que las plantas convierten la luz en energía.",
+    ),
+    ("¿Cuál es la capital de Perú?", "Lima."),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +51,10 @@ def user_message(prompt_version: str, instruction: str, response: str) -> list[d
 
 
 def test_the_default_prompt_is_figure_7_of_the_paper_word_for_word():
-    instruction, response = "Name a prime number. {response}", "Seven ${instruction} {question} {answer} is one."
+    instruction, response = (
+        "Name a prime number. {response}",
+        "Seven ${instruction} {question} {answer} is one.",
+    )
     messages = user_message(load_judge("gpt-4-turbo").prompt, instruction, response)
     assert [m["role"] for m in messages] == ["user"]  # the figure has no system message
     text = messages[0]["content"]
@@ -71,21 +79,31 @@ def test_mtbench_template_stays_selectable_and_its_old_name_loads_it():
     assert "[Question]\nQ?\n\n[The Start of Assistant's Answer]\nA.\n[The End of Assistant's Answer]" in text
     # verdicts cached under the old name (same text) stay valid: the key is the one single_v1 had
     judge = load_judge("gpt-4-turbo")
-    assert single_key(judge, mtbench, "Q?", "A.") == cache_key("single", judge.model, "single_v1", mtbench.sha256,
-                                                               "Q?", "A.")
+    assert single_key(judge, mtbench, "Q?", "A.") == cache_key(
+        "single", judge.model, "single_v1", mtbench.sha256, "Q?", "A."
+    )
     assert single_key(judge, load_prompt("single_v2"), "Q?", "A.") != single_key(judge, mtbench, "Q?", "A.")
 
 
 def test_an_unknown_prompt_is_one_line_listing_the_known_ones(tmp_path):
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA})
-    code, output = judge_cli(str(run), "--judge", str(judge_yaml(tmp_path / "j.yaml")), "--prompt", "single_v9")
+    code, output = judge_cli(
+        str(run), "--judge", str(judge_yaml(tmp_path / "j.yaml")), "--prompt", "single_v9"
+    )
     assert code == 2 and output.count("\n") == 1
-    assert "unknown judge prompt 'single_v9'" in output and "mtbench_single_v1" in output and "single_v2" in output
+    assert (
+        "unknown judge prompt 'single_v9'" in output
+        and "mtbench_single_v1" in output
+        and "single_v2" in output
+    )
 
 
 def test_the_judge_quoting_the_examples_verdict_does_not_set_the_rating():
     call = single_call(load_judge("gpt-4-turbo"), load_prompt("single_v2"), "Q?", "Some answer.")
-    assert parse_verdict(call, "Clear and correct. Rating: [[4]] (the format asked for was 'Rating: [[2]]')") == 4
+    assert (
+        parse_verdict(call, "Clear and correct. Rating: [[4]] (the format asked for was 'Rating: [[2]]')")
+        == 4
+    )
 
 
 def read_results(folder: Path, judge: str = "test-judge") -> tuple[dict, list[dict]]:
@@ -106,7 +124,9 @@ def test_verdicts_are_cached_per_prompt_version_and_outputs_name_it(tmp_path):
         return rating_by_length(request)
 
     with OpenAIStub(judge) as stub:
-        code, output = judge_cli(*args, "--base-url", stub.base_url, "--prompt", "single_v1")  # an old config's name
+        code, output = judge_cli(
+            *args, "--base-url", stub.base_url, "--prompt", "single_v1"
+        )  # an old config's name
         assert code == 0, output
         assert stub.request_count == len(QA) and all("[The Start of Assistant's Answer]" in s for s in seen)
         doc, rows = read_results(run)
@@ -116,10 +136,14 @@ def test_verdicts_are_cached_per_prompt_version_and_outputs_name_it(tmp_path):
         code, output = judge_cli(*args, "--base-url", stub.base_url)  # the new default asks again
         assert code == 0, output
         assert stub.request_count == 2 * len(QA) and "0 verdict(s) from the cache" in output
-        assert all(s.startswith("Please act as an impartial judge and evaluate the quality of a response to a user")
-                   for s in seen[len(QA):])
+        assert all(
+            s.startswith("Please act as an impartial judge and evaluate the quality of a response to a user")
+            for s in seen[len(QA) :]
+        )
         doc, rows = read_results(run)
-        assert doc["judge"]["prompt_version"] == "single_v2" and {r["prompt_version"] for r in rows} == {"single_v2"}
+        assert doc["judge"]["prompt_version"] == "single_v2" and {r["prompt_version"] for r in rows} == {
+            "single_v2"
+        }
         assert [r["rating"] for r in rows] == [min(5, 1 + len(a) // 20) for _, a in QA]
 
         code, output = judge_cli(*args, "--base-url", stub.base_url, "--prompt", "mtbench_single_v1")
@@ -151,16 +175,31 @@ def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tm
         evaluated.append(request)
         folder = write_run(request.output_path, "tiny", {"translated_es_open_qa": QA})
         results = json.loads(next(folder.glob("results_*")).read_text(encoding="utf-8"))
-        outcome = run_eval.EvalOutcome(results=results, results_file=None, samples_files=sorted(folder.glob("samples_*")))
+        outcome = run_eval.EvalOutcome(
+            results=results, results_file=None, samples_files=sorted(folder.glob("samples_*"))
+        )
         after_eval(outcome)
         return outcome
 
     monkeypatch.setattr(run_eval, "run", fake_run)
     monkeypatch.setattr(run_eval, "summary_table", lambda results: "")
-    args = ["eval", "--model-args", "pretrained=tiny", "--tasks", "translated_es_open_qa", "--output-path",
-            str(tmp_path / "out"), "--judge", "gpt-4-turbo", "--judge-cache", str(tmp_path / "c")]
+    args = [
+        "eval",
+        "--model-args",
+        "pretrained=tiny",
+        "--tasks",
+        "translated_es_open_qa",
+        "--output-path",
+        str(tmp_path / "out"),
+        "--judge",
+        "gpt-4-turbo",
+        "--judge-cache",
+        str(tmp_path / "c"),
+    ]
     with OpenAIStub(rating_by_length) as stub:
-        result = CliRunner().invoke(main, [*args, "--judge-base-url", stub.base_url, "--judge-prompt", "mtbench_single_v1"])
+        result = CliRunner().invoke(
+            main, [*args, "--judge-base-url", stub.base_url, "--judge-prompt", "mtbench_single_v1"]
+        )
         assert result.exit_code == 0, result.output
         assert all("[The Start of Assistant's Answer]" in r["messages"][-1]["content"] for r in stub.requests)
     (path,) = (tmp_path / "out").rglob("results_judge_gpt-4-turbo_*.json")
@@ -169,7 +208,9 @@ def test_eval_then_judge_takes_the_prompt_too_and_checks_it_before_evaluating(tm
     result = CliRunner().invoke(main, [*args, "--judge-prompt", "single_v9"])
     assert result.exit_code == 2 and "unknown judge prompt 'single_v9'" in result.output and evaluated == []
     result = CliRunner().invoke(main, [*args[:-4], "--judge-prompt", "single_v2"])
-    assert result.exit_code == 2 and "--judge-prompt applies to the judge" in result.output and evaluated == []
+    assert (
+        result.exit_code == 2 and "--judge-prompt applies to the judge" in result.output and evaluated == []
+    )
 
 
 def test_the_old_name_says_what_it_loads(caplog):

@@ -45,25 +45,31 @@ def test_repeats_extend_an_earlier_single_run_and_average(tmp_path):
     doc = json.loads(results.read_text(encoding="utf-8"))
     assert doc["judge"]["repeats"] == 3
     assert doc["results"]["native_es_open_qa"]["rating,test-judge"] == pytest.approx(
-        sum(r["rating"] for r in rows) / len(rows))
+        sum(r["rating"] for r in rows) / len(rows)
+    )
 
 
 def test_temperature_zero_repeats_get_a_note(tmp_path):
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA[:1]})
     config = judge_yaml(tmp_path / "judge.yaml")
-    code, output = judge_cli(str(run), "--judge", str(config), "--cache", str(tmp_path / "c"), "--repeats", "2",
-                             "--dry-run")
+    code, output = judge_cli(
+        str(run), "--judge", str(config), "--cache", str(tmp_path / "c"), "--repeats", "2", "--dry-run"
+    )
     assert code == 0 and "runs at temperature 0" in output and "2 call(s) to make" in output
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--repeats", "0"], "Invalid value for '--repeats'"),
-    (["--repeats", "2", "--pairwise", "A", "A"], "--repeats applies to single-answer grading"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--repeats", "0"], "Invalid value for '--repeats'"),
+        (["--repeats", "2", "--pairwise", "A", "A"], "--repeats applies to single-answer grading"),
+    ],
+)
 def test_bad_repeats_are_one_line_errors(tmp_path, extra, message):
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA[:1]})
     extra = [str(run) if a == "A" else a for a in extra]
-    code, output = judge_cli(*([] if "--pairwise" in extra else [str(run)]), *extra, "--cache", str(tmp_path / "c"),
-                             "--dry-run")
+    code, output = judge_cli(
+        *([] if "--pairwise" in extra else [str(run)]), *extra, "--cache", str(tmp_path / "c"), "--dry-run"
+    )
     assert code == 2 and message in output
     assert not list(run.glob("results_judge_*"))

@@ -21,7 +21,12 @@ MODELS_TASKS = ["native_zh_cmmlu", *TRANSLATED_ZH]
 STUDY_TASKS = ["native_zh_cmmlu", "translated_zh_xquad", "translated_zh_mt_mmlu"]
 UNRELATED = {
     "alpha": {"native": 0.9, "translated": 0.0},
-    "beta": {"native": 0.6, "translated_zh_xquad": 1.0, "translated_zh_mgsm": 0.0, "translated_zh_mt_mmlu": 0.0},
+    "beta": {
+        "native": 0.6,
+        "translated_zh_xquad": 1.0,
+        "translated_zh_mgsm": 0.0,
+        "translated_zh_mt_mmlu": 0.0,
+    },
     "gamma": {"native": 0.3, "translated": 1.0},
 }
 
@@ -49,10 +54,20 @@ def variant_study(tmp_path_factory, task_manager) -> Path:
     root = tmp_path_factory.mktemp("study")
     for base in ("BaseA-1B", "BaseB-7B"):
         for variant, native_rate in (("native", 0.8), ("google", 0.4), ("cohere", 0.4)):
-            manifest = {"base_model": base, "variant": variant, "hyperparameters": {"lr": 1e-4},
-                        "languages": ["zh"], "method": "lora", "toy": True}
-            model = write_script(root / "models" / f"{base}-{variant}", {"native": native_rate, "translated": 0.5},
-                                 seed=7 if base == "BaseA-1B" else 8, manifest=manifest)
+            manifest = {
+                "base_model": base,
+                "variant": variant,
+                "hyperparameters": {"lr": 1e-4},
+                "languages": ["zh"],
+                "method": "lora",
+                "toy": True,
+            }
+            model = write_script(
+                root / "models" / f"{base}-{variant}",
+                {"native": native_rate, "translated": 0.5},
+                seed=7 if base == "BaseA-1B" else 8,
+                manifest=manifest,
+            )
             run_scripted(model, STUDY_TASKS, root / "results", task_manager=task_manager)
     return root / "results"
 
@@ -83,9 +98,17 @@ def _add_round_trip(results: Path, exact_match: float, source_present: bool = Tr
         data["results"]["rtt_zh_xquad"] = source
         config = json.loads(json.dumps(data["configs"]["translated_zh_xquad"]))
         config["task"] = "rtt_zh_xquad"
-        config["metadata"] = {"provenance": {
-            "benchmark": "xquad", "task": "rtt_zh_xquad", "language": "zh", "origin": "round_trip_translated",
-            "user_made": True, "source_task": "translated_zh_xquad", "translator": "google"}}
+        config["metadata"] = {
+            "provenance": {
+                "benchmark": "xquad",
+                "task": "rtt_zh_xquad",
+                "language": "zh",
+                "origin": "round_trip_translated",
+                "user_made": True,
+                "source_task": "translated_zh_xquad",
+                "translator": "google",
+            }
+        }
         data["configs"]["rtt_zh_xquad"] = config
         rows = []
         samples = path.parent / f"samples_translated_zh_xquad_{stamp}.jsonl"
@@ -93,7 +116,9 @@ def _add_round_trip(results: Path, exact_match: float, source_present: bool = Tr
             row = json.loads(line)
             row["exact_match"] = exact_match
             rows.append(json.dumps(row))
-        (path.parent / f"samples_rtt_zh_xquad_{stamp}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        (path.parent / f"samples_rtt_zh_xquad_{stamp}.jsonl").write_text(
+            "\n".join(rows) + "\n", encoding="utf-8"
+        )
         if not source_present:
             del data["results"]["translated_zh_xquad"]
             samples.unlink()

@@ -20,8 +20,10 @@ EVIL = "<img src=x onerror=alert(1)>"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                       reason="needs Debian's chromium and chromedriver"),
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+        reason="needs Debian's chromium and chromedriver",
+    ),
 ]
 
 
@@ -50,11 +52,15 @@ def paper_site(tmp_path_factory) -> Path:
 
 
 def show(driver, page: Path, width: int, height: int = 900, open_all: bool = False) -> None:
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
     driver.get(page.as_uri())
     if open_all:
-        driver.execute_script("document.querySelectorAll('details').forEach(function (d) { d.open = true; });")
+        driver.execute_script(
+            "document.querySelectorAll('details').forEach(function (d) { d.open = true; });"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +70,23 @@ def driver(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
-        "source": "window.__pwned = false; window.alert = function () { window.__pwned = true; };"})
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "window.__pwned = false; window.alert = function () { window.__pwned = true; };"},
+    )
     yield browser
     browser.quit()
 
@@ -93,18 +109,27 @@ def test_the_findings_fill_the_first_screen_and_nothing_scrolls_sideways(driver,
     page = request.getfixturevalue(which) / "index.html"
     show(driver, page, 1400)
     findings = driver.find_element("id", "section-findings")
-    top, bottom = driver.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];",
-                                        findings)
+    top, bottom = driver.execute_script(
+        "var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", findings
+    )
     assert top >= 0 and bottom <= 900  # the whole findings summary in the first 1400x900 screen
     assert "separates" in findings.text or "inconclusive" in findings.text or "no difference" in findings.text
     for width in (1400, 400):
         show(driver, page, width, open_all=True)  # every section open: the widest the page gets
-        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), width
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), (
+            width
+        )
         images = driver.find_elements("css selector", "figure img")
-        assert images and all(driver.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in images)
-        assert all(driver.execute_script("return arguments[0].getBoundingClientRect().right <= window.innerWidth",
-                                         img) for img in images)  # figures shrink to the screen
+        assert images and all(
+            driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+            for img in images
+        )
+        assert all(
+            driver.execute_script(
+                "return arguments[0].getBoundingClientRect().right <= window.innerWidth", img
+            )
+            for img in images
+        )  # figures shrink to the screen
 
 
 @pytest.mark.parametrize("width", [1400, 400])
@@ -118,14 +143,23 @@ def test_the_cross_language_section_shows_a_row_and_a_point_per_language(driver,
     languages = [row.find_element("css selector", "td.first").text for row in rows]  # the sticky column
     assert languages == ["Spanish (es)", "Russian (ru)", "Simplified Chinese (zh)"]
     russian = rows[1].find_elements("css selector", "td")
-    assert russian[0].text == "Russian (ru)" and russian[4].text.startswith(("+", "-")) and "[" in russian[4].text  # a gap with its CI
+    assert (
+        russian[0].text == "Russian (ru)"
+        and russian[4].text.startswith(("+", "-"))
+        and "[" in russian[4].text
+    )  # a gap with its CI
     assert "native: none" in rows[0].text  # Spanish has no native test set in the study: said, not blank
     images = section.find_elements("css selector", "figure img")
     assert len(images) == 1
     assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", images[0])
-    assert driver.execute_script("var r = arguments[0].getBoundingClientRect();"
-                                 "return r.left >= 0 && r.right <= window.innerWidth && r.height > 50", images[0])
-    assert driver.execute_script("return arguments[0].getBoundingClientRect().right <= window.innerWidth", section)
+    assert driver.execute_script(
+        "var r = arguments[0].getBoundingClientRect();"
+        "return r.left >= 0 && r.right <= window.innerWidth && r.height > 50",
+        images[0],
+    )
+    assert driver.execute_script(
+        "return arguments[0].getBoundingClientRect().right <= window.innerWidth", section
+    )
     assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert section.screenshot(str(tmp_path / f"cross-language-{width}.png"))
 
@@ -151,7 +185,7 @@ def test_clicking_a_header_sorts_the_column(driver, site):
     ascending = column_values(driver, index)
     present = [v for v in ascending if v is not None]
     assert len(present) == 9 and present == sorted(present)
-    assert all(v is None for v in ascending[len(present):])  # blank cells sort last, never as zeros
+    assert all(v is None for v in ascending[len(present) :])  # blank cells sort last, never as zeros
     header.click()
     assert [v for v in column_values(driver, index) if v is not None] == sorted(present, reverse=True)
 

@@ -35,8 +35,12 @@ def test_every_claim_is_checked_on_the_papers_numbers(paper):
 def test_paper_claim_a_holds_for_native_sets_xquad_and_gpt4_judged_open_qa(paper):
     rows = {r.label: r for r in paper["a"].reference.rows}
     agree = {label for label, r in rows.items() if r.agrees}
-    assert agree == {"TyDi QA GoldP (native) ru", "CMMLU (native) zh", "XQuAD (human translated)",
-                     "open QA (human translated), judged by gpt-4-turbo"}
+    assert agree == {
+        "TyDi QA GoldP (native) ru",
+        "CMMLU (native) zh",
+        "XQuAD (human translated)",
+        "open QA (human translated), judged by gpt-4-turbo",
+    }
     assert rows["open QA (human translated), judged by command-r-plus"].verdict != "separates"
     assert "4 of 7" in paper["a"].reference.summary
 
@@ -63,8 +67,12 @@ def test_paper_low_learning_rate_closes_and_multilingual_tuning_only_on_cmmlu(pa
 
 # --- measured rows --------------------------------------------------------------------------------------------
 NATIVE_QA = TestSet("tydiqa", "ru", "native", "f1", "free_form", percent=True, task="native_ru_tydiqa")
-XQUAD = TestSet("xquad", "ru", "human_translated", "exact_match", "free_form", percent=True, task="translated_ru_xquad")
-MGSM = TestSet("mgsm", "ru", "human_translated", "exact_match", "constrained", percent=True, task="translated_ru_mgsm")
+XQUAD = TestSet(
+    "xquad", "ru", "human_translated", "exact_match", "free_form", percent=True, task="translated_ru_xquad"
+)
+MGSM = TestSet(
+    "mgsm", "ru", "human_translated", "exact_match", "constrained", percent=True, task="translated_ru_mgsm"
+)
 ITEMS = 300
 
 
@@ -81,8 +89,15 @@ def null_partner(rng, items, flips=30):
     return out
 
 
-def study(gap_on: dict, *, seed=3, strengths=(0.45, 0.55, 0.65, 0.75, 0.85), configs=(("1e-4", "mono"),),
-          round_trip=False, translators=("cohere", "google")):
+def study(
+    gap_on: dict,
+    *,
+    seed=3,
+    strengths=(0.45, 0.55, 0.65, 0.75, 0.85),
+    configs=(("1e-4", "mono"),),
+    round_trip=False,
+    translators=("cohere", "google"),
+):
     """Measured rows: per base model of strength s, native data scores s; translated data s − gap * s on the
     test sets in ``gap_on`` (none elsewhere, nor at 1e-6 or multi); round trip = native with noise."""
     rng = random.Random(seed)
@@ -94,20 +109,27 @@ def study(gap_on: dict, *, seed=3, strengths=(0.45, 0.55, 0.65, 0.75, 0.85), con
                 variants = {"native": native}
                 for translator in translators:
                     gap = gap_on.get(ts.task, 0.0) if (lr, tuning) == ("1e-4", "mono") else 0.0
-                    variants[translator] = (bernoulli(rng, strength - gap * strength) if gap
-                                            else null_partner(rng, native))
+                    variants[translator] = (
+                        bernoulli(rng, strength - gap * strength) if gap else null_partner(rng, native)
+                    )
                 if round_trip:
                     variants["rtt_google"] = null_partner(rng, native)
                 for data, items in variants.items():
-                    rows.append(MeasuredScore(ts, Training(f"m{m}", data, lr, tuning), sum(items.values()) / ITEMS,
-                                              items=items))
+                    rows.append(
+                        MeasuredScore(
+                            ts, Training(f"m{m}", data, lr, tuning), sum(items.values()) / ITEMS, items=items
+                        )
+                    )
     return rows
 
 
 @pytest.fixture(scope="module")
 def holds():
-    rows = study({NATIVE_QA.task: 0.4, XQUAD.task: 0.4}, configs=(("1e-4", "mono"), ("1e-6", "mono"),
-                                                                    ("1e-4", "multi")), round_trip=True)
+    rows = study(
+        {NATIVE_QA.task: 0.4, XQUAD.task: 0.4},
+        configs=(("1e-4", "mono"), ("1e-6", "mono"), ("1e-4", "multi")),
+        round_trip=True,
+    )
     return {c.key: c.measured for c in measured_claims(rows, resamples=300, seed=0)}
 
 

@@ -11,10 +11,18 @@ from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, T
 from nativeval.harness_ext.leaderboard.reference import load_reference
 
 NATIVE = TestSet("include", "ko", "native", "acc", "constrained", percent=True, task="native_ko_include")
-TRANSLATED = TestSet("global_mmlu", "ko", "human_translated", "acc", "constrained", percent=True,
-                     task="translated_ko_global_mmlu")
-ROUND_TRIP = TestSet("include", "ko", "round_trip_translated", "acc", "constrained", percent=True,
-                     task="rtt_ko_include")
+TRANSLATED = TestSet(
+    "global_mmlu",
+    "ko",
+    "human_translated",
+    "acc",
+    "constrained",
+    percent=True,
+    task="translated_ko_global_mmlu",
+)
+ROUND_TRIP = TestSet(
+    "include", "ko", "round_trip_translated", "acc", "constrained", percent=True, task="rtt_ko_include"
+)
 JUDGED = TestSet("open_qa", "ko", "human_translated", "rating", "free_form", task="translated_ko_open_qa")
 ITEMS = 400
 
@@ -22,16 +30,26 @@ ITEMS = 400
 def scored(ts, model, rate, rng, judge=None):
     items = {f"q{i}": float(rng.random() < rate) for i in range(ITEMS)}
     clusters = {k: f"s{i % 40}" for i, k in enumerate(items)}
-    return MeasuredScore(ts, Training(model, "native"), sum(items.values()) / ITEMS, judge=judge, items=items,
-                         clusters=clusters)
+    return MeasuredScore(
+        ts,
+        Training(model, "native"),
+        sum(items.values()) / ITEMS,
+        judge=judge,
+        items=items,
+        clusters=clusters,
+    )
 
 
 def board(native_rates, translated_rates, seed=5):
     rng = random.Random(seed)
     rows = []
     for m, (n_rate, t_rate) in enumerate(zip(native_rates, translated_rates, strict=True)):
-        rows += [scored(NATIVE, f"m{m}", n_rate, rng), scored(TRANSLATED, f"m{m}", t_rate, rng),
-                 scored(ROUND_TRIP, f"m{m}", 0.99, rng), scored(JUDGED, f"m{m}", 0.1, rng, judge="gpt-4-turbo")]
+        rows += [
+            scored(NATIVE, f"m{m}", n_rate, rng),
+            scored(TRANSLATED, f"m{m}", t_rate, rng),
+            scored(ROUND_TRIP, f"m{m}", 0.99, rng),
+            scored(JUDGED, f"m{m}", 0.1, rng, judge="gpt-4-turbo"),
+        ]
     return rows
 
 

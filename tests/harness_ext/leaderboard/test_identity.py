@@ -30,7 +30,9 @@ def test_a_round_trip_is_a_test_set_of_its_own(with_round_trip):
     run = load_run(path)
     assert RTT in run.scores and XQUAD in run.scores and RTT != XQUAD
     assert run.scores[RTT].value == pytest.approx(100.0)
-    original = json.loads(path.read_text(encoding="utf-8"))["results"]["translated_zh_xquad"]["exact_match,none"]
+    original = json.loads(path.read_text(encoding="utf-8"))["results"]["translated_zh_xquad"][
+        "exact_match,none"
+    ]
     assert run.scores[XQUAD].value == pytest.approx(100 * original)  # never overwritten by the round trip
     assert RTT.slug != XQUAD.slug and RTT.display == "XQuAD zh (round trip)" and XQUAD.display == "XQuAD zh"
     assert RTT.provenance == "round_trip" and run.sources[RTT] == "translated_zh_xquad"
@@ -42,9 +44,12 @@ def test_the_round_trip_stays_out_of_the_translated_mean(with_round_trip, unrela
     assert board.columns.count(RTT) == 1 and board.columns.count(XQUAD) == 1
     translated = origin_scores(board, "zh", "translated")
     assert translated and RTT not in origin_columns(board, "zh", "translated")
-    assert RTT not in origin_columns(board, "zh", "native") and XQUAD in origin_columns(board, "zh", "translated")
+    assert RTT not in origin_columns(board, "zh", "native") and XQUAD in origin_columns(
+        board, "zh", "translated"
+    )
     assert {i: s.value for i, s in translated.items()} == pytest.approx(
-        {i: s.value for i, s in origin_scores(plain, "zh", "translated").items()})
+        {i: s.value for i, s in origin_scores(plain, "zh", "translated").items()}
+    )
     for entry in board.entries:  # each row keeps both scores, under their own keys
         assert entry.values[RTT] == pytest.approx(100.0)
 
@@ -55,4 +60,6 @@ def test_a_round_trip_without_its_source_is_shown_with_a_note(tmp_path, unrelate
     add_round_trip(root, 0.5, source_present=False)
     board = build_leaderboard([root], resamples=200)
     assert RTT in board.columns and XQUAD not in board.columns
-    assert any("rtt_zh_xquad" in n and "translated_zh_xquad" in n and "not evaluated" in n for n in board.notes)
+    assert any(
+        "rtt_zh_xquad" in n and "translated_zh_xquad" in n and "not evaluated" in n for n in board.notes
+    )

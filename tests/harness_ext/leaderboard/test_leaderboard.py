@@ -49,8 +49,9 @@ def study_board(variant_study):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), "leaderboard", *args], cwd=REPO,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "leaderboard", *args], cwd=REPO, capture_output=True, text=True
+    )
 
 
 def section(page, section_id: str):
@@ -93,7 +94,9 @@ def test_mgsm_under_lm_evals_names_is_shown_in_percent_beside_the_paper(unrelate
     board = build_leaderboard([copy], reference="paper", resamples=200)
     gamma = next(e for e in board.entries if e.label == "gamma")
     raw = json.loads(results_file(copy, "gamma").read_text(encoding="utf-8"))
-    assert gamma.values[MGSM] == pytest.approx(100 * raw["results"]["translated_zh_mgsm"]["exact_match,strict-match"])
+    assert gamma.values[MGSM] == pytest.approx(
+        100 * raw["results"]["translated_zh_mgsm"]["exact_match,strict-match"]
+    )
     # published MGSM zh lines up with the measured column (cross-language averages are no longer repeated: the
     # findings pool the per-language cells)
     assert sum(MGSM in e.values for e in board.entries if e.kind == "reference") >= 30
@@ -104,9 +107,16 @@ def test_plain_lm_eval_tasks_fall_back_to_their_own_first_metric():
     config = {"metric_list": [{"metric": "acc_norm"}, {"metric": "acc"}], "metadata": {"version": 1}}
     column = task_column("arc_easy", config)
     assert (column.benchmark, column.metric, column.filter, column.origin, column.known) == (
-        "arc_easy", "acc_norm", "none", "unknown", False)
+        "arc_easy",
+        "acc_norm",
+        "none",
+        "unknown",
+        False,
+    )
     assert task_column("xnli_zh", {}).language == "zh"
-    record = {"metadata": {"provenance": {"origin": "machine_translated", "language": "es", "benchmark": "mt_mmlu"}}}
+    record = {
+        "metadata": {"provenance": {"origin": "machine_translated", "language": "es", "benchmark": "mt_mmlu"}}
+    }
     assert task_column("my_task", record).benchmark == "mt_mmlu"
     native = task_column("native_zh_open_qa", None)
     translated = task_column("translated_zh_open_qa", None)
@@ -138,7 +148,9 @@ def test_two_models_in_directories_called_final_stay_two_rows(tmp_path, task_man
 
 def test_the_label_in_the_results_json_wins(tmp_path, task_manager):
     model = write_script(tmp_path / "m" / "final", {"translated": 1.0})
-    run_scripted(model, ["translated_zh_xquad"], tmp_path / "out", label="my <model>", task_manager=task_manager)
+    run_scripted(
+        model, ["translated_zh_xquad"], tmp_path / "out", label="my <model>", task_manager=task_manager
+    )
     data = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text(encoding="utf-8"))
     assert data["nativeval"] == {"label": "my <model>"}
     board = build_leaderboard([tmp_path / "out"], resamples=200)
@@ -154,15 +166,18 @@ def test_rankings_per_benchmark_with_cis(models_board):
     for row in cmmlu.rows:
         low, high = row.cells["ci"]
         assert low <= row.cells["score"] <= high
-        assert row.cells["clusters"] == 67 and row.cells["se"] is not None and row.cells["se_naive"] is not None
+        assert (
+            row.cells["clusters"] == 67 and row.cells["se"] is not None and row.cells["se_naive"] is not None
+        )
 
 
 def test_native_and_translated_scores_tau_and_named_flips(models_board):
     native = origin_scores(models_board, "zh", "native")
     translated = origin_scores(models_board, "zh", "translated")
     label = {i: models_board.entries[i].label for i in native}
-    assert sorted(native, key=lambda i: -native[i].value) == [i for n in ("alpha", "beta", "gamma")
-                                                              for i in native if label[i] == n]
+    assert sorted(native, key=lambda i: -native[i].value) == [
+        i for n in ("alpha", "beta", "gamma") for i in native if label[i] == n
+    ]
     assert all(s.ci is not None and s.ci[0] <= s.value <= s.ci[1] for s in native.values())
     tau, flips = rank_flips(models_board, native, translated)
     assert tau == pytest.approx(-1.0)  # planted: translated order is the reverse of the native one
@@ -205,7 +220,9 @@ def test_uncertainty_reports_clustered_beside_naive_and_the_mde(models_board):
 def test_baseline_model_compares_everyone_against_it(unrelated_models):
     board = build_leaderboard([unrelated_models], resamples=500, baseline_model="beta")
     table = next(s for s in make_page(board).sections if s.id == "baseline").tables[0]
-    cmmlu = {r.cells["model"]: r.cells["delta"] for r in table.rows if r.cells["benchmark"].startswith("CMMLU")}
+    cmmlu = {
+        r.cells["model"]: r.cells["delta"] for r in table.rows if r.cells["benchmark"].startswith("CMMLU")
+    }
     assert cmmlu["alpha"] > 0 > cmmlu["gamma"]
     by_part = build_leaderboard([unrelated_models], resamples=200, baseline_model="BET")  # a part of a label
     assert by_part.baseline_model == "beta"
@@ -226,8 +243,10 @@ def test_baseline_by_variant_name(study_board, variant_study):
 def test_manifests_label_rows_and_study_columns_appear(study_board):
     measured = study_board.measured
     assert {(e.key.base_model, e.key.variant, e.key.lr, e.key.tuning, e.key.method) for e in measured} == {
-        (base, variant, "1e-4", "mono", "lora") for base in ("BaseA-1B", "BaseB-7B")
-        for variant in ("native", "google", "cohere")}
+        (base, variant, "1e-4", "mono", "lora")
+        for base in ("BaseA-1B", "BaseB-7B")
+        for variant in ("native", "google", "cohere")
+    }
     scores = section(make_page(study_board), "scores").tables[0]
     assert {"variant", "lr", "tuning", "method"} <= {c.key for c in scores.visible_columns()}
 
@@ -240,20 +259,31 @@ def test_study_columns_are_hidden_without_manifests(models_board):
 def test_findings_find_the_planted_gap_on_native_test_sets_only(study_board):
     """Planted: native-trained +40 points on CMMLU (native), equal on the translated test sets."""
     page = make_page(study_board)
-    pooled = {(f["benchmark"], f["kind"]): f for f in page.data["findings"]
-              if f["translator"] == "pooled" and f["lr"] == "1e-4" and f["tuning"] == "mono" and f["headline"]
-              and f["language"] in ("zh", "all")}
+    pooled = {
+        (f["benchmark"], f["kind"]): f
+        for f in page.data["findings"]
+        if f["translator"] == "pooled"
+        and f["lr"] == "1e-4"
+        and f["tuning"] == "mono"
+        and f["headline"]
+        and f["language"] in ("zh", "all")
+    }
     cmmlu = pooled[("cmmlu", "measured")]
     assert 25 < cmmlu["gap"] < 55 and cmmlu["ci_low"] > 0 and cmmlu["verdict"] == "separates"
     for benchmark in ("xquad", "mt_mmlu"):
         assert pooled[(benchmark, "measured")]["verdict"] != "separates"  # (the fixture's XQuAD: one passage)
-    interaction = next(i for i in page.data["interactions"] if i["kind"] == "measured"
-                       and i["name"] == "native_minus_translated")
+    interaction = next(
+        i
+        for i in page.data["interactions"]
+        if i["kind"] == "measured" and i["name"] == "native_minus_translated"
+    )
     assert interaction["ci_low"] > 0 and interaction["verdict"] == "separates"
     summary = section(page, "findings")
     assert summary.summary and page.sections[0] is summary  # the finding first
-    assert any(r.cells["test_set"].startswith("CMMLU") and r.cells["verdict"] == "separates"
-               for r in summary.tables[0].rows)
+    assert any(
+        r.cells["test_set"].startswith("CMMLU") and r.cells["verdict"] == "separates"
+        for r in summary.tables[0].rows
+    )
 
 
 def test_the_published_numbers_reproduce_the_study(tmp_path):
@@ -262,16 +292,40 @@ def test_the_published_numbers_reproduce_the_study(tmp_path):
     proc = run_cli("--reference", "paper", "--out", str(tmp_path / "site"), "--bootstrap", "200")
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
-    required = {"benchmark", "language", "metric", "lr", "tuning", "judge", "gap", "ci_low", "ci_high", "verdict"}
+    required = {
+        "benchmark",
+        "language",
+        "metric",
+        "lr",
+        "tuning",
+        "judge",
+        "gap",
+        "ci_low",
+        "ci_high",
+        "verdict",
+    }
     assert data["findings"] and all(required <= set(f) for f in data["findings"])
-    main = {(f["benchmark"], f["origin"], f["judge"]): f for f in data["findings"]
-            if f["lr"] == "1e-4" and f["tuning"] == "mono" and f["translator"] == "pooled" and f["headline"]
-            and (f["language"] == "all" or f["benchmark"] in ("tydiqa", "cmmlu"))}
-    for key in (("tydiqa", "native", None), ("cmmlu", "native", None), ("xquad", "human_translated", None),
-                ("open_qa", "human_translated", "gpt-4-turbo")):
+    main = {
+        (f["benchmark"], f["origin"], f["judge"]): f
+        for f in data["findings"]
+        if f["lr"] == "1e-4"
+        and f["tuning"] == "mono"
+        and f["translator"] == "pooled"
+        and f["headline"]
+        and (f["language"] == "all" or f["benchmark"] in ("tydiqa", "cmmlu"))
+    }
+    for key in (
+        ("tydiqa", "native", None),
+        ("cmmlu", "native", None),
+        ("xquad", "human_translated", None),
+        ("open_qa", "human_translated", "gpt-4-turbo"),
+    ):
         assert main[key]["verdict"] == "separates", key
-    for key in (("mgsm", "human_translated", None), ("mt_mmlu", "machine_translated", None),
-                ("open_qa", "human_translated", "command-r-plus")):
+    for key in (
+        ("mgsm", "human_translated", None),
+        ("mt_mmlu", "machine_translated", None),
+        ("open_qa", "human_translated", "command-r-plus"),
+    ):
         assert main[key]["verdict"] != "separates", key
     assert main[("mgsm", "human_translated", None)]["gap"] == pytest.approx(0.4, abs=0.05)
     assert {c["key"] for c in data["claims"]} == set("abcdef")
@@ -282,7 +336,11 @@ def test_the_published_numbers_reproduce_the_study(tmp_path):
     configs = sorted({(f["lr"], f["tuning"]) for f in data["findings"]})
     assert len(configs) > 1 and all(f"Published numbers, {lr} · {tuning}:" in every for lr, tuning in configs)
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert html.index('id="section-findings"') < html.index('id="contents"') < html.index('id="section-reference"')
+    assert (
+        html.index('id="section-findings"')
+        < html.index('id="contents"')
+        < html.index('id="section-reference"')
+    )
 
 
 def test_reference_rows_stand_apart_from_measured_rows(unrelated_models, tmp_path):
@@ -304,17 +362,40 @@ def test_reference_rows_stand_apart_from_measured_rows(unrelated_models, tmp_pat
 # --- outputs ---------------------------------------------------------------------------------------------
 def test_cli_writes_every_output_and_every_plot(variant_study, unrelated_models, tmp_path, csv_columns):
     site = tmp_path / "site"
-    proc = run_cli(str(variant_study), str(unrelated_models), "--out", str(site), "--reference", "paper",
-                   "--bootstrap", "300", "--title", "Study <b>")
+    proc = run_cli(
+        str(variant_study),
+        str(unrelated_models),
+        "--out",
+        str(site),
+        "--reference",
+        "paper",
+        "--bootstrap",
+        "300",
+        "--title",
+        "Study <b>",
+    )
     assert proc.returncode == 0, proc.stderr
-    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard_tidy.csv", "index.html", "leaderboard.json"):
+    for name in (
+        "leaderboard.md",
+        "leaderboard.csv",
+        "leaderboard_tidy.csv",
+        "index.html",
+        "leaderboard.json",
+    ):
         assert (site / name).is_file()
     data = json.loads((site / "leaderboard.json").read_text(encoding="utf-8"))
     plots = [f for s in data["sections"] for p in s["plots"] for f in p["files"]]
     assert plots and all((site / f).is_file() for f in plots)
     names = " ".join(plots)
-    for kind in ("findings_gap", "dots_", "origin_scatter_zh", "measured_variant_bars", "measured_gap_vs_native",
-                 "reference_variant_bars", "reference_gap_vs_native"):
+    for kind in (
+        "findings_gap",
+        "dots_",
+        "origin_scatter_zh",
+        "measured_variant_bars",
+        "measured_gap_vs_native",
+        "reference_variant_bars",
+        "reference_gap_vs_native",
+    ):
         assert kind in names
     assert any(f.endswith(".png") for f in plots) and any(f.endswith(".svg") for f in plots)
     html = (site / "index.html").read_text(encoding="utf-8")
@@ -331,25 +412,40 @@ def test_cli_writes_every_output_and_every_plot(variant_study, unrelated_models,
     assert csv_columns(header) == md_columns
     for section in data["sections"]:
         for table in section["tables"]:
-            csv_path = site / ("leaderboard.csv" if table["id"] == "leaderboard" else f"tables/{table['id']}.csv")
+            csv_path = site / (
+                "leaderboard.csv" if table["id"] == "leaderboard" else f"tables/{table['id']}.csv"
+            )
             assert csv_path.is_file(), table["id"]
     with open(site / "leaderboard_tidy.csv", encoding="utf-8") as fh:
         tidy = list(csv.DictReader(fh))
     assert all(re.fullmatch(r"[a-z_]+", name) for name in tidy[0])  # ASCII snake_case headers
     alpha = [r for r in tidy if r["model"] == "alpha" and r["benchmark"] == "cmmlu"]
-    assert len(alpha) == 1 and float(alpha[0]["ci_low"]) <= float(alpha[0]["value"]) <= float(alpha[0]["ci_high"])
+    assert len(alpha) == 1 and float(alpha[0]["ci_low"]) <= float(alpha[0]["value"]) <= float(
+        alpha[0]["ci_high"]
+    )
     assert {r["kind"] for r in tidy} == {"measured", "published"}
 
 
 def test_format_json_writes_only_json(unrelated_models, tmp_path):
-    proc = run_cli(str(unrelated_models), "--out", str(tmp_path / "j"), "--format", "json", "--bootstrap", "200")
+    proc = run_cli(
+        str(unrelated_models), "--out", str(tmp_path / "j"), "--format", "json", "--bootstrap", "200"
+    )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "j").iterdir()) == ["leaderboard.json"]
 
 
 def test_push_to_hub_offline_is_a_clear_error(unrelated_models, tmp_path):
-    proc = run_cli(str(unrelated_models), "--out", str(tmp_path / "s"), "--format", "json", "--bootstrap", "200",
-                   "--push-to-hub", "me/board")
+    proc = run_cli(
+        str(unrelated_models),
+        "--out",
+        str(tmp_path / "s"),
+        "--format",
+        "json",
+        "--bootstrap",
+        "200",
+        "--push-to-hub",
+        "me/board",
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: --push-to-hub")
 
@@ -357,7 +453,9 @@ def test_push_to_hub_offline_is_a_clear_error(unrelated_models, tmp_path):
 def test_adding_a_section_is_one_function(models_board, tmp_path):
     def judge_diagnostics(board) -> Section:
         table = Table("judge-diagnostics", "", [])
-        return Section("judge", "Judge diagnostics", notes=[f"{len(board.entries)} rows judged"], tables=[table])
+        return Section(
+            "judge", "Judge diagnostics", notes=[f"{len(board.entries)} rows judged"], tables=[table]
+        )
 
     write_site(models_board, tmp_path, make_plots=False, extra_sections=[judge_diagnostics])
     assert "## Judge diagnostics" in details_md(tmp_path, "judge")
@@ -395,7 +493,9 @@ def test_missing_samples_give_na_with_a_note(unrelated_models, tmp_path):
     write_site(board, tmp_path / "site", make_plots=False)
     md = (tmp_path / "site" / "leaderboard.md").read_text(encoding="utf-8")
     assert "[CI n/a]" in details_md(tmp_path / "site", "scores")
-    assert md.count("no per-item samples: run lm_eval with --log_samples") == 1  # said once, in the page's notes
+    assert (
+        md.count("no per-item samples: run lm_eval with --log_samples") == 1
+    )  # said once, in the page's notes
 
 
 def test_one_model_in_separate_runs_is_one_row(tmp_path, task_manager):
@@ -424,7 +524,9 @@ def test_limit_runs_are_marked_everywhere(tmp_path, task_manager):
     board = build_leaderboard([tmp_path / "out"], resamples=200)
     write_site(board, tmp_path / "site", make_plots=False)
     md = (tmp_path / "site" / "leaderboard.md").read_text(encoding="utf-8")
-    assert "Runs made with lm-eval --limit (quick)" in md and "n=67 limit" in details_md(tmp_path / "site", "scores")
+    assert "Runs made with lm-eval --limit (quick)" in md and "n=67 limit" in details_md(
+        tmp_path / "site", "scores"
+    )
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert 'class="col-native num limited"' in html and "--limit" in html
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
@@ -459,28 +561,50 @@ def test_bad_reference_csv_is_an_input_error(tmp_path):
         build_leaderboard([], reference=str(bad))
 
 
-def write_judgments(results: Path, judge: str, ratings: list[int], keep_label: bool = False,
-                    prompt_version: str = "single_v2") -> None:
+def write_judgments(
+    results: Path, judge: str, ratings: list[int], keep_label: bool = False, prompt_version: str = "single_v2"
+) -> None:
     """A judge's output beside an lm-eval run, in the shape `nativeval judge` writes."""
     header = json.loads(results.read_text(encoding="utf-8"))
-    stamp = results.stem[len("results_"):]
+    stamp = results.stem[len("results_") :]
     judge_doc = {
-        "results": {"native_zh_open_qa": {"alias": "native_zh_open_qa", f"rating,{judge}": sum(ratings) / len(ratings),
-                                          f"rating_stderr,{judge}": "N/A", f"n,{judge}": len(ratings),
-                                          f"invalid,{judge}": 0}},
+        "results": {
+            "native_zh_open_qa": {
+                "alias": "native_zh_open_qa",
+                f"rating,{judge}": sum(ratings) / len(ratings),
+                f"rating_stderr,{judge}": "N/A",
+                f"n,{judge}": len(ratings),
+                f"invalid,{judge}": 0,
+            }
+        },
         "group_subtasks": {"native_zh_open_qa": []},
         "configs": {"native_zh_open_qa": {"task": "native_zh_open_qa"}},
-        "versions": {"native_zh_open_qa": 1.0}, "n-shot": {"native_zh_open_qa": 0},
-        "model_name": header["model_name"], "config": header["config"],
+        "versions": {"native_zh_open_qa": 1.0},
+        "n-shot": {"native_zh_open_qa": 0},
+        "model_name": header["model_name"],
+        "config": header["config"],
         "judge": {"name": judge, "prompt_version": prompt_version},
     }
     if keep_label:
         judge_doc["nativeval"] = header["nativeval"]
-    (results.parent / f"results_judge_{judge}_{stamp}.json").write_text(json.dumps(judge_doc), encoding="utf-8")
-    rows = [{"task": "native_zh_open_qa", "doc_id": i, "rating": r, "valid": True, "judge": judge,
-             "question": f"q{i}", "response": "答案" * (i + 1)} for i, r in enumerate(ratings)]
+    (results.parent / f"results_judge_{judge}_{stamp}.json").write_text(
+        json.dumps(judge_doc), encoding="utf-8"
+    )
+    rows = [
+        {
+            "task": "native_zh_open_qa",
+            "doc_id": i,
+            "rating": r,
+            "valid": True,
+            "judge": judge,
+            "question": f"q{i}",
+            "response": "答案" * (i + 1),
+        }
+        for i, r in enumerate(ratings)
+    ]
     (results.parent / f"judgments_native_zh_open_qa_{judge}_{stamp}.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
 def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
@@ -497,7 +621,9 @@ def test_judge_outputs_join_their_model_row(unrelated_models, tmp_path):
     assert len(board.stats[open_qa].pairs) == 3
     # the judge's prompt version, read once with its results, goes with the rating to the findings
     assert alpha.judge_prompts[open_qa] == {"gpt4": "single_v2"}
-    (rating,) = [s for s in measured_scores(board) if s.test_set.metric == "rating" and s.value == pytest.approx(4.5)]
+    (rating,) = [
+        s for s in measured_scores(board) if s.test_set.metric == "rating" and s.value == pytest.approx(4.5)
+    ]
     assert (rating.judge, rating.judge_prompt) == ("gpt4", "single_v2")
 
 
@@ -516,7 +642,9 @@ def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(u
     assert alpha.n[open_qa] == 4 and len(set(alpha.clusters[open_qa].values())) == 4
     assert alpha.judge_prompts[open_qa] == {"gpt4": "single_v2", "claude": "single_v3"}
     estimate = board.estimate(alpha, open_qa)
-    assert estimate.method == "cluster-robust t(G-1)" and estimate.n_clusters == 4  # few clusters: t, not bootstrap
+    assert (
+        estimate.method == "cluster-robust t(G-1)" and estimate.n_clusters == 4
+    )  # few clusters: t, not bootstrap
 
 
 def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
@@ -525,10 +653,14 @@ def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_
 
     results = tmp_path / "results_2026.json"
     row = {"judge": "gpt-4-turbo", "doc_id": 0}
-    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_gpt-4-turbo_2026.jsonl",
-                       [{**row, "task": "native_zh_open_qa", "rating": 2}])
-    atomic_write_jsonl(tmp_path / "judgments_native_zh_open_qa_v2_gpt-4-turbo_2027.jsonl",
-                       [{**row, "task": "native_zh_open_qa_v2", "rating": 5}])
+    atomic_write_jsonl(
+        tmp_path / "judgments_native_zh_open_qa_gpt-4-turbo_2026.jsonl",
+        [{**row, "task": "native_zh_open_qa", "rating": 2}],
+    )
+    atomic_write_jsonl(
+        tmp_path / "judgments_native_zh_open_qa_v2_gpt-4-turbo_2027.jsonl",
+        [{**row, "task": "native_zh_open_qa_v2", "rating": 5}],
+    )
     assert judged_item_scores(results, "native_zh_open_qa", "gpt-4-turbo") == {"0": 2.0}
     assert judged_item_scores(results, "native_zh_open_qa_v2", "gpt-4-turbo") == {"0": 5.0}
 
@@ -548,9 +680,13 @@ def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
 def test_item_tag_values_are_read_for_split_sections(unrelated_models):
     from nativeval.harness_ext.leaderboard.results import read_item_scores
 
-    samples = next(p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p))
+    samples = next(
+        p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p)
+    )
     tags: dict[str, dict[str, str]] = {}
-    scores, clusters = read_item_scores(samples, "exact_match", "none", unit="context", tag_fields=("id",), tags=tags)
+    scores, clusters = read_item_scores(
+        samples, "exact_match", "none", unit="context", tag_fields=("id",), tags=tags
+    )
     assert set(tags) == set(scores) == set(clusters) and all("id" in t for t in tags.values())
     assert len({t["id"] for t in tags.values()}) == len(scores)  # XQuAD ids: one per question
 
@@ -558,7 +694,9 @@ def test_item_tag_values_are_read_for_split_sections(unrelated_models):
 def test_rows_keep_a_fixed_order_whatever_order_the_runs_finished_in(study_board):
     # the fixture ran native, google, cohere in turn; rows are model, then the baseline variant, then the others
     measured = [(e.key.base_model, e.key.variant) for e in study_board.measured]
-    assert measured == [(base, variant) for base in ("BaseA-1B", "BaseB-7B") for variant in ("native", "cohere", "google")]
+    assert measured == [
+        (base, variant) for base in ("BaseA-1B", "BaseB-7B") for variant in ("native", "cohere", "google")
+    ]
 
 
 # --- safety (issue 23's leaderboard items) -------------------------------------------------------------------
@@ -568,9 +706,17 @@ def test_a_hostile_language_in_a_results_file_never_becomes_a_path(unrelated_mod
     for path in copy.rglob("results_*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         config = json.loads(json.dumps(data["configs"]["translated_zh_mt_mmlu"]))
-        config["metadata"] = {"provenance": {"benchmark": "mt_mmlu", "origin": "machine_translated",
-                                             "language": "../../../../pwned"}}
-        data["configs"]["my_mmlu"], data["results"]["my_mmlu"] = config, data["results"]["translated_zh_mt_mmlu"]
+        config["metadata"] = {
+            "provenance": {
+                "benchmark": "mt_mmlu",
+                "origin": "machine_translated",
+                "language": "../../../../pwned",
+            }
+        }
+        data["configs"]["my_mmlu"], data["results"]["my_mmlu"] = (
+            config,
+            data["results"]["translated_zh_mt_mmlu"],
+        )
         path.write_text(json.dumps(data), encoding="utf-8")
     site = tmp_path / "deep" / "er" / "site"
     before = {p for p in tmp_path.rglob("*")}
@@ -640,8 +786,17 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_kill_9_while_drawing_leaves_no_worker_and_the_rerun_completes(tmp_path):
     site = tmp_path / "site"
-    args = [sys.executable, str(REPO / "cli.py"), "leaderboard", "--reference", "paper", "--out", str(site),
-            "--bootstrap", "200"]
+    args = [
+        sys.executable,
+        str(REPO / "cli.py"),
+        "leaderboard",
+        "--reference",
+        "paper",
+        "--out",
+        str(site),
+        "--bootstrap",
+        "200",
+    ]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     plots = tmp_path / f".site.building-{proc.pid}" / "plots"
     deadline = time.monotonic() + 300
@@ -665,12 +820,16 @@ def test_kill_9_while_drawing_leaves_no_worker_and_the_rerun_completes(tmp_path)
 
 def test_published_numbers_of_a_benchmark_the_catalogue_does_not_know_are_listed_not_shown(tmp_path):
     csv_path = tmp_path / "ref.csv"
-    csv_path.write_text("benchmark,metric,lang,base_model,train_data,lr,tuning,score\n"
-                        "xquad,exact_match,zh,M,native,1e-4,mono,50\nxquad,exact_match,zh,M,google,1e-4,mono,40\n"
-                        "bogus_bench,acc,zh,M,native,1e-4,mono,1\nbogus_bench,acc,zh,M,google,1e-4,mono,2\n",
-                        encoding="utf-8")
+    csv_path.write_text(
+        "benchmark,metric,lang,base_model,train_data,lr,tuning,score\n"
+        "xquad,exact_match,zh,M,native,1e-4,mono,50\nxquad,exact_match,zh,M,google,1e-4,mono,40\n"
+        "bogus_bench,acc,zh,M,native,1e-4,mono,1\nbogus_bench,acc,zh,M,google,1e-4,mono,2\n",
+        encoding="utf-8",
+    )
     board = build_leaderboard([], reference=str(csv_path), resamples=200)
-    assert [e.values for e in board.published] and all(c.benchmark == "xquad" for c in board.published_columns)
+    assert [e.values for e in board.published] and all(
+        c.benchmark == "xquad" for c in board.published_columns
+    )
     (line,) = [n for n in board.reference_not_shown if "bogus_bench" in n]
     assert line.startswith("not shown: reference benchmark 'bogus_bench' (2 published numbers)")
     page = make_page(board)

@@ -25,7 +25,9 @@ def cells():
 
 
 def test_all_published_numbers_ship_with_the_package(rows):
-    shipped = resources.files("nativeval.harness_ext.leaderboard").joinpath("reference", "paper_results_full.csv")
+    shipped = resources.files("nativeval.harness_ext.leaderboard").joinpath(
+        "reference", "paper_results_full.csv"
+    )
     assert shipped.is_file() and reference_path("paper").read_bytes() == shipped.read_bytes()
     assert len(rows) == 3120
     assert {r.table for r in rows} == {str(n) for n in range(1, 26)}
@@ -65,8 +67,9 @@ def test_every_printed_average_agrees_with_its_cells_within_rounding(rows, cells
 
 def test_judge_is_split_from_the_benchmark_name_and_every_benchmark_is_catalogued(cells):
     judged = {(c.benchmark, c.judge) for c in cells if c.judge}
-    assert judged == {(b, j) for b in ("open_qa_native", "open_qa_translated")
-                      for j in ("gpt-4-turbo", "command-r-plus")}
+    assert judged == {
+        (b, j) for b in ("open_qa_native", "open_qa_translated") for j in ("gpt-4-turbo", "command-r-plus")
+    }
     assert all(c.catalogue_benchmark is not None for c in cells)
     origins = {c.benchmark: c.catalogue_benchmark.origin for c in cells}
     assert origins["open_qa_native"] == "native" and origins["open_qa_translated"] == "human_translated"
@@ -75,8 +78,11 @@ def test_judge_is_split_from_the_benchmark_name_and_every_benchmark_is_catalogue
 
 def test_two_tables_that_disagree_on_a_cell_are_refused(tmp_path):
     path = tmp_path / "ref.csv"
-    path.write_text(HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,30.1\n"
-                             "2,xquad,exact_match,es,M,native,0.0001,mono,30.2\n", encoding="utf-8")
+    path.write_text(
+        HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,30.1\n"
+        "2,xquad,exact_match,es,M,native,0.0001,mono,30.2\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         load_reference(str(path))
     assert "table 1" in str(err.value) and "table 2" in str(err.value) and "\n" not in str(err.value)
@@ -84,18 +90,24 @@ def test_two_tables_that_disagree_on_a_cell_are_refused(tmp_path):
 
 def test_agreeing_repeats_and_averages_make_one_cell(tmp_path):
     path = tmp_path / "ref.csv"
-    path.write_text(HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,30.1\n"
-                             "2,xquad,exact_match,es,M,native,0.0001,mono,30.1\n"
-                             "2,xquad,exact_match,avg,M,native,1e-4,mono,31\n", encoding="utf-8")
+    path.write_text(
+        HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,30.1\n"
+        "2,xquad,exact_match,es,M,native,0.0001,mono,30.1\n"
+        "2,xquad,exact_match,avg,M,native,1e-4,mono,31\n",
+        encoding="utf-8",
+    )
     assert len(read_reference(str(path))) == 3
     (cell,) = load_reference(str(path))
     assert (cell.table, cell.lr, cell.score, cell.source) == ("1", "1e-4", 30.1, "ref.csv")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("benchmark,metric\nxquad,em\n", "lacks column(s) lang"),
-    (HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,n/a\n", ":2: score 'n/a' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("benchmark,metric\nxquad,em\n", "lacks column(s) lang"),
+        (HEADER + "1,xquad,exact_match,es,M,native,1e-4,mono,n/a\n", ":2: score 'n/a' is not a number"),
+    ],
+)
 def test_bad_csv_is_one_line(tmp_path, text, message):
     path = tmp_path / "ref.csv"
     path.write_text(text, encoding="utf-8")

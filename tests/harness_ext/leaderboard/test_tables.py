@@ -39,22 +39,46 @@ class Headers(HTMLParser):
 
 
 def sample_page() -> Page:
-    table = Table("t1", "scores", [Column("model", "model", always=True), Column("method", "method"),
-                                   Column("empty", "never filled"), Column("xq", "XQuAD zh", "score"),
-                                   Column("ci", "95% CI", "ci"), Column("p", "p", "p")])
+    table = Table(
+        "t1",
+        "scores",
+        [
+            Column("model", "model", always=True),
+            Column("method", "method"),
+            Column("empty", "never filled"),
+            Column("xq", "XQuAD zh", "score"),
+            Column("ci", "95% CI", "ci"),
+            Column("p", "p", "p"),
+        ],
+    )
     table.add(model="a <b>", method="lora", xq=ScoreCell(40.0, (30.0, 50.0), 20), ci=(1.0, 2.0), p=0.01)
     table.add(("reference",), model="b", method="full", xq=ScoreCell(35.0, None, None, reference=True))
-    other = Table("t2", "origin 2x2", [Column("cell", "cell", always=True), Column("value", "value", "number")])
+    other = Table(
+        "t2", "origin 2x2", [Column("cell", "cell", always=True), Column("value", "value", "number")]
+    )
     other.add(cell="native data · native tests", value=50.0)
-    return Page("page", ["banner"], [Section("one", "Scores", tables=[table], summary=True),
-                                     Section("two", "Origin 2x2", tables=[other], notes=["a note"])], "footer")
+    return Page(
+        "page",
+        ["banner"],
+        [
+            Section("one", "Scores", tables=[table], summary=True),
+            Section("two", "Origin 2x2", tables=[other], notes=["a note"]),
+        ],
+        "footer",
+    )
 
 
 def test_every_renderer_shows_the_same_columns_and_sections(csv_columns):
     page = sample_page()
     scores = page.sections[0].tables[0]
     visible = [c.title for c in scores.visible_columns()]
-    assert visible == ["model", "method", "XQuAD zh", "95% CI", "p"]  # the column empty in every row is hidden
+    assert visible == [
+        "model",
+        "method",
+        "XQuAD zh",
+        "95% CI",
+        "p",
+    ]  # the column empty in every row is hidden
 
     md = render_markdown(page)
     header_line = next(line for line in md.splitlines() if line.startswith("| model"))
@@ -94,28 +118,54 @@ def test_the_summary_opens_the_page_and_details_collapse_under_a_table_of_conten
 
 
 def test_header_cells_are_neutralised_like_body_cells():
-    table = Table("t", "", [Column("a", "=HYPERLINK(\"http://x\")", always=True), Column("b", "+m4", always=True),
-                            Column("c", "@m5", always=True)])
+    table = Table(
+        "t",
+        "",
+        [
+            Column("a", '=HYPERLINK("http://x")', always=True),
+            Column("b", "+m4", always=True),
+            Column("c", "@m5", always=True),
+        ],
+    )
     table.add(a="=1+1", b="-2", c="ok")
     header, row = list(csv.reader(io.StringIO(render_csv(table))))
-    assert header == ["'=HYPERLINK(\"http://x\")", "'+m4", "'@m5"] and row == ["'=1+1", "'-2", "ok"]
+    assert header == ['\'=HYPERLINK("http://x")', "'+m4", "'@m5"] and row == ["'=1+1", "'-2", "ok"]
 
 
 def test_markdown_link_syntax_from_inputs_is_not_a_link():
-    page = Page("[x](javascript:alert(1))", [], [Section("s", "[y](javascript:alert(2))", summary=True,
-                                                         notes=["![img](http://evil/x.png) <script>"])], "f")
+    page = Page(
+        "[x](javascript:alert(1))",
+        [],
+        [
+            Section(
+                "s", "[y](javascript:alert(2))", summary=True, notes=["![img](http://evil/x.png) <script>"]
+            )
+        ],
+        "f",
+    )
     md = render_markdown(page)
     assert "](javascript:" not in md and "![img](" not in md and "<script>" not in md
     assert md_escape("[x](javascript:alert(1))") == "[x]\\(javascript:alert(1))"
 
 
 def test_a_figure_is_drawn_from_its_spec_with_axes_from_the_data(tmp_path):
-    spec = Dots("gap", "a very long title " * 8, panels=(DotPanel("", (
-        Point("a", 1.0, 0.5, 1.5, "native"), Point("b", 2.0, None, None, "translated")), "gap (points)",
-        reference=0.0),))
+    spec = Dots(
+        "gap",
+        "a very long title " * 8,
+        panels=(
+            DotPanel(
+                "",
+                (Point("a", 1.0, 0.5, 1.5, "native"), Point("b", 2.0, None, None, "translated")),
+                "gap (points)",
+                reference=0.0,
+            ),
+        ),
+    )
     png, svg = draw_figures([spec], tmp_path, workers=1)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text(
+        encoding="utf-8"
+    ).lstrip().startswith("<?xml")
     assert span([0.0, 0.0, 0.0], percent=True)[0] >= -0.2  # a constant 0% axis does not start at -5 %
     low, high = span([70.0, 70.0])
     assert high - low >= 1.0  # no +-0.04 axis when nothing varies
-    assert span([10.0, 90.0], percent=True) [1] <= 101.5
+    assert span([10.0, 90.0], percent=True)[1] <= 101.5

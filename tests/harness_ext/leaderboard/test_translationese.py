@@ -47,48 +47,96 @@ def test_items_pair_by_id_and_unpaired_ones_are_counted_not_compared():
         translationese_sensitivity({"a": 1.0}, {"b": 1.0})
 
 
-def write_run(folder: Path, label: str | None, tasks: dict[str, tuple[dict, list[dict]]], model_args: str = "") -> None:
+def write_run(
+    folder: Path, label: str | None, tasks: dict[str, tuple[dict, list[dict]]], model_args: str = ""
+) -> None:
     """An lm-eval results file + samples files, as `--log_samples` writes them."""
     folder.mkdir(parents=True)
     stamp = "2026-01-01T00-00-00.000000"
-    configs = {name: {"task": name, "metadata": {"provenance": provenance}} for name, (provenance, _) in tasks.items()}
-    data = {"configs": configs, "config": {"model_args": model_args}, **({"nativeval": {"label": label}} if label else {})}
+    configs = {
+        name: {"task": name, "metadata": {"provenance": provenance}}
+        for name, (provenance, _) in tasks.items()
+    }
+    data = {
+        "configs": configs,
+        "config": {"model_args": model_args},
+        **({"nativeval": {"label": label}} if label else {}),
+    }
     (folder / f"results_{stamp}.json").write_text(json.dumps(data))
     for name, (_, rows) in tasks.items():
         (folder / f"samples_{name}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def test_the_adapter_pairs_a_source_and_its_translation_per_model(tmp_path):
-    source_prov = {"benchmark": "tydiqa", "task": "native_ru_tydiqa", "language": "ru", "origin": "native",
-                   "metrics": ["exact_match"]}
-    rtt_prov = {**source_prov, "task": "rtt_ru_tydiqa", "origin": "round_trip_translated",
-                "source_task": "native_ru_tydiqa"}
+    source_prov = {
+        "benchmark": "tydiqa",
+        "task": "native_ru_tydiqa",
+        "language": "ru",
+        "origin": "native",
+        "metrics": ["exact_match"],
+    }
+    rtt_prov = {
+        **source_prov,
+        "task": "rtt_ru_tydiqa",
+        "origin": "round_trip_translated",
+        "source_task": "native_ru_tydiqa",
+    }
     ids = [f"russian-{i}" for i in range(60)]
-    source_rows = [{"doc_id": i, "doc": {"id": d}, "filter": "none", "exact_match": 1.0} for i, d in enumerate(ids)]
+    source_rows = [
+        {"doc_id": i, "doc": {"id": d}, "filter": "none", "exact_match": 1.0} for i, d in enumerate(ids)
+    ]
     # item russian-0 was excluded from the translation, so every later doc_id shifts by one
-    rtt_rows = [{"doc_id": i, "doc": {"id": d}, "filter": "none", "exact_match": 0.0 if i % 2 else 1.0}
-                for i, d in enumerate(ids[1:])]
-    write_run(tmp_path / "strong", "strong-model", {"native_ru_tydiqa": (source_prov, source_rows),
-                                                    "rtt_ru_tydiqa": (rtt_prov, rtt_rows)})
-    write_run(tmp_path / "alone", "other-model", {"rtt_ru_tydiqa": (rtt_prov, rtt_rows)})  # no source run: no pair
+    rtt_rows = [
+        {"doc_id": i, "doc": {"id": d}, "filter": "none", "exact_match": 0.0 if i % 2 else 1.0}
+        for i, d in enumerate(ids[1:])
+    ]
+    write_run(
+        tmp_path / "strong",
+        "strong-model",
+        {"native_ru_tydiqa": (source_prov, source_rows), "rtt_ru_tydiqa": (rtt_prov, rtt_rows)},
+    )
+    write_run(
+        tmp_path / "alone", "other-model", {"rtt_ru_tydiqa": (rtt_prov, rtt_rows)}
+    )  # no source run: no pair
     (pair,) = pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))
-    assert (pair.model, pair.benchmark, pair.language, pair.origin) == ("strong-model", "tydiqa", "ru",
-                                                                       "round_trip_translated")
+    assert (pair.model, pair.benchmark, pair.language, pair.origin) == (
+        "strong-model",
+        "tydiqa",
+        "ru",
+        "round_trip_translated",
+    )
     assert pair.result.n == 59 and pair.result.source_only == 1
     assert pair.result.sensitivity == pytest.approx(1 - sum(r["exact_match"] for r in rtt_rows) / 59)
     assert pair.to_dict()["significant"] is True
 
 
 def test_adapters_on_one_base_model_are_separate_models(tmp_path):
-    source_prov = {"benchmark": "xquad", "task": "translated_zh_xquad", "language": "zh", "origin": "human_translated"}
-    rtt_prov = {**source_prov, "task": "rtt_zh_xquad", "origin": "round_trip_translated",
-                "source_task": "translated_zh_xquad"}
+    source_prov = {
+        "benchmark": "xquad",
+        "task": "translated_zh_xquad",
+        "language": "zh",
+        "origin": "human_translated",
+    }
+    rtt_prov = {
+        **source_prov,
+        "task": "rtt_zh_xquad",
+        "origin": "round_trip_translated",
+        "source_task": "translated_zh_xquad",
+    }
     for name, score in (("native", 1.0), ("google", 0.0)):
-        rows = [{"doc_id": i, "doc": {"id": f"q{i}"}, "filter": "none", "exact_match": score} for i in range(5)]
+        rows = [
+            {"doc_id": i, "doc": {"id": f"q{i}"}, "filter": "none", "exact_match": score} for i in range(5)
+        ]
         dropped = [{**r, "exact_match": 0.0} for r in rows]
-        write_run(tmp_path / name, None, {"translated_zh_xquad": (source_prov, rows), "rtt_zh_xquad": (rtt_prov, dropped)},
-                  model_args=f"pretrained=/m/base,peft=/ckpt/{name}")
-    pairs = {p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))}
+        write_run(
+            tmp_path / name,
+            None,
+            {"translated_zh_xquad": (source_prov, rows), "rtt_zh_xquad": (rtt_prov, dropped)},
+            model_args=f"pretrained=/m/base,peft=/ckpt/{name}",
+        )
+    pairs = {
+        p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))
+    }
     # the one naming rule (nativeval.harness_ext.report.naming): an adapter run is named by its adapter, as lm-eval does
     assert set(pairs) == {"/ckpt/native", "/ckpt/google"}
     assert pairs["/ckpt/native"].sensitivity == 1.0 and pairs["/ckpt/google"].sensitivity == 0.0
@@ -127,15 +175,34 @@ def test_passage_clustered_sensitivity_covers_the_true_drop_95_percent():
 def test_the_adapter_clusters_items_by_the_catalogues_unit(tmp_path):
     """XQuAD's cluster unit is the passage (``context``): the source's context names an item's cluster, and a
     round trip whose questions all come from one passage gets no interval."""
+
     def row(i: int, em: float, context: str) -> dict:
         return {"doc_id": i, "doc": {"id": f"q{i}", "context": context}, "filter": "none", "exact_match": em}
 
-    prov = {"benchmark": "xquad", "language": "zh", "origin": "human_translated", "task": "translated_zh_xquad"}
-    rtt = {**prov, "task": "rtt_zh_xquad", "origin": "round_trip_translated", "source_task": "translated_zh_xquad"}
+    prov = {
+        "benchmark": "xquad",
+        "language": "zh",
+        "origin": "human_translated",
+        "task": "translated_zh_xquad",
+    }
+    rtt = {
+        **prov,
+        "task": "rtt_zh_xquad",
+        "origin": "round_trip_translated",
+        "source_task": "translated_zh_xquad",
+    }
     for name, contexts in (("one", ["p"] * 6), ("three", ["p", "p", "q", "q", "r", "r"])):
-        write_run(tmp_path / name, name, {
-            "translated_zh_xquad": (prov, [row(i, 1.0, c) for i, c in enumerate(contexts)]),
-            "rtt_zh_xquad": (rtt, [row(i, float(i % 2), c + " (round trip)") for i, c in enumerate(contexts)])})
+        write_run(
+            tmp_path / name,
+            name,
+            {
+                "translated_zh_xquad": (prov, [row(i, 1.0, c) for i, c in enumerate(contexts)]),
+                "rtt_zh_xquad": (
+                    rtt,
+                    [row(i, float(i % 2), c + " (round trip)") for i, c in enumerate(contexts)],
+                ),
+            },
+        )
     pairs = {p.model: p.result for p in pairs_in_results([tmp_path], resamples=200)}
     assert pairs["one"].estimate.n_clusters == 1 and pairs["one"].ci_low is None
     assert pairs["one"].estimate.note == "n/a: one cluster" and not pairs["one"].significant

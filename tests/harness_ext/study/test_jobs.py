@@ -68,14 +68,20 @@ def write_study(tmp: Path, **changes) -> Path:
     fake = tmp / "fake_step.py"
     fake.write_text(FAKE_STEP)
     study = {
-        "study": "jobs", "output_dir": "out", "languages": ["zh"],
+        "study": "jobs",
+        "output_dir": "out",
+        "languages": ["zh"],
         "base_models": {"a": "org/model-a", "b": "org/model-b"},
-        "variants": {"native": {"file": str(tmp / "native_{lang}.json")},
-                     "other": {"file": str(tmp / "other_{lang}.json")}},
+        "variants": {
+            "native": {"file": str(tmp / "native_{lang}.json")},
+            "other": {"file": str(tmp / "other_{lang}.json")},
+        },
         "finetune": {"runs": [{"models": "all", "variants": "all", "lr": [1e-4]}]},
         "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 2},
-        "commands": {kind: ["{python}", str(fake), "{kind}", "{step}", "{out}", "{inputs}"]
-                     for kind in ("finetune", "eval", "leaderboard")},
+        "commands": {
+            kind: ["{python}", str(fake), "{kind}", "{step}", "{out}", "{inputs}"]
+            for kind in ("finetune", "eval", "leaderboard")
+        },
         **changes,
     }
     path = tmp / "study.yaml"
@@ -87,7 +93,14 @@ def write_study(tmp: Path, **changes) -> Path:
 def ledger(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "ledger.jsonl"
     monkeypatch.setenv("FAKE_LEDGER", str(path))
-    for name in ("FAKE_GATE_ON", "FAKE_GATE", "FAKE_FAIL_ON", "FAKE_SECONDS", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
+    for name in (
+        "FAKE_GATE_ON",
+        "FAKE_GATE",
+        "FAKE_FAIL_ON",
+        "FAKE_SECONDS",
+        "CUDA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(GPU_COUNT_ENV, "4")
     return path
@@ -162,7 +175,10 @@ def test_longest_path_first_and_backfill(tmp_path):
     scheduler = Scheduler(plan, steps, Node(gpus=("0", "1"), jobs=8))
     first = [unit[0].id for unit, _ in scheduler.start_ready()]
     assert first == ["finetune/b/zh/native/lr1e-4", "finetune/b/zh/other/lr1e-4"]
-    assert scheduler.ended("finetune/b/zh/native/lr1e-4", ok=False) == ["eval/b/zh/native/lr1e-4-mono", "leaderboard"]
+    assert scheduler.ended("finetune/b/zh/native/lr1e-4", ok=False) == [
+        "eval/b/zh/native/lr1e-4-mono",
+        "leaderboard",
+    ]
     assert [unit[0].id for unit, _ in scheduler.start_ready()] == ["finetune/a/zh/native/lr1e-4"]
 
 
@@ -174,7 +190,11 @@ def test_a_failed_step_blocks_its_dependents_and_independent_steps_finish(tmp_pa
     assert code == 1, output
     finished = set(intervals(ledger))
     assert "eval/a/zh/native/lr1e-4-mono" not in finished and "leaderboard" not in finished
-    assert {"eval/a/zh/other/lr1e-4-mono", "eval/b/zh/native/lr1e-4-mono", "eval/b/zh/other/lr1e-4-mono"} <= finished
+    assert {
+        "eval/a/zh/other/lr1e-4-mono",
+        "eval/b/zh/native/lr1e-4-mono",
+        "eval/b/zh/other/lr1e-4-mono",
+    } <= finished
     assert "eval/a/zh/native/lr1e-4-mono: blocked (needs finetune/a/zh/native/lr1e-4)" in output
     assert output.strip().splitlines()[-1].startswith("error: 1 step(s) did not finish")
 
@@ -182,7 +202,9 @@ def test_a_failed_step_blocks_its_dependents_and_independent_steps_finish(tmp_pa
 def test_fail_fast_stops_the_running_steps(tmp_path, ledger, monkeypatch):
     gate = tmp_path / "gate"
     monkeypatch.setenv("FAKE_GATE", str(gate))
-    monkeypatch.setenv("FAKE_GATE_ON", "finetune/b/zh/native/lr1e-4;eval/a/zh/other/lr1e-4-mono")  # held: running
+    monkeypatch.setenv(
+        "FAKE_GATE_ON", "finetune/b/zh/native/lr1e-4;eval/a/zh/other/lr1e-4-mono"
+    )  # held: running
     monkeypatch.setenv("FAKE_FAIL_ON", "finetune/a/zh/native/lr1e-4")
     path = write_study(tmp_path)
     code, output = study(str(path), "--jobs", "4", "--fail-fast")
@@ -212,8 +234,12 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     reference = tmp_path / "reference"
     reference.mkdir()
     env = {**os.environ, "FAKE_LEDGER": str(reference / "ledger.jsonl")}
-    done = subprocess.run([sys.executable, str(REPO / "cli.py"), "study", str(write_study(reference)), "--jobs", "4"],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "study", str(write_study(reference)), "--jobs", "4"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     expected_board = (reference / "out/site/result.json").read_text()
 
@@ -222,14 +248,21 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     path = write_study(work)
     gate = tmp_path / "gate"
     env = {**os.environ, "FAKE_GATE": str(gate), "FAKE_GATE_ON": ";".join(HELD)}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path), "--jobs", "4"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "study", str(path), "--jobs", "4"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     waiting = [out_of(work, s) / "waiting.txt" for s in HELD]
     finished_first = out_of(work, "eval/a/zh/other/lr1e-4-mono") / MARKER
     try:
         deadline = time.monotonic() + 120  # a bound on a hang, not a speed requirement
         while not (all(w.exists() and w.read_text() for w in waiting) and finished_first.exists()):
-            assert proc.poll() is None and time.monotonic() < deadline, "the runner never had three steps running"
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                "the runner never had three steps running"
+            )
             time.sleep(0.05)
         code, status = study(str(path), "--status")
         assert all(f"running  {s}" in status for s in HELD), status
@@ -245,7 +278,7 @@ def test_kill_9_while_three_steps_run_then_rerun_loses_nothing_and_redoes_nothin
     gate.touch()
     code, output = study(str(path), "--jobs", "4")
     assert code == 0, output
-    after = events(ledger)[len(before):]
+    after = events(ledger)[len(before) :]
     assert not {e["step"] for e in after} & done_before  # nothing finished is done again
     ends = [e["step"] for e in events(ledger) if e["event"] == "end"]
     assert sorted(ends) == sorted(load_plan(path).steps)  # every step finished exactly once
@@ -266,15 +299,19 @@ def wait_gone(pid: int) -> bool:
 
 
 # --- bad input ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("args", "gpu_count", "message"), [
-    (["--jobs", "0"], "4", "--jobs 0: give at least 1"),
-    (["--gpus", "0,7"], "4", "--gpus 0,7: no GPU 7 on this node (it has 0, 1, 2, 3"),
-    (["--gpus", "0"], "0", "--gpus 0: no GPU 0 on this node (it has none"),
-    (["--gpus", "1,1"], "4", "--gpus 1,1: a GPU id is given twice"),
-    (["--gpus", "0,,1"], "4", "expected comma-separated GPU ids"),
-])
-def test_bad_jobs_and_gpus_are_one_line_exit_2_and_write_nothing(tmp_path, ledger, monkeypatch, args, gpu_count,
-                                                                  message):
+@pytest.mark.parametrize(
+    ("args", "gpu_count", "message"),
+    [
+        (["--jobs", "0"], "4", "--jobs 0: give at least 1"),
+        (["--gpus", "0,7"], "4", "--gpus 0,7: no GPU 7 on this node (it has 0, 1, 2, 3"),
+        (["--gpus", "0"], "0", "--gpus 0: no GPU 0 on this node (it has none"),
+        (["--gpus", "1,1"], "4", "--gpus 1,1: a GPU id is given twice"),
+        (["--gpus", "0,,1"], "4", "expected comma-separated GPU ids"),
+    ],
+)
+def test_bad_jobs_and_gpus_are_one_line_exit_2_and_write_nothing(
+    tmp_path, ledger, monkeypatch, args, gpu_count, message
+):
     monkeypatch.setenv(GPU_COUNT_ENV, gpu_count)
     path = write_study(tmp_path)
     result = CliRunner().invoke(cli.main, ["study", str(path), *args])
@@ -284,14 +321,19 @@ def test_bad_jobs_and_gpus_are_one_line_exit_2_and_write_nothing(tmp_path, ledge
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_a_step_asking_for_more_gpus_than_the_node_has_is_one_line_at_plan_time(tmp_path, ledger, monkeypatch,
-                                                                                 dry_run):
+def test_a_step_asking_for_more_gpus_than_the_node_has_is_one_line_at_plan_time(
+    tmp_path, ledger, monkeypatch, dry_run
+):
     path = write_study(tmp_path, slurm={"gpu": {"gpus": 3}})
-    result = CliRunner().invoke(cli.main, ["study", str(path), "--gpus", "0,1", *(["--dry-run"] if dry_run else [])])
+    result = CliRunner().invoke(
+        cli.main, ["study", str(path), "--gpus", "0,1", *(["--dry-run"] if dry_run else [])]
+    )
     assert result.exit_code == 2
-    assert result.output.strip() == ("error: step finetune/a/zh/native/lr1e-4 asks for 3 GPUs (slurm.gpu.gpus in "
-                                     "study.yaml) but this runner has 2 (0, 1); lower slurm.gpu.gpus or give more "
-                                     "GPUs with --gpus")
+    assert result.output.strip() == (
+        "error: step finetune/a/zh/native/lr1e-4 asks for 3 GPUs (slurm.gpu.gpus in "
+        "study.yaml) but this runner has 2 (0, 1); lower slurm.gpu.gpus or give more "
+        "GPUs with --gpus"
+    )
     assert not ledger.exists() and not (tmp_path / "out" / "checkpoints").exists()
 
 
@@ -356,7 +398,11 @@ def test_evaluations_of_adapters_of_one_base_run_in_one_process(tmp_path, ledger
     for step_id in ("eval/a/zh/native/lr1e-4-mono", "eval/a/zh/other/lr1e-4-mono"):
         step = plan.steps[step_id]
         marker = json.loads((step.out / MARKER).read_text())
-        assert sorted(marker["group"]) == sorted(["eval/a/zh/native/lr1e-4-mono", "eval/a/zh/other/lr1e-4-mono"])
-        assert json.loads((step.out / "model/results_2026.json").read_text())["adapter"].startswith(step.slug + "=")
+        assert sorted(marker["group"]) == sorted(
+            ["eval/a/zh/native/lr1e-4-mono", "eval/a/zh/other/lr1e-4-mono"]
+        )
+        assert json.loads((step.out / "model/results_2026.json").read_text())["adapter"].startswith(
+            step.slug + "="
+        )
     assert not any((tmp_path / "out/.groups").iterdir())
     assert StudyRunner(load_plan(path), executor, echo=lambda line: None).run() == {}  # a no-op rerun

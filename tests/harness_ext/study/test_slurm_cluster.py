@@ -25,12 +25,16 @@ def demo_step_count() -> int:
     from nativeval.harness_ext.study.runner import load_plan
 
     return len(load_plan(DEMO).steps)
+
+
 QUEUE_PATIENCE_S = 1800  # a stuck queue fails the test with the study's status instead of hanging CI
 
 pytestmark = [
     pytest.mark.slurm,
-    pytest.mark.skipif(not all(shutil.which(t) for t in ("sbatch", "slurmctld", "slurmd", "munged")),
-                       reason="Slurm is not installed (apt-get install -y slurm-wlm munge; CI installs it)"),
+    pytest.mark.skipif(
+        not all(shutil.which(t) for t in ("sbatch", "slurmctld", "slurmd", "munged")),
+        reason="Slurm is not installed (apt-get install -y slurm-wlm munge; CI installs it)",
+    ),
 ]
 
 
@@ -40,8 +44,9 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip("scripts/slurm_local.sh needs root (slurmd runs jobs as their owner)")
     state = os.environ.get("NATIVEVAL_SLURM_DIR", "/tmp/nativeval-slurm")
     env = {**os.environ, "NATIVEVAL_SLURM_DIR": state}
-    started = subprocess.run(["bash", str(REPO / "scripts" / "slurm_local.sh")], env=env, capture_output=True,
-                             text=True)
+    started = subprocess.run(
+        ["bash", str(REPO / "scripts" / "slurm_local.sh")], env=env, capture_output=True, text=True
+    )
     assert started.returncode == 0, started.stderr
     saved = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = f"{state}/slurm.conf"
@@ -53,8 +58,12 @@ def slurm_cluster(tmp_path_factory):
 
 
 def study(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(REPO / "cli.py"), "study", str(DEMO), *args],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "study", str(DEMO), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -75,8 +84,11 @@ def local_demo(tmp_path_factory) -> Path:
 
 
 def queue(name: str = JOB) -> list[str]:
-    result = subprocess.run(["squeue", "-h", "-r", "-n", name, "-t", "pending,running", "-o", "%i %T %r"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["squeue", "-h", "-r", "-n", name, "-t", "pending,running", "-o", "%i %T %r"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -107,10 +119,14 @@ def test_exported_demo_on_slurm_matches_the_local_run(slurm_cluster, local_demo,
     out, export = export_and_submit(tmp_path)
     wait_for_queue(out)
     status = study("--output-dir", str(out), "--status").stdout
-    assert status.splitlines()[0].startswith(f"study demo_zh: {demo_step_count()} steps: {demo_step_count()} done"), status
+    assert status.splitlines()[0].startswith(
+        f"study demo_zh: {demo_step_count()} steps: {demo_step_count()} done"
+    ), status
     assert leaderboard_numbers(out) == leaderboard_numbers(local_demo)
     # every API step wrote its own cache shard; no SQLite file is shared by concurrent jobs
-    shards = sorted(p.relative_to(out / "cache" / "steps") for p in (out / "cache" / "steps").rglob("*.sqlite"))
+    shards = sorted(
+        p.relative_to(out / "cache" / "steps") for p in (out / "cache" / "steps").rglob("*.sqlite")
+    )
     assert [p.name for p in shards] == ["judge.sqlite"] * 3 and len({p.parent for p in shards}) == 3
     assert not (out / "cache" / "judge.sqlite").exists()
     logs = sorted(p.name for p in (export / "logs").iterdir())
@@ -138,15 +154,27 @@ def step_process(step_out: Path) -> int | None:
 
 def test_cancelled_and_killed_steps_rerun_and_nothing_finished_is_redone(slurm_cluster, local_demo, tmp_path):
     out, export = export_and_submit(tmp_path)
-    numbers = {line.split("\t")[2]: line.split("\t")[0] for line in (export / "steps.tsv").read_text().splitlines()[1:]}
+    numbers = {
+        line.split("\t")[2]: line.split("\t")[0]
+        for line in (export / "steps.tsv").read_text().splitlines()[1:]
+    }
     finetunes = [s for s in numbers if s.startswith("finetune/")]
     finetune_numbers = {numbers[s] for s in finetunes}
     # wait until two fine-tuning tasks run and their commands have started
     deadline = time.monotonic() + QUEUE_PATIENCE_S
     while True:
         running = {task: n for task, n in running_tasks().items() if n in finetune_numbers}
-        pids = {task: step_process(out / "checkpoints" / "toy" / "zh" / next(
-            s for s in finetunes if numbers[s] == n).split("/")[3] / "lr3e-3") for task, n in running.items()}
+        pids = {
+            task: step_process(
+                out
+                / "checkpoints"
+                / "toy"
+                / "zh"
+                / next(s for s in finetunes if numbers[s] == n).split("/")[3]
+                / "lr3e-3"
+            )
+            for task, n in running.items()
+        }
         if len(running) >= 2 and all(pids.values()):
             break
         assert time.monotonic() < deadline and queue(), "the fine-tuning array never ran two tasks at once"
@@ -161,12 +189,18 @@ def test_cancelled_and_killed_steps_rerun_and_nothing_finished_is_redone(slurm_c
     hit = {s for s in finetunes if numbers[s] in (running[cancelled], running[killed])}
     assert all(by_step[s] == "failed" for s in hit), status
     # their dependents ended visibly (kill-on-invalid-dep), not pending; the rest of the study finished
-    dependents = [s for s in numbers if s.startswith(("eval/", "judge/")) and s.split("/")[-2] in
-                  {h.split("/")[3] for h in hit}]
+    dependents = [
+        s
+        for s in numbers
+        if s.startswith(("eval/", "judge/")) and s.split("/")[-2] in {h.split("/")[3] for h in hit}
+    ]
     assert dependents and all(by_step[s] == "blocked" for s in dependents), status
     assert by_step["leaderboard"] == "blocked" and by_step["toy_model/toy"] == "done"
-    untouched = [s for s in numbers if s.startswith(("finetune/", "eval/", "judge/")) and s not in hit
-                 and s not in dependents]
+    untouched = [
+        s
+        for s in numbers
+        if s.startswith(("finetune/", "eval/", "judge/")) and s not in hit and s not in dependents
+    ]
     assert untouched and all(by_step[s] == "done" for s in untouched), status
     finished = markers(out)
 
@@ -174,7 +208,9 @@ def test_cancelled_and_killed_steps_rerun_and_nothing_finished_is_redone(slurm_c
     assert rerun.returncode == 0, rerun.stderr
     wait_for_queue(out)
     status = study("--output-dir", str(out), "--status").stdout
-    assert status.splitlines()[0].startswith(f"study demo_zh: {demo_step_count()} steps: {demo_step_count()} done"), status
+    assert status.splitlines()[0].startswith(
+        f"study demo_zh: {demo_step_count()} steps: {demo_step_count()} done"
+    ), status
     after = markers(out)
     assert {k: after[k] for k in finished} == finished  # nothing that had finished ran again
     assert leaderboard_numbers(out) == leaderboard_numbers(local_demo)

@@ -76,8 +76,9 @@ def write_study(tmp: Path, **changes) -> Path:
     data.mkdir(exist_ok=True)
     for name, rows in {"native_zh.json": 3, "native_ru.json": 2, "en_pool.json": 4, "multi.json": 5}.items():
         if not (data / name).exists():
-            (data / name).write_text(json.dumps([{"instruction": f"q{i}", "output": f"a{i}", "id": str(i)}
-                                                 for i in range(rows)]))
+            (data / name).write_text(
+                json.dumps([{"instruction": f"q{i}", "output": f"a{i}", "id": str(i)} for i in range(rows)])
+            )
     fake = tmp / "fake_step.py"
     fake.write_text(FAKE_STEP)
     study = {
@@ -94,8 +95,19 @@ def write_study(tmp: Path, **changes) -> Path:
         "finetune": {"runs": [{"models": "all", "variants": ["native", "google"], "lr": [1e-4]}]},
         "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 2},
         "judges": [{"name": "stand-in", "serve": "stub"}],
-        "commands": {kind: ["{python}", str(fake), "{kind}", "{out}", "{inputs}"]
-                     for kind in ("toy_model", "sample", "translate", "rtt", "finetune", "eval", "judge", "leaderboard")},
+        "commands": {
+            kind: ["{python}", str(fake), "{kind}", "{out}", "{inputs}"]
+            for kind in (
+                "toy_model",
+                "sample",
+                "translate",
+                "rtt",
+                "finetune",
+                "eval",
+                "judge",
+                "leaderboard",
+            )
+        },
     }
     for key, value in changes.items():
         study[key] = value
@@ -147,16 +159,31 @@ def test_plan_expands_matrix_in_dependency_order(tmp_path):
 
 
 def test_multi_tuning_trains_once_for_all_languages_and_round_trip_reads_native(tmp_path):
-    runs = [{"variants": ["native"], "tuning": ["mono", "multi"], "lr": [1e-4, 1e-6]},
-            {"variants": ["rtt_google"]}]
+    runs = [
+        {"variants": ["native"], "tuning": ["mono", "multi"], "lr": [1e-4, 1e-6]},
+        {"variants": ["rtt_google"]},
+    ]
     plan = load_plan(write_study(tmp_path, languages=["zh", "ru"], finetune={"runs": runs}))
     finetunes = sorted(s for s in plan.steps if s.startswith("finetune/"))
-    assert finetunes == sorted([
-        "finetune/toy/zh/native/lr1e-4", "finetune/toy/zh/native/lr1e-6", "finetune/toy/ru/native/lr1e-4",
-        "finetune/toy/ru/native/lr1e-6", "finetune/toy/multi/native/lr1e-4", "finetune/toy/multi/native/lr1e-6",
-        "finetune/toy/zh/rtt_google/lr1e-4", "finetune/toy/ru/rtt_google/lr1e-4"])
-    evals_of_multi = [s for s in plan.steps.values() if s.deps.get("adapter") == ["finetune/toy/multi/native/lr1e-4"]]
-    assert sorted(s.id for s in evals_of_multi) == ["eval/toy/ru/native/lr1e-4-multi", "eval/toy/zh/native/lr1e-4-multi"]
+    assert finetunes == sorted(
+        [
+            "finetune/toy/zh/native/lr1e-4",
+            "finetune/toy/zh/native/lr1e-6",
+            "finetune/toy/ru/native/lr1e-4",
+            "finetune/toy/ru/native/lr1e-6",
+            "finetune/toy/multi/native/lr1e-4",
+            "finetune/toy/multi/native/lr1e-6",
+            "finetune/toy/zh/rtt_google/lr1e-4",
+            "finetune/toy/ru/rtt_google/lr1e-4",
+        ]
+    )
+    evals_of_multi = [
+        s for s in plan.steps.values() if s.deps.get("adapter") == ["finetune/toy/multi/native/lr1e-4"]
+    ]
+    assert sorted(s.id for s in evals_of_multi) == [
+        "eval/toy/ru/native/lr1e-4-multi",
+        "eval/toy/zh/native/lr1e-4-multi",
+    ]
     rtt = plan.steps["rtt/ru/rtt_google"]
     assert rtt.inputs["source"].endswith("data/native_ru.json") and rtt.api_calls == 2 * 2 * 2
 
@@ -171,18 +198,73 @@ def test_step_commands_follow_the_documented_cli(tmp_path):
         return command_for(plan.steps[step_id], ctx)[2:]  # drop python, cli.py
 
     assert argv("translate/zh/google") == [
-        "translate", "--backend", "google", "--src", "en", "--tgt", "zh", "--in", f"{out}/data/zh/google-sample/data.json",
-        "--out", f"{out}/data/zh/google/data.json", "--fields", "instruction,output", "--cache", f"{out}/cache/translate.sqlite"]
+        "translate",
+        "--backend",
+        "google",
+        "--src",
+        "en",
+        "--tgt",
+        "zh",
+        "--in",
+        f"{out}/data/zh/google-sample/data.json",
+        "--out",
+        f"{out}/data/zh/google/data.json",
+        "--fields",
+        "instruction,output",
+        "--cache",
+        f"{out}/cache/translate.sqlite",
+    ]
     assert argv("finetune/toy/zh/native/lr1e-4") == [
-        "finetune", "--base", f"{out}/models/toy", "--data", str(tmp_path / "data/native_zh.json"), "--lang", "zh",
-        "--variant", "native", "--out", f"{out}/checkpoints/toy/zh/native/lr1e-4", "--lora", "--lr", "1e-4",
-        "--epochs", "10", "--batch-size", "64", "--micro-batch-size", "8", "--max-length", "1024", "--seed", "0"]
+        "finetune",
+        "--base",
+        f"{out}/models/toy",
+        "--data",
+        str(tmp_path / "data/native_zh.json"),
+        "--lang",
+        "zh",
+        "--variant",
+        "native",
+        "--out",
+        f"{out}/checkpoints/toy/zh/native/lr1e-4",
+        "--lora",
+        "--lr",
+        "1e-4",
+        "--epochs",
+        "10",
+        "--batch-size",
+        "64",
+        "--micro-batch-size",
+        "8",
+        "--max-length",
+        "1024",
+        "--seed",
+        "0",
+    ]
     assert argv("eval/toy/zh/google/lr1e-4-mono") == [
-        "eval", "--model", "hf", "--model-args", f"pretrained={out}/models/toy,peft={out}/checkpoints/toy/zh/google/lr1e-4",
-        "--tasks", "translated_zh_xquad", "--output-path", f"{out}/eval/toy/zh/google/lr1e-4-mono", "--limit", "2"]
+        "eval",
+        "--model",
+        "hf",
+        "--model-args",
+        f"pretrained={out}/models/toy,peft={out}/checkpoints/toy/zh/google/lr1e-4",
+        "--tasks",
+        "translated_zh_xquad",
+        "--output-path",
+        f"{out}/eval/toy/zh/google/lr1e-4-mono",
+        "--limit",
+        "2",
+    ]
     assert argv("judge/stand-in/toy/zh/native/lr1e-4-mono") == [
-        "judge", f"{out}/eval/toy/zh/native/lr1e-4-mono", "--judge", "stand-in", "--base-url", "http://127.0.0.1:9/v1",
-        "--cache", f"{out}/cache/judge.sqlite", "--out", f"{out}/judge/stand-in/toy/zh/native/lr1e-4-mono"]
+        "judge",
+        f"{out}/eval/toy/zh/native/lr1e-4-mono",
+        "--judge",
+        "stand-in",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--cache",
+        f"{out}/cache/judge.sqlite",
+        "--out",
+        f"{out}/judge/stand-in/toy/zh/native/lr1e-4-mono",
+    ]
     lb = argv("leaderboard")
     assert lb[0] == "leaderboard" and lb[-4:] == ["--out", f"{out}/site", "--title", "nativeval study mini"]
     assert f"{out}/judge/stand-in/toy/zh/google/lr1e-4-mono" in lb
@@ -206,8 +288,12 @@ def test_run_then_noop_rerun_then_change_one_input_reruns_only_dependents(tmp_pa
     native.write_text(json.dumps([{"instruction": "changed", "output": "x", "id": "0"}]))
     code, output = run_cli(str(path))
     assert code == 0, output
-    assert ran(fake_env) == ["checkpoints/toy/zh/native/lr1e-4", "eval/toy/zh/native/lr1e-4-mono",
-                             "judge/stand-in/toy/zh/native/lr1e-4-mono", "site"]
+    assert ran(fake_env) == [
+        "checkpoints/toy/zh/native/lr1e-4",
+        "eval/toy/zh/native/lr1e-4-mono",
+        "judge/stand-in/toy/zh/native/lr1e-4-mono",
+        "site",
+    ]
     trained_on = json.loads((tmp_path / "out/checkpoints/toy/zh/native/lr1e-4/result.json").read_text())
     assert any("changed" in str(i) for i in trained_on["inputs"])
 
@@ -218,9 +304,13 @@ def test_changing_a_setting_reruns_only_what_reads_it(tmp_path, fake_env):
     ran(fake_env)
     path = write_study(tmp_path, eval={"tasks": ["translated_{lang}_xquad"], "limit": 3})
     assert run_cli(str(path))[0] == 0
-    assert ran(fake_env) == ["eval/toy/zh/google/lr1e-4-mono", "eval/toy/zh/native/lr1e-4-mono",
-                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "judge/stand-in/toy/zh/native/lr1e-4-mono",
-                             "site"]
+    assert ran(fake_env) == [
+        "eval/toy/zh/google/lr1e-4-mono",
+        "eval/toy/zh/native/lr1e-4-mono",
+        "judge/stand-in/toy/zh/google/lr1e-4-mono",
+        "judge/stand-in/toy/zh/native/lr1e-4-mono",
+        "site",
+    ]
 
 
 def test_force_reruns_a_step_and_its_dependents_only(tmp_path, fake_env):
@@ -229,8 +319,13 @@ def test_force_reruns_a_step_and_its_dependents_only(tmp_path, fake_env):
     ran(fake_env)
     code, output = run_cli(str(path), "--force", "translate")
     assert code == 0, output
-    assert ran(fake_env) == ["checkpoints/toy/zh/google/lr1e-4", "data/zh/google", "eval/toy/zh/google/lr1e-4-mono",
-                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "site"]
+    assert ran(fake_env) == [
+        "checkpoints/toy/zh/google/lr1e-4",
+        "data/zh/google",
+        "eval/toy/zh/google/lr1e-4-mono",
+        "judge/stand-in/toy/zh/google/lr1e-4-mono",
+        "site",
+    ]
 
 
 def test_only_runs_matching_steps_and_needs_their_upstream_done(tmp_path, fake_env):
@@ -257,15 +352,25 @@ def test_failed_step_blocks_dependents_others_finish_and_rerun_resumes(tmp_path,
     ran(fake_env)
     monkeypatch.delenv("FAKE_FAIL_ON")
     assert run_cli(str(path))[0] == 0
-    assert ran(fake_env) == ["checkpoints/toy/zh/google/lr1e-4", "eval/toy/zh/google/lr1e-4-mono",
-                             "judge/stand-in/toy/zh/google/lr1e-4-mono", "site"]
+    assert ran(fake_env) == [
+        "checkpoints/toy/zh/google/lr1e-4",
+        "eval/toy/zh/google/lr1e-4-mono",
+        "judge/stand-in/toy/zh/google/lr1e-4-mono",
+        "site",
+    ]
 
 
 def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
     path = write_study(tmp_path)
     env = {**os.environ, "FAKE_SLEEP_ON": "checkpoints/toy/zh/google"}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path)], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "study", str(path)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     partial = tmp_path / "out/checkpoints/toy/zh/google/lr1e-4/partial.txt"
     try:
         while not partial.exists():
@@ -285,14 +390,24 @@ def test_killed_run_resumes_without_redoing_finished_steps(tmp_path, fake_env):
     assert "models/toy" not in rerun and "data/zh/google" not in rerun
     assert "checkpoints/toy/zh/google/lr1e-4" in rerun and "site" in rerun
     assert not partial.exists() and (step_dir / MARKER).is_file()
-    assert sorted(p.name for p in step_dir.iterdir()) == [MARKER, "adapter_config.json", "nativeval_run.json",
-                                                          "result.json"]
+    assert sorted(p.name for p in step_dir.iterdir()) == [
+        MARKER,
+        "adapter_config.json",
+        "nativeval_run.json",
+        "result.json",
+    ]
 
 
 def _start_runner_until_slow_step(tmp_path: Path, path: Path, **env_extra: str):
     env = {**os.environ, "FAKE_SLEEP_ON": "checkpoints/toy/zh/google", **env_extra}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "study", str(path)], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "study", str(path)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     partial = tmp_path / "out/checkpoints/toy/zh/google/lr1e-4/partial.txt"
     while not (partial.exists() and partial.read_text()):
         assert proc.poll() is None, "the runner ended before reaching the slow step"
@@ -337,7 +452,9 @@ def test_killed_runner_takes_its_step_process_with_it(tmp_path, fake_env, how):
     assert code == 0, output
 
 
-def test_rerun_while_an_orphan_of_the_step_runs_says_so_and_does_not_run_the_step(tmp_path, fake_env, monkeypatch):
+def test_rerun_while_an_orphan_of_the_step_runs_says_so_and_does_not_run_the_step(
+    tmp_path, fake_env, monkeypatch
+):
     from nativeval.harness_ext.study import runner
 
     monkeypatch.setattr(runner, "BUSY_WAIT_S", 0.5)
@@ -351,7 +468,9 @@ def test_rerun_while_an_orphan_of_the_step_runs_says_so_and_does_not_run_the_ste
         ran(fake_env)
         code, output = run_cli(str(path))
         assert code == 1
-        assert f"step finetune/toy/zh/google/lr1e-4 is running in process {child}; skipped here" in output, output
+        assert f"step finetune/toy/zh/google/lr1e-4 is running in process {child}; skipped here" in output, (
+            output
+        )
         assert "checkpoints/toy/zh/google/lr1e-4" not in ran(fake_env)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -383,10 +502,22 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
         if argv[2] == "judge":
             assert env["OPENAI_API_KEY"] != "sk-real-secret"
             url = argv[argv.index("--base-url") + 1] + "/chat/completions"
-            body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "[The Start of Assistant's "
-                               "Answer]\nhello\n[The End of Assistant's Answer]"}]}).encode()
+            body = json.dumps(
+                {
+                    "model": "m",
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": "[The Start of Assistant's "
+                            "Answer]\nhello\n[The End of Assistant's Answer]",
+                        }
+                    ],
+                }
+            ).encode()
             request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-            replies.append(json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"])
+            replies.append(
+                json.load(urllib.request.urlopen(request, timeout=10))["choices"][0]["message"]["content"]
+            )
         else:
             assert env["OPENAI_API_KEY"] == "sk-real-secret"
         write_stand_in_outputs(argv)
@@ -399,8 +530,11 @@ def test_stub_judge_is_served_locally_and_gets_no_real_key(tmp_path, monkeypatch
 
 # --- dry run, export, bad input ------------------------------------------------------------------------
 def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_env):
-    path = write_study(tmp_path, base_models={"Qwen1.5-7B": "Qwen/Qwen1.5-7B"},
-                       eval={"tasks": ["translated_{lang}_open_qa"], "limit": 2})
+    path = write_study(
+        tmp_path,
+        base_models={"Qwen1.5-7B": "Qwen/Qwen1.5-7B"},
+        eval={"tasks": ["translated_{lang}_open_qa"], "limit": 2},
+    )
     assert run_cli(str(path), "--only", "sample")[0] == 0
     ran(fake_env)
     code, output = run_cli(str(path), "--dry-run")
@@ -413,50 +547,131 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
     assert gpu > 0
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"colour": "red"}, "colour: unknown key"),
-    ({"languages": ["zh", "ga"]}, "languages[1]: unknown language 'ga' (supported: am, ar, az,"),  # no task in Irish
-    ({"variants": {"native": {"file": "data/missing_{lang}.json"}, "google": {"file": "data/en_pool.json"}}},
-     "variants.native.file: "),
-    ({"finetune": {"recipe": {"lrr": 1}}}, "finetune.recipe.lrr: unknown key"),
-    ({"finetune": {"runs": [{"models": ["llama"]}]}}, "finetune.runs[0].models[0]: unknown name 'llama'"),
-    ({"finetune": {"runs": [{"variants": ["google"], "tuning": "multi"}]}}, "needs `multi_file` on variant 'google'"),
-    ({"finetune": {"runs": [{"lr": ["fast"]}]}}, "finetune.runs[0].lr[0]: expected a number"),
-    ({"variants": {"x": {"translate": {"backend": "babel", "source": "data/en_pool.json"}}}}, "unknown backend 'babel'"),
-    ({"judges": [{"name": "gpt"}]}, "judges[0].base_url: required key is missing"),
-    ({"output_dir": None}, "output_dir: expected a non-empty string"),
-    ({"finetune": {"recipe": {"lr": 0}}}, "finetune.recipe.lr: expected a positive number, got 0"),
-    ({"finetune": {"runs": [{"lr": [1e-4, 0.0]}]}}, "finetune.runs[0].lr[1]: expected a positive number, got 0.0"),
-    ({"finetune": {"recipe": {"epochs": 0}}}, "finetune.recipe.epochs: expected at least 1, got 0"),
-    ({"finetune": {"recipe": {"micro_batch_size": 0}}}, "finetune.recipe.micro_batch_size: expected at least 1"),
-    ({"finetune": {"recipe": {"max_length": 4}}}, "finetune.recipe.max_length: expected at least 8, got 4"),
-    ({"eval": {"tasks": ["translated_{lang}_xquad"], "limit": 0}}, "eval.limit: expected a positive number, got 0"),
-    ({"variants": {"native": {"file": "data/native_{lang}.json"},
-                   "google": {"translate": {"backend": "google", "source": "data/en_pool.json", "sample": 0}}}},
-     "variants.google.translate.sample: expected a positive number, got 0"),
-    ({"vars": {}}, "${data} is not defined"),
-    ({"finetune": {"recipe": {"template": "yaml"}}}, "finetune.recipe.template: expected one of alpaca, chat, got 'yaml'"),
-    ({"finetune": {"recipe": {"load_in_8bit": "yes"}}}, "finetune.recipe.load_in_8bit: expected true or false"),
-    ({"finetune": {"recipe": {"load_in_8bit": True, "method": "full"}}}, "finetune.recipe.load_in_8bit: an 8-bit base "
-                                                                         "works with LoRA only"),
-    ({"finetune": {"recipe": {"resume": True}}}, "finetune.recipe.resume: unknown key"),  # the runner's, per step
-    ({"finetune": {"recipe": {"patience": "soon"}}}, "finetune.recipe.patience: expected a number, got 'soon'"),
-    ({"variants": {"native": {"file": "data/native_{lang}.json"},
-                   "llm": {"translate": {"backend": "llm", "source": "data/en_pool.json", "prompt": "fig99"}}}},
-     "variants.llm.translate.prompt: unknown translation prompt 'fig99' (known: command_r_fig6, command_r_v1"),
-    ({"variants": {"native": {"file": "data/native_{lang}.json"},
-                   "g": {"translate": {"backend": "google", "source": "data/en_pool.json", "prompt": "command_r_fig6"}}}},
-     "variants.g.translate.prompt: a prompt applies to the llm backend, not google"),
-    ({"judges": [{"name": "j", "serve": "stub", "extra_args": ["--max-cost", "-5"]}]},
-     "judges[0].extra_args: --max-cost '-5': expected a cost in USD, zero or more"),
-    ({"eval": {"tasks": ["translated_{lang}_xquad"], "extra_args": "--judge-max-cost=nan"}},
-     "eval.extra_args: --judge-max-cost 'nan': expected a cost in USD"),
-    ({"eval": {"tasks": ["translated_{lang}_xquadd"]}},
-     "eval.tasks[0]: unknown task or collection 'translated_zh_xquadd'; did you mean translated_zh_xquad"),
-    ({"base_models": {"../../victim": {"toy": {"seed": 0}}}}, "'../../victim' cannot name a folder"),
-    ({"commands": {"eval": ["{python}", "-c", "pass", "{nonsense}"]}},
-     "commands.eval: unknown placeholder 'nonsense'"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"colour": "red"}, "colour: unknown key"),
+        (
+            {"languages": ["zh", "ga"]},
+            "languages[1]: unknown language 'ga' (supported: am, ar, az,",
+        ),  # no task in Irish
+        (
+            {
+                "variants": {
+                    "native": {"file": "data/missing_{lang}.json"},
+                    "google": {"file": "data/en_pool.json"},
+                }
+            },
+            "variants.native.file: ",
+        ),
+        ({"finetune": {"recipe": {"lrr": 1}}}, "finetune.recipe.lrr: unknown key"),
+        ({"finetune": {"runs": [{"models": ["llama"]}]}}, "finetune.runs[0].models[0]: unknown name 'llama'"),
+        (
+            {"finetune": {"runs": [{"variants": ["google"], "tuning": "multi"}]}},
+            "needs `multi_file` on variant 'google'",
+        ),
+        ({"finetune": {"runs": [{"lr": ["fast"]}]}}, "finetune.runs[0].lr[0]: expected a number"),
+        (
+            {"variants": {"x": {"translate": {"backend": "babel", "source": "data/en_pool.json"}}}},
+            "unknown backend 'babel'",
+        ),
+        ({"judges": [{"name": "gpt"}]}, "judges[0].base_url: required key is missing"),
+        ({"output_dir": None}, "output_dir: expected a non-empty string"),
+        ({"finetune": {"recipe": {"lr": 0}}}, "finetune.recipe.lr: expected a positive number, got 0"),
+        (
+            {"finetune": {"runs": [{"lr": [1e-4, 0.0]}]}},
+            "finetune.runs[0].lr[1]: expected a positive number, got 0.0",
+        ),
+        ({"finetune": {"recipe": {"epochs": 0}}}, "finetune.recipe.epochs: expected at least 1, got 0"),
+        (
+            {"finetune": {"recipe": {"micro_batch_size": 0}}},
+            "finetune.recipe.micro_batch_size: expected at least 1",
+        ),
+        (
+            {"finetune": {"recipe": {"max_length": 4}}},
+            "finetune.recipe.max_length: expected at least 8, got 4",
+        ),
+        (
+            {"eval": {"tasks": ["translated_{lang}_xquad"], "limit": 0}},
+            "eval.limit: expected a positive number, got 0",
+        ),
+        (
+            {
+                "variants": {
+                    "native": {"file": "data/native_{lang}.json"},
+                    "google": {
+                        "translate": {"backend": "google", "source": "data/en_pool.json", "sample": 0}
+                    },
+                }
+            },
+            "variants.google.translate.sample: expected a positive number, got 0",
+        ),
+        ({"vars": {}}, "${data} is not defined"),
+        (
+            {"finetune": {"recipe": {"template": "yaml"}}},
+            "finetune.recipe.template: expected one of alpaca, chat, got 'yaml'",
+        ),
+        (
+            {"finetune": {"recipe": {"load_in_8bit": "yes"}}},
+            "finetune.recipe.load_in_8bit: expected true or false",
+        ),
+        (
+            {"finetune": {"recipe": {"load_in_8bit": True, "method": "full"}}},
+            "finetune.recipe.load_in_8bit: an 8-bit base works with LoRA only",
+        ),
+        (
+            {"finetune": {"recipe": {"resume": True}}},
+            "finetune.recipe.resume: unknown key",
+        ),  # the runner's, per step
+        (
+            {"finetune": {"recipe": {"patience": "soon"}}},
+            "finetune.recipe.patience: expected a number, got 'soon'",
+        ),
+        (
+            {
+                "variants": {
+                    "native": {"file": "data/native_{lang}.json"},
+                    "llm": {
+                        "translate": {"backend": "llm", "source": "data/en_pool.json", "prompt": "fig99"}
+                    },
+                }
+            },
+            "variants.llm.translate.prompt: unknown translation prompt 'fig99' (known: command_r_fig6, command_r_v1",
+        ),
+        (
+            {
+                "variants": {
+                    "native": {"file": "data/native_{lang}.json"},
+                    "g": {
+                        "translate": {
+                            "backend": "google",
+                            "source": "data/en_pool.json",
+                            "prompt": "command_r_fig6",
+                        }
+                    },
+                }
+            },
+            "variants.g.translate.prompt: a prompt applies to the llm backend, not google",
+        ),
+        (
+            {"judges": [{"name": "j", "serve": "stub", "extra_args": ["--max-cost", "-5"]}]},
+            "judges[0].extra_args: --max-cost '-5': expected a cost in USD, zero or more",
+        ),
+        (
+            {"eval": {"tasks": ["translated_{lang}_xquad"], "extra_args": "--judge-max-cost=nan"}},
+            "eval.extra_args: --judge-max-cost 'nan': expected a cost in USD",
+        ),
+        (
+            {"eval": {"tasks": ["translated_{lang}_xquadd"]}},
+            "eval.tasks[0]: unknown task or collection 'translated_zh_xquadd'; did you mean translated_zh_xquad",
+        ),
+        ({"base_models": {"../../victim": {"toy": {"seed": 0}}}}, "'../../victim' cannot name a folder"),
+        (
+            {"commands": {"eval": ["{python}", "-c", "pass", "{nonsense}"]}},
+            "commands.eval: unknown placeholder 'nonsense'",
+        ),
+    ],
+)
 def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, message):
     code, output = run_cli(str(write_study(tmp_path, **change)))
     assert code == 2
@@ -468,7 +683,9 @@ def test_bad_study_files_fail_with_one_line_naming_the_key(tmp_path, change, mes
 def test_impossible_values_fail_in_dry_run_before_anything_runs(tmp_path, fake_env):
     path = write_study(tmp_path, finetune={"recipe": {"lr": 0}})
     code, output = run_cli(str(path), "--dry-run")
-    assert code == 2 and output.count("\n") == 1 and "finetune.recipe.lr: expected a positive number" in output
+    assert (
+        code == 2 and output.count("\n") == 1 and "finetune.recipe.lr: expected a positive number" in output
+    )
     assert not (tmp_path / "out").exists() and ran(fake_env) == []
 
 
@@ -531,10 +748,18 @@ def test_paper_configs_encode_the_study_matrix(tmp_path, lang, finetunes, rtt):
     plan = load_plan(REPO / "configs" / f"paper_{lang}.yaml", {"aya": str(aya)})
     steps = [s for s in plan.steps.values() if s.kind == "finetune"]
     assert len(steps) == finetunes
-    combos = {(s.id.split("/")[1], s.params["variant"], format_lr(s.params["lr"]), s.params["tuning"]) for s in steps}
+    combos = {
+        (s.id.split("/")[1], s.params["variant"], format_lr(s.params["lr"]), s.params["tuning"])
+        for s in steps
+    }
     small = ("Gemma-2B", "Qwen1.5-0.5B", "Qwen1.5-1.8B", "Qwen1.5-4B")
     assert all(lr == "1e-4" and tuning == "mono" for m, v, lr, tuning in combos if m in small)
-    assert ("Qwen1.5-14B", "native", "1e-6", "mono") in combos and ("Llama2-7B", "cohere", "1e-4", "multi") in combos
+    assert ("Qwen1.5-14B", "native", "1e-6", "mono") in combos and (
+        "Llama2-7B",
+        "cohere",
+        "1e-4",
+        "multi",
+    ) in combos
     assert len([c for c in combos if c[1].startswith("rtt_")]) == rtt
     lines = describe_plan(plan)
     assert "GPU-hours" in lines[-1]
@@ -544,7 +769,9 @@ def test_paper_configs_encode_the_study_matrix(tmp_path, lang, finetunes, rtt):
         argv = command_for(step, ctx)
         assert "--lora" in argv and "--load-in-8bit" in argv, argv
     llm = [s for s in plan.steps.values() if s.kind in ("translate", "rtt") and s.params["backend"] == "llm"]
-    google = [s for s in plan.steps.values() if s.kind in ("translate", "rtt") and s.params["backend"] == "google"]
+    google = [
+        s for s in plan.steps.values() if s.kind in ("translate", "rtt") and s.params["backend"] == "google"
+    ]
     assert len(llm) == len(google) == (1 if lang == "es" else 2)
     for step in llm:
         argv = command_for(step, ctx)
@@ -564,27 +791,67 @@ def test_demo_config_plans_toy_model_three_variants_and_stand_in_judge():
     ctx = CommandContext(plan)
     # the built-in published numbers by name: no file to find, the name is part of the step's key
     board = command_for(plan.steps["leaderboard"], ctx)
-    assert board[board.index("--reference") + 1] == "paper" and "reference" not in plan.steps["leaderboard"].inputs
+    assert (
+        board[board.index("--reference") + 1] == "paper"
+        and "reference" not in plan.steps["leaderboard"].inputs
+    )
     for step in (s for s in plan.steps.values() if s.kind == "finetune"):  # a CPU demo: full precision base
         assert "load_in_8bit" not in step.params and "--load-in-8bit" not in command_for(step, ctx)
 
 
 def test_the_recipe_takes_every_finetune_option_but_the_per_run_ones(tmp_path):
     """The recipe's keys are read from the finetune command itself: a new option needs no second list."""
-    expected = {"method" if p.name == "use_lora" else p.name for p in cli.finetune.params
-                if isinstance(p, click.Option) and not p.hidden} - {"base", "data_specs", "lang", "variant", "out", "resume"}
+    expected = {
+        "method" if p.name == "use_lora" else p.name
+        for p in cli.finetune.params
+        if isinstance(p, click.Option) and not p.hidden
+    } - {"base", "data_specs", "lang", "variant", "out", "resume"}
     assert set(recipe_options()) == expected and {"load_in_8bit", "template", "patience"} <= expected
-    recipe = {"load_in_8bit": True, "template": "chat", "patience": 2, "eval_split": 0.1, "gradient_checkpointing": True,
-              "per_language_cap": 241, "target_modules": "q_proj,v_proj", "merge": False, "lr": 2e-4}
-    plan = load_plan(write_study(tmp_path, commands={}, finetune={"recipe": recipe, "runs": [{"variants": ["native"]}]}))
+    recipe = {
+        "load_in_8bit": True,
+        "template": "chat",
+        "patience": 2,
+        "eval_split": 0.1,
+        "gradient_checkpointing": True,
+        "per_language_cap": 241,
+        "target_modules": "q_proj,v_proj",
+        "merge": False,
+        "lr": 2e-4,
+    }
+    plan = load_plan(
+        write_study(tmp_path, commands={}, finetune={"recipe": recipe, "runs": [{"variants": ["native"]}]})
+    )
     (step,) = [s for s in plan.steps.values() if s.kind == "finetune"]
     argv = command_for(step, CommandContext(plan))
-    tail = argv[argv.index("--out") + 2:]
-    assert tail == ["--lora", "--lr", "2e-4", "--epochs", "10", "--patience", "2", "--batch-size", "64",
-                    "--micro-batch-size", "8", "--max-length", "1024", "--template", "chat", "--eval-split", "0.1",
-                    "--seed", "0", "--per-language-cap", "241", "--target-modules", "q_proj,v_proj", "--load-in-8bit",
-                    "--gradient-checkpointing"]
-    parsed = CliRunner().invoke(cli.main, ["finetune", *argv[argv.index("finetune") + 1:], "--help"])
+    tail = argv[argv.index("--out") + 2 :]
+    assert tail == [
+        "--lora",
+        "--lr",
+        "2e-4",
+        "--epochs",
+        "10",
+        "--patience",
+        "2",
+        "--batch-size",
+        "64",
+        "--micro-batch-size",
+        "8",
+        "--max-length",
+        "1024",
+        "--template",
+        "chat",
+        "--eval-split",
+        "0.1",
+        "--seed",
+        "0",
+        "--per-language-cap",
+        "241",
+        "--target-modules",
+        "q_proj,v_proj",
+        "--load-in-8bit",
+        "--gradient-checkpointing",
+    ]
+    parsed = CliRunner().invoke(cli.main, ["finetune", *argv[argv.index("finetune") + 1 :], "--help"])
     assert parsed.exit_code == 0, parsed.output  # the command knows every flag the recipe wrote (else exit 2)
     assert "load_in_8bit true" in describe_plan(plan)[1]
 
@@ -602,12 +869,18 @@ def test_interrupted_finetune_with_the_same_key_continues_in_place(tmp_path):
     seen = {}
 
     def executor(argv, env, log):
-        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(argv[argv.index("--output-path") + 1])
+        out = (
+            Path(argv[argv.index("--out") + 1])
+            if "--out" in argv
+            else Path(argv[argv.index("--output-path") + 1])
+        )
         seen[str(out)] = argv
         write_stand_in_outputs(argv)
         return 0
 
-    StudyRunner(plan, executor, echo=lambda line: None).run(only=["toy_model", "sample", "translate", "finetune"])
+    StudyRunner(plan, executor, echo=lambda line: None).run(
+        only=["toy_model", "sample", "translate", "finetune"]
+    )
     assert seen[str(step.out)][-1] == "--resume" and (step.out / "checkpoints").is_dir()
     assert "--resume" not in seen[str(other.out)] and not (other.out / "stale.bin").exists()
     assert (step.out / MARKER).is_file() and not (step.out / STARTED).exists()
@@ -621,8 +894,10 @@ def test_miniature_study_end_to_end_with_the_real_commands(tmp_path):
         "output_dir": str(tmp_path / "out"),
         "languages": ["zh"],
         "base_models": {"toy": {"toy": {"seed": 0}}},
-        "variants": {"native": {"file": str(REPO / "finetune/data/aya_native_{lang}_32.json")},
-                     "google": {"file": str(REPO / "finetune/data/aya_google_{lang}_32.json")}},
+        "variants": {
+            "native": {"file": str(REPO / "finetune/data/aya_native_{lang}_32.json")},
+            "google": {"file": str(REPO / "finetune/data/aya_google_{lang}_32.json")},
+        },
         "finetune": {"recipe": {"epochs": 1, "batch_size": 8, "micro_batch_size": 8, "max_length": 128}},
         "eval": {"tasks": ["translated_{lang}_xquad"], "limit": 2, "device": "cpu"},
         "leaderboard": {"title": "miniature study (toy model: numbers are noise)"},
@@ -655,15 +930,18 @@ def test_a_key_given_twice_in_the_study_file_names_the_key_and_both_lines(tmp_pa
     first = next(i for i, line in enumerate(lines, 1) if line == "  native:")
     second = next(i for i, line in enumerate(lines, 1) if line == "  google:")
     code, errors, _ = cli_study(str(path))
-    assert code == 2 and errors == [f"error: {path}:{second}: duplicate key 'native' (first at line {first}); "
-                                    "YAML would keep only the last one, so remove or rename one of them"]
+    assert code == 2 and errors == [
+        f"error: {path}:{second}: duplicate key 'native' (first at line {first}); "
+        "YAML would keep only the last one, so remove or rename one of them"
+    ]
     assert not (tmp_path / "out").exists() and ran(fake_env) == []
 
 
 def test_an_unknown_var_lists_the_variables_the_study_file_has(tmp_path, fake_env):
     code, errors, _ = cli_study(str(write_study(tmp_path)), "--var", "ayya=/data/aya")
-    assert code == 2 and errors == [f"error: --var ayya: {tmp_path / 'study.yaml'} has no variable 'ayya' "
-                                    "(its variables: data)"]
+    assert code == 2 and errors == [
+        f"error: --var ayya: {tmp_path / 'study.yaml'} has no variable 'ayya' (its variables: data)"
+    ]
     assert not (tmp_path / "out").exists() and ran(fake_env) == []
 
 
@@ -681,15 +959,21 @@ def test_a_var_path_on_the_command_line_resolves_against_the_working_directory(t
         (elsewhere / "mine" / name).write_text((tmp_path / "data" / name).read_text())
     monkeypatch.chdir(elsewhere)
     plan = load_plan(path, {"data": "mine"})
-    assert plan.steps["finetune/toy/zh/native/lr1e-4"].inputs["data0"] == str(elsewhere / "mine/native_zh.json")
+    assert plan.steps["finetune/toy/zh/native/lr1e-4"].inputs["data0"] == str(
+        elsewhere / "mine/native_zh.json"
+    )
     code, errors, _ = cli_study(str(path), "--var", "data=mine", "--dry-run")
     assert code == 0, errors
-    code, errors, _ = cli_study(str(path), "--var", "data=nowhere", "--dry-run")  # named from here, not the file's
+    code, errors, _ = cli_study(
+        str(path), "--var", "data=nowhere", "--dry-run"
+    )  # named from here, not the file's
     assert code == 2 and len(errors) == 1 and str(elsewhere / "nowhere/native_zh.json") in errors[0]
 
 
-@pytest.mark.parametrize("modes", [("--dry-run", "--status"), ("--status", "--export-slurm", "x"),
-                                   ("--dry-run", "--export-slurm", "x")])
+@pytest.mark.parametrize(
+    "modes",
+    [("--dry-run", "--status"), ("--status", "--export-slurm", "x"), ("--dry-run", "--export-slurm", "x")],
+)
 def test_modes_that_exclude_each_other_are_one_usage_line(tmp_path, fake_env, modes):
     code, errors, _ = cli_study(str(write_study(tmp_path)), *modes)
     assert code == 2 and len(errors) == 1 and "do different things; give one of them" in errors[0]
@@ -698,11 +982,15 @@ def test_modes_that_exclude_each_other_are_one_usage_line(tmp_path, fake_env, mo
 
 def test_a_judge_config_with_a_negative_price_or_a_duplicate_key_fails_before_any_step(tmp_path, fake_env):
     judge = tmp_path / "judge.yaml"
-    judge.write_text("name: j\nmodel: m\nbase_url: http://127.0.0.1:9/v1\nprices:\n  m: {input: -1, output: 2}\n")
+    judge.write_text(
+        "name: j\nmodel: m\nbase_url: http://127.0.0.1:9/v1\nprices:\n  m: {input: -1, output: 2}\n"
+    )
     path = write_study(tmp_path, judges=[{"name": "j", "config": str(judge)}])
     code, errors, _ = cli_study(str(path))
-    assert code == 2 and errors == [f"error: {judge}: prices: m: a price must be a finite number of USD, zero or "
-                                    "more (got {'input': -1, 'output': 2})"]
+    assert code == 2 and errors == [
+        f"error: {judge}: prices: m: a price must be a finite number of USD, zero or "
+        "more (got {'input': -1, 'output': 2})"
+    ]
     judge.write_text("name: j\nmodel: m\nbase_url: http://127.0.0.1:9/v1\nmodel: n\n")
     code, errors, _ = cli_study(str(path))
     assert code == 2 and len(errors) == 1 and "judge.yaml:4: duplicate key 'model'" in errors[0]
@@ -722,16 +1010,19 @@ def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp
         assert output_problem(kind, folder) is None, kind
 
 
-@pytest.mark.parametrize(("kind", "name", "content", "problem"), [
-    ("eval", "run/results_x.json", '{"results": {', "malformed JSON"),
-    ("eval", "run/results_x.json", '{"config": {}}', "has no 'results' at its top level"),
-    ("eval", "run/samples_x.jsonl", "{}", "no */results_*.json or results_*.json in"),
-    ("translate", "data.json", '{"instruction": "a"}\n{"instruction": ', "malformed JSON line"),
-    ("translate", "data.json", "", "is empty"),
-    ("translate", "data.json", "[1, 2]", "every record must be a JSON object"),
-    ("finetune", "adapter_config.json", "{}", "no nativeval_run.json"),
-    ("leaderboard", "index.html", "<html>", "no leaderboard.json"),
-])
+@pytest.mark.parametrize(
+    ("kind", "name", "content", "problem"),
+    [
+        ("eval", "run/results_x.json", '{"results": {', "malformed JSON"),
+        ("eval", "run/results_x.json", '{"config": {}}', "has no 'results' at its top level"),
+        ("eval", "run/samples_x.jsonl", "{}", "no */results_*.json or results_*.json in"),
+        ("translate", "data.json", '{"instruction": "a"}\n{"instruction": ', "malformed JSON line"),
+        ("translate", "data.json", "", "is empty"),
+        ("translate", "data.json", "[1, 2]", "every record must be a JSON object"),
+        ("finetune", "adapter_config.json", "{}", "no nativeval_run.json"),
+        ("leaderboard", "index.html", "<html>", "no leaderboard.json"),
+    ],
+)
 def test_outputs_that_are_missing_or_do_not_parse_are_named(tmp_path, kind, name, content, problem):
     from nativeval.harness_ext.study.outputs import output_problem
 
@@ -743,8 +1034,10 @@ def test_outputs_that_are_missing_or_do_not_parse_are_named(tmp_path, kind, name
 def test_a_step_that_exits_0_with_broken_outputs_fails_and_is_rerun(tmp_path, fake_env):
     path = write_study(tmp_path)
     broken = tmp_path / "broken_eval.py"  # a save that failed: a truncated results file, exit 0
-    broken.write_text("import os, sys\nos.makedirs(os.path.join(sys.argv[1], 'run'), exist_ok=True)\n"
-                      "open(os.path.join(sys.argv[1], 'run', 'results_x.json'), 'w').write('{\"results\": {')\n")
+    broken.write_text(
+        "import os, sys\nos.makedirs(os.path.join(sys.argv[1], 'run'), exist_ok=True)\n"
+        "open(os.path.join(sys.argv[1], 'run', 'results_x.json'), 'w').write('{\"results\": {')\n"
+    )
     study = yaml.safe_load(path.read_text())
     fake_commands = dict(study["commands"])
     study["commands"]["eval"] = ["{python}", str(broken), "{out}"]

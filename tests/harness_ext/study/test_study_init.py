@@ -14,21 +14,33 @@ import yaml
 
 # Rows in the Hub schema of CohereForAI/aya_dataset (train split; fields inputs, targets, language,
 # language_code, annotation_type, user_id - as the dataset card's dataset_info lists them).
-KOREAN = [("서울은 어디에 있나요?", "서울은 한반도 중부에 있습니다."), ("김치는 무엇인가요?", "김치는 발효 채소 음식입니다."),
-          ("한글은 누가 만들었나요?", "세종대왕이 만들었습니다.")]
+KOREAN = [
+    ("서울은 어디에 있나요?", "서울은 한반도 중부에 있습니다."),
+    ("김치는 무엇인가요?", "김치는 발효 채소 음식입니다."),
+    ("한글은 누가 만들었나요?", "세종대왕이 만들었습니다."),
+]
 ENGLISH = [(f"English question {i}?", f"English answer {i}.") for i in range(6)]
 
 
 def _row(inputs: str, targets: str, language: str, code: str, n: int) -> dict:
-    return {"inputs": inputs, "targets": targets, "language": language, "language_code": code,
-            "annotation_type": "original-annotations", "user_id": f"user{n}"}
+    return {
+        "inputs": inputs,
+        "targets": targets,
+        "language": language,
+        "language_code": code,
+        "annotation_type": "original-annotations",
+        "user_id": f"user{n}",
+    }
 
 
 @pytest.fixture
 def aya_mirror(tmp_path, monkeypatch) -> Path:
     rows = [_row(q, a, "Korean", "kor", n) for n, (q, a) in enumerate(KOREAN)]
     rows += [_row(q, a, "English", "eng", n) for n, (q, a) in enumerate(ENGLISH)]
-    rows += [_row("", "empty prompt", "Korean", "kor", 99), _row("你好吗？", "我很好。", "Simplified Chinese", "zho", 7)]
+    rows += [
+        _row("", "empty prompt", "Korean", "kor", 99),
+        _row("你好吗？", "我很好。", "Simplified Chinese", "zho", 7),
+    ]
     path = tmp_path / "mirror" / "CohereForAI" / "aya_dataset" / "default" / "train.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -39,8 +51,14 @@ def aya_mirror(tmp_path, monkeypatch) -> Path:
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     repo = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    return subprocess.run([sys.executable, str(repo / "cli.py"), *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(repo / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_init_writes_a_study_that_dry_run_plans(aya_mirror, tmp_path):
@@ -76,12 +94,19 @@ def test_the_paper_configs_stay_as_they_are(repo_root):
     assert paper["base_models"] == STUDY_MODELS  # init's default models are the study's
 
 
-@pytest.mark.parametrize(("args", "out_name", "message"), [
-    (["--lang", "kr"], "study.yaml", "unknown language 'kr' (nearest known: ky, ko"),
-    (["--lang", "ko", "--backends", "deepl"], "study.yaml", "--backends 'deepl': choose among google, cohere"),
-    (["--lang", "ja"], "study.yaml", "no train rows with language_code jpn"),  # no Japanese Aya row here
-    (["--lang", "ko"], "study.txt", "give a .yaml file name"),
-])
+@pytest.mark.parametrize(
+    ("args", "out_name", "message"),
+    [
+        (["--lang", "kr"], "study.yaml", "unknown language 'kr' (nearest known: ky, ko"),
+        (
+            ["--lang", "ko", "--backends", "deepl"],
+            "study.yaml",
+            "--backends 'deepl': choose among google, cohere",
+        ),
+        (["--lang", "ja"], "study.yaml", "no train rows with language_code jpn"),  # no Japanese Aya row here
+        (["--lang", "ko"], "study.txt", "give a .yaml file name"),
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(aya_mirror, tmp_path, args, out_name, message):
     folder = tmp_path / "out"
     folder.mkdir()

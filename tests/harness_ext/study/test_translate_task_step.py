@@ -17,15 +17,22 @@ from nativeval.harness_ext.study.runner import StudyRunner, load_plan
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
-RTT_XQUAD = {"task": "translated_zh_xquad", "round_trip": {"via": "en"}, "backend": "google", "serve": "stub",
-             "label": "STAND-IN translator"}
+RTT_XQUAD = {
+    "task": "translated_zh_xquad",
+    "round_trip": {"via": "en"},
+    "backend": "google",
+    "serve": "stub",
+    "label": "STAND-IN translator",
+}
 
 
 def write_study(tmp: Path, translate_tasks: list) -> Path:
     data = tmp / "native_zh.json"
     data.write_text(json.dumps([{"instruction": "q", "output": "a", "id": "0"}]))
     study = {
-        "study": "mini", "output_dir": "out", "languages": ["zh"],
+        "study": "mini",
+        "output_dir": "out",
+        "languages": ["zh"],
         "base_models": {"toy": {"toy": {"seed": 0}}},
         "variants": {"native": {"file": str(data)}},
         "finetune": {"runs": [{"models": "all", "variants": ["native"], "lr": [1e-4]}]},
@@ -80,18 +87,28 @@ def test_the_stand_in_translator_is_served_locally_and_gets_no_real_key(tmp_path
     assert seen["env"]["NATIVEVAL_USER_TASKS"] == seen["eval_env"]["NATIVEVAL_USER_TASKS"] == user_dir
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ({"task": "translated_zh_xquadd", "round_trip": {}}, "translate_tasks[0].task: unknown task"),
-    ({"task": "translated_zh_xquad"}, "translate_tasks[0]: give exactly one of `round_trip"),
-    ({"task": "translated_zh_xquad", "to": "es"}, "mt_es_xquad is in es, which is not among the study's languages"),
-    ({**RTT_XQUAD, "backend": "hf"}, "translate_tasks[0].serve: the stand-in translator speaks the google"),
-    ({**RTT_XQUAD, "colour": 1}, "translate_tasks[0].colour: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"task": "translated_zh_xquadd", "round_trip": {}}, "translate_tasks[0].task: unknown task"),
+        ({"task": "translated_zh_xquad"}, "translate_tasks[0]: give exactly one of `round_trip"),
+        (
+            {"task": "translated_zh_xquad", "to": "es"},
+            "mt_es_xquad is in es, which is not among the study's languages",
+        ),
+        (
+            {**RTT_XQUAD, "backend": "hf"},
+            "translate_tasks[0].serve: the stand-in translator speaks the google",
+        ),
+        ({**RTT_XQUAD, "colour": 1}, "translate_tasks[0].colour: unknown key"),
+    ],
+)
 def test_bad_translate_task_entries_fail_with_one_line_naming_the_key(tmp_path, entry, message):
     result = CliRunner().invoke(cli.main, ["study", str(write_study(tmp_path, [entry])), "--dry-run"])
     assert result.exit_code == 2
-    assert result.output.startswith("error: ") and result.output.count("\n") == 1 and message in result.output, \
-        result.output
+    assert (
+        result.output.startswith("error: ") and result.output.count("\n") == 1 and message in result.output
+    ), result.output
 
 
 def test_demo_round_trips_xquad_with_the_labelled_stand_in_translator():
