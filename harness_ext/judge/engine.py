@@ -730,14 +730,11 @@ def pairwise_document(
         }
         for s in scores
     }
-    side = lambda run: {
-        "directory": str(run.directory),
-        **{
-            k: run.results_header[k]
-            for k in ("model_name", "config")  # noqa: E731
-            if k in run.results_header
-        },
-    }
+
+    def side(run):
+        header = {k: run.results_header[k] for k in ("model_name", "config") if k in run.results_header}
+        return {"directory": str(run.directory), **header}
+
     return {
         "results": results,
         "group_subtasks": {t: [] for t in results},
