@@ -1387,15 +1387,13 @@ def study(
     `nativeval study init --lang CODE --out FILE` writes a study file for any Aya language."""
     from nativeval.harness_ext.core.errors import InputError
     from nativeval.harness_ext.study.config import parse_vars
-    from nativeval.harness_ext.study.plan import cost_line
-    from nativeval.harness_ext.study.runner import (
-        StudyRunner,
-        describe_plan,
-        load_plan,
-        select_steps,
-        subprocess_executor,
-    )
+    from nativeval.harness_ext.study.costs import cost_line
+    from nativeval.harness_ext.study.dry_run import describe_plan
+    from nativeval.harness_ext.study.load import load_plan
+    from nativeval.harness_ext.study.processes import subprocess_executor
+    from nativeval.harness_ext.study.runner import StudyRunner
     from nativeval.harness_ext.study.scheduler import make_node
+    from nativeval.harness_ext.study.state import select_steps
 
     modes = [
         flag

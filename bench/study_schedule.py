@@ -26,8 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nativeval.harness_ext.study.runner import StudyRunner, load_plan, step_state  # noqa: E402
+from nativeval.harness_ext.study.load import load_plan  # noqa: E402
+from nativeval.harness_ext.study.runner import StudyRunner  # noqa: E402
 from nativeval.harness_ext.study.scheduler import Node, demand, path_lengths  # noqa: E402
+from nativeval.harness_ext.study.state import step_state  # noqa: E402
 from nativeval.harness_ext.testing.study_outputs import write_promised_outputs  # noqa: E402
 
 

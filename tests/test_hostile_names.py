@@ -22,8 +22,10 @@ from nativeval import cli
 from nativeval.finetune.data import EMBEDDED_DATA_DIR
 from nativeval.harness_ext.core.paths import is_safe_segment
 from nativeval.harness_ext.study.config import BaseModel, Judge, RunGroup
-from nativeval.harness_ext.study.plan import HashCache, build_plan, compute_keys
-from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.study.hashing import HashCache
+from nativeval.harness_ext.study.load import load_plan
+from nativeval.harness_ext.study.plan import build_plan, compute_keys
+from nativeval.harness_ext.study.runner import StudyRunner
 from nativeval.harness_ext.testing.judge_runs import judge_yaml, rating_by_length, write_run
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_stand_in_outputs

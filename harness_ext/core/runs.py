@@ -4,6 +4,8 @@
 and ``nativeval_run.json`` (the manifest) after everything else. A directory with the first and without
 the second holds an unfinished run — checkpoints, or a final save cut short — that lm-eval would load
 without complaint. ``nativeval eval`` and the leaderboard refuse it with :func:`refuse_unfinished_runs`.
+
+A run's learning rate is written one way everywhere (folder names, flags, report rows): :func:`format_lr`.
 """
 
 from __future__ import annotations
@@ -41,3 +43,15 @@ def refuse_unfinished_runs(model_args: Mapping[str, Any], relative_to: str | Pat
                     f"{key}={value} is a nativeval fine-tuning run that did not finish (no {RUN_MANIFEST}); "
                     "rerun its `nativeval finetune ... --resume` to complete it, or use another directory"
                 )
+
+
+def format_lr(value: Any) -> str:
+    """Learning rates as the paper writes them: 1e-4, 2e-5, 1e-6 ("" for none; a non-number as it is)."""
+    if value in (None, ""):
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    mantissa, exponent = f"{number:e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"

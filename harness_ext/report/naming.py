@@ -20,6 +20,7 @@ from typing import Any
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import read_json
 from nativeval.harness_ext.core.models import hub_id_of
+from nativeval.harness_ext.core.runs import format_lr
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,6 @@ class RowKey:
     def label(self) -> str:
         parts = [self.base_model] + [p for p in (self.variant, self.lr, self.tuning, self.method) if p]
         return " · ".join(parts)
-
-
-def format_lr(value: Any) -> str:
-    """Learning rates as the paper writes them: 1e-4, 2e-5, 1e-6."""
-    if value in (None, ""):
-        return ""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    mantissa, exponent = f"{number:e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def model_args_dict(config: dict) -> dict[str, str]:

@@ -1,5 +1,5 @@
 import sys
 
-from nativeval.harness_ext.study.runner import main
+from nativeval.harness_ext.study.sample import main
 
 sys.exit(main())

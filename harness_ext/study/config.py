@@ -17,11 +17,12 @@ Schema (full reference in configs/README.md)::
       recipe: {method: lora | full, lr, epochs, ..., load_in_8bit, extra_args}   # any `nativeval finetune`
                                         # option but the per-run ones (base, data, lang, variant, out, resume)
       runs: [{models: all | [..], variants: all | [..], lr: [..], tuning: [mono, multi]}]
-    eval: {tasks, limit, batch_size, apply_chat_template, base_models, model_args, device, data_dirs, extra_args}
+    eval: {tasks, limit, batch_size, apply_chat_template, base_models, model_args, device, data_dirs,
+           extra_args}
     judges: [{name, base_url, config: JUDGE_YAML, serve: stub, label, extra_args}]
-    translate_tasks: [{task, round_trip: {via} | to: LANG, backend, model, base_url, serve: stub, label, extra_args}]
-                                        # `nativeval translate-task` steps; each eval of that language adds the
-                                        # new task (rtt_<lang>_<bench> / mt_<lang>_<bench>)
+    translate_tasks: [{task, round_trip: {via} | to: LANG, backend, model, base_url, serve: stub, label,
+                       extra_args}]     # `nativeval translate-task` steps; each eval of that language adds
+                                        # the new task (rtt_<lang>_<bench> / mt_<lang>_<bench>)
     leaderboard: {title, reference, extra_args}
     commands: {STEP_KIND: [ARGV TEMPLATE]}   # replace a step kind's command (advanced; tests use it)
     slurm: {gpu | cpu | api: {partition, time, memory, cpus, gpus, extra_args}}   # --export-slurm resources
@@ -33,15 +34,11 @@ working directory, every other path to the study file's folder.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import subprocess
-import sys
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +48,15 @@ from nativeval.harness_ext.core.io import read_yaml
 from nativeval.harness_ext.core.models import resolve_model
 from nativeval.harness_ext.core.paths import is_safe_segment, safe_segment
 from nativeval.harness_ext.core.prices import checked_prices
+from nativeval.harness_ext.study.kinds import KINDS
+from nativeval.harness_ext.study.recipe import FinetuneOption, recipe_options
+from nativeval.harness_ext.study.settings import settings
 
-SETTINGS_FILE = Path(__file__).with_name("settings.yaml")
-STEP_KINDS = (
-    "toy_model",
-    "sample",
-    "translate",
-    "rtt",
-    "translate_task",
-    "finetune",
-    "eval",
-    "judge",
-    "leaderboard",
-)
 TUNINGS = ("mono", "multi")
 TRANSLATE_BACKENDS = ("google", "llm", "hf")
 TRANSLATE_PROMPTS = (
     Path(__file__).resolve().parents[2] / "translate" / "prompts"
 )  # read as data, never imported
-
-
-@lru_cache(maxsize=1)
-def settings() -> dict[str, Any]:
-    return read_yaml(SETTINGS_FILE)
 
 
 @dataclass(frozen=True)
@@ -159,7 +142,7 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class SlurmResources:
-    """What one class of steps (gpu, cpu, api: settings.yaml `slurm.classes`) asks Slurm for."""
+    """What one class of steps (gpu, cpu, api: study/kinds.py) asks Slurm for."""
 
     partition: str | None
     time: str
@@ -261,7 +244,7 @@ COST_OPTIONS = ("--max-cost", "--judge-max-cost")  # spending caps in USD of the
 
 
 def _check_cost_args(args: tuple[str, ...], where: _Where) -> None:
-    """A spending cap in `extra_args` must be a finite number of USD, zero or more: found now, not mid-study."""
+    """A spending cap in `extra_args` must be a finite number of USD, zero or more: found now, not later."""
     for i, arg in enumerate(args):
         flag, eq, value = arg.partition("=")
         if flag not in COST_OPTIONS:
@@ -288,7 +271,7 @@ def _number(value: Any, where: _Where, kind=float) -> Any:
 
 
 def _positive(value: Any, where: _Where, kind=float, at_least: float | None = None) -> Any:
-    """A number that must be above zero (or at least ``at_least``): an impossible value fails before anything runs."""
+    """A number above zero (or at least ``at_least``): an impossible value fails before anything runs."""
     number = _number(value, where, kind)
     if at_least is not None and number < at_least:
         raise where.error(f"expected at least {at_least}, got {value!r}")
@@ -590,56 +573,6 @@ def _translation_prompt(value: Any, backend: str, where: _Where, base_dir: Path)
 
 
 # --- the fine-tuning recipe: `nativeval finetune`'s options, set once for every run of the study -----------
-PER_RUN_FINETUNE_OPTIONS = ("base", "data_specs", "lang", "variant", "out", "resume")  # the plan sets these
-RECIPE_KEYS = {"use_lora": "method"}  # `--lora / --full` is `method: lora | full` in a study file
-
-
-@dataclass(frozen=True)
-class FinetuneOption:
-    """One option of `nativeval finetune`, as the command itself describes it (`--options-json`)."""
-
-    key: str  # its name under `finetune.recipe`
-    flags: tuple[str, ...]
-    secondary_flags: tuple[str, ...] = ()
-    is_flag: bool = False
-    type: str = "text"  # click's type name: integer, float, choice, text, path, boolean, ...
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-
-
-@lru_cache(maxsize=1)
-def recipe_options() -> dict[str, FinetuneOption]:
-    """The keys a recipe may set: read from the `finetune` command (one place), never listed here again."""
-    from nativeval.harness_ext.study.plan import cli_path  # plan imports this module
-
-    argv = [sys.executable, cli_path(), "finetune", "--options-json"]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
-        table = json.loads(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError) as err:
-        raise InputError(
-            f"cannot read the options of `nativeval finetune` ({type(err).__name__}); "
-            "check that `nativeval finetune --help` works"
-        ) from None
-    options = {}
-    for raw in table:
-        if raw["name"] in PER_RUN_FINETUNE_OPTIONS or raw["multiple"]:
-            continue
-        key = RECIPE_KEYS.get(raw["name"], raw["name"])
-        options[key] = FinetuneOption(
-            key,
-            tuple(raw["flags"]),
-            tuple(raw["secondary_flags"]),
-            raw["is_flag"],
-            raw["type"],
-            tuple(raw["choices"]),
-            raw["min"],
-            raw["max"],
-        )
-    return options
-
-
 def _option_value(option: FinetuneOption, value: Any, where: _Where) -> Any:
     """A recipe value checked as the finetune command will read it; None leaves the command's default."""
     if value is None:
@@ -661,7 +594,7 @@ def _option_value(option: FinetuneOption, value: Any, where: _Where) -> Any:
 
 
 def _load_recipe(value: Any, where: _Where) -> dict[str, Any]:
-    """settings.yaml's recipe (the study's), with the study file's keys: any option of `nativeval finetune`."""
+    """settings.yaml's recipe (the study's) with the study file's keys: any option of `nativeval finetune`."""
     defaults = dict(settings()["recipe"])
     options = recipe_options()
     body = _mapping(value, where, set(options) | {"extra_args"})
@@ -903,7 +836,7 @@ def _load_leaderboard(value: Any, where: _Where, base_dir: Path) -> dict[str, An
 
 
 def _load_commands(value: Any, where: _Where) -> dict[str, tuple[str, ...]]:
-    body = _mapping(value, where, set(STEP_KINDS))
+    body = _mapping(value, where, set(KINDS))
     return {kind: _args(argv, where / kind) for kind, argv in body.items()}
 
 

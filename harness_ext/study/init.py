@@ -197,11 +197,12 @@ def _header(
 ) -> str:
     cat = builtin_catalogue()
     lines = [
-        f"# The study's matrix for {lang.name} ({lang.code}), written by `nativeval study init --lang {lang.code}`.",
+        f"# The study's matrix for {lang.name} ({lang.code}), written by "
+        f"`nativeval study init --lang {lang.code}`.",
         f"# Native data: {result_rows} Aya Dataset train rows with language_code {lang.iso639_3}"
         f" ({AYA_DATASET}@{AYA_REVISION}).",
-        f"# Translated data: the {english_rows} English rows, sampled to the same size (seed {SAMPLE_SEED}) and"
-        f" translated by {', '.join(backends)}.",
+        f"# Translated data: the {english_rows} English rows, sampled to the same size "
+        f"(seed {SAMPLE_SEED}) and translated by {', '.join(backends)}.",
         "# Round trip: the native rows translated to English and back by each backend.",
         f"# Evaluation: {', '.join(collections)}.",
     ]
@@ -210,7 +211,8 @@ def _header(
     lines += [
         "#",
         "#   nativeval study THIS_FILE --dry-run    # plan, GPU-hours, API calls",
-        "#   nativeval study THIS_FILE              # run it, resumably (keys: $COHERE_API_KEY, $OPENAI_API_KEY)",
+        "#   nativeval study THIS_FILE              # run it, resumably "
+        "(keys: $COHERE_API_KEY, $OPENAI_API_KEY)",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""What a finished step leaves behind: each step kind's promised outputs (settings.yaml `outputs`), checked.
+"""What a finished step leaves behind, checked: each step kind promises outputs (study/kinds.py).
 
 A step whose command exited 0 is done only when its outputs exist and parse — an evaluation whose save
 failed, a translation cut off by a full disk or an empty site is a failed step, never a marker.
@@ -13,7 +13,6 @@ from typing import Any
 
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import iter_jsonl, read_json, read_text
-from nativeval.harness_ext.study.config import STEP_KINDS, settings
 
 FORMATS = ("json", "records")
 
@@ -22,9 +21,13 @@ FORMATS = ("json", "records")
 class PromisedOutput:
     """One promise of a step kind: some file matching one of ``files`` exists, and every match parses."""
 
-    files: tuple[str, ...]
-    format: str
+    files: tuple[str, ...]  # globs under the step folder
+    format: str  # json: one JSON document (with ``key`` at its top level); records: a list of objects
     key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS or not self.files:
+            raise ValueError(f"a promised output needs files and a format of {', '.join(FORMATS)}")
 
     def problem(self, folder: Path) -> str | None:
         """Why ``folder`` breaks this promise (one line), or None."""
@@ -70,31 +73,3 @@ def _records_problem(path: Path) -> str | None:
     if not all(isinstance(row, dict) for row in rows):
         return f"{path}: every record must be a JSON object"
     return None
-
-
-def promised_outputs(kind: str) -> tuple[PromisedOutput, ...]:
-    table = settings().get("outputs") or {}
-    return tuple(
-        PromisedOutput(tuple(entry["files"]), entry["format"], entry.get("key"))
-        for entry in table.get(kind, ())
-    )
-
-
-def output_problem(kind: str, folder: Path) -> str | None:
-    """Why a ``kind`` step's ``folder`` does not hold finished outputs (one line), or None when it does."""
-    for promise in promised_outputs(kind):
-        problem = promise.problem(folder)
-        if problem:
-            return problem
-    return None
-
-
-def check_output_table() -> None:
-    """settings.yaml `outputs` names every step kind once, each with a known format (a test calls this)."""
-    table = settings().get("outputs") or {}
-    if set(table) != set(STEP_KINDS):
-        raise InputError(f"settings.yaml outputs: expected the step kinds {', '.join(STEP_KINDS)}")
-    for kind in STEP_KINDS:
-        for promise in promised_outputs(kind):
-            if promise.format not in FORMATS or not promise.files:
-                raise InputError(f"settings.yaml outputs.{kind}: format must be one of {', '.join(FORMATS)}")

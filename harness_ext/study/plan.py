@@ -1,64 +1,31 @@
-"""Expand a study into steps, key each step by a content hash of its inputs, and map steps to commands.
+"""Expand a study into steps and key each step by a content hash of its inputs.
 
 A step's key is sha256 over: the step kind and its slice of the study file (``params``), the content hash
 of every user file it reads (``inputs``), and the keys of the steps it depends on (``deps``). So a changed
 file or setting changes the key of the steps that read it and of everything downstream — and nothing else.
 
-Every step is one command line (``COMMANDS``, one small table), which is what makes the cluster export a
-plain list of commands. This module never imports translate or finetune: their commands run as processes.
+Each step is one command line (study/kinds.py), which is what makes the cluster export a plain list of
+commands. This module never imports translate or finetune: their commands run as processes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
-import re
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nativeval.harness_ext.core.errors import InputError
-from nativeval.harness_ext.core.io import atomic_write_json, file_sha256, read_yaml
-from nativeval.harness_ext.core.paths import safe_segment, strictly_inside
-from nativeval.harness_ext.core.prices import character_prices, token_prices
-from nativeval.harness_ext.core.prices import table_path as price_table_path
-from nativeval.harness_ext.study.config import (
-    EMBEDDED_REFERENCES,
-    BaseModel,
-    StudyConfig,
-    Variant,
-    recipe_options,
-    settings,
-)
+from nativeval.harness_ext.core.paths import safe_segment
+from nativeval.harness_ext.core.runs import format_lr
+from nativeval.harness_ext.study.config import EMBEDDED_REFERENCES, BaseModel, StudyConfig, Variant
+from nativeval.harness_ext.study.hashing import HashCache
+from nativeval.harness_ext.study.kinds import USER_TASKS_SUBDIR
+from nativeval.harness_ext.study.settings import settings
+from nativeval.harness_ext.study.step import Step
 
 STEP_FORMAT_VERSION = 1
-DATA_FILE = "data.json"
-USER_TASKS_SUBDIR = "user_tasks"  # translate-task steps write their tasks here; eval steps read it
-
-
-@dataclass
-class Step:
-    id: str
-    kind: str
-    out: Path
-    params: dict[str, Any]
-    inputs: dict[str, str] = field(default_factory=dict)  # role -> user file or directory, hashed by content
-    deps: dict[str, list[str]] = field(default_factory=dict)  # role -> upstream step ids
-    gpu_hours: float = 0.0
-    api_calls: int = 0
-    key: str = ""
-
-    @property
-    def slug(self) -> str:
-        """The step id as one file name (its log, lock and per-step cache)."""
-        return safe_segment(self.id.replace("/", "__"), max_length=200)
-
-    def dep_ids(self) -> list[str]:
-        return [d for ids in self.deps.values() for d in ids]
 
 
 @dataclass
@@ -86,56 +53,6 @@ class Plan:
         return found
 
 
-def step_class(kind: str) -> str:
-    """A step kind's class of resources: gpu, api or cpu (settings.yaml `slurm.classes`)."""
-    for name, kinds in settings()["slurm"]["classes"].items():
-        if kind in kinds:
-            return name
-    raise KeyError(kind)
-
-
-# --- content hashing ----------------------------------------------------------------------------------
-class HashCache:
-    """sha256 of files, remembered by (path, size, mtime) so that a no-op rerun reads nothing big."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._entries: dict[str, list] = {}
-        self._dirty = False
-        if path.is_file():
-            try:
-                self._entries = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, OSError):
-                self._entries = {}  # a damaged cache is only a slower run
-
-    def file_hash(self, path: Path) -> str:
-        stat = path.stat()
-        entry = self._entries.get(str(path))
-        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
-            return entry[2]
-        digest = file_sha256(path)
-        self._entries[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
-        self._dirty = True
-        return digest
-
-    def fingerprint(self, path: str) -> str:
-        """A file's content hash, or a directory's hash over its files' relative paths and content hashes."""
-        p = Path(path)
-        if p.is_file():
-            return self.file_hash(p)
-        if p.is_dir():
-            digest = hashlib.sha256()
-            for child in sorted(c for c in p.rglob("*") if c.is_file() and not c.name.startswith(".")):
-                digest.update(f"{child.relative_to(p).as_posix()}\0{self.file_hash(child)}\n".encode())
-            return digest.hexdigest()
-        raise InputError(f"{path}: file not found (an input of the study)")
-
-    def save(self) -> None:
-        if self._dirty:
-            atomic_write_json(self.path, self._entries, indent=None)
-            self._dirty = False
-
-
 def compute_keys(plan: Plan, hashes: HashCache) -> None:
     for step in plan.steps.values():
         payload = {
@@ -154,11 +71,6 @@ def compute_keys(plan: Plan, hashes: HashCache) -> None:
 def _folder(root: Path, *names: str) -> Path:
     """``root/<name>/<name>/...``: each name (model, variant, judge, language, task) is one safe segment."""
     return root.joinpath(*(safe_segment(name) for name in names))
-
-
-def format_lr(lr: float) -> str:
-    mantissa, exponent = f"{lr:.6e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def count_records(path: str) -> int:
@@ -450,7 +362,8 @@ def build_plan(config: StudyConfig) -> Plan:
                 "judge_labels": [f"{j.name}={j.label}" for j in config.judges if j.label],
                 **({"reference": lb["reference"]} if lb["reference"] in EMBEDDED_REFERENCES else {}),
             },
-            # a built-in reference (``paper``) is part of nativeval: its name keys the step; a user's CSV by content
+            # a built-in reference (``paper``) is part of nativeval: its name keys the step; a user's
+            # CSV keys it by content
             inputs={"reference": lb["reference"]}
             if lb["reference"] and lb["reference"] not in EMBEDDED_REFERENCES
             else {},
@@ -458,38 +371,6 @@ def build_plan(config: StudyConfig) -> Plan:
         )
     )
     return Plan(config, _topological(b.steps))
-
-
-def check_plan(plan: Plan) -> None:
-    """Before any work: every step folder lies strictly inside ``output_dir`` (no symlink leads out of it),
-    no two steps share a folder (also on a case-insensitive file system), and every step's command can be
-    built (a `commands` override with an unknown placeholder fails here, not after hours of other steps)."""
-    root = plan.config.output_dir
-    owners: dict[str, str] = {}
-    folders: dict[Path, str] = {}
-    for step in plan.steps.values():
-        folder = strictly_inside(root, step.out, what=f"the folder of step {step.id}")
-        for name in (str(folder), f"slug:{step.slug}"):  # its folder, and its log and lock files
-            other = owners.setdefault(name.casefold(), step.id)
-            if other != step.id:
-                raise InputError(
-                    f"{plan.config.path}: steps {other} and {step.id} would share the folder "
-                    f"{step.out} or log; rename a model, variant or judge so that the names differ "
-                    "in more than case or '/' versus '__'"
-                )
-        folders[folder] = step.id
-    for step in plan.steps.values():  # a step folder is emptied before its step runs: no input may live there
-        for path in step.inputs.values():
-            resolved = Path(path).resolve()
-            owner = next((folders[p] for p in (resolved, *resolved.parents) if p in folders), None)
-            if owner:
-                raise InputError(
-                    f"{plan.config.path}: {path}, an input of step {step.id}, lies in the folder of "
-                    f"step {owner}, which a rerun empties; move it out of output_dir {root}"
-                )
-    ctx = CommandContext(plan)
-    for step in plan.steps.values():
-        command_for(step, ctx)
 
 
 def _topological(steps: dict[str, Step]) -> dict[str, Step]:
@@ -505,358 +386,3 @@ def _topological(steps: dict[str, Step]) -> dict[str, Step]:
     for step in steps.values():
         visit(step)
     return ordered
-
-
-# --- commands: one small table ------------------------------------------------------------------------
-def cli_path() -> str:
-    spec = importlib.util.find_spec("nativeval.cli")
-    if spec is None or not spec.origin:
-        raise InputError("cannot find nativeval's cli module; install the project (`pip install -e .`)")
-    return spec.origin
-
-
-@dataclass
-class CommandContext:
-    plan: Plan
-    judge_urls: dict[str, str] = field(default_factory=dict)  # judges served locally, filled in at run time
-    translator_urls: dict[str, str] = field(default_factory=dict)  # stand-in translators, by step id
-
-    def product(self, step_id: str) -> str:
-        step = self.plan.steps[step_id]
-        return str(step.out / DATA_FILE) if step.kind in ("sample", "translate", "rtt") else str(step.out)
-
-    def ref(self, step: Step, role: str) -> list[str]:
-        """The paths a step reads for one role: user files as given, upstream steps' products."""
-        if role in step.inputs:
-            return [step.inputs[role]]
-        return [self.product(d) for d in step.deps.get(role, [])]
-
-    def base(self, step: Step) -> str:
-        return self.ref(step, "base")[0] if "base" in step.deps else step.params["base"]
-
-    def cache(self, name: str, step: Step) -> str:
-        """The SQLite cache a step's command writes: one per kind, shared by the steps of one local run;
-        with ``plan.cache_per_step`` (the Slurm export) one per step, so that concurrent array tasks never
-        write one SQLite file over a network file system (each shard has one writer: the step's lock)."""
-        cache_dir = self.plan.config.output_dir / "cache"
-        return str(cache_dir / "steps" / step.slug / name if self.plan.cache_per_step else cache_dir / name)
-
-
-def _opt(flag: str, value: Any) -> list[str]:
-    return [] if value in (None, "", False) else [flag, str(value)]
-
-
-def _nativeval(*args: Any) -> list[str]:
-    return [sys.executable, cli_path(), *map(str, args)]
-
-
-def _translate_cmd(s: Step, c: CommandContext) -> list[str]:
-    p = s.params
-    head = (
-        ["translate", "--backend", p["backend"], "--src", p["src"], "--tgt", p["lang"]]
-        if s.kind == "translate"
-        else ["rtt", "--backend", p["backend"], "--lang", p["lang"]]
-    )
-    tail = ["--pivot-out", s.out / "pivot_en.json"] if s.kind == "rtt" else []
-    return _nativeval(
-        *head,
-        "--in",
-        c.ref(s, "source")[0],
-        "--out",
-        s.out / DATA_FILE,
-        *tail,
-        "--fields",
-        ",".join(p["fields"]),
-        *_opt("--model", p["model"]),
-        *_opt("--prompt", p.get("prompt")),
-        *_opt("--base-url", p["base_url"]),
-        "--cache",
-        c.cache(f"{s.kind}.sqlite", s),
-        *p["extra_args"],
-    )
-
-
-def _translate_task_cmd(s: Step, c: CommandContext) -> list[str]:
-    p = s.params
-    how = ["--round-trip", "--via", p["via"]] if p["mode"] == "rtt" else ["--to", p["lang"]]
-    base_url = c.translator_urls.get(s.id, "http://127.0.0.1:0") if p["serve"] else p["base_url"]
-    # the stand-in's letter mapping is never "in" the target language, so its wrong-language rate is no signal
-    wrong_language = ["--max-wrong-language", "1"] if p["serve"] else []
-    return _nativeval(
-        "translate-task",
-        p["task"],
-        *how,
-        "--backend",
-        p["backend"],
-        *_opt("--model", p["model"]),
-        *_opt("--base-url", base_url),
-        "--out",
-        s.out.parent,
-        *_opt("--label", p["label"]),
-        *wrong_language,
-        *p["extra_args"],
-    )
-
-
-def _finetune_cmd(s: Step, c: CommandContext) -> list[str]:
-    p = s.params
-    roles = sorted((r for r in {*s.inputs, *s.deps} if re.fullmatch(r"data\d+", r)), key=lambda r: int(r[4:]))
-    data = [arg for role in roles for path in c.ref(s, role) for arg in ("--data", path)]
-    lang = "all" if p["tuning"] == "multi" else p["lang"]  # multi: every language of the mixed files
-    return _nativeval(
-        "finetune",
-        "--base",
-        c.base(s),
-        *data,
-        "--lang",
-        lang,
-        "--variant",
-        p["variant"],
-        "--out",
-        s.out,
-        *_recipe_args(p),
-        *p["extra_args"],
-    )
-
-
-def _recipe_args(params: dict[str, Any]) -> list[str]:
-    """The recipe's values among a finetune step's params as the command's flags (in the command's order)."""
-    args: list[str] = []
-    for key, option in recipe_options().items():
-        value = params.get(key)
-        if value is None:
-            continue
-        if key == "method":
-            value = value == "lora"  # `--lora / --full`
-        if option.is_flag:
-            args += (option.flags if value else option.secondary_flags)[:1]
-        else:
-            args += [option.flags[0], format_lr(value) if key == "lr" else str(value)]
-    return args
-
-
-def _eval_cmd(s: Step, c: CommandContext, adapter: bool = True, out: Path | None = None) -> list[str]:
-    p = s.params
-    model_args = [f"pretrained={c.base(s)}"] + ([f"revision={p['revision']}"] if p.get("revision") else [])
-    model_args += [f"peft={path}" for path in c.ref(s, "adapter") if adapter]
-    model_args += [p["model_args"]] if p["model_args"] else []
-    limit = p["limit"]
-    return _nativeval(
-        "eval",
-        "--model",
-        "hf",
-        "--model-args",
-        ",".join(model_args),
-        "--tasks",
-        ",".join(p["tasks"]),
-        "--output-path",
-        out or s.out,
-        *_opt("--limit", int(limit) if limit and limit >= 1 else limit),
-        *_opt("--batch-size", p["batch_size"]),
-        *_opt("--device", p.get("device")),
-        *(["--apply-chat-template"] if p["apply_chat_template"] else []),
-        *p["extra_args"],
-    )
-
-
-def _judge_cmd(s: Step, c: CommandContext) -> list[str]:
-    p = s.params
-    base_url = c.judge_urls.get(p["judge"], "http://127.0.0.1:0/v1") if p["serve"] else p["base_url"]
-    return _nativeval(
-        "judge",
-        *c.ref(s, "results"),
-        "--judge",
-        s.inputs.get("judge_config", p["judge"]),
-        *_opt("--base-url", base_url),
-        "--cache",
-        c.cache("judge.sqlite", s),
-        "--out",
-        s.out,
-        *p["extra_args"],
-    )
-
-
-def _leaderboard_cmd(s: Step, c: CommandContext) -> list[str]:
-    p = s.params
-    return _nativeval(
-        "leaderboard",
-        *c.ref(s, "results"),
-        *c.ref(s, "judgements"),
-        "--out",
-        s.out,
-        "--title",
-        p["title"],
-        *_opt("--reference", s.inputs.get("reference", p.get("reference"))),
-        *[arg for label in p.get("judge_labels", []) for arg in ("--judge-label", label)],
-        *p["extra_args"],
-    )
-
-
-COMMANDS: dict[str, Callable[[Step, CommandContext], list[str]]] = {
-    "toy_model": lambda s, c: [
-        sys.executable,
-        "-m",
-        "nativeval.harness_ext.study",
-        "toy-model",
-        "--out",
-        str(s.out),
-        "--seed",
-        str(s.params["seed"]),
-    ],
-    "sample": lambda s, c: [
-        sys.executable,
-        "-m",
-        "nativeval.harness_ext.study",
-        "sample",
-        "--in",
-        c.ref(s, "source")[0],
-        "--out",
-        str(s.out / DATA_FILE),
-        "--n",
-        str(s.params["n"]),
-        "--seed",
-        str(s.params["seed"]),
-    ],
-    "translate": _translate_cmd,
-    "rtt": _translate_cmd,
-    "translate_task": _translate_task_cmd,
-    "finetune": _finetune_cmd,
-    "eval": _eval_cmd,
-    "judge": _judge_cmd,
-    "leaderboard": _leaderboard_cmd,
-}
-
-
-def eval_group_key(step: Step, config: StudyConfig) -> str | None:
-    """Evaluations with the same key differ only in their adapter: one `nativeval eval --peft` process can run
-    them with one load of the base (harness_ext/eval/adapter_group.py). None: the step runs on its own."""
-    if step.kind != "eval" or "adapter" not in step.deps or "eval" in config.commands:
-        return None
-    same = {
-        "params": step.params,
-        "inputs": step.inputs,
-        "deps": {role: ids for role, ids in step.deps.items() if role != "adapter"},
-    }
-    return json.dumps(same, sort_keys=True, default=str)
-
-
-def eval_group_command(steps: list[Step], ctx: CommandContext, out: Path) -> list[str]:
-    """One `nativeval eval --peft` for evaluations of one key: each adapter's files go to ``out/<step slug>``."""
-    argv = [str(a) for a in _eval_cmd(steps[0], ctx, adapter=False, out=out)]
-    return argv + ["--peft", ",".join(f"{s.slug}={ctx.ref(s, 'adapter')[0]}" for s in steps)]
-
-
-# Flags that make a kind's command continue an interrupted attempt (same key) in place instead of restarting.
-RESUME_FLAGS: dict[str, list[str]] = {"finetune": ["--resume"]}
-
-
-def resumes_in_place(step: Step, config: StudyConfig) -> bool:
-    return step.kind in RESUME_FLAGS and step.kind not in config.commands
-
-
-def command_for(step: Step, ctx: CommandContext, resume: bool = False) -> list[str]:
-    """The argv that runs ``step``: the table above, or the study file's `commands` override for its kind."""
-    template = ctx.plan.config.commands.get(step.kind)
-    if not template:
-        extra = RESUME_FLAGS.get(step.kind, []) if resume else []
-        return [str(a) for a in COMMANDS[step.kind](step, ctx)] + extra
-    fields = {
-        k: (",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)))
-        for k, v in step.params.items()
-    }
-    fields.update(
-        python=sys.executable,
-        cli=cli_path(),
-        out=str(step.out),
-        step=step.id,
-        kind=step.kind,
-        inputs=",".join(path for role in sorted({*step.inputs, *step.deps}) for path in ctx.ref(step, role)),
-    )
-    try:
-        return [arg.format_map(fields) for arg in template]
-    except (KeyError, IndexError, ValueError) as err:
-        raise InputError(
-            f"{ctx.plan.config.path}: commands.{step.kind}: unknown placeholder {err} "
-            f"(available: {', '.join(sorted(fields))})"
-        ) from None
-
-
-# --- money: the price tables --------------------------------------------------------------------------
-_ROOT = Path(__file__).resolve().parents[2]
-JUDGE_CONFIGS = _ROOT / "harness_ext" / "judge" / "configs"
-
-
-def price_tables() -> dict[str, dict[str, dict[str, float]]]:
-    """USD per 1M units from the one price table: ``{"tokens": {model: {input, output}}, "characters": {...}}``."""
-    return {"tokens": token_prices(), "characters": character_prices()}
-
-
-@dataclass
-class CostEstimate:
-    translation: float = 0.0
-    judging: float = 0.0
-    unpriced: list[str] = field(default_factory=list)  # steps calling a model the tables do not price
-
-    @property
-    def total(self) -> float:
-        return self.translation + self.judging
-
-
-def _judge_model(step: Step) -> tuple[str, int]:
-    """(model, expected output tokens) of a judge step, from its judge config."""
-    path = Path(step.inputs.get("judge_config") or JUDGE_CONFIGS / f"{step.params['judge']}.yaml")
-    config = read_yaml(path) if path.is_file() else {}  # no config: a judge named by its model
-    return str(config.get("model") or step.params["judge"]), int(config.get("expected_output_tokens") or 250)
-
-
-def estimate_costs(steps: list[Step]) -> CostEstimate:
-    """Money for the API calls of ``steps`` (translation segments, judge calls) at list prices."""
-    sizes = settings()["costs"]
-    prices = price_tables()
-    cost = CostEstimate()
-    for step in steps:
-        if not step.api_calls:
-            continue
-        if step.kind in ("translate", "rtt"):
-            backend, model = step.params["backend"], step.params["model"]
-            if backend == "hf":
-                continue  # a local model: no API bill
-            if backend == "google":
-                price = prices["characters"].get(model or "nmt")
-                amount = price and price["char"] * step.api_calls * sizes["translation_chars_per_segment"]
-            else:
-                price, tokens = prices["tokens"].get(model or ""), sizes["translation_tokens_per_segment"]
-                amount = price and step.api_calls * (
-                    price["input"] * tokens["input"] + price["output"] * tokens["output"]
-                )
-            if price:
-                cost.translation += amount / 1e6
-            else:
-                cost.unpriced.append(step.id)
-        elif step.kind == "judge" and not step.params.get("serve"):
-            model, output_tokens = _judge_model(step)
-            price = prices["tokens"].get(model)
-            if price:
-                per_call = (
-                    price["input"] * sizes["judge_tokens_per_call"]["input"] + price["output"] * output_tokens
-                )
-                cost.judging += step.api_calls * per_call / 1e6
-            else:
-                cost.unpriced.append(step.id)
-    return cost
-
-
-def cost_line(steps: list[Step]) -> str:
-    cost = estimate_costs(steps)
-    table = price_table_path()
-    files = str(table.relative_to(_ROOT)) if table.is_relative_to(_ROOT) else str(table)
-    line = (
-        f"estimated API cost for the steps to run: ${cost.total:,.2f} (translation ${cost.translation:,.2f}, "
-        f"judging ${cost.judging:,.2f}) at list prices from {files}"
-    )
-    if cost.unpriced:
-        line += (
-            f"; {len(cost.unpriced)} step(s) call a model without a listed price, not counted "
-            f"(e.g. {cost.unpriced[0]})"
-        )
-    return line

@@ -20,8 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nativeval.harness_ext.core.errors import InputError
-from nativeval.harness_ext.study.config import StudyConfig, settings
-from nativeval.harness_ext.study.plan import Plan, Step, step_class
+from nativeval.harness_ext.study.config import StudyConfig
+from nativeval.harness_ext.study.kinds import KINDS
+from nativeval.harness_ext.study.plan import Plan
+from nativeval.harness_ext.study.settings import settings
+from nativeval.harness_ext.study.step import Step
 
 GPU_COUNT_ENV = "NATIVEVAL_GPU_COUNT"
 
@@ -100,11 +103,7 @@ class Demand:
 def wants_gpu(step: Step) -> bool:
     """A step that runs a model: fine-tuning and evaluation (not of the toy model, not on the CPU), and
     translation with a local model (the `hf` backend)."""
-    if step.kind in ("translate", "rtt"):
-        return step.params.get("backend") == "hf"
-    if step_class(step.kind) != "gpu":
-        return False
-    return not str(step.params.get("base", "")).startswith("toy:") and step.params.get("device") != "cpu"
+    return KINDS[step.kind].runs_model(step)
 
 
 def demand(step: Step, config: StudyConfig, node: Node) -> Demand:
@@ -113,7 +112,8 @@ def demand(step: Step, config: StudyConfig, node: Node) -> Demand:
     count = config.slurm["gpu"].gpus if "gpu" in config.slurm else 1
     if wants_gpu(step) and node.gpus and count > 0:
         return Demand("gpu", count)
-    return Demand("cpu" if step_class(step.kind) == "gpu" else step_class(step.kind))
+    resource_class = KINDS[step.kind].resource_class
+    return Demand("cpu" if resource_class == "gpu" else resource_class)
 
 
 def step_hours(step: Step) -> float:

@@ -2,7 +2,7 @@
 
 ``--export-slurm DIR`` writes ``steps.txt`` (line N+1: the command of step N, ``nativeval study FILE --only
 STEP``), an array script that runs line ``$SLURM_ARRAY_TASK_ID + 1``, and ``submit.sh``, which submits one
-array per group of steps that share a resource class (gpu, cpu, api: settings.yaml `slurm.classes`) and
+array per group of steps that share a resource class (gpu, cpu, api: study/kinds.py) and
 exactly the same upstream steps. Array task ids are step numbers, so a step's dependents wait for that
 task alone (``afterok:JOB_N``), not for a whole stage, and ``--kill-on-invalid-dep=yes`` makes a failed
 step's dependents end at once, visibly, instead of pending forever.
@@ -24,9 +24,13 @@ from pathlib import Path
 
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import atomic_write_text
+from nativeval.harness_ext.study.commands import CommandContext, command_for
 from nativeval.harness_ext.study.config import SlurmResources
-from nativeval.harness_ext.study.plan import CommandContext, Plan, Step, cli_path, command_for, step_class
-from nativeval.harness_ext.study.runner import STARTED, select_steps, step_state
+from nativeval.harness_ext.study.entry_points import cli_path
+from nativeval.harness_ext.study.kinds import KINDS
+from nativeval.harness_ext.study.plan import Plan
+from nativeval.harness_ext.study.state import STARTED, select_steps, step_state
+from nativeval.harness_ext.study.step import Step
 
 JOBS_FILE = ".nativeval_slurm_jobs.tsv"  # in the output directory: "JOB_TASK<TAB>STEP" per submitted step
 MAX_ARRAY_INDEX = 1000  # Slurm's default MaxArraySize is 1001
@@ -34,9 +38,8 @@ MAX_ARRAY_INDEX = 1000  # Slurm's default MaxArraySize is 1001
 
 def needs_gpu(step: Step) -> bool:
     """Fine-tuning and evaluation need a GPU unless the model is the toy model or the eval runs on the CPU."""
-    if step_class(step.kind) != "gpu":
-        return False
-    return not str(step.params.get("base", "")).startswith("toy:") and step.params.get("device") != "cpu"
+    kind = KINDS[step.kind]
+    return kind.resource_class == "gpu" and kind.runs_model(step)
 
 
 def sbatch_options(resources: SlurmResources) -> list[str]:
@@ -125,7 +128,7 @@ def export_slurm(
         )
         raw = shlex.join(_sharded_command(plan, step, ctx))
         upstream = _direct_upstream(plan, step, number)
-        resource_class = step_class(step.kind)
+        resource_class = KINDS[step.kind].resource_class
         groups.setdefault((resource_class, upstream), _Group(resource_class, upstream, [])).steps.append(
             number[step.id]
         )
@@ -149,7 +152,8 @@ def export_slurm(
     )
     submit = [
         "#!/bin/bash",
-        f"# Submit study {config.name} to Slurm: {len(steps)} steps in {len(groups)} job arrays. Array task N runs",
+        f"# Submit study {config.name} to Slurm: {len(steps)} steps in {len(groups)} job arrays. "
+        "Array task N runs",
         "# line N+1 of steps.txt; each array waits (afterok) for exactly the steps its steps read, and",
         "# --kill-on-invalid-dep=yes ends the dependents of a failed step at once. Rerun this script after a",
         "# failure: finished steps are no-ops (their markers match), the rest run again.",
@@ -166,8 +170,8 @@ def export_slurm(
         "fi",
         f"name={shlex.quote(name)}",
         'if [ -n "$(squeue -h -u "$(id -un)" -n "$name" -t pending,running -o %i 2>/dev/null)" ]; then',
-        '  echo "submit.sh: jobs of this study are still queued or running (squeue -n $name): wait for them or '
-        'scancel -n $name, then rerun" >&2',
+        '  echo "submit.sh: jobs of this study are still queued or running (squeue -n $name): '
+        'wait for them or scancel -n $name, then rerun" >&2',
         "  exit 1",
         "fi",
         f"jobs={shlex.quote(str(jobs_file))}",

@@ -12,7 +12,8 @@ from pathlib import Path
 def add_to_hub_cache(
     model_dir: str | Path, cache_dir: str | Path, hub_id: str, revision: str = "main"
 ) -> Path:
-    """Copy ``model_dir``'s files into ``cache_dir`` as the snapshot of ``hub_id`` at ``revision``; returns it."""
+    """Copy ``model_dir``'s files into ``cache_dir`` as the snapshot of ``hub_id`` at ``revision``;
+    returns the snapshot folder."""
     commit = hashlib.sha1(f"{hub_id}@{revision}".encode()).hexdigest()
     repo = Path(cache_dir) / ("models--" + hub_id.replace("/", "--"))
     snapshot = repo / "snapshots" / commit

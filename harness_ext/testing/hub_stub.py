@@ -63,7 +63,7 @@ class HubStub:
     def add_commit(
         self, repo_id: str, files: dict[str, bytes], refs: tuple[str, ...] | list[str] = ()
     ) -> str:
-        """Store ``files`` as one commit of ``repo_id``; ``refs`` (branch names) point at it. Returns its sha."""
+        """Store ``files`` as one commit of ``repo_id`` that ``refs`` (branch names) point at; its sha."""
         digest = hashlib.sha1(repo_id.encode())
         for path in sorted(files):
             digest.update(path.encode() + b"\0" + files[path])

@@ -1,9 +1,9 @@
 """Stand-in judges with known behaviour, for the judge-diagnostics tests and benchmark.
 
-Each is an :class:`~nativeval.harness_ext.testing.openai_stub.OpenAIStub` responder (request dict -> reply text in the
-study's verdict format). :func:`by_model` serves several from one loopback server, chosen by the request's
-``model``, so several judge configs can point at one stub. None of them measures anything: each plants
-exactly one behaviour a diagnostic must find.
+Each is an :class:`~nativeval.harness_ext.testing.openai_stub.OpenAIStub` responder (request dict ->
+reply text in the study's verdict format). :func:`by_model` serves several from one loopback server,
+chosen by the request's ``model``, so several judge configs can point at one stub. None of them measures
+anything: each plants exactly one behaviour a diagnostic must find.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _digest(*parts: str) -> int:
 
 
 def hash_judge(salt: str = "") -> Responder:
-    """Rates 1-5 by a hash of (salt, answer): two salts are two independent judges, one salt agrees with itself."""
+    """Rates 1-5 by a hash of (salt, answer): two salts are two independent judges; one agrees with itself."""
 
     def respond(request: dict[str, Any]) -> str:
         rating = 1 + _digest(salt, judged_answer(request)) % 5
@@ -42,7 +42,8 @@ def hash_judge(salt: str = "") -> Responder:
 
 
 def length_judge(words_per_point: int = 6) -> Responder:
-    """Rates longer answers higher: 1 + one point per ``words_per_point`` words (characters / 2 for CJK), capped at 5."""
+    """Rates longer answers higher: 1 + one point per ``words_per_point`` words (characters / 2 for CJK),
+    at most 5."""
 
     def respond(request: dict[str, Any]) -> str:
         answer = judged_answer(request)

@@ -6,12 +6,11 @@ client code runs end to end, failures included. Faults are scripted per request,
 ``Fault("malformed")`` (a 200 with a body that is not JSON), ``Fault("empty")`` (no choices),
 ``Fault("ok")`` (a normal reply: places later faults further down the sequence).
 
-Run standalone (the demo's stand-in judge): ``python -m nativeval.harness_ext.testing.openai_stub --port 8765``.
+Run standalone: ``python -m nativeval.harness_ext.testing serve judge --port 8765`` (testing/entry_point.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -284,25 +283,3 @@ class OpenAIStub:
             },
         }
         return 200, json.dumps(body, ensure_ascii=False).encode("utf-8"), {}
-
-
-RESPONDERS: dict[str, Responder] = {"echo": echo_responder, "judge": deterministic_judge}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--responder", choices=sorted(RESPONDERS), default="judge")
-    parser.add_argument("--latency", type=float, default=0.0)
-    args = parser.parse_args()
-    stub = OpenAIStub(RESPONDERS[args.responder], latency=args.latency, port=args.port).start()
-    print(f"stand-in OpenAI-compatible server on {stub.base_url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        stub.stop()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,5 +1,5 @@
-"""Scripted lm-eval models: ScriptedLM answers right or wrong per item at planned rates on nativeval's own tasks;
-KeyedRepliesLM answers hand-picked items by rule (below).
+"""Scripted lm-eval models: ScriptedLM answers right or wrong per item at planned rates on nativeval's own
+tasks; KeyedRepliesLM answers hand-picked items by rule (below).
 
 Tests that need results with a known answer (the leaderboard's statistics) run real lm-eval on nativeval's
 tasks and fixture data with this model instead of hand-writing results files. The model directory holds
@@ -54,7 +54,7 @@ def _unit_hash(*parts: object) -> float:
 
 
 def gold_choice(doc: dict[str, Any]) -> int | None:
-    """The gold option's index of a multiple-choice doc (letter ``answer``/``Answer`` or integer ``label``)."""
+    """The gold option's index of a multiple-choice doc (a letter ``answer``/``Answer``, an int ``label``)."""
     for key in ("answer", "Answer", "label", "gold"):
         value = doc.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -82,7 +82,7 @@ def gold_text(task_name: str, doc: dict[str, Any]) -> str:
 
 
 class ScriptedLM(LM):
-    """``ScriptedLM(pretrained=<dir with nativeval_script.json>)``, handed to ``simple_evaluate`` as an instance.
+    """``ScriptedLM(pretrained=<dir with nativeval_script.json>)``, passed to ``simple_evaluate`` as is.
 
     Not registered in lm-eval's model registry: registering at import time would stop lm-eval 0.4.13's
     lazy registry from loading its built-in models (``hf``) in the same process."""

@@ -1,4 +1,4 @@
-"""The smallest files that keep each study step kind's promise (harness_ext/study/settings.yaml `outputs`).
+"""The smallest files that keep each study step kind's promise (harness_ext/study/kinds.py).
 
 Tests that replace step commands with stand-ins write these, so the runner's output check sees a finished
 step; tests/harness_ext/study/test_study.py checks that each set passes that check and that none is missing.
@@ -34,8 +34,9 @@ def write_promised_outputs(kind: str, folder: str | Path) -> None:
 def write_stand_in_outputs(argv: list[str]) -> None:
     """What a stand-in for the step command ``argv`` writes: every kind's promised files in its output folder.
 
-    The folder is the argument of ``--out`` or ``--output-path``; a ``.json`` target gets an empty list. A grouped
-    evaluation (``eval --peft NAME=DIR,...``) writes one folder per adapter under it, as the real command does.
+    The folder is the argument of ``--out`` or ``--output-path``; a ``.json`` target gets an empty list. A
+    grouped evaluation (``eval --peft NAME=DIR,...``) writes one folder per adapter under it, as the real
+    command does.
     """
     flag = "--output-path" if "--output-path" in argv else "--out"
     target = Path(argv[argv.index(flag) + 1])

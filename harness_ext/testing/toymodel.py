@@ -85,9 +85,3 @@ def build_tiny_model(
         + "\n"
     )
     return out
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(build_tiny_model(sys.argv[1] if len(sys.argv) > 1 else "tiny-model"))

@@ -1,13 +1,13 @@
 """Loopback stand-ins for the paid translation APIs (tests, benches, offline demos).
 
 - :func:`fake_translate`: a deterministic, lossless "translation" that moves ASCII letters into the
-  target language's script (registry ``script``: Han for Hans, Cyrillic for Cyrl), so language checks and round trips
-  behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
-- :func:`llm_translating_responder`: an :class:`nativeval.harness_ext.testing.openai_stub.OpenAIStub` responder that
-  reads the target language and the text out of the request (either prompt of ``translate/prompts``) and
-  fake-translates the text.
-- :class:`GoogleTranslateStub`: the :class:`nativeval.harness_ext.testing.openai_stub.OpenAIStub` loopback server
-  speaking Cloud Translation v2 REST and v3 REST (``:translateText``) instead of chat completions.
+  target language's script (registry ``script``: Han for Hans, Cyrillic for Cyrl), so language checks and
+  round trips behave; markers, digits, punctuation and line structure are untouched. It measures nothing.
+- :func:`llm_translating_responder`: an :class:`~nativeval.harness_ext.testing.openai_stub.OpenAIStub`
+  responder that reads the target language and the text out of the request (either prompt of
+  ``translate/prompts``) and fake-translates the text.
+- :class:`GoogleTranslateStub`: the :class:`~nativeval.harness_ext.testing.openai_stub.OpenAIStub` loopback
+  server speaking Cloud Translation v2 REST and v3 REST (``:translateText``) instead of chat completions.
 """
 
 from __future__ import annotations
@@ -87,8 +87,10 @@ class GoogleTranslateStub(OpenAIStub):
     ``{"path", "body"}`` per request.
     """
 
-    def __init__(self, translate: Callable[[str, str], str] = fake_translate, *, latency: float = 0.0):
-        super().__init__(latency=latency)
+    def __init__(
+        self, translate: Callable[[str, str], str] = fake_translate, *, latency: float = 0.0, port: int = 0
+    ):
+        super().__init__(latency=latency, port=port)
         self.translate = translate
 
     @property

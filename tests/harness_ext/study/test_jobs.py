@@ -1,8 +1,9 @@
-"""`study --jobs N --gpus IDS`: independent steps at once, GPU slots, dependencies, failures, kill -9 and resume.
+"""`study --jobs N --gpus IDS`: independent steps at once, GPU slots, dependencies, failures, kill -9,
+resume.
 
-A simulated node (``NATIVEVAL_GPU_COUNT``) stands in for the GPUs; step commands are replaced (the study file's
-`commands`) by a tiny script that records its CUDA_VISIBLE_DEVICES and start/end times in a ledger, and can be
-held at a gate, so these tests check the scheduler's promises without the real commands.
+A simulated node (``NATIVEVAL_GPU_COUNT``) stands in for the GPUs; step commands are replaced (the study
+file's `commands`) by a tiny script that records its CUDA_VISIBLE_DEVICES and start/end times in a ledger,
+and can be held at a gate, so these tests check the scheduler's promises without the real commands.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import yaml
 from click.testing import CliRunner
 
 from nativeval import cli
-from nativeval.harness_ext.study.runner import MARKER, STARTED, load_plan
+from nativeval.harness_ext.study.load import load_plan
 from nativeval.harness_ext.study.scheduler import GPU_COUNT_ENV, Node, Scheduler
+from nativeval.harness_ext.study.state import MARKER, STARTED
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,7 +54,7 @@ FAKE_STEP = textwrap.dedent("""
         result = os.path.join(p, "result.json")
         seen.append(open(p).read() if os.path.isfile(p) else json.load(open(result)))
     json.dump({"step": step, "inputs": seen}, open(os.path.join(out, "result.json"), "w"), sort_keys=True)
-    for name, doc in PROMISED[kind].items():  # what the kind promises (study settings.yaml `outputs`)
+    for name, doc in PROMISED[kind].items():  # what the kind promises (study/kinds.py)
         os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
         json.dump(doc, open(os.path.join(out, name), "w"))
     record("end")
@@ -346,7 +348,7 @@ def test_without_gpus_gpu_steps_run_on_the_cpu_within_the_cpu_limit(tmp_path, le
     spans = intervals(ledger)
     assert {gpus for _, _, gpus in spans.values()} == {None}  # not pinned: the environment is left alone
     assert most_at_once([(a, b) for a, b, _ in spans.values()]) == 2  # settings.yaml local.limits.cpu
-    # two steps at once share the cores instead of each starting a thread per core (the demo: 66.9 s -> 43.8 s)
+    # two steps at once share the cores, not each a thread per core (the demo: 66.9 s -> 43.8 s)
     threads = {json.loads(line).get("threads") for line in ledger.read_text().splitlines()}
     assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}
 

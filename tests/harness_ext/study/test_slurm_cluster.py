@@ -1,4 +1,4 @@
-"""The exported demo study on a real single-node Slurm (Debian's slurm-wlm, started by scripts/slurm_local.sh).
+"""The exported demo study on a real single-node Slurm (Debian's slurm-wlm; scripts/slurm_local.sh starts it).
 
 CI installs Slurm (.ci/run); elsewhere these tests skip when it is not installed. They submit the generated
 submit.sh, wait for the queue to empty, and compare the leaderboard with a local run of the same study.
@@ -22,7 +22,7 @@ JOB = "nativeval-demo_zh"
 
 
 def demo_step_count() -> int:
-    from nativeval.harness_ext.study.runner import load_plan
+    from nativeval.harness_ext.study.load import load_plan
 
     return len(load_plan(DEMO).steps)
 
@@ -70,7 +70,7 @@ def study(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def leaderboard_numbers(out: Path) -> list[str]:
-    """The leaderboard's score table (every row's scores, CIs and item counts), as written to leaderboard.csv."""
+    """The leaderboard's score table (every row's scores, CIs and item counts) as leaderboard.csv has it."""
     rows = (out / "site" / "leaderboard.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) > 1
     return rows
@@ -139,7 +139,7 @@ def running_tasks() -> dict[str, str]:
 
 
 def step_process(step_out: Path) -> int | None:
-    """The pid of the step's own command (not the `study --only` wrapper): the process writing into step_out."""
+    """The pid of the step's own command (not the `study --only` wrapper): the one writing into step_out."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue

@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 from nativeval import cli
 from nativeval.harness_ext.study import plan as plan_module
-from nativeval.harness_ext.study.plan import CommandContext, command_for, estimate_costs
-from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.study.commands import CommandContext, command_for
+from nativeval.harness_ext.study.costs import estimate_costs
+from nativeval.harness_ext.study.load import load_plan
+from nativeval.harness_ext.study.runner import StudyRunner
 from nativeval.harness_ext.study.slurm import export_slurm, study_status
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS
 
@@ -34,7 +36,7 @@ FAKE_STEP = textwrap.dedent("""
         sys.exit(3)
     kind = sys.argv[2]
     json.dump({"kind": kind}, open(os.path.join(out, "result.json"), "w"))
-    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study settings.yaml `outputs`)
+    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study/kinds.py)
         os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
         json.dump(doc, open(os.path.join(out, name), "w"))
 """)

@@ -23,16 +23,14 @@ import yaml
 from click.testing import CliRunner
 
 from nativeval import cli
-from nativeval.harness_ext.study.config import recipe_options
-from nativeval.harness_ext.study.plan import CommandContext, command_for, format_lr
-from nativeval.harness_ext.study.runner import (
-    MARKER,
-    STARTED,
-    StudyRunner,
-    describe_plan,
-    load_plan,
-    sample_records,
-)
+from nativeval.harness_ext.core.runs import format_lr
+from nativeval.harness_ext.study.commands import CommandContext, command_for
+from nativeval.harness_ext.study.dry_run import describe_plan
+from nativeval.harness_ext.study.load import load_plan
+from nativeval.harness_ext.study.recipe import recipe_options
+from nativeval.harness_ext.study.runner import StudyRunner
+from nativeval.harness_ext.study.sample import sample_records
+from nativeval.harness_ext.study.state import MARKER, STARTED
 from nativeval.harness_ext.testing.study_outputs import (
     PROMISED_OUTPUTS,
     write_promised_outputs,
@@ -62,7 +60,7 @@ FAKE_STEP = textwrap.dedent("""
         json.dump([{"kind": kind, "inputs": seen}], open(os.path.join(out, "data.json"), "w"))
     else:
         json.dump({"kind": kind, "inputs": seen}, open(os.path.join(out, "result.json"), "w"))
-    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study settings.yaml `outputs`)
+    for name, doc in PROMISED.get(kind, {}).items():  # what the kind promises (study/kinds.py)
         if not os.path.exists(os.path.join(out, name)):
             os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
             json.dump(doc, open(os.path.join(out, name), "w"))
@@ -71,7 +69,7 @@ FAKE_STEP = f"PROMISED = {PROMISED_OUTPUTS!r}\n" + FAKE_STEP
 
 
 def write_study(tmp: Path, **changes) -> Path:
-    """A small study: a toy model, a native file variant, a translated variant, a round trip; fake commands."""
+    """A small study: a toy model, a native file variant, a translated one, a round trip; fake commands."""
     data = tmp / "data"
     data.mkdir(exist_ok=True)
     for name, rows in {"native_zh.json": 3, "native_ru.json": 2, "en_pool.json": 4, "multi.json": 5}.items():
@@ -191,7 +189,7 @@ def test_multi_tuning_trains_once_for_all_languages_and_round_trip_reads_native(
 def test_step_commands_follow_the_documented_cli(tmp_path):
     path = write_study(tmp_path, commands={})
     plan = load_plan(path)
-    ctx = CommandContext(plan, judge_urls={"stand-in": "http://127.0.0.1:9/v1"})
+    ctx = CommandContext(plan, stand_in_urls={"stand-in": "http://127.0.0.1:9/v1"})
     out = tmp_path / "out"
 
     def argv(step_id):
@@ -636,7 +634,8 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
                     },
                 }
             },
-            "variants.llm.translate.prompt: unknown translation prompt 'fig99' (known: command_r_fig6, command_r_v1",
+            "variants.llm.translate.prompt: unknown translation prompt 'fig99' "
+            "(known: command_r_fig6, command_r_v1",
         ),
         (
             {
@@ -663,7 +662,8 @@ def test_dry_run_shows_plan_status_and_estimates_without_running(tmp_path, fake_
         ),
         (
             {"eval": {"tasks": ["translated_{lang}_xquadd"]}},
-            "eval.tasks[0]: unknown task or collection 'translated_zh_xquadd'; did you mean translated_zh_xquad",
+            "eval.tasks[0]: unknown task or collection 'translated_zh_xquadd'; "
+            "did you mean translated_zh_xquad",
         ),
         ({"base_models": {"../../victim": {"toy": {"seed": 0}}}}, "'../../victim' cannot name a folder"),
         (
@@ -997,17 +997,20 @@ def test_a_judge_config_with_a_negative_price_or_a_duplicate_key_fails_before_an
     assert not (tmp_path / "out").exists() and ran(fake_env) == []
 
 
-# --- a step is done only when its outputs exist and parse ----------------------------------------------------
+# --- a step is done only when its outputs exist and parse -----------------------------------------------
 def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp_path):
-    from nativeval.harness_ext.study.outputs import check_output_table, output_problem
+    from nativeval.harness_ext.study.kinds import KINDS
+    from nativeval.harness_ext.study.settings import settings
 
-    check_output_table()
-    for kind in PROMISED_OUTPUTS:
-        folder = tmp_path / kind
+    assert set(PROMISED_OUTPUTS) == set(KINDS)
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.outputs, name
+        assert kind.resource_class in settings()["slurm"]["defaults"], name
+        folder = tmp_path / name
         folder.mkdir()
-        assert output_problem(kind, folder) is not None  # an empty folder is not a finished step
-        write_promised_outputs(kind, folder)
-        assert output_problem(kind, folder) is None, kind
+        assert kind.output_problem(folder) is not None  # an empty folder is not a finished step
+        write_promised_outputs(name, folder)
+        assert kind.output_problem(folder) is None, name
 
 
 @pytest.mark.parametrize(
@@ -1024,11 +1027,11 @@ def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp
     ],
 )
 def test_outputs_that_are_missing_or_do_not_parse_are_named(tmp_path, kind, name, content, problem):
-    from nativeval.harness_ext.study.outputs import output_problem
+    from nativeval.harness_ext.study.kinds import KINDS
 
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(content)
-    assert problem in output_problem(kind, tmp_path)
+    assert problem in KINDS[kind].output_problem(tmp_path)
 
 
 def test_a_step_that_exits_0_with_broken_outputs_fails_and_is_rerun(tmp_path, fake_env):

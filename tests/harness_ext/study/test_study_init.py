@@ -1,5 +1,5 @@
-"""`nativeval study init --lang CODE`: a study file for any Aya language, from Aya rows in the Hub schema, that
-`nativeval study FILE --dry-run` plans; bad input is one line and writes nothing."""
+"""`nativeval study init --lang CODE`: a study file for any Aya language, from Aya rows in the Hub schema,
+that `nativeval study FILE --dry-run` plans; bad input is one line and writes nothing."""
 
 from __future__ import annotations
 

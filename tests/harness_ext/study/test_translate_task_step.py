@@ -1,5 +1,5 @@
-"""The study's `translate_tasks` steps: planned before the evaluations that run the new task, served by a local
-stand-in translator that gets no real key, and the demo's step; bad entries are one line naming the key."""
+"""The study's `translate_tasks` steps: planned before the evaluations that run the new task, served by a
+local stand-in translator that gets no real key, and the demo's step; a bad entry: one line naming the key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from nativeval import cli
-from nativeval.harness_ext.study.plan import USER_TASKS_SUBDIR
-from nativeval.harness_ext.study.runner import StudyRunner, load_plan
+from nativeval.harness_ext.study.kinds import USER_TASKS_SUBDIR
+from nativeval.harness_ext.study.load import load_plan
+from nativeval.harness_ext.study.runner import StudyRunner
 from nativeval.harness_ext.testing.study_outputs import PROMISED_OUTPUTS, write_promised_outputs
 
 REPO = Path(__file__).resolve().parents[3]

@@ -1,0 +1,5 @@
+import sys
+
+from nativeval.harness_ext.testing.entry_point import main
+
+sys.exit(main())
