@@ -8,7 +8,7 @@ results file). Each adapter then goes through the ordinary ``nativeval eval`` ru
 model), so its results and samples files are the files a separate run writes: same scores, same
 ``model_args`` (``pretrained=BASE,peft=ADAPTER``), each in its own folder ``OUTPUT/<name>/`` (``--peft
 NAME=DIR``; by default the adapter's folder name). The study runs its eval steps of one base on the same
-tasks this way (``study/plan.py`` ``eval_group_command``).
+tasks this way (``study/kinds.py`` ``Eval.group_command``).
 
 Only ``--model hf``. lm-eval's ``vllm`` backend takes one ``lora_local_path`` per engine and builds its
 ``LoRARequest`` in ``__init__`` (``lm_eval/models/vllm_causallms.py``): switching adapters on one engine

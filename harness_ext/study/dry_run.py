@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nativeval.harness_ext.study.config import settings_lines
+from nativeval.harness_ext.study.kinds import KINDS
 from nativeval.harness_ext.study.plan import Plan
 from nativeval.harness_ext.study.scheduler import Node, Scheduler
 from nativeval.harness_ext.study.state import select_steps
@@ -41,14 +42,18 @@ def describe_plan(
         lines.append(f"  {label:<9} {step.id:<{width}}  {gpu}  {api}")
     todo = selection.to_run
     done = sum(1 for s in selection.states.values() if s == "done")
-    translate_calls = sum(s.api_calls for s in todo if s.kind in ("translate", "rtt"))
-    judge_calls = sum(s.api_calls for s in todo if s.kind == "judge")
+    hours: dict[str, float] = {}  # by step kind
+    calls: dict[str | None, int] = {}  # by bill (study/kinds.py)
+    for step in todo:
+        hours[step.kind] = hours.get(step.kind, 0.0) + step.gpu_hours
+        bill = KINDS[step.kind].bill
+        calls[bill] = calls.get(bill, 0) + step.api_calls
+    translate_calls, judge_calls = calls.get("translation", 0), calls.get("judging", 0)
     lines.append(f"already done: {done} of {len(plan.steps)}; to run: {len(todo)}")
     lines.append(
         f"estimated for the steps to run: {_hours(sum(s.gpu_hours for s in todo))} GPU-hours "
-        f"(fine-tuning {_hours(sum(s.gpu_hours for s in todo if s.kind == 'finetune'))}, evaluation "
-        f"{_hours(sum(s.gpu_hours for s in todo if s.kind == 'eval'))}); {translate_calls + judge_calls:,d} "
-        f"API calls (translation segments {translate_calls:,d}, judge calls {judge_calls:,d}); rough figures "
-        f"from harness_ext/study/settings.yaml"
+        f"(fine-tuning {_hours(hours.get('finetune', 0.0))}, evaluation {_hours(hours.get('eval', 0.0))}); "
+        f"{translate_calls + judge_calls:,d} API calls (translation segments {translate_calls:,d}, judge calls "
+        f"{judge_calls:,d}); rough figures from harness_ext/study/settings.yaml"
     )
     return lines

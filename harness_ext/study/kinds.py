@@ -62,12 +62,13 @@ def _opt(flag: str, value: Any) -> list[str]:
 
 
 class StepKind:
+    """What the study knows of one kind of step; a subclass per kind below, one instance each in ``KINDS``."""
+
     name: ClassVar[str]
     resource_class: ClassVar[str]  # gpu | api | cpu: its Slurm resources and its slots on one node
     outputs: ClassVar[tuple[PromisedOutput, ...]]  # done only when these hold (study/outputs.py)
-    product_file: ClassVar[str | None] = (
-        None  # what dependents read: this file of its folder, else the folder
-    )
+    # what its dependents read: this file of its folder (None: the folder)
+    product_file: ClassVar[str | None] = None
     resume_flags: ClassVar[tuple[str, ...]] = ()  # continue an interrupted attempt (same key) in place
     runs_tasks: ClassVar[bool] = False  # builds lm-eval tasks: sees the study's data dirs and user tasks
     bill: ClassVar[str | None] = None  # which line of the cost estimate its API calls go to

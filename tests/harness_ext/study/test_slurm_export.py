@@ -17,9 +17,9 @@ import yaml
 from click.testing import CliRunner
 
 from nativeval import cli
-from nativeval.harness_ext.study import plan as plan_module
 from nativeval.harness_ext.study.commands import CommandContext, command_for
 from nativeval.harness_ext.study.costs import estimate_costs
+from nativeval.harness_ext.study.kinds import KINDS
 from nativeval.harness_ext.study.load import load_plan
 from nativeval.harness_ext.study.runner import StudyRunner
 from nativeval.harness_ext.study.slurm import export_slurm, study_status
@@ -324,7 +324,7 @@ def test_dry_run_prices_api_calls_from_the_price_tables(tmp_path, monkeypatch):
     # a planted price change in the one price table: the judges' models x10, the Cohere translator unpriced
     from nativeval.harness_ext.core.prices import TABLE, TABLE_ENV
 
-    judge_models = {plan_module._judge_model(s)[0] for s in todo if s.kind == "judge"}
+    judge_models = {KINDS["judge"].judge_model(s)[0] for s in todo if s.kind == "judge"}
     table = yaml.safe_load(TABLE.read_text())
     table["per_million_tokens"] = {
         m: ({k: v * 10 for k, v in p.items()} if m in judge_models else p)
