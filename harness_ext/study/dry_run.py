@@ -52,8 +52,9 @@ def describe_plan(
     lines.append(f"already done: {done} of {len(plan.steps)}; to run: {len(todo)}")
     lines.append(
         f"estimated for the steps to run: {_hours(sum(s.gpu_hours for s in todo))} GPU-hours "
-        f"(fine-tuning {_hours(hours.get('finetune', 0.0))}, evaluation {_hours(hours.get('eval', 0.0))}); "
-        f"{translate_calls + judge_calls:,d} API calls (translation segments {translate_calls:,d}, judge calls "
-        f"{judge_calls:,d}); rough figures from harness_ext/study/settings.yaml"
+        f"(fine-tuning {_hours(hours.get('finetune', 0.0))}, "
+        f"evaluation {_hours(hours.get('eval', 0.0))}); "
+        f"{translate_calls + judge_calls:,d} API calls (translation segments {translate_calls:,d}, "
+        f"judge calls {judge_calls:,d}); rough figures from harness_ext/study/settings.yaml"
     )
     return lines
