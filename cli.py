@@ -191,12 +191,12 @@ def tasks(as_json, markdown, lang, user_dir):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
+    from nativeval.harness_ext.catalogue import catalogue
     from nativeval.harness_ext.catalogue import view as catalogue_view
-    from nativeval.harness_ext.catalogue.model import catalogue
-    from nativeval.harness_ext.catalogue.user_tasks import refresh_builtin_stubs, user_tasks_dir
+    from nativeval.harness_ext.catalogue.user_tasks import refresh_user_dir, user_tasks_dir
 
     if user_dir:
-        refresh_builtin_stubs()
+        refresh_user_dir()
         click.echo(str(user_tasks_dir()))
         return
     cat = catalogue()

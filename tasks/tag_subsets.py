@@ -15,7 +15,7 @@ from typing import Any
 import datasets
 from lm_eval.api.task import ConfigurableTask
 
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.eval.partition import member_rows
 from nativeval.harness_ext.eval.runtime import quiet_filter
 

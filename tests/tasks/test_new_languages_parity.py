@@ -13,8 +13,7 @@ import json
 
 import pytest
 
-from nativeval.harness_ext.catalogue import datasets as data
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
 from tests.tasks.test_tasks import builtin_task, our_task, requests
 
 
@@ -199,7 +198,9 @@ def mirror(tmp_path, monkeypatch):
 
 def _same_requests(ours_name, builtin_rel, dataset_id, config, splits, **overrides):
     ours = requests(our_task(ours_name))
-    theirs = requests(builtin_task(builtin_rel, data.load_dataset(dataset_id, config, splits), **overrides))
+    theirs = requests(
+        builtin_task(builtin_rel, dataset_loader.load_dataset(dataset_id, config, splits), **overrides)
+    )
     assert ours and [r.arguments for r in ours] == [r.arguments for r in theirs], ours_name
 
 
@@ -283,7 +284,9 @@ def test_arabic_xquad_and_korean_tydiqa_match_the_builtin_prompts(mirror):
     ours = our_task("native_ko_tydiqa")
     theirs = builtin_task(
         "tydiqa/tydiqa_goldp_ko.yaml",
-        data.load_dataset("google-research-datasets/tydiqa", "secondary_task", ["train", "validation"]),
+        dataset_loader.load_dataset(
+            "google-research-datasets/tydiqa", "secondary_task", ["train", "validation"]
+        ),
         num_fewshot=1,
     )
     assert [r.arguments for r in requests(ours)] == [r.arguments for r in requests(theirs)]

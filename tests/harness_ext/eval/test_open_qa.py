@@ -10,7 +10,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from nativeval.harness_ext.catalogue.model import catalogue, out_of_date, provenance
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.generate import out_of_date
+from nativeval.harness_ext.catalogue.model import provenance
 from nativeval.harness_ext.eval import open_qa as open_qa
 from nativeval.harness_ext.testing.judge_runs import rating_by_length
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub
