@@ -42,7 +42,8 @@ def task_of_source(benchmark: str, member: str) -> Callable[[str], str | None]:
 
 
 def keep_member(dataset: datasets.Dataset, field: str, member: str, benchmark: str = "") -> datasets.Dataset:
-    """The member's rows, from one partition of the split shared by every member (nativeval.harness_ext.eval.partition)."""
+    """The member's rows, from one partition of the split shared by every member
+    (nativeval.harness_ext.eval.partition)."""
     return member_rows(
         dataset, field, member, member_slug, task_of_source(benchmark, member) if benchmark else None
     )

@@ -1,4 +1,5 @@
-"""The benchmark catalogue (data/*.yaml): tasks, provenance, task-YAML generation, the dataset loader, mirrors.
+"""The benchmark catalogue (data/*.yaml): tasks, provenance, task-YAML generation, the dataset loader,
+mirrors.
 
 ``catalogue()`` is the entry point: the built-in catalogue (:func:`.model.builtin_catalogue`) plus the
 user-made tasks of the user task directory (:mod:`.user_tasks`).

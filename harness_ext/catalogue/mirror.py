@@ -116,7 +116,8 @@ NOT_CHECKED = "not checked"
 
 @dataclass(frozen=True)
 class DataCheck:
-    """One task's data as `data check` found it: mirror files parsed, the Hub asked for the pinned revision."""
+    """One task's data as `data check` found it: mirror files parsed, the Hub asked for the pinned
+    revision."""
 
     data: TaskData
     corrupt: tuple[str, ...] = ()  # one line per mirror file that does not parse
@@ -281,8 +282,9 @@ def download(
             continue  # shipped with nativeval: nothing to download
         record = download_config(task, leaf.config, Path(to), force=force)
         records.append(record)
+        revision = record["resolved_revision"] or record["requested_revision"]
         progress(
             f"[{i}/{len(leaves)}] {task.benchmark.dataset_id} {leaf.config or 'default'}: "
-            f"{sum(record['splits'].values())} rows @ {record['resolved_revision'] or record['requested_revision']}"
+            f"{sum(record['splits'].values())} rows @ {revision}"
         )
     return records

@@ -48,8 +48,8 @@ ORIGIN_GROUPS = {
     "human_translated": "translated",
     "machine_translated": "translated",
     "machine_translated_post_edited": "translated",
-    # round_trip_translated: X -> pivot -> X by machine (`nativeval translate-task --round-trip`): the source's
-    # items and knowledge, with translation noise added.
+    # round_trip_translated: X -> pivot -> X by machine (`nativeval translate-task --round-trip`): the
+    # source's items and knowledge, with translation noise added.
     "round_trip_translated": "translated",
 }
 # How a benchmark's answers are written: free text (extractive QA, open generation) or constrained (a choice
@@ -257,7 +257,8 @@ class Catalogue:
         return list(self._members.get(collection, ()))
 
     def lacking(self, collection: str) -> list[str]:
-        """Multilingual test sets of the collection's origin group (benchmark titles) that skip its language."""
+        """Multilingual test sets of the collection's origin group (benchmark titles) that skip its
+        language."""
         group, _, lang = collection.partition("_")
         if not lang:
             return []
@@ -489,7 +490,8 @@ _PLACEHOLDER = re.compile(r"(?<!\{)\{(lang|config|member|member_title|display_na
 
 
 def _fill(value: Any, ctx: dict[str, str]) -> Any:
-    """``value`` with ``{lang}``, ``{config}``, ``{member}`` ... replaced (Jinja's ``{{x}}`` is left alone)."""
+    """``value`` with ``{lang}``, ``{config}``, ``{member}`` ... replaced (Jinja's ``{{x}}`` is left
+    alone)."""
     if isinstance(value, str):
         return _PLACEHOLDER.sub(lambda m: ctx.get(m.group(1), m.group(0)), value)
     if isinstance(value, dict):
@@ -502,7 +504,8 @@ def _fill(value: Any, ctx: dict[str, str]) -> Any:
 def expand_per_language(raw: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     """The task entries of a ``per_language`` block: one ``task`` template filled in per language row.
 
-    ``per_language: {task: {...}, members: [...], member: {...}, member_titles: {...}, languages: {code: row}}``.
+    ``per_language: {task: {...}, members: [...], member: {...}, member_titles: {...},
+    languages: {code: row}}``.
     A row holds the language's ``config`` and whatever differs per language (``origin``, ``translator``,
     ``evidence``, its own ``members``); its keys other than ``config`` and ``members`` join the task entry.
     For a group, each member name becomes ``member`` filled in (``{member}``, ``{member_title}``).

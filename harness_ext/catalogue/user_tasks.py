@@ -1,12 +1,14 @@
-"""User-made tasks: benchmarks a user translated with `nativeval translate-task`, kept in a user task directory.
+"""User-made tasks: benchmarks a user translated with `nativeval translate-task`, kept in a user task
+directory.
 
 Layout of the directory (``nativeval tasks --user-dir`` prints it; default ``$XDG_DATA_HOME/nativeval/tasks``,
 else ``~/.local/share/nativeval/tasks``; ``NATIVEVAL_USER_TASKS`` overrides)::
 
-    <dir>/_nativeval/<task_dir>/<name>.yaml   one-line includes of nativeval's installed task YAMLs, so a single
-                                              ``lm_eval --include_path <dir>`` reaches nativeval's own tasks too
-                                              (lm-eval 0.4.13 indexes ``**/*.yaml`` and does not descend into
-                                              symlinked folders, so each file is a stub, refreshed on every use)
+    <dir>/_nativeval/<task_dir>/<name>.yaml   one-line includes of nativeval's installed task YAMLs, so a
+                                              single ``lm_eval --include_path <dir>`` reaches nativeval's own
+                                              tasks too (lm-eval 0.4.13 indexes ``**/*.yaml`` and does not
+                                              descend into symlinked folders, so each file is a stub,
+                                              refreshed on every use)
     <dir>/<task>/<task>.yaml (+ _<task>.yaml for a group)   the lm-eval task; it includes the stub of the
                                               task whose prompt and scoring it reuses
     <dir>/<task>/utils.py                     loads the task's rows from data/ (custom_dataset)
@@ -76,8 +78,9 @@ def refresh_user_dir(user_dir: Path | None = None, tasks_dir: Path = TASKS_DIR) 
 
 
 def refresh_builtin_stubs(user_dir: Path | None = None, tasks_dir: Path = TASKS_DIR) -> Path:
-    """Write ``<user_dir>/_nativeval``: one include stub per installed task/group/collection YAML; stale stubs
-    (a task that no longer exists, an installation that moved) are rewritten or removed. Returns the folder."""
+    """Write ``<user_dir>/_nativeval``: one include stub per installed task/group/collection YAML; stale
+    stubs (a task that no longer exists, an installation that moved) are rewritten or removed. Returns the
+    folder."""
     root = (user_dir or user_tasks_dir()) / BUILTIN_SUBDIR
     wanted: dict[Path, str] = {}
     for path in sorted(generated_files(tasks_dir)):
@@ -190,7 +193,8 @@ def include_paths(user_dir: Path | None = None) -> list[str]:
 def load_mirror_docs(
     data_dir: str | os.PathLike, provenance: dict[str, Any] | None = None, **_ignored: Any
 ) -> datasets.DatasetDict:
-    """lm-eval ``custom_dataset`` of a user task: the splits of ``metadata.provenance.dataset`` from ``data_dir``."""
+    """lm-eval ``custom_dataset`` of a user task: the splits of ``metadata.provenance.dataset`` from
+    ``data_dir``."""
     if not provenance or "dataset" not in provenance:
         raise InputError(
             f"user task at {data_dir} has no metadata.provenance.dataset; rerun `nativeval translate-task`"
@@ -236,9 +240,9 @@ load_docs = functools.partial(load_mirror_docs, Path(__file__).resolve().parent 
 
 
 def refresh_task_utils(user_dir: Path | None = None) -> list[str]:
-    """Rewrite each user task's ``utils.py`` that is exactly one an earlier `translate-task` wrote to the current
-    one (atomically); any other that fails to import gets a one-line warning saying how to refresh its task.
-    Returns those warnings."""
+    """Rewrite each user task's ``utils.py`` that is exactly one an earlier `translate-task` wrote to the
+    current one (atomically); any other that fails to import gets a one-line warning saying how to refresh
+    its task. Returns those warnings."""
     root = user_dir or user_tasks_dir()
     warnings = []
     for utils in sorted(root.glob("*/utils.py")) if root.is_dir() else ():
@@ -264,7 +268,8 @@ def refresh_task_utils(user_dir: Path | None = None) -> list[str]:
 
 
 def _import_failure(path: Path) -> str | None:
-    """Why ``path`` cannot be imported as lm-eval imports a task's ``utils.py``, in one line; None if it can."""
+    """Why ``path`` cannot be imported as lm-eval imports a task's ``utils.py``, in one line; None if it
+    can."""
     try:
         spec = importlib.util.spec_from_file_location(f"_nativeval_user_task_{path.parent.name}", path)
         module = importlib.util.module_from_spec(spec)
@@ -301,7 +306,8 @@ def render_leaf_yaml(
     description: str | None,
     source: str,
 ) -> str:
-    """A user task: the stub's prompt, splits and scoring; its own rows (utils.load_docs), name and provenance."""
+    """A user task: the stub's prompt, splits and scoring; its own rows (utils.load_docs), name and
+    provenance."""
     doc: dict[str, Any] = {"include": stub, "task": task, "dataset_path": dataset["id"]}
     if dataset.get("config") is not None:
         doc["dataset_name"] = dataset["config"]

@@ -184,7 +184,8 @@ def test_nativeval_tasks_lists_a_close_ended_native_spanish_task():
 
 
 class CulturallySensitiveOnlyLM(LM):
-    """Scripted model: on Global-MMLU it puts the gold answer first exactly on CS items, a wrong one otherwise."""
+    """Scripted model: on Global-MMLU it puts the gold answer first exactly on CS items, a wrong one
+    otherwise."""
 
     def loglikelihood(self, requests, disable_tqdm: bool = False):
         out = []

@@ -1,10 +1,11 @@
 """Generated tasks of the new languages build the same requests as lm-eval's built-ins, sampled: one language
-per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; TurkishMMLU; ArabicMMLU; Arabic XQuAD; Thai MGSM's question prompt).
+per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; TurkishMMLU; ArabicMMLU; Arabic XQuAD;
+Thai MGSM's question prompt).
 
 Fixture rows are written here in each dataset's Hub schema (CohereForAI/include-base-44: language, country,
-domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the card's
-columns; openai/MMMLU: Question, A-D, Answer, Subject; google/xquad and tydiqa secondary_task: id, context,
-question, answers), put under a mirror for ours and handed to the built-in directly.
+domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the
+card's columns; openai/MMMLU: Question, A-D, Answer, Subject; google/xquad and tydiqa secondary_task: id,
+context, question, answers), put under a mirror for ours and handed to the built-in directly.
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ def mirror(tmp_path, monkeypatch):
                 for i in range(n)
             ],
         )
-        # MBZUAI/ArabicMMLU: ID, Source, Country, Group, Subject, Level, Question, Context, Answer Key, Option 1-5
+        # MBZUAI/ArabicMMLU: ID, Source, Country, Group, Subject, Level, Question, Context, Answer Key,
+        # Option 1-5
         _write(
             tmp_path,
             "MBZUAI/ArabicMMLU",

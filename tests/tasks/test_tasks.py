@@ -180,8 +180,8 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
     differing = sum(a != b for a, b in zip(ours, builtin, strict=True))
     with capsys.disabled():
         print(
-            f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut by "
-            f"lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}"
+            f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut "
+            f"by lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}"
         )
     assert differing == 10 and shown == 50 and cut == shown  # every prompt, every exemplar
     assert "5" in lost  # "5 个单价 3 美元的百吉饼" becomes " 个单价 3 美元的百吉饼": the arithmetic changes

@@ -1,6 +1,6 @@
 """The Hub path end to end: the real `datasets` / `huggingface_hub` clients against a loopback Hub
-(nativeval.harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a script
-repo fails with one line naming the fix, and its recorded parquet export loads instead."""
+(nativeval.harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a
+script repo fails with one line naming the fix, and its recorded parquet export loads instead."""
 
 from __future__ import annotations
 
