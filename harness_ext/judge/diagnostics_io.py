@@ -18,7 +18,7 @@ from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import iter_jsonl, read_json
 from nativeval.harness_ext.core.languages import language
 from nativeval.harness_ext.core.paths import safe_segment
-from nativeval.harness_ext.judge.parse import provenance_of, task_language
+from nativeval.harness_ext.judge.lm_eval_outputs import provenance_of, task_language
 from nativeval.harness_ext.report.naming import RowKey, RunName, label_keys, run_name
 
 NATIVE, TRANSLATED = "native", "translated"

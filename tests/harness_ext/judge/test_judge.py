@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from nativeval.cli import main
 from nativeval.harness_ext.core.resilience import CostLedger
 from nativeval.harness_ext.judge.config import load_judge, load_prompt
-from nativeval.harness_ext.judge.engine import single_call, worst_case_cost
-from nativeval.harness_ext.judge.parse import parse_rating
+from nativeval.harness_ext.judge.calls import single_call, worst_case_cost
+from nativeval.harness_ext.judge.replies import parse_rating
 from nativeval.harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
 from nativeval.harness_ext.testing.openai_stub import Fault, OpenAIStub, echo_responder
 
@@ -160,11 +160,11 @@ def test_a_crash_loses_nothing_already_judged(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_verdicts(tmp_path, monkeypatch):
-    from nativeval.harness_ext.judge import engine as judge_mod
+    from nativeval.harness_ext.core.cache import KVCache
 
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA})
     config = judge_yaml(tmp_path / "judge.yaml")
-    real_put = judge_mod.KVCache.put
+    real_put = KVCache.put
     calls = {"n": 0}
 
     def put_then_interrupt(self, key, value):
@@ -175,10 +175,10 @@ def test_interrupted_run_keeps_finished_verdicts(tmp_path, monkeypatch):
 
     args = [str(run), "--judge", str(config), "--cache", str(tmp_path / "c.sqlite"), "--concurrency", "1"]
     with OpenAIStub(rating_by_length) as stub:
-        monkeypatch.setattr(judge_mod.KVCache, "put", put_then_interrupt)
+        monkeypatch.setattr(KVCache, "put", put_then_interrupt)
         code, output = judge_cli(*args, "--base-url", stub.base_url)
         assert code == 130 and "interrupted" in output
-        monkeypatch.setattr(judge_mod.KVCache, "put", real_put)
+        monkeypatch.setattr(KVCache, "put", real_put)
         before = stub.request_count
         code, _ = judge_cli(*args, "--base-url", stub.base_url)
         assert code == 0 and stub.request_count - before == len(QA) - 2

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from nativeval.cli import main
 from nativeval.harness_ext.core.cache import cache_key
 from nativeval.harness_ext.judge.config import PROMPTS_DIR, load_judge, load_prompt
-from nativeval.harness_ext.judge.engine import parse_verdict, single_call, single_key
+from nativeval.harness_ext.judge.calls import parse_verdict, single_call, single_key
 from nativeval.harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
 
