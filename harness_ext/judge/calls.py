@@ -38,7 +38,8 @@ class Call:
 def single_key(
     judge: JudgeConfig, prompt: PromptTemplate, question: str, response: str, repeat: int = 0
 ) -> str:
-    """Repeat 0 is the plain call (so caches from before ``--repeats`` stay valid); each later repeat has its own key."""
+    """Repeat 0 is the plain call (so caches from before ``--repeats`` stay valid); each later repeat has its
+    own key."""
     extra = ("repeat", repeat) if repeat else ()
     return cache_key("single", judge.model, prompt.cache_id, prompt.sha256, question, response, *extra)
 
@@ -95,7 +96,8 @@ def _template_quotes(prompt: PromptTemplate) -> tuple[str, ...]:
 
 
 def estimate_tokens(text: str) -> int:
-    """A rough token count for --dry-run (CJK ~1.2 tokens a character, other scripts ~4 characters a token)."""
+    """A rough token count for --dry-run (CJK ~1.2 tokens a character, other scripts ~4 characters a
+    token)."""
     cjk = len(_CJK.findall(text))
     return math.ceil(cjk * 1.2 + (len(text) - cjk) / 4)
 

@@ -65,7 +65,8 @@ class Codes:
 
 @dataclass
 class SingleJudgments:
-    """One row per (judge, model, task, doc): columns as arrays, texts as lists (for the disagreement table)."""
+    """One row per (judge, model, task, doc): columns as arrays, texts as lists (for the disagreement
+    table)."""
 
     judges: list[str]
     models: list[str]
@@ -236,7 +237,8 @@ class _SingleBuilder:
             row = first[np.argmax(counts > 1)]
             model, task, doc_id = self.items.labels[arrays["item"][row]]
             raise InputError(
-                f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} on {task} doc {doc_id} "
+                f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} "
+                f"on {task} doc {doc_id} "
                 "twice (two run directories with one model name?); give each run a distinct "
                 "`nativeval eval --label`, or report them separately"
             )

@@ -1,9 +1,10 @@
 """The judge engine: runs calls against any OpenAI-compatible endpoint, concurrent, cached, cost-capped.
 
-- Requests go through the official ``openai`` client (``AsyncOpenAI``, ``max_retries=0``: retries, backoff,
-  ``Retry-After`` and timeouts are :mod:`nativeval.harness_ext.core.resilience`'s). With aiohttp installed the
-  client uses its aiohttp transport, which costs less CPU per request; the body is sent as a plain dict and the
-  reply read as JSON (``client.post(..., cast_to=object)``), skipping per-call model validation.
+- Requests go through the official ``openai`` client (``AsyncOpenAI``, ``max_retries=0``: retries,
+  backoff, ``Retry-After`` and timeouts are :mod:`nativeval.harness_ext.core.resilience`'s). With aiohttp
+  installed the client uses its aiohttp transport, which costs less CPU per request; the body is sent as a
+  plain dict and the reply read as JSON (``client.post(..., cast_to=object)``), skipping per-call model
+  validation.
 - Every reply is written to the :class:`~nativeval.harness_ext.core.cache.KVCache` as it lands (key: the
   call's, :mod:`nativeval.harness_ext.judge.calls`), so a rerun makes no request and a crash or Ctrl-C loses
   nothing. Just before each request the cache is read again and a claim on the key is taken, so processes

@@ -138,7 +138,8 @@ def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], d
                     "results file; move it out of the run folder or restore it"
                 )
             into.update(section)
-        # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one row
+        # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one
+        # row
         for key in (
             "config",
             "model_name",

@@ -1,9 +1,9 @@
 """The judge's output files, lm-eval-shaped so that lm-eval's readers and the leaderboard take them.
 
 Single-answer grading writes, per judged run, ``results_judge_<judge>_<date>.json`` (``results[task]
-["rating,<judge>"]`` and friends, the task configs with provenance) and ``judgments_<task>_<judge>_<date>.jsonl``
-(one row per item). Pairwise grading writes ``results_pairwise_<judge>.json`` and
-``judgments_pairwise_<task>_<judge>.jsonl``.
+["rating,<judge>"]`` and friends, the task configs with provenance) and
+``judgments_<task>_<judge>_<date>.jsonl`` (one row per item). Pairwise grading writes
+``results_pairwise_<judge>.json`` and ``judgments_pairwise_<task>_<judge>.jsonl``.
 """
 
 from __future__ import annotations
@@ -102,8 +102,9 @@ def run_label_of(run: RunOutputs) -> str | None:
 
 
 def output_folders(runs: Sequence[RunOutputs], out: Path | None) -> dict[Path, Path]:
-    """Each run's output folder: the run's own, or ``out/<run folder name>`` (core.paths' safe segment, checked
-    inside ``out``); runs whose folders share a name (``a/model``, ``b/model``) get their path's hash added."""
+    """Each run's output folder: the run's own, or ``out/<run folder name>`` (core.paths' safe segment,
+    checked inside ``out``); runs whose folders share a name (``a/model``, ``b/model``) get their path's hash
+    added."""
     if out is None:
         return {run.directory: run.directory for run in runs}
     names = {run.directory: safe_segment(run.directory.name, max_length=200) for run in runs}

@@ -102,7 +102,8 @@ def _ledger(options: JudgeOptions, judges: Sequence[JudgeConfig]) -> CostLedger:
         if unpriced:
             raise InputError(
                 f"no price for judge model(s) {', '.join(unpriced)}: add them to the price table "
-                "(harness_ext/core/prices.yaml, --prices FILE, or `prices:` in the judge YAML) to use --max-cost"
+                "(harness_ext/core/prices.yaml, --prices FILE, or `prices:` in the judge YAML) "
+                "to use --max-cost"
             )
     return CostLedger(prices=prices, max_cost=options.max_cost)
 
@@ -140,7 +141,8 @@ def _dry_run_report(
 
 def preflight(options: JudgeOptions) -> tuple[list[JudgeConfig], CostLedger]:
     """Everything about a judge run that can be wrong before any work (`eval --judge` calls it before
-    generation): option ranges, judge names, prompts, prices and the cost cap, the API keys, the cache file."""
+    generation): option ranges, judge names, prompts, prices and the cost cap, the API keys, the cache
+    file."""
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     if options.repeats < 1:
@@ -248,7 +250,8 @@ def _run_single(
                 off = f"{s.off_language_rate:.2f}" if s.off_language_rate is not None else "n/a"
                 echo(
                     f"{run.directory.name} {s.task} [{judge.name}]: rating {mean} "
-                    f"(sum {sum(s.ratings)}, n {len(s.ratings)}, invalid {s.invalid}), off_language_rate {off}"
+                    f"(sum {sum(s.ratings)}, n {len(s.ratings)}, invalid {s.invalid}), "
+                    f"off_language_rate {off}"
                 )
     _summary(engine, ledger, written, echo)
     if stopped is not None:
@@ -315,7 +318,8 @@ def _run_pairwise(
 def _judge_all(
     engine: JudgeEngine, plans: Sequence[JudgePlan]
 ) -> tuple[dict[str, JudgeReply], StoppedAtCostCap | None]:
-    """Every plan's replies; when the cost cap stops the run, those made before it (written, marked partial)."""
+    """Every plan's replies; when the cost cap stops the run, those made before it (written, marked
+    partial)."""
     try:
         return engine.run([c for plan in plans for c in plan.calls]), None
     except StoppedAtCostCap as stopped:
@@ -337,7 +341,8 @@ def _summary(
     s = engine.stats
     cost = ledger.summary()
     echo(
-        f"{s.requests} request(s) sent, {s.cache_hits} verdict(s) from the cache, {s.invalid_retries} invalid verdict(s) "
+        f"{s.requests} request(s) sent, {s.cache_hits} verdict(s) from the cache, "
+        f"{s.invalid_retries} invalid verdict(s) "
         f"re-asked, {s.transport_retries} transport retr(ies); spent ${cost['spent_usd']:.4f} "
         f"({cost['input_tokens']} input + {cost['output_tokens']} output tokens)"
     )
@@ -351,7 +356,8 @@ def main_from_cli(**kwargs: Any) -> None:
 
 
 def judge_after_eval(options: JudgeOptions, echo: Callable[[str], None] = print) -> Callable[[Any], None]:
-    """A ``nativeval.harness_ext.eval.run.run(after_eval=...)`` hook: judge the open-QA samples lm-eval just wrote."""
+    """A ``nativeval.harness_ext.eval.run.run(after_eval=...)`` hook: judge the open-QA samples lm-eval just
+    wrote."""
 
     def hook(outcome: Any) -> None:
         configs = (outcome.results or {}).get("configs") or {}

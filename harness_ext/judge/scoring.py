@@ -144,7 +144,8 @@ def score_task(
 # --- pairwise ---------------------------------------------------------------------------------------
 @dataclass
 class PairJudgment:
-    """One question's comparison, asked in both orders: a row of ``judgments_pairwise_<task>_<judge>.jsonl``."""
+    """One question's comparison, asked in both orders: a row of
+    ``judgments_pairwise_<task>_<judge>.jsonl``."""
 
     task: str
     doc_id: Any
