@@ -19,8 +19,6 @@ from nativeval.harness_ext.judge.lm_eval_outputs import JudgeItem
 from nativeval.harness_ext.judge.replies import parse_pairwise, parse_rating
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
 _MESSAGE_OVERHEAD_TOKENS = 8
 
 

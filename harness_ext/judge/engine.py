@@ -43,8 +43,6 @@ from nativeval.harness_ext.judge.config import JudgeConfig
 from nativeval.harness_ext.judge.replies import JudgeReply, Usage
 
 CLAIM_POLL_S = 0.2  # how often to look for a verdict that another process is making
-
-
 CLAIMED_ELSEWHERE = object()  # a worker's answer for an item another process holds the claim on
 
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from nativeval.cli import main
+from nativeval.harness_ext.core.cache import KVCache
 from nativeval.harness_ext.core.resilience import CostLedger
 from nativeval.harness_ext.judge.calls import single_call, worst_case_cost
 from nativeval.harness_ext.judge.config import load_judge, load_prompt
@@ -160,8 +161,6 @@ def test_a_crash_loses_nothing_already_judged(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_verdicts(tmp_path, monkeypatch):
-    from nativeval.harness_ext.core.cache import KVCache
-
     run = write_run(tmp_path / "out", "model-a", {"native_es_open_qa": QA})
     config = judge_yaml(tmp_path / "judge.yaml")
     real_put = KVCache.put
