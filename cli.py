@@ -537,7 +537,7 @@ def eval_(ctx, config_file, **options):
     if options["judges"]:
         if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from nativeval.harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
+        from nativeval.harness_ext.judge.run import JudgeOptions, judge_after_eval, preflight
 
         judge_options = JudgeOptions(
             judges=options["judges"],
@@ -1142,7 +1142,7 @@ def judge(
     PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
     API keys come from the environment variable named in the judge config (OPENAI_API_KEY, COHERE_API_KEY).
     """
-    from nativeval.harness_ext.judge.engine import main_from_cli
+    from nativeval.harness_ext.judge.run import main_from_cli
 
     main_from_cli(
         paths=paths,

@@ -163,7 +163,7 @@ def test_lm_eval_runs_the_tasks_with_a_chat_template_and_the_judge_reads_them(
     from lm_eval.tasks import TaskManager
 
     from nativeval.harness_ext.catalogue.model import TASKS_DIR
-    from nativeval.harness_ext.judge.engine import JudgeOptions, run_judge
+    from nativeval.harness_ext.judge.run import JudgeOptions, run_judge
 
     tracker = EvaluationTracker(output_path=str(tmp_path / "out"))
     results = simple_evaluate(
