@@ -1000,12 +1000,9 @@ def test_a_judge_config_with_a_negative_price_or_a_duplicate_key_fails_before_an
 # --- a step is done only when its outputs exist and parse -----------------------------------------------
 def test_every_step_kind_promises_outputs_and_the_stand_ins_keep_the_promise(tmp_path):
     from nativeval.harness_ext.study.kinds import KINDS
-    from nativeval.harness_ext.study.settings import settings
 
     assert set(PROMISED_OUTPUTS) == set(KINDS)
     for name, kind in KINDS.items():
-        assert kind.name == name and kind.outputs, name
-        assert kind.resource_class in settings()["slurm"]["defaults"], name
         folder = tmp_path / name
         folder.mkdir()
         assert kind.output_problem(folder) is not None  # an empty folder is not a finished step
