@@ -674,33 +674,36 @@ def _translation_options(fn):
 
 def _run_translation(job, backend_name: str, options: dict) -> None:
     from nativeval.translate.backends import make_backend
-    from nativeval.translate.quality import leg_quality, summary_lines
+    from nativeval.translate.run_report import RoundTripReport
 
     max_wrong_language = options.pop("max_wrong_language")
     _check_key_variable(options["api_key_env"])
 
     backend = make_backend(backend_name, **{k: options.pop(k) for k in _BACKEND_KEYS})
     run = job(backend, **options)
+    report = run.report
     if run.dry_run:
-        est = run.report["estimate"]
-        units = ", ".join(f"{k} {v:,}" for k, v in est.items() if k != "usd")
-        seg = run.report["segments"]
+        est = report.estimate
+        units = ", ".join(f"{k} {v:,}" for k, v in est.to_json().items() if k != "usd")
+        seg = report.segments
         click.echo(
-            f"dry run: {seg['unique']} unique segments, {seg['cached']} cached, "
-            f"{seg['unique'] - seg['cached']} to send ({units}); estimated cost ${est['usd']:.4f}"
+            f"dry run: {seg.unique} unique segments, {seg.cached} cached, "
+            f"{seg.unique - seg.cached} to send ({units}); estimated cost ${est.usd:.4f}"
         )
         return
-    legs = [run.report["forward"], run.report["back"]] if "forward" in run.report else [run.report]
+    round_trip = isinstance(report, RoundTripReport)
+    legs = [report.forward, report.back] if round_trip else [report]
     for number, leg in enumerate(legs, 1):
         prefix = f"leg {number}/{len(legs)}: " if len(legs) > 1 else ""
-        for line in summary_lines(leg):
+        for line in leg.summary_lines():
             click.echo(prefix + line)
-    if "round_trip_chrf" in run.report:
-        for name, chrf in run.report["round_trip_chrf"].items():
+    if round_trip:
+        for name, chrf in report.round_trip_chrf.items():
             click.echo(
-                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}"
+                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, "
+                f"mean sentence {chrf['mean_sentence_chrf']}"
             )
-    _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
+    _exit_if_wrong_language(report.legs if round_trip else [report.leg_quality()], max_wrong_language)
 
 
 def _check_key_variable(name: str | None) -> None:
@@ -718,9 +721,9 @@ def _check_key_variable(name: str | None) -> None:
 
 def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
     """Exit 1 with one line when a leg's wrong-language rate exceeds ``limit`` (the output stays written)."""
-    from nativeval.translate.task import wrong_language_summary
+    from nativeval.translate.quality import wrong_language_summary
 
-    summary = wrong_language_summary({"legs": legs}, limit)
+    summary = wrong_language_summary(legs, limit)
     if summary:
         click.echo(f"error: {summary}", err=True)
         sys.exit(1)
@@ -838,8 +841,9 @@ def translate_task(
     """Translate a catalogue task into a user-made lm-eval task, same doc ids, provenance-tagged."""
     from nativeval.harness_ext.core.errors import InputError
     from nativeval.translate.backends import make_backend
-    from nativeval.translate.task import TaskTranslationRequest, quality_lines, resolve
-    from nativeval.translate.task import translate_task as run_translate_task
+    from nativeval.translate.task.quality_report import quality_lines
+    from nativeval.translate.task.request import TaskTranslationRequest, resolve
+    from nativeval.translate.task.run import translate_task as run_translate_task
 
     if round_trip == bool(target):
         raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")

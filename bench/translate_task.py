@@ -26,7 +26,8 @@ from nativeval.harness_ext.core.langid import detect_language
 from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub
 from nativeval.translate.backends.google import GoogleV2Backend
 from nativeval.translate.backends.llm import LLMBackend
-from nativeval.translate.task import TaskTranslationRequest, translate_task
+from nativeval.translate.task.request import TaskTranslationRequest
+from nativeval.translate.task.run import translate_task
 
 SHARED_MIRROR = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"
