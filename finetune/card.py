@@ -101,15 +101,18 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "---",
     ]
     lines = [
-        f"# {manifest['base_model']} tuned on `{manifest['variant']}` data ({', '.join(languages)}, {method})",
+        f"# {manifest['base_model']} tuned on `{manifest['variant']}` data "
+        f"({', '.join(languages)}, {method})",
         "",
-        f"Written by `nativeval finetune` (nativeval {manifest['versions'].get('nativeval', '?')}) with the recipe of "
+        "Written by `nativeval finetune` "
+        f"(nativeval {manifest['versions'].get('nativeval', '?')}) with the recipe of "
         "Chen et al. (2024): loss on response tokens only, the epoch with the best held-out perplexity kept. "
         "Every figure below comes from `nativeval_run.json` beside this card.",
         "",
         "## Data",
         "",
-        f"Variant `{manifest['variant']}`, languages {', '.join(languages)} ({manifest['tuning']}lingual tuning), "
+        f"Variant `{manifest['variant']}`, languages {', '.join(languages)} "
+        f"({manifest['tuning']}lingual tuning), "
         f"template `{manifest['template']}`, seed {manifest['seed']}: {data_counts(manifest['data'])}.",
         "",
         "| source | sha256 | records | train | held out | skipped (empty) | truncated |",
@@ -136,7 +139,8 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "| epoch | train loss | held-out perplexity |",
         "|---:|---:|---:|",
         *[
-            f"| {e['epoch']}{' (kept)' if e['epoch'] == manifest['best_epoch'] else ''} | {_cell(e['train_loss'])} | "
+            f"| {e['epoch']}{' (kept)' if e['epoch'] == manifest['best_epoch'] else ''} "
+            f"| {_cell(e['train_loss'])} | "
             f"{_cell(e['eval_perplexity']) or 'n/a'} |"
             for e in manifest["epochs"]
         ],
@@ -146,7 +150,8 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "```",
         eval_command(manifest, out),
         f"lm_eval --model hf --model_args {load_arguments(manifest, out)} --include_path tasks "
-        f"--tasks {','.join(f'native_{lang}' for lang in languages) or 'native'} --output_path results --log_samples",
+        f"--tasks {','.join(f'native_{lang}' for lang in languages) or 'native'} "
+        "--output_path results --log_samples",
         "```",
         "",
         "## Citation",

@@ -46,7 +46,8 @@ def epoch_records(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def select_best_epoch(epochs: list[dict[str, Any]]) -> int:
-    """The epoch with the lowest held-out perplexity (the earliest on ties); the last one without held-out data."""
+    """The epoch with the lowest held-out perplexity (the earliest on ties); the last one without held-out
+    data."""
     scored = [e for e in epochs if e.get("eval_perplexity") is not None]
     if not scored:
         return epochs[-1]["epoch"] if epochs else 0

@@ -5,8 +5,8 @@ length-grouped sampling and pad-to-longest batches -> held-out perplexity after 
 checkpoint per epoch, early stopping, the best epoch restored -> adapter/model + tokenizer + model card
 (+ optional merged model) staged in ``.final.partial/``, renamed ``.final/``, moved into place with
 ``nativeval_run.json`` last -> checkpoints removed. ``.nativeval_run.started`` is written first, so an
-unfinished directory is never taken for a model (nativeval.harness_ext.core.runs); ``--resume`` continues from the
-newest *complete* checkpoint or finishes a staged save.
+unfinished directory is never taken for a model (nativeval.harness_ext.core.runs); ``--resume`` continues
+from the newest *complete* checkpoint or finishes a staged save.
 
 Works unchanged under ``torchrun --nproc_per_node N`` and ``accelerate launch``: the Trainer shards
 batches; the held-out perplexity is computed on every rank over the whole (small) held-out set, so
@@ -150,13 +150,15 @@ def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
         and not config.resume
     ):
         raise InputError(
-            f"--out {out} has checkpoints of an interrupted run; pass --resume to continue it or delete the folder"
+            f"--out {out} has checkpoints of an interrupted run; "
+            "pass --resume to continue it or delete the folder"
         )
     return None
 
 
 def mark_started(out: Path) -> None:
-    """The marker that makes an unfinished ``out`` recognisable (nativeval.harness_ext.core.runs), written before anything."""
+    """The marker that makes an unfinished ``out`` recognisable (nativeval.harness_ext.core.runs), written
+    before anything."""
     if not (out / RUN_STARTED).is_file():
         atomic_write_json(out / RUN_STARTED, {"started": time.time(), "pid": os.getpid()})
 
@@ -429,7 +431,8 @@ WEIGHT_FILES = (
 
 
 def checkpoint_problem(folder: Path) -> str | None:
-    """Why a Trainer checkpoint cannot be resumed from (the Trainer writes trainer_state.json last); None if it can."""
+    """Why a Trainer checkpoint cannot be resumed from (the Trainer writes trainer_state.json last); None if
+    it can."""
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
         return "no weights"
     state = folder / "trainer_state.json"
@@ -523,6 +526,7 @@ def summary(manifest: dict[str, Any], out: str) -> str:
             f"data: {data_counts(manifest['data'])}",
             f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
             + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
-            f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load_arguments(manifest, out)}",
+            f"wrote {out} ({manifest['method']}); evaluate with: "
+            f"lm_eval --model hf --model_args {load_arguments(manifest, out)}",
         ]
     )

@@ -126,7 +126,8 @@ class TranslationReport:
 
 @dataclass
 class RoundTripReport:
-    """``lang`` -> ``pivot`` -> ``lang``: both legs, the files, and chrF of original vs round trip per field."""
+    """``lang`` -> ``pivot`` -> ``lang``: both legs, the files, and chrF of original vs round trip per
+    field."""
 
     forward: TranslationReport
     back: TranslationReport
@@ -143,7 +144,8 @@ class RoundTripReport:
 
     def to_json(self) -> dict[str, Any]:
         out = {
-            "legs": self.legs,  # both legs' quality first: a bad pivot leg must not hide behind a good back leg
+            # both legs' quality first: a bad pivot leg must not hide behind a good back leg
+            "legs": self.legs,
             "input": self.input,
             "output": self.output,
             "pivot_output": self.pivot_output,

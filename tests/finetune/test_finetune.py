@@ -582,8 +582,8 @@ def test_bad_input_is_one_line_error(tiny_model, tmp_path, case, extra, expected
 
 
 def test_8bit_base_on_a_cpu_machine_is_one_line_before_any_work(tiny_model, tmp_path, monkeypatch):
-    """The study's paper configs ask for an 8-bit base (paper §4.1): on a machine without CUDA the finetune step
-    says so in one line, before it loads data or a model, and writes nothing."""
+    """The study's paper configs ask for an 8-bit base (paper §4.1): on a machine without CUDA the finetune
+    step says so in one line, before it loads data or a model, and writes nothing."""
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     line = _one_line_error(_cli([*_base_args(tiny_model, tmp_path / "out"), "--load-in-8bit"]))
     assert "needs a CUDA GPU" in line and "bitsandbytes" in line and "load_in_8bit: false" in line

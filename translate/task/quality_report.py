@@ -111,7 +111,8 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
         )
     for name, chrf in (quality.get("round_trip_chrf") or {}).items():
         lines.append(
-            f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}"
+            f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, "
+            f"mean sentence {chrf['mean_sentence_chrf']}"
         )
     recovery = quality.get("span_recovery")
     if recovery:

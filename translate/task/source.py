@@ -64,16 +64,17 @@ def row_selector(
     task: CatalogueTask, leaf: Leaf, spec: dict[str, Any], config: dict[str, Any]
 ) -> Callable | None:
     """``select_rows: process_docs``: the leaf's ``process_docs`` only picks its rows from a split it shares
-    with its siblings (one subject or domain of a language's split), so only those rows are translated; lm-eval
-    applies the same filter to the translation (its fields are copied), so doc ids stay the source's."""
+    with its siblings (one subject or domain of a language's split), so only those rows are translated;
+    lm-eval applies the same filter to the translation (its fields are copied), so doc ids stay the
+    source's."""
     if spec.get("select_rows") != "process_docs" or "process_docs" not in config:
         return None
     return leaf_functions(task, leaf)["process_docs"]
 
 
 def mirror_config(leaf: Leaf, spec: dict[str, Any]) -> str | None:
-    """Where a leaf's translated rows go: its dataset config, or config and member when the leaf holds only its
-    own rows of a shared split (``select_rows``)."""
+    """Where a leaf's translated rows go: its dataset config, or config and member when the leaf holds only
+    its own rows of a shared split (``select_rows``)."""
     if spec.get("select_rows") and leaf.member is not None:
         return "-".join(str(part) for part in (leaf.config, leaf.member) if part is not None)
     return leaf.config
