@@ -864,13 +864,13 @@ def translate_task(
     )
     resolve(request)  # a bad task or language name fails before a backend is built
     result = run_translate_task(make_backend(backend, **backend_options), request, echo=click.echo)
-    for line in quality_lines(result.report):
+    for line in quality_lines(result.quality):
         click.echo(line)
     click.echo(
         f"wrote {result.name} (user-made) to {result.folder}; run it with "
         f"`nativeval eval --tasks {request.task},{result.name} ...`"
     )
-    _exit_if_wrong_language(result.report["legs"], max_wrong_language)
+    _exit_if_wrong_language([leg.to_json() for leg in result.quality.legs], max_wrong_language)
 
 
 # --- finetune ---------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def run(backend, out: Path, concurrency: int, limit: int | None = None) -> tuple
     )
     start = time.perf_counter()
     result = translate_task(backend, request)
-    return time.perf_counter() - start, result.report
+    return time.perf_counter() - start, result.quality.to_json()
 
 
 def requests_of(report: dict) -> int:

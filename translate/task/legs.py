@@ -9,6 +9,7 @@ from nativeval.harness_ext.core.cache import KVCache, cache_key
 from nativeval.translate.backends.base import Backend
 from nativeval.translate.pipeline import segment_key, translate_records
 from nativeval.translate.protect import split_field
+from nativeval.translate.task.quality_report import LegFigures, LegReport
 from nativeval.translate.task.request import TaskTranslationRequest
 from nativeval.translate.task.units import (
     Excluded,
@@ -35,9 +36,9 @@ def translate_units(
     tgt: str,
     cache: KVCache,
     request: TaskTranslationRequest,
-) -> tuple[dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, str], LegFigures]:
     """Translate every unit (id -> text) in one pipeline run; empty or wrong-language results are sent once
-    more without the cache and kept if that fixes them. Returns translations and the leg's report."""
+    more without the cache and kept if that fixes them. Returns translations and the run's figures."""
     records = [{"id": uid, "text": text} for uid, text in units.items()]
     options = {"concurrency": request.concurrency, "max_cost": request.max_cost, "policy": request.policy}
     run = translate_records(records, ["text"], backend, src, tgt, cache, progress=request.progress, **options)
@@ -78,27 +79,26 @@ def translate_units(
     retried = sum(1 for uid in flagged if _retry_key(backend, src, tgt, units[uid]) in cache)
     checked = quality.fields_checked or 0
     wrong = quality.counts["wrong_language"]
-    report = {
-        "src": src,
-        "tgt": tgt,
+    figures = LegFigures(
         **backend.description(),
-        "segments": run.report.segments.to_json(),
-        "cost": run.report.cost,
-        "wrong_language_rate": round(wrong / checked, 4) if checked else 0.0,
-        "empty_outputs": quality.counts["empty_output"],
-        "untranslated_segments": quality.counts["untranslated"],
-        "median_length_ratio": quality.median_length_ratio,
-        "length_ratio_outliers": quality.counts["length_ratio_outlier"],
-        "format_problems": quality.counts["format"],
-        "retried": retried,
-        "retry_requests_now": len(retry),
-        "fixed_by_retry": fixed,
-        "issues": quality.issues,
-    }
-    return out, report
+        segments=run.report.segments,
+        cost=run.report.cost,
+        wrong_language_rate=round(wrong / checked, 4) if checked else 0.0,
+        empty_outputs=quality.counts["empty_output"],
+        untranslated_segments=quality.counts["untranslated"],
+        median_length_ratio=quality.median_length_ratio,
+        length_ratio_outliers=quality.counts["length_ratio_outlier"],
+        format_problems=quality.counts["format"],
+        retried=retried,
+        retry_requests_now=len(retry),
+        fixed_by_retry=fixed,
+        issues=quality.issues,
+    )
+    return out, figures
 
 
 def translate_parts(
+    leg: str,
     parts: list[Part],
     spec: dict[str, Any],
     backend: Backend,
@@ -108,9 +108,9 @@ def translate_parts(
     request: TaskTranslationRequest,
     extra_units: dict[str, str] | None = None,
     prefixes: dict[str, str] | None = None,
-) -> tuple[list[Part], dict[str, Any], dict[str, str]]:
-    """One leg: every part's rows translated; excluded QA rows dropped (recorded in the part's ``excluded``).
-    Returns the translated parts, the leg's report and the translations of ``extra_units``."""
+) -> tuple[list[Part], LegReport, dict[str, str]]:
+    """The leg named ``leg``: every part's rows translated; excluded QA rows dropped (recorded in the part's
+    ``excluded``). Returns the translated parts, the leg's report and the translations of ``extra_units``."""
     units: dict[str, str] = dict(extra_units or {})
     plans: dict[int, QAPlan] = {}
     excluded: dict[int, Excluded] = {n: {} for n in range(len(parts))}
@@ -122,9 +122,10 @@ def translate_parts(
         else:
             part_units = field_units(part, spec, f"p{n}")
         units.update(part_units)
-    done, report = (
-        translate_units(units, backend, src, tgt, cache, request) if units else ({}, {"src": src, "tgt": tgt})
-    )
+    report = LegReport(leg, src, tgt)
+    done: dict[str, str] = {}
+    if units:
+        done, report.figures = translate_units(units, backend, src, tgt, cache, request)
     out_parts: list[Part] = []
     methods = {"marks": 0, "verbatim": 0}
     for n, part in enumerate(parts):
@@ -138,5 +139,5 @@ def translate_parts(
             rows = apply_field_units(part, spec, f"p{n}", done, tgt, prefixes)
         out_parts.append(Part(part.leaf, part.split, rows, True, excluded[n]))
     if spec["kind"] == "extractive_qa":
-        report["span_methods"] = methods
+        report.span_methods = methods
     return out_parts, report, {k: v for k, v in done.items() if extra_units and k in extra_units}

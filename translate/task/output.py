@@ -16,7 +16,7 @@ from nativeval.harness_ext.catalogue.datasets import mirror_path
 from nativeval.harness_ext.catalogue.model import Leaf
 from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from nativeval.translate.backends.base import Backend
-from nativeval.translate.task.quality_report import quality_lines
+from nativeval.translate.task.quality_report import ExcludedRow, TaskQuality, quality_lines
 from nativeval.translate.task.request import ResolvedTask, TaskTranslationRequest
 from nativeval.translate.task.source import Frames
 from nativeval.translate.task.units import Part
@@ -43,7 +43,7 @@ class TranslatedRows:
     parts: list[Part]  # the final rows of every split of every leaf
     pivot: list[Part] | None  # a round trip's pivot-language rows
     descriptions: dict[str, str]  # "description|<leaf>" -> the translated task description
-    excluded: list[dict[str, Any]]  # the rows left out, as source doc ids with why
+    excluded: list[ExcludedRow]
 
 
 def data_revision(files: list[Path]) -> str:
@@ -58,7 +58,7 @@ def provenance(
     backend: Backend,
     leaf: Leaf | None,
     dataset: dict[str, Any],
-    excluded: list[dict[str, Any]],
+    excluded: list[ExcludedRow],
 ) -> dict[str, Any]:
     request, task, target = plan.request, plan.source.task, plan.source.target
     bench = task.benchmark
@@ -99,14 +99,14 @@ def provenance(
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         },
         "doc_ids": "the source task's (same order; `excluded_doc_ids` were left out)",
-        "excluded_doc_ids": [e["doc_id"] for e in excluded if e["evaluated"]],
+        "excluded_doc_ids": [e.doc_id for e in excluded if e.evaluated],
     }
     if leaf is not None and leaf.member is not None:
         record["subtask"] = leaf.member
     return record
 
 
-def write_task(plan: TaskPlan, rows: TranslatedRows, backend: Backend, quality: dict[str, Any]) -> list[str]:
+def write_task(plan: TaskPlan, rows: TranslatedRows, backend: Backend, quality: TaskQuality) -> list[str]:
     """Write the task folder; returns its files relative to it."""
     folder, name, task = plan.folder, plan.source.name, plan.source.task
     source = f"{task.name} ({plan.request.mode})"
@@ -139,7 +139,7 @@ def write_task(plan: TaskPlan, rows: TranslatedRows, backend: Backend, quality: 
             "splits": splits,
             "mirror": user_tasks.DATA_SUBDIR,
         }
-        leaf_excluded = [e for e in rows.excluded if e["leaf"] == leaf.name]
+        leaf_excluded = [e for e in rows.excluded if e.leaf == leaf.name]
         record = provenance(
             plan, backend, leaf if task.is_group or leaf.config else None, dataset, leaf_excluded
         )
@@ -176,24 +176,23 @@ def write_task(plan: TaskPlan, rows: TranslatedRows, backend: Backend, quality: 
     files[folder / "README.md"] = readme(name, entry["provenance"], quality)
     for path, text in files.items():
         atomic_write_text(path, text)
-    atomic_write_json(folder / "quality.json", quality)
+    atomic_write_json(folder / "quality.json", quality.to_json())
     atomic_write_json(folder / user_tasks.ENTRY_FILE, entry)  # last: a task folder without it is not listed
     return sorted(
         str(p.relative_to(folder)) for p in [*files, folder / "quality.json", folder / user_tasks.ENTRY_FILE]
     )
 
 
-def readme(name: str, provenance: dict[str, Any], quality: dict[str, Any]) -> str:
+def readme(name: str, provenance: dict[str, Any], quality: TaskQuality) -> str:
     t = provenance["translation"]
     how = (
         f"round trip {t['src']} -> {t['pivot_language']} -> {t['src']}"
         if t["mode"] == "rtt"
         else f"machine translation {t['src']} -> {t['tgt']}"
     )
-    excluded = (quality.get("span_recovery") or {}).get("excluded_items", [])
+    excluded = quality.span_recovery.excluded_items if quality.span_recovery else []
     rows = "\n".join(
-        f"| {e['split']} | {e['doc_id']} | {e.get('id') or ''} | {e['stage']}: {e['reason']} |"
-        for e in excluded[:50]
+        f"| {e.split} | {e.doc_id} | {e.id or ''} | {e.stage}: {e.reason} |" for e in excluded[:50]
     )
     return "\n".join(
         [

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nativeval.harness_ext.catalogue import user_tasks
 from nativeval.harness_ext.core.cache import KVCache
@@ -14,7 +13,13 @@ from nativeval.harness_ext.core.paths import inside, safe_segment
 from nativeval.translate.backends.base import Backend
 from nativeval.translate.task.legs import translate_parts
 from nativeval.translate.task.output import TaskPlan, TranslatedRows, write_task
-from nativeval.translate.task.quality_report import excluded_rows, round_trip_chrf, span_recovery
+from nativeval.translate.task.quality_report import (
+    LegReport,
+    TaskQuality,
+    excluded_rows,
+    round_trip_chrf,
+    span_recovery,
+)
 from nativeval.translate.task.request import ResolvedTask, TaskTranslationRequest, resolve
 from nativeval.translate.task.source import (
     custom_dataset_rows,
@@ -34,7 +39,8 @@ from nativeval.translate.task.units import Part
 class TaskTranslation:
     name: str
     folder: Path
-    report: dict[str, Any]  # quality.json's content and the files written
+    quality: TaskQuality
+    files: list[str]  # relative to the folder
 
 
 def read_parts(source: ResolvedTask, request: TaskTranslationRequest) -> tuple[list[Part], dict[str, str]]:
@@ -91,23 +97,24 @@ def translate_task(
                 descriptions[f"description|{leaf.name}"] = text
 
     (folder / ".work").mkdir(parents=True, exist_ok=True)
-    legs: list[dict[str, Any]] = []
+    legs: list[LegReport] = []
     with KVCache(folder / ".work" / "segments.sqlite") as cache:
         if request.mode == "rtt":
             echo(f"{task.name}: {task.language} -> {request.via} (leg 1 of 2)")
             pivot, first, _ = translate_parts(
-                parts, spec, backend, task.language, request.via, cache, request
+                "forward", parts, spec, backend, task.language, request.via, cache, request
             )
             excluded_first = excluded_rows(parts, pivot, original, eval_split_of, "pivot leg")
             echo(f"{task.name}: {request.via} -> {task.language} (leg 2 of 2)")
             final, second, _ = translate_parts(
-                pivot, spec, backend, request.via, task.language, cache, request
+                "back", pivot, spec, backend, request.via, task.language, cache, request
             )
             excluded = excluded_first + excluded_rows(pivot, final, original, eval_split_of, "back leg")
-            legs = [{"leg": "forward", **first}, {"leg": "back", **second}]
+            legs = [first, second]
         else:
             echo(f"{task.name}: {task.language} -> {target}")
             final, only, translated_descriptions = translate_parts(
+                "translation",
                 parts,
                 spec,
                 backend,
@@ -120,20 +127,17 @@ def translate_task(
             )
             excluded = excluded_rows(parts, final, original, eval_split_of, "translation")
             descriptions = translated_descriptions
-            legs = [{"leg": "translation", **only}]
+            legs = [only]
             pivot = None
-    methods = legs[-1].get("span_methods", {})
-
-    quality = {
-        "task": name,
-        "source_task": task.name,
-        "legs": [{k: v for k, v in leg.items() if k != "issues"} for leg in legs],
-        "round_trip_chrf": round_trip_chrf(original, final, spec) if request.mode == "rtt" else None,
-        "span_recovery": span_recovery(sizes, final, excluded, methods)
+    quality = TaskQuality(
+        task=name,
+        source_task=task.name,
+        legs=legs,
+        round_trip_chrf=round_trip_chrf(original, final, spec) if request.mode == "rtt" else None,
+        span_recovery=span_recovery(sizes, final, excluded, legs[-1].span_methods or {})
         if spec["kind"] == "extractive_qa"
         else None,
-        "issues": {leg["leg"]: leg.get("issues", {}) for leg in legs},
-    }
+    )
     written = write_task(plan, TranslatedRows(final, pivot, descriptions, excluded), backend, quality)
     user_tasks.refresh_builtin_stubs(root)
-    return TaskTranslation(name, folder, {**quality, "files": written})
+    return TaskTranslation(name, folder, quality, written)
