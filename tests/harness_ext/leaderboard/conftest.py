@@ -89,7 +89,7 @@ def csv_columns():
 
 def _add_round_trip(results: Path, exact_match: float, source_present: bool = True) -> None:
     """Add `rtt_zh_xquad` to every results file, as `nativeval translate-task --round-trip` + lm-eval write it
-    (its config's metadata.provenance as translate/task.py's _provenance), with per-item samples."""
+    (its config's metadata.provenance as translate/task/output.py's provenance), with per-item samples."""
     for path in sorted(results.rglob("results_*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         stamp = path.stem.removeprefix("results_")
