@@ -124,7 +124,8 @@ def excluded_rows(
                     id=row.get("id"),
                     stage=where,
                     evaluated=part_before.split == eval_split_of[part_before.leaf],
-                    **why,
+                    reason=why.reason,
+                    answer=why.answer,
                 )
             )
     return out

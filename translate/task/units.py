@@ -9,7 +9,16 @@ from typing import Any
 
 from nativeval.translate.span import Span, locate, mark, plan_copies, project
 
-Excluded = dict[int, dict[str, Any]]  # row index -> why it was left out
+
+@dataclass
+class Exclusion:
+    """Why a row was left out."""
+
+    reason: str
+    answer: str  # the answer whose span was not found or was lost
+
+
+Excluded = dict[int, Exclusion]  # row index -> why
 
 
 @dataclass
@@ -89,7 +98,7 @@ def qa_units(part: Part, spec: dict[str, Any], tag: str, excluded: Excluded) -> 
         for text, start in zip(answers["text"], answers["answer_start"], strict=True):
             span = locate(row[spec["context"]], text, start)
             if span is None:
-                excluded[i] = {"reason": "answer not found in the source context", "answer": text}
+                excluded[i] = Exclusion("answer not found in the source context", text)
                 break
             spans.append(span)
         if i in excluded:
@@ -132,10 +141,7 @@ def apply_qa_units(
         lost = [s for s in plan.row_spans[i] if s not in recovered]
         if lost:
             original = row[spec["context"]]
-            excluded[i] = {
-                "reason": "answer span lost in translation",
-                "answer": original[lost[0].start : lost[0].end],
-            }
+            excluded[i] = Exclusion("answer span lost in translation", original[lost[0].start : lost[0].end])
             continue
         answers = {"text": [], "answer_start": []}
         for gold, start in zip(
