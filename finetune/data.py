@@ -55,18 +55,6 @@ class SourceStats:
     skipped_empty: int = 0
     truncated: int = 0
 
-    def as_manifest(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "records": self.records,
-            "used": self.used,
-            "train": self.train,
-            "held_out": self.held_out,
-            "skipped_empty": self.skipped_empty,
-            "truncated": self.truncated,
-        }
-
 
 @dataclass
 class Example:

@@ -32,6 +32,7 @@ from nativeval.finetune.collate import LengthGroupedSampler, PadToLongestCollato
 from nativeval.finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
 from nativeval.finetune.manifest import (
     MANIFEST_NAME,
+    RunManifest,
     build_manifest,
     epoch_records,
     read_manifest,
@@ -120,7 +121,7 @@ def validate(config: FinetuneConfig) -> None:
     check_base(config.base)
 
 
-def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
+def check_out_dir(config: FinetuneConfig) -> RunManifest | None:
     """Refuse to overwrite finished or interrupted runs unless resuming; return a finished run's manifest.
 
     Resuming also finishes what a kill cut short after training: a staged final save is moved into place,
@@ -359,7 +360,7 @@ def prepare_data(config: FinetuneConfig, tokenizer) -> PreparedData:
     return data
 
 
-def save_outputs(trainer, tokenizer, config: FinetuneConfig, manifest: dict[str, Any]) -> None:
+def save_outputs(trainer, tokenizer, config: FinetuneConfig, manifest: RunManifest) -> None:
     """Write the final adapter/model into a staging folder, then move it into ``out`` with the manifest last.
 
     A kill at any moment leaves either the checkpoints (``--resume`` redoes the save from the last one), a
@@ -466,7 +467,7 @@ def last_checkpoint(config: FinetuneConfig) -> str | None:
     return None
 
 
-def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
+def run_finetune(config: FinetuneConfig) -> RunManifest:
     """Train, keep the best epoch, write the output directory; return the manifest."""
     from transformers import EarlyStoppingCallback, set_seed
 
@@ -508,25 +509,24 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         method=config.method,
         template=config.template,
         hyperparameters=hyperparameters(config, targets),
-        data=[s.as_manifest() for s in data.sources],
+        data=list(data.sources),
         seed=config.seed,
         epochs=epoch_records(trainer.state.log_history),
     )
     save_outputs(trainer, tokenizer, config, manifest)
-    log.info("finished %s: best epoch %s", config.out, manifest["best_epoch"])
+    log.info("finished %s: best epoch %s", config.out, manifest.best_epoch)
     return manifest
 
 
-def summary(manifest: dict[str, Any], out: str) -> str:
+def summary(manifest: RunManifest, out: str) -> str:
     """A few lines for the terminal: data counts, best epoch, how to evaluate."""
-    best = next((e for e in manifest["epochs"] if e["epoch"] == manifest["best_epoch"]), {})
-    ppl = best.get("eval_perplexity")
+    ppl = manifest.best.eval_perplexity if manifest.best else None
     return "\n".join(
         [
-            f"data: {data_counts(manifest['data'])}",
-            f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
+            f"data: {data_counts(manifest.data)}",
+            f"best epoch {manifest.best_epoch} of {len(manifest.epochs)}"
             + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
-            f"wrote {out} ({manifest['method']}); evaluate with: "
+            f"wrote {out} ({manifest.method}); evaluate with: "
             f"lm_eval --model hf --model_args {load_arguments(manifest, out)}",
         ]
     )
