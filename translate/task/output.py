@@ -12,7 +12,7 @@ from typing import Any
 
 from nativeval import __version__
 from nativeval.harness_ext.catalogue import user_tasks
-from nativeval.harness_ext.catalogue.datasets import mirror_path
+from nativeval.harness_ext.catalogue.dataset_loader import mirror_path
 from nativeval.harness_ext.catalogue.model import Leaf
 from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from nativeval.translate.backends.base import Backend

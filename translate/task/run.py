@@ -139,5 +139,5 @@ def translate_task(
         else None,
     )
     written = write_task(plan, TranslatedRows(final, pivot, descriptions, excluded), backend, quality)
-    user_tasks.refresh_builtin_stubs(root)
+    user_tasks.refresh_user_dir(root)
     return TaskTranslation(name, folder, quality, written)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nativeval.harness_ext.catalogue import datasets as data_layer
-from nativeval.harness_ext.catalogue import user_tasks
+from nativeval.harness_ext.catalogue import dataset_loader, user_tasks
 from nativeval.harness_ext.catalogue.model import CatalogueTask, Leaf, builtin_catalogue
 from nativeval.harness_ext.core.lm_eval_internals import load_task_yaml
 from nativeval.translate.task.units import prefix_split
@@ -84,7 +83,7 @@ def source_rows(
     task: CatalogueTask, leaf: Leaf, split: str, limit: int | None, keep: Callable | None = None
 ) -> list[dict[str, Any]]:
     bench = task.benchmark
-    dataset = data_layer.load_split(bench.dataset_id, leaf.config, split, bench.revision)
+    dataset = dataset_loader.load_split(bench.dataset_id, leaf.config, split, bench.revision)
     prefix = (task.extra.get("dataset_filter") or {}).get("id_prefix")
     if keep is not None:
         dataset = keep(dataset)
