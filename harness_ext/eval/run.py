@@ -28,7 +28,6 @@ from typing import Any
 from nativeval.harness_ext.catalogue import datasets as data_layer
 from nativeval.harness_ext.catalogue.mirror import TaskData, check
 from nativeval.harness_ext.catalogue.model import (
-    TASKS_DIR,
     Catalogue,
     CatalogueTask,
     catalogue,
@@ -52,6 +51,7 @@ from nativeval.harness_ext.core.lm_eval_internals import (
 )
 from nativeval.harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
 from nativeval.harness_ext.core.runs import refuse_unfinished_runs
+from nativeval.harness_ext.eval.lm_eval_tasks import with_task_folders
 from nativeval.harness_ext.eval.runtime import no_dataset_bars
 
 log = logging.getLogger(__name__)
@@ -299,9 +299,7 @@ def build_task_manager(
     built-ins indexed only when a name is found in neither. An unknown name gets the close-match line."""
     from lm_eval.tasks import TaskManager
 
-    from nativeval.harness_ext.catalogue.user_tasks import include_paths as user_task_paths
-
-    paths = [str(TASKS_DIR), *user_task_paths(), *include_paths]
+    paths = with_task_folders(list(include_paths))
     ours = set(cat.known_names())
     others = [n for n in names if n not in ours]
     manager = TaskManager(include_path=paths, include_defaults=False, metadata=metadata)
