@@ -697,7 +697,10 @@ def _translation_options(fn):
         click.option(
             "--api-key-env",
             default=None,
-            help="Environment variable holding the API key (llm: OPENAI_API_KEY; google: GOOGLE_TRANSLATE_API_KEY).",
+            help=(
+                "Environment variable holding the API key "
+                "(llm: OPENAI_API_KEY; google: GOOGLE_TRANSLATE_API_KEY)."
+            ),
         ),
         click.option(
             "--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT)."
@@ -772,7 +775,8 @@ def _run_translation(job, backend_name: str, options: dict) -> None:
     if "round_trip_chrf" in run.report:
         for name, chrf in run.report["round_trip_chrf"].items():
             click.echo(
-                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}"
+                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, "
+                f"mean sentence {chrf['mean_sentence_chrf']}"
             )
     _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
 
