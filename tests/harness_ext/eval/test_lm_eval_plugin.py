@@ -77,10 +77,11 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch):
 
 
 def test_the_default_site_dir_is_this_interpreters(monkeypatch, tmp_path):
+    assert lm_eval_plugin.status().path == SHARED_PLUGIN_FILE  # read only: the tests never enable it here
     monkeypatch.setattr(lm_eval_plugin, "default_site_dir", lambda: tmp_path)
     assert lm_eval_plugin.enable().path == tmp_path / lm_eval_plugin.PTH_NAME
     assert lm_eval_plugin.disable().enabled is False
-    assert lm_eval_plugin.default_site_dir is not None and not SHARED_PLUGIN_FILE.exists()
+    assert not SHARED_PLUGIN_FILE.exists()
 
 
 # --- the hook ----------------------------------------------------------------------------------------
