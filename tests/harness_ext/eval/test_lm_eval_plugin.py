@@ -84,6 +84,29 @@ def test_the_default_site_dir_is_this_interpreters(monkeypatch, tmp_path):
     assert not SHARED_PLUGIN_FILE.exists()
 
 
+def _run_plugin_line(extra_path: Path | None = None) -> subprocess.CompletedProcess:
+    """The .pth file's import line run as site.py runs it, in a Python that finds no installed nativeval."""
+    (line,) = [x for x in lm_eval_plugin.PTH_TEXT.splitlines() if x.startswith("import ")]
+    code = f"import sys; sys.path.insert(0, {str(extra_path)!r})\n" if extra_path else ""
+    return subprocess.run(
+        [sys.executable, "-S", "-E", "-c", f"{code}exec({line!r}); print('started')"],
+        capture_output=True,
+        text=True,
+        cwd=extra_path or "/",
+    )
+
+
+def test_the_plugin_line_never_stops_python_from_starting(tmp_path):
+    gone = _run_plugin_line()  # nativeval uninstalled, the file left behind: silence
+    assert (gone.returncode, gone.stdout, gone.stderr) == (0, "started\n", "")
+    broken = tmp_path / "nativeval"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise RuntimeError('half-upgraded')\n")
+    warned = _run_plugin_line(tmp_path)
+    assert (warned.returncode, warned.stdout) == (0, "started\n")
+    assert warned.stderr == "warning: nativeval lm-eval plugin: RuntimeError('half-upgraded')\n"
+
+
 # --- the hook ----------------------------------------------------------------------------------------
 def _fake_lm_eval_tasks(folder: Path, source: str = "from lm_eval.tasks.manager import TaskManager\n"):
     """A module shaped like lm_eval.tasks: a TaskManager recording its include_path, a source file."""
