@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 _API = {
     "task_manager": ("nativeval.harness_ext.eval.lm_eval_tasks", "task_manager"),
     "tasks_path": ("nativeval.harness_ext.eval.lm_eval_tasks", "tasks_path"),
-    "catalogue": ("nativeval.harness_ext.catalogue.model", "catalogue"),
+    "catalogue": ("nativeval.harness_ext.catalogue", "catalogue"),
     "Catalogue": ("nativeval.harness_ext.catalogue.model", "Catalogue"),
     "CatalogueTask": ("nativeval.harness_ext.catalogue.model", "CatalogueTask"),
     "languages": ("nativeval.harness_ext.core.languages", "registry"),
@@ -58,7 +58,8 @@ __all__ = [
 
 TYPE_CHECKING = False  # not `from typing import TYPE_CHECKING`: typing costs milliseconds at every start-up
 if TYPE_CHECKING:
-    from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask, catalogue
+    from nativeval.harness_ext.catalogue import catalogue
+    from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask
     from nativeval.harness_ext.core.languages import Language
     from nativeval.harness_ext.core.languages import registry as languages
     from nativeval.harness_ext.eval.lm_eval_tasks import task_manager, tasks_path
