@@ -47,7 +47,6 @@ class Language:
     segmentation: str | None = None  # "whitespace" | "character"; None: no evaluation settings yet
     numbers: NumberConventions = NumberConventions()
     mgsm_answer_phrases: tuple[str, ...] = ()
-    prompt_words: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def evaluable(self) -> bool:
@@ -79,7 +78,6 @@ def _language(code: str, row: dict[str, Any]) -> Language:
             space_thousands=bool(numbers.get("space_thousands", False)),
         ),
         mgsm_answer_phrases=tuple((row.get("mgsm") or {}).get("answer_phrases") or ()),
-        prompt_words=dict(row.get("prompt_words") or {}),
     )
 
 

@@ -1153,9 +1153,3 @@ def sign_flip_exact(values: Sequence[float]) -> float | None:
     signs = (((np.arange(2**x.size)[:, None] >> np.arange(x.size)) & 1) * 2 - 1).astype(float)
     null = np.abs(signs @ x) / x.size
     return float(np.mean(null >= abs(x.mean()) - 1e-12))
-
-
-def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """The t-interval of the mean of ``values`` (None with fewer than 2): :func:`cells_difference`'s CI."""
-    estimate = cells_difference(values, confidence)
-    return estimate.ci

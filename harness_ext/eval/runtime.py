@@ -179,7 +179,3 @@ def mmmlu_subject(raw_subject: Any) -> Any:
         if idx != -1:
             return raw_subject[:idx]
     return raw_subject
-
-
-def keep_subject(dataset: datasets.Dataset, subject: str) -> datasets.Dataset:
-    return quiet_filter(dataset, lambda doc: mmmlu_subject(doc["Subject"]) == subject)
