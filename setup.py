@@ -2,7 +2,8 @@
 
 Namespace discovery, so that data-only folders (tasks/<name>/, catalogue/data/, translate/prompts/...) are
 packages too and setuptools ships their files without warning that they are not listed. This file sits in
-the package's own folder: the build leaves it out of the wheel (`import nativeval.setup` would run a build)."""
+the package's own folder: the build leaves it out of the wheel (importing `nativeval.setup` would build).
+"""
 
 from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py

@@ -1,7 +1,7 @@
 """Unused definitions in nativeval's package (a `make lint` step): vulture, with tests/ and bench/ as users.
 
-Besides Python code, two kinds of users reach names by string: `!function module.name` in the task YAMLs, and the
-reasoned allow-list scripts/vulture_allowlist.py (framework hooks, attributes of other libraries' objects).
+Besides Python code, two kinds of users reach names by string: `!function module.name` in the task YAMLs,
+and the reasoned allow-list scripts/vulture_allowlist.py (framework hooks, other libraries' attributes).
 Only definitions in the package are reported (tests' fixtures look unused to vulture). Exit status 1 if any.
 """
 
@@ -44,7 +44,8 @@ def main() -> int:
         print(item.get_report(add_size=False).replace(f"{REPO}/", ""))
     if unused:
         print(
-            f"dead code: {len(unused)} unused definitions (delete them, or allow-list a name reached by string "
+            f"dead code: {len(unused)} unused definitions (delete them, or allow-list a name reached by "
+            "string "
             "in scripts/vulture_allowlist.py with its reason)",
             file=sys.stderr,
         )

@@ -1,4 +1,4 @@
-"""Names that look unused to vulture but are reached by a framework, by name or by string (scripts/dead_code.py).
+"""Names that look unused to vulture (scripts/dead_code.py) but that a framework reaches by name or string.
 
 One line a name, with the reason. Vulture matches by name only: each attribute access below marks that name
 used everywhere, so keep names specific and delete a line when its definition goes.

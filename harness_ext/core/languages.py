@@ -82,7 +82,8 @@ def _language(code: str, row: dict[str, Any]) -> Language:
 
 
 def table_path() -> Path:
-    """The registry file in use: ``$NATIVEVAL_LANGUAGES`` if set, else ``languages.yaml`` beside this module."""
+    """The registry file in use: ``$NATIVEVAL_LANGUAGES`` if set, else
+    ``languages.yaml`` beside this module."""
     return Path(os.environ.get(TABLE_ENV) or TABLE)
 
 
@@ -205,6 +206,7 @@ def require_language(code: str, supported: list[str], backend: str, role: str) -
     """Return ``code`` if ``supported`` lists it, else a one-line error listing what is."""
     if code not in supported:
         raise InputError(
-            f"unknown {role} language code {code!r} for backend {backend}; supported: {', '.join(sorted(supported))}"
+            f"unknown {role} language code {code!r} for backend {backend}; supported: "
+            f"{', '.join(sorted(supported))}"
         )
     return code

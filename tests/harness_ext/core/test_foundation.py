@@ -153,7 +153,8 @@ def test_every_data_file_of_the_packages_is_declared_as_package_data():
         assert any(
             fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]
         ), (
-            f"{name} would be missing from a `pip install .`: add its pattern to [tool.setuptools.package-data]"
+            f"{name} would be missing from a `pip install .`: add its pattern to "
+            "[tool.setuptools.package-data]"
         )
 
 
@@ -194,7 +195,10 @@ def test_malformed_json_and_jsonl_name_file_and_line(tmp_path):
 def test_cache_is_durable_across_processes(tmp_path):
     path = tmp_path / "cache.sqlite"
     key = cache_key("gpt-4-turbo", "v1", "¿Qué?", "答案")
-    code = f"from nativeval.harness_ext.core.cache import KVCache; KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
+    code = (
+        "from nativeval.harness_ext.core.cache import KVCache; "
+        f"KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     with KVCache(path) as cache:
         assert cache.get(key) == {"rating": 4}
