@@ -16,7 +16,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/nativeval-wheel-check.XXXXXX")
 LOG=$TMP/wheel_check.log
 : >"$LOG"
 step() {  # step "what the user reads" command...
-  echo "wheel-check: $1"
+  echo "wheel-check: [$(($(date +%s) - start)) s] $1"
   shift
   if ! "$@" >>"$LOG" 2>&1; then
     echo "wheel-check: FAILED: $*" >&2
@@ -135,5 +135,5 @@ run_lm_eval() {
 step "lm_eval --include_path <installed tasks> (a native task with its utils functions)" run_lm_eval
 
 cd "$REPO"
-rm -rf "$TMP"
 echo "wheel-check: passed in $(($(date +%s) - start)) s"
+rm -rf "$TMP"
