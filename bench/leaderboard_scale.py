@@ -146,9 +146,7 @@ def main() -> None:
                 seed=k,
             )
 
-    sample, _, naive_peak = measure(
-        f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample
-    )
+    sample, _, _ = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
     naive = sample / args.naive_pairs * pairs * args.tasks
     print(f"{'    scaled to all pairs (' + str(pairs * args.tasks) + ')':<52} {naive:8.1f} s wall")
 
