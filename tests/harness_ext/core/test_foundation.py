@@ -111,7 +111,7 @@ def test_every_harness_ext_module_lives_in_a_sub_package():
 def test_study_steps_run_other_packages_only_through_the_cli():
     """The study runner reaches translate / finetune / eval / judge / leaderboard as subprocesses of cli.py;
     the only modules it runs with ``python -m`` are its own built-in steps and the stand-ins."""
-    from nativeval.harness_ext.study import plan
+    from harness_ext.study import plan
 
     modules = set()
     for path in (REPO / "harness_ext" / "study").rglob("*.py"):
