@@ -191,12 +191,12 @@ def tasks(as_json, markdown, lang, user_dir):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
+    from nativeval.harness_ext.catalogue import catalogue
     from nativeval.harness_ext.catalogue import view as catalogue_view
-    from nativeval.harness_ext.catalogue.model import catalogue
-    from nativeval.harness_ext.catalogue.user_tasks import refresh_builtin_stubs, user_tasks_dir
+    from nativeval.harness_ext.catalogue.user_tasks import refresh_user_dir, user_tasks_dir
 
     if user_dir:
-        refresh_builtin_stubs()
+        refresh_user_dir()
         click.echo(str(user_tasks_dir()))
         return
     cat = catalogue()
@@ -537,7 +537,7 @@ def eval_(ctx, config_file, **options):
     if options["judges"]:
         if not request.log_samples:
             raise click.UsageError("--judge needs the samples: drop --no-log-samples")
-        from nativeval.harness_ext.judge.engine import JudgeOptions, judge_after_eval, preflight
+        from nativeval.harness_ext.judge.run import JudgeOptions, judge_after_eval, preflight
 
         judge_options = JudgeOptions(
             judges=options["judges"],
@@ -1142,7 +1142,7 @@ def judge(
     PATHS: lm-eval output directories or samples_*.jsonl files (run with --log_samples).
     API keys come from the environment variable named in the judge config (OPENAI_API_KEY, COHERE_API_KEY).
     """
-    from nativeval.harness_ext.judge.engine import main_from_cli
+    from nativeval.harness_ext.judge.run import main_from_cli
 
     main_from_cli(
         paths=paths,

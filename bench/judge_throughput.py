@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nativeval.harness_ext.core.cache import KVCache  # noqa: E402
 from nativeval.harness_ext.core.resilience import CostLedger  # noqa: E402
+from nativeval.harness_ext.judge.calls import Call, single_call  # noqa: E402
 from nativeval.harness_ext.judge.config import load_judge, load_prompt  # noqa: E402
-from nativeval.harness_ext.judge.engine import Call, JudgeEngine, single_call  # noqa: E402
+from nativeval.harness_ext.judge.engine import JudgeEngine  # noqa: E402
 
 
 def free_port() -> int:

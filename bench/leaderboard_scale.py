@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nativeval.harness_ext.catalogue.model import catalogue  # noqa: E402
+from nativeval.harness_ext.catalogue import catalogue  # noqa: E402
 from nativeval.harness_ext.core import stats  # noqa: E402
 from nativeval.harness_ext.leaderboard.findings import measured_findings  # noqa: E402
 from nativeval.harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402

@@ -223,8 +223,8 @@ def time_builds(root: Path, fed: dict[str, list[str]], repeats: int, naive: bool
             f"    tb.build(manager, {names!r})\n"
             "    best = min(best, time.perf_counter() - t)\n"
             "    manager = TaskManager(include_path=" + repr(str(TASKS_DIR)) + ", include_defaults=False)\n"
-            "    from nativeval.harness_ext.catalogue import datasets as d; "
-            "d._parse_mirror_file.cache_clear()\n"
+            "    from nativeval.harness_ext.catalogue import dataset_loader\n"
+            "    dataset_loader._parse_mirror_file.cache_clear()\n"
             "print(best)\n"
         )
         env = {

@@ -24,7 +24,7 @@ class CustomDatasetNotice(logging.Filter):
             return True
         task = message.split(":", 1)[0]
         if task not in self._ours:
-            from nativeval.harness_ext.catalogue.model import catalogue
+            from nativeval.harness_ext.catalogue import catalogue
 
             self._ours = set(catalogue().known_names())
         return task not in self._ours

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nativeval.harness_ext.catalogue.datasets import MIRROR_SOURCE
+from nativeval.harness_ext.catalogue.dataset_loader import MIRROR_SOURCE
 from nativeval.harness_ext.core.errors import DatasetUnavailable
 
 if TYPE_CHECKING:

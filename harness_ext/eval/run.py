@@ -25,15 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
 from nativeval.harness_ext.catalogue.mirror import TaskData, check
-from nativeval.harness_ext.catalogue.model import (
-    TASKS_DIR,
-    Catalogue,
-    CatalogueTask,
-    catalogue,
-    unknown_name_message,
-)
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, unknown_name_message
 from nativeval.harness_ext.catalogue.view import provenance_text
 from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
 from nativeval.harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
@@ -513,12 +507,14 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
 
     for logger in loggers:
         logger.addFilter(advisory)
-    previous_hook = data_layer.set_load_progress(lambda: advance("load", "Loading task data", loaded_count))
+    previous_hook = dataset_loader.set_load_progress(
+        lambda: advance("load", "Loading task data", loaded_count)
+    )
     try:
         with no_dataset_bars(), per_task_document_loop(per_task_docs):
             yield
     finally:
-        data_layer.set_load_progress(previous_hook)
+        dataset_loader.set_load_progress(previous_hook)
         for logger in loggers:
             logger.removeFilter(advisory)
         for bar in bars.values():

@@ -15,7 +15,7 @@ import datasets
 from lm_eval.api.filter import Filter
 from lm_eval.api.registry import register_filter
 
-from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue import dataset_loader
 from nativeval.harness_ext.core.errors import DatasetUnavailable
 from nativeval.harness_ext.eval.metrics import (
     canonical_number,
@@ -61,7 +61,7 @@ def load_docs(provenance: Mapping[str, Any] | None = None, **_ignored: Any) -> d
             "`python -m nativeval.harness_ext.catalogue --write`"
         )
     source = provenance["dataset"]
-    return data_layer.load_dataset(
+    return dataset_loader.load_dataset(
         source["id"],
         source.get("config"),
         source["splits"],

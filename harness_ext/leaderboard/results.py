@@ -34,7 +34,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from nativeval.harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import Benchmark, CatalogueTask
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import iter_jsonl, read_json
 from nativeval.harness_ext.core.languages import codes as language_codes

@@ -287,7 +287,7 @@ def task_items(
 ) -> list[TaggedItem]:
     """The tagged items of one task's samples, with the tags, cluster unit and member tags its
     ``metadata.provenance`` record (``record``) and the catalogue name."""
-    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue import catalogue
 
     bench = next(
         (t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None
@@ -308,7 +308,7 @@ def task_items(
 
 def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
     """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
-    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue import catalogue
 
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
     return bench.tag_vocabulary(tag) if bench else None
@@ -337,7 +337,7 @@ def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tupl
 
 def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
-    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue import catalogue
 
     seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for task in catalogue().tasks:

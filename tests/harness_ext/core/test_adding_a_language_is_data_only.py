@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load_catalogue, write
+from nativeval.harness_ext.catalogue.generate import write
+from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load_catalogue
 from nativeval.harness_ext.core.languages import TABLE, language
 
 GERMAN = {

@@ -177,7 +177,7 @@ def test_langid_candidates_are_the_registrys(monkeypatch):
 
 
 def test_judge_reads_a_task_names_language_from_the_registry():
-    from nativeval.harness_ext.judge.parse import task_language
+    from nativeval.harness_ext.judge.lm_eval_outputs import task_language
 
     assert task_language("translated_zh_open_qa", {}) == "zh"
     assert task_language("native_fi_open_qa", {}) == "fi"
