@@ -12,6 +12,13 @@ _ = Whitelist()
 _.data_download  # cli.py: `nativeval data download`
 _.data_check  # cli.py: `nativeval data check`
 _.eval_  # cli.py: `nativeval eval` (named eval_ to leave the builtin alone)
+_.lm_eval_plugin_enable  # cli.py: `nativeval lm-eval-plugin enable`
+_.lm_eval_plugin_disable  # cli.py: `nativeval lm-eval-plugin disable`
+_.lm_eval_plugin_status  # cli.py: `nativeval lm-eval-plugin status`
+
+# called by name from outside Python code
+_.install  # harness_ext/eval/lm_eval_hook.py: run by the import line of the plugin's .pth file
+_.__dir__  # __init__.py: a module's __dir__ (PEP 562), called by dir(nativeval)
 
 # lm-eval's LM interface: lm-eval calls these on the stand-in models of harness_ext/testing
 _.loglikelihood_rolling
@@ -31,6 +38,7 @@ _.decoder  # a `tokenizers` Tokenizer's
 _.post_processor  # a `tokenizers` Tokenizer's
 _.HF_DATASETS_TRUST_REMOTE_CODE  # datasets.config's, as lm-eval's own run sets it (harness_ext/eval/run.py)
 _.model_source  # lm-eval's EvaluationTracker config, written into results (harness_ext/eval/run.py)
+_.__loader__  # a module's, read by the import system (harness_ext/eval/lm_eval_hook.py)
 
 # http.server calls these on the stand-in Hub's handler (harness_ext/testing/hub_stub.py)
 _.daemon_threads
@@ -58,3 +66,7 @@ _.explanation_a_first  # judge/scoring.py: PairJudgment
 _.explanation_b_first  # judge/scoring.py: PairJudgment
 _.left_gap  # leaderboard/findings.py: Interaction, in the findings JSON
 _.right_gap  # leaderboard/findings.py: Interaction
+_.created  # finetune/manifest.py: the run manifest
+_.fields_with_text  # translate/run_report.py: the run report's record counts
+_.length_ratio_outliers  # translate/task/quality_report.py: the quality figures
+_.retry_requests_now  # translate/task/quality_report.py: the quality figures
