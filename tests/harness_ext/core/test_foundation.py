@@ -324,23 +324,44 @@ def _known_prefix(dotted: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement Python can run, at any depth (functions included); not the ones under
+    ``if TYPE_CHECKING:``, which only type checkers read."""
+    found = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """Every nativeval module that ``name`` imports, at any depth of its code (functions included):
-    relative imports resolved, and ``from package import submodule`` counted as importing the submodule."""
+    """Every nativeval module that ``name`` imports at run time, at any depth of its code (functions
+    included): relative imports resolved, and ``from package import submodule`` counted as importing the
+    submodule."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
+        else:
             if node.level:
                 base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
                 base = f"{base}.{node.module}" if node.module else base
             else:
                 base = node.module or ""
             targets = [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
         found |= {m for t in targets if (m := _known_prefix(t, modules)) is not None}
     return found - {name}
 
@@ -416,7 +437,11 @@ def test_import_graph_counts_relative_function_level_and_submodule_imports(tmp_p
     modules = {name: tmp_path / rel for name, rel in files.items()}
     for path in modules.values():
         path.write_text("", encoding="utf-8")
-    modules["pkg.a"].write_text("def f():\n    from pkg.sub import b, helper\n", encoding="utf-8")
+    modules["pkg.a"].write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.sub.c\n"
+        "def f():\n    from pkg.sub import b, helper\n",
+        encoding="utf-8",
+    )
     modules["pkg.sub.b"].write_text("from . import c\nfrom ..a import f\nimport os\n", encoding="utf-8")
     modules["pkg.sub"].write_text("from .c import thing\n", encoding="utf-8")
     assert _imported_modules("pkg.a", modules["pkg.a"], modules) == {"pkg.sub.b", "pkg.sub"}
