@@ -124,8 +124,7 @@ run_nativeval_eval() {
 step "nativeval eval (tiny model, fixture data)" run_nativeval_eval
 
 run_lm_eval() {
-  # TODO(lead): TASKS=$(nativeval tasks --path) once that option lands.
-  TASKS=$("$VPY" -c "import nativeval.tasks, os; print(os.path.dirname(nativeval.tasks.__file__))")
+  TASKS=$(nativeval tasks --path)
   case "$TASKS" in "$VENV"/*) ;; *) echo "tasks folder $TASKS is not in the fresh venv"; return 1 ;; esac
   lm_eval --model hf --model_args "pretrained=$TMP/tiny" --include_path "$TASKS" \
     --tasks native_ru_tydiqa,native_zh_ceval_veterinary_medicine --limit 1 --device cpu \
