@@ -1,5 +1,5 @@
-"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs and
-translation inputs. Any content gives a result or one NativevalError line, never another exception."""
+"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs
+and translation inputs. Any content gives a result or one NativevalError line, never another exception."""
 
 from __future__ import annotations
 
