@@ -1,7 +1,7 @@
 """The board: what the leaderboard knows after reading, typed, rows and columns by identity.
 
-:func:`build_board` reads every input once (results and samples through :mod:`results`, judge outputs through
-:mod:`nativeval.harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference`), computes the per-test-set
+:func:`build_board` reads every input once (results and samples through :mod:`runs`, judge outputs through
+:mod:`nativeval.harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference_rows`), computes the per-test-set
 statistics once (shared cluster-bootstrap draws, :mod:`nativeval.harness_ext.core.stats`) and the findings once
 (:mod:`findings`, :mod:`claims`, :mod:`cross_language`). Sections (:mod:`sections`) only look at a
 :class:`Board`; none reads a file or draws a figure.
@@ -18,18 +18,12 @@ import numpy as np
 
 from nativeval.harness_ext.core import stats
 from nativeval.harness_ext.core.errors import InputError
-from nativeval.harness_ext.leaderboard.results import (
-    ORIGIN_GROUP_ORDER,
-    ColumnKey,
-    LoadReport,
-    ReferenceLoad,
-    ReferenceRow,
-    RowKey,
-    Run,
-    load_reference,
-    load_runs,
-    task_column,
-)
+from nativeval.harness_ext.leaderboard.columns import ORIGIN_GROUP_ORDER, ColumnKey
+from nativeval.harness_ext.leaderboard.reference_rows import ReferenceLoad, ReferenceRow, load_reference_rows
+from nativeval.harness_ext.leaderboard.results_files import Run
+from nativeval.harness_ext.leaderboard.runs import LoadReport, load_runs
+from nativeval.harness_ext.leaderboard.task_columns import task_column
+from nativeval.harness_ext.report.naming import RowKey
 
 MIN_RESAMPLES = 100
 MAX_RESAMPLES = 1_000_000
@@ -191,9 +185,6 @@ class Board:
     def estimate(self, entry: Entry, column: ColumnKey) -> stats.Estimate | None:
         col = self.stats.get(column)
         return col.estimates.get(self.index(entry)) if col else None
-
-
-Leaderboard = Board  # the name earlier releases exported
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -406,7 +397,7 @@ def build_board(options: LeaderboardOptions) -> Board:
     )
     published = ReferenceLoad([], [], [])
     if options.reference:
-        published = load_reference(options.reference)
+        published = load_reference_rows(options.reference)
         entries += entries_from_reference(published.rows)
     if not entries:
         skipped = (

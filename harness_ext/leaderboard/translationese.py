@@ -21,7 +21,7 @@ from typing import Any
 
 from nativeval.harness_ext.core.io import iter_jsonl
 from nativeval.harness_ext.core.stats import Estimate, paired_difference
-from nativeval.harness_ext.leaderboard.results import cluster_of
+from nativeval.harness_ext.leaderboard.samples import cluster_of
 from nativeval.harness_ext.report.naming import row_key_of
 
 

@@ -111,11 +111,6 @@ def unique_labels(names: list[str]) -> dict[str, str]:
     return labels
 
 
-def model_label(name: str) -> str:
-    """The label of a model reference seen alone (see :func:`unique_labels` for a set of them)."""
-    return unique_labels([name])[name]
-
-
 def row_key_for(base_label: str, manifest: dict | None) -> RowKey:
     if not manifest:
         return RowKey(base_model=base_label)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nativeval.harness_ext.leaderboard.columns import benchmark_has_both_origins
 from nativeval.harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction, judge_name
 from nativeval.harness_ext.leaderboard.model import Board
-from nativeval.harness_ext.leaderboard.results import benchmark_has_both_origins
 from nativeval.harness_ext.leaderboard.sections.common import ANSWER_FORM_TITLES, VERDICT_TITLES, fmt_gap
 from nativeval.harness_ext.report.figures import DotPanel, Dots, Point
 from nativeval.harness_ext.report.tables import Column, Section, Table

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.leaderboard.sections.common import (
     competition_ranks,
     model_cells,
@@ -18,8 +18,6 @@ from nativeval.harness_ext.leaderboard.sections.common import (
 from nativeval.harness_ext.leaderboard.sections.ranking import MacroScore, macro_scores
 from nativeval.harness_ext.report.figures import XY, Scatter, ScatterPanel
 from nativeval.harness_ext.report.tables import Column, Section, Table
-
-OriginScore = MacroScore
 
 
 def origin_columns(board: Board, language: str, provenance: str) -> list[ColumnKey]:

@@ -4,8 +4,8 @@ agnostic) with CIs, the contrast of the two values, and for variant studies the 
 from __future__ import annotations
 
 from nativeval.harness_ext.leaderboard import tags
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry, variant_groups
-from nativeval.harness_ext.leaderboard.results import ColumnKey, item_tag_fields
 from nativeval.harness_ext.leaderboard.sections.common import (
     column_title,
     estimate_cell,
@@ -13,6 +13,7 @@ from nativeval.harness_ext.leaderboard.sections.common import (
     model_columns,
     row_tags,
 )
+from nativeval.harness_ext.leaderboard.task_columns import item_tag_fields
 from nativeval.harness_ext.report.tables import Column, Section, Table
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.leaderboard.sections.common import model_cells, model_columns, row_tags
 from nativeval.harness_ext.report.tables import Column, Section, Table
 
@@ -23,7 +23,7 @@ class TranslationPairRow:
 
 def translation_pairs(board: Board) -> list[TranslationPairRow]:
     """Each row's user-made test set beside its source, item by item, from the scores read once."""
-    from nativeval.harness_ext.leaderboard.results import task_column
+    from nativeval.harness_ext.leaderboard.task_columns import task_column
     from nativeval.harness_ext.leaderboard.translationese import translationese_sensitivity
 
     out = []

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nativeval.harness_ext.leaderboard.build import build_leaderboard
-from nativeval.harness_ext.leaderboard.results import ColumnKey, load_run
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
+from nativeval.harness_ext.leaderboard.results_files import load_run
 from nativeval.harness_ext.leaderboard.sections.origins import origin_columns, origin_scores
 
 XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")

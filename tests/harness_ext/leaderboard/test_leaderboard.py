@@ -19,15 +19,13 @@ import pytest
 
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.leaderboard.build import build_leaderboard, make_page, write_site
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import measured_scores
-from nativeval.harness_ext.leaderboard.results import (
-    ColumnKey,
-    load_run,
-    load_runs,
-    task_column,
-    unique_labels,
-)
+from nativeval.harness_ext.leaderboard.results_files import load_run
+from nativeval.harness_ext.leaderboard.runs import load_runs
 from nativeval.harness_ext.leaderboard.sections.origins import origin_scores, rank_flips
+from nativeval.harness_ext.leaderboard.task_columns import task_column
+from nativeval.harness_ext.report.naming import unique_labels
 from nativeval.harness_ext.report.tables import Section, Table
 from nativeval.harness_ext.testing.scripted_lm import run_scripted, write_script
 
@@ -649,7 +647,7 @@ def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(u
 
 def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
     from nativeval.harness_ext.core.io import atomic_write_jsonl
-    from nativeval.harness_ext.leaderboard.results import judged_item_scores
+    from nativeval.harness_ext.leaderboard.samples import judged_item_scores
 
     results = tmp_path / "results_2026.json"
     row = {"judge": "gpt-4-turbo", "doc_id": 0}
@@ -678,7 +676,7 @@ def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
 
 
 def test_item_tag_values_are_read_for_split_sections(unrelated_models):
-    from nativeval.harness_ext.leaderboard.results import read_item_scores
+    from nativeval.harness_ext.leaderboard.samples import read_item_scores
 
     samples = next(
         p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p)

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from nativeval.cli import main
-from nativeval.harness_ext.leaderboard.results import benchmark_entry, headline_for
+from nativeval.harness_ext.leaderboard.columns import benchmark_entry
+from nativeval.harness_ext.leaderboard.translationese import default_metric
 from nativeval.harness_ext.testing.judge_runs import judge_yaml
 from nativeval.harness_ext.testing.judge_runs import write_run as write_open_qa_run
 from nativeval.harness_ext.testing.judge_standins import by_model, hash_judge
@@ -189,7 +190,7 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     prov.update({"task": rtt, "origin": "round_trip_translated", "source_task": prov["task"]})
     data["configs"][rtt], data["results"][rtt] = config, dict(data["results"][source])
     results.write_text(json.dumps(data), encoding="utf-8")
-    metric, _ = headline_for(prov["benchmark"], prov)
+    metric, _ = default_metric(prov["benchmark"], prov)
     rows = [
         json.loads(line)
         for line in (results.parent / f"samples_{source}_{stamp}.jsonl").read_text().splitlines()
