@@ -121,7 +121,8 @@ class ColumnKey:
 
     @property
     def slug(self) -> str:
-        """A name unique per test set (file names, table ids): the task for user-made ones, else the origin."""
+        """A name unique per test set (file names, table ids): the task for user-made ones, else the
+        origin."""
         identity = self.task or f"{self.benchmark}_{self.language}_{self.origin}"
         judge = f"_{self.judge}" if self.judge else ""
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{identity}_{self.metric}{judge}")

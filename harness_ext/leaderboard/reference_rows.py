@@ -54,7 +54,7 @@ def reference_rows(cells: list[ReferenceCell]) -> tuple[list[ReferenceRow], list
             items = items_per_reference_sum(bench)
             factor = 1.0 / items if items else 1.0
         elif cell.metric != bench.headline.metric:
-            continue  # another metric of a benchmark (XQuAD's include): the findings read it, the table does not
+            continue  # another metric (XQuAD's include): the findings read it, the table does not
         column = ColumnKey(bench.name, cell.lang, bench.headline.metric, bench.origin, judge=cell.judge or "")
         key = RowKey(cell.base_model, cell.train_data, cell.lr, cell.tuning)
         row = rows.setdefault((key, cell.source), ReferenceRow(key, cell.source))

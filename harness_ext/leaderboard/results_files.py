@@ -1,4 +1,5 @@
-"""One lm-eval 0.4.x results file (or a judge output in its shape) read into a :class:`Run` of headline scores.
+"""One lm-eval 0.4.x results file (or a judge output in its shape) read into a :class:`Run` of headline
+scores.
 
 An lm-eval run writes ``<out>/<model_name_sanitized>/results_<timestamp>.json`` and, with
 ``--log_samples``, ``samples_<task>_<timestamp>.jsonl`` beside it. Judge outputs share the results
@@ -23,7 +24,14 @@ from nativeval.harness_ext.core.runs import refuse_unfinished_runs
 from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.samples import item_scores_for
 from nativeval.harness_ext.leaderboard.task_columns import TaskColumn, headline_key, task_column
-from nativeval.harness_ext.report.naming import RowKey, RunName, candidate_dir, model_args_dict, run_name
+from nativeval.harness_ext.report.naming import (
+    RowKey,
+    RunManifest,
+    RunName,
+    candidate_dir,
+    model_args_dict,
+    run_name,
+)
 
 TIMESTAMP = re.compile(r"(?P<ts>\d{4}-\d{2}-\d{2}T[0-9.:-]+)\.json$")
 TOY_MARKER = "nativeval_toy.json"
@@ -110,13 +118,13 @@ def timestamp_of(path: Path, data: dict) -> str:
     return ""
 
 
-def detect_toy(data: dict, args: dict[str, str], manifest: dict | None, results_dir: Path) -> bool:
+def detect_toy(data: dict, args: dict[str, str], manifest: RunManifest | None, results_dir: Path) -> bool:
     marks = [data.get("nativeval", {}).get("toy") if isinstance(data.get("nativeval"), dict) else None]
-    if manifest:
-        marks += [manifest.get("toy"), manifest.get("demo")]
+    if manifest is not None:
+        marks.append(manifest.toy)
     dirs = [args.get(k) for k in ("pretrained", "peft", "lora_local_path")]
-    if manifest:
-        dirs.append(str(manifest.get("base_model") or ""))
+    if manifest is not None:
+        dirs.append(manifest.base_model)
     for value in filter(None, dirs):
         directory = candidate_dir(value, results_dir)
         if directory and (directory / TOY_MARKER).is_file():

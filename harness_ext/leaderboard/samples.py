@@ -18,7 +18,8 @@ def samples_file(results_path: Path, task: str, timestamp: str) -> Path | None:
 
 def item_key(row: dict[str, Any]) -> str:
     """An item's identity: the document's own ``id`` when its rows carry one (a translation made by `nativeval
-    translate-task` keeps it while an excluded item shifts lm-eval's ``doc_id``), else lm-eval's ``doc_id``."""
+    translate-task` keeps it while an excluded item shifts lm-eval's ``doc_id``), else lm-eval's
+    ``doc_id``."""
     doc = row.get("doc")
     if isinstance(doc, dict) and doc.get("id") not in (None, ""):
         return str(doc["id"])

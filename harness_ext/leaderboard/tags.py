@@ -13,8 +13,9 @@ Pure functions over per-item scores that carry their tags (lm-eval's ``samples_*
 A value outside the catalogue's vocabulary for the tag is counted under ``"other"`` (one warning per value,
 never dropped); a value with no items (a ``--limit`` run) is reported as empty (``n == 0``, ``mean is None``),
 never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), clusters are the unit of
-inference (:mod:`nativeval.harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none with one), and
-a contrast resamples both parts together, so items of one subject are not treated as independent.
+inference (:mod:`nativeval.harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none
+with one), and a contrast resamples both parts together, so items of one subject are not treated as
+independent.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ class GapSplit:
             else f"({diff.note})"
         )
         return (
-            f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items than on "
-            f"{b} items {interval}"
+            f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items "
+            f"than on {b} items {interval}"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,7 +28,8 @@ from nativeval.harness_ext.report.naming import row_key_of
 @dataclass(frozen=True)
 class Sensitivity:
     """Mean per-item score of the source and of its translation over the items both were scored on, and their
-    paired difference (an :class:`~nativeval.harness_ext.core.stats.Estimate`: clustered by the catalogue's unit)."""
+    paired difference (an :class:`~nativeval.harness_ext.core.stats.Estimate`: clustered by the catalogue's
+    unit)."""
 
     n: int
     source_score: float
@@ -89,8 +90,8 @@ def translationese_sensitivity(
     seed: int = 0,
 ) -> Sensitivity:
     """Paired comparison of per-item scores keyed by document id (the keys both share are compared);
-    ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a subject),
-    so items of one passage count as one unit of evidence."""
+    ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a
+    subject), so items of one passage count as one unit of evidence."""
     common = sorted(set(source) & set(translation))
     if not common:
         raise ValueError("the source and the translation share no scored item")
@@ -143,7 +144,8 @@ def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, 
 
 
 def cluster_unit(benchmark: str) -> str | None:
-    """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or ``subject``)."""
+    """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or
+    ``subject``)."""
     from nativeval.harness_ext.catalogue.model import builtin_catalogue
 
     return next(
@@ -192,7 +194,8 @@ class _TaskRun:
 
 
 def run_label(data: Mapping[str, Any], results_dir: Path) -> str:
-    """The model a results file is paired under: the one naming rule (:mod:`nativeval.harness_ext.report.naming`)."""
+    """The model a results file is paired under: the one naming rule
+    (:mod:`nativeval.harness_ext.report.naming`)."""
     return row_key_of(dict(data), results_dir).label
 
 
@@ -226,7 +229,8 @@ def pairs_in_results(
 ) -> list[TranslationPair]:
     """Every (model, translated task) whose source task was also run by that model, compared item by item."""
     runs = _task_runs(paths)
-    # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the one
+    # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the
+    # one
     by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs if r.samples}
     groups: dict[tuple[str, str], list[tuple[_TaskRun, _TaskRun]]] = {}
     for run in runs:

@@ -57,7 +57,8 @@ def all_interactions(board: Board) -> list[Interaction]:
 
 
 def main_config(findings: Sequence[Finding]) -> tuple[str, str] | None:
-    """The configuration the summary shows: the study's recipe (1e-4, mono) when present, else the most common."""
+    """The configuration the summary shows: the study's recipe (1e-4, mono) when present, else the most
+    common."""
     configs = [(f.lr, f.tuning) for f in findings]
     if not configs:
         return None

@@ -1,5 +1,6 @@
 """A test set is (task, language, origin) end to end: a round trip of XQuAD zh (`rtt_zh_xquad`, made by
-`nativeval translate-task`) is a column of its own, keeps its own score, and never joins the translated mean."""
+`nativeval translate-task`) is a column of its own, keeps its own score, and never joins the translated
+mean."""
 
 from __future__ import annotations
 

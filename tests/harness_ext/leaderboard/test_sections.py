@@ -48,8 +48,8 @@ def section(page: dict, section_id: str) -> dict | None:
 
 @pytest.fixture(scope="module")
 def no_extras(tmp_path_factory, task_manager) -> tuple[str, dict, str]:
-    """The plain leaderboard: lm-eval results of test sets without item tags, no judge outputs, no translations
-    of a task beside it."""
+    """The plain leaderboard: lm-eval results of test sets without item tags, no judge outputs, no
+    translations of a task beside it."""
     root = tmp_path_factory.mktemp("plain")
     for name, rate in (("good", 0.8), ("bad", 0.2)):
         model = write_script(root / "models" / name, {"translated": rate}, seed=5)
@@ -175,7 +175,8 @@ def test_tag_split_shows_cs_and_ca_and_the_training_gap_per_tag(tmp_path, task_m
 
 # --- translationese --------------------------------------------------------------------------------
 def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager, no_extras):
-    """A round trip written as `translate-task` writes it: the source's items, provenance naming the source."""
+    """A round trip written as `translate-task` writes it: the source's items, provenance naming the
+    source."""
     model = write_script(tmp_path / "model", {"translated_zh_xquad": 1.0}, seed=3)
     run_scripted(
         model, ["translated_zh_xquad"], tmp_path / "results", task_manager=task_manager, label="scripted"
