@@ -1,5 +1,4 @@
-"""One lm-eval 0.4.x results file (or a judge output in its shape) read into a :class:`Run` of headline
-scores.
+"""One lm-eval 0.4.x results file (or a judge output of that shape) read into a :class:`Run` of scores.
 
 An lm-eval run writes ``<out>/<model_name_sanitized>/results_<timestamp>.json`` and, with
 ``--log_samples``, ``samples_<task>_<timestamp>.jsonl`` beside it. Judge outputs share the results

@@ -61,30 +61,24 @@ def combine_judges(old: Score, new: Score) -> Score:
     if not all(parts.values()):  # a judge without per-item ratings: means of the judges' scores only
         values = [old.value, new.value]
         return Score(
-            sum(values) / len(values),
-            None,
-            max(old.n or 0, new.n or 0) or None,
-            None,
-            None,
-            None,
-            new.source,
-            f"rating,{'+'.join(judges)}",
-            old.limited or new.limited,
-            prompts,
+            value=sum(values) / len(values),
+            n=max(old.n or 0, new.n or 0) or None,
+            source=new.source,
+            metric_key=f"rating,{'+'.join(judges)}",
+            limited=old.limited or new.limited,
+            judge_prompts=prompts,
         )
     items = {f"{j}|{doc}": v for j in judges for doc, v in parts[j].items()}
     clusters = {key: key.partition("|")[2] for key in items}
     return Score(
-        sum(items.values()) / len(items),
-        None,
-        len(set(clusters.values())),
-        items,
-        clusters,
-        None,
-        new.source,
-        f"rating,{'+'.join(judges)}",
-        old.limited or new.limited,
-        prompts,
+        value=sum(items.values()) / len(items),
+        n=len(set(clusters.values())),
+        items=items,
+        clusters=clusters,
+        source=new.source,
+        metric_key=f"rating,{'+'.join(judges)}",
+        limited=old.limited or new.limited,
+        judge_prompts=prompts,
     )
 
 
