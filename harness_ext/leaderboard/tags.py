@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from nativeval.harness_ext.catalogue.model import catalogue
 from nativeval.harness_ext.core import stats
 from nativeval.harness_ext.core.stats import Estimate
 
@@ -288,8 +289,6 @@ def task_items(
 ) -> list[TaggedItem]:
     """The tagged items of one task's samples, with the tags, cluster unit and member tags its
     ``metadata.provenance`` record (``record``) and the catalogue name."""
-    from nativeval.harness_ext.catalogue.model import catalogue
-
     bench = next(
         (t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None
     )
@@ -309,8 +308,6 @@ def task_items(
 
 def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
     """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
-    from nativeval.harness_ext.catalogue.model import catalogue
-
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
     return bench.tag_vocabulary(tag) if bench else None
 
@@ -338,8 +335,6 @@ def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tupl
 
 def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
-    from nativeval.harness_ext.catalogue.model import catalogue
-
     seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for task in catalogue().tasks:
         if task.benchmark.name == benchmark and task.subset is not None:

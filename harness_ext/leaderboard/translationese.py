@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nativeval.harness_ext.catalogue.model import builtin_catalogue
 from nativeval.harness_ext.core.io import iter_jsonl
 from nativeval.harness_ext.core.stats import Estimate, paired_difference
 from nativeval.harness_ext.leaderboard.samples import cluster_of
@@ -133,8 +134,6 @@ MetricChooser = Callable[[str, Mapping[str, Any]], tuple[str, str]]
 
 def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, str]:
     """The catalogue's headline (metric, filter) of ``benchmark`` when it has one, else its first metric."""
-    from nativeval.harness_ext.catalogue.model import builtin_catalogue
-
     for task in builtin_catalogue().tasks:
         headline = task.benchmark.raw.get("headline") if task.benchmark.name == benchmark else None
         if headline:
@@ -146,8 +145,6 @@ def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, 
 def cluster_unit(benchmark: str) -> str | None:
     """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or
     ``subject``)."""
-    from nativeval.harness_ext.catalogue.model import builtin_catalogue
-
     return next(
         (t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark), None
     )
