@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from nativeval.harness_ext.catalogue.model import builtin_catalogue
 from nativeval.harness_ext.core.io import iter_jsonl
 from nativeval.harness_ext.core.stats import Estimate, paired_difference
-from nativeval.harness_ext.leaderboard.samples import cluster_of
+from nativeval.harness_ext.leaderboard.samples import cluster_of, item_key
 from nativeval.harness_ext.report.naming import row_key_of
 
 
@@ -129,16 +129,34 @@ class TranslationPair:
         return {**{k: v for k, v in asdict(self).items() if k != "result"}, **self.result.to_dict()}
 
 
-MetricChooser = Callable[[str, Mapping[str, Any]], tuple[str, str]]
+@dataclass(frozen=True)
+class TaskProvenance:
+    """A task's ``metadata.provenance`` as `nativeval translate-task` (or the catalogue) writes it; values
+    as found (None where absent)."""
+
+    task: Any = None
+    subtask: Any = None
+    source_task: Any = None  # a translation: the task it was translated from
+    benchmark: Any = None
+    language: Any = None
+    origin: Any = None
+    metrics: Any = None
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> TaskProvenance:
+        return cls(**{f.name: record.get(f.name) for f in fields(cls)})
 
 
-def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, str]:
+MetricChooser = Callable[[str, TaskProvenance], tuple[str, str]]
+
+
+def default_metric(benchmark: str, provenance: TaskProvenance) -> tuple[str, str]:
     """The catalogue's headline (metric, filter) of ``benchmark`` when it has one, else its first metric."""
     for task in builtin_catalogue().tasks:
         headline = task.benchmark.raw.get("headline") if task.benchmark.name == benchmark else None
         if headline:
             return headline["metric"], headline.get("filter", "none")
-    metrics = provenance.get("metrics") or ["acc"]
+    metrics = provenance.metrics or ["acc"]
     return metrics[0], "none"
 
 
@@ -148,13 +166,6 @@ def cluster_unit(benchmark: str) -> str | None:
     return next(
         (t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark), None
     )
-
-
-def item_key(row: Mapping[str, Any]) -> str:
-    doc = row.get("doc")
-    if isinstance(doc, Mapping) and doc.get("id") not in (None, ""):
-        return str(doc["id"])
-    return str(row.get("doc_id"))
 
 
 def item_scores(samples: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
@@ -186,7 +197,7 @@ def item_clusters(samples: Path, unit: str | None, subject: str | None, prefix: 
 class _TaskRun:
     model: str
     name: str
-    provenance: dict[str, Any]
+    provenance: TaskProvenance
     samples: Path | None
 
 
@@ -212,7 +223,8 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
             provenance = ((config or {}).get("metadata") or {}).get("provenance")
             if isinstance(provenance, dict):
                 samples = results.parent / f"samples_{name}_{stamp}.jsonl"
-                runs.append(_TaskRun(model, name, provenance, samples if samples.is_file() else None))
+                record = TaskProvenance.from_json(provenance)
+                runs.append(_TaskRun(model, name, record, samples if samples.is_file() else None))
     return runs
 
 
@@ -228,28 +240,27 @@ def pairs_in_results(
     runs = _task_runs(paths)
     # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the
     # one
-    by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs if r.samples}
+    by_task = {(r.model, r.provenance.task, r.provenance.subtask): r for r in runs if r.samples}
     groups: dict[tuple[str, str], list[tuple[_TaskRun, _TaskRun]]] = {}
     for run in runs:
-        source_name = run.provenance.get("source_task")
+        source_name = run.provenance.source_task
         if not source_name or run.samples is None:
             continue
-        source = by_task.get((run.model, source_name, run.provenance.get("subtask")))
+        source = by_task.get((run.model, source_name, run.provenance.subtask))
         if source is None or source.samples is None:
             continue
-        groups.setdefault((run.model, str(run.provenance.get("task"))), []).append((source, run))
+        groups.setdefault((run.model, str(run.provenance.task)), []).append((source, run))
     pairs = []
     for (model, translated), members in sorted(groups.items()):
         provenance = members[0][1].provenance
-        metric, filt = metric_for(str(provenance.get("benchmark")), provenance)
+        metric, filt = metric_for(str(provenance.benchmark), provenance)
         compared: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
-        unit = cluster_unit(str(provenance.get("benchmark")))
+        unit = cluster_unit(str(provenance.benchmark))
         clusters: dict[str, str] = {}
         for source, translation in members:
-            prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
-            clusters.update(
-                item_clusters(source.samples, unit, translation.provenance.get("subtask"), prefix)
-            )
+            subtask = translation.provenance.subtask
+            prefix = f"{subtask}:" if subtask else ""
+            clusters.update(item_clusters(source.samples, unit, subtask, prefix))
             if (
                 metric == JUDGE_RATING
             ):  # scored by the judges: one comparison per judge, from its judgments files
@@ -279,10 +290,10 @@ def pairs_in_results(
             pairs.append(
                 TranslationPair(
                     model,
-                    str(provenance.get("benchmark")),
-                    str(provenance.get("language")),
-                    str(provenance.get("origin")),
-                    str(provenance.get("source_task")),
+                    str(provenance.benchmark),
+                    str(provenance.language),
+                    str(provenance.origin),
+                    str(provenance.source_task),
                     translated,
                     name,
                     name_filter,

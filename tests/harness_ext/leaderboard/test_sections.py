@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from nativeval.cli import main
 from nativeval.harness_ext.leaderboard.columns import benchmark_entry
-from nativeval.harness_ext.leaderboard.translationese import default_metric
+from nativeval.harness_ext.leaderboard.translationese import TaskProvenance, default_metric
 from nativeval.harness_ext.testing.judge_runs import judge_yaml
 from nativeval.harness_ext.testing.judge_runs import write_run as write_open_qa_run
 from nativeval.harness_ext.testing.judge_standins import by_model, hash_judge
@@ -191,7 +191,7 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     prov.update({"task": rtt, "origin": "round_trip_translated", "source_task": prov["task"]})
     data["configs"][rtt], data["results"][rtt] = config, dict(data["results"][source])
     results.write_text(json.dumps(data), encoding="utf-8")
-    metric, _ = default_metric(prov["benchmark"], prov)
+    metric, _ = default_metric(prov["benchmark"], TaskProvenance.from_json(prov))
     rows = [
         json.loads(line)
         for line in (results.parent / f"samples_{source}_{stamp}.jsonl").read_text().splitlines()
