@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nativeval.harness_ext.core.cache import KVCache  # noqa: E402
 from nativeval.harness_ext.core.resilience import CostLedger  # noqa: E402
+from nativeval.harness_ext.judge.calls import Call, single_call  # noqa: E402
 from nativeval.harness_ext.judge.config import load_judge, load_prompt  # noqa: E402
-from nativeval.harness_ext.judge.engine import Call, JudgeEngine, single_call  # noqa: E402
+from nativeval.harness_ext.judge.engine import JudgeEngine  # noqa: E402
 
 
 def free_port() -> int:
@@ -124,7 +125,8 @@ def main() -> None:
     ideal = args.n * args.latency / args.concurrency
     load = os.getloadavg()[0]
     print(
-        f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
+        f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency "
+        f"{args.concurrency}, "
         f"{os.cpu_count()} CPUs, load average {load:.2f}"
     )
     label = "measured" if seq_n == args.n else f"{seq_n} measured, scaled to N"

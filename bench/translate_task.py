@@ -1,10 +1,10 @@
 """`translate-task` throughput (a benchmark, not a test): XQuAD ru (1,190 items, real data) machine-translated
-into zh against loopback servers with latency L, concurrency C. The stand-in translator (fake_translate) measures
-plumbing, not translation.
+into zh against loopback servers with latency L, concurrency C. The stand-in translator (fake_translate)
+measures plumbing, not translation.
 
-1. Google v2 backend (batched requests, the server in its own thread): ours at C, ours at concurrency 1, the naive
-   loop (one request per item field, sequential: computed as fields x L), the issue's ideal bound N x L / C for
-   N items, and a rerun (goal: 0 requests). Goal: ours <= 1.3 x N x L / C.
+1. Google v2 backend (batched requests, the server in its own thread): ours at C, ours at concurrency 1, the
+   naive loop (one request per item field, sequential: computed as fields x L), the issue's ideal bound
+   N x L / C for N items, and a rerun (goal: 0 requests). Goal: ours <= 1.3 x N x L / C.
 2. LLM backend (one segment per request, the server in its own process): ours vs the request bound
    ceil(R / C) x L for the R requests sent, and sequential (measured on a slice, scaled by requests).
 

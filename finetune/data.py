@@ -2,7 +2,8 @@
 
 Sources (``--data``): an Alpaca/Aya JSON list (``instruction``, ``input``, ``output``, ``id``), a JSONL
 file with the same fields, or a Hugging Face dataset ``hf://ID[:CONFIG][@REVISION][#SPLIT]`` loaded
-through :func:`nativeval.harness_ext.catalogue.datasets.load_dataset` (mirror first, then the Hub at the pinned revision).
+through :func:`nativeval.harness_ext.catalogue.dataset_loader.load_dataset` (mirror first, then the Hub at the
+pinned revision).
 Aya Hub rows (``inputs``/``targets``/``language_code``) are accepted as well.
 
 Sampling is reproducible: per-language caps and the held-out split both draw with
@@ -144,7 +145,7 @@ def parse_hf_spec(spec: str) -> tuple[str, str | None, str | None, str]:
 def _read_rows(spec: str) -> tuple[list[dict[str, Any]], str]:
     """The raw rows of one source and their sha256 (of the file bytes, or of the canonical rows)."""
     if spec.startswith(HF_PREFIX):
-        from nativeval.harness_ext.catalogue.datasets import load_dataset
+        from nativeval.harness_ext.catalogue.dataset_loader import load_dataset
 
         dataset_id, config, revision, split = parse_hf_spec(spec)
         rows = list(load_dataset(dataset_id, config, splits=[split], revision=revision)[split])

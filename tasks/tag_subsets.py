@@ -15,7 +15,7 @@ from typing import Any
 import datasets
 from lm_eval.api.task import ConfigurableTask
 
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.eval.partition import member_rows
 from nativeval.harness_ext.eval.runtime import quiet_filter
 
@@ -42,7 +42,8 @@ def task_of_source(benchmark: str, member: str) -> Callable[[str], str | None]:
 
 
 def keep_member(dataset: datasets.Dataset, field: str, member: str, benchmark: str = "") -> datasets.Dataset:
-    """The member's rows, from one partition of the split shared by every member (nativeval.harness_ext.eval.partition)."""
+    """The member's rows, from one partition of the split shared by every member
+    (nativeval.harness_ext.eval.partition)."""
     return member_rows(
         dataset, field, member, member_slug, task_of_source(benchmark, member) if benchmark else None
     )

@@ -1,5 +1,5 @@
-"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs and
-translation inputs. Any content gives a result or one NativevalError line, never another exception."""
+"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs
+and translation inputs. Any content gives a result or one NativevalError line, never another exception."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def one_line_or_result(read: Callable[[Path], Any], files: dict[str, str]) -> No
 @FUZZ
 @given(results=results_documents, rows=st.lists(sample_rows, max_size=3))
 def test_judge_reads_any_results_and_samples_files(results, rows):
-    from nativeval.harness_ext.judge.parse import collect_runs
+    from nativeval.harness_ext.judge.lm_eval_outputs import collect_runs
 
     one_line_or_result(
         lambda root: collect_runs([root]),
@@ -132,7 +132,7 @@ def test_judge_reads_any_results_and_samples_files(results, rows):
 @FUZZ
 @given(raw=st.text(max_size=200))
 def test_judge_reads_any_samples_bytes(raw):
-    from nativeval.harness_ext.judge.parse import collect_runs
+    from nativeval.harness_ext.judge.lm_eval_outputs import collect_runs
 
     one_line_or_result(lambda root: collect_runs([root]), {f"run/samples_{TASK}_{DATE}.jsonl": raw})
 

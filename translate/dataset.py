@@ -38,7 +38,7 @@ def read_dataset(spec: str, split: str = "train") -> Dataset:
     """Records of a JSON list, a JSONL file, or ``hf://id[:config][@revision][#split]``."""
     match = HF_SPEC.match(spec)
     if match:
-        from nativeval.harness_ext.catalogue.datasets import load_dataset
+        from nativeval.harness_ext.catalogue.dataset_loader import load_dataset
 
         split = match.group("split") or split
         dataset = load_dataset(match.group("id"), match.group("config"), [split], match.group("revision"))

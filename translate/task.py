@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nativeval import __version__
-from nativeval.harness_ext.catalogue import datasets as data_layer
-from nativeval.harness_ext.catalogue import user_tasks
+from nativeval.harness_ext.catalogue import dataset_loader, user_tasks
 from nativeval.harness_ext.catalogue.model import (
     CATALOGUE_DIR,
     CatalogueTask,
@@ -217,7 +216,7 @@ def source_rows(
     task: CatalogueTask, leaf: Leaf, split: str, limit: int | None, keep: Callable | None = None
 ) -> list[dict[str, Any]]:
     bench = task.benchmark
-    dataset = data_layer.load_split(bench.dataset_id, leaf.config, split, bench.revision)
+    dataset = dataset_loader.load_split(bench.dataset_id, leaf.config, split, bench.revision)
     prefix = (task.extra.get("dataset_filter") or {}).get("id_prefix")
     if keep is not None:
         dataset = keep(dataset)
@@ -638,7 +637,7 @@ def translate_task(
         excluded,
         configs_out,
     )
-    user_tasks.refresh_builtin_stubs(root)
+    user_tasks.refresh_user_dir(root)
     return TaskTranslation(name, folder, {**quality, "files": written})
 
 
@@ -778,7 +777,7 @@ def _write_task(
     excluded: list[dict[str, Any]],
     configs_out: dict[str, str | None],
 ) -> list[str]:
-    from nativeval.harness_ext.catalogue.datasets import mirror_path
+    from nativeval.harness_ext.catalogue.dataset_loader import mirror_path
 
     dataset_id = f"{USER_DATASET_PREFIX}/{name}"
     data_dir = folder / user_tasks.DATA_SUBDIR

@@ -1,5 +1,5 @@
 import sys
 
-from nativeval.harness_ext.catalogue.model import main
+from nativeval.harness_ext.catalogue.generate import main
 
 sys.exit(main())

@@ -1,15 +1,15 @@
 """Catalogue entries from lm-eval's own task folders, so that prompts cannot drift from the built-ins.
 
-``python -m nativeval.harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/`` (include/default,
-openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default,
+``python -m nativeval.harness_ext.catalogue.from_lmeval`` reads the installed lm-eval's ``tasks/``
+(include/default, openai-mmmlu, mgsm/native_cot, xquad, tydiqa, okapi/mmlu_multilingual, kmmlu/default,
 arabicmmlu, turkishmmlu/config, belebele) and rewrites the ``per_language:``
 block at the end of the matching catalogue files (include.yaml, ht_mmlu.yaml, mgsm.yaml, xquad.yaml,
 tydiqa.yaml, mt_mmlu.yaml, kmmlu.yaml, arabicmmlu.yaml, turkishmmlu.yaml, belebele.yaml): one row per language
 that the registry knows, with what lm-eval sets per language (dataset config, domains, the prompt's
 ``doc_to_text``, stop sequences). Languages the catalogue already lists by hand under ``tasks:`` (the study's
 es/ru/zh, whose prompts carry documented corrections) are skipped. Run once per lm-eval upgrade; its output is
-committed, and ``tests/tasks`` check the generated tasks against the built-ins. ``--check`` exits 1 when a file
-differs from what lm-eval's folders give.
+committed, and ``tests/tasks`` check the generated tasks against the built-ins. ``--check`` exits 1 when a
+file differs from what lm-eval's folders give.
 """
 
 from __future__ import annotations
@@ -284,7 +284,8 @@ def _subject_configs(
     tag_prefix: str | None,
     aggregate: list[str],
 ) -> dict[str, Any]:
-    """A native exam with one dataset config per subject (ArabicMMLU, TurkishMMLU): one member per built-in task."""
+    """A native exam with one dataset config per subject (ArabicMMLU, TurkishMMLU): one member per built-in
+    task."""
     members = []
     for path in sorted(folder.glob(pattern)):
         cfg = _read(path)

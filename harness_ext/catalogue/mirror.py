@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nativeval.harness_ext.catalogue import datasets as data_layer
-from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, catalogue, leaf_sources
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
+from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask, Leaf, leaf_sources
 from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError
 from nativeval.harness_ext.core.io import atomic_write_json, atomic_write_jsonl, iter_jsonl, read_json
 from nativeval.harness_ext.core.paths import inside
@@ -33,7 +33,7 @@ class TaskData:
     """Where one catalogue task's data comes from, over all its leaves and splits."""
 
     task: CatalogueTask
-    sources: tuple[tuple[Leaf, tuple[data_layer.SplitSource, ...]], ...]
+    sources: tuple[tuple[Leaf, tuple[dataset_loader.SplitSource, ...]], ...]
 
     @property
     def missing(self) -> list[str]:
@@ -86,7 +86,7 @@ class TaskData:
 def task_data(task: CatalogueTask) -> TaskData:
     """Where every leaf split of ``task`` would be read from."""
     by_config: dict[
-        str | None, tuple[data_layer.SplitSource, ...]
+        str | None, tuple[dataset_loader.SplitSource, ...]
     ] = {}  # a group's members share their config
     return TaskData(
         task,
@@ -116,7 +116,8 @@ NOT_CHECKED = "not checked"
 
 @dataclass(frozen=True)
 class DataCheck:
-    """One task's data as `data check` found it: mirror files parsed, the Hub asked for the pinned revision."""
+    """One task's data as `data check` found it: mirror files parsed, the Hub asked for the pinned
+    revision."""
 
     data: TaskData
     corrupt: tuple[str, ...] = ()  # one line per mirror file that does not parse
@@ -139,7 +140,7 @@ class DataCheck:
         return line
 
 
-def probe_hub(source: data_layer.HubSource, timeout: float = HUB_PROBE_TIMEOUT_S) -> str:
+def probe_hub(source: dataset_loader.HubSource, timeout: float = HUB_PROBE_TIMEOUT_S) -> str:
     """Ask the Hub for the dataset at its pinned revision (one short request): "reachable", or why not."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
@@ -155,7 +156,7 @@ def probe_hub(source: data_layer.HubSource, timeout: float = HUB_PROBE_TIMEOUT_S
 
 
 def verify(
-    reports: Sequence[TaskData], probe: Callable[[data_layer.HubSource], str] | None = probe_hub
+    reports: Sequence[TaskData], probe: Callable[[dataset_loader.HubSource], str] | None = probe_hub
 ) -> list[DataCheck]:
     """Each report checked: its mirror files parsed (each file once), the Hub asked once per dataset and
     revision (``probe=None`` leaves the Hub NOT_CHECKED)."""
@@ -220,9 +221,11 @@ def download_config(
 ) -> dict[str, Any]:
     """Download every split of one dataset config into the mirror ``to``; returns the _source.json record."""
     bench = task.benchmark
-    loader = loader or (lambda _id, cfg, split, revision: data_layer.hub_load(bench.hub_source, cfg, split))
+    loader = loader or (
+        lambda _id, cfg, split, revision: dataset_loader.hub_load(bench.hub_source, cfg, split)
+    )
     folder = inside(
-        to, to / bench.dataset_id / (config or data_layer.DEFAULT_CONFIG_DIR), what="mirror folder"
+        to, to / bench.dataset_id / (config or dataset_loader.DEFAULT_CONFIG_DIR), what="mirror folder"
     )
     record_path = folder / SOURCE_FILE
     record = read_json(record_path) if record_path.is_file() else {}
@@ -279,8 +282,9 @@ def download(
             continue  # shipped with nativeval: nothing to download
         record = download_config(task, leaf.config, Path(to), force=force)
         records.append(record)
+        revision = record["resolved_revision"] or record["requested_revision"]
         progress(
             f"[{i}/{len(leaves)}] {task.benchmark.dataset_id} {leaf.config or 'default'}: "
-            f"{sum(record['splits'].values())} rows @ {record['resolved_revision'] or record['requested_revision']}"
+            f"{sum(record['splits'].values())} rows @ {revision}"
         )
     return records

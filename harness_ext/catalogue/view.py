@@ -64,8 +64,9 @@ def collection_rows(cat: Catalogue, names: list[str] | None = None) -> list[dict
 
 
 def _selection(cat: Catalogue, lang: str | None) -> tuple[list[CatalogueTask], list[str] | None]:
-    """The tasks and collections shown: all, or one language's (``nativeval tasks --lang``). An unknown code is
-    one line naming the nearest known codes; a registry language without tasks shows its empty collections."""
+    """The tasks and collections shown: all, or one language's (``nativeval tasks --lang``). An unknown code
+    is one line naming the nearest known codes; a registry language without tasks shows its empty
+    collections."""
     if lang is None:
         return list(cat.tasks), None
     language(lang)

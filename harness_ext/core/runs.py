@@ -29,7 +29,7 @@ def is_unfinished_run(directory: str | Path) -> bool:
 
 
 def refuse_unfinished_runs(model_args: Mapping[str, Any], relative_to: str | Path | None = None) -> None:
-    """Raise UnfinishedRun (one line) when a model directory in ``model_args`` is an unfinished fine-tuning run."""
+    """Raise UnfinishedRun (one line) when a model directory in ``model_args`` is an unfinished run."""
     for key in MODEL_DIR_ARGS:
         value = model_args.get(key)
         if not isinstance(value, str) or not value:

@@ -1,4 +1,5 @@
-"""lm-eval notices about nativeval's own tasks that say nothing to their user, dropped for those tasks only."""
+"""lm-eval notices about nativeval's own tasks that say nothing to their user,
+dropped for those tasks only."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class CustomDatasetNotice(logging.Filter):
             return True
         task = message.split(":", 1)[0]
         if task not in self._ours:
-            from nativeval.harness_ext.catalogue.model import catalogue
+            from nativeval.harness_ext.catalogue import catalogue
 
             self._ours = set(catalogue().known_names())
         return task not in self._ours

@@ -21,7 +21,7 @@ from typing import Any
 
 import datasets
 
-from nativeval.harness_ext.catalogue import datasets as data_layer
+from nativeval.harness_ext.catalogue import dataset_loader
 from nativeval.harness_ext.core.errors import DatasetUnavailable
 from nativeval.harness_ext.core.io import read_jsonl
 from nativeval.harness_ext.eval.notices import install_notice_filter
@@ -80,7 +80,7 @@ def native_docs(provenance: Mapping[str, Any]) -> datasets.DatasetDict:
     source = provenance["dataset"]
     rules = {**DEFAULT_RULES, **(source.get("filter") or {})}
     lang = rules.get("lang") or provenance["language"]
-    loaded = data_layer.load_dataset(
+    loaded = dataset_loader.load_dataset(
         source["id"], source.get("config"), source["splits"], source.get("revision")
     )
     rows = [row for split in source["splits"] for row in loaded[split]]

@@ -1,8 +1,9 @@
 """Judge settings, prompts and prices: versioned data files under ``harness_ext/judge/configs/``.
 
 - ``configs/<name>.yaml``: one judge (model, endpoint, key variable, prompt versions, limits).
-- ``configs/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale). The default,
-  ``single_v2``, is the study's Fig. 7; ``mtbench_single_v1`` is MT-Bench's (formerly ``single_v1``, an alias).
+- ``configs/prompts/<version>.yaml``: a prompt (system + user template, verdict pattern, scale). The
+  default, ``single_v2``, is the study's Fig. 7; ``mtbench_single_v1`` is MT-Bench's (formerly
+  ``single_v1``, an alias).
 - prices: the one table, ``harness_ext/core/prices.yaml`` (``nativeval.harness_ext.core.prices``).
 
 ``--judge`` takes a built-in name or a path to a YAML file of the same shape.
@@ -24,8 +25,8 @@ from nativeval.harness_ext.core.prices import checked_prices, token_prices
 from nativeval.harness_ext.core.render import render_template
 from nativeval.harness_ext.core.resilience import RetryPolicy
 
-JUDGES_DIR = Path(__file__).resolve().parent / "configs"
-PROMPTS_DIR = JUDGES_DIR / "prompts"
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+PROMPTS_DIR = CONFIGS_DIR / "prompts"
 _log = logging.getLogger(__name__)
 
 
@@ -92,7 +93,8 @@ class JudgeConfig:
         )
 
     def retry_policy(self) -> RetryPolicy:
-        """Transport retries for this judge; the per-attempt limit leaves the client's own timeout room to fire."""
+        """Transport retries for this judge; the per-attempt limit leaves the client's own timeout room to
+        fire."""
         return RetryPolicy(
             max_attempts=self.max_attempts, base_delay=self.retry_base_delay_s, timeout=self.timeout_s + 5
         )
@@ -111,13 +113,13 @@ class JudgeConfig:
 
 
 def builtin_judges() -> list[str]:
-    return sorted(p.stem for p in JUDGES_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
 
 
 def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | None = None) -> JudgeConfig:
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        path = JUDGES_DIR / f"{name_or_path}.yaml"
+        path = CONFIGS_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             raise InputError(
                 f"unknown judge {name_or_path!r}; built-in judges: {', '.join(builtin_judges())} "
@@ -135,7 +137,7 @@ def load_judge(name_or_path: str, *, base_url: str | None = None, model: str | N
         if not isinstance(raw["prices"], dict):
             raise InputError(f"{path}: prices: expected {{model: {{input: USD, output: USD}}}}")
         raw["prices"] = checked_prices(raw["prices"], f"{path}: prices")
-    config = JudgeConfig(**raw, source=str(path.name if path.parent == JUDGES_DIR else path))
+    config = JudgeConfig(**raw, source=str(path.name if path.parent == CONFIGS_DIR else path))
     if base_url:
         config = replace(config, base_url=base_url)
     if model:

@@ -1,12 +1,13 @@
 """Can this judge be believed? Agreement, position bias, length bias, language checks, self-consistency.
 
 Everything is computed per stratum (language x test set: native / translated) from the columns of
-:mod:`nativeval.harness_ext.judge.diagnostics_io`. Confidence intervals come from one cluster bootstrap per stratum:
-questions (``task``, ``doc_id``) are resampled, so the answers of all models to one question move together;
-each statistic is a weighted sum (:mod:`nativeval.harness_ext.judge.agreement`), so the bootstrap is matrix products.
+:mod:`nativeval.harness_ext.judge.diagnostics_io`. Confidence intervals come from one cluster bootstrap per
+stratum: questions (``task``, ``doc_id``) are resampled, so the answers of all models to one question move
+together; each statistic is a weighted sum (:mod:`nativeval.harness_ext.judge.resampled_stats`), so the
+bootstrap is matrix products.
 
-The result is plain typed data (:class:`JudgeReport`); :mod:`nativeval.harness_ext.judge.report` writes it as JSON,
-Markdown and plots, and the leaderboard embeds the same.
+The result is plain typed data (:class:`JudgeReport`); :mod:`nativeval.harness_ext.judge.report` writes it as
+JSON, Markdown and plots, and the leaderboard embeds the same.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from nativeval.harness_ext.core.stats import (
     bootstrap_estimates,
     bootstrap_p,
 )
-from nativeval.harness_ext.judge.agreement import (
+from nativeval.harness_ext.judge.diagnostics_io import JudgeInfo, JudgeOutputs, PairJudgments, SingleJudgments
+from nativeval.harness_ext.judge.resampled_stats import (
     centred_ranks,
     exact_and_within_one,
     group_means,
@@ -37,7 +39,6 @@ from nativeval.harness_ext.judge.agreement import (
     spearman_rows,
     weighted_mean,
 )
-from nativeval.harness_ext.judge.diagnostics_io import JudgeInfo, JudgeOutputs, PairJudgments, SingleJudgments
 
 DEFAULT_RESAMPLES = 1000
 TOP_DISAGREEMENTS = 5

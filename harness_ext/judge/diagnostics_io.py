@@ -18,7 +18,7 @@ from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import iter_jsonl, read_json
 from nativeval.harness_ext.core.languages import language
 from nativeval.harness_ext.core.paths import safe_segment
-from nativeval.harness_ext.judge.parse import provenance_of, task_language
+from nativeval.harness_ext.judge.lm_eval_outputs import provenance_of, task_language
 from nativeval.harness_ext.report.naming import RowKey, RunName, label_keys, run_name
 
 NATIVE, TRANSLATED = "native", "translated"
@@ -65,7 +65,8 @@ class Codes:
 
 @dataclass
 class SingleJudgments:
-    """One row per (judge, model, task, doc): columns as arrays, texts as lists (for the disagreement table)."""
+    """One row per (judge, model, task, doc): columns as arrays, texts as lists (for the disagreement
+    table)."""
 
     judges: list[str]
     models: list[str]
@@ -236,7 +237,8 @@ class _SingleBuilder:
             row = first[np.argmax(counts > 1)]
             model, task, doc_id = self.items.labels[arrays["item"][row]]
             raise InputError(
-                f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} on {task} doc {doc_id} "
+                f"judge {self.judges.labels[arrays['judge'][row]]} rated model {model!r} "
+                f"on {task} doc {doc_id} "
                 "twice (two run directories with one model name?); give each run a distinct "
                 "`nativeval eval --label`, or report them separately"
             )

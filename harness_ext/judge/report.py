@@ -1,8 +1,8 @@
 """``nativeval judge-report``: the judge diagnostics as JSON, Markdown, HTML and one figure per diagnostic.
 
-The report is laid out once as a :class:`~nativeval.harness_ext.report.tables.Section` (tables and figure specs,
-:func:`report_section`) and rendered by the shared layer (:mod:`nativeval.harness_ext.report`), the leaderboard's too:
-the leaderboard shows the same section on its page.
+The report is laid out once as a :class:`~nativeval.harness_ext.report.tables.Section` (tables and figure
+specs, :func:`report_section`) and rendered by the shared layer (:mod:`nativeval.harness_ext.report`), the
+leaderboard's too: the leaderboard shows the same section on its page.
 """
 
 from __future__ import annotations
@@ -46,34 +46,35 @@ JSON_NAME, MARKDOWN_NAME, HTML_NAME, PLOTS_DIR = (
     "judge_report.html",
     "plots",
 )
-DIAGNOSTICS = ("agreement", "position", "length", "language", "consistency")
 _TEXT_LIMIT = 240
 
 # One sentence per number: the README's judging section and the page's notes say the same.
 EXPLANATIONS = {
-    "kappa": "Quadratic-weighted Cohen's kappa: agreement of two judges' ratings on the same answers beyond what "
-    "their rating distributions give by chance (1 identical, 0 chance level).",
-    "alpha": "Krippendorff's alpha (interval): the same chance-corrected agreement over three or more judges.",
+    "kappa": "Quadratic-weighted Cohen's kappa: agreement of two judges' ratings on the same answers beyond "
+    "what their rating distributions give by chance (1 identical, 0 chance level).",
+    "alpha": "Krippendorff's alpha (interval): the same chance-corrected agreement over three or more "
+    "judges.",
     "exact": "Exact / within-1: share of answers the two judges rate identically / at most one point apart.",
     "system_spearman": "System Spearman: rank correlation of the two judges' per-model mean ratings "
     "(do they rank the models the same way?).",
     "swap_consistency": "Swap consistency: share of pairwise comparisons with the same winner when the two "
     "answers trade places (1 = no position effect).",
-    "first_slot_share": "First-slot share: share of decisive pairwise verdicts that chose the answer shown first "
-    "(0.5 = no position bias).",
+    "first_slot_share": "First-slot share: share of decisive pairwise verdicts that chose the answer shown "
+    "first (0.5 = no position bias).",
     "length_correlation": "Length correlation: Spearman's rho of rating with answer length (characters for "
     "Chinese, words otherwise, from the language registry).",
-    "length_controlled": "Length-controlled rating: the model's rating at zero length difference to the other "
-    "models' answers to the same question (rating regressed on model and normalised length "
+    "length_controlled": "Length-controlled rating: the model's rating at zero length difference to the "
+    "other models' answers to the same question (rating regressed on model and normalised length "
     "difference, as AlpacaEval LC does); when the length slope is significant, 'ranking changes' "
     "lists model pairs whose order flips, or whose gap halves and stops being significant.",
     "off_language_rate": "Off-language rate: share of a model's answers confidently detected in another "
     "language than the task's.",
     "off_minus_on": "Off − on: the judge's mean rating of off-language answers minus on-language ones "
     "(above 0: the judge rewards answering in the wrong language).",
-    "self_consistency": "Self-consistency: mean standard deviation of the K ratings of one answer (`--repeats K`) "
-    "and the share of answers whose K ratings agree; ratings use their mean.",
-    "ci": "Brackets: 95% bootstrap intervals, resampling questions (all models' answers to one question together).",
+    "self_consistency": "Self-consistency: mean standard deviation of the K ratings of one answer "
+    "(`--repeats K`) and the share of answers whose K ratings agree; ratings use their mean.",
+    "ci": "Brackets: 95% bootstrap intervals, resampling questions (all models' answers to one question "
+    "together).",
 }
 
 

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from nativeval.harness_ext.catalogue.model import Benchmark, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import Benchmark
 
 
 @cache

@@ -23,7 +23,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from nativeval.harness_ext.catalogue.model import Benchmark, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import Benchmark
 from nativeval.harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.report.naming import format_lr

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nativeval.harness_ext.catalogue.model import TASKS_DIR, Benchmark, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, Benchmark
 from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.reference import ReferenceCell, load_reference
 from nativeval.harness_ext.report.naming import RowKey

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from nativeval.harness_ext.catalogue.model import Benchmark, CatalogueTask, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import Benchmark, CatalogueTask
 from nativeval.harness_ext.core.languages import codes as language_codes
 from nativeval.harness_ext.leaderboard.columns import ColumnKey, benchmark_entry
 

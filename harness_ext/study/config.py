@@ -373,7 +373,7 @@ def load_study(
     base_dir = path.parent
 
     languages = _str_list(raw["languages"], root / "languages")
-    from nativeval.harness_ext.catalogue.model import (
+    from nativeval.harness_ext.catalogue import (
         catalogue,  # here: the catalogue loads `datasets`, slow to import
     )
 
@@ -946,7 +946,8 @@ def _check_eval_tasks(config: StudyConfig, root: _Where) -> None:
     """An eval task named in nativeval's scheme must be a catalogue task, collection or member, or a task
     the study's `translate_tasks` make: a typo fails now, not after the fine-tuning. Other names (lm-eval's
     own tasks) are left to lm-eval."""
-    from nativeval.harness_ext.catalogue.model import catalogue, unknown_name_message
+    from nativeval.harness_ext.catalogue import catalogue
+    from nativeval.harness_ext.catalogue.model import unknown_name_message
 
     cat = catalogue()
     known = set(cat.known_names()) | {t.name for t in config.translate_tasks}

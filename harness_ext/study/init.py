@@ -114,7 +114,7 @@ def _alpaca(row: dict[str, Any], code3: str, n: int) -> dict[str, str]:
 
 def aya_rows(lang: Language) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The language's native rows and the English pool, in the Alpaca schema (empty responses dropped)."""
-    from nativeval.harness_ext.catalogue.datasets import load_dataset
+    from nativeval.harness_ext.catalogue.dataset_loader import load_dataset
 
     split = load_dataset(AYA_DATASET, None, [AYA_SPLIT], revision=AYA_REVISION)[AYA_SPLIT]
     native, english = [], []

@@ -67,7 +67,7 @@ def gold_choice(doc: dict[str, Any]) -> int | None:
 def gold_text(task_name: str, doc: dict[str, Any]) -> str:
     """A correct generation for ``doc`` in the form the task's metric reads."""
     if "answer_number" in doc:
-        from nativeval.harness_ext.catalogue.model import catalogue
+        from nativeval.harness_ext.catalogue import catalogue
         from nativeval.harness_ext.core.languages import language
 
         task = next((t for t in catalogue().tasks if t.name == task_name), None)

@@ -1,6 +1,6 @@
 """custom_dataset, and ArabicMMLU's prompt: lm-eval 0.4.13's tasks/arabicmmlu/utils.py (MIT), itself the
-ArabicMMLU authors' util_prompt.py ``prepare_data_en``; copied so that the prompt is byte for byte the built-in's
-(a parity test compares them)."""
+ArabicMMLU authors' util_prompt.py ``prepare_data_en``; copied so that the prompt is byte for byte the
+built-in's (a parity test compares them)."""
 
 from nativeval.harness_ext.eval.runtime import load_docs
 

@@ -3,7 +3,7 @@
 ``process_docs_<lang>`` and ``process_results_<lang>`` exist for every evaluable registry language (PEP 562).
 """
 
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.eval.runtime import load_docs, per_language, qa_process_results, tydiqa_docs
 
 __all__ = ["load_docs"]

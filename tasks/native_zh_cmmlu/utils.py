@@ -1,4 +1,5 @@
-"""custom_dataset for this folder's tasks: the nativeval dataset layer (see nativeval.harness_ext.eval.runtime)."""
+"""custom_dataset for this folder's tasks: the nativeval dataset loader (see
+nativeval.harness_ext.eval.runtime)."""
 
 from nativeval.harness_ext.eval.runtime import load_docs
 

@@ -1,5 +1,5 @@
-"""custom_dataset, one ``process_<subject>`` filter per subject task, ``subset_<name>`` per tag subset, and the
-task class that gives a tag subset the per-subject prompts."""
+"""custom_dataset, one ``process_<subject>`` filter per subject task, ``subset_<name>`` per tag subset, and
+the task class that gives a tag subset the per-subject prompts."""
 
 from nativeval.harness_ext.eval.runtime import load_docs
 from nativeval.tasks.tag_subsets import (

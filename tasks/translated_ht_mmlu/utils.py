@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.eval.partition import member_rows
 from nativeval.harness_ext.eval.runtime import load_docs, mmmlu_subject
 from nativeval.tasks.tag_subsets import task_of_source

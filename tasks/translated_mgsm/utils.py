@@ -1,4 +1,5 @@
-"""custom_dataset, targets and the localized-number filter (`localized_number`, registered on import) for MGSM.
+"""custom_dataset, targets and the localized-number filter (`localized_number`, registered on import) for
+MGSM.
 
 Nothing here is per language: each task YAML names its language in its filters (see the catalogue).
 """

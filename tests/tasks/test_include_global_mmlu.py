@@ -17,8 +17,8 @@ import pytest
 from lm_eval.api.model import LM
 from lm_eval.tasks import TaskManager
 
-from nativeval.harness_ext.catalogue import datasets as data
-from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
+from nativeval.harness_ext.catalogue.model import TASKS_DIR
 from nativeval.harness_ext.leaderboard.tags import items_from_samples, split_by_tag
 from tests.tasks.test_tasks import builtin_task, requests
 
@@ -40,11 +40,11 @@ def include_members(lang: str, task: str | None = None) -> list[str]:
 
 
 def include_fixture(lang: str):
-    return data.load_dataset(INCLUDE_ID, LANGUAGE[lang], ["test"])
+    return dataset_loader.load_dataset(INCLUDE_ID, LANGUAGE[lang], ["test"])
 
 
 def global_mmlu_fixture(lang: str):
-    return data.load_dataset(GLOBAL_MMLU_ID, lang, ["test", "dev"])
+    return dataset_loader.load_dataset(GLOBAL_MMLU_ID, lang, ["test", "dev"])
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,8 @@ def test_nativeval_tasks_lists_a_close_ended_native_spanish_task():
 
 
 class CulturallySensitiveOnlyLM(LM):
-    """Scripted model: on Global-MMLU it puts the gold answer first exactly on CS items, a wrong one otherwise."""
+    """Scripted model: on Global-MMLU it puts the gold answer first exactly on CS items, a wrong one
+    otherwise."""
 
     def loglikelihood(self, requests, disable_tqdm: bool = False):
         out = []

@@ -1,5 +1,5 @@
-"""Known-answer lm-eval runs for one language per script: Latin (fr), Cyrillic (ru TyDi QA, read from a split it
-shares with Korean), Arabic (ar), Devanagari (hi), Han (ja), Hangul (ko), Thai (th).
+"""Known-answer lm-eval runs for one language per script: Latin (fr), Cyrillic (ru TyDi QA, read from a split
+it shares with Korean), Arabic (ar), Devanagari (hi), Han (ja), Hangul (ko), Thai (th).
 
 Real lm-eval (simple_evaluate) runs the generated tasks on fixture rows written here in the Hub schema of each
 dataset (google/xquad: id, context, question, answers{text, answer_start}; google-research-datasets/tydiqa

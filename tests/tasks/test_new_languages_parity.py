@@ -1,10 +1,11 @@
 """Generated tasks of the new languages build the same requests as lm-eval's built-ins, sampled: one language
-per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; TurkishMMLU; ArabicMMLU; Arabic XQuAD; Thai MGSM's question prompt).
+per benchmark (Korean INCLUDE, KMMLU, Global-MMLU, MMMLU and TyDi QA; TurkishMMLU; ArabicMMLU; Arabic XQuAD;
+Thai MGSM's question prompt).
 
 Fixture rows are written here in each dataset's Hub schema (CohereForAI/include-base-44: language, country,
-domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the card's
-columns; openai/MMMLU: Question, A-D, Answer, Subject; google/xquad and tydiqa secondary_task: id, context,
-question, answers), put under a mirror for ours and handed to the built-in directly.
+domain, subject, regional_feature, level, question, option_a..d, answer index; CohereForAI/Global-MMLU: the
+card's columns; openai/MMMLU: Question, A-D, Answer, Subject; google/xquad and tydiqa secondary_task: id,
+context, question, answers), put under a mirror for ours and handed to the built-in directly.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import json
 
 import pytest
 
-from nativeval.harness_ext.catalogue import datasets as data
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
 from tests.tasks.test_tasks import builtin_task, our_task, requests
 
 
@@ -166,7 +166,8 @@ def mirror(tmp_path, monkeypatch):
                 for i in range(n)
             ],
         )
-        # MBZUAI/ArabicMMLU: ID, Source, Country, Group, Subject, Level, Question, Context, Answer Key, Option 1-5
+        # MBZUAI/ArabicMMLU: ID, Source, Country, Group, Subject, Level, Question, Context, Answer Key,
+        # Option 1-5
         _write(
             tmp_path,
             "MBZUAI/ArabicMMLU",
@@ -199,7 +200,9 @@ def mirror(tmp_path, monkeypatch):
 
 def _same_requests(ours_name, builtin_rel, dataset_id, config, splits, **overrides):
     ours = requests(our_task(ours_name))
-    theirs = requests(builtin_task(builtin_rel, data.load_dataset(dataset_id, config, splits), **overrides))
+    theirs = requests(
+        builtin_task(builtin_rel, dataset_loader.load_dataset(dataset_id, config, splits), **overrides)
+    )
     assert ours and [r.arguments for r in ours] == [r.arguments for r in theirs], ours_name
 
 
@@ -283,7 +286,9 @@ def test_arabic_xquad_and_korean_tydiqa_match_the_builtin_prompts(mirror):
     ours = our_task("native_ko_tydiqa")
     theirs = builtin_task(
         "tydiqa/tydiqa_goldp_ko.yaml",
-        data.load_dataset("google-research-datasets/tydiqa", "secondary_task", ["train", "validation"]),
+        dataset_loader.load_dataset(
+            "google-research-datasets/tydiqa", "secondary_task", ["train", "validation"]
+        ),
         num_fewshot=1,
     )
     assert [r.arguments for r in requests(ours)] == [r.arguments for r in requests(theirs)]

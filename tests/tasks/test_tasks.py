@@ -12,8 +12,8 @@ from lm_eval.api.task import ConfigurableTask
 from lm_eval.tasks import TaskManager
 from lm_eval.tasks._yaml_loader import load_yaml
 
-from nativeval.harness_ext.catalogue import datasets as data
-from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue, provenance
+from nativeval.harness_ext.catalogue import catalogue, dataset_loader
+from nativeval.harness_ext.catalogue.model import TASKS_DIR, provenance
 from nativeval.harness_ext.eval.runtime import exemplar_answer, load_docs
 
 BUILTIN = Path(lm_eval.__file__).parent / "tasks"
@@ -110,7 +110,7 @@ def tiny_lm(tiny_model):
 def test_multiple_choice_matches_builtin_prompts_and_loglikelihoods(
     ours, builtin, dataset_id, config, splits, tiny_lm
 ):
-    fixture = data.load_dataset(dataset_id, config, splits)
+    fixture = dataset_loader.load_dataset(dataset_id, config, splits)
     ours_reqs = requests(our_task(ours))
     theirs_reqs = requests(builtin_task(builtin, fixture, num_fewshot=5))
     assert ours_reqs, "no requests built"
@@ -122,7 +122,7 @@ def test_multiple_choice_matches_builtin_prompts_and_loglikelihoods(
 
 @pytest.mark.parametrize("lang", ["es", "ru", "zh"])
 def test_mgsm_lmeval_variants_build_the_builtins_requests_byte_for_byte(lang):
-    fixture = data.load_dataset("juletxara/mgsm", lang, ["train", "test"])
+    fixture = dataset_loader.load_dataset("juletxara/mgsm", lang, ["train", "test"])
     ours = arguments(our_task(f"translated_{lang}_mgsm_lmeval"))
     theirs = arguments(builtin_task(f"mgsm/native_cot/mgsm_native_cot_{lang}.yaml", fixture, num_fewshot=5))
     assert ours == theirs and len(ours) == 3
@@ -130,7 +130,7 @@ def test_mgsm_lmeval_variants_build_the_builtins_requests_byte_for_byte(lang):
 
 @pytest.mark.parametrize("lang", ["es", "ru", "zh"])
 def test_mgsm_default_tasks_differ_from_the_builtin_only_in_exemplar_cues_and_the_russian_cue(lang):
-    fixture = data.load_dataset("juletxara/mgsm", lang, ["train", "test"])
+    fixture = dataset_loader.load_dataset("juletxara/mgsm", lang, ["train", "test"])
     ours = arguments(our_task(f"translated_{lang}_mgsm"))
     theirs = arguments(builtin_task(f"mgsm/native_cot/mgsm_native_cot_{lang}.yaml", fixture, num_fewshot=5))
     assert [gen for _, gen in ours] == [gen for _, gen in theirs]  # same stop sequences and decoding
@@ -157,7 +157,7 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
 
     demo = repo_root / "configs" / "demo_data" / "hf_mirror"
     monkeypatch.setenv("NATIVEVAL_DATA_DIR", str(demo))
-    exemplars = list(data.load_dataset("juletxara/mgsm", "zh", ["train"])["train"])
+    exemplars = list(dataset_loader.load_dataset("juletxara/mgsm", "zh", ["train"])["train"])
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
     contexts = {}
     for name in ("translated_zh_mgsm", "translated_zh_mgsm_lmeval"):
@@ -180,8 +180,8 @@ def test_mgsm_prompt_difference_on_real_chinese_exemplars(repo_root, monkeypatch
     differing = sum(a != b for a, b in zip(ours, builtin, strict=True))
     with capsys.disabled():
         print(
-            f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut by "
-            f"lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}"
+            f"\nMGSM zh, real exemplars: {differing}/10 prompts differ; {cut}/{shown} exemplar answers cut "
+            f"by lm-eval's answer[6:], first characters lost: {''.join(sorted(lost))}"
         )
     assert differing == 10 and shown == 50 and cut == shown  # every prompt, every exemplar
     assert "5" in lost  # "5 个单价 3 美元的百吉饼" becomes " 个单价 3 美元的百吉饼": the arithmetic changes
@@ -192,7 +192,7 @@ def test_translated_zh_mgsm_results_use_lm_evals_metric_and_filter_names(tmp_pat
 
     from nativeval.harness_ext.testing.scripted_lm import KeyedRepliesLM
 
-    test_docs = list(data.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
+    test_docs = list(dataset_loader.load_dataset("juletxara/mgsm", "zh", ["test"])["test"])
     # doc 0: strict and flexible right; doc 1: only the last number right; the rest: wrong everywhere
     replies = {
         test_docs[0]["question"]: f"所以一共是 {test_docs[0]['answer_number']:,} 元。答案是 "
@@ -222,7 +222,9 @@ def test_mgsm_lmeval_variants_join_no_collection():
 
 
 def test_tydiqa_prompts_match_builtin_and_keep_only_russian():
-    fixture = data.load_dataset("google-research-datasets/tydiqa", "secondary_task", ["train", "validation"])
+    fixture = dataset_loader.load_dataset(
+        "google-research-datasets/tydiqa", "secondary_task", ["train", "validation"]
+    )
     ours_task = our_task("native_ru_tydiqa")
     theirs_task = builtin_task("tydiqa/tydiqa_goldp_ru.yaml", fixture, num_fewshot=1)
     assert arguments(ours_task) == arguments(theirs_task)
@@ -235,7 +237,7 @@ def test_tydiqa_prompts_match_builtin_and_keep_only_russian():
 def test_xquad_prompts_match_builtin_yaml(lang):
     # lm-eval's xquad utils import transformers.data.metrics.squad_metrics (gone in transformers 5), so the
     # built-in is read without resolving its functions and compared at the prompt level.
-    fixture = data.load_dataset("google/xquad", f"xquad.{lang}", ["validation"])
+    fixture = dataset_loader.load_dataset("google/xquad", f"xquad.{lang}", ["validation"])
     theirs = builtin_task(f"xquad/xquad_{lang}.yaml", fixture, resolve=False, process_results=None)
     assert arguments(our_task(f"translated_{lang}_xquad")) == arguments(theirs)
 

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
 COLLECTIONS = ["native_zh", "translated_zh", "native_ru", "translated_ru", "translated_es"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from translate_helpers import REPO, llm_key, run_cli
 
-from nativeval.harness_ext.catalogue.datasets import mirror_path
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.dataset_loader import mirror_path
 from nativeval.harness_ext.catalogue.user_tasks import user_tasks_dir
 from nativeval.harness_ext.core.io import atomic_write_jsonl, iter_jsonl, read_jsonl
 from nativeval.harness_ext.leaderboard.translationese import pairs_in_results

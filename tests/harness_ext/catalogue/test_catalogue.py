@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nativeval.harness_ext.catalogue import model as cat_mod
-from nativeval.harness_ext.catalogue.model import (
-    CATALOGUE_DIR,
-    TASKS_DIR,
-    catalogue,
-    load_catalogue,
-    out_of_date,
-    render,
-)
+from nativeval.harness_ext.catalogue import catalogue, generate
+from nativeval.harness_ext.catalogue.generate import out_of_date, render
+from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, TASKS_DIR, load_catalogue, provenance
 from nativeval.harness_ext.core.errors import InputError
 
 EXPECTED_TASKS = {
@@ -50,13 +44,13 @@ def test_generated_yamls_are_in_sync_with_the_catalogue():
 
 
 def test_check_command_reports_in_sync():
-    assert cat_mod.main(["--check"]) == 0
+    assert generate.main(["--check"]) == 0
 
 
 def test_provenance_records():
     cat = catalogue()
     xquad = cat.task("translated_zh_xquad")
-    record = cat_mod.provenance(xquad, xquad.leaves[0])
+    record = provenance(xquad, xquad.leaves[0])
     assert record["origin"] == "human_translated" and record["source_language"] == "en"
     assert record["dataset"] == {
         "id": "google/xquad",
@@ -65,7 +59,7 @@ def test_provenance_records():
         "splits": ["validation"],
     }
     tydi = cat.task("native_ru_tydiqa")
-    assert cat_mod.provenance(tydi, tydi.leaves[0])["dataset"]["filter"] == {"id_prefix": "russian-"}
+    assert provenance(tydi, tydi.leaves[0])["dataset"]["filter"] == {"id_prefix": "russian-"}
     assert cat.task("translated_es_mt_mmlu").benchmark.origin == "machine_translated"
     assert cat.task("native_zh_cmmlu").benchmark.origin == "native"
 
@@ -76,7 +70,7 @@ def test_yaml_metadata_carries_the_catalogue_provenance():
     leaf = task.leaves[0]
     text = (TASKS_DIR / task.benchmark.task_dir / f"{leaf.name}.yaml").read_text(encoding="utf-8")
     text = text.replace("!function", "")  # plain YAML for reading
-    assert yaml.safe_load(text)["metadata"]["provenance"] == cat_mod.provenance(task, leaf)
+    assert yaml.safe_load(text)["metadata"]["provenance"] == provenance(task, leaf)
 
 
 def test_collections_derive_from_origin_and_language():
@@ -165,13 +159,13 @@ def test_a_new_benchmark_file_joins_collections_without_other_edits(tmp_path: Pa
 def test_stale_generated_files_are_removed(tmp_path: Path):
     cat = catalogue()
     tasks_dir = tmp_path / "tasks"
-    cat_mod.write(cat, tasks_dir)
+    generate.write(cat, tasks_dir)
     stale = tasks_dir / "native_zh_cmmlu" / "native_zh_cmmlu_gone.yaml"
-    stale.write_text(f"{cat_mod.GENERATED_HEADER} from nowhere.\ntask: x\n", encoding="utf-8")
+    stale.write_text(f"{generate.GENERATED_HEADER} from nowhere.\ntask: x\n", encoding="utf-8")
     hand_written = tasks_dir / "native_zh_cmmlu" / "mine.yaml"
     hand_written.write_text("task: mine\n", encoding="utf-8")
     assert stale in out_of_date(cat, tasks_dir)
-    cat_mod.write(cat, tasks_dir)
+    generate.write(cat, tasks_dir)
     assert not stale.exists() and hand_written.exists()
     assert out_of_date(cat, tasks_dir) == []
 

@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nativeval.harness_ext.catalogue.model import (
-    CATALOGUE_DIR,
-    ORIGIN_GROUPS,
-    catalogue,
-    load_catalogue,
-    provenance,
-)
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.model import CATALOGUE_DIR, ORIGIN_GROUPS, load_catalogue, provenance
 from nativeval.harness_ext.core.errors import InputError
 
 

@@ -1,6 +1,6 @@
 """The Hub path end to end: the real `datasets` / `huggingface_hub` clients against a loopback Hub
-(nativeval.harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a script
-repo fails with one line naming the fix, and its recorded parquet export loads instead."""
+(nativeval.harness_ext.testing.hub_stub, set by HF_ENDPOINT) - the pinned revision reaches the Hub loader, a
+script repo fails with one line naming the fix, and its recorded parquet export loads instead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from nativeval.harness_ext.catalogue.datasets import PARQUET_EXPORT_REF
+from nativeval.harness_ext.catalogue.dataset_loader import PARQUET_EXPORT_REF
 from nativeval.harness_ext.testing.hub_stub import HubStub, parquet_bytes
 
 ROWS = [
@@ -32,7 +32,7 @@ configs:
 # Runs in a fresh interpreter: huggingface_hub reads HF_ENDPOINT when it is imported.
 DRIVER = """
 import json, sys
-from nativeval.harness_ext.catalogue.datasets import load_dataset
+from nativeval.harness_ext.catalogue.dataset_loader import load_dataset
 from nativeval.harness_ext.core.errors import DatasetUnavailable
 out = {}
 for name, kwargs in json.loads(sys.argv[1]).items():
@@ -149,7 +149,7 @@ def test_script_repo_fails_with_one_line_naming_the_fix_and_its_parquet_export_l
 
 
 def test_catalogue_records_each_script_repo_with_a_parquet_export_and_pins_the_rest():
-    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue import catalogue
 
     benches = {t.benchmark.name: t.benchmark for t in catalogue().tasks}
     assert benches["cmmlu"].hub_source.via_parquet_export

@@ -1,5 +1,5 @@
-"""Every language where native and translated test sets meet: collections, Global-MMLU provenance per language,
-`nativeval tasks --lang/--json`, and catalogue entries that match lm-eval's own task folders."""
+"""Every language where native and translated test sets meet: collections, Global-MMLU provenance per
+language, `nativeval tasks --lang/--json`, and catalogue entries that match lm-eval's own task folders."""
 
 from __future__ import annotations
 

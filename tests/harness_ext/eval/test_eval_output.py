@@ -1,4 +1,5 @@
-"""What `nativeval eval` drops from lm-eval's console output: per-task notices about nativeval's tasks only."""
+"""What `nativeval eval` drops from lm-eval's console output: per-task notices about
+nativeval's tasks only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 import pytest
 
-from nativeval.harness_ext.catalogue.model import catalogue
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.eval.run import quiet_phases
 
 
@@ -53,7 +54,7 @@ def test_a_user_made_task_made_after_the_first_notice_is_recognised(caplog, monk
     )
     assert notice.filter(record)  # no such task yet
     monkeypatch.setattr(
-        "nativeval.harness_ext.catalogue.model.catalogue",
+        "nativeval.harness_ext.catalogue.catalogue",
         lambda: type("Cat", (), {"known_names": lambda self: ["mt_es_cmmlu_agronomy"]})(),
     )
     assert not notice.filter(record)

@@ -1,4 +1,5 @@
-"""Open-QA tasks: native OASST1 sampling, the embedded translated set, catalogue, lm-eval run, eval --judge."""
+"""Open-QA tasks: native OASST1 sampling, the embedded translated set, catalogue,
+lm-eval run, eval --judge."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from nativeval.harness_ext.catalogue.model import catalogue, out_of_date, provenance
+from nativeval.harness_ext.catalogue import catalogue
+from nativeval.harness_ext.catalogue.generate import out_of_date
+from nativeval.harness_ext.catalogue.model import provenance
 from nativeval.harness_ext.eval import open_qa as open_qa
 from nativeval.harness_ext.testing.judge_runs import rating_by_length
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub
@@ -161,7 +164,7 @@ def test_lm_eval_runs_the_tasks_with_a_chat_template_and_the_judge_reads_them(
     from lm_eval.tasks import TaskManager
 
     from nativeval.harness_ext.catalogue.model import TASKS_DIR
-    from nativeval.harness_ext.judge.engine import JudgeOptions, run_judge
+    from nativeval.harness_ext.judge.run import JudgeOptions, run_judge
 
     tracker = EvaluationTracker(output_path=str(tmp_path / "out"))
     results = simple_evaluate(

@@ -54,7 +54,8 @@ def test_a_mirror_split_missing_a_subject_fails_in_one_line_naming_task_subject_
     """Global-MMLU ko in the Hub schema, every subject but anatomy: lm-eval used to raise IndexError."""
     from lm_eval.tasks import TaskManager
 
-    from nativeval.harness_ext.catalogue.model import TASKS_DIR, catalogue
+    from nativeval.harness_ext.catalogue import catalogue
+    from nativeval.harness_ext.catalogue.model import TASKS_DIR
 
     subjects = [leaf.member for leaf in catalogue().task("translated_ko_global_mmlu").leaves]
     folder = tmp_path / "CohereForAI" / "Global-MMLU" / "ko"

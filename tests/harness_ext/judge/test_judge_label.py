@@ -1,4 +1,5 @@
-"""`judge` keeps the label of the run it judges (`eval --label`), so a leaderboard joins ratings to that run's row."""
+"""`judge` keeps the label of the run it judges (`eval --label`), so a leaderboard joins ratings to that run's
+row."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Judge prompts as the study wrote them: the paper's Fig. 7 (single_v2, the default), MT-Bench's template kept
-selectable (mtbench_single_v1, formerly single_v1), and verdicts cached per prompt version."""
+"""Judge prompts as the study wrote them: the paper's Fig. 7 (single_v2, the default), MT-Bench's template
+kept selectable (mtbench_single_v1, formerly single_v1), and verdicts cached per prompt version."""
 
 from __future__ import annotations
 
@@ -12,19 +12,20 @@ from click.testing import CliRunner
 
 from nativeval.cli import main
 from nativeval.harness_ext.core.cache import cache_key
+from nativeval.harness_ext.judge.calls import parse_verdict, single_call, single_key
 from nativeval.harness_ext.judge.config import PROMPTS_DIR, load_judge, load_prompt
-from nativeval.harness_ext.judge.engine import parse_verdict, single_call, single_key
 from nativeval.harness_ext.testing.judge_runs import judge_yaml, judged_answer, rating_by_length, write_run
 from nativeval.harness_ext.testing.openai_stub import OpenAIStub, deterministic_judge
 
-# arXiv 2406.12822, Appendix A.2, Figure 7, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §1;
-# the extraction put the figure on one line).
+# arXiv 2406.12822, Appendix A.2, Figure 7, verbatim from the camera-ready text (the study protocol notes,
+# paper_protocol.md §1; the extraction put the figure on one line).
 FIGURE_7 = (
-    "Please act as an impartial judge and evaluate the quality of a response to a user instruction displayed below. "
-    "Your evaluation should consider factors such as helpfulness, relevance, accuracy, depth, creativity, and level "
-    "of detail. Begin your evaluation with a brief explanation. After that, please rate the response on a scale of "
-    "1 to 5 by strictly following this format: '[[rating]]'. The rating must be enclosed by two square brackets, for "
-    "example: 'Rating: [[2]]'. [User Instruction] ${instruction} [Response] ${response}"
+    "Please act as an impartial judge and evaluate the quality of a response to a user instruction displayed "
+    "below. Your evaluation should consider factors such as helpfulness, relevance, accuracy, depth, "
+    "creativity, and level of detail. Begin your evaluation with a brief explanation. After that, please "
+    "rate the response on a scale of 1 to 5 by strictly following this format: '[[rating]]'. The rating "
+    "must be enclosed by two square brackets, for example: 'Rating: [[2]]'. [User Instruction] "
+    "${instruction} [Response] ${response}"
 )
 QA = [
     (

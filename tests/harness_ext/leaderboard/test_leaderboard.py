@@ -665,7 +665,7 @@ def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_
 
 
 def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
-    from nativeval.harness_ext.catalogue.model import catalogue
+    from nativeval.harness_ext.catalogue import catalogue
 
     for task in catalogue().tasks:
         bench = task.benchmark

@@ -168,7 +168,8 @@ def test_member_tags_tag_every_row_of_a_subject_file():
 
 
 def test_task_items_take_tags_and_clusters_from_the_provenance_record():
-    from nativeval.harness_ext.catalogue.model import catalogue, provenance
+    from nativeval.harness_ext.catalogue import catalogue
+    from nativeval.harness_ext.catalogue.model import provenance
     from nativeval.harness_ext.leaderboard.tags import tag_vocabulary, task_items
 
     task = catalogue().task("native_zh_cmmlu")

@@ -2,9 +2,10 @@
 Cohen's kappa, Krippendorff's alpha (interval), Spearman's rho and weighted means.
 
 Every statistic here is a function of weighted sums of per-unit columns. The core's
-:class:`~nativeval.harness_ext.core.stats.Resampler` holds one matrix of bootstrap counts over clusters (row 0 all ones:
-the point estimate) and turns "sum this column" into one small matrix product for all resamples at once. No
-Python loop over resamples; results are the core's :class:`~nativeval.harness_ext.core.stats.Estimate`.
+:class:`~nativeval.harness_ext.core.stats.Resampler` holds one matrix of bootstrap counts over clusters (row 0
+all ones: the point estimate) and turns "sum this column" into one small matrix product for all resamples at
+once. No Python loop over resamples; results are the core's
+:class:`~nativeval.harness_ext.core.stats.Estimate`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def _mask(r: Resampler, mask: np.ndarray | None) -> np.ndarray:
 def quadratic_kappa(r: Resampler, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Quadratic-weighted Cohen's kappa of two raters' scores ``x``, ``y`` (units where ``mask``), per row.
 
-    With weights (i - j)^2 the chance disagreement of independent marginals is Var x + Var y + (mean x - mean y)^2,
-    so kappa = 1 - mean((x - y)^2) / that; the usual (i - j)^2 / (k - 1)^2 scaling cancels.
+    With weights (i - j)^2 the chance disagreement of independent marginals is
+    Var x + Var y + (mean x - mean y)^2, so kappa = 1 - mean((x - y)^2) / that; the usual
+    (i - j)^2 / (k - 1)^2 scaling cancels.
     """
     m = _mask(r, mask)
     x, y = np.where(m > 0, x, 0.0), np.where(m > 0, y, 0.0)
@@ -89,7 +91,8 @@ def spearman(r: Resampler, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def centred_ranks(a: np.ndarray) -> np.ndarray:
-    """Mid-ranks within each row, minus the row's mean rank (the half of a row-wise Spearman that can be reused)."""
+    """Mid-ranks within each row, minus the row's mean rank (the half of a row-wise Spearman that can be
+    reused)."""
     ranks = rankdata(np.atleast_2d(a), axis=1)
     return ranks - ranks.mean(axis=1, keepdims=True)
 
@@ -99,7 +102,8 @@ def pearson_of_centred(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
 
 
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman's rho between matching rows of ``a`` and ``b`` (resamples x systems); NaN-free columns only."""
+    """Spearman's rho between matching rows of ``a`` and ``b`` (resamples x systems); NaN-free columns
+    only."""
     a, b = np.atleast_2d(a), np.atleast_2d(b)
     keep = np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)
     if keep.sum() < 3:

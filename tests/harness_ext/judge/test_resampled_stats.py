@@ -9,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from nativeval.harness_ext.core.stats import Resampler, bootstrap_counts, with_full_sample
 from nativeval.harness_ext.core.stats import bootstrap_estimate as estimate
-from nativeval.harness_ext.judge.agreement import (
+from nativeval.harness_ext.judge.resampled_stats import (
     exact_and_within_one,
     group_means,
     krippendorff_alpha_interval,
@@ -19,7 +19,8 @@ from nativeval.harness_ext.judge.agreement import (
 )
 
 NA = np.nan
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4-coder x 12-unit example: interval 0.849.
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4-coder x 12-unit example:
+# interval 0.849.
 KRIPPENDORFF_EXAMPLE = np.array(
     [
         [1, 2, 3, 3, 2, 1, 4, 1, 2, NA, NA, NA],

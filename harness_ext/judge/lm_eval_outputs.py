@@ -1,14 +1,11 @@
-"""Reading verdicts out of a judge's reply, and judge inputs out of lm-eval's output files.
-
-Only the judge's own words are parsed: anything the judge merely quotes back (the judged answer, or
-the prompt with its "Rating: [[5]]" example) is cut out first, so a model answer that contains
-"Rating: [[5]]" cannot set its own score.
+"""Judge inputs read out of lm-eval's output folders: the samples files (question and response per item) and
+what the results files beside them say (model header, task configs and versions).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,39 +16,9 @@ from nativeval.harness_ext.core.io import iter_jsonl, read_json
 from nativeval.harness_ext.core.languages import codes
 
 SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
-_MIN_QUOTE = 8
 QUESTION_FIELDS = ("question", "prompt", "instruction", "text")
 
 
-def _without_quotes(reply: str, quoted: Iterable[str]) -> str:
-    for text in sorted(
-        {q.strip() for q in quoted if q and len(q.strip()) >= _MIN_QUOTE}, key=len, reverse=True
-    ):
-        reply = reply.replace(text, " ")
-    return reply
-
-
-def parse_rating(reply: str, pattern: str, scale: tuple[int, int], quoted: Sequence[str] = ()) -> int | None:
-    """The judge's rating: the last ``[[n]]`` in its own text, if it is an integer on the scale."""
-    matches = re.findall(pattern, _without_quotes(reply or "", quoted))
-    if not matches:
-        return None
-    try:
-        value = float(matches[-1])
-    except ValueError:
-        return None
-    if value != int(value) or not scale[0] <= value <= scale[1]:
-        return None
-    return int(value)
-
-
-def parse_pairwise(reply: str, pattern: str, quoted: Sequence[str] = ()) -> str | None:
-    """ "A", "B" or "C" (tie) from the last ``[[X]]`` in the judge's own text."""
-    matches = re.findall(pattern, _without_quotes(reply or "", quoted))
-    return matches[-1] if matches else None
-
-
-# --- lm-eval output files ---------------------------------------------------------------------------
 @dataclass
 class JudgeItem:
     task: str
@@ -171,7 +138,8 @@ def _results_header(directory: Path) -> tuple[dict[str, Any], dict[str, dict], d
                     "results file; move it out of the run folder or restore it"
                 )
             into.update(section)
-        # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one row
+        # `nativeval` carries the run's label: the judge's files keep it, so a leaderboard joins them to one
+        # row
         for key in (
             "config",
             "model_name",
