@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nativeval.harness_ext.catalogue import catalogue  # noqa: E402
 from nativeval.harness_ext.core import stats  # noqa: E402
+from nativeval.harness_ext.leaderboard.columns import ColumnKey  # noqa: E402
 from nativeval.harness_ext.leaderboard.findings import measured_findings  # noqa: E402
 from nativeval.harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402
-from nativeval.harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
+from nativeval.harness_ext.report.naming import RowKey  # noqa: E402
 
 VARIANTS = ("native", "google", "cohere")  # the models are base models x training data, as in a study
 

@@ -58,7 +58,8 @@ _.wandb_config_args
 _.trackio_args
 _.hf_hub_log_args
 
-# fields of records written out whole with dataclasses.asdict (JSON / JSONL rows), read there, not as attributes
+# fields of records written out whole with dataclasses.asdict (JSON / JSONL rows), read there, not as
+# attributes
 _.judge_model  # judge/scoring.py: Judgment and PairJudgment, rows of judgments_*.jsonl
 _.response_a  # judge/scoring.py: PairJudgment
 _.response_b  # judge/scoring.py: PairJudgment
