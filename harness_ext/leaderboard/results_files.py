@@ -25,7 +25,7 @@ from nativeval.harness_ext.leaderboard.samples import item_scores_for
 from nativeval.harness_ext.leaderboard.task_columns import TaskColumn, headline_key, task_column
 from nativeval.harness_ext.report.naming import (
     RowKey,
-    RunManifest,
+    ManifestNaming,
     RunName,
     candidate_dir,
     model_args_dict,
@@ -117,7 +117,7 @@ def timestamp_of(path: Path, data: dict) -> str:
     return ""
 
 
-def detect_toy(data: dict, args: dict[str, str], manifest: RunManifest | None, results_dir: Path) -> bool:
+def detect_toy(data: dict, args: dict[str, str], manifest: ManifestNaming | None, results_dir: Path) -> bool:
     marks = [data.get("nativeval", {}).get("toy") if isinstance(data.get("nativeval"), dict) else None]
     if manifest is not None:
         marks.append(manifest.toy)

@@ -84,8 +84,10 @@ def find_manifest(args: dict[str, str], results_dir: Path) -> Path | None:
 
 
 @dataclass(frozen=True)
-class RunManifest:
-    """What a row's name takes from a ``nativeval_run.json`` (written beside a fine-tuned model)."""
+class ManifestNaming:
+    """What a row's name takes from a ``nativeval_run.json`` beside a model: the few fields naming needs, read
+    leniently (the full record, and its writer, is ``nativeval.finetune.manifest.RunManifest``; the layout keeps
+    harness_ext from importing finetune)."""
 
     base_model: str
     variant: str
@@ -95,7 +97,7 @@ class RunManifest:
     toy: bool  # a toy or demo model
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunManifest:
+    def from_json(cls, data: dict[str, Any]) -> ManifestNaming:
         hyper = data.get("hyperparameters") or {}
         languages = data.get("languages") or []
         tuning = data.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else "")
@@ -109,7 +111,7 @@ class RunManifest:
         )
 
 
-def read_manifest(path: Path) -> RunManifest | None:
+def read_manifest(path: Path) -> ManifestNaming | None:
     try:
         data = read_json(path)
     except InputError as err:
@@ -118,7 +120,7 @@ def read_manifest(path: Path) -> RunManifest | None:
     if not isinstance(data, dict) or data.get("kind") != "nativeval_run":
         log.warning("%s: not a nativeval_run manifest; labelling the run by its model name", path)
         return None
-    return RunManifest.from_json(data)
+    return ManifestNaming.from_json(data)
 
 
 def unique_labels(names: list[str]) -> dict[str, str]:
@@ -139,7 +141,7 @@ def unique_labels(names: list[str]) -> dict[str, str]:
     return labels
 
 
-def row_key_for(base_label: str, manifest: RunManifest | None) -> RowKey:
+def row_key_for(base_label: str, manifest: ManifestNaming | None) -> RowKey:
     if manifest is None:
         return RowKey(base_model=base_label)
     return RowKey(base_label, manifest.variant, manifest.lr, manifest.tuning, manifest.method)
@@ -152,7 +154,7 @@ class RunName:
     key: RowKey
     explicit: bool
     manifest_path: Path | None
-    manifest: RunManifest | None
+    manifest: ManifestNaming | None
     model_name: str
 
 
