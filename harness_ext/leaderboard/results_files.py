@@ -24,8 +24,8 @@ from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.samples import item_scores_for
 from nativeval.harness_ext.leaderboard.task_columns import TaskColumn, headline_key, task_column
 from nativeval.harness_ext.report.naming import (
-    RowKey,
     ManifestNaming,
+    RowKey,
     RunName,
     candidate_dir,
     model_args_dict,
