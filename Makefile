@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup demo test lint clean slurm slurm-stop
+.PHONY: setup demo test lint wheel-check clean slurm slurm-stop
 
 setup:
 	@bash scripts/setup.sh
@@ -11,8 +11,15 @@ setup:
 demo: setup
 	$(OFFLINE) $(PY) cli.py study configs/demo.yaml
 
+# Formatting, ruff's rules, and unused definitions (vulture, with the reasoned allow-list scripts/vulture_allowlist.py).
 lint: setup
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(PY) scripts/dead_code.py
+
+# The wheel installed (not editable) into a fresh virtualenv beside PyPI's `translate`, run from outside the checkout.
+wheel-check: setup
+	@PYTHON=$(PY) bash scripts/wheel_check.sh
 
 test: setup lint
 	@bash scripts/browser.sh

@@ -186,8 +186,14 @@ def data_check(task_names, no_hub_probe):
     is_flag=True,
     help="Print the user task directory (for `lm_eval --include_path`; it reaches nativeval's tasks too).",
 )
+@click.option(
+    "--path",
+    "tasks_folder",
+    is_flag=True,
+    help="Print the installed task folder (for `lm_eval --include_path`).",
+)
 @friendly_errors
-def tasks(as_json, markdown, lang, user_dir):
+def tasks(as_json, markdown, lang, user_dir, tasks_folder):
     """The task catalogue: name, language, provenance, type, shots, metrics, data (user-made tasks marked)."""
     import json
 
@@ -195,6 +201,11 @@ def tasks(as_json, markdown, lang, user_dir):
     from nativeval.harness_ext.catalogue import view as catalogue_view
     from nativeval.harness_ext.catalogue.user_tasks import refresh_user_dir, user_tasks_dir
 
+    if tasks_folder:
+        from nativeval.harness_ext.eval.lm_eval_tasks import tasks_path
+
+        click.echo(str(tasks_path()))
+        return
     if user_dir:
         refresh_user_dir()
         click.echo(str(user_tasks_dir()))
@@ -206,9 +217,63 @@ def tasks(as_json, markdown, lang, user_dir):
         click.echo(catalogue_view.as_markdown(cat, lang) if markdown else catalogue_view.as_table(cat, lang))
 
 
+# --- lm-eval plugin ---------------------------------------------------------------------------------
+@main.group("lm-eval-plugin")
+def lm_eval_plugin():
+    """Plain `lm_eval --tasks native_zh` without --include_path (opt-in; `disable` undoes it)."""
+
+
+_site_dir_option = click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The site-packages folder for the plugin file (default: this interpreter's).",
+)
+
+
+@lm_eval_plugin.command("enable")
+@_site_dir_option
+@friendly_errors
+def lm_eval_plugin_enable(site_dir):
+    """Write a .pth file: lm-eval's TaskManager then also indexes nativeval's tasks and the user-made ones."""
+    from nativeval.harness_ext.eval import lm_eval_plugin as plugin
+
+    state = plugin.enable(site_dir)
+    click.echo(f"enabled: {state.path} (`nativeval lm-eval-plugin disable` removes it)")
+
+
+@lm_eval_plugin.command("disable")
+@_site_dir_option
+@friendly_errors
+def lm_eval_plugin_disable(site_dir):
+    """Remove the .pth file that `enable` wrote, and nothing else."""
+    from nativeval.harness_ext.eval import lm_eval_plugin as plugin
+
+    was = plugin.status(site_dir)
+    state = plugin.disable(site_dir)
+    click.echo(f"disabled: {'removed ' if was.enabled else 'there was no '}{state.path}")
+
+
+@lm_eval_plugin.command("status")
+@_site_dir_option
+@friendly_errors
+def lm_eval_plugin_status(site_dir):
+    """Whether the plugin is enabled, and where its file is."""
+    from nativeval.harness_ext.eval import lm_eval_plugin as plugin
+
+    state = plugin.status(site_dir)
+    if not state.enabled:
+        click.echo(f"disabled (no {state.path})")
+    elif state.current:
+        click.echo(f"enabled: {state.path}")
+    else:
+        click.echo(f"enabled by another nativeval version: {state.path} (`enable` rewrites it)")
+
+
 # --- eval -------------------------------------------------------------------------------------------
 # Option names are lm-eval 0.4.13's (`lm_eval run --help`), with its meaning; nativeval's hyphen spellings are
-# aliases. Options lm-eval takes as several words (`--model_args a=1 b=2`, `--tasks t1 t2`) take them here too.
+# aliases. Options lm-eval takes as several words (`--model_args a=1 b=2`, `--tasks t1 t2`) take them here
+# too.
 _SEVERAL_WORDS = (
     "--tasks",
     "-t",
@@ -353,7 +418,10 @@ def _is_number(text: str) -> bool:
     is_flag=False,
     flag_value="true",
     default=None,
-    help="Few-shot examples as a multi-turn chat (default: on with --apply-chat-template; 'false' turns it off).",
+    help=(
+        "Few-shot examples as a multi-turn chat "
+        "(default: on with --apply-chat-template; 'false' turns it off)."
+    ),
 )
 @click.option(
     "--system-instruction",
@@ -476,7 +544,10 @@ def _is_number(text: str) -> bool:
     "--hf_hub_log_args",
     "hf_hub_log_args",
     multiple=True,
-    help="Hugging Face Hub logging arguments key=value,... (e.g. hub_results_org=ORG,push_results_to_hub=True).",
+    help=(
+        "Hugging Face Hub logging arguments key=value,... "
+        "(e.g. hub_results_org=ORG,push_results_to_hub=True)."
+    ),
 )
 @click.option(
     "--skip-missing-data",
@@ -505,7 +576,10 @@ def _is_number(text: str) -> bool:
 @click.option(
     "--judge-prompt",
     default=None,
-    help="Judge prompt version or YAML path (default: the judge's, single_v2 = the study's; see `judge --prompt`).",
+    help=(
+        "Judge prompt version or YAML path "
+        "(default: the judge's, single_v2 = the study's; see `judge --prompt`)."
+    ),
 )
 @click.option(
     "--peft",
@@ -623,7 +697,10 @@ def _translation_options(fn):
         click.option(
             "--api-key-env",
             default=None,
-            help="Environment variable holding the API key (llm: OPENAI_API_KEY; google: GOOGLE_TRANSLATE_API_KEY).",
+            help=(
+                "Environment variable holding the API key "
+                "(llm: OPENAI_API_KEY; google: GOOGLE_TRANSLATE_API_KEY)."
+            ),
         ),
         click.option(
             "--project", default=None, help="Google Cloud project for v3 (default $GOOGLE_CLOUD_PROJECT)."
@@ -674,33 +751,36 @@ def _translation_options(fn):
 
 def _run_translation(job, backend_name: str, options: dict) -> None:
     from nativeval.translate.backends import make_backend
-    from nativeval.translate.quality import leg_quality, summary_lines
+    from nativeval.translate.run_report import RoundTripReport
 
     max_wrong_language = options.pop("max_wrong_language")
     _check_key_variable(options["api_key_env"])
 
     backend = make_backend(backend_name, **{k: options.pop(k) for k in _BACKEND_KEYS})
     run = job(backend, **options)
+    report = run.report
     if run.dry_run:
-        est = run.report["estimate"]
-        units = ", ".join(f"{k} {v:,}" for k, v in est.items() if k != "usd")
-        seg = run.report["segments"]
+        est = report.estimate
+        units = ", ".join(f"{k} {v:,}" for k, v in est.to_json().items() if k != "usd")
+        seg = report.segments
         click.echo(
-            f"dry run: {seg['unique']} unique segments, {seg['cached']} cached, "
-            f"{seg['unique'] - seg['cached']} to send ({units}); estimated cost ${est['usd']:.4f}"
+            f"dry run: {seg.unique} unique segments, {seg.cached} cached, "
+            f"{seg.unique - seg.cached} to send ({units}); estimated cost ${est.usd:.4f}"
         )
         return
-    legs = [run.report["forward"], run.report["back"]] if "forward" in run.report else [run.report]
+    round_trip = isinstance(report, RoundTripReport)
+    legs = [report.forward, report.back] if round_trip else [report]
     for number, leg in enumerate(legs, 1):
         prefix = f"leg {number}/{len(legs)}: " if len(legs) > 1 else ""
-        for line in summary_lines(leg):
+        for line in leg.summary_lines():
             click.echo(prefix + line)
-    if "round_trip_chrf" in run.report:
-        for name, chrf in run.report["round_trip_chrf"].items():
+    if round_trip:
+        for name, chrf in report.round_trip_chrf.items():
             click.echo(
-                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, mean sentence {chrf['mean_sentence_chrf']}"
+                f"round-trip chrF {name}: corpus {chrf['corpus_chrf']}, "
+                f"mean sentence {chrf['mean_sentence_chrf']}"
             )
-    _exit_if_wrong_language(run.report.get("legs") or [leg_quality(leg) for leg in legs], max_wrong_language)
+    _exit_if_wrong_language(report.legs if round_trip else [report.leg_quality()], max_wrong_language)
 
 
 def _check_key_variable(name: str | None) -> None:
@@ -718,9 +798,9 @@ def _check_key_variable(name: str | None) -> None:
 
 def _exit_if_wrong_language(legs: list[dict], limit: float) -> None:
     """Exit 1 with one line when a leg's wrong-language rate exceeds ``limit`` (the output stays written)."""
-    from nativeval.translate.task import wrong_language_summary
+    from nativeval.translate.quality import wrong_language_summary
 
-    summary = wrong_language_summary({"legs": legs}, limit)
+    summary = wrong_language_summary(legs, limit)
     if summary:
         click.echo(f"error: {summary}", err=True)
         sys.exit(1)
@@ -838,8 +918,9 @@ def translate_task(
     """Translate a catalogue task into a user-made lm-eval task, same doc ids, provenance-tagged."""
     from nativeval.harness_ext.core.errors import InputError
     from nativeval.translate.backends import make_backend
-    from nativeval.translate.task import TaskTranslationRequest, quality_lines, resolve
-    from nativeval.translate.task import translate_task as run_translate_task
+    from nativeval.translate.task.quality_report import quality_lines
+    from nativeval.translate.task.request import TaskTranslationRequest, resolve
+    from nativeval.translate.task.run import translate_task as run_translate_task
 
     if round_trip == bool(target):
         raise InputError("give exactly one of --round-trip (with --via LANG) or --to LANG")
@@ -860,18 +941,19 @@ def translate_task(
     )
     resolve(request)  # a bad task or language name fails before a backend is built
     result = run_translate_task(make_backend(backend, **backend_options), request, echo=click.echo)
-    for line in quality_lines(result.report):
+    for line in quality_lines(result.quality):
         click.echo(line)
     click.echo(
         f"wrote {result.name} (user-made) to {result.folder}; run it with "
         f"`nativeval eval --tasks {request.task},{result.name} ...`"
     )
-    _exit_if_wrong_language(result.report["legs"], max_wrong_language)
+    _exit_if_wrong_language([leg.to_json() for leg in result.quality.legs], max_wrong_language)
 
 
 # --- finetune ---------------------------------------------------------------------------------------
 def options_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    """Print the command's options as JSON and exit: what a study's `finetune.recipe` may set is read from here."""
+    """Print the command's options as JSON and exit: what a study's `finetune.recipe` may set is read from
+    here."""
     if not value or ctx.resilient_parsing:
         return
     table = []
@@ -1071,7 +1153,10 @@ def finetune(
     multiple=True,
     default=("gpt-4-turbo",),
     show_default=True,
-    help="Judge name (harness_ext/judge/configs/*.yaml: gpt-4-turbo, command-r-plus, vllm-local) or YAML path; repeatable.",
+    help=(
+        "Judge name (harness_ext/judge/configs/*.yaml: gpt-4-turbo, command-r-plus, vllm-local) "
+        "or YAML path; repeatable."
+    ),
 )
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint, overriding the judge config's.")
 @click.option("--model", default=None, help="Judge model id, overriding the judge config's.")
@@ -1269,7 +1354,8 @@ def leaderboard(
     push_repo,
     judge_labels,
 ):
-    """The findings first (native- vs translated-trained gap per test set), then rankings, significance, plots.
+    """The findings first (native- vs translated-trained gap per test set), then rankings, significance,
+    plots.
 
     RESULTS: lm-eval output directories; `nativeval judge` directories among them add the judge diagnostics.
     """
@@ -1445,8 +1531,8 @@ def study(
 @click.option("--force", is_flag=True, help="Replace an existing study file and its data folder.")
 @friendly_errors
 def study_init(lang, models, backends, out, force):
-    """Write a study file for LANG: Aya native data, English Aya data translated to the same size, the round trip,
-    and the language's native_/translated_ collections."""
+    """Write a study file for LANG: Aya native data, English Aya data translated to the same size, the round
+    trip, and the language's native_/translated_ collections."""
     from nativeval.harness_ext.study.init import init_study, summary
 
     click.echo(summary(init_study(lang, out, models=models, backends=backends, force=force)))

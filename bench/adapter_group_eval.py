@@ -116,7 +116,8 @@ def main() -> None:
             scores(root / "separate" / a.name) == scores(root / "grouped" / a.name) for a in adapters
         )
     print(
-        f"{args.adapters} LoRA adapters of a random Llama ({size_mb:.0f} MB of weights), {TASK} 0-shot --limit {args.limit}; "
+        f"{args.adapters} LoRA adapters of a random Llama ({size_mb:.0f} MB of weights), {TASK} 0-shot "
+        f"--limit {args.limit}; "
         "the evaluation is kept short so that the base loads show"
     )
     print(f"{'':20}{'base loads':>11}{'load s':>9}{'wall s':>9}")
@@ -125,7 +126,8 @@ def main() -> None:
     ideal = separate[0] - separate[2] + separate[2] / max(separate[1], 1)  # evaluation time + one load
     print(f"{'ideal (one load)':20}{1:11d}{separate[2] / max(separate[1], 1):9.1f}{ideal:9.1f}")
     print(
-        f"base loads {separate[1]} -> {grouped[1]}; wall time ratio separate/grouped {separate[0] / grouped[0]:.2f}x "
+        f"base loads {separate[1]} -> {grouped[1]}; wall time ratio separate/grouped "
+        f"{separate[0] / grouped[0]:.2f}x "
         f"(ideal {separate[0] / ideal:.2f}x); scores identical for every adapter: {identical}"
     )
     if not identical:

@@ -1,4 +1,4 @@
-"""Judge diagnostics at scale: 10 judges x 20 models x 300 items (three tasks: es native, es translated, zh native).
+"""Judge diagnostics at scale: 10 judges x 20 models x 300 items (3 tasks: es/zh native, es translated).
 
 Prints ours (vectorised: one matrix of bootstrap weights over questions per stratum, every statistic a
 weighted sum of per-question column sums) against a naive loop (re-slice the resampled data and recompute
@@ -6,7 +6,7 @@ per resample, as a first version would; kappa and exact agreement only, timed on
 scaled), and the ideal bound (parsing the judgments files once, no statistics). Goal: under 10 s on
 2 cores, files read included; wall time on a shared machine, so the CPU time is printed too.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/judge_report.py [--judges 10 --models 20 --items 300 --resamples 1000]
+    PYTHONPATH=$PWD python bench/judge_report.py [--judges 10 --models 20 --items 300 --resamples 1000]
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ TASKS = ("native_es_open_qa", "translated_es_open_qa", "native_zh_open_qa")
 
 
 def synthetic_outputs(root: Path, judges: int, models: int, items: int, seed: int = 0) -> None:
-    """`nativeval judge` outputs: per model a run directory with a results file and judgments per judge and task."""
+    """`nativeval judge` outputs: per model a run directory with a results file and
+    judgments per judge and task."""
     rng = np.random.default_rng(seed)
     per_task = items // len(TASKS)
     quality = rng.normal(3, 0.6, size=models)
@@ -126,7 +127,8 @@ def main() -> None:
     from nativeval.harness_ext.judge.diagnostics_io import load_judge_outputs
 
     print(
-        f"{args.judges} judges x {args.models} models x {args.items} items, {args.resamples} bootstrap resamples, "
+        f"{args.judges} judges x {args.models} models x {args.items} items, {args.resamples} bootstrap "
+        "resamples, "
         f"{os.cpu_count()} CPUs visible"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +148,8 @@ def main() -> None:
     naive = naive_bootstrap(outputs.single, args.naive_resamples, rng) * args.resamples / args.naive_resamples
     print(
         f"ours:  read {loaded:.2f} s + diagnostics {computed:.2f} s = {loaded + computed:.2f} s "
-        f"(goal < 10 s){'' if loaded + computed < 10 else '  GOAL MISSED'}; CPU time {loaded_cpu + computed_cpu:.2f} s"
+        f"(goal < 10 s){'' if loaded + computed < 10 else '  GOAL MISSED'}; CPU time "
+        f"{loaded_cpu + computed_cpu:.2f} s"
     )
     print(
         f"naive: {naive:.1f} s (loop over resamples, kappa and exact agreement only; "

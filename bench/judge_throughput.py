@@ -125,7 +125,8 @@ def main() -> None:
     ideal = args.n * args.latency / args.concurrency
     load = os.getloadavg()[0]
     print(
-        f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
+        f"judge throughput: N={args.n}, server latency {args.latency * 1000:.0f} ms, concurrency "
+        f"{args.concurrency}, "
         f"{os.cpu_count()} CPUs, load average {load:.2f}"
     )
     label = "measured" if seq_n == args.n else f"{seq_n} measured, scaled to N"

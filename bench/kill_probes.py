@@ -70,8 +70,8 @@ def inject_faults(stub: OpenAIStub, rng: random.Random, requests: int, rate: flo
 
 
 def kill_at_random(argv: list[str], rng: random.Random, started: Callable[[], bool], within: float) -> bool:
-    """Run ``argv``; once ``started()`` (the job is doing its work, not starting up), SIGKILL it after a random
-    delay of up to ``within`` seconds. True if it was killed, False if it finished first."""
+    """Run ``argv``; once ``started()`` (the job is doing its work, not starting up), SIGKILL it after a
+    random delay of up to ``within`` seconds. True if it was killed, False if it finished first."""
     proc = subprocess.Popen(
         argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -2,11 +2,11 @@
 
 The page of the study's published numbers (the embedded paper table, every row re-analysed: 8 base models,
 native / translated / round-trip training data, 20 test sets) is written three times in one run:
-(a) ours: figures drawn from their specs by worker processes (nativeval.harness_ext.report.figures.draw_figures);
+(a) ours: figures drawn from their specs by worker processes (harness_ext.report.figures.draw_figures);
 (b) naive: every figure drawn in turn by the one process; (c) ideal: (b)'s drawing time split evenly over
     the cores, plus the part of (b) that is not drawing. The PNGs of (a) and (b) are compared
-    pixel by pixel: FreeType's anti-aliasing of rotated tick labels depends on what a process drew before, so a
-    worker may differ from the single process in a few hundred edge pixels of a label, never in content.
+    pixel by pixel: FreeType's anti-aliasing of rotated tick labels depends on what a process drew before,
+    so a worker may differ from the single process in a few hundred edge pixels of a label, never in content.
 
     python bench/leaderboard_plots.py [--resamples 1000]
 """
@@ -76,7 +76,8 @@ def main() -> None:
     workers = min(4, cores)
     ideal = serial - drawing + drawing / workers
     print(
-        f"paper reference page: {len(figures)} figures (PNG + SVG each), {cores} cores, {workers} drawing workers"
+        f"paper reference page: {len(figures)} figures (PNG + SVG each), {cores} cores, {workers} drawing "
+        "workers"
     )
     print(f"(a) ours: figures drawn by worker processes   {ours:6.2f} s")
     print(f"(b) naive: every figure drawn in turn         {serial:6.2f} s   (drawing {drawing:.2f} s of it)")
@@ -84,7 +85,8 @@ def main() -> None:
     worst = max(differing, key=lambda d: d[0] / d[1])
     print(
         f"naive / ours = {serial / ours:.2f}x; ours / ideal = {ours / ideal:.2f}; PNGs byte-identical "
-        f"{sum(1 for d in differing if d[0] == 0)}/{len(figures)}, most differing {worst[0]} of {worst[1]} pixels"
+        f"{sum(1 for d in differing if d[0] == 0)}/{len(figures)}, most differing {worst[0]} of {worst[1]} "
+        "pixels"
     )
 
 

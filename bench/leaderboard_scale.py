@@ -3,9 +3,9 @@
 M models x T test sets x N items with per-item samples (default 50 x 20 x 1,000, binary scores, items in
 passages of 5 on half the test sets), R bootstrap resamples (default 10,000). Prints, from one run:
 (a) nativeval: every test set's per-model cluster-bootstrap CIs and all M(M-1)/2 pairwise tests, with
-    the resamples shared across models and pairs (nativeval.harness_ext.leaderboard.model.column_stats), then the
-    findings (native- minus translated-trained gap per test set, per translator and pooled, and pooled over
-    languages) from the same per-item scores - no second pass over the samples; a test set's gaps read the
+    the resamples shared across models and pairs (leaderboard.model.column_stats), then the findings
+    (native- minus translated-trained gap per test set, per translator and pooled, and pooled over languages)
+    from the same per-item scores - no second pass over the samples; a test set's gaps read the
     first 2,000 of its columns' cluster draws again (stats.shared_draws) and share them across translators;
 (b) naive: one paired bootstrap per pair in a Python loop (measured on --naive-pairs pairs, scaled to all);
 (c) ideal: only the shared resampled means (bootstrap_means), the part no method can skip;
@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nativeval.harness_ext.catalogue import catalogue  # noqa: E402
 from nativeval.harness_ext.core import stats  # noqa: E402
+from nativeval.harness_ext.leaderboard.columns import ColumnKey  # noqa: E402
 from nativeval.harness_ext.leaderboard.findings import measured_findings  # noqa: E402
 from nativeval.harness_ext.leaderboard.model import Entry, column_stats, findings_resamples  # noqa: E402
-from nativeval.harness_ext.leaderboard.results import ColumnKey, RowKey  # noqa: E402
+from nativeval.harness_ext.report.naming import RowKey  # noqa: E402
 
 VARIANTS = ("native", "google", "cohere")  # the models are base models x training data, as in a study
 
@@ -146,9 +147,7 @@ def main() -> None:
                 seed=k,
             )
 
-    sample, _, naive_peak = measure(
-        f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample
-    )
+    sample, _, _ = measure(f"(b) naive: {args.naive_pairs} pairs, one paired bootstrap each", naive_sample)
     naive = sample / args.naive_pairs * pairs * args.tasks
     print(f"{'    scaled to all pairs (' + str(pairs * args.tasks) + ')':<52} {naive:8.1f} s wall")
 

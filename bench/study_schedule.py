@@ -91,7 +91,8 @@ def schedule(aya: str, gpus: int, target_seconds: float) -> None:
         )
         clashes = gpu_overlaps(executor.spans)
     print(
-        f"paper_zh plan: {len(plan.steps)} steps, {work_hours:.1f} estimated GPU-hours at {scale:.2f} s per GPU-hour, "
+        f"paper_zh plan: {len(plan.steps)} steps, {work_hours:.1f} estimated GPU-hours at {scale:.2f} s per "
+        "GPU-hour, "
         f"{gpus} simulated GPUs"
     )
     print(f"{'':28}{'seconds':>9}{'x bound':>9}")
@@ -133,7 +134,8 @@ def demo() -> None:
             if proc.returncode:
                 sys.exit(f"demo --jobs {jobs} failed: {proc.stderr[-2000:]}")
     print(
-        f"demo study on this machine ({os.cpu_count()} CPUs): --jobs 1 {times[1]:.1f}s, --jobs 2 {times[2]:.1f}s, "
+        f"demo study on this machine ({os.cpu_count()} CPUs): --jobs 1 {times[1]:.1f}s, --jobs 2 "
+        f"{times[2]:.1f}s, "
         f"ratio {times[1] / times[2]:.2f}x"
     )
 

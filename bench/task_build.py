@@ -1,13 +1,13 @@
 """Building a language's tasks at full size: nativeval vs a per-subject filter (naive) vs the ideal bound.
 
 Writes, into a temporary mirror, full-size splits in the Hub schema for 10 languages: Global-MMLU (14,042 test
-rows + 285 dev rows per language), openai/MMMLU (14,042 test rows per locale) and INCLUDE base-44 (its real size
-per language, ~550 rows over the language's domains). Then, per language, times building the tasks of
-`native_<lang>` and `translated_<lang>` that these datasets feed (INCLUDE; Global-MMLU; MMMLU: 115 lm-eval tasks)
-up to the docs every leaf scores and draws shots from (lm-eval's TaskManager.load, then each leaf's eval_docs and
-fewshot_docs):
+rows + 285 dev rows per language), openai/MMMLU (14,042 test rows per locale) and INCLUDE base-44 (its real
+size per language, ~550 rows over the language's domains). Then, per language, times building the tasks of
+`native_<lang>` and `translated_<lang>` that these datasets feed (INCLUDE; Global-MMLU; MMMLU: 115 lm-eval
+tasks) up to the docs every leaf scores and draws shots from (lm-eval's TaskManager.load, then each leaf's
+eval_docs and fewshot_docs):
 
-  ours   nativeval: each split read once, members partitioned in one pass (nativeval.harness_ext.eval.partition)
+  ours   nativeval: each split read once, members partitioned in one pass (harness_ext.eval.partition)
   naive  the same tasks with each member filtering the whole split (57 passes for Global-MMLU / MMMLU)
   bound  read each split once (jsonl -> Dataset) + one pass that partitions its rows by subject
 
@@ -211,7 +211,8 @@ def time_builds(root: Path, fed: dict[str, list[str]], repeats: int, naive: bool
     out = {}
     for lang, names in fed.items():
         code = (
-            f"import sys, time, logging; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'bench')!r})\n"
+            f"import sys, time, logging; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, "
+            f"{str(REPO / 'bench')!r})\n"
             "logging.disable(logging.WARNING)\n"
             "from lm_eval.tasks import TaskManager\nimport task_build as tb\n"
             f"{'tb.naive_filters()' if naive else ''}\n"
@@ -284,7 +285,8 @@ def main() -> int:
         t = time.perf_counter()
         fed = write_mirror(root, languages)
         print(
-            f"mirror written in {time.perf_counter() - t:.1f}s: {len(languages)} languages, tasks {sum(map(len, fed.values()))}"
+            f"mirror written in {time.perf_counter() - t:.1f}s: {len(languages)} languages, tasks "
+            f"{sum(map(len, fed.values()))}"
         )
         ours = time_builds(root, fed, args.repeats, naive=False)
         wanted = {c.strip() for c in args.naive_languages.split(",") if c.strip()}

@@ -1,10 +1,10 @@
 """`translate-task` throughput (a benchmark, not a test): XQuAD ru (1,190 items, real data) machine-translated
-into zh against loopback servers with latency L, concurrency C. The stand-in translator (fake_translate) measures
-plumbing, not translation.
+into zh against loopback servers with latency L, concurrency C. The stand-in translator (fake_translate)
+measures plumbing, not translation.
 
-1. Google v2 backend (batched requests, the server in its own thread): ours at C, ours at concurrency 1, the naive
-   loop (one request per item field, sequential: computed as fields x L), the issue's ideal bound N x L / C for
-   N items, and a rerun (goal: 0 requests). Goal: ours <= 1.3 x N x L / C.
+1. Google v2 backend (batched requests, the server in its own thread): ours at C, ours at concurrency 1, the
+   naive loop (one request per item field, sequential: computed as fields x L), the issue's ideal bound
+   N x L / C for N items, and a rerun (goal: 0 requests). Goal: ours <= 1.3 x N x L / C.
 2. LLM backend (one segment per request, the server in its own process): ours vs the request bound
    ceil(R / C) x L for the R requests sent, and sequential (measured on a slice, scaled by requests).
 
@@ -26,7 +26,8 @@ from nativeval.harness_ext.core.langid import detect_language
 from nativeval.harness_ext.testing.translate_stubs import GoogleTranslateStub
 from nativeval.translate.backends.google import GoogleV2Backend
 from nativeval.translate.backends.llm import LLMBackend
-from nativeval.translate.task import TaskTranslationRequest, translate_task
+from nativeval.translate.task.request import TaskTranslationRequest
+from nativeval.translate.task.run import translate_task
 
 SHARED_MIRROR = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "hf_mirror"
@@ -45,7 +46,7 @@ def run(backend, out: Path, concurrency: int, limit: int | None = None) -> tuple
     )
     start = time.perf_counter()
     result = translate_task(backend, request)
-    return time.perf_counter() - start, result.report
+    return time.perf_counter() - start, result.quality.to_json()
 
 
 def requests_of(report: dict) -> int:

@@ -115,7 +115,8 @@ def bench_llm(n: int, latency: float, concurrency: int, tmp: Path) -> None:
     print(f"  cached rerun                 {cached:8.2f} s   ({cached_requests} requests)")
     print(
         f"  ours / ideal = {ours / ideal:.2f} (goal <= 1.2); in-process {shared / ideal:.2f}; "
-        f"sequential / ours = {seq / ours:.1f}x; cached < 2 s with 0 requests: {cached < 2 and cached_requests == 0}"
+        f"sequential / ours = {seq / ours:.1f}x; cached < 2 s with 0 requests: "
+        f"{cached < 2 and cached_requests == 0}"
     )
 
 
@@ -128,7 +129,8 @@ def bench_google(n: int, latency: float, tmp: Path) -> None:
         sequential = requests * latency
     ideal = math.ceil(requests / 8) * latency
     print(
-        f"\n[google v2] {n} segments in {requests} batched requests, {latency * 1000:.0f} ms latency, concurrency 8"
+        f"\n[google v2] {n} segments in {requests} batched requests, {latency * 1000:.0f} ms latency, "
+        "concurrency 8"
     )
     print(
         f"  ours {ours:.2f} s; ideal bound {ideal:.2f} s; one request per segment sequentially would be "

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nativeval.finetune.data import SourceStats
+from nativeval.finetune.manifest import RunManifest
+
 STUDY_CITATION = """@inproceedings{chen-etal-2024-good-data,
   title     = {Is It Good Data for Multilingual Instruction Tuning or Just Bad Multilingual Evaluation
                for Large Language Models?},
@@ -44,30 +47,28 @@ RECIPE_KEYS = (
 )
 
 
-def data_counts(data: list[dict[str, Any]]) -> str:
+def data_counts(data: list[SourceStats]) -> str:
     """``N train / M held out of K records`` (plus what was skipped), over every data source."""
-    train = sum(d.get("train", d["used"]) for d in data)
-    held_out = sum(d.get("held_out", 0) for d in data)
-    records = sum(d["records"] for d in data)
-    skipped = sum(d["skipped_empty"] for d in data)
+    train = sum(d.train for d in data)
+    held_out = sum(d.held_out for d in data)
+    records = sum(d.records for d in data)
+    skipped = sum(d.skipped_empty for d in data)
     left = records - train - held_out - skipped
     text = f"{train} train / {held_out} held out of {records} records"
-    parts = [f"{skipped} skipped (empty response)", f"{sum(d['truncated'] for d in data)} truncated"]
+    parts = [f"{skipped} skipped (empty response)", f"{sum(d.truncated for d in data)} truncated"]
     if left:
         parts.append(f"{left} not selected (--lang / --per-language-cap)")
     return f"{text}; " + "; ".join(parts)
 
 
-def load_arguments(manifest: dict[str, Any], out: str) -> str:
-    if manifest["method"] == "lora":
-        return f"pretrained={manifest['base_model']},peft={out}"
+def load_arguments(manifest: RunManifest, out: str) -> str:
+    if manifest.method == "lora":
+        return f"pretrained={manifest.base_model},peft={out}"
     return f"pretrained={out}"
 
 
-def eval_command(manifest: dict[str, Any], out: str) -> str:
-    tasks = (
-        ",".join(f"native_{lang},translated_{lang}" for lang in manifest["languages"]) or "native,translated"
-    )
+def eval_command(manifest: RunManifest, out: str) -> str:
+    tasks = ",".join(f"native_{lang},translated_{lang}" for lang in manifest.languages) or "native,translated"
     return (
         f"nativeval eval --model hf --model-args {load_arguments(manifest, out)} --tasks {tasks} "
         f"--output-path results/"
@@ -84,40 +85,42 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def model_card(manifest: dict[str, Any], out: str) -> str:
-    method = manifest["method"]
-    languages = manifest["languages"]
-    hyper = manifest["hyperparameters"]
+def model_card(manifest: RunManifest, out: str) -> str:
+    method = manifest.method
+    languages = manifest.languages
+    hyper = manifest.hyperparameters
     front = [
         "---",
-        f"base_model: {manifest['base_model']}",
+        f"base_model: {manifest.base_model}",
         f"library_name: {'peft' if method == 'lora' else 'transformers'}",
         "language:",
         *[f"- {lang}" for lang in languages],
         "tags:",
         "- nativeval",
-        f"- {manifest['variant']}",
+        f"- {manifest.variant}",
         f"- {method}",
         "---",
     ]
     lines = [
-        f"# {manifest['base_model']} tuned on `{manifest['variant']}` data ({', '.join(languages)}, {method})",
+        f"# {manifest.base_model} tuned on `{manifest.variant}` data ({', '.join(languages)}, {method})",
         "",
-        f"Written by `nativeval finetune` (nativeval {manifest['versions'].get('nativeval', '?')}) with the recipe of "
+        "Written by `nativeval finetune` "
+        f"(nativeval {manifest.versions.get('nativeval', '?')}) with the recipe of "
         "Chen et al. (2024): loss on response tokens only, the epoch with the best held-out perplexity kept. "
         "Every figure below comes from `nativeval_run.json` beside this card.",
         "",
         "## Data",
         "",
-        f"Variant `{manifest['variant']}`, languages {', '.join(languages)} ({manifest['tuning']}lingual tuning), "
-        f"template `{manifest['template']}`, seed {manifest['seed']}: {data_counts(manifest['data'])}.",
+        f"Variant `{manifest.variant}`, languages {', '.join(languages)} "
+        f"({manifest.tuning}lingual tuning), "
+        f"template `{manifest.template}`, seed {manifest.seed}: {data_counts(manifest.data)}.",
         "",
         "| source | sha256 | records | train | held out | skipped (empty) | truncated |",
         "|---|---|---:|---:|---:|---:|---:|",
         *[
-            f"| `{_cell(d['path'])}` | `{d['sha256'][:16]}` | {d['records']} | {d.get('train', d['used'])} | "
-            f"{d.get('held_out', 0)} | {d['skipped_empty']} | {d['truncated']} |"
-            for d in manifest["data"]
+            f"| `{_cell(d.path)}` | `{d.sha256[:16]}` | {d.records} | {d.train} | "
+            f"{d.held_out} | {d.skipped_empty} | {d.truncated} |"
+            for d in manifest.data
         ],
         "",
         "## Recipe",
@@ -136,9 +139,10 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "| epoch | train loss | held-out perplexity |",
         "|---:|---:|---:|",
         *[
-            f"| {e['epoch']}{' (kept)' if e['epoch'] == manifest['best_epoch'] else ''} | {_cell(e['train_loss'])} | "
-            f"{_cell(e['eval_perplexity']) or 'n/a'} |"
-            for e in manifest["epochs"]
+            f"| {e.epoch}{' (kept)' if e.epoch == manifest.best_epoch else ''} "
+            f"| {_cell(e.train_loss)} | "
+            f"{_cell(e.eval_perplexity) or 'n/a'} |"
+            for e in manifest.epochs
         ],
         "",
         "## Evaluate",
@@ -146,7 +150,8 @@ def model_card(manifest: dict[str, Any], out: str) -> str:
         "```",
         eval_command(manifest, out),
         f"lm_eval --model hf --model_args {load_arguments(manifest, out)} --include_path tasks "
-        f"--tasks {','.join(f'native_{lang}' for lang in languages) or 'native'} --output_path results --log_samples",
+        f"--tasks {','.join(f'native_{lang}' for lang in languages) or 'native'} "
+        "--output_path results --log_samples",
         "```",
         "",
         "## Citation",

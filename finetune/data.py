@@ -2,8 +2,8 @@
 
 Sources (``--data``): an Alpaca/Aya JSON list (``instruction``, ``input``, ``output``, ``id``), a JSONL
 file with the same fields, or a Hugging Face dataset ``hf://ID[:CONFIG][@REVISION][#SPLIT]`` loaded
-through :func:`nativeval.harness_ext.catalogue.dataset_loader.load_dataset` (mirror first, then the Hub at the
-pinned revision).
+through :func:`nativeval.harness_ext.catalogue.dataset_loader.load_dataset` (mirror first, then the Hub
+at the pinned revision).
 Aya Hub rows (``inputs``/``targets``/``language_code``) are accepted as well.
 
 Sampling is reproducible: per-language caps and the held-out split both draw with
@@ -55,18 +55,6 @@ class SourceStats:
     skipped_empty: int = 0
     truncated: int = 0
 
-    def as_manifest(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "records": self.records,
-            "used": self.used,
-            "train": self.train,
-            "held_out": self.held_out,
-            "skipped_empty": self.skipped_empty,
-            "truncated": self.truncated,
-        }
-
 
 @dataclass
 class Example:
@@ -85,7 +73,8 @@ def templates() -> dict[str, Any]:
 
 
 def normalize_lang(code: str) -> str:
-    """A record's language as nativeval's code: ISO 639-3 codes (``zho``) map through the language registry."""
+    """A record's language as nativeval's code: ISO 639-3 codes (``zho``) map through the language
+    registry."""
     code = code.strip().lower()
     return by_iso639_3(code) or code
 

@@ -21,8 +21,8 @@ def lora_target_table() -> dict[str, Any]:
 
 
 def check_base(base: str) -> str:
-    """``--base`` by the one model-reference rule (nativeval.harness_ext.core.models); a local one must hold a config.json.
-    Returns what ``from_pretrained`` takes (``hf://`` unwrapped)."""
+    """``--base`` by the one model-reference rule (nativeval.harness_ext.core.models); a local one must hold a
+    config.json. Returns what ``from_pretrained`` takes (``hf://`` unwrapped)."""
     ref = resolve_model(base, f"--base {base}")
     if ref.is_local and not (Path(ref.location) / "config.json").is_file():
         raise InputError(

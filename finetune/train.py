@@ -5,8 +5,8 @@ length-grouped sampling and pad-to-longest batches -> held-out perplexity after 
 checkpoint per epoch, early stopping, the best epoch restored -> adapter/model + tokenizer + model card
 (+ optional merged model) staged in ``.final.partial/``, renamed ``.final/``, moved into place with
 ``nativeval_run.json`` last -> checkpoints removed. ``.nativeval_run.started`` is written first, so an
-unfinished directory is never taken for a model (nativeval.harness_ext.core.runs); ``--resume`` continues from the
-newest *complete* checkpoint or finishes a staged save.
+unfinished directory is never taken for a model (nativeval.harness_ext.core.runs); ``--resume`` continues
+from the newest *complete* checkpoint or finishes a staged save.
 
 Works unchanged under ``torchrun --nproc_per_node N`` and ``accelerate launch``: the Trainer shards
 batches; the held-out perplexity is computed on every rank over the whole (small) held-out set, so
@@ -32,6 +32,7 @@ from nativeval.finetune.collate import LengthGroupedSampler, PadToLongestCollato
 from nativeval.finetune.data import IGNORE_INDEX, Example, PreparedData, prepare, templates
 from nativeval.finetune.manifest import (
     MANIFEST_NAME,
+    RunManifest,
     build_manifest,
     epoch_records,
     read_manifest,
@@ -120,7 +121,7 @@ def validate(config: FinetuneConfig) -> None:
     check_base(config.base)
 
 
-def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
+def check_out_dir(config: FinetuneConfig) -> RunManifest | None:
     """Refuse to overwrite finished or interrupted runs unless resuming; return a finished run's manifest.
 
     Resuming also finishes what a kill cut short after training: a staged final save is moved into place,
@@ -150,13 +151,15 @@ def check_out_dir(config: FinetuneConfig) -> dict[str, Any] | None:
         and not config.resume
     ):
         raise InputError(
-            f"--out {out} has checkpoints of an interrupted run; pass --resume to continue it or delete the folder"
+            f"--out {out} has checkpoints of an interrupted run; "
+            "pass --resume to continue it or delete the folder"
         )
     return None
 
 
 def mark_started(out: Path) -> None:
-    """The marker that makes an unfinished ``out`` recognisable (nativeval.harness_ext.core.runs), written before anything."""
+    """The marker that makes an unfinished ``out`` recognisable (nativeval.harness_ext.core.runs), written
+    before anything."""
     if not (out / RUN_STARTED).is_file():
         atomic_write_json(out / RUN_STARTED, {"started": time.time(), "pid": os.getpid()})
 
@@ -357,7 +360,7 @@ def prepare_data(config: FinetuneConfig, tokenizer) -> PreparedData:
     return data
 
 
-def save_outputs(trainer, tokenizer, config: FinetuneConfig, manifest: dict[str, Any]) -> None:
+def save_outputs(trainer, tokenizer, config: FinetuneConfig, manifest: RunManifest) -> None:
     """Write the final adapter/model into a staging folder, then move it into ``out`` with the manifest last.
 
     A kill at any moment leaves either the checkpoints (``--resume`` redoes the save from the last one), a
@@ -429,7 +432,8 @@ WEIGHT_FILES = (
 
 
 def checkpoint_problem(folder: Path) -> str | None:
-    """Why a Trainer checkpoint cannot be resumed from (the Trainer writes trainer_state.json last); None if it can."""
+    """Why a Trainer checkpoint cannot be resumed from (the Trainer writes trainer_state.json last); None if
+    it can."""
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
         return "no weights"
     state = folder / "trainer_state.json"
@@ -463,7 +467,7 @@ def last_checkpoint(config: FinetuneConfig) -> str | None:
     return None
 
 
-def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
+def run_finetune(config: FinetuneConfig) -> RunManifest:
     """Train, keep the best epoch, write the output directory; return the manifest."""
     from transformers import EarlyStoppingCallback, set_seed
 
@@ -505,24 +509,24 @@ def run_finetune(config: FinetuneConfig) -> dict[str, Any]:
         method=config.method,
         template=config.template,
         hyperparameters=hyperparameters(config, targets),
-        data=[s.as_manifest() for s in data.sources],
+        data=list(data.sources),
         seed=config.seed,
         epochs=epoch_records(trainer.state.log_history),
     )
     save_outputs(trainer, tokenizer, config, manifest)
-    log.info("finished %s: best epoch %s", config.out, manifest["best_epoch"])
+    log.info("finished %s: best epoch %s", config.out, manifest.best_epoch)
     return manifest
 
 
-def summary(manifest: dict[str, Any], out: str) -> str:
+def summary(manifest: RunManifest, out: str) -> str:
     """A few lines for the terminal: data counts, best epoch, how to evaluate."""
-    best = next((e for e in manifest["epochs"] if e["epoch"] == manifest["best_epoch"]), {})
-    ppl = best.get("eval_perplexity")
+    ppl = manifest.best.eval_perplexity if manifest.best else None
     return "\n".join(
         [
-            f"data: {data_counts(manifest['data'])}",
-            f"best epoch {manifest['best_epoch']} of {len(manifest['epochs'])}"
+            f"data: {data_counts(manifest.data)}",
+            f"best epoch {manifest.best_epoch} of {len(manifest.epochs)}"
             + (f", held-out perplexity {ppl:.3f}" if ppl is not None else " (no held-out data)"),
-            f"wrote {out} ({manifest['method']}); evaluate with: lm_eval --model hf --model_args {load_arguments(manifest, out)}",
+            f"wrote {out} ({manifest.method}); evaluate with: "
+            f"lm_eval --model hf --model_args {load_arguments(manifest, out)}",
         ]
     )

@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# Create .venv (when missing) and install nativeval with its dev extras.
-# Where no NVIDIA GPU is present, the CPU build of torch is installed first so that
-# pip does not resolve the multi-GB CUDA build.
+# Create .venv (when missing) and install nativeval (editable) with its dev extras. A few progress lines here;
+# pip's whole output goes to .venv/setup.log, named on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
 STAMP=.venv/.nativeval-installed
-if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ]; then
+if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt setup.py ]; then
   exit 0
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  if command -v nvidia-smi >/dev/null 2>&1; then
-    .venv/bin/python -m pip install --quiet "torch>=2.3,<3"
-  else
-    .venv/bin/python -m pip install --quiet "torch==2.13.0" \
-      || .venv/bin/python -m pip install --quiet "torch>=2.3,<3" --index-url https://download.pytorch.org/whl/cpu
-  fi
+start=$(date +%s)
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet -e ".[dev,google]"
+LOG=.venv/setup.log
+: >"$LOG"
+step() {  # step "what the user reads" command...
+  echo "setup: $1"
+  shift
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "setup: FAILED: $*" >&2
+    echo "setup: pip's output is in $LOG; its last lines:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+}
+step "upgrading pip" .venv/bin/python -m pip install --upgrade pip
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  step "installing torch (the CPU build where no NVIDIA GPU is present)" bash scripts/install_torch.sh .venv/bin/python
+fi
+step "installing nativeval (editable, with the dev and google extras)" .venv/bin/python -m pip install -e ".[dev,google]"
 touch "$STAMP"
+echo "setup: done in $(($(date +%s) - start)) s (pip's output: $LOG)"

@@ -1,5 +1,5 @@
-"""The bad-input table: every subcommand with a mistake a user makes answers with one line and a non-zero exit,
-before any work, and changes no file.
+"""The bad-input table: every subcommand with a mistake a user makes answers with one line and a non-zero
+exit, before any work, and changes no file.
 
 Each row: the command (``{ws}`` is a workspace of inputs made fresh per test, ``{tiny}`` the tiny model), the
 exit code, a substring of the one line, and that nothing in the workspace changed (no file written, replaced
@@ -179,7 +179,10 @@ CASES = [
         "eval-hub-log-args",
         [*EVAL, "--hf_hub_log_args", "no_such_setting=1"],
         2,
-        "--hf_hub_log_args: EvaluationTracker.__init__() got an unexpected keyword argument 'no_such_setting'",
+        (
+            "--hf_hub_log_args: EvaluationTracker.__init__() got an unexpected keyword argument "
+            "'no_such_setting'"
+        ),
     ),
     ("eval-config-missing", [*EVAL, "--config", "{ws}/nope.yaml"], 2, "nope.yaml: file not found"),
     (

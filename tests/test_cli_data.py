@@ -54,8 +54,8 @@ def test_data_check_reports_mirror(fixture_mirror):
     result = invoke("data", "check", "--tasks", "native_zh,translated_ru_xquad")
     assert result.exit_code == 0, result.output
     assert (
-        f"ok      native_zh_cmmlu: haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e: mirror 134/134 splits from {fixture_mirror}"
-        in result.output
+        "ok      native_zh_cmmlu: haonan-li/cmmlu@efcc940752ea4a1ea94d2727f11f83858d64fc8e: mirror 134/134 "
+        f"splits from {fixture_mirror}" in result.output
     )
     assert "translated_ru_xquad" in result.output
 
@@ -80,8 +80,8 @@ def test_data_check_missing_data_exits_1(monkeypatch, tmp_path):
     result = invoke("data", "check", "--tasks", "translated_es_xquad")
     assert result.exit_code == 1
     assert (
-        "MISSING translated_es_xquad: google/xquad@51adfef1c1287aab1d2d91b5bead9bcfb9c68583: missing 1/1 splits"
-        in result.output
+        "MISSING translated_es_xquad: google/xquad@51adfef1c1287aab1d2d91b5bead9bcfb9c68583: missing 1/1 "
+        "splits" in result.output
     )
 
 

@@ -1,5 +1,5 @@
-"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs and
-translation inputs. Any content gives a result or one NativevalError line, never another exception."""
+"""Property-based fuzzing of the readers of user files: lm-eval results files, samples files, judge outputs
+and translation inputs. Any content gives a result or one NativevalError line, never another exception."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def test_judge_reads_any_samples_bytes(raw):
 @FUZZ
 @given(results=results_documents)
 def test_leaderboard_reads_any_results_file(results):
-    from nativeval.harness_ext.leaderboard.results import load_runs
+    from nativeval.harness_ext.leaderboard.runs import load_runs
 
     one_line_or_result(lambda root: load_runs([root]), {f"model/results_{DATE}.json": json.dumps(results)})
 

@@ -220,7 +220,7 @@ def test_study_refuses_a_step_folder_that_a_symlink_leads_outside(world):
     assert changed_outside(before, snapshot(world)) == []
 
 
-# --- judge --out ---------------------------------------------------------------------------------------------
+# --- judge --out ---
 @pytest.fixture()
 def openai_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
@@ -258,7 +258,7 @@ def test_judge_out_gives_runs_with_the_same_folder_name_their_own_folders(world,
     assert changed_outside(before, snapshot(world), "work/judged") == []
 
 
-# --- translate-task and finetune -------------------------------------------------------------------------------
+# --- translate-task and finetune ---
 @pytest.mark.parametrize("target", ["../../victim", "/tmp/x", "zh/../../victim"])
 def test_translate_task_refuses_a_hostile_target_language_before_any_work(world, target):
     before = snapshot(world)

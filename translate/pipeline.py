@@ -28,6 +28,13 @@ from nativeval.translate.backends.base import Backend
 from nativeval.translate.dataset import record_id
 from nativeval.translate.protect import Piece, restore, split_field
 from nativeval.translate.quality import FieldOutcome, check_fields
+from nativeval.translate.run_report import (
+    CostEstimate,
+    RecordCounts,
+    RoundTripReport,
+    SegmentCounts,
+    TranslationReport,
+)
 
 CACHE_SCHEMA = "nativeval-translate/1"
 
@@ -44,7 +51,7 @@ class FieldJob:
 @dataclass
 class RunResult:
     records: list[dict[str, Any]]
-    report: dict[str, Any]
+    report: TranslationReport | RoundTripReport
     dry_run: bool = False
     kept: list[int] = field(default_factory=list)  # input indices of the records written
 
@@ -101,20 +108,21 @@ def make_ledger(backend: Backend, max_cost: float | None) -> CostLedger:
     price = backend.price()
     if price is None and max_cost is not None and backend.name != "hf":
         raise InputError(
-            f"no price known for {backend.name} model {backend.model!r} (harness_ext/core/prices.yaml or $NATIVEVAL_PRICES), "
-            "so --max-cost cannot be enforced; add its price or drop --max-cost"
+            f"no price known for {backend.name} model {backend.model!r} "
+            "(harness_ext/core/prices.yaml or $NATIVEVAL_PRICES), so --max-cost cannot be enforced; "
+            "add its price or drop --max-cost"
         )
     return CostLedger(prices={backend.model: price or {}}, max_cost=max_cost)
 
 
-def estimate(backend: Backend, segments: list[str], ledger: CostLedger) -> dict[str, Any]:
+def estimate(backend: Backend, segments: list[str], ledger: CostLedger) -> CostEstimate:
     """Expected billing of sending ``segments`` (dry run)."""
     units = backend.expected_usage(segments)
-    return {
-        **units,
-        "usd": round(ledger.price(backend.model, **units), 6),
-        "requests": sum(1 for _ in batches(segments, backend)),
-    }
+    return CostEstimate(
+        usage=units,
+        usd=round(ledger.price(backend.model, **units), 6),
+        requests=sum(1 for _ in batches(segments, backend)),
+    )
 
 
 async def send_segments(
@@ -220,28 +228,25 @@ def translate_records(
             done[segment] = hit["text"]
     pending = [s for s in unique if s not in done]
 
-    report: dict[str, Any] = {
+    report = TranslationReport(
         **backend.description(),
-        "src": src,
-        "tgt": tgt,
-        "fields": fields,
-        "records": {
-            "input": len(records),
-            "written": len(valid),
-            "skipped_invalid": len(skipped),
-            "skipped": skipped[:200],
-        },
-        "segments": {
-            "fields_with_text": len(jobs),
-            "empty_passthrough": empty,
-            "unique": len(unique),
-            "cached": len(done),
-            "sent": 0 if dry_run else len(pending),
-        },
-        "estimate": estimate(backend, pending, ledger),
-    }
+        src=src,
+        tgt=tgt,
+        fields=fields,
+        records=RecordCounts(
+            input=len(records), written=len(valid), skipped_invalid=len(skipped), skipped=skipped[:200]
+        ),
+        segments=SegmentCounts(
+            fields_with_text=len(jobs),
+            empty_passthrough=empty,
+            unique=len(unique),
+            cached=len(done),
+            sent=0 if dry_run else len(pending),
+        ),
+        estimate=estimate(backend, pending, ledger),
+        cost=ledger.summary(),
+    )
     if dry_run:
-        report["cost"] = ledger.summary()
         return RunResult([], report, dry_run=True, kept=valid)
 
     if pending:
@@ -260,7 +265,7 @@ def translate_records(
             )
         )
         done.update(translated)
-        report["segments"]["requests"] = calls
+        report.segments.requests = calls
 
     out_records = [dict(records[i]) for i in valid]
     position = {index: n for n, index in enumerate(valid)}
@@ -278,6 +283,6 @@ def translate_records(
         translation = "".join(parts)
         out_records[position[job.index]][job.field] = translation
         outcomes.append(FieldOutcome(job.record_id, job.field, job.source, translation, pairs, problems))
-    report["cost"] = ledger.summary()
-    report["quality"] = check_fields(outcomes, src, tgt)
+    report.cost = ledger.summary()
+    report.quality = check_fields(outcomes, src, tgt)
     return RunResult(out_records, report, kept=valid)

@@ -24,7 +24,19 @@ class FieldOutcome:
     format_problems: list[str] = field(default_factory=list)
 
 
-def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> dict[str, Any]:
+@dataclass
+class QualityCheck:
+    fields_checked: int
+    median_length_ratio: float | None
+    counts: dict[str, int]  # issue kind -> how many
+    issues: dict[str, list[dict[str, Any]]]  # issue kind -> the first MAX_LISTED (id, field, details)
+
+    def flagged(self, kinds: tuple[str, ...]) -> set[str]:
+        """Record ids listed under any of ``kinds``."""
+        return {issue["id"] for kind in kinds for issue in self.issues[kind]}
+
+
+def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> QualityCheck:
     issues: dict[str, list[dict[str, Any]]] = {
         "empty_output": [],
         "wrong_language": [],
@@ -66,12 +78,12 @@ def check_fields(outcomes: list[FieldOutcome], src: str, tgt: str) -> dict[str, 
                     }
                 )
     checked = sum(1 for o in outcomes if o.prose_pairs)
-    return {
-        "fields_checked": checked,
-        "median_length_ratio": round(median, 3) if median else None,
-        "counts": {name: len(found) for name, found in issues.items()},
-        "issues": {name: found[:MAX_LISTED] for name, found in issues.items()},
-    }
+    return QualityCheck(
+        fields_checked=checked,
+        median_length_ratio=round(median, 3) if median else None,
+        counts={name: len(found) for name, found in issues.items()},
+        issues={name: found[:MAX_LISTED] for name, found in issues.items()},
+    )
 
 
 def chrf_report(originals: list[str], round_tripped: list[str]) -> dict[str, Any]:
@@ -91,44 +103,14 @@ def chrf_report(originals: list[str], round_tripped: list[str]) -> dict[str, Any
     }
 
 
-def leg_quality(report: dict[str, Any], leg: str = "translation") -> dict[str, Any]:
-    """One translation leg's headline quality: wrong-language rate, empty and untranslated outputs, length ratio."""
-    quality = report.get("quality") or {"fields_checked": 0, "counts": {}, "median_length_ratio": None}
-    counts = quality["counts"]
-    checked = quality["fields_checked"]
-    return {
-        "leg": leg,
-        "src": report["src"],
-        "tgt": report["tgt"],
-        "prompt_version": report.get("prompt_version") or None,
-        "fields_checked": checked,
-        "wrong_language": counts.get("wrong_language", 0),
-        "wrong_language_rate": round(counts.get("wrong_language", 0) / checked, 4) if checked else 0.0,
-        "empty_outputs": counts.get("empty_output", 0),
-        "untranslated_segments": counts.get("untranslated", 0),
-        "median_length_ratio": quality["median_length_ratio"],
-    }
-
-
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    seg = report["segments"]
-    cost = report["cost"]
-    prompt = f" (prompt {report['prompt_version']})" if report.get("prompt_version") else ""
-    lines = [
-        f"{report['backend']} {report['model']}{prompt} {report['src']}->{report['tgt']}: {report['records']['written']} records, "
-        f"{seg['unique']} unique segments ({seg['cached']} from cache, {seg['sent']} sent, "
-        f"{seg['empty_passthrough']} empty passed through)",
-    ]
-    if cost.get("characters"):
-        lines.append(f"billed characters: {cost['characters']:,}; cost ${cost['spent_usd']:.4f}")
-    elif cost.get("input_tokens") or cost.get("output_tokens"):
-        lines.append(
-            f"tokens in/out: {cost['input_tokens']:,}/{cost['output_tokens']:,}; cost ${cost['spent_usd']:.4f}"
-        )
-    quality = report.get("quality")
-    if quality:
-        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in quality["counts"].items())
-        lines.append(f"quality over {quality['fields_checked']} fields: {counts}")
-    if report["records"].get("skipped_invalid"):
-        lines.append(f"skipped invalid records: {report['records']['skipped_invalid']} (see report)")
-    return lines
+def wrong_language_summary(legs: list[dict[str, Any]], limit: float) -> str | None:
+    """A one-line summary when a leg's wrong-language rate exceeds ``limit``, else None."""
+    over = [leg for leg in legs if leg.get("wrong_language_rate", 0) > limit]
+    if not over:
+        return None
+    worst = max(over, key=lambda leg: leg["wrong_language_rate"])
+    return (
+        f"wrong-language rate {worst['wrong_language_rate']:.1%} in the {worst['leg']} leg "
+        f"({worst['src']}->{worst['tgt']}) exceeds --max-wrong-language {limit:.1%}; the output is kept, "
+        "see the quality report"
+    )

@@ -11,7 +11,8 @@ from nativeval.harness_ext.core.io import atomic_write_json, check_writable_fold
 from nativeval.translate.backends.base import Backend
 from nativeval.translate.dataset import Dataset, format_for, read_dataset, write_dataset
 from nativeval.translate.pipeline import RunResult, translate_records
-from nativeval.translate.quality import chrf_report, leg_quality
+from nativeval.translate.quality import chrf_report
+from nativeval.translate.run_report import RoundTripReport
 
 DEFAULT_FIELDS = ("instruction", "output")
 
@@ -105,12 +106,12 @@ def translate_file(
     dataset = _read_input(in_spec, split, {"--out": out}, cache_path, report_path)
     with KVCache(cache_path or default_cache(out)) as cache:
         run = translate_records(dataset.records, names, backend, src, tgt, cache, **options)
-    run.report["input"] = in_spec
+    run.report.input = in_spec
     if run.dry_run:
         return run
     write_dataset(out, run.records, _output_format(dataset, out))
-    run.report["output"] = str(out)
-    atomic_write_json(report_path or default_report(out), run.report)
+    run.report.output = str(out)
+    atomic_write_json(report_path or default_report(out), run.report.to_json())
     return run
 
 
@@ -134,11 +135,7 @@ def round_trip_file(
     fmt = _output_format(dataset, out)
     with KVCache(cache_path or default_cache(out)) as cache:
         forward = translate_records(dataset.records, names, backend, lang, pivot_lang, cache, **options)
-        if forward.dry_run:
-            back_estimate = {
-                "note": "the back translation is estimated as costing about as much as the forward one"
-            }
-            forward.report["round_trip"] = back_estimate
+        if forward.dry_run:  # the back translation costs about as much as the forward one
             return forward
         write_dataset(pivot_out, forward.records, fmt)
         options = {**options, "skip_invalid": False}  # invalid records were already dropped (and reported)
@@ -146,19 +143,15 @@ def round_trip_file(
     write_dataset(out, back.records, fmt)
     kept = [dataset.records[i] for i in forward.kept]
     chrf = {name: chrf_report([r[name] for r in kept], [r[name] for r in back.records]) for name in names}
-    legs = [leg_quality(forward.report, "forward"), leg_quality(back.report, "back")]
-    report = {
-        "legs": legs,  # both legs' quality first: a bad pivot leg must not hide behind a good back leg
-        "input": in_spec,
-        "output": str(out),
-        "pivot_output": str(pivot_out),
-        "lang": lang,
-        "pivot": pivot_lang,
-        **back.report,
-        "forward": forward.report,
-        "back": back.report,
-        "round_trip_chrf": chrf,
-    }
-    report["records"] = forward.report["records"]
-    atomic_write_json(report_path or default_report(out), report)
+    report = RoundTripReport(
+        forward=forward.report,
+        back=back.report,
+        input=in_spec,
+        output=str(out),
+        pivot_output=str(pivot_out),
+        lang=lang,
+        pivot=pivot_lang,
+        round_trip_chrf=chrf,
+    )
+    atomic_write_json(report_path or default_report(out), report.to_json())
     return RunResult(back.records, report, kept=forward.kept)

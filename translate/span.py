@@ -82,10 +82,6 @@ def mark(context: str, spans: list[Span]) -> tuple[str, dict[Span, int]]:
     return "".join(parts), numbers
 
 
-def strip_marks(text: str) -> str:
-    return MARK.sub("", text)
-
-
 def recover(translation: str, count: int) -> tuple[str, dict[int, tuple[int, int]]]:
     """The translation without marks, and for each mark number found exactly once as a well-ordered pair
     with text between, the span it wraps in the unmarked translation (surrounding blanks trimmed)."""

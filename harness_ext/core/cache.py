@@ -172,13 +172,6 @@ class KVCache:
         with self._guard(), self._lock, self._transaction() as conn:
             conn.execute("DELETE FROM claims WHERE k = ? AND owner = ?", (key, self.owner))
 
-    def claimed_by_others(self) -> int:
-        now = time.time()
-        with self._guard(), self._lock:
-            return self._conn.execute(
-                "SELECT COUNT(*) FROM claims WHERE owner != ? AND expires > ?", (self.owner, now)
-            ).fetchone()[0]
-
     def __len__(self) -> int:
         with self._guard(), self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0]

@@ -60,7 +60,8 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> None:
 
 
 def decode_utf8(path: str | os.PathLike, data: bytes, offset: int = 0) -> str:
-    """``data`` (the bytes of ``path`` from byte ``offset``) as text; bad UTF-8 raises InputError naming the byte."""
+    """``data`` (the bytes of ``path`` from byte ``offset``) as text; bad UTF-8 raises
+    InputError naming the byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -108,7 +109,10 @@ def iter_jsonl(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -
             except InputError as err:
                 problem = str(err)
             except json.JSONDecodeError as err:
-                problem = f"{path}:{lineno}: malformed JSON line (from byte {start}: {err.msg}); fix or remove that line"
+                problem = (
+                    f"{path}:{lineno}: malformed JSON line (from byte {start}: {err.msg}); "
+                    "fix or remove that line"
+                )
             if allow_truncated_tail and not raw.endswith(b"\n"):
                 log.warning(
                     "%s:%d: the last line is cut off at byte %d (an interrupted write); it is left out",
@@ -125,7 +129,8 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; malformed JSON raises InputError naming file, line and column; bad bytes, the byte."""
+    """Read a JSON file; malformed JSON raises InputError naming file,
+    line and column; bad bytes, the byte."""
     path = Path(path)
     text = read_text(path)
     try:
@@ -217,8 +222,8 @@ MIN_FREE_BYTES = 1 << 20  # less than a small run's results: the save would fail
 
 
 def check_writable_folder(folder: str | os.PathLike, option: str, *, min_free: int = MIN_FREE_BYTES) -> None:
-    """``folder`` (made later if missing) can be written, with room: a file in the way, a read-only folder or a
-    nearly full disk is one InputError line naming ``option``, found before any work."""
+    """``folder`` (made later if missing) can be written, with room: a file in the way, a read-only folder or
+    a nearly full disk is one InputError line naming ``option``, found before any work."""
     import shutil
 
     folder = Path(folder)

@@ -47,7 +47,6 @@ class Language:
     segmentation: str | None = None  # "whitespace" | "character"; None: no evaluation settings yet
     numbers: NumberConventions = NumberConventions()
     mgsm_answer_phrases: tuple[str, ...] = ()
-    prompt_words: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def evaluable(self) -> bool:
@@ -79,12 +78,12 @@ def _language(code: str, row: dict[str, Any]) -> Language:
             space_thousands=bool(numbers.get("space_thousands", False)),
         ),
         mgsm_answer_phrases=tuple((row.get("mgsm") or {}).get("answer_phrases") or ()),
-        prompt_words=dict(row.get("prompt_words") or {}),
     )
 
 
 def table_path() -> Path:
-    """The registry file in use: ``$NATIVEVAL_LANGUAGES`` if set, else ``languages.yaml`` beside this module."""
+    """The registry file in use: ``$NATIVEVAL_LANGUAGES`` if set, else
+    ``languages.yaml`` beside this module."""
     return Path(os.environ.get(TABLE_ENV) or TABLE)
 
 
@@ -207,6 +206,7 @@ def require_language(code: str, supported: list[str], backend: str, role: str) -
     """Return ``code`` if ``supported`` lists it, else a one-line error listing what is."""
     if code not in supported:
         raise InputError(
-            f"unknown {role} language code {code!r} for backend {backend}; supported: {', '.join(sorted(supported))}"
+            f"unknown {role} language code {code!r} for backend {backend}; supported: "
+            f"{', '.join(sorted(supported))}"
         )
     return code

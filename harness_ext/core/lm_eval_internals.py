@@ -1,5 +1,5 @@
-"""Every use of lm-eval 0.4.13 internals, in one place (tests/harness_ext/core/test_lm_eval_internals.py checks
-that each still exists in the installed lm-eval).
+"""Every use of lm-eval 0.4.13 internals, in one place (tests/harness_ext/core/test_lm_eval_internals.py
+checks that each still exists in the installed lm-eval).
 
 lm-eval's public API is ``simple_evaluate``, ``TaskManager``, ``EvaluationTracker`` and ``lm_eval.utils``.
 What nativeval needs beyond it: the ``run`` command's parser (so that ``nativeval eval`` takes exactly its
@@ -39,7 +39,8 @@ def run_option_strings() -> set[str]:
 
 
 def parse_seed_list(value: str, defaults: str) -> list[int | None]:
-    """lm-eval's ``--seed``: one integer for all four seeds, or ``python,numpy,torch,fewshot`` (None = unset)."""
+    """lm-eval's ``--seed``: one integer for all four seeds, or
+    ``python,numpy,torch,fewshot`` (None = unset)."""
     from lm_eval._cli.utils import _int_or_none_list_arg_type
 
     return _int_or_none_list_arg_type(3, 4, defaults, value)
@@ -57,7 +58,8 @@ def parse_cache_requests(value: str | None) -> dict[str, bool]:
 
 # --- task YAMLs -----------------------------------------------------------------------------------------
 def load_task_yaml(path: str | Path, *, resolve_functions: bool) -> dict[str, Any]:
-    """A task YAML as lm-eval reads it (``include:`` resolved; ``!function`` entries imported or left as names)."""
+    """A task YAML as lm-eval reads it (``include:`` resolved; ``!function`` entries
+    imported or left as names)."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
     return load_yaml(path, resolve_func=resolve_functions)
@@ -107,7 +109,8 @@ def tracker_samples_file(tracker: Any, task_name: str) -> Path:
 def tracker_results_document(
     tracker: Any, results: dict[str, Any], samples: dict[str, list] | None
 ) -> dict[str, Any]:
-    """The results document ``save_results_aggregated`` writes: task hashes and the run's general config added."""
+    """The results document ``save_results_aggregated`` writes: task hashes and the
+    run's general config added."""
     from dataclasses import asdict
 
     from lm_eval.utils import hash_string
@@ -178,5 +181,6 @@ def push_outputs(
         tracker.recreate_metadata_card()
     except Exception as err:  # noqa: BLE001 - the Hub raises many types
         notify(
-            f"could not push the results to the Hugging Face Hub: {str(err).splitlines()[0] if str(err) else err}"
+            "could not push the results to the Hugging Face Hub: "
+            f"{str(err).splitlines()[0] if str(err) else err}"
         )

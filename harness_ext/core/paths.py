@@ -43,14 +43,16 @@ def _plain(text: str, max_length: int) -> bool:
 
 
 def is_safe_segment(name: object, *, max_length: int = MAX_SEGMENT) -> bool:
-    """Whether ``name`` is already a safe segment: :func:`safe_segment` keeps it (up to Unicode normalization)."""
+    """Whether ``name`` is already a safe segment: :func:`safe_segment` keeps it
+    (up to Unicode normalization)."""
     return isinstance(name, str) and safe_segment(name, max_length=max_length) == unicodedata.normalize(
         "NFC", name
     )
 
 
 def safe_segment(name: object, *, max_length: int = MAX_SEGMENT, fallback: str = "unnamed") -> str:
-    """``name`` as one file-name segment: no separators, no ``..``, no leading dot or dash, at most ``max_length``.
+    """``name`` as one file-name segment: no separators, no ``..``, no leading dot or
+    dash, at most ``max_length``.
 
     A name that is already safe comes back unchanged, so everyday names stay readable
     (``qwen-7b``, ``native_zh_xquad``). Any other name gets a short hash of the original appended, so two
@@ -71,7 +73,8 @@ def safe_segment(name: object, *, max_length: int = MAX_SEGMENT, fallback: str =
 
 
 def inside(root: str | os.PathLike, target: str | os.PathLike, *, what: str = "path") -> Path:
-    """``target`` resolved, after checking it lies inside ``root`` (symlinks resolved); else one-line InputError.
+    """``target`` resolved, after checking it lies inside ``root`` (symlinks resolved);
+    else one-line InputError.
 
     A relative ``target`` is taken relative to ``root``. ``root`` itself counts as inside; a caller that
     deletes ``target`` checks that it is not ``root`` (see :func:`strictly_inside`)."""

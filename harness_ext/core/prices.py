@@ -1,4 +1,5 @@
-"""The one price table (``prices.yaml`` beside this module, or ``$NATIVEVAL_PRICES``) for the judge and translation."""
+"""The one price table (``prices.yaml`` beside this module, or ``$NATIVEVAL_PRICES``)
+for the judge and translation."""
 
 from __future__ import annotations
 

@@ -119,7 +119,8 @@ async def call_with_retries(
                 ) from None
             if attempt == policy.max_attempts:
                 raise PermanentError(
-                    f"{describe} still failing after {attempt} attempts ({type(exc).__name__}: {str(exc)[:150]}); "
+                    f"{describe} still failing after {attempt} attempts ({type(exc).__name__}: "
+                    f"{str(exc)[:150]}); "
                     "finished items are saved, rerun later to resume"
                 ) from None
             delay = backoff_delay(attempt, policy, exc)

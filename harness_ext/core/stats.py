@@ -22,8 +22,8 @@ interval and p-value come from the same items. The rules, in one place:
 * **MDE** is None without variance; :func:`units_needed` says how many clusters would detect an effect;
   :func:`verdict` turns an estimate and an MDE into "separates" / "no_difference" / "inconclusive".
 
-The board-wide path (:func:`bootstrap_means`, :func:`model_estimates`, :func:`pairwise`) draws clusters once per
-test set and shares the draws across models, so pairs come for free where two models scored the same items
+The board-wide path (:func:`bootstrap_means`, :func:`model_estimates`, :func:`pairwise`) draws clusters once
+per test set and shares the draws across models, so pairs come for free where two models scored the same items
 (Miller 2024, "Adding Error Bars to Evals", arXiv 2411.00640: cluster on the unit that was sampled).
 """
 
@@ -156,10 +156,11 @@ _kept_draws: _KeptDraws | None = None
 @contextmanager
 def shared_draws(rows: int, budget_bytes: int = 256 * 2**20):
     """Within this block, the first ``rows`` resamples of cluster counts drawn for a (clusters, seed) are kept
-    and served to every later request of at most ``rows`` resamples with the same clusters and seed, instead of
-    drawn again. The draws depend on nothing else, and a shorter request's draws are the first rows of a longer
-    one's, so results are the same as without the block: the leaderboard draws a test set's clusters once for
-    its per-model statistics (10,000 resamples) and its findings (the first 2,000) read the same counts."""
+    and served to every later request of at most ``rows`` resamples with the same clusters and seed, instead
+    of drawn again. The draws depend on nothing else, and a shorter request's draws are the first rows of a
+    longer one's, so results are the same as without the block: the leaderboard draws a test set's clusters
+    once for its per-model statistics (10,000 resamples) and its findings
+    (the first 2,000) read the same counts."""
     global _kept_draws
     outer, _kept_draws = _kept_draws, _KeptDraws(rows, budget_bytes)
     try:
@@ -192,7 +193,8 @@ def onehot_clusters(index: np.ndarray, n_clusters: int | None = None) -> csr_mat
 
 
 def resampled_ratios(sums: np.ndarray, sizes: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """(resamples, k): (counts @ sums) / (counts @ sizes) for per-cluster ``sums`` and ``sizes`` (clusters x k)."""
+    """(resamples, k): (counts @ sums) / (counts @ sizes) for per-cluster ``sums`` and
+    ``sizes`` (clusters x k)."""
     n_clusters = sums.shape[0]
     out = np.empty((resamples, sums.shape[1]))
     sums32, sizes32 = sums.astype(np.float32), sizes.astype(np.float32)
@@ -205,7 +207,8 @@ def resampled_ratios(sums: np.ndarray, sizes: np.ndarray, resamples: int, seed: 
 def bootstrap_means(
     values: np.ndarray, mask: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0
 ) -> np.ndarray:
-    """Resampled means, shape (resamples, models), of ``values`` (models x items; ``mask`` marks scored items).
+    """Resampled means, shape (resamples, models), of ``values`` (models x items;
+    ``mask`` marks scored items).
 
     Every model shares the same cluster draws, so column differences are paired bootstrap differences where
     two models scored the same items. A resample's mean is (counts @ cluster sums) / (counts @ cluster sizes);
@@ -292,9 +295,9 @@ def percentile_ci(
 
 
 def bootstrap_p(samples: np.ndarray, observed: np.ndarray | None = None, axis: int = 0) -> np.ndarray:
-    """Two-sided p-value that the statistic is 0, by inverting the percentile interval: twice the smaller share
-    of resamples on either side of 0 (+1 smoothing), so p < 1 - confidence exactly when the percentile CI
-    excludes 0. (``observed`` is accepted for the older signature and not needed.)"""
+    """Two-sided p-value that the statistic is 0, by inverting the percentile interval: twice the smaller
+    share of resamples on either side of 0 (+1 smoothing), so p < 1 - confidence exactly when the percentile
+    CI excludes 0. (``observed`` is accepted for the older signature and not needed.)"""
     finite = np.isfinite(samples)
     valid = finite.sum(axis=axis)
     below = (finite & (samples <= 0)).sum(axis=axis)
@@ -310,9 +313,10 @@ def bootstrap_estimate(
     confidence: float = CONFIDENCE,
     method: str = CLUSTER_BOOTSTRAP,
 ) -> Estimate:
-    """Any statistic (kappa, alpha, a correlation, a ratio) with the percentile interval of its finite bootstrap
-    ``replicates``; SE = their SD, p by inverting the interval. No inference from one cluster; with fewer than
-    FEW_CLUSTERS a note says the interval may be too narrow (a statistic that is not a mean has no t rule)."""
+    """Any statistic (kappa, alpha, a correlation, a ratio) with the percentile interval of its finite
+    bootstrap ``replicates``; SE = their SD, p by inverting the interval. No inference from one cluster; with
+    fewer than FEW_CLUSTERS a note says the interval may be too narrow
+    (a statistic that is not a mean has no t rule)."""
     g = n_items if n_clusters is None else n_clusters
     replicates = np.asarray(replicates, dtype=float)
     finite = replicates[np.isfinite(replicates)]
@@ -344,7 +348,8 @@ def bootstrap_estimates(
     n_clusters: int | None = None,
     confidence: float = CONFIDENCE,
 ) -> list[Estimate]:
-    """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,), ``replicates`` (resamples, k)."""
+    """:func:`bootstrap_estimate` for many statistics at once: ``points`` (k,),
+    ``replicates`` (resamples, k)."""
     points, replicates = np.asarray(points, dtype=float), np.asarray(replicates, dtype=float)
     g = n_items if n_clusters is None else n_clusters
     if g < 2 or replicates.shape[0] < 2 or not np.isfinite(replicates).all() or not np.isfinite(points).all():
@@ -466,13 +471,13 @@ def linear_estimate(
     interval: str = "percentile",
     boot: np.ndarray | None = None,
 ) -> Estimate:
-    """sum_r coef[r] * (mean of values[r] over masks[r]): a mean, a paired difference (one row of differences),
-    or a contrast of two subsets sharing clusters (rows masked by subset, coef (1, -1)).
+    """sum_r coef[r] * (mean of values[r] over masks[r]): a mean, a paired difference (one row of
+    differences), or a contrast of two subsets sharing clusters (rows masked by subset, coef (1, -1)).
 
     The engine behind every item-level estimate here: G = clusters among the items in any mask; G < 2 no
     inference; G < FEW_CLUSTERS the CR1 SE with t(G-1); else the cluster bootstrap: ``interval="percentile"``
-    (means: the percentile CI, p by inverting it, the CR1 SE beside it) or ``"normal"`` (differences: the SE of
-    the resampled values with a normal interval and p, as :func:`pairwise` computes them for every pair).
+    (means: the percentile CI, p by inverting it, the CR1 SE beside it) or ``"normal"`` (differences: the SE
+    of the resampled values with a normal interval and p, as :func:`pairwise` computes them for every pair).
     ``boot``: the statistic's resampled values when already drawn (the same draws this call would make), as
     :func:`paired_arrays_differences` shares them."""
     values = np.atleast_2d(np.asarray(values, dtype=float))
@@ -622,8 +627,9 @@ def paired_difference(
 ) -> Estimate:
     """a - b over the item ids both were scored on: value, CI and p from those paired items alone.
 
-    ``clusters`` maps item id -> cluster label (an item it lacks is its own cluster). ``binary`` (detected when
-    None) with unclustered items gives the exact McNemar p-value; the interval follows the cluster rules."""
+    ``clusters`` maps item id -> cluster label (an item it lacks is its own cluster). ``binary`` (detected
+    when None) with unclustered items gives the exact McNemar p-value;
+    the interval follows the cluster rules."""
     _, x, y, labels = paired_arrays(a, b, clusters)
     return paired_arrays_difference(
         x, y, labels, binary=binary, resamples=resamples, seed=seed, confidence=confidence
@@ -641,8 +647,8 @@ def paired_arrays_difference(
     confidence: float = CONFIDENCE,
     boot: np.ndarray | None = None,
 ) -> Estimate:
-    """:func:`paired_difference` on aligned arrays (item k of ``x`` is item k of ``y``); ``boot``: the resampled
-    mean differences when already drawn (:func:`paired_arrays_differences`)."""
+    """:func:`paired_difference` on aligned arrays (item k of ``x`` is item k of ``y``); ``boot``: the
+    resampled mean differences when already drawn (:func:`paired_arrays_differences`)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("a paired difference needs two equally long score lists")
@@ -680,9 +686,9 @@ def paired_arrays_differences(
     confidence: float = CONFIDENCE,
 ) -> list[Estimate | None]:
     """:func:`paired_arrays_difference` of ``x`` minus each of ``others`` over the units both scored (NaN: not
-    scored; None where none), from ONE set of cluster draws: every comparison whose units span all the clusters
-    of ``x``'s units gets the draws a call of its own would make (same clusters, same numbering, same seed),
-    so the results equal separate calls up to float rounding; the rest are drawn alone.
+    scored; None where none), from ONE set of cluster draws: every comparison whose units span all the
+    clusters of ``x``'s units gets the draws a call of its own would make (same clusters, same numbering, same
+    seed), so the results equal separate calls up to float rounding; the rest are drawn alone.
 
     ``clusters``: integer cluster id per unit, numbered in sorted cluster-label order (dense)."""
     x = np.asarray(x, dtype=float)
@@ -1013,9 +1019,10 @@ def pairwise(
     seed: int = 0,
 ) -> PairwiseResult:
     """All pairwise differences on one test set, each over the items both models were scored on (value, CI and
-    p alike), with the rules of :func:`paired_difference`: McNemar p for unclustered binary scores, t(G-1) with
-    few shared clusters, else the paired cluster bootstrap. Pairs of models that scored the same items take
-    their resampled difference from the shared ``boot``; the others are resampled over their shared items."""
+    p alike), with the rules of :func:`paired_difference`: McNemar p for unclustered binary scores, t(G-1)
+    with few shared clusters, else the paired cluster bootstrap. Pairs of models that scored the same items
+    take their resampled difference from the shared ``boot``; the others are resampled
+    over their shared items."""
     m = values.shape[0]
     if m < 2:
         return PairwiseResult([], [])
@@ -1153,9 +1160,3 @@ def sign_flip_exact(values: Sequence[float]) -> float | None:
     signs = (((np.arange(2**x.size)[:, None] >> np.arange(x.size)) & 1) * 2 - 1).astype(float)
     null = np.abs(signs @ x) / x.size
     return float(np.mean(null >= abs(x.mean()) - 1e-12))
-
-
-def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """The t-interval of the mean of ``values`` (None with fewer than 2): :func:`cells_difference`'s CI."""
-    estimate = cells_difference(values, confidence)
-    return estimate.ci

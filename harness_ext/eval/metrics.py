@@ -51,7 +51,8 @@ UnsupportedLanguage = UnknownLanguage  # a language the registry knows nothing o
 
 
 def check_language(lang: str) -> str:
-    """Return ``lang`` if the registry has its evaluation settings; raise :class:`UnsupportedLanguage` otherwise."""
+    """Return ``lang`` if the registry has its evaluation settings; raise
+    :class:`UnsupportedLanguage` otherwise."""
     evaluable_language(lang)
     return lang
 
@@ -66,8 +67,8 @@ def is_punctuation(char: str) -> bool:
     return char in _ASCII_PUNCTUATION or unicodedata.category(char).startswith("P")
 
 
-# Characters of scripts written without spaces between words, each one token under ``segmentation: character``:
-# Han (zh, ja kanji), Hiragana and Katakana (ja), Thai.
+# Characters of scripts written without spaces between words, each one token under ``segmentation:
+# character``: Han (zh, ja kanji), Hiragana and Katakana (ja), Thai.
 _HAN_CHARACTER = re.compile(
     "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
     "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f\u0e00-\u0e7f]"
@@ -111,7 +112,8 @@ def normalize_answer(text: str, lang: str) -> str:
 
 
 def answer_tokens(text: str, lang: str) -> list[str]:
-    """The tokens F1 counts: of the normalized text, per character (``segmentation: character``), else by whitespace."""
+    """The tokens F1 counts: of the normalized text, per character (``segmentation:
+    character``), else by whitespace."""
     return normalize_answer(text, lang).split()
 
 

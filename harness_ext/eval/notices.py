@@ -1,4 +1,5 @@
-"""lm-eval notices about nativeval's own tasks that say nothing to their user, dropped for those tasks only."""
+"""lm-eval notices about nativeval's own tasks that say nothing to their user,
+dropped for those tasks only."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.core.io import read_yaml
-from nativeval.harness_ext.eval.run import EvalRequest
+from nativeval.harness_ext.eval.run import EvalRequest, parse_json_or_key_values
 
 KEY_VALUE_OPTIONS = ("wandb_args", "wandb_config_args", "trackio_args", "hf_hub_log_args")
 
@@ -23,12 +23,7 @@ def key_values(pieces: Iterable[Any], option: str) -> str:
         if isinstance(piece, dict):
             value = piece
         elif isinstance(piece, str) and piece.strip().startswith("{"):
-            try:
-                value = json.loads(piece)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{option} {piece}: not valid JSON ({err.msg}); use double quotes") from None
-            if not isinstance(value, dict):
-                raise InputError(f"{option} {piece}: give a JSON object or key=value pairs")
+            value = parse_json_or_key_values(option, piece)
         else:
             parts.append(str(piece))
             continue

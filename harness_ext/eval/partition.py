@@ -1,12 +1,12 @@
 """A group's members (subjects, domains) from the split they share, in one pass per split.
 
-Global-MMLU, MMMLU and INCLUDE keep all subjects of a language in one split; lm-eval builds one task per subject,
-and each task's ``process_docs`` used to filter the whole split (57 passes for a Global-MMLU language). Here the
-first member to ask reads the split once (Arrow -> rows in one call) and partitions its rows by member; every
-member then gets its rows as a :class:`Docs` list, which is what lm-eval does with a split anyway (it indexes,
-iterates and lists docs, and reads ``features``) - without building one ``datasets.Dataset`` per member. A member
-with no rows is one line naming the task, the member and where the rows came from - not lm-eval's
-``IndexError: Invalid key: 0 is out of bounds``.
+Global-MMLU, MMMLU and INCLUDE keep all subjects of a language in one split; lm-eval builds one task per
+subject, and each task's ``process_docs`` used to filter the whole split (57 passes for a Global-MMLU
+language). Here the first member to ask reads the split once (Arrow -> rows in one call) and partitions its
+rows by member; every member then gets its rows as a :class:`Docs` list, which is what lm-eval does with a
+split anyway (it indexes, iterates and lists docs, and reads ``features``) - without building one
+``datasets.Dataset`` per member. A member with no rows is one line naming the task, the member and where the
+rows came from - not lm-eval's ``IndexError: Invalid key: 0 is out of bounds``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ _partitions: OrderedDict[tuple[Any, ...], dict[Any, Docs]] = OrderedDict()
 
 
 class Docs(list):
-    """A member's docs: a list of row dicts that also carries its split's ``features`` (lm-eval reads them)."""
+    """A member's docs: a list of row dicts that also carries its split's
+    ``features`` (lm-eval reads them)."""
 
     def __init__(self, rows: list[dict[str, Any]], features: Any) -> None:
         super().__init__(rows)
@@ -76,7 +77,8 @@ def member_rows(
         task = task_of(source) if task_of else None
         named = f"task {task}: " if task else ""
         raise DatasetUnavailable(
-            f"{named}no rows for subject {member!r} ({field}) in {source}; the data source lacks that subject - "
+            f"{named}no rows for subject {member!r} ({field}) in {source}; the data source lacks that "
+            "subject - "
             f"write the mirror again (`nativeval data download`) or check its {Path(source).name or 'split'}"
         )
     return Docs(rows, rows.features)

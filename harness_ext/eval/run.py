@@ -27,7 +27,7 @@ from typing import Any
 
 from nativeval.harness_ext.catalogue import catalogue, dataset_loader
 from nativeval.harness_ext.catalogue.mirror import TaskData, check
-from nativeval.harness_ext.catalogue.model import TASKS_DIR, Catalogue, CatalogueTask, unknown_name_message
+from nativeval.harness_ext.catalogue.model import Catalogue, CatalogueTask, unknown_name_message
 from nativeval.harness_ext.catalogue.view import provenance_text
 from nativeval.harness_ext.core.errors import DatasetUnavailable, InputError, WriteFailed, os_reason
 from nativeval.harness_ext.core.io import atomic_write_text, check_writable_folder, read_json
@@ -46,6 +46,7 @@ from nativeval.harness_ext.core.lm_eval_internals import (
 )
 from nativeval.harness_ext.core.models import hub_id_of, hub_unreachable, not_in_cache, resolve_model
 from nativeval.harness_ext.core.runs import refuse_unfinished_runs
+from nativeval.harness_ext.eval.lm_eval_tasks import with_task_folders
 from nativeval.harness_ext.eval.runtime import no_dataset_bars
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ def _lm_eval_names(report: TaskData) -> list[str]:
 
 # --- model arguments --------------------------------------------------------------------------------
 def split_model_args(model_args: str) -> list[tuple[str, str]]:
-    """``key=value,...`` as (key, raw value) pairs, split exactly as lm-eval's simple_parse_args_string does."""
+    """``key=value,...`` as (key, raw value) pairs, split exactly as lm-eval's
+    simple_parse_args_string does."""
     pairs = []
     for item in (a for a in model_args.strip().split(",") if a):
         key, _, value = item.partition("=")
@@ -185,8 +187,9 @@ def prepare_model_args(model_args: str, label: str | None) -> tuple[str, str | N
 
 # --- device -----------------------------------------------------------------------------------------
 def choose_device(requested: str | None) -> str:
-    """lm-eval's choice when none is given (cuda when available, else mps where present, else cpu); a requested
-    accelerator this machine lacks is a one-line error instead of a traceback after the model was read."""
+    """lm-eval's choice when none is given (cuda when available, else mps where present, else cpu); a
+    requested accelerator this machine lacks is a one-line error instead of a traceback
+    after the model was read."""
     import torch
 
     mps = getattr(torch.backends, "mps", None)
@@ -216,32 +219,36 @@ def choose_device(requested: str | None) -> str:
 
 # --- other options ----------------------------------------------------------------------------------
 def parse_seeds(seed: str | None) -> list[int | None]:
-    """lm-eval's --seed: one integer for all four seeds, or ``python,numpy,torch,fewshot`` (``None`` leaves one unset)."""
+    """lm-eval's --seed: one integer for all four seeds, or ``python,numpy,torch,fewshot``
+    (``None`` leaves one unset)."""
     try:
         return parse_seed_list(seed or DEFAULT_SEEDS, DEFAULT_SEEDS)
     except ValueError as err:
         raise InputError(f"--seed {seed}: {err}") from None
 
 
-def parse_metadata(items: Sequence[str]) -> dict[str, Any]:
-    """lm-eval's --metadata: a JSON object or ``key=value,...`` (values as lm-eval parses them), merged in order."""
+def parse_json_or_key_values(option: str, text: str) -> dict[str, Any]:
+    """An lm-eval option given as a JSON object or as ``key=value,...`` (values as lm-eval parses them)."""
     from lm_eval.utils import simple_parse_args_string
 
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{option} {text}: not a JSON object ({err.msg}); use double quotes") from None
+        if isinstance(value, dict):
+            return value
+    elif all("=" in pair and pair.split("=", 1)[0].strip() for pair in text.split(",") if pair):
+        return simple_parse_args_string(text)
+    raise InputError(f"{option} {text}: give a JSON object or key=value pairs")
+
+
+def parse_metadata(items: Sequence[str]) -> dict[str, Any]:
+    """lm-eval's --metadata: JSON objects or ``key=value,...``, merged in order."""
     merged: dict[str, Any] = {}
     for item in items:
-        text = item.strip()
-        if text.startswith("{"):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise InputError(f"--metadata {text}: not a JSON object ({err.msg})") from None
-            if not isinstance(value, dict):
-                raise InputError(f"--metadata {text}: give a JSON object or key=value pairs")
-            merged.update(value)
-        elif all("=" in pair and pair.split("=", 1)[0].strip() for pair in text.split(",") if pair):
-            merged.update(simple_parse_args_string(text))
-        else:
-            raise InputError(f"--metadata {text}: give a JSON object or key=value pairs")
+        merged.update(parse_json_or_key_values("--metadata", item))
     return merged
 
 
@@ -293,9 +300,7 @@ def build_task_manager(
     built-ins indexed only when a name is found in neither. An unknown name gets the close-match line."""
     from lm_eval.tasks import TaskManager
 
-    from nativeval.harness_ext.catalogue.user_tasks import include_paths as user_task_paths
-
-    paths = [str(TASKS_DIR), *user_task_paths(), *include_paths]
+    paths = with_task_folders(list(include_paths))
     ours = set(cat.known_names())
     others = [n for n in names if n not in ours]
     manager = TaskManager(include_path=paths, include_defaults=False, metadata=metadata)
@@ -333,8 +338,8 @@ def check_batch_size(batch_size: str) -> str:
 
 
 def check_output_path(path: Path) -> None:
-    """The folder lm-eval writes into (``path``, or its parent for a ``.json`` name) can be written, with room:
-    found before the model loads instead of after the evaluation."""
+    """The folder lm-eval writes into (``path``, or its parent for a ``.json`` name) can be written, with
+    room: found before the model loads instead of after the evaluation."""
     if path.suffix != ".json" and path.is_file():
         raise InputError(
             f"--output-path {path}: {path} is a file, not a folder; give a folder (lm-eval writes "
@@ -457,9 +462,9 @@ def zero_shot_notes_after(
 
 # --- quiet output -----------------------------------------------------------------------------------
 class _DropPerTaskNotices(logging.Filter):
-    """ "Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects), for
-    the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results table
-    shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
+    """ "Overwriting default num_fewshot of <task> from 5 to N", once per task (57 for HT-MMLU's subjects),
+    for the --num-fewshot the user asked for, dropped for nativeval's tasks: the n-shot column of the results
+    table shows it. (lm-eval's notice about custom_dataset kwargs is dropped wherever our tasks load:
     nativeval.harness_ext.eval.notices.)"""
 
     def __init__(self, task_names: set[str]):
@@ -516,8 +521,8 @@ def quiet_phases(cat: Catalogue, counts: tuple[int | None, int | None]) -> Itera
 
 
 def _phase_counts(names: Sequence[str], cat: Catalogue) -> tuple[int | None, int | None]:
-    """(tasks whose data the dataset layer loads, all tasks) for the phase bars; unknown with lm-eval built-ins
-    or extra task folders, whose size is known only once lm-eval loaded them."""
+    """(tasks whose data the dataset layer loads, all tasks) for the phase bars; unknown with lm-eval
+    built-ins or extra task folders, whose size is known only once lm-eval loaded them."""
     known = set(cat.known_names())
     if not all(n in known for n in names):
         return None, None
@@ -562,8 +567,9 @@ class PreparedRun:
 
 
 def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
-    """Every check that needs no model and no data beyond the catalogue's: option values and ranges, the output
-    folder, the model type and references, the tasks and their data. A mistake is one line before any work."""
+    """Every check that needs no model and no data beyond the catalogue's: option values and ranges, the
+    output folder, the model type and references, the tasks and their data. A mistake is
+    one line before any work."""
     from lm_eval.utils import simple_parse_args_string
 
     requested = parse_task_list(request.tasks)
@@ -625,7 +631,8 @@ def prepare(request: EvalRequest, cat: Catalogue) -> PreparedRun:
 
 
 def _experiment_loggers(logger_args: dict[str, dict[str, Any] | None]) -> list[Any]:
-    """lm-eval's W&B and Trackio loggers, built before the run (a missing package is one line, not a lost run)."""
+    """lm-eval's W&B and Trackio loggers, built before the run (a missing package is one
+    line, not a lost run)."""
     import importlib.util
 
     wanted = {
@@ -692,7 +699,8 @@ def run(
 ) -> EvalOutcome:
     """Evaluate, write ``results_*.json`` (+ ``samples_*.jsonl``) as `lm_eval --output_path` does.
 
-    ``lm``: the model already loaded as ``request.model_args`` says (adapter_group.py), recorded as if loaded here."""
+    ``lm``: the model already loaded as ``request.model_args`` says (adapter_group.py),
+    recorded as if loaded here."""
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
@@ -882,7 +890,8 @@ def benchmark_summary(results: dict[str, Any], cat: Catalogue | None = None) -> 
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    """lm-eval's table (subjects folded into their groups) and, after it, nativeval's per-benchmark summary."""
+    """lm-eval's table (subjects folded into their groups) and, after it,
+    nativeval's per-benchmark summary."""
     from lm_eval.utils import make_table
 
     cat = catalogue()

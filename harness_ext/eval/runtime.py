@@ -126,8 +126,8 @@ class LocalizedNumberFilter(Filter):
     """lm-eval filter: each response -> the canonical spelling of its answer number, or ``[invalid]``.
 
     ``mode: strict`` takes the number after the language's MGSM answer phrase, ``mode: flexible`` the last
-    number (nativeval.harness_ext.eval.metrics.extract_answer_number). Localized numbers ("1.234,5", "1 234") come
-    out canonical ("1234.5"), as does the target (:func:`mgsm_target`), so lm-eval's ``exact_match`` on
+    number (nativeval.harness_ext.eval.metrics.extract_answer_number). Localized numbers ("1.234,5", "1 234")
+    come out canonical ("1234.5"), as does the target (:func:`mgsm_target`), so lm-eval's ``exact_match`` on
     the two strings is a numeric comparison. In a task YAML::
 
         filter_list:
@@ -179,7 +179,3 @@ def mmmlu_subject(raw_subject: Any) -> Any:
         if idx != -1:
             return raw_subject[:idx]
     return raw_subject
-
-
-def keep_subject(dataset: datasets.Dataset, subject: str) -> datasets.Dataset:
-    return quiet_filter(dataset, lambda doc: mmmlu_subject(doc["Subject"]) == subject)

@@ -1,8 +1,9 @@
 """`nativeval leaderboard`: read once, compute once, lay out the page, render it, swap the site in whole.
 
 Flow: :func:`model.build_board` (results, samples, judge outputs, published numbers -> a typed
-:class:`~nativeval.harness_ext.leaderboard.model.Board` with statistics and findings) -> :data:`sections.SECTIONS` (each
-returns tables and figure specs) -> :mod:`nativeval.harness_ext.report` (figures drawn, Markdown, CSV, JSON, HTML).
+:class:`~nativeval.harness_ext.leaderboard.model.Board` with statistics and findings) ->
+:data:`sections.SECTIONS` (each returns tables and figure specs) -> :mod:`nativeval.harness_ext.report`
+(figures drawn, Markdown, CSV, JSON, HTML).
 
 The site is written into a sibling temporary folder and swapped in with a rename, so a reader (or a push to
 the Hub) sees the old site or the new one, never a mix, and nothing stale survives a rebuild.
@@ -271,7 +272,8 @@ def write_site(
 
 
 def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
-    """Upload the site folder to a Hugging Face dataset repo (needs huggingface_hub, a token, and internet)."""
+    """Upload the site folder to a Hugging Face dataset repo (needs huggingface_hub, a token, and
+    internet)."""
     try:
         from huggingface_hub import HfApi
     except ImportError:
@@ -298,7 +300,8 @@ def push_to_hub(out_dir: str | Path, repo_id: str) -> str:
 
 
 def run_leaderboard(options: LeaderboardOptions) -> Board:
-    """What ``nativeval leaderboard`` does; nothing in ``options.out_dir`` is touched before the inputs are read."""
+    """What ``nativeval leaderboard`` does; nothing in ``options.out_dir`` is touched before the inputs are
+    read."""
     options.check()
     out = Path(options.out_dir)
     if options.output_format == "site":

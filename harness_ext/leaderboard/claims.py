@@ -13,8 +13,8 @@ Each claim gets evidence rows (numbers with CIs) and a verdict: ``supported`` (e
 agrees), ``partly_supported`` (some do), ``not_supported`` (none does), ``not_testable`` (no rows in scope).
 The standard configuration is the study's recipe (learning rate 1e-4, monolingual tuning) where the rows have
 it, else the largest monolingual learning rate present. All estimates come from :mod:`findings` and
-:mod:`nativeval.harness_ext.core.stats`: paired items for measured rows, a t-interval over model × language cells for
-published ones.
+:mod:`nativeval.harness_ext.core.stats`: paired items for measured rows, a t-interval over model × language
+cells for published ones.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTABLE = (
 )
 STUDY_RECIPE = ("1e-4", "mono")
 SEPARATES = "separates"
-# A gap "closes" when it is no_difference afterwards, or shrinks (a separating reduction) below this share of itself.
+# A gap "closes" when it is no_difference afterwards, or shrinks (a separating reduction) below this share of
+# itself.
 CLOSED_SHARE = 0.25
 
 

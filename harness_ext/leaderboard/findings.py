@@ -1,4 +1,5 @@
-"""Findings: for every test set, the training-data gap (native- minus translated-trained) with a CI and a verdict.
+"""Findings: for every test set, the training-data gap (native- minus translated-trained) with a CI and a
+verdict.
 
 A test set is (task, language, origin): a round-trip ``rtt_*`` or machine-translated ``mt_*`` user task is a
 test set of its own origin. For each test set and training configuration (learning rate, tuning, method) and
@@ -231,7 +232,8 @@ class Aligned:
         return int(self.cluster_names.size)
 
     def other(self, translators: Sequence[str], translator: str) -> np.ndarray:
-        """One variant's scores, or (``pooled``) the per-unit mean of every translator (NaN unless all scored)."""
+        """One variant's scores, or (``pooled``) the per-unit mean of every translator (NaN unless all
+        scored)."""
         if translator != POOLED:
             return self.scores.get(translator, np.full(self.cluster.size, np.nan))
         return np.vstack([self.scores[n] for n in translators]).mean(axis=0)
@@ -406,7 +408,8 @@ def gap_estimate(data: GapData, translator: str, *, resamples: int, seed: int) -
         shared = aligned.shared(other_scores)
         if not shared.any():
             return None
-        # the units both scored, in key order, clusters as ids in label order: stats.paired_difference's arrays
+        # the units both scored, in key order, clusters as ids in label order: stats.paired_difference's
+        # arrays
         return stats.paired_arrays_difference(
             aligned.scores[NATIVE_DATA][shared],
             other_scores[shared],
@@ -672,7 +675,9 @@ def pooled_over_languages(series: Sequence[GapData]) -> list[GapData]:
 
 # --- interactions ------------------------------------------------------------------------------------------
 INTERACTIONS = {
-    "free_form_minus_constrained": "gap on free-form minus gap on constrained answers, among translated test sets",
+    "free_form_minus_constrained": (
+        "gap on free-form minus gap on constrained answers, among translated test sets"
+    ),
     "native_minus_translated": "gap on native minus gap on translated test sets",
 }
 
@@ -700,7 +705,8 @@ def interactions(series: Sequence[GapData], *, resamples: int = 2000, seed: int 
     sides share (the same fine-tuned models are scored on both), so pairing by it removes model-to-model
     variation; languages cannot pair (native TyDi QA is ru only, CMMLU zh only).
     Measured items: each side's pooled per-item gaps as one sample (items weigh equally, clusters kept apart
-    per test set; ``stats.mean_estimate``), then ``stats.independent_difference``: the two sides share no items.
+    per test set; ``stats.mean_estimate``), then ``stats.independent_difference``: the two sides share no
+    items.
     """
     eligible = [
         d
@@ -750,7 +756,8 @@ def _interaction(
         estimates = {}
         for side, members in sides.items():
             # per-item gaps keyed "<set>|<language>|<model>|<item>" in key order, clusters kept apart per test
-            # set: members in prefix order, each one's units and cluster ids (offset past the previous) in order
+            # set: members in prefix order, each one's units and cluster ids (offset past the previous) in
+            # order
             values, clusters, offset = [], [], 0
             for d in sorted(members, key=lambda d: f"{_set_name(d.test_set)}|{d.test_set.language}|"):
                 aligned = d.aligned

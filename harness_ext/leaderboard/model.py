@@ -1,10 +1,10 @@
 """The board: what the leaderboard knows after reading, typed, rows and columns by identity.
 
-:func:`build_board` reads every input once (results and samples through :mod:`results`, judge outputs through
-:mod:`nativeval.harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference`), computes the per-test-set
-statistics once (shared cluster-bootstrap draws, :mod:`nativeval.harness_ext.core.stats`) and the findings once
-(:mod:`findings`, :mod:`claims`, :mod:`cross_language`). Sections (:mod:`sections`) only look at a
-:class:`Board`; none reads a file or draws a figure.
+:func:`build_board` reads every input once (results and samples through :mod:`runs`, judge outputs through
+:mod:`nativeval.harness_ext.judge.diagnostics_io`, published numbers through :mod:`reference_rows`), computes
+the per-test-set statistics once (shared cluster-bootstrap draws, :mod:`nativeval.harness_ext.core.stats`) and
+the findings once (:mod:`findings`, :mod:`claims`, :mod:`cross_language`). Sections (:mod:`sections`) only
+look at a :class:`Board`; none reads a file or draws a figure.
 """
 
 from __future__ import annotations
@@ -18,18 +18,27 @@ import numpy as np
 
 from nativeval.harness_ext.core import stats
 from nativeval.harness_ext.core.errors import InputError
-from nativeval.harness_ext.leaderboard.results import (
-    ORIGIN_GROUP_ORDER,
-    ColumnKey,
-    LoadReport,
-    ReferenceLoad,
-    ReferenceRow,
-    RowKey,
-    Run,
-    load_reference,
-    load_runs,
-    task_column,
+from nativeval.harness_ext.leaderboard.claims import Claim, claims_side_by_side
+from nativeval.harness_ext.leaderboard.columns import ORIGIN_GROUP_ORDER, ColumnKey
+from nativeval.harness_ext.leaderboard.cross_language import (
+    LanguageRow,
+    cross_language,
+    reference_cross_language,
 )
+from nativeval.harness_ext.leaderboard.findings import (
+    FindingsReport,
+    MeasuredScore,
+    TestSet,
+    Training,
+    measured_findings,
+    reference_findings,
+)
+from nativeval.harness_ext.leaderboard.reference import ReferenceCell
+from nativeval.harness_ext.leaderboard.reference_rows import ReferenceLoad, ReferenceRow, load_reference_rows
+from nativeval.harness_ext.leaderboard.results_files import Run
+from nativeval.harness_ext.leaderboard.runs import LoadReport, load_runs
+from nativeval.harness_ext.leaderboard.task_columns import task_column
+from nativeval.harness_ext.report.naming import RowKey
 
 MIN_RESAMPLES = 100
 MAX_RESAMPLES = 1_000_000
@@ -126,12 +135,12 @@ class Board:
     superseded: list[str]
     missing_headline: list[str]
     notes: list[str] = field(default_factory=list)
-    reference_cells: list = field(default_factory=list)  # reference.ReferenceCell
+    reference_cells: list[ReferenceCell] = field(default_factory=list)
     reference_not_shown: list[str] = field(default_factory=list)
-    findings: Any = None  # findings.FindingsReport (measured)
-    reference_findings: Any = None  # findings.FindingsReport (published)
-    claims: list = field(default_factory=list)  # claims.Claim
-    cross_language: list = field(default_factory=list)  # cross_language.LanguageRow (measured and published)
+    findings: FindingsReport | None = None  # measured
+    reference_findings: FindingsReport | None = None  # published
+    claims: list[Claim] = field(default_factory=list)
+    cross_language: list[LanguageRow] = field(default_factory=list)  # measured and published
     judge_report: Any = None  # judge.diagnostics.JudgeReport, when judge outputs were given
     baseline_entry: int | None = None
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
@@ -191,9 +200,6 @@ class Board:
     def estimate(self, entry: Entry, column: ColumnKey) -> stats.Estimate | None:
         col = self.stats.get(column)
         return col.estimates.get(self.index(entry)) if col else None
-
-
-Leaderboard = Board  # the name earlier releases exported
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -302,10 +308,8 @@ def column_stats(column: ColumnKey, entries: list[Entry], resamples: int, seed: 
 
 
 # --- measured rows for the findings -----------------------------------------------------------------------
-def measured_scores(board: Board) -> list:
+def measured_scores(board: Board) -> list[MeasuredScore]:
     """The measured rows as :class:`findings.MeasuredScore` s (items as read: no second pass over samples)."""
-    from nativeval.harness_ext.leaderboard.findings import MeasuredScore, TestSet, Training
-
     out = []
     for entry in board.measured:  # rows without a training-data variant count in rankings, not in gaps
         training = Training(
@@ -366,7 +370,8 @@ def find_baseline(entries: list[Entry], wanted: str) -> int:
 
 
 def missing_sources(entries: list[Entry]) -> list[str]:
-    """A user-made test set whose source test set its row did not run: shown on its own, said once per pair."""
+    """A user-made test set whose source test set its row did not run: shown on its own, said once per
+    pair."""
     notes = []
     for entry in entries:
         present = {c.slug for c in entry.values}
@@ -406,7 +411,7 @@ def build_board(options: LeaderboardOptions) -> Board:
     )
     published = ReferenceLoad([], [], [])
     if options.reference:
-        published = load_reference(options.reference)
+        published = load_reference_rows(options.reference)
         entries += entries_from_reference(published.rows)
     if not entries:
         skipped = (
@@ -461,20 +466,16 @@ def findings_resamples(resamples: int) -> int:
 
 def add_findings(board: Board) -> None:
     """Findings, claims and the cross-language view, from the rows already read (and the published cells)."""
-    from nativeval.harness_ext.leaderboard import claims, cross_language, findings
-
     scores = measured_scores(board)
     resamples = findings_resamples(board.resamples)
     if scores:
-        board.findings = findings.measured_findings(scores, resamples=resamples, seed=board.seed)
-        board.cross_language += cross_language.cross_language(
-            scores, resamples=min(board.resamples, 1000), seed=board.seed
-        )
+        board.findings = measured_findings(scores, resamples=resamples, seed=board.seed)
+        board.cross_language += cross_language(scores, resamples=min(board.resamples, 1000), seed=board.seed)
     if board.reference_cells:
-        board.reference_findings = findings.reference_findings(board.reference_cells)
-        board.cross_language += cross_language.reference_cross_language(board.reference_cells)
+        board.reference_findings = reference_findings(board.reference_cells)
+        board.cross_language += reference_cross_language(board.reference_cells)
     if scores or board.reference_cells:
-        board.claims = claims.claims_side_by_side(
+        board.claims = claims_side_by_side(
             board.reference_cells or None,
             scores or None,
             resamples=resamples,

@@ -27,6 +27,7 @@ from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.catalogue.model import Benchmark
 from nativeval.harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
 from nativeval.harness_ext.core.errors import InputError
+from nativeval.harness_ext.report.naming import format_lr
 
 COLUMNS = ("table", "benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
 PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
@@ -101,12 +102,6 @@ def reference_path(spec: str) -> Path:
     return Path(spec)
 
 
-def _lr(value: str) -> str:
-    from nativeval.harness_ext.leaderboard.results import format_lr
-
-    return format_lr(value)
-
-
 def read_reference(spec: str) -> list[ReferenceCell]:
     """Every row of a reference CSV (averages and repeats included), in file order."""
     path = reference_path(spec)
@@ -136,7 +131,7 @@ def read_reference(spec: str) -> list[ReferenceCell]:
                 lang=rec["lang"].strip(),
                 base_model=rec["base_model"].strip(),
                 train_data=rec["train_data"].strip(),
-                lr=_lr(rec["lr"].strip()),
+                lr=format_lr(rec["lr"].strip()),
                 tuning=rec["tuning"].strip(),
                 judge=(rec.get("judge") or "").strip() or judge,
                 score=score,

@@ -13,8 +13,9 @@ Pure functions over per-item scores that carry their tags (lm-eval's ``samples_*
 A value outside the catalogue's vocabulary for the tag is counted under ``"other"`` (one warning per value,
 never dropped); a value with no items (a ``--limit`` run) is reported as empty (``n == 0``, ``mean is None``),
 never as 0 %. With ``cluster`` set on the items (the catalogue's ``cluster_unit``), clusters are the unit of
-inference (:mod:`nativeval.harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none with one), and
-a contrast resamples both parts together, so items of one subject are not treated as independent.
+inference (:mod:`nativeval.harness_ext.core.stats`: t(G-1) with few, the cluster bootstrap with many, none
+with one), and a contrast resamples both parts together, so items of one subject are not treated as
+independent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.core import stats
 from nativeval.harness_ext.core.stats import Estimate
 
@@ -99,8 +101,8 @@ class GapSplit:
             else f"({diff.note})"
         )
         return (
-            f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items than on "
-            f"{b} items {interval}"
+            f"the translated-data penalty is {abs(diff.value) * scale:.1f} points {word} on {a} items "
+            f"than on {b} items {interval}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -287,8 +289,6 @@ def task_items(
 ) -> list[TaggedItem]:
     """The tagged items of one task's samples, with the tags, cluster unit and member tags its
     ``metadata.provenance`` record (``record``) and the catalogue name."""
-    from nativeval.harness_ext.catalogue import catalogue
-
     bench = next(
         (t.benchmark for t in catalogue().tasks if t.benchmark.name == record.get("benchmark")), None
     )
@@ -308,8 +308,6 @@ def task_items(
 
 def tag_vocabulary(benchmark: str, tag: str) -> tuple[str, ...] | None:
     """The catalogue's known values of ``tag`` on ``benchmark`` (None: open values)."""
-    from nativeval.harness_ext.catalogue import catalogue
-
     bench = next((t.benchmark for t in catalogue().tasks if t.benchmark.name == benchmark), None)
     return bench.tag_vocabulary(tag) if bench else None
 
@@ -337,8 +335,6 @@ def subset_vocabulary(subsets: Sequence[tuple[str, str, Sequence[str]]]) -> tupl
 
 def catalogue_subsets(benchmark: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """The catalogue's tag subsets of ``benchmark`` as (name, field, values)."""
-    from nativeval.harness_ext.catalogue import catalogue
-
     seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for task in catalogue().tasks:
         if task.benchmark.name == benchmark and task.subset is not None:

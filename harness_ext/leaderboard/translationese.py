@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from nativeval.harness_ext.catalogue.model import builtin_catalogue
 from nativeval.harness_ext.core.io import iter_jsonl
 from nativeval.harness_ext.core.stats import Estimate, paired_difference
-from nativeval.harness_ext.leaderboard.results import cluster_of
+from nativeval.harness_ext.leaderboard.samples import cluster_of, item_key
 from nativeval.harness_ext.report.naming import row_key_of
 
 
 @dataclass(frozen=True)
 class Sensitivity:
     """Mean per-item score of the source and of its translation over the items both were scored on, and their
-    paired difference (an :class:`~nativeval.harness_ext.core.stats.Estimate`: clustered by the catalogue's unit)."""
+    paired difference (an :class:`~nativeval.harness_ext.core.stats.Estimate`: clustered by the catalogue's
+    unit)."""
 
     n: int
     source_score: float
@@ -89,8 +91,8 @@ def translationese_sensitivity(
     seed: int = 0,
 ) -> Sensitivity:
     """Paired comparison of per-item scores keyed by document id (the keys both share are compared);
-    ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a subject),
-    so items of one passage count as one unit of evidence."""
+    ``clusters`` maps an item to its sampling cluster (the catalogue's ``cluster_unit``: a passage, a
+    subject), so items of one passage count as one unit of evidence."""
     common = sorted(set(source) & set(translation))
     if not common:
         raise ValueError("the source and the translation share no scored item")
@@ -127,35 +129,43 @@ class TranslationPair:
         return {**{k: v for k, v in asdict(self).items() if k != "result"}, **self.result.to_dict()}
 
 
-MetricChooser = Callable[[str, Mapping[str, Any]], tuple[str, str]]
+@dataclass(frozen=True)
+class TaskProvenance:
+    """A task's ``metadata.provenance`` as `nativeval translate-task` (or the catalogue) writes it; values
+    as found (None where absent)."""
+
+    task: Any = None
+    subtask: Any = None
+    source_task: Any = None  # a translation: the task it was translated from
+    benchmark: Any = None
+    language: Any = None
+    origin: Any = None
+    metrics: Any = None
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> TaskProvenance:
+        return cls(**{f.name: record.get(f.name) for f in fields(cls)})
 
 
-def default_metric(benchmark: str, provenance: Mapping[str, Any]) -> tuple[str, str]:
+MetricChooser = Callable[[str, TaskProvenance], tuple[str, str]]
+
+
+def default_metric(benchmark: str, provenance: TaskProvenance) -> tuple[str, str]:
     """The catalogue's headline (metric, filter) of ``benchmark`` when it has one, else its first metric."""
-    from nativeval.harness_ext.catalogue.model import builtin_catalogue
-
     for task in builtin_catalogue().tasks:
         headline = task.benchmark.raw.get("headline") if task.benchmark.name == benchmark else None
         if headline:
             return headline["metric"], headline.get("filter", "none")
-    metrics = provenance.get("metrics") or ["acc"]
+    metrics = provenance.metrics or ["acc"]
     return metrics[0], "none"
 
 
 def cluster_unit(benchmark: str) -> str | None:
-    """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or ``subject``)."""
-    from nativeval.harness_ext.catalogue.model import builtin_catalogue
-
+    """The catalogue's item-cluster unit of ``benchmark`` (a doc field such as ``context``, or
+    ``subject``)."""
     return next(
         (t.benchmark.cluster_unit for t in builtin_catalogue().tasks if t.benchmark.name == benchmark), None
     )
-
-
-def item_key(row: Mapping[str, Any]) -> str:
-    doc = row.get("doc")
-    if isinstance(doc, Mapping) and doc.get("id") not in (None, ""):
-        return str(doc["id"])
-    return str(row.get("doc_id"))
 
 
 def item_scores(samples: Path, metric: str, filt: str, prefix: str = "") -> dict[str, float]:
@@ -187,12 +197,13 @@ def item_clusters(samples: Path, unit: str | None, subject: str | None, prefix: 
 class _TaskRun:
     model: str
     name: str
-    provenance: dict[str, Any]
+    provenance: TaskProvenance
     samples: Path | None
 
 
 def run_label(data: Mapping[str, Any], results_dir: Path) -> str:
-    """The model a results file is paired under: the one naming rule (:mod:`nativeval.harness_ext.report.naming`)."""
+    """The model a results file is paired under: the one naming rule
+    (:mod:`nativeval.harness_ext.report.naming`)."""
     return row_key_of(dict(data), results_dir).label
 
 
@@ -212,7 +223,8 @@ def _task_runs(paths: Iterable[str | Path]) -> list[_TaskRun]:
             provenance = ((config or {}).get("metadata") or {}).get("provenance")
             if isinstance(provenance, dict):
                 samples = results.parent / f"samples_{name}_{stamp}.jsonl"
-                runs.append(_TaskRun(model, name, provenance, samples if samples.is_file() else None))
+                record = TaskProvenance.from_json(provenance)
+                runs.append(_TaskRun(model, name, record, samples if samples.is_file() else None))
     return runs
 
 
@@ -226,29 +238,29 @@ def pairs_in_results(
 ) -> list[TranslationPair]:
     """Every (model, translated task) whose source task was also run by that model, compared item by item."""
     runs = _task_runs(paths)
-    # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the one
-    by_task = {(r.model, r.provenance.get("task"), r.provenance.get("subtask")): r for r in runs if r.samples}
+    # a judge's results file repeats the run's configs but has no samples of its own: the lm-eval run is the
+    # one
+    by_task = {(r.model, r.provenance.task, r.provenance.subtask): r for r in runs if r.samples}
     groups: dict[tuple[str, str], list[tuple[_TaskRun, _TaskRun]]] = {}
     for run in runs:
-        source_name = run.provenance.get("source_task")
+        source_name = run.provenance.source_task
         if not source_name or run.samples is None:
             continue
-        source = by_task.get((run.model, source_name, run.provenance.get("subtask")))
+        source = by_task.get((run.model, source_name, run.provenance.subtask))
         if source is None or source.samples is None:
             continue
-        groups.setdefault((run.model, str(run.provenance.get("task"))), []).append((source, run))
+        groups.setdefault((run.model, str(run.provenance.task)), []).append((source, run))
     pairs = []
     for (model, translated), members in sorted(groups.items()):
         provenance = members[0][1].provenance
-        metric, filt = metric_for(str(provenance.get("benchmark")), provenance)
+        metric, filt = metric_for(str(provenance.benchmark), provenance)
         compared: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
-        unit = cluster_unit(str(provenance.get("benchmark")))
+        unit = cluster_unit(str(provenance.benchmark))
         clusters: dict[str, str] = {}
         for source, translation in members:
-            prefix = f"{translation.provenance['subtask']}:" if translation.provenance.get("subtask") else ""
-            clusters.update(
-                item_clusters(source.samples, unit, translation.provenance.get("subtask"), prefix)
-            )
+            subtask = translation.provenance.subtask
+            prefix = f"{subtask}:" if subtask else ""
+            clusters.update(item_clusters(source.samples, unit, subtask, prefix))
             if (
                 metric == JUDGE_RATING
             ):  # scored by the judges: one comparison per judge, from its judgments files
@@ -278,10 +290,10 @@ def pairs_in_results(
             pairs.append(
                 TranslationPair(
                     model,
-                    str(provenance.get("benchmark")),
-                    str(provenance.get("language")),
-                    str(provenance.get("origin")),
-                    str(provenance.get("source_task")),
+                    str(provenance.benchmark),
+                    str(provenance.language),
+                    str(provenance.origin),
+                    str(provenance.source_task),
                     translated,
                     name,
                     name_filter,

@@ -142,9 +142,9 @@ class Heatmap(Figure):
 def span(
     values: Sequence[float], percent: bool = False, include: Sequence[float] = ()
 ) -> tuple[float, float]:
-    """Axis limits around ``values`` (+ ``include``, e.g. 0 for a difference) with 6% padding; a constant series
-    gets a span of 10% of its size (at least 1 point on a percent axis, 0.5 otherwise); a percent axis never
-    leaves [0, 100] where the data do not."""
+    """Axis limits around ``values`` (+ ``include``, e.g. 0 for a difference) with 6% padding; a constant
+    series gets a span of 10% of its size (at least 1 point on a percent axis, 0.5 otherwise); a percent axis
+    never leaves [0, 100] where the data do not."""
     finite = [v for v in [*values, *include] if v is not None and math.isfinite(v)]
     if not finite:
         return (0.0, 100.0) if percent else (0.0, 1.0)

@@ -6,7 +6,8 @@ its row by, in order:
 1. ``"nativeval": {"label": NAME}`` (``nativeval eval --label``; `nativeval judge` keeps it);
 2. the ``nativeval_run.json`` manifest of the ``peft=`` / ``lora_local_path=`` / ``pretrained=`` directory:
    base model, training-data variant, learning rate, tuning, method;
-3. the model reference: lm-eval's ``model_name`` (the adapter of a ``peft=`` run), else ``peft=`` / ``pretrained=``: a Hub id as it is; local paths,
+3. the model reference: lm-eval's ``model_name`` (the adapter of a ``peft=`` run), else ``peft=`` /
+``pretrained=``: a Hub id as it is; local paths,
    once all rows are known, by the shortest path suffix that tells them apart (:func:`unique_labels`).
 """
 
@@ -29,7 +30,8 @@ MANIFEST_NAME = "nativeval_run.json"
 
 @dataclass(frozen=True, order=True)
 class RowKey:
-    """What a leaderboard row stands for: one model (with its fine-tuning configuration, if a manifest says)."""
+    """What a leaderboard row stands for: one model (with its fine-tuning configuration, if a manifest
+    says)."""
 
     base_model: str
     variant: str = ""
@@ -69,7 +71,35 @@ def find_manifest(args: dict[str, str], results_dir: Path) -> Path | None:
     return None
 
 
-def read_manifest(path: Path) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ManifestNaming:
+    """What a row's name takes from a ``nativeval_run.json`` beside a model: the few fields naming needs, read
+    leniently (the full record, and its writer, is ``nativeval.finetune.manifest.RunManifest``; the layout keeps
+    harness_ext from importing finetune)."""
+
+    base_model: str
+    variant: str
+    lr: str  # as the paper writes it (:func:`format_lr`)
+    tuning: str  # mono | multi (from the languages when the manifest does not say)
+    method: str
+    toy: bool  # a toy or demo model
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ManifestNaming:
+        hyper = data.get("hyperparameters") or {}
+        languages = data.get("languages") or []
+        tuning = data.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else "")
+        return cls(
+            base_model=str(data.get("base_model") or ""),
+            variant=str(data.get("variant") or ""),
+            lr=format_lr(hyper.get("lr", hyper.get("learning_rate"))),
+            tuning=str(tuning),
+            method=str(data.get("method") or ""),
+            toy=bool(data.get("toy")) or bool(data.get("demo")),
+        )
+
+
+def read_manifest(path: Path) -> ManifestNaming | None:
     try:
         data = read_json(path)
     except InputError as err:
@@ -78,7 +108,7 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("kind") != "nativeval_run":
         log.warning("%s: not a nativeval_run manifest; labelling the run by its model name", path)
         return None
-    return data
+    return ManifestNaming.from_json(data)
 
 
 def unique_labels(names: list[str]) -> dict[str, str]:
@@ -99,24 +129,10 @@ def unique_labels(names: list[str]) -> dict[str, str]:
     return labels
 
 
-def model_label(name: str) -> str:
-    """The label of a model reference seen alone (see :func:`unique_labels` for a set of them)."""
-    return unique_labels([name])[name]
-
-
-def row_key_for(base_label: str, manifest: dict | None) -> RowKey:
-    if not manifest:
+def row_key_for(base_label: str, manifest: ManifestNaming | None) -> RowKey:
+    if manifest is None:
         return RowKey(base_model=base_label)
-    hyper = manifest.get("hyperparameters") or {}
-    languages = manifest.get("languages") or []
-    tuning = str(manifest.get("tuning") or ("multi" if len(languages) > 1 else "mono" if languages else ""))
-    return RowKey(
-        base_model=base_label,
-        variant=str(manifest.get("variant") or ""),
-        lr=format_lr(hyper.get("lr", hyper.get("learning_rate"))),
-        tuning=tuning,
-        method=str(manifest.get("method") or ""),
-    )
+    return RowKey(base_label, manifest.variant, manifest.lr, manifest.tuning, manifest.method)
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,7 @@ class RunName:
     key: RowKey
     explicit: bool
     manifest_path: Path | None
-    manifest: dict[str, Any] | None
+    manifest: ManifestNaming | None
     model_name: str
 
 
@@ -140,7 +156,8 @@ def run_name(data: dict[str, Any], results_dir: Path) -> RunName:
     """The row a results file belongs to, by the rule of the module docstring (before paths are shortened)."""
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = model_args_dict(config)
-    # lm-eval's model_name, which for pretrained=...,peft=... is the adapter (an adapter is a model of its own)
+    # lm-eval's model_name, which for pretrained=...,peft=... is the adapter (an adapter is a model of its
+    # own)
     model_name = str(
         data.get("model_name")
         or args.get("peft")
@@ -152,13 +169,11 @@ def run_name(data: dict[str, Any], results_dir: Path) -> RunName:
     manifest_path = find_manifest(args, results_dir)
     manifest = read_manifest(manifest_path) if manifest_path else None
     label = explicit_label(data)
-    base = label or (
-        str(manifest.get("base_model")) if manifest and manifest.get("base_model") else model_name
-    )
+    base = label or (manifest.base_model if manifest and manifest.base_model else model_name)
     return RunName(
         row_key_for(base, manifest),
         label is not None,
-        manifest_path if manifest else None,
+        manifest_path if manifest is not None else None,
         manifest,
         model_name,
     )
@@ -169,7 +184,8 @@ def row_key_of(data: dict[str, Any], results_dir: Path) -> RowKey:
 
 
 def label_keys(names: list[RunName]) -> list[RowKey]:
-    """Row keys with model references shortened together (explicit labels and manifest base models as given)."""
+    """Row keys with model references shortened together (explicit labels and manifest base models as
+    given)."""
     shorten = unique_labels([n.key.base_model for n in names if not n.explicit])
     out = []
     for name in names:

@@ -2,10 +2,10 @@
 
 Each renderer walks every section and every visible column of every table. Everything that came from input
 files (model names, task names, paths) is inert in every format: escaped in HTML (which runs only its own
-hashed script), link and HTML syntax neutralised in Markdown, formula prefixes neutralised in CSV (header cells
-too). The HTML page reads top-down: the summary sections open, then a table of contents, then every other
-section collapsible (``<details>``); tables scroll inside their box with the first column sticky, so the page
-itself never scrolls sideways, down to 400 px.
+hashed script), link and HTML syntax neutralised in Markdown, formula prefixes neutralised in CSV (header
+cells too). The HTML page reads top-down: the summary sections open, then a table of contents, then every
+other section collapsible (``<details>``); tables scroll inside their box with the first column sticky, so the
+page itself never scrolls sideways, down to 400 px.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def esc(text: Any) -> str:
 
 # --- Markdown --------------------------------------------------------------------------------------------
 def md_escape(text: Any) -> str:
-    """Input-derived text as literal Markdown on one line: HTML escaped, table pipes, code spans and link syntax
-    broken (``[x](javascript:alert(1))`` renders as that text, never as a link; ``<img ...>`` never as HTML)."""
+    """Input-derived text as literal Markdown on one line: HTML escaped, table pipes, code spans and link
+    syntax broken (``[x](javascript:alert(1))`` renders as that text, never as a link; ``<img ...>`` never as
+    HTML)."""
     value = html.escape("" if text is None else str(text), quote=False)
     for raw, safe in (
         ("\\", "\\\\"),

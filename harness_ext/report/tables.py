@@ -1,10 +1,11 @@
-"""The report model shared by the leaderboard and `judge-report`: pages of sections of tables and figure specs.
+"""The report model shared by the leaderboard and `judge-report`: pages of sections of tables and figure
+specs.
 
-A :class:`Section` holds tables, figure specs (:mod:`nativeval.harness_ext.report.figures`) and notes; a :class:`Table`
-holds typed :class:`Column` s and rows (dicts from column key to a cell value). Every renderer
-(:mod:`nativeval.harness_ext.report.render`) walks the same objects, so none can drop a column or a section. A column
-empty in every row is hidden in all outputs alike (``Table.visible_columns``). Sections are built from data
-only; figures are drawn from their specs by the rendering layer, never while a section is built.
+A :class:`Section` holds tables, figure specs (:mod:`nativeval.harness_ext.report.figures`) and notes; a
+:class:`Table` holds typed :class:`Column` s and rows (dicts from column key to a cell value). Every renderer
+(:mod:`nativeval.harness_ext.report.render`) walks the same objects, so none can drop a column or a section. A
+column empty in every row is hidden in all outputs alike (``Table.visible_columns``). Sections are built from
+data only; figures are drawn from their specs by the rendering layer, never while a section is built.
 """
 
 from __future__ import annotations

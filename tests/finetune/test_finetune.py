@@ -14,9 +14,17 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from nativeval.finetune.card import data_counts
 from nativeval.finetune.collate import PadToLongestCollator
 from nativeval.finetune.data import EMBEDDED_DATA_DIR, IGNORE_INDEX, Record, prepare, render, tokenize
-from nativeval.finetune.manifest import MANIFEST_NAME, epoch_records, read_manifest, select_best_epoch
+from nativeval.finetune.manifest import (
+    MANIFEST_NAME,
+    EpochRecord,
+    RunManifest,
+    epoch_records,
+    read_manifest,
+    select_best_epoch,
+)
 from nativeval.finetune.modeling import resolve_target_modules
 from nativeval.finetune.train import TRAIN_LOG_NAME, FinetuneConfig, heldout_perplexity, run_finetune
 from nativeval.harness_ext.core.errors import InputError
@@ -122,14 +130,14 @@ def test_overfits_32_real_aya_examples(fittable_model, tmp_path, method, lr):
     losses = step_losses(out)
     assert len(losses) == 40  # 32 examples / batch 8 x 10 epochs: a few dozen steps
     assert sum(losses[-4:]) / 4 <= 0.5 * losses[0]
-    assert manifest["method"] == method and manifest["data"][0]["used"] == 32
+    assert manifest.method == method and manifest.data[0].used == 32
     weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
     assert (out / weights).is_file() and (out / "tokenizer.json").is_file()
     assert not (out / "checkpoints").exists()
 
 
 def test_manifest_has_the_documented_shape(lora_run, fittable_model):
-    manifest = read_manifest(lora_run)
+    manifest = json.loads((lora_run / MANIFEST_NAME).read_text())
     assert set(manifest) == MANIFEST_KEYS
     assert manifest["kind"] == "nativeval_run" and manifest["schema_version"] == 1
     assert manifest["base_model"] == str(Path(fittable_model).resolve())
@@ -144,6 +152,35 @@ def test_manifest_has_the_documented_shape(lora_run, fittable_model):
     assert set(manifest["versions"]) == {"torch", "transformers", "peft", "nativeval"}
     assert [e["epoch"] for e in manifest["epochs"]] == [1, 2, 3]
     assert all(set(e) == {"epoch", "train_loss", "eval_perplexity"} for e in manifest["epochs"])
+    assert read_manifest(lora_run).to_json() == manifest
+
+
+def test_a_manifest_from_before_the_held_out_split_counts_what_it_used_as_train():
+    old = {
+        "kind": "nativeval_run",
+        "schema_version": 1,
+        "base_model": "b",
+        "variant": "native",
+        "languages": ["zh"],
+        "tuning": "mono",
+        "method": "lora",
+        "template": "alpaca",
+        "hyperparameters": {},
+        "data": [
+            {"path": "d", "sha256": "0" * 64, "records": 5, "used": 4, "skipped_empty": 1, "truncated": 0}
+        ],
+        "seed": 0,
+        "best_epoch": 1,
+        "epochs": [{"epoch": 1, "train_loss": 1.0, "eval_perplexity": None}],
+        "versions": {},
+        "created": "2026-01-01T00:00:00+00:00",
+    }
+    manifest = RunManifest.from_json(old)
+    assert (manifest.data[0].train, manifest.data[0].held_out) == (4, 0)
+    assert (
+        data_counts(manifest.data)
+        == "4 train / 0 held out of 5 records; 1 skipped (empty response); 0 truncated"
+    )
 
 
 def test_recipe_defaults():
@@ -162,16 +199,9 @@ def test_recipe_defaults():
 
 
 def test_select_best_epoch_picks_lowest_heldout_perplexity():
-    epochs = [
-        {"epoch": 1, "eval_perplexity": 9.0},
-        {"epoch": 2, "eval_perplexity": 4.0},
-        {"epoch": 3, "eval_perplexity": 5.0},
-        {"epoch": 4, "eval_perplexity": 4.0},
-    ]
+    epochs = [EpochRecord(n, 1.0, ppl) for n, ppl in ((1, 9.0), (2, 4.0), (3, 5.0), (4, 4.0))]
     assert select_best_epoch(epochs) == 2  # lowest, earliest on ties
-    assert (
-        select_best_epoch([{"epoch": 1, "eval_perplexity": None}, {"epoch": 2, "eval_perplexity": None}]) == 2
-    )
+    assert select_best_epoch([EpochRecord(1, 1.0, None), EpochRecord(2, 1.0, None)]) == 2
 
 
 def test_epoch_records_from_trainer_log():
@@ -183,10 +213,7 @@ def test_epoch_records_from_trainer_log():
         {"eval_perplexity": 8.0, "epoch": 2.0},
         {"train_runtime": 1.0, "epoch": 2.0},
     ]
-    assert epoch_records(log) == [
-        {"epoch": 1, "train_loss": 3.0, "eval_perplexity": 7.0},
-        {"epoch": 2, "train_loss": 1.0, "eval_perplexity": 8.0},
-    ]
+    assert epoch_records(log) == [EpochRecord(1, 3.0, 7.0), EpochRecord(2, 1.0, 8.0)]
 
 
 def test_saved_adapter_is_the_best_epoch(lora_run, fittable_model, tokenizer):
@@ -194,8 +221,8 @@ def test_saved_adapter_is_the_best_epoch(lora_run, fittable_model, tokenizer):
     from transformers import AutoModelForCausalLM
 
     manifest = read_manifest(lora_run)
-    perplexities = {e["epoch"]: e["eval_perplexity"] for e in manifest["epochs"]}
-    assert manifest["best_epoch"] == min(perplexities, key=perplexities.get)
+    perplexities = {e.epoch: e.eval_perplexity for e in manifest.epochs}
+    assert manifest.best_epoch == min(perplexities, key=perplexities.get)
     data = prepare(
         [NATIVE_ZH],
         tokenizer,
@@ -208,7 +235,7 @@ def test_saved_adapter_is_the_best_epoch(lora_run, fittable_model, tokenizer):
     )
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(fittable_model), str(lora_run))
     perplexity, _ = heldout_perplexity(model, data.heldout, PadToLongestCollator(tokenizer.pad_token_id), 8)
-    assert perplexity == pytest.approx(perplexities[manifest["best_epoch"]], rel=1e-4)
+    assert perplexity == pytest.approx(perplexities[manifest.best_epoch], rel=1e-4)
 
 
 def test_early_stopping_keeps_the_best_epoch_weights(fittable_model, tmp_path, monkeypatch):
@@ -239,8 +266,8 @@ def test_early_stopping_keeps_the_best_epoch_weights(fittable_model, tmp_path, m
             fittable_model, out, epochs=4, patience=1, lr=3e-2, keep_checkpoints=True, callbacks=[recorder]
         )
     )
-    assert [e["eval_perplexity"] for e in manifest["epochs"]] == [5.0, 3.0, 4.0]
-    assert manifest["best_epoch"] == 2
+    assert [e.eval_perplexity for e in manifest.epochs] == [5.0, 3.0, 4.0]
+    assert manifest.best_epoch == 2
     steps_per_epoch = 4  # 28 training examples, batch 8
     best = load_file(out / "checkpoints" / f"checkpoint-{2 * steps_per_epoch}" / "adapter_model.safetensors")
     saved = load_file(out / "adapter_model.safetensors")
@@ -346,7 +373,7 @@ def test_truncation_count_reaches_the_manifest(fittable_model, tmp_path):
     manifest = run_finetune(
         small_config(fittable_model, tmp_path / "t", epochs=1, max_length=48, eval_split=0)
     )
-    assert manifest["data"][0]["truncated"] > 0
+    assert manifest.data[0].truncated > 0
 
 
 def test_multilingual_mixing_with_per_language_caps_is_seeded(tokenizer):
@@ -467,8 +494,8 @@ def test_resume_after_a_crash(fittable_model, tmp_path):
     with pytest.raises(InputError, match="--resume"):
         run_finetune(small_config(fittable_model, out))
     manifest = run_finetune(small_config(fittable_model, out, resume=True))
-    assert [e["epoch"] for e in manifest["epochs"]] == [1, 2]
-    assert all(e["train_loss"] is not None and e["eval_perplexity"] for e in manifest["epochs"])
+    assert [e.epoch for e in manifest.epochs] == [1, 2]
+    assert all(e.train_loss is not None and e.eval_perplexity for e in manifest.epochs)
     losses = step_losses(out)
     assert len(losses) == 8  # 4 steps per epoch, none redone
 
@@ -582,8 +609,8 @@ def test_bad_input_is_one_line_error(tiny_model, tmp_path, case, extra, expected
 
 
 def test_8bit_base_on_a_cpu_machine_is_one_line_before_any_work(tiny_model, tmp_path, monkeypatch):
-    """The study's paper configs ask for an 8-bit base (paper §4.1): on a machine without CUDA the finetune step
-    says so in one line, before it loads data or a model, and writes nothing."""
+    """The study's paper configs ask for an 8-bit base (paper §4.1): on a machine without CUDA the finetune
+    step says so in one line, before it loads data or a model, and writes nothing."""
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     line = _one_line_error(_cli([*_base_args(tiny_model, tmp_path / "out"), "--load-in-8bit"]))
     assert "needs a CUDA GPU" in line and "bitsandbytes" in line and "load_in_8bit: false" in line
@@ -644,7 +671,7 @@ def test_torchrun_two_processes_write_a_complete_manifest(tiny_model, tmp_path, 
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = read_manifest(out)
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
     assert set(manifest) == MANIFEST_KEYS
     assert manifest["hyperparameters"]["world_size"] == 2
     assert manifest["hyperparameters"]["gradient_accumulation_steps"] == 2
@@ -695,13 +722,9 @@ def test_cli_multilingual_chat_template_checkpointing_and_merge(tiny_model, tmp_
     )
     assert result.exit_code == 0, result.output
     manifest = read_manifest(out)
-    assert (manifest["languages"], manifest["tuning"], manifest["template"]) == (
-        ["es", "ru", "zh"],
-        "multi",
-        "chat",
-    )
-    assert [d["used"] for d in manifest["data"]] == [8, 8, 8] and manifest["seed"] == 3
-    assert manifest["hyperparameters"]["gradient_checkpointing"] is True
-    assert manifest["hyperparameters"]["per_language_cap"] == 8
+    assert (manifest.languages, manifest.tuning, manifest.template) == (["es", "ru", "zh"], "multi", "chat")
+    assert [d.used for d in manifest.data] == [8, 8, 8] and manifest.seed == 3
+    assert manifest.hyperparameters["gradient_checkpointing"] is True
+    assert manifest.hyperparameters["per_language_cap"] == 8
     merged = AutoModelForCausalLM.from_pretrained(out / "merged")
     assert not any("lora" in name for name, _ in merged.named_parameters())

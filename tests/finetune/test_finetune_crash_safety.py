@@ -101,7 +101,7 @@ def test_kill_during_a_checkpoint_save_resumes_from_the_previous_checkpoint(
     manifest = run_finetune(config(tiny_model, out, resume=True, callbacks=[steps()]))
     assert f"{torn} is incomplete (no weights" in caplog.text
     assert steps.count == 4  # the second epoch only
-    assert [e["epoch"] for e in manifest["epochs"]] == [1, 2]
+    assert [e.epoch for e in manifest.epochs] == [1, 2]
     assert not checkpoints.exists() and (out / MANIFEST_NAME).is_file()
     for name, tensor in adapter_tensors(clean_run).items():
         assert torch.equal(tensor, adapter_tensors(out)[name]), name
@@ -116,7 +116,7 @@ def test_checkpoint_without_trainer_state_is_skipped_and_a_clean_start_follows(t
     steps = step_counter()
     manifest = run_finetune(config(tiny_model, out, resume=True, callbacks=[steps()]))
     assert "no trainer_state.json" in caplog.text and "starting from the beginning" in caplog.text
-    assert steps.count == 8 and manifest["best_epoch"] in (1, 2)
+    assert steps.count == 8 and manifest.best_epoch in (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_kill_around_the_final_save_never_restarts_training(
     steps = step_counter()
     manifest = run_finetune(config(tiny_model, out, resume=True, callbacks=[steps()]))
     assert steps.count == 0, "training started again"
-    assert [e["epoch"] for e in manifest["epochs"]] == [1, 2]
+    assert [e.epoch for e in manifest.epochs] == [1, 2]
     assert (
         (out / MANIFEST_NAME).is_file()
         and not (out / CHECKPOINT_DIR).exists()

@@ -81,7 +81,7 @@ def test_google_pipeline_splits_requests_by_segment_and_char_limits():
     assert sum(sizes) == 300 and max(sizes) <= 128
     assert all(sum(len(q) for q in r["body"]["q"]) <= 5000 for r in g.requests)
     assert [r["id"] for r in run.records] == list(range(300))
-    assert run.report["segments"]["empty_passthrough"] == 300 and all(r["output"] == "" for r in run.records)
+    assert run.report.segments.empty_passthrough == 300 and all(r["output"] == "" for r in run.records)
 
 
 # --- Google v3 ------------------------------------------------------------------------------------

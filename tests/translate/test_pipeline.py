@@ -425,7 +425,7 @@ def test_quality_checks_flag_known_problems():
         ),
     ]
     quality = check_fields(outcomes, src, tgt)
-    ids = {name: [i["id"] for i in found] for name, found in quality["issues"].items()}
+    ids = {name: [i["id"] for i in found] for name, found in quality.issues.items()}
     assert ids["empty_output"] == ["empty"]
     assert ids["untranslated"] == ["same"] and ids["wrong_language"] == ["same"]
     assert ids["length_ratio_outlier"] == ["long"]
@@ -476,9 +476,9 @@ def test_quality_and_chrf_on_the_studys_real_google_translations():
         for f in ("instruction", "output")
     ]
     quality = check_fields(outcomes, "en", "zh")
-    assert quality["counts"]["empty_output"] == 0 and quality["counts"]["untranslated"] == 0
-    assert quality["counts"]["wrong_language"] <= 2  # code-heavy answers may read as English
-    assert 0.2 < quality["median_length_ratio"] < 0.6  # Chinese is ~3x denser in characters than English
+    assert quality.counts["empty_output"] == 0 and quality.counts["untranslated"] == 0
+    assert quality.counts["wrong_language"] <= 2  # code-heavy answers may read as English
+    assert 0.2 < quality.median_length_ratio < 0.6  # Chinese is ~3x denser in characters than English
 
     native = json.loads((AYA / "zh.json").read_text(encoding="utf-8"))
     round_trip = json.loads((AYA / "zh_google_round_trip.zh.json").read_text(encoding="utf-8"))

@@ -19,7 +19,8 @@ from nativeval.harness_ext.testing.translate_stubs import (
 from nativeval.translate.backends.llm import load_prompt, render_messages
 from nativeval.translate.protect import MARKER
 
-# arXiv 2406.12822, Appendix A.1, Figure 6, verbatim from the camera-ready text (the study protocol notes, paper_protocol.md §2)
+# arXiv 2406.12822, Appendix A.1, Figure 6, verbatim from the camera-ready text
+# (the study protocol notes, paper_protocol.md §2)
 FIGURE_6 = (
     "Please translate from ${source_lang} to ${target_lang}. Do your best to preserve the formatting. "
     "The following content should and should only be translated. ${text}"

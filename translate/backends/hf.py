@@ -1,9 +1,9 @@
 """Local seq2seq MT through transformers: NLLB-200, M2M100 and Marian (OPUS-MT).
 
 Language codes are mapped per family (the language registry, ``harness_ext/core/languages.yaml``): NLLB and
-M2M100 prefix the source with its language token and force the target language token as the first generated token; multi-target
-Marian models take a ``>>xxx<<`` target token. Segments arrive length-sorted from the pipeline and
-are generated in padded batches; the model runs on GPU when one is present.
+M2M100 prefix the source with its language token and force the target language token as the first generated
+token; multi-target Marian models take a ``>>xxx<<`` target token. Segments arrive length-sorted from the
+pipeline and are generated in padded batches; the model runs on GPU when one is present.
 """
 
 from __future__ import annotations

@@ -100,7 +100,8 @@ class LLMBackend(Backend):
         return 2 * estimate_tokens(text) + 64
 
     def worst_case(self, texts: list[str]) -> dict[str, int]:
-        """Per segment: the prompt around it, and one marker retry's worth more where the prompt may ask one."""
+        """Per segment: the prompt around it, and one marker retry's worth more where the prompt may ask
+        one."""
         wording = (
             (self.prompt.get("system") or "") + self.prompt["user"] + (self.prompt.get("retry_note") or "")
         )
@@ -112,7 +113,8 @@ class LLMBackend(Backend):
         }
 
     def expected_usage(self, texts: list[str]) -> dict[str, int]:
-        """One call per segment (a marker retry is the exception); output guessed as 1.2x the input text's tokens."""
+        """One call per segment (a marker retry is the exception); output guessed as 1.2x the input text's
+        tokens."""
         overhead = estimate_tokens((self.prompt.get("system") or "") + self.prompt["user"]) + 16
         return {
             "input_tokens": sum(estimate_tokens(t) + overhead for t in texts),

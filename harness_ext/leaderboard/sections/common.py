@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from nativeval.harness_ext.core.stats import Estimate
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.report.tables import Column, ScoreCell
 
 VERDICT_TITLES = {"separates": "separates", "no_difference": "no difference", "inconclusive": "inconclusive"}
@@ -14,12 +14,6 @@ ANSWER_FORM_TITLES = {
     "free_form": "free-form text",
     "constrained": "constrained answer",
     None: "answer form unknown",
-}
-GROUP_TITLES = {
-    "native": "native",
-    "translated": "translated",
-    "round_trip": "round trip",
-    "unknown": "origin unknown",
 }
 
 

@@ -1,5 +1,6 @@
 """Per language: native and translated test-set scores, their difference with a CI, and how far the two
-rankings of the models agree (Kendall's tau with a CI) - :mod:`nativeval.harness_ext.leaderboard.cross_language`."""
+rankings of the models agree (Kendall's tau with a CI) -
+:mod:`nativeval.harness_ext.leaderboard.cross_language`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def language_label(code: str) -> str:
 
 
 def figure(rows: list[LanguageRow]) -> Dots | None:
-    """Per language: the native − translated gap and Kendall's tau, each with its CI (published rows hollow)."""
+    """Per language: the native − translated gap and Kendall's tau, each with its CI (published rows
+    hollow)."""
 
     def label(row: LanguageRow) -> str:
         return language_label(row.language)

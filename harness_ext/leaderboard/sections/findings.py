@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nativeval.harness_ext.leaderboard.columns import benchmark_has_both_origins
 from nativeval.harness_ext.leaderboard.findings import ALL_LANGUAGES, POOLED, Finding, Interaction, judge_name
 from nativeval.harness_ext.leaderboard.model import Board
-from nativeval.harness_ext.leaderboard.results import benchmark_has_both_origins
 from nativeval.harness_ext.leaderboard.sections.common import ANSWER_FORM_TITLES, VERDICT_TITLES, fmt_gap
 from nativeval.harness_ext.report.figures import DotPanel, Dots, Point
 from nativeval.harness_ext.report.tables import Column, Section, Table
@@ -57,7 +57,8 @@ def all_interactions(board: Board) -> list[Interaction]:
 
 
 def main_config(findings: Sequence[Finding]) -> tuple[str, str] | None:
-    """The configuration the summary shows: the study's recipe (1e-4, mono) when present, else the most common."""
+    """The configuration the summary shows: the study's recipe (1e-4, mono) when present, else the most
+    common."""
     configs = [(f.lr, f.tuning) for f in findings]
     if not configs:
         return None

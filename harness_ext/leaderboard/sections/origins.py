@@ -1,5 +1,5 @@
-"""Native vs translated test sets per language: each model's mean over the language's native test sets and over
-its translated ones (round trips and other user-made translations never join either), the two rankings,
+"""Native vs translated test sets per language: each model's mean over the language's native test sets and
+over its translated ones (round trips and other user-made translations never join either), the two rankings,
 Kendall's tau and the pairs whose order flips; one scatter per language."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.leaderboard.sections.common import (
     competition_ranks,
     model_cells,
@@ -18,8 +18,6 @@ from nativeval.harness_ext.leaderboard.sections.common import (
 from nativeval.harness_ext.leaderboard.sections.ranking import MacroScore, macro_scores
 from nativeval.harness_ext.report.figures import XY, Scatter, ScatterPanel
 from nativeval.harness_ext.report.tables import Column, Section, Table
-
-OriginScore = MacroScore
 
 
 def origin_columns(board: Board, language: str, provenance: str) -> list[ColumnKey]:
@@ -31,7 +29,8 @@ def origin_columns(board: Board, language: str, provenance: str) -> list[ColumnK
 
 
 def origin_scores(board: Board, language: str, provenance: str) -> dict[int, MacroScore]:
-    """Macro mean over a language's percent-scale test sets of one origin group, per measured row that has all."""
+    """Macro mean over a language's percent-scale test sets of one origin group, per measured row that has
+    all."""
     return macro_scores(board, board.measured, origin_columns(board, language, provenance))
 
 

@@ -13,8 +13,8 @@ from statistics import mean
 import numpy as np
 
 from nativeval.harness_ext.core import stats
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.leaderboard.sections.common import (
     column_group,
     column_title,

@@ -4,8 +4,8 @@ agnostic) with CIs, the contrast of the two values, and for variant studies the 
 from __future__ import annotations
 
 from nativeval.harness_ext.leaderboard import tags
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry, variant_groups
-from nativeval.harness_ext.leaderboard.results import ColumnKey, item_tag_fields
 from nativeval.harness_ext.leaderboard.sections.common import (
     column_title,
     estimate_cell,
@@ -13,6 +13,7 @@ from nativeval.harness_ext.leaderboard.sections.common import (
     model_columns,
     row_tags,
 )
+from nativeval.harness_ext.leaderboard.task_columns import item_tag_fields
 from nativeval.harness_ext.report.tables import Column, Section, Table
 
 
@@ -23,7 +24,8 @@ def table_id(*parts: str) -> str:
 
 
 def tag_splits(column: ColumnKey) -> list[tuple[str, tuple[str, ...], tuple[str, str] | None, bool]]:
-    """(tag, vocabulary, contrasted pair, grouped by catalogue subsets) for each closed-vocabulary item tag."""
+    """(tag, vocabulary, contrasted pair, grouped by catalogue subsets) for each closed-vocabulary item
+    tag."""
     bench = column.info
     fields = item_tag_fields(bench) if bench else ()
     subsets = tags.catalogue_subsets(column.benchmark)
@@ -129,8 +131,8 @@ def gap_table(
             *[Column(f"v{k}", f"gap on {tag} = {name}", "score") for k, name in enumerate(names)],
             Column("difference", f"gap on {pair[0]} − gap on {pair[1]}", "score"),
         ],
-        caption=f"Model tuned on '{board.baseline}' data minus the same model tuned on another variant, on the same "
-        "items of each tag value (paired; 95% bootstrap CI).",
+        caption=f"Model tuned on '{board.baseline}' data minus the same model tuned on another variant, "
+        "on the same items of each tag value (paired; 95% bootstrap CI).",
     )
     for _, members in variant_groups([e for e in board.measured if e.tags.get(column)]):
         base = next((e for e in members if e.key.variant == board.baseline), None)

@@ -1,14 +1,15 @@
-"""Translationese sensitivity: a test set minus its translation (`translate-task`, round trips included) on the
-same items, paired, from the scores read once (no result directory is read again)."""
+"""Translationese sensitivity: a test set minus its translation (`translate-task`, round trips included) on
+the same items, paired, from the scores read once (no result directory is read again)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import Board, Entry
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.leaderboard.sections.common import model_cells, model_columns, row_tags
+from nativeval.harness_ext.leaderboard.task_columns import task_column
+from nativeval.harness_ext.leaderboard.translationese import Sensitivity, translationese_sensitivity
 from nativeval.harness_ext.report.tables import Column, Section, Table
 
 
@@ -18,14 +19,11 @@ class TranslationPairRow:
     source: ColumnKey
     translation: ColumnKey
     source_task: str
-    result: Any  # translationese.Sensitivity, on the column's scale
+    result: Sensitivity  # on the column's scale
 
 
 def translation_pairs(board: Board) -> list[TranslationPairRow]:
     """Each row's user-made test set beside its source, item by item, from the scores read once."""
-    from nativeval.harness_ext.leaderboard.results import task_column
-    from nativeval.harness_ext.leaderboard.translationese import translationese_sensitivity
-
     out = []
     for entry in board.measured:
         by_slug = {c.slug: c for c in entry.items}
@@ -70,8 +68,8 @@ def build(board: Board) -> Section | None:
             Column("p", "p", "p"),
             Column("left_out", "items scored on one side only", "int"),
         ],
-        caption="Mean per-item score of a test set and of its translation over the items both scored, and their "
-        "difference with a paired bootstrap CI (percent where the catalogue says so).",
+        caption="Mean per-item score of a test set and of its translation over the items both scored, "
+        "and their difference with a paired bootstrap CI (percent where the catalogue says so).",
     )
     for pair in pairs:
         r = pair.result

@@ -8,9 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from statistics import mean
 
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.findings import training_origin
 from nativeval.harness_ext.leaderboard.model import Board, Entry, variant_groups
-from nativeval.harness_ext.leaderboard.results import ColumnKey
 from nativeval.harness_ext.report.figures import XY, BarPanel, Bars, Figure, Scatter, ScatterPanel
 from nativeval.harness_ext.report.tables import Section
 

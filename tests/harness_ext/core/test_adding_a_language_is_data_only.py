@@ -1,9 +1,10 @@
-"""Adding a language is data only: German for XQuAD and MGSM from a registry entry, catalogue lines and Hub rows.
+"""Adding a language is data only: German for XQuAD and MGSM from a registry entry,
+catalogue lines and Hub rows.
 
 The README's recipe ("Adding a language or a benchmark"), followed in a temporary directory: no Python is
-written for German, the task YAMLs are regenerated from the catalogue, and real lm-eval scores a scripted model
-with known answers, which only come out right if the German articles, answer phrase and number conventions of
-the registry entry are used.
+written for German, the task YAMLs are regenerated from the catalogue, and real lm-eval scores a scripted
+model with known answers, which only come out right if the German articles, answer phrase and number
+conventions of the registry entry are used.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def test_four_concurrent_writers_on_one_cache_find_every_entry_once(tmp_path):
         assert cache._conn.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
 
 
-# --- cost ledger under concurrency ---------------------------------------------------------------------------
+# --- cost ledger under concurrency ---
 def test_reservation_that_does_not_fit_waits_for_calls_in_flight():
     """Worst case 5, true cost 1, cap 10: at once only 2 fit, but waiting lets 6 calls through (true spend 6,
     then 6 + 5 > 10 with nothing in flight)."""
@@ -130,7 +130,7 @@ def test_reservation_that_does_not_fit_waits_for_calls_in_flight():
     assert "spent $6.0000 in 6 call(s)" in ledger.cap_message()
 
 
-# --- readers: bad bytes ----------------------------------------------------------------------------------------
+# --- readers: bad bytes ---
 def test_json_reader_names_the_byte_of_bad_utf8(tmp_path):
     path = tmp_path / "d.json"
     path.write_bytes(b'[{"instruction": "caf\xe9"}]')

@@ -155,7 +155,8 @@ def test_every_data_file_of_the_packages_is_declared_as_package_data():
         assert any(
             fnmatch.fnmatch(rest, g) or fnmatch.fnmatch(rest, g.replace("**/", "")) for g in globs[package]
         ), (
-            f"{name} would be missing from a `pip install .`: add its pattern to [tool.setuptools.package-data]"
+            f"{name} would be missing from a `pip install .`: add its pattern to "
+            "[tool.setuptools.package-data]"
         )
 
 
@@ -196,7 +197,10 @@ def test_malformed_json_and_jsonl_name_file_and_line(tmp_path):
 def test_cache_is_durable_across_processes(tmp_path):
     path = tmp_path / "cache.sqlite"
     key = cache_key("gpt-4-turbo", "v1", "¿Qué?", "答案")
-    code = f"from nativeval.harness_ext.core.cache import KVCache; KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
+    code = (
+        "from nativeval.harness_ext.core.cache import KVCache; "
+        f"KVCache({str(path)!r}).put({key!r}, {{'rating': 4}})"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     with KVCache(path) as cache:
         assert cache.get(key) == {"rating": 4}
@@ -297,3 +301,160 @@ def test_atomic_writes_get_ordinary_permissions_not_owner_only(tmp_path):
     target = tmp_path / "mirror" / "rows.jsonl"
     atomic_write_text(target, "{}\n")
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~_UMASK
+
+
+PACKAGE_FOLDERS = ("harness_ext", "translate", "finetune", "tasks")
+
+
+def _module_name(path: Path) -> str:
+    parts = ["nativeval", *path.relative_to(REPO).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _package_modules() -> dict[str, Path]:
+    paths = [REPO / "__init__.py", REPO / "cli.py"]
+    paths += [p for folder in PACKAGE_FOLDERS for p in (REPO / folder).rglob("*.py")]
+    return {_module_name(p): p for p in paths}
+
+
+def _known_prefix(dotted: str, modules: dict[str, Path]) -> str | None:
+    """The longest prefix of ``dotted`` that is one of nativeval's modules (None outside nativeval)."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in modules:
+            return ".".join(parts[:end])
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement Python can run, at any depth (functions included); not the ones under
+    ``if TYPE_CHECKING:``, which only type checkers read."""
+    found = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every nativeval module that ``name`` imports at run time, at any depth of its code (functions
+    included): relative imports resolved, and ``from package import submodule`` counted as importing the
+    submodule."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            targets = [f"{base}.{alias.name}" for alias in node.names]
+        found |= {m for t in targets if (m := _known_prefix(t, modules)) is not None}
+    return found - {name}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _package_modules()
+    return {name: _imported_modules(name, path, modules) for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One shortest cycle through each strongly connected component of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph[node]):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(_shortest_cycle(graph, component) for component in components)
+
+
+def _shortest_cycle(graph: dict[str, set[str]], component: set[str]) -> list[str]:
+    """A shortest cycle from the component's first module back to it (breadth-first inside the component)."""
+    start = min(component)
+    parents: dict[str, str | None] = {start: None}
+    frontier = [start]
+    while True:
+        following = []
+        for node in frontier:
+            for succ in sorted(graph[node] & component):
+                if succ == start:
+                    path = [node]
+                    while (parent := parents[path[-1]]) is not None:
+                        path.append(parent)
+                    return [*reversed(path), start]
+                if succ not in parents:
+                    parents[succ] = node
+                    following.append(succ)
+        frontier = following
+
+
+def test_import_graph_counts_relative_function_level_and_submodule_imports(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    files = {
+        "pkg.a": "pkg/a.py",
+        "pkg.sub": "pkg/sub/__init__.py",
+        "pkg.sub.b": "pkg/sub/b.py",
+        "pkg.sub.c": "pkg/sub/c.py",
+    }
+    modules = {name: tmp_path / rel for name, rel in files.items()}
+    for path in modules.values():
+        path.write_text("", encoding="utf-8")
+    modules["pkg.a"].write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.sub.c\n"
+        "def f():\n    from pkg.sub import b, helper\n",
+        encoding="utf-8",
+    )
+    modules["pkg.sub.b"].write_text("from . import c\nfrom ..a import f\nimport os\n", encoding="utf-8")
+    modules["pkg.sub"].write_text("from .c import thing\n", encoding="utf-8")
+    assert _imported_modules("pkg.a", modules["pkg.a"], modules) == {"pkg.sub.b", "pkg.sub"}
+    assert _imported_modules("pkg.sub.b", modules["pkg.sub.b"], modules) == {"pkg.sub.c", "pkg.a"}
+    assert _imported_modules("pkg.sub", modules["pkg.sub"], modules) == {"pkg.sub.c"}
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b", "c"}, "b": {"a"}, "c": {"b"}}) == [["a", "b", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_another_that_imports_it_back():
+    """No import cycle among nativeval's modules, however long, counting imports inside functions."""
+    cycles = _cycles(_import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)

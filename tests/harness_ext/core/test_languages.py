@@ -1,4 +1,5 @@
-"""The language registry: one table every consumer reads; another table by NATIVEVAL_LANGUAGES; one-line errors."""
+"""The language registry: one table every consumer reads; another table by
+NATIVEVAL_LANGUAGES; one-line errors."""
 
 from __future__ import annotations
 
@@ -152,7 +153,8 @@ def test_a_broken_table_is_a_one_line_error(tmp_path, monkeypatch, content, mess
 
 
 def test_no_language_list_outside_the_registry(repo_root):
-    """git grep for code lists and alternations of language codes in product Python (tests and bench aside)."""
+    """git grep for code lists and alternations of language codes in product Python
+    (tests and bench aside)."""
     patterns = [r'"(es|en)",\s*"ru",\s*"zh"', r'"ru",\s*"zh"\s*[,)\]]', r"\b(es|ru|zh)\|(es|ru|zh)\|"]
     for pattern in patterns:
         proc = subprocess.run(
@@ -184,7 +186,10 @@ def test_judge_reads_a_task_names_language_from_the_registry():
 
 
 def test_importing_the_registry_does_not_import_the_evaluation_stack():
-    code = "import sys, nativeval.harness_ext.core.languages, nativeval.harness_ext.core.langid; print('datasets' in sys.modules)"
+    code = (
+        "import sys, nativeval.harness_ext.core.languages, nativeval.harness_ext.core.langid; "
+        "print('datasets' in sys.modules)"
+    )
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     )

@@ -1,5 +1,5 @@
-"""Every lm-eval internal nativeval uses (all in nativeval.harness_ext.core.lm_eval_internals) still exists in the installed
-lm-eval, and no other module reaches into them."""
+"""Every lm-eval internal nativeval uses (all in nativeval.harness_ext.core.lm_eval_internals) still exists in
+the installed lm-eval, and no other module reaches into them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The one model-reference rule: local directory, hf://, org/name, bare Hub id, the cache offline, missing paths."""
+"""The one model-reference rule: local directory, hf://, org/name, bare Hub id,
+the cache offline, missing paths."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""One prompt renderer, one price table, one YAML loader (nativeval.harness_ext.core.render, .prices, .io.read_yaml)."""
+"""One prompt renderer, one price table, one YAML loader (nativeval.harness_ext.core.render,
+.prices, .io.read_yaml)."""
 
 from __future__ import annotations
 

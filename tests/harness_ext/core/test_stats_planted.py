@@ -1,4 +1,5 @@
-"""Known-answer and planted-effect tests for the statistics the leaderboard uses (nativeval.harness_ext.core.stats)."""
+"""Known-answer and planted-effect tests for the statistics the leaderboard uses
+(nativeval.harness_ext.core.stats)."""
 
 from __future__ import annotations
 
@@ -226,7 +227,8 @@ def test_mean_interval_and_pairing_by_item_id():
 
 def test_a_pair_without_inference_is_never_called_different():
     """One shared cluster gives no p-value; Holm leaves it out of the family (None), never p = 0.0005
-    evidence, and the leaderboard calls a pair different only where ``adjusted is not None and adjusted < 0.05``."""
+    evidence, and the leaderboard calls a pair different only where ``adjusted is not None
+    and adjusted < 0.05``."""
     values = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     index = np.array([0, 0, 0])
     mask = np.ones_like(values, dtype=bool)

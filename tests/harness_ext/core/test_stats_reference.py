@@ -404,8 +404,8 @@ def test_the_studys_mgsm_gap_over_24_cells_does_not_separate():
 
 
 def test_a_difference_of_differences_keeps_the_welch_satterthwaite_df():
-    """(a - b) - c from independent cell sets: df = se^4 / sum(se_i^4 / df_i) over all three, whatever the nesting
-    ("gap on free-form minus gap on constrained")."""
+    """(a - b) - c from independent cell sets: df = se^4 / sum(se_i^4 / df_i) over all three, whatever the
+    nesting ("gap on free-form minus gap on constrained")."""
     rng = np.random.default_rng(6)
     parts = [cells_difference(rng.normal(0, s, n)) for s, n in ((1.0, 8), (2.0, 5), (0.5, 12))]
     nested = independent_difference(independent_difference(parts[0], parts[1]), parts[2])

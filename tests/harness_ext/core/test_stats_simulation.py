@@ -20,8 +20,9 @@ from nativeval.harness_ext.core.stats import (
 
 
 def clustered_null(rng, n_clusters: int, binary: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Two systems on items in clusters of unequal size, with no difference in expectation (a true null); items
-    of one cluster share its difficulty (binary scores) or a cluster-level difference (continuous scores)."""
+    """Two systems on items in clusters of unequal size, with no difference in expectation (a true null);
+    items of one cluster share its difficulty (binary scores) or a cluster-level
+    difference (continuous scores)."""
     sizes = rng.integers(3, 15, n_clusters)
     groups = np.repeat(np.arange(n_clusters), sizes)
     if binary:

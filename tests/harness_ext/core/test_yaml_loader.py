@@ -1,4 +1,5 @@
-"""core.io's one YAML loader: a key given twice in any YAML nativeval reads is an error naming key and lines."""
+"""core.io's one YAML loader: a key given twice in any YAML nativeval reads is an
+error naming key and lines."""
 
 from __future__ import annotations
 

@@ -137,7 +137,8 @@ def test_adapters_of_different_bases_are_one_line_naming_them_before_anything_lo
     )
     assert result.exit_code == 2
     assert result.output.strip() == (
-        f"error: --peft: adapters of different base models in one group: {adapters[0]} ({config['base_model_name_or_path']}) "
+        f"error: --peft: adapters of different base models in one group: {adapters[0]} "
+        f"({config['base_model_name_or_path']}) "
         f"and {other} (org/other-7b); group adapters of one base, or evaluate them separately"
     )
     assert base_loads == [] and not out.exists()

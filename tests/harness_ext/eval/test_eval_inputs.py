@@ -1,4 +1,5 @@
-"""`nativeval eval` refuses bad input with one line and exit 2, before lm-eval builds anything, writing nothing."""
+"""`nativeval eval` refuses bad input with one line and exit 2, before lm-eval builds
+anything, writing nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def no_accelerator(monkeypatch):
 
 
 def one_line_exit_2(tmp_path, *args: str) -> str:
-    """Run `nativeval eval ARGS --output-path OUT`; check exit 2, one `error:` line, nothing lost or written."""
+    """Run `nativeval eval ARGS --output-path OUT`; check exit 2, one `error:` line,
+    nothing lost or written."""
     out = tmp_path / "results"
     out.mkdir(exist_ok=True)
     (out / "earlier.json").write_text("{}")
@@ -250,7 +252,8 @@ def test_a_hub_id_the_hub_cannot_serve_is_one_error_line_not_a_traceback(tmp_pat
 
 # --- lm-eval's option set -------------------------------------------------------------------------------
 def test_every_lm_eval_run_option_is_an_eval_option():
-    """`nativeval eval` takes every option string of lm-eval 0.4.13's `lm_eval run` (spellings and short flags)."""
+    """`nativeval eval` takes every option string of lm-eval 0.4.13's `lm_eval run`
+    (spellings and short flags)."""
     from nativeval.harness_ext.core.lm_eval_internals import run_option_strings
 
     command = cli.main.commands["eval"]
@@ -380,7 +383,8 @@ def test_a_nearly_full_disk_is_refused_before_loading(tiny_model, tmp_path, monk
 @pytest.mark.slow
 @pytest.mark.parametrize("fails", ["results", "samples"])
 def test_a_full_disk_while_saving_is_exit_1_one_line_and_no_file(tiny_model, tmp_path, monkeypatch, fails):
-    """The disk fills while the files are written: exit 1, one line, no `results:`, no truncated or orphan file."""
+    """The disk fills while the files are written: exit 1, one line, no `results:`,
+    no truncated or orphan file."""
     real_fsync = os.fsync
 
     def full_disk(fd):
@@ -414,7 +418,8 @@ def test_a_full_disk_while_saving_is_exit_1_one_line_and_no_file(tiny_model, tmp
 
 @pytest.mark.slow
 def test_lm_eval_options_reach_the_run_and_a_zero_shot_task_says_so(tiny_model, tmp_path):
-    """--predict_only, --seed, --samples and --num-fewshot on a 0-shot task (kept at 0, as lm-eval does: said)."""
+    """--predict_only, --seed, --samples and --num-fewshot on a 0-shot task (kept at 0,
+    as lm-eval does: said)."""
     out = tmp_path / "results"
     result = CliRunner().invoke(
         cli.main,

@@ -1,4 +1,5 @@
-"""What `nativeval eval` drops from lm-eval's console output: per-task notices about nativeval's tasks only."""
+"""What `nativeval eval` drops from lm-eval's console output: per-task notices about
+nativeval's tasks only."""
 
 from __future__ import annotations
 

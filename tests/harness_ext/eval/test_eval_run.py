@@ -1,5 +1,5 @@
-"""`nativeval eval` end to end with the tiny model: a cached Hub id offline, lm-eval's options in both spellings,
-labels, extra task folders beside nativeval's tasks, and lm-eval's own few-shot message."""
+"""`nativeval eval` end to end with the tiny model: a cached Hub id offline, lm-eval's options in both
+spellings, labels, extra task folders beside nativeval's tasks, and lm-eval's own few-shot message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Known-answer tests for nativeval.harness_ext.eval.metrics: extractive QA and MGSM number extraction, every script.
+"""Known-answer tests for nativeval.harness_ext.eval.metrics: extractive QA and MGSM number
+extraction, every script.
 
 Every expected value below was worked out by hand (token counts noted beside the F1 cases).
 """
@@ -108,7 +109,8 @@ def test_qa_exact_match(lang, prediction, golds, expected):
 @pytest.mark.parametrize(
     ("lang", "prediction", "golds", "expected"),
     [
-        # pred {big, red, barn}; gold1 {red, barn}: P 2/3 R 1 -> 0.8; gold2 {big, red, barn, house}: P 1 R 3/4 -> 6/7
+        # pred {big, red, barn}; gold1 {red, barn}: P 2/3 R 1 -> 0.8;
+        # gold2 {big, red, barn, house}: P 1 R 3/4 -> 6/7
         ("en", "the big red barn", ["red barn", "big red barn house"], 6 / 7),
         ("en", "The Eiffel Tower", ["Eiffel Tower"], 1.0),
         ("en", "Louvre", ["Eiffel Tower"], 0.0),
@@ -126,7 +128,8 @@ def test_qa_exact_match(lang, prediction, golds, expected):
         ("zh", "北京市", ["北京"], 0.8),
         # 7 chars vs 5 chars, 5 shared: P 5/7 R 1 -> 5/6
         ("zh", "中华人民共和国", ["人民共和国"], 5 / 6),
-        # pred {1949, 年, 10, 月}; gold1 {1949, 年}: P 1/2 R 1 -> 2/3; gold2 6 tokens, 4 shared: P 1 R 2/3 -> 0.8
+        # pred {1949, 年, 10, 月}; gold1 {1949, 年}: P 1/2 R 1 -> 2/3;
+        # gold2 6 tokens, 4 shared: P 1 R 2/3 -> 0.8
         ("zh", "1949年10月", ["1949年", "1949年10月1日"], 0.8),
         ("zh", "上海", ["北京"], 0.0),
     ],

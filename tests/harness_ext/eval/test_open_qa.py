@@ -1,4 +1,5 @@
-"""Open-QA tasks: native OASST1 sampling, the embedded translated set, catalogue, lm-eval run, eval --judge."""
+"""Open-QA tasks: native OASST1 sampling, the embedded translated set, catalogue,
+lm-eval run, eval --judge."""
 
 from __future__ import annotations
 

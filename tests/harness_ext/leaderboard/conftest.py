@@ -9,7 +9,6 @@ manifests); the native-data variant is planted 40 points better on CMMLU, equal 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -72,24 +71,9 @@ def variant_study(tmp_path_factory, task_manager) -> Path:
     return root / "results"
 
 
-@pytest.fixture(scope="session")
-def csv_columns():
-    """The table columns behind CSV header fields (a score adds ci_low/ci_high/n fields, an interval low/high)."""
-
-    def columns(header: list[str]) -> list[str]:
-        found: list[str] = []
-        for name in header:
-            base = re.sub(r" (ci_low|ci_high|n|low|high)$", "", name)
-            if base not in found:
-                found.append(base)
-        return found
-
-    return columns
-
-
 def _add_round_trip(results: Path, exact_match: float, source_present: bool = True) -> None:
     """Add `rtt_zh_xquad` to every results file, as `nativeval translate-task --round-trip` + lm-eval write it
-    (its config's metadata.provenance as translate/task.py's _provenance), with per-item samples."""
+    (its config's metadata.provenance as translate/task/output.py's provenance), with per-item samples."""
     for path in sorted(results.rglob("results_*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         stamp = path.stem.removeprefix("results_")
@@ -127,5 +111,6 @@ def _add_round_trip(results: Path, exact_match: float, source_present: bool = Tr
 
 @pytest.fixture(scope="session")
 def add_round_trip():
-    """Adds `rtt_zh_xquad` (a round trip of translated_zh_xquad) with a planted score to every results file."""
+    """Adds `rtt_zh_xquad` (a round trip of translated_zh_xquad) with a planted score to every results
+    file."""
     return _add_round_trip

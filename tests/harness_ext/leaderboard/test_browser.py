@@ -29,7 +29,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, unrelated_models, variant_study, add_round_trip) -> Path:
-    """Like the demo: a variant study with a round trip of XQuAD zh, three unrelated models, a hostile label."""
+    """Like the demo: a variant study with a round trip of XQuAD zh, three unrelated models, a hostile
+    label."""
     root = tmp_path_factory.mktemp("browser")
     results = root / "results"
     shutil.copytree(unrelated_models, results / "models")

@@ -1,4 +1,5 @@
-"""The study's claims checked on its own numbers and on planted measured rows (claims that hold, that fail)."""
+"""The study's claims checked on its own numbers and on planted measured rows (claims that hold, that
+fail)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_paper_low_learning_rate_closes_and_multilingual_tuning_only_on_cmmlu(pa
     assert f_closed == ["CMMLU (native) zh: gap with multilingual tuning (was 2.73)"]
 
 
-# --- measured rows --------------------------------------------------------------------------------------------
+# --- measured rows ------------------------------------------------------------------------------------------
 NATIVE_QA = TestSet("tydiqa", "ru", "native", "f1", "free_form", percent=True, task="native_ru_tydiqa")
 XQUAD = TestSet(
     "xquad", "ru", "human_translated", "exact_match", "free_form", percent=True, task="translated_ru_xquad"

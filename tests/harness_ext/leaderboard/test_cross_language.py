@@ -1,4 +1,5 @@
-"""Cross-language view: per language, native vs translated scores and the agreement of their model rankings."""
+"""Cross-language view: per language, native vs translated scores and the agreement of their model
+rankings."""
 
 from __future__ import annotations
 

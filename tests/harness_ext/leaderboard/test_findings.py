@@ -1,4 +1,5 @@
-"""Findings: the training-data gap per test set, known answers on the study's numbers, planted effects/nulls."""
+"""Findings: the training-data gap per test set, known answers on the study's numbers, planted
+effects/nulls."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def test_reference_rows_of_an_unknown_benchmark_are_listed_not_shown():
     assert [f.benchmark for f in report.findings] == ["xquad"] and report.findings[0].gap == 5.0
 
 
-# --- measured rows: planted effects and nulls ----------------------------------------------------------------
+# --- measured rows: planted effects and nulls ---------------------------------------------------------------
 XQUAD = TestSet(
     "xquad", "zh", "human_translated", "exact_match", "free_form", percent=True, task="translated_zh_xquad"
 )
@@ -352,7 +353,7 @@ def test_inconclusive_says_how_many_clusters_would_be_needed():
     assert needed > 30 and f"(have {f.n_clusters})" in f.note
 
 
-# --- one set of draws per test set ---------------------------------------------------------------------------
+# --- one set of draws per test set --------------------------------------------------------------------------
 def two_language_rows(seed: int = 3) -> list[MeasuredScore]:
     """XQuAD es and ru (passages of 4), two base models, native and two translators (planted gap 0.2)."""
     rng = random.Random(seed)

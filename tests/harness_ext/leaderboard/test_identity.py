@@ -1,5 +1,6 @@
 """A test set is (task, language, origin) end to end: a round trip of XQuAD zh (`rtt_zh_xquad`, made by
-`nativeval translate-task`) is a column of its own, keeps its own score, and never joins the translated mean."""
+`nativeval translate-task`) is a column of its own, keeps its own score, and never joins the translated
+mean."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from nativeval.harness_ext.leaderboard.build import build_leaderboard
-from nativeval.harness_ext.leaderboard.results import ColumnKey, load_run
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
+from nativeval.harness_ext.leaderboard.results_files import load_run
 from nativeval.harness_ext.leaderboard.sections.origins import origin_columns, origin_scores
 
 XQUAD = ColumnKey("xquad", "zh", "exact_match", "human_translated")

@@ -19,15 +19,13 @@ import pytest
 
 from nativeval.harness_ext.core.errors import InputError
 from nativeval.harness_ext.leaderboard.build import build_leaderboard, make_page, write_site
+from nativeval.harness_ext.leaderboard.columns import ColumnKey
 from nativeval.harness_ext.leaderboard.model import measured_scores
-from nativeval.harness_ext.leaderboard.results import (
-    ColumnKey,
-    load_run,
-    load_runs,
-    task_column,
-    unique_labels,
-)
+from nativeval.harness_ext.leaderboard.results_files import load_run
+from nativeval.harness_ext.leaderboard.runs import load_runs
 from nativeval.harness_ext.leaderboard.sections.origins import origin_scores, rank_flips
+from nativeval.harness_ext.leaderboard.task_columns import task_column
+from nativeval.harness_ext.report.naming import unique_labels
 from nativeval.harness_ext.report.tables import Section, Table
 from nativeval.harness_ext.testing.scripted_lm import run_scripted, write_script
 
@@ -157,7 +155,7 @@ def test_the_label_in_the_results_json_wins(tmp_path, task_manager):
     assert [e.label for e in board.entries] == ["my <model>"]
 
 
-# --- rankings, origins, flips --------------------------------------------------------------------------------
+# --- rankings, origins, flips -------------------------------------------------------------------------------
 def test_rankings_per_benchmark_with_cis(models_board):
     page = make_page(models_board)
     rankings = next(s for s in page.sections if s.id == "rankings")
@@ -287,8 +285,9 @@ def test_findings_find_the_planted_gap_on_native_test_sets_only(study_board):
 
 
 def test_the_published_numbers_reproduce_the_study(tmp_path):
-    """Done when: --reference paper alone gives findings that separate on TyDi QA, CMMLU, XQuAD and GPT-4-judged
-    translated open QA at 1e-4 mono, and not on MGSM and MT-MMLU; the Claims section shows each claim."""
+    """Done when: --reference paper alone gives findings that separate on TyDi QA, CMMLU, XQuAD and
+    GPT-4-judged translated open QA at 1e-4 mono, and not on MGSM and MT-MMLU; the Claims section shows each
+    claim."""
     proc = run_cli("--reference", "paper", "--out", str(tmp_path / "site"), "--bootstrap", "200")
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "site" / "leaderboard.json").read_text(encoding="utf-8"))
@@ -649,7 +648,7 @@ def test_several_judges_of_the_same_answers_are_one_column_clustered_by_prompt(u
 
 def test_judged_items_of_a_task_whose_name_extends_another_are_not_mixed_in(tmp_path):
     from nativeval.harness_ext.core.io import atomic_write_jsonl
-    from nativeval.harness_ext.leaderboard.results import judged_item_scores
+    from nativeval.harness_ext.leaderboard.samples import judged_item_scores
 
     results = tmp_path / "results_2026.json"
     row = {"judge": "gpt-4-turbo", "doc_id": 0}
@@ -678,7 +677,7 @@ def test_every_catalogue_benchmark_declares_the_leaderboard_fields():
 
 
 def test_item_tag_values_are_read_for_split_sections(unrelated_models):
-    from nativeval.harness_ext.leaderboard.results import read_item_scores
+    from nativeval.harness_ext.leaderboard.samples import read_item_scores
 
     samples = next(
         p for p in sorted(unrelated_models.rglob("samples_translated_zh_xquad_*.jsonl")) if "alpha" in str(p)
@@ -692,14 +691,15 @@ def test_item_tag_values_are_read_for_split_sections(unrelated_models):
 
 
 def test_rows_keep_a_fixed_order_whatever_order_the_runs_finished_in(study_board):
-    # the fixture ran native, google, cohere in turn; rows are model, then the baseline variant, then the others
+    # the fixture ran native, google, cohere in turn; rows are model, then the baseline variant, then the
+    # others
     measured = [(e.key.base_model, e.key.variant) for e in study_board.measured]
     assert measured == [
         (base, variant) for base in ("BaseA-1B", "BaseB-7B") for variant in ("native", "cohere", "google")
     ]
 
 
-# --- safety (issue 23's leaderboard items) -------------------------------------------------------------------
+# --- safety (issue 23's leaderboard items) ------------------------------------------------------------------
 def test_a_hostile_language_in_a_results_file_never_becomes_a_path(unrelated_models, tmp_path):
     copy = tmp_path / "deep" / "er" / "results"
     shutil.copytree(unrelated_models, copy)

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from nativeval.cli import main
-from nativeval.harness_ext.leaderboard.results import benchmark_entry, headline_for
+from nativeval.harness_ext.leaderboard.columns import benchmark_entry
+from nativeval.harness_ext.leaderboard.translationese import TaskProvenance, default_metric
 from nativeval.harness_ext.testing.judge_runs import judge_yaml
 from nativeval.harness_ext.testing.judge_runs import write_run as write_open_qa_run
 from nativeval.harness_ext.testing.judge_standins import by_model, hash_judge
@@ -47,8 +48,8 @@ def section(page: dict, section_id: str) -> dict | None:
 
 @pytest.fixture(scope="module")
 def no_extras(tmp_path_factory, task_manager) -> tuple[str, dict, str]:
-    """The plain leaderboard: lm-eval results of test sets without item tags, no judge outputs, no translations
-    of a task beside it."""
+    """The plain leaderboard: lm-eval results of test sets without item tags, no judge outputs, no
+    translations of a task beside it."""
     root = tmp_path_factory.mktemp("plain")
     for name, rate in (("good", 0.8), ("bad", 0.2)):
         model = write_script(root / "models" / name, {"translated": rate}, seed=5)
@@ -174,7 +175,8 @@ def test_tag_split_shows_cs_and_ca_and_the_training_gap_per_tag(tmp_path, task_m
 
 # --- translationese --------------------------------------------------------------------------------
 def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager, no_extras):
-    """A round trip written as `translate-task` writes it: the source's items, provenance naming the source."""
+    """A round trip written as `translate-task` writes it: the source's items, provenance naming the
+    source."""
     model = write_script(tmp_path / "model", {"translated_zh_xquad": 1.0}, seed=3)
     run_scripted(
         model, ["translated_zh_xquad"], tmp_path / "results", task_manager=task_manager, label="scripted"
@@ -189,7 +191,7 @@ def test_translationese_shows_a_source_and_its_round_trip(tmp_path, task_manager
     prov.update({"task": rtt, "origin": "round_trip_translated", "source_task": prov["task"]})
     data["configs"][rtt], data["results"][rtt] = config, dict(data["results"][source])
     results.write_text(json.dumps(data), encoding="utf-8")
-    metric, _ = headline_for(prov["benchmark"], prov)
+    metric, _ = default_metric(prov["benchmark"], TaskProvenance.from_json(prov))
     rows = [
         json.loads(line)
         for line in (results.parent / f"samples_{source}_{stamp}.jsonl").read_text().splitlines()

@@ -1,4 +1,5 @@
-"""Tag splits: planted effects are found, null cases are not flagged, odd labels and empty subsets are kept."""
+"""Tag splits: planted effects are found, null cases are not flagged, odd labels and empty subsets are
+kept."""
 
 from __future__ import annotations
 

@@ -137,7 +137,8 @@ def test_adapters_on_one_base_model_are_separate_models(tmp_path):
     pairs = {
         p.model: p.result for p in pairs_in_results([tmp_path], lambda bench, prov: ("exact_match", "none"))
     }
-    # the one naming rule (nativeval.harness_ext.report.naming): an adapter run is named by its adapter, as lm-eval does
+    # the one naming rule (nativeval.harness_ext.report.naming): an adapter run is named by its adapter, as
+    # lm-eval does
     assert set(pairs) == {"/ckpt/native", "/ckpt/google"}
     assert pairs["/ckpt/native"].sensitivity == 1.0 and pairs["/ckpt/google"].sensitivity == 0.0
 

@@ -1,5 +1,5 @@
-"""One table object rendered to Markdown, CSV, JSON and HTML (nativeval.harness_ext.report, shared with judge-report):
-the same columns and sections in each; input-derived text inert in every format."""
+"""One table object rendered to Markdown, CSV, JSON and HTML (nativeval.harness_ext.report, shared with
+judge-report): the same columns and sections in each; input-derived text inert in every format."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import csv
 import io
 from html.parser import HTMLParser
 
-from nativeval.harness_ext.report.figures import DotPanel, Dots, Point, draw_figures, span
 from nativeval.harness_ext.report.render import (
     md_escape,
     render_csv,
@@ -146,26 +145,3 @@ def test_markdown_link_syntax_from_inputs_is_not_a_link():
     md = render_markdown(page)
     assert "](javascript:" not in md and "![img](" not in md and "<script>" not in md
     assert md_escape("[x](javascript:alert(1))") == "[x]\\(javascript:alert(1))"
-
-
-def test_a_figure_is_drawn_from_its_spec_with_axes_from_the_data(tmp_path):
-    spec = Dots(
-        "gap",
-        "a very long title " * 8,
-        panels=(
-            DotPanel(
-                "",
-                (Point("a", 1.0, 0.5, 1.5, "native"), Point("b", 2.0, None, None, "translated")),
-                "gap (points)",
-                reference=0.0,
-            ),
-        ),
-    )
-    png, svg = draw_figures([spec], tmp_path, workers=1)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_text(
-        encoding="utf-8"
-    ).lstrip().startswith("<?xml")
-    assert span([0.0, 0.0, 0.0], percent=True)[0] >= -0.2  # a constant 0% axis does not start at -5 %
-    low, high = span([70.0, 70.0])
-    assert high - low >= 1.0  # no +-0.04 axis when nothing varies
-    assert span([10.0, 90.0], percent=True)[1] <= 101.5
