@@ -27,7 +27,7 @@ from nativeval.harness_ext.catalogue import catalogue
 from nativeval.harness_ext.catalogue.model import Benchmark
 from nativeval.harness_ext.catalogue.references import EMBEDDED_REFERENCES as EMBEDDED
 from nativeval.harness_ext.core.errors import InputError
-from nativeval.harness_ext.report.naming import format_lr
+from nativeval.harness_ext.core.runs import format_lr
 
 COLUMNS = ("table", "benchmark", "metric", "lang", "base_model", "train_data", "lr", "tuning", "score")
 PAPER_SOURCE = "Chen et al. 2024, EMNLP (arXiv 2406.12822)"
