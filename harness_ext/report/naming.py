@@ -74,8 +74,8 @@ def find_manifest(args: dict[str, str], results_dir: Path) -> Path | None:
 @dataclass(frozen=True)
 class ManifestNaming:
     """What a row's name takes from a ``nativeval_run.json`` beside a model: the few fields naming needs, read
-    leniently (the full record, and its writer, is ``nativeval.finetune.manifest.RunManifest``; the layout keeps
-    harness_ext from importing finetune)."""
+    leniently (the full record, and its writer, is ``nativeval.finetune.manifest.RunManifest``; the layout
+    keeps harness_ext from importing finetune)."""
 
     base_model: str
     variant: str
