@@ -15,16 +15,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 LOG=.venv/setup.log
 : >"$LOG"
-step() {  # step "what the user reads" command...
-  echo "setup: $1"
-  shift
-  if ! "$@" >>"$LOG" 2>&1; then
-    echo "setup: FAILED: $*" >&2
-    echo "setup: pip's output is in $LOG; its last lines:" >&2
-    tail -n 20 "$LOG" >&2
-    exit 1
-  fi
-}
+STEP_PREFIX=setup STEP_LOG_NOTE="pip's output is in $LOG"
+source scripts/step.sh
 step "upgrading pip" .venv/bin/python -m pip install --upgrade pip
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   step "installing torch (the CPU build where no NVIDIA GPU is present)" bash scripts/install_torch.sh .venv/bin/python

@@ -15,16 +15,8 @@ start=$(date +%s)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nativeval-wheel-check.XXXXXX")
 LOG=$TMP/wheel_check.log
 : >"$LOG"
-step() {  # step "what the user reads" command...
-  echo "wheel-check: [$(($(date +%s) - start)) s] $1"
-  shift
-  if ! "$@" >>"$LOG" 2>&1; then
-    echo "wheel-check: FAILED: $*" >&2
-    echo "wheel-check: the log is $LOG (the folder is kept); its last lines:" >&2
-    tail -n 40 "$LOG" >&2
-    exit 1
-  fi
-}
+STEP_PREFIX=wheel-check STEP_CLOCK=1 STEP_LOG_NOTE="the log is $LOG (the folder is kept)"
+source "$REPO/scripts/step.sh"
 
 copy_checkout() {
   mkdir "$TMP/src"
