@@ -40,15 +40,16 @@ FAKE_STEP = textwrap.dedent("""
         with open(ledger, "a") as fh:
             fh.write(line + "\\n")
     record("start")
+    if os.environ.get("FAKE_FAIL_ON") == step:
+        time.sleep(float(os.environ.get("FAKE_FAIL_SECONDS") or os.environ.get("FAKE_SECONDS", "0.3")))
+        record("fail")
+        sys.exit(3)
     gated = [g for g in os.environ.get("FAKE_GATE_ON", "").split(";") if g]
     if any(g == step for g in gated):
         open(os.path.join(out, "waiting.txt"), "w").write(str(os.getpid()))
         while not os.path.exists(os.environ["FAKE_GATE"]):
             time.sleep(0.05)
     time.sleep(float(os.environ.get("FAKE_SECONDS", "0.3")))
-    if os.environ.get("FAKE_FAIL_ON") == step:
-        record("fail")
-        sys.exit(3)
     seen = []
     for p in sorted(inputs):
         result = os.path.join(p, "result.json")
@@ -100,6 +101,7 @@ def ledger(tmp_path, monkeypatch) -> Path:
         "FAKE_GATE",
         "FAKE_FAIL_ON",
         "FAKE_SECONDS",
+        "FAKE_FAIL_SECONDS",
         "CUDA_VISIBLE_DEVICES",
         "OMP_NUM_THREADS",
     ):
@@ -208,6 +210,10 @@ def test_fail_fast_stops_the_running_steps(tmp_path, ledger, monkeypatch):
         "FAKE_GATE_ON", "finetune/b/zh/native/lr1e-4;eval/a/zh/other/lr1e-4-mono"
     )  # held: running
     monkeypatch.setenv("FAKE_FAIL_ON", "finetune/a/zh/native/lr1e-4")
+    # the other fine-tunings end seconds after the failure: a step started in between would be the runner's
+    # fault, not a race between two steps ending at the same moment
+    monkeypatch.setenv("FAKE_FAIL_SECONDS", "0.5")
+    monkeypatch.setenv("FAKE_SECONDS", "3")
     path = write_study(tmp_path)
     code, output = study(str(path), "--jobs", "4", "--fail-fast")
     assert code == 1 and "--fail-fast: stopping" in output, output
