@@ -16,9 +16,8 @@ from pathlib import Path
 from nativeval.harness_ext.core.errors import InputError
 
 MAX_SEGMENT = 80  # characters
-MAX_SEGMENT_BYTES = (
-    200  # UTF-8 bytes: below every common file system's 255-byte name limit, with room for suffixes
-)
+# UTF-8 bytes: below every common file system's 255-byte name limit, with room for suffixes
+MAX_SEGMENT_BYTES = 200
 DIGEST_LENGTH = 8
 _UNSAFE = re.compile(r"[^\w.+-]+", re.UNICODE)
 # names Windows reserves in any folder, with or without an extension (a results folder may be shared with it)

@@ -35,9 +35,8 @@ from nativeval.harness_ext.eval.run import (
     split_model_args,
 )
 
-ADAPTER_CONFIG = (
-    "adapter_config.json"  # PEFT's file; `base_model_name_or_path` names the base it was trained on
-)
+# PEFT's file; `base_model_name_or_path` names the base it was trained on
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,8 @@ class _Finder:
     def find_spec(self, fullname, path=None, target=None):
         if fullname != TARGET or self._searching:
             return None
-        self._searching = (
-            True  # importlib.util.find_spec below walks sys.meta_path again, this finder included
-        )
+        # importlib.util.find_spec below walks sys.meta_path again, this finder included
+        self._searching = True
         try:
             import importlib.util
 

@@ -38,9 +38,8 @@ class PromptTemplate:
     user: str
     verdict_pattern: str
     scale: tuple[int, int] = (1, 5)
-    cache_name: str = (
-        ""  # the name its verdicts are cached under, when that is not ``version`` (a renamed prompt)
-    )
+    # the name its verdicts are cached under, when that is not ``version`` (a renamed prompt)
+    cache_name: str = ""
 
     @property
     def cache_id(self) -> str:

@@ -127,12 +127,10 @@ class MeasuredScore:
     value: float
     judge: str | None = None
     items: Mapping[str, float] | None = None
-    clusters: Mapping[str, str] | None = (
-        None  # item -> cluster (catalogue cluster_unit); None: items are units
-    )
-    judge_prompt: str | None = (
-        None  # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
-    )
+    # item -> cluster (catalogue cluster_unit); None: items are units
+    clusters: Mapping[str, str] | None = None
+    # the judge's prompt version (judges "a+b": "v1+v2"); ratings of two differ
+    judge_prompt: str | None = None
 
 
 # --- outputs -----------------------------------------------------------------------------------------------

@@ -303,9 +303,8 @@ def pairs_in_results(
     return pairs
 
 
-JUDGE_RATING = (
-    "rating"  # the headline of judged benchmarks (open QA): in the judge's files, not lm-eval's samples
-)
+# the headline of judged benchmarks (open QA): in the judge's files, not lm-eval's samples
+JUDGE_RATING = "rating"
 
 
 def judged_items(run: _TaskRun, prefix: str = "") -> dict[str, dict[str, float]]:

@@ -103,9 +103,8 @@ class Judge:
     name: str
     base_url: str | None
     serve: str | None = None  # "stub": the runner serves a local deterministic stand-in judge
-    config: str | None = (
-        None  # a judge YAML (harness_ext/judge/configs shape) passed as --judge instead of the name
-    )
+    # a judge YAML (harness_ext/judge/configs shape) passed as --judge instead of the name
+    config: str | None = None
     label: str | None = None
     extra_args: tuple[str, ...] = ()
 

@@ -33,9 +33,8 @@ from nativeval.harness_ext.core.languages import Language, language
 from nativeval.harness_ext.core.paths import inside, safe_segment
 
 AYA_DATASET = "CohereForAI/aya_dataset"
-AYA_REVISION = (
-    "main"  # no commit could be looked up offline; `nativeval data download` records the one it reads
-)
+# no commit could be looked up offline; `nativeval data download` records the one it reads
+AYA_REVISION = "main"
 AYA_SPLIT = "train"
 ENGLISH_CODE = "eng"
 SAMPLE_SEED = 2024

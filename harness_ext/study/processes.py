@@ -95,9 +95,8 @@ class SubprocessExecutor:
 
     def __init__(self, show_output: bool = False):
         self.show_output = show_output
-        self.name_lines = (
-            False  # prefix streamed lines with the step (the runner sets it when steps run at once)
-        )
+        # prefix streamed lines with the step (the runner sets it when steps run at once)
+        self.name_lines = False
         self._children: set[int] = set()  # process groups of the steps running now
         self._guard = threading.Lock()
         self._stopped = False  # after stop_all, a step that starts anyway (a race) is ended at once
