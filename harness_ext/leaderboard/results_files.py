@@ -188,11 +188,18 @@ def load_run(path: Path) -> Run:
         name=name,
     )
     configs = data.get("configs") or {}
-    groups = set(data.get("group_subtasks") or {})
-    member_of = {sub for subs in (data.get("group_subtasks") or {}).values() for sub in subs}
+    group_subtasks = data.get("group_subtasks") or {}
+    # a member of a group that has a score of its own (a benchmark's subjects) is read through that group; a
+    # member of a group without one (a collection such as native_zh) is a test set of its own
+    scored_groups = {
+        group
+        for group in group_subtasks
+        if headline_key(task_column(group, configs.get(group)), data["results"].get(group) or {}) is not None
+    }
+    member_of = {sub for group in scored_groups for sub in group_subtasks[group]}
     for task, task_results in data["results"].items():
-        if task in member_of and task not in groups:
-            continue  # a group's member: its items are read through the group
+        if task in member_of and task not in group_subtasks:
+            continue
         column = task_column(task, configs.get(task))
         key = headline_key(column, task_results)
         column_key = column.key()

@@ -834,3 +834,29 @@ def test_published_numbers_of_a_benchmark_the_catalogue_does_not_know_are_listed
     assert line.startswith("not shown: reference benchmark 'bogus_bench' (2 published numbers)")
     page = make_page(board)
     assert line in next(s for s in page.sections if s.id == "reference").notes
+
+
+def test_a_collections_members_are_test_sets_and_a_benchmarks_subjects_are_not(tmp_path):
+    """`nativeval eval --tasks translated_zh` writes the collection as a group without a score of its own:
+    its single-task members (MGSM) are columns, while a benchmark group's subjects are read through it."""
+    data = {
+        "results": {
+            "translated_zh": {"alias": "translated_zh"},
+            "translated_zh_mgsm": {"alias": "translated_zh_mgsm", "exact_match,strict-match": 0.5},
+            "translated_zh_ht_mmlu": {"alias": "translated_zh_ht_mmlu", "acc,none": 0.25},
+            "translated_zh_ht_mmlu_anatomy": {"alias": "anatomy", "acc,none": 0.25},
+        },
+        "group_subtasks": {
+            "translated_zh": ["translated_zh_ht_mmlu", "translated_zh_mgsm"],
+            "translated_zh_ht_mmlu": ["translated_zh_ht_mmlu_anatomy"],
+        },
+        "configs": {},
+        "n-samples": {"translated_zh_mgsm": {"original": 2, "effective": 2}},
+        "model_name": "m",
+        "config": {"model": "hf", "model_args": "pretrained=m"},
+    }
+    path = tmp_path / "m" / "results_2026-01-01T00-00-00.000000.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    run = load_run(path)
+    assert sorted(key.display for key in run.scores) == ["HT-MMLU (openai/MMMLU) zh", "MGSM zh"]
